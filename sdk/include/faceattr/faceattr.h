@@ -1,0 +1,209 @@
+/*
+ * faceattr — face attributes in the wild. Public C API.
+ *
+ * Usage:
+ *
+ *   faceattr_session_params params = faceattr_session_default_params();
+ *   params.n_threads = 2;
+ *   faceattr_session *s = NULL;
+ *   if (faceattr_session_create(anet_bytes, anet_size, NULL, 0, &params, &s) != FACEATTR_OK) {
+ *     fprintf(stderr, "%s\n", faceattr_last_error());
+ *     return 1;
+ *   }
+ *   faceattr_image img = {pixels, width, height, width * 3, FACEATTR_PIXEL_RGB};
+ *   const faceattr_face *faces = NULL;
+ *   int32_t n_faces = 0;
+ *   if (faceattr_session_predict(s, &img, &faces, &n_faces) == FACEATTR_OK) {
+ *     for (int32_t a = 0; a < faceattr_session_n_attributes(s); ++a)
+ *       printf("%s %.2f\n", faceattr_session_attribute_name(s, a), faces[0].probs[a]);
+ *   }
+ *   faceattr_session_free(s);
+ *
+ * Rules of the API:
+ *  - No exceptions cross it; every fallible call returns a faceattr_status and,
+ *    on failure, sets a per-thread message read with faceattr_last_error().
+ *  - Models are read from caller-owned byte buffers; the SDK never opens files.
+ *    The buffer may be freed once faceattr_session_create returns.
+ *  - A session is not thread-safe: use one session per thread, or serialise calls.
+ *    A failed call leaves the session usable.
+ *  - Predictions allocate no memory: buffers are planned at create time.
+ *  - Params structs grow by adding fields at the end; always start from
+ *    *_default_params().
+ */
+#ifndef FACEATTR_FACEATTR_H
+#define FACEATTR_FACEATTR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32) && defined(FACEATTR_SHARED)
+#  if defined(FACEATTR_BUILD)
+#    define FACEATTR_API __declspec(dllexport)
+#  else
+#    define FACEATTR_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(FACEATTR_SHARED) && defined(FACEATTR_BUILD)
+#  define FACEATTR_API __attribute__((visibility("default")))
+#else
+#  define FACEATTR_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FACEATTR_VERSION_MAJOR 0
+#define FACEATTR_VERSION_MINOR 1
+#define FACEATTR_VERSION_PATCH 0
+
+/** Status codes. FACEATTR_OK is 0; every error is positive. */
+typedef enum faceattr_status {
+  FACEATTR_OK = 0,
+  FACEATTR_ERR_INVALID_ARGUMENT = 1, /* null pointer, bad size, stride, format, ... */
+  FACEATTR_ERR_MODEL_FORMAT = 2,     /* corrupt, truncated or inconsistent model */
+  FACEATTR_ERR_MODEL_VERSION = 3,    /* model file version this SDK does not read */
+  FACEATTR_ERR_UNSUPPORTED = 4,      /* valid request this build cannot serve (e.g. backend) */
+  FACEATTR_ERR_OUT_OF_MEMORY = 5,
+  FACEATTR_ERR_CANCELLED = 6,        /* the abort callback asked to stop */
+  FACEATTR_ERR_INTERNAL = 7
+} faceattr_status;
+
+/** Pixel layouts of an input image: 8 bits per channel, interleaved. */
+typedef enum faceattr_pixel_format {
+  FACEATTR_PIXEL_RGB = 0,
+  FACEATTR_PIXEL_RGBA = 1,
+  FACEATTR_PIXEL_BGR = 2,
+  FACEATTR_PIXEL_BGRA = 3
+} faceattr_pixel_format;
+
+/** CPU kernel families. AUTO picks the fastest one compiled in. */
+typedef enum faceattr_backend {
+  FACEATTR_BACKEND_AUTO = 0,
+  FACEATTR_BACKEND_REFERENCE = 1, /* plain C++, every op, the correctness yardstick */
+  FACEATTR_BACKEND_XNNPACK = 2,   /* native builds only */
+  FACEATTR_BACKEND_SIMD = 3       /* Google Highway: AVX2/AVX-512/NEON natively, WASM SIMD128 */
+} faceattr_backend;
+
+typedef enum faceattr_log_level {
+  FACEATTR_LOG_DEBUG = 0,
+  FACEATTR_LOG_INFO = 1,
+  FACEATTR_LOG_WARN = 2,
+  FACEATTR_LOG_ERROR = 3
+} faceattr_log_level;
+
+/** Log sink; `message` is valid only during the call. */
+typedef void (*faceattr_log_callback)(faceattr_log_level level, const char *message, void *user_data);
+/** Polled between network layers; return non-zero to cancel (FACEATTR_ERR_CANCELLED). */
+typedef int (*faceattr_abort_callback)(void *user_data);
+
+/** Session options. Start from faceattr_session_default_params(). */
+typedef struct faceattr_session_params {
+  int32_t n_threads;                 /* worker threads for kernels; default 1 */
+  faceattr_backend backend;          /* default FACEATTR_BACKEND_AUTO */
+  faceattr_log_callback log_callback;/* default NULL: silent */
+  void *log_user_data;
+  faceattr_log_level log_level;      /* minimum level passed to log_callback; default WARN */
+  faceattr_abort_callback abort_callback; /* default NULL */
+  void *abort_user_data;
+  int32_t max_faces;                 /* cap on faces per frame; default 8 */
+  int32_t min_face_size;             /* smallest face side in pixels the localiser reports; default 24 */
+  int64_t max_image_pixels;          /* larger images are refused before allocating; default 64 Mpx */
+} faceattr_session_params;
+
+/** An image: `height` rows of `width` pixels; row r starts at data + r * stride_bytes. */
+typedef struct faceattr_image {
+  const uint8_t *data;
+  int32_t width;
+  int32_t height;
+  int32_t stride_bytes; /* >= width * channels(format) */
+  faceattr_pixel_format format;
+} faceattr_image;
+
+/**
+ * One face. Box in input-image pixels (x, y: top-left; may extend past the
+ * image). `probs[i]` is the probability of attribute i, `present[i]` is 1 when
+ * probs[i] >= the model's threshold for i. Both arrays have
+ * faceattr_session_n_attributes() entries and, like the face array itself,
+ * stay valid until the next predict call on the session or its free.
+ */
+typedef struct faceattr_face {
+  float box[4]; /* x, y, w, h */
+  float score;  /* face confidence in [0, 1]; 1 when no localiser model is loaded */
+  const float *probs;
+  const uint8_t *present;
+} faceattr_face;
+
+typedef struct faceattr_session faceattr_session;
+
+FACEATTR_API faceattr_session_params faceattr_session_default_params(void);
+
+/**
+ * Creates a session from an ANet model (required) and an optional LNet model
+ * (NULL/0: the whole image, centre-cropped to ANet's aspect ratio, is taken as
+ * one face). `params` may be NULL for defaults. On success *out owns the session.
+ */
+FACEATTR_API faceattr_status faceattr_session_create(const void *anet_model, size_t anet_size,
+                                                     const void *lnet_model, size_t lnet_size,
+                                                     const faceattr_session_params *params,
+                                                     faceattr_session **out);
+
+/** Frees a session; NULL is a no-op. */
+FACEATTR_API void faceattr_session_free(faceattr_session *session);
+
+/**
+ * Finds faces in `image` and predicts their attributes. On success *faces
+ * points to *n_faces faces owned by the session (see faceattr_face).
+ */
+FACEATTR_API faceattr_status faceattr_session_predict(faceattr_session *session,
+                                                      const faceattr_image *image,
+                                                      const faceattr_face **faces,
+                                                      int32_t *n_faces);
+
+/**
+ * Runs ANet alone on `image` taken as one face crop (centre-cropped to the
+ * model's aspect ratio, resized). Fills `probs` (n_attributes floats).
+ */
+FACEATTR_API faceattr_status faceattr_session_predict_crop(faceattr_session *session,
+                                                           const faceattr_image *image,
+                                                           float *probs);
+
+/** Number of attributes the ANet model predicts (40 for CelebA); -1 if session is NULL. */
+FACEATTR_API int32_t faceattr_session_n_attributes(const faceattr_session *session);
+/** Attribute name, or NULL when out of range. Owned by the session. */
+FACEATTR_API const char *faceattr_session_attribute_name(const faceattr_session *session, int32_t index);
+/** Decision threshold on the probability, or -1 when out of range. */
+FACEATTR_API float faceattr_session_attribute_threshold(const faceattr_session *session, int32_t index);
+/** Backend actually in use (never AUTO). */
+FACEATTR_API faceattr_backend faceattr_session_backend(const faceattr_session *session);
+/** Model metadata value for `key` (e.g. "name", "license"), or NULL. `which`: 0 ANet, 1 LNet. */
+FACEATTR_API const char *faceattr_session_model_metadata(const faceattr_session *session, int32_t which,
+                                                         const char *key);
+
+/**
+ * Per-stage timing of the last successful predict call, in milliseconds:
+ * preprocess, lnet, anet (0 when a stage did not run).
+ */
+typedef struct faceattr_timings {
+  double preprocess_ms;
+  double lnet_ms;
+  double anet_ms;
+} faceattr_timings;
+FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_session *session,
+                                                           faceattr_timings *out);
+
+/** The calling thread's last error message ("" when none). Valid until the next call on this thread. */
+FACEATTR_API const char *faceattr_last_error(void);
+/** Short name of a status code, e.g. "FACEATTR_ERR_MODEL_FORMAT". */
+FACEATTR_API const char *faceattr_status_string(faceattr_status status);
+/** Name of a backend ("reference", "xnnpack", "simd", "auto"). */
+FACEATTR_API const char *faceattr_backend_name(faceattr_backend backend);
+/** 1 when `backend` is compiled into this build. */
+FACEATTR_API int faceattr_backend_available(faceattr_backend backend);
+/** "MAJOR.MINOR.PATCH". */
+FACEATTR_API const char *faceattr_version(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FACEATTR_FACEATTR_H */
