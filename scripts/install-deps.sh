@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every build/test dependency by package name (Debian 12 apt + npm).
+# Idempotent: apt runs only when a package is missing; npm only when node_modules is stale.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  zlib1g-dev libflatbuffers-dev flatbuffers-compiler
+  libxnnpack-dev libcpuinfo-dev libpthreadpool-dev libhwy-dev
+  catch2 libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev
+  libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages (onnxruntime-node for the ONNX parity tests). --ignore-scripts: its
+# postinstall would download a CUDA build, which this machine neither needs nor reaches.
+if [ -f package.json ]; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    echo "install-deps: npm ci --ignore-scripts"
+    npm ci --ignore-scripts --no-audit --no-fund
+    touch node_modules
+  fi
+fi
