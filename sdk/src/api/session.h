@@ -1,0 +1,45 @@
+// The object behind the opaque faceattr_session handle.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "faceattr/faceattr.h"
+#include "graph/network.h"
+#include "kernels/kernels.h"
+#include "util/log.h"
+#include "util/thread_pool.h"
+
+struct faceattr_session {
+  faceattr_session_params params{};
+  faceattr::Logger logger;
+  faceattr_backend backend = FACEATTR_BACKEND_REFERENCE;
+
+  // Declared before the networks: kernels keep pointers to these pools.
+  std::unique_ptr<faceattr::ThreadPool> pool;
+  void* xnn_pool = nullptr;  // pthreadpool_t, owned
+  faceattr::kernels::ExecContext ctx;
+
+  faceattr::Network anet;
+
+  // Prediction results, sized at create time (predict allocates nothing).
+  std::vector<float> probs;
+  std::vector<uint8_t> present;
+  faceattr_face face{};
+  faceattr_timings timings{};
+
+  ~faceattr_session();
+};
+
+namespace faceattr::api {
+
+// Backend actually used for a request (AUTO -> XNNPACK, else SIMD, else REFERENCE);
+// FACEATTR_ERR_UNSUPPORTED when the requested one is not compiled in.
+Status resolve_backend(faceattr_backend requested, faceattr_backend* out);
+kernels::Family family_of(faceattr_backend b);
+
+// Creates the thread pools of `s->params.n_threads` and fills s->ctx.
+Status create_exec_context(faceattr_session* s);
+
+}  // namespace faceattr::api

@@ -1,0 +1,25 @@
+// Liveness-based placement of all activation tensors in one arena.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "model/model.h"
+
+namespace faceattr::graph {
+
+inline constexpr size_t kNoOffset = static_cast<size_t>(-1);
+inline constexpr size_t kArenaAlign = 64;
+// Readable slack after the arena: some optimised kernels (XNNPACK) read a few bytes past an input.
+inline constexpr size_t kArenaTailBytes = 64;
+
+struct ArenaPlan {
+  std::vector<size_t> offsets;  // per tensor; kNoOffset for constants and unused tensors
+  size_t total_bytes = 0;       // excluding the tail slack
+};
+
+// Tensors whose lifetimes [producer, last consumer] overlap get disjoint
+// ranges; the rest may share memory. Network outputs live to the end.
+ArenaPlan plan_arena(const model::Model& m);
+
+}  // namespace faceattr::graph

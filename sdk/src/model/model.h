@@ -1,0 +1,99 @@
+// A validated model in plain structs. load_model() is the SDK's only reader of
+// the .fam container (docs/model-format.md); it never throws and leaves a
+// message naming the offending tensor/node in the returned Status.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/status.h"
+
+namespace faceattr::model {
+
+enum class DType { F32 = 0, I8 = 1, I32 = 2 };
+enum class Op {
+  Conv2d = 0,
+  FullyConnected = 1,
+  MaxPool2d = 2,
+  AvgPool2d = 3,
+  GlobalAvgPool = 4,
+  Add = 5,
+  Concat = 6,
+  Sigmoid = 7,
+  Activation = 8,
+  Quantize = 9,
+  Dequantize = 10
+};
+enum class Act { None = 0, Relu = 1, Relu6 = 2, LeakyRelu = 3 };
+
+size_t dtype_size(DType d);
+const char* op_name(Op op);
+
+struct Tensor {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int> shape;
+  size_t elements = 0;
+  std::vector<float> scales;         // empty for f32
+  std::vector<int32_t> zero_points;  // same count as scales
+  bool constant = false;
+  const uint8_t* data = nullptr;  // constants: inside Model's aligned byte copy (64-byte aligned)
+  size_t data_size = 0;
+  size_t bytes() const { return elements * dtype_size(dtype); }
+};
+
+struct Node {
+  std::string name;
+  Op op = Op::Conv2d;
+  std::vector<int> inputs;  // -1: absent optional bias
+  int output = -1;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int groups = 1;
+  int axis = 3;
+  Act act = Act::None;
+  float leaky_alpha = 0.01f;
+};
+
+struct Model {
+  std::string kind, name, description;
+  int input_width = 0, input_height = 0;
+  float mean[3] = {0, 0, 0};
+  float std[3] = {1, 1, 1};
+  std::vector<std::string> attribute_names;
+  std::vector<float> thresholds;
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::vector<Tensor> tensors;
+  std::vector<Node> nodes;
+  int input = -1;
+  std::vector<int> outputs;
+
+  const char* find_metadata(const char* key) const;  // nullptr when absent
+
+  // Owns the 64-byte aligned copy of the file that constants point into.
+  struct AlignedFree {
+    void operator()(uint8_t* p) const;
+  };
+  std::unique_ptr<uint8_t, AlignedFree> bytes;
+  size_t size = 0;
+};
+
+// Limits applied before anything is allocated from sizes found in a file.
+inline constexpr size_t kMaxModelBytes = size_t{1} << 30;      // 1 GiB file
+inline constexpr size_t kMaxTensorElements = size_t{1} << 28;  // per tensor
+inline constexpr size_t kMaxActivationBytes = size_t{1} << 30; // all activations together
+inline constexpr size_t kMaxTensors = 1 << 16;
+inline constexpr size_t kMaxNodes = 1 << 16;
+
+// Parses, verifies and validates `size` bytes. Codes: FACEATTR_ERR_MODEL_FORMAT,
+// FACEATTR_ERR_MODEL_VERSION, FACEATTR_ERR_INVALID_ARGUMENT (null), FACEATTR_ERR_OUT_OF_MEMORY.
+Status load_model(const void* data, size_t size, Model* out);
+
+// Graph checks on an already parsed model (also used by load_model).
+Status validate_graph(const Model& m);
+
+}  // namespace faceattr::model
