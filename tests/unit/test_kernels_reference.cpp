@@ -263,9 +263,9 @@ TEST_CASE("reference global average pool, add, concat, sigmoid by hand", "[kerne
   auto addq = reference::make_add(a);
   REQUIRE(addq);
   REQUIRE(bind_and_run(*addq, {aq, bq}, yq, ctx));
-  CHECK(yq[0] == 1);    // 1.5 + 0.5 = 2 -> 2 - 1
-  CHECK(yq[1] == -3);   // -1.5 - 0.5 = -2 -> -2 - 1
-  CHECK(yq[2] == 80);   // 100 * 0.5 + (127 - 4) * 0.25 = 80.75 -> 81 - 1
+  CHECK(yq[0] == 1);   // 1.5 + 0.5 = 2 -> 2 - 1
+  CHECK(yq[1] == -3);  // -1.5 - 0.5 = -2 -> -2 - 1
+  CHECK(yq[2] == 80);  // 100 * 0.5 + (127 - 4) * 0.25 = 80.75 -> 81 - 1
 
   ConcatDesc c;
   c.outer = 2;

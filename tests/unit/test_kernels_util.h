@@ -1,11 +1,23 @@
 // Helpers for the kernel tests: bind+run, seeded random tensors, families.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <memory>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
+#ifdef FACEATTR_HAVE_XNNPACK
+#include <pthreadpool.h>
+#endif
+
 #include "kernels/kernels.h"
+#include "util/thread_pool.h"
 
 namespace faceattr::kernels::test {
 
@@ -36,10 +48,110 @@ inline std::vector<int32_t> random_i32(std::mt19937& rng, size_t n, int lo, int 
   return v;
 }
 
-inline int rand_int(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+inline int rand_int(std::mt19937& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
 
 inline float rand_float(std::mt19937& rng, float lo, float hi) {
   return std::uniform_real_distribution<float>(lo, hi)(rng);
+}
+
+// Calls <family>::fn(args...) for a runtime family.
+#define FA_MAKE(family, fn, ...)                                                                    \
+  ((family) == ::faceattr::kernels::Family::Xnnpack ? ::faceattr::kernels::xnnpack::fn(__VA_ARGS__) \
+   : (family) == ::faceattr::kernels::Family::Simd  ? ::faceattr::kernels::simd::fn(__VA_ARGS__)    \
+                                                    : ::faceattr::kernels::reference::fn(__VA_ARGS__))
+
+// The optimised families built into this binary and usable on this CPU.
+inline std::vector<Family> optimized_families() {
+  std::vector<Family> out;
+  for (Family f : {Family::Xnnpack, Family::Simd}) {
+    if (family_available(f)) out.push_back(f);
+  }
+  return out;
+}
+
+// An ExecContext with or without worker threads (both pools when threads > 1).
+class TestContext {
+ public:
+  explicit TestContext(int threads) : pool_(threads > 1 ? std::make_unique<ThreadPool>(threads) : nullptr) {
+    ctx_.n_threads = threads;
+    ctx_.pool = pool_.get();
+#ifdef FACEATTR_HAVE_XNNPACK
+    if (threads > 1) {
+      xnn_pool_ = pthreadpool_create(static_cast<size_t>(threads));
+      ctx_.xnn_threadpool = xnn_pool_;
+    }
+#endif
+  }
+  ~TestContext() {
+#ifdef FACEATTR_HAVE_XNNPACK
+    if (xnn_pool_ != nullptr) pthreadpool_destroy(xnn_pool_);
+#endif
+  }
+  TestContext(const TestContext&) = delete;
+  TestContext& operator=(const TestContext&) = delete;
+  const ExecContext& ctx() const { return ctx_; }
+
+ private:
+  std::unique_ptr<ThreadPool> pool_;
+  ExecContext ctx_;
+#ifdef FACEATTR_HAVE_XNNPACK
+  pthreadpool_t xnn_pool_ = nullptr;
+#endif
+};
+
+// Counts elements where |got - want| > tol[i] (tol broadcast when it has one
+// entry); `report` receives the worst offender for the failure message.
+inline size_t count_mismatches_f32(const std::vector<float>& want, const std::vector<float>& got,
+                                   const std::vector<float>& tol, std::string* report) {
+  size_t bad = 0;
+  double worst = -1.0;
+  std::ostringstream os;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const float t = tol.size() == 1 ? tol[0] : tol[i];
+    const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
+    if (!(err <= t)) {
+      ++bad;
+      if (!(err <= worst)) {
+        worst = err;
+        os.str("");
+        os << "index " << i << ": want " << want[i] << " got " << got[i] << " tol " << t;
+      }
+    }
+  }
+  if (report) *report = bad ? os.str() : "";
+  return bad;
+}
+
+// Counts int8 elements that differ by more than max_lsb.
+inline size_t count_mismatches_i8(const std::vector<int8_t>& want, const std::vector<int8_t>& got,
+                                  int max_lsb, std::string* report) {
+  size_t bad = 0;
+  std::ostringstream os;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (std::abs(int(got[i]) - int(want[i])) > max_lsb) {
+      if (bad == 0) os << "index " << i << ": want " << int(want[i]) << " got " << int(got[i]);
+      ++bad;
+    }
+  }
+  if (report) *report = os.str();
+  return bad;
+}
+
+// Fraction of elements that differ at all (int8 rounding-tie differences are
+// rare; a family that is off by one everywhere has a systematic bug).
+inline double fraction_different_i8(const std::vector<int8_t>& want, const std::vector<int8_t>& got) {
+  size_t n = 0;
+  for (size_t i = 0; i < want.size(); ++i) n += want[i] != got[i];
+  return want.empty() ? 0.0 : static_cast<double>(n) / want.size();
+}
+
+template <class T>
+std::vector<T> abs_values(const std::vector<T>& v) {
+  std::vector<T> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = std::abs(v[i]);
+  return out;
 }
 
 }  // namespace faceattr::kernels::test

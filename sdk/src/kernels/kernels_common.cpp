@@ -88,14 +88,16 @@ static bool weight_scales_valid(const float* s, int n) {
 }
 
 bool conv2d_desc_valid(const Conv2dDesc& d, const ConvWeights& w) {
-  if (d.batch <= 0 || d.in_h <= 0 || d.in_w <= 0 || d.in_c <= 0 || d.out_c <= 0 || d.groups <= 0) return false;
+  if (d.batch <= 0 || d.in_h <= 0 || d.in_w <= 0 || d.in_c <= 0 || d.out_c <= 0 || d.groups <= 0)
+    return false;
   if (d.in_c % d.groups != 0 || d.out_c % d.groups != 0) return false;
   const int oh = window_out_dim(d.in_h, d.kernel_h, d.stride_h, d.pad_top, d.pad_bottom);
   const int ow = window_out_dim(d.in_w, d.kernel_w, d.stride_w, d.pad_left, d.pad_right);
   if (oh <= 0 || ow <= 0 || oh != d.out_h || ow != d.out_w) return false;
   if (!act_valid(d.act, d.leaky_alpha) || w.weights == nullptr) return false;
   if (d.dtype == DType::I8) {
-    if (!qparam_valid(d.in_q) || !qparam_valid(d.out_q) || !weight_scales_valid(w.w_scales, d.out_c)) return false;
+    if (!qparam_valid(d.in_q) || !qparam_valid(d.out_q) || !weight_scales_valid(w.w_scales, d.out_c))
+      return false;
   }
   return true;
 }
@@ -149,7 +151,9 @@ bool sigmoid_desc_valid(const UnaryDesc& d) {
   return d.size > 0 && (d.dtype == DType::F32 || (qparam_valid(d.in_q) && qparam_valid(d.out_q)));
 }
 
-bool activation_desc_valid(const UnaryDesc& d) { return sigmoid_desc_valid(d) && act_valid(d.act, d.leaky_alpha); }
+bool activation_desc_valid(const UnaryDesc& d) {
+  return sigmoid_desc_valid(d) && act_valid(d.act, d.leaky_alpha);
+}
 
 bool quantize_desc_valid(const UnaryDesc& d) { return d.size > 0 && qparam_valid(d.out_q); }
 

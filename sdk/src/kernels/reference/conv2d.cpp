@@ -41,8 +41,10 @@ class Conv2dF32 final : public BoundKernel {
               for (int kx = 0; kx < d.kernel_w; ++kx) {
                 const int ix = ox * d.stride_w - d.pad_left + kx;
                 if (ix < 0 || ix >= d.in_w) continue;
-                const float* xp = x + ((static_cast<size_t>(b) * d.in_h + iy) * d.in_w + ix) * d.in_c + g * icg;
-                const float* wp = weights_.data() + ((static_cast<size_t>(oc) * d.kernel_h + ky) * d.kernel_w + kx) * icg;
+                const float* xp =
+                    x + ((static_cast<size_t>(b) * d.in_h + iy) * d.in_w + ix) * d.in_c + g * icg;
+                const float* wp =
+                    weights_.data() + ((static_cast<size_t>(oc) * d.kernel_h + ky) * d.kernel_w + kx) * icg;
                 for (int ic = 0; ic < icg; ++ic) acc += xp[ic] * wp[ic];
               }
             }
@@ -87,7 +89,8 @@ class Conv2dI8 final : public BoundKernel {
               for (int kx = 0; kx < d.kernel_w; ++kx) {
                 const int ix = ox * d.stride_w - d.pad_left + kx;
                 if (ix < 0 || ix >= d.in_w) continue;
-                const int8_t* xp = x + ((static_cast<size_t>(b) * d.in_h + iy) * d.in_w + ix) * d.in_c + g * icg;
+                const int8_t* xp =
+                    x + ((static_cast<size_t>(b) * d.in_h + iy) * d.in_w + ix) * d.in_c + g * icg;
                 const int8_t* wp =
                     weights_.data() + ((static_cast<size_t>(oc) * d.kernel_h + ky) * d.kernel_w + kx) * icg;
                 for (int ic = 0; ic < icg; ++ic) acc += (static_cast<int32_t>(xp[ic]) - izp) * wp[ic];

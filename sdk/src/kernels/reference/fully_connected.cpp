@@ -9,7 +9,10 @@ namespace {
 class FullyConnectedF32 final : public BoundKernel {
  public:
   FullyConnectedF32(const FullyConnectedDesc& d, const ConvWeights& w)
-      : BoundKernel(1), d_(d), weights_(static_cast<size_t>(d.in_features) * d.out_features), bias_(d.out_features) {
+      : BoundKernel(1),
+        d_(d),
+        weights_(static_cast<size_t>(d.in_features) * d.out_features),
+        bias_(d.out_features) {
     std::memcpy(weights_.data(), w.weights, weights_.size() * sizeof(float));
     if (w.bias != nullptr) std::memcpy(bias_.data(), w.bias, bias_.size() * sizeof(float));
   }
@@ -36,7 +39,10 @@ class FullyConnectedF32 final : public BoundKernel {
 class FullyConnectedI8 final : public BoundKernel {
  public:
   FullyConnectedI8(const FullyConnectedDesc& d, const ConvWeights& w)
-      : BoundKernel(1), d_(d), weights_(static_cast<size_t>(d.in_features) * d.out_features), bias_(d.out_features) {
+      : BoundKernel(1),
+        d_(d),
+        weights_(static_cast<size_t>(d.in_features) * d.out_features),
+        bias_(d.out_features) {
     std::memcpy(weights_.data(), w.weights, weights_.size());
     if (w.bias != nullptr) std::memcpy(bias_.data(), w.bias, bias_.size() * sizeof(int32_t));
     mult_ = requant_multipliers(d.in_q, w.w_scales, d.out_q, d.out_features);
@@ -53,8 +59,8 @@ class FullyConnectedI8 final : public BoundKernel {
         const int8_t* wp = weights_.data() + static_cast<size_t>(o) * n_in;
         int32_t acc = bias_[o];
         for (int i = 0; i < n_in; ++i) acc += (static_cast<int32_t>(x[i]) - izp) * wp[i];
-        y[o] = requantize_scaled(static_cast<float>(acc) * mult_[o], d_.act, d_.leaky_alpha, d_.out_q.zero_point,
-                                 qmin_, qmax_);
+        y[o] = requantize_scaled(static_cast<float>(acc) * mult_[o], d_.act, d_.leaky_alpha,
+                                 d_.out_q.zero_point, qmin_, qmax_);
       }
     }
   }

@@ -31,7 +31,8 @@ class Pool2dKernel final : public BoundKernel {
             bool first = true;
             for (int ky = ky0; ky < ky1; ++ky) {
               for (int kx = kx0; kx < kx1; ++kx) {
-                const T v = x[((static_cast<size_t>(b) * d.in_h + y0 + ky) * d.in_w + x0 + kx) * d.channels + c];
+                const T v =
+                    x[((static_cast<size_t>(b) * d.in_h + y0 + ky) * d.in_w + x0 + kx) * d.channels + c];
                 if constexpr (sizeof(T) == 1) {
                   maxq = first || v > maxq ? v : maxq;
                   sumq += v;
@@ -47,8 +48,8 @@ class Pool2dKernel final : public BoundKernel {
                 yp[c] = static_cast<int8_t>(maxq);
               } else {
                 const float mult = d.in_q.scale / (d.out_q.scale * static_cast<float>(count));
-                yp[c] = requantize_scaled(static_cast<float>(sumq - count * d.in_q.zero_point) * mult, Act::None,
-                                          0.0f, d.out_q.zero_point, -128, 127);
+                yp[c] = requantize_scaled(static_cast<float>(sumq - count * d.in_q.zero_point) * mult,
+                                          Act::None, 0.0f, d.out_q.zero_point, -128, 127);
               }
             } else {
               yp[c] = d.kind == PoolKind::Max ? maxv : sum / static_cast<float>(count);
@@ -79,8 +80,9 @@ class GlobalAvgPoolKernel final : public BoundKernel {
           int32_t sum = 0;
           for (size_t i = 0; i < hw; ++i) sum += x[i * ch + c];
           const float mult = d_.in_q.scale / (d_.out_q.scale * static_cast<float>(hw));
-          y[c] = requantize_scaled(static_cast<float>(sum - static_cast<int32_t>(hw) * d_.in_q.zero_point) * mult,
-                                   Act::None, 0.0f, d_.out_q.zero_point, -128, 127);
+          y[c] = requantize_scaled(
+              static_cast<float>(sum - static_cast<int32_t>(hw) * d_.in_q.zero_point) * mult, Act::None, 0.0f,
+              d_.out_q.zero_point, -128, 127);
         } else {
           float sum = 0.0f;
           for (size_t i = 0; i < hw; ++i) sum += x[i * ch + c];

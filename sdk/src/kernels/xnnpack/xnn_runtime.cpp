@@ -2,8 +2,6 @@
 
 #include <mutex>
 
-#include "kernels/kernel_util.h"
-
 namespace faceattr::kernels::xnnpack {
 
 bool ensure_initialized() {

@@ -1,0 +1,315 @@
+// Optimised conv2d / fully connected kernels against the reference on many
+// seeded random shapes and on the model's layer shapes.
+//
+// fp32 tolerance, per output element: any summation order of K products has
+// error <= K * eps * S (S = sum of |x||w| + |bias| over the window, computed by
+// running the reference on absolute values), so two implementations differ by
+// at most 2 * K * eps * S; LeakyRelu scales that by max(1, |alpha|).
+// int8 tolerance: 1 LSB (XNNPACK rounds ties and requantises its own way), and
+// fewer than 2% of elements may differ at all.
+#include <catch2/catch.hpp>
+
+#include "unit/test_kernels_util.h"
+
+namespace faceattr::kernels::test {
+namespace {
+
+constexpr float kEps = std::numeric_limits<float>::epsilon();
+
+Act random_act(std::mt19937& rng) { return static_cast<Act>(rand_int(rng, 0, 3)); }
+
+Conv2dDesc finish_conv(Conv2dDesc d) {
+  d.out_h = (d.in_h + d.pad_top + d.pad_bottom - d.kernel_h) / d.stride_h + 1;
+  d.out_w = (d.in_w + d.pad_left + d.pad_right - d.kernel_w) / d.stride_w + 1;
+  return d;
+}
+
+// Random shapes: odd channel counts, 1x1 spatial, kernels larger than the
+// input (covered by padding), strides 1-3, groups, depthwise, batch 2.
+Conv2dDesc random_conv(std::mt19937& rng) {
+  for (;;) {
+    Conv2dDesc d;
+    d.batch = rand_int(rng, 1, 4) == 1 ? 2 : 1;
+    d.in_h = rand_int(rng, 1, 11);
+    d.in_w = rand_int(rng, 1, 11);
+    const int mode = rand_int(rng, 0, 3);  // dense, grouped, depthwise, depthwise x2
+    if (mode == 0) {
+      d.in_c = rand_int(rng, 1, 40);
+      d.out_c = rand_int(rng, 1, 40);
+    } else if (mode == 1) {
+      d.groups = rand_int(rng, 2, 4);
+      d.in_c = d.groups * rand_int(rng, 1, 6);
+      d.out_c = d.groups * rand_int(rng, 1, 6);
+    } else {
+      d.groups = d.in_c = rand_int(rng, 1, 37);
+      d.out_c = d.in_c * (mode == 2 ? 1 : 2);
+    }
+    d.kernel_h = rand_int(rng, 1, 5);
+    d.kernel_w = rand_int(rng, 1, 5);
+    d.stride_h = rand_int(rng, 1, 3);
+    d.stride_w = rand_int(rng, 1, 3);
+    d.pad_top = rand_int(rng, 0, d.kernel_h - 1);
+    d.pad_bottom = rand_int(rng, 0, d.kernel_h - 1);
+    d.pad_left = rand_int(rng, 0, d.kernel_w - 1);
+    d.pad_right = rand_int(rng, 0, d.kernel_w - 1);
+    d.act = random_act(rng);
+    d.leaky_alpha = rand_float(rng, 0.01f, 0.3f);
+    if (d.in_h + d.pad_top + d.pad_bottom < d.kernel_h || d.in_w + d.pad_left + d.pad_right < d.kernel_w)
+      continue;
+    return finish_conv(d);
+  }
+}
+
+Conv2dDesc conv(int h, int w, int ic, int oc, int k, int s, int pad, int groups, Act act) {
+  Conv2dDesc d;
+  d.in_h = h;
+  d.in_w = w;
+  d.in_c = ic;
+  d.out_c = oc;
+  d.kernel_h = d.kernel_w = k;
+  d.stride_h = d.stride_w = s;
+  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = pad;
+  d.groups = groups;
+  d.act = act;
+  return finish_conv(d);
+}
+
+// Layer shapes like the ANet/LNet models (smaller spatially to keep tests fast).
+std::vector<Conv2dDesc> layer_convs() {
+  std::vector<Conv2dDesc> v = {
+      conv(40, 32, 3, 32, 3, 2, 1, 1, Act::Relu),      // first layer, stride 2
+      conv(20, 16, 32, 32, 3, 1, 1, 32, Act::Relu6),   // depthwise 3x3
+      conv(21, 17, 24, 24, 3, 2, 1, 24, Act::Relu),    // depthwise 3x3 stride 2, odd size
+      conv(20, 16, 32, 64, 1, 1, 0, 1, Act::Relu),     // pointwise
+      conv(10, 8, 128, 256, 1, 1, 0, 1, Act::None),    // wide pointwise
+      conv(5, 4, 67, 45, 1, 1, 0, 1, Act::LeakyRelu),  // pointwise, odd channels
+      conv(12, 10, 16, 48, 3, 1, 1, 1, Act::Relu),     // dense 3x3
+      conv(1, 1, 64, 40, 3, 1, 1, 1, Act::None),       // 1x1 spatial, 3x3 kernel
+      conv(9, 7, 8, 16, 5, 2, 2, 2, Act::Relu),        // grouped 5x5 stride 2
+  };
+  v[0].batch = 2;
+  return v;
+}
+
+struct ConvData {
+  std::vector<float> wf, bf, ws;
+  std::vector<int8_t> wq;
+  std::vector<int32_t> bq;
+};
+
+ConvData random_weights(std::mt19937& rng, const Conv2dDesc& d, bool with_bias) {
+  ConvData c;
+  const size_t k = static_cast<size_t>(d.kernel_h) * d.kernel_w * (d.in_c / d.groups);
+  const size_t n = k * d.out_c;
+  if (d.dtype == DType::F32) {
+    c.wf = random_f32(rng, n, -1.0f, 1.0f);
+    if (with_bias) c.bf = random_f32(rng, d.out_c, -1.0f, 1.0f);
+  } else {
+    c.wq = random_i8(rng, n, -127, 127);
+    c.ws = random_f32(rng, d.out_c, 0.002f, 0.02f);
+    const int br = static_cast<int>(3000 * std::sqrt(static_cast<float>(k)));
+    if (with_bias) c.bq = random_i32(rng, d.out_c, -br, br);
+  }
+  return c;
+}
+
+ConvWeights view(const ConvData& c) {
+  if (!c.wf.empty()) return {c.wf.data(), nullptr, c.bf.empty() ? nullptr : c.bf.data()};
+  return {c.wq.data(), c.ws.data(), c.bq.empty() ? nullptr : c.bq.data()};
+}
+
+// Quantisation that spreads int8 outputs over most of the range.
+void random_quant(std::mt19937& rng, Conv2dDesc* d, const std::vector<float>& ws) {
+  const float k = static_cast<float>(d->kernel_h * d->kernel_w * (d->in_c / d->groups));
+  d->in_q = {rand_float(rng, 0.01f, 0.05f), rand_int(rng, -20, 20)};
+  float mean_ws = 0;
+  for (float s : ws) mean_ws += s / ws.size();
+  d->out_q = {d->in_q.scale * mean_ws * std::sqrt(k) * 135.0f, rand_int(rng, -30, 30)};
+}
+
+std::string describe(const Conv2dDesc& d) {
+  std::ostringstream os;
+  os << (d.dtype == DType::F32 ? "f32" : "i8") << " b" << d.batch << " " << d.in_h << "x" << d.in_w << "x"
+     << d.in_c << " -> " << d.out_h << "x" << d.out_w << "x" << d.out_c << " k" << d.kernel_h << "x"
+     << d.kernel_w << " s" << d.stride_h << "x" << d.stride_w << " pad " << d.pad_top << "," << d.pad_left
+     << "," << d.pad_bottom << "," << d.pad_right << " g" << d.groups << " act" << static_cast<int>(d.act);
+  return os.str();
+}
+
+// Compares one family against the reference on one descriptor; returns false
+// when the family declined it (nullptr).
+bool check_conv(Family fam, Conv2dDesc d, std::mt19937& rng, const ExecContext& ctx) {
+  const bool with_bias = rand_int(rng, 0, 3) != 0;
+  ConvData w = random_weights(rng, d, with_bias);
+  if (d.dtype == DType::I8) random_quant(rng, &d, w.ws);
+  auto ref = reference::make_conv2d(d, view(w));
+  REQUIRE(ref);
+  auto opt = FA_MAKE(fam, make_conv2d, d, view(w));
+  if (!opt) return false;
+  const size_t n_in = static_cast<size_t>(d.batch) * d.in_h * d.in_w * d.in_c;
+  const size_t n_out = static_cast<size_t>(d.batch) * d.out_h * d.out_w * d.out_c;
+  INFO(family_name(fam) << " " << describe(d));
+  std::string report;
+  if (d.dtype == DType::F32) {
+    const auto x = random_f32(rng, n_in, -1.0f, 1.0f);
+    std::vector<float> want(n_out), got(n_out, -7.0f), sum_abs(n_out);
+    REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), ctx));
+    REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), ctx));
+    // S per element: the reference run on absolute values without activation.
+    Conv2dDesc da = d;
+    da.act = Act::None;
+    ConvData wa{abs_values(w.wf), abs_values(w.bf), {}, {}, {}};
+    auto abs_k = reference::make_conv2d(da, view(wa));
+    const auto xa = abs_values(x);
+    REQUIRE(bind_and_run(*abs_k, {xa.data()}, sum_abs.data(), ctx));
+    const float k = static_cast<float>(d.kernel_h * d.kernel_w * (d.in_c / d.groups) + 1);
+    const float lip = d.act == Act::LeakyRelu ? std::max(1.0f, std::fabs(d.leaky_alpha)) : 1.0f;
+    std::vector<float> tol(n_out);
+    for (size_t i = 0; i < n_out; ++i) tol[i] = 2.0f * k * kEps * sum_abs[i] * lip + 1e-30f;
+    const size_t bad = count_mismatches_f32(want, got, tol, &report);
+    INFO(report);
+    CHECK(bad == 0);
+    // Run again on the same binding: kernels must be re-runnable.
+    std::fill(got.begin(), got.end(), -7.0f);
+    opt->run(ctx);
+    CHECK(count_mismatches_f32(want, got, tol, nullptr) == 0);
+  } else {
+    const auto x = random_i8(rng, n_in);
+    std::vector<int8_t> want(n_out), got(n_out, 99);
+    REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), ctx));
+    REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), ctx));
+    const size_t bad = count_mismatches_i8(want, got, 1, &report);
+    INFO(report);
+    CHECK(bad == 0);
+    CHECK(fraction_different_i8(want, got) < 0.02);
+  }
+  return true;
+}
+
+// Which descriptors a family must accept (so these tests are never vacuous).
+bool must_serve_conv(Family fam, const Conv2dDesc& d) {
+  if (fam == Family::Xnnpack) return d.dtype == DType::F32 || d.act != Act::LeakyRelu;
+  return false;
+}
+
+void run_conv_suite(DType dtype, int threads, int n_random, uint32_t seed) {
+  TestContext tc(threads);
+  for (Family fam : optimized_families()) {
+    std::mt19937 rng(seed);
+    int served = 0, total = 0;
+    auto one = [&](Conv2dDesc d) {
+      d.dtype = dtype;
+      const bool ok = check_conv(fam, d, rng, tc.ctx());
+      if (must_serve_conv(fam, d)) {
+        INFO(family_name(fam) << " declined " << describe(d));
+        CHECK(ok);
+      }
+      served += ok;
+      ++total;
+    };
+    for (const auto& d : layer_convs()) one(d);
+    for (int i = 0; i < n_random; ++i) one(random_conv(rng));
+    WARN(family_name(fam) << " served " << served << "/" << total << " conv2d cases");
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conv2d fp32: optimised families match the reference", "[kernels][conv]") {
+  run_conv_suite(DType::F32, 1, 150, 1234);
+}
+
+TEST_CASE("conv2d fp32 with 2 threads", "[kernels][conv]") { run_conv_suite(DType::F32, 2, 40, 99); }
+
+TEST_CASE("conv2d int8: optimised families within 1 LSB of the reference", "[kernels][conv]") {
+  run_conv_suite(DType::I8, 1, 150, 4321);
+}
+
+TEST_CASE("conv2d int8 with 2 threads", "[kernels][conv]") { run_conv_suite(DType::I8, 2, 40, 77); }
+
+TEST_CASE("fully connected: optimised families match the reference", "[kernels][fc]") {
+  for (int threads : {1, 2}) {
+    TestContext tc(threads);
+    for (Family fam : optimized_families()) {
+      std::mt19937 rng(555 + threads);
+      for (int i = 0; i < 80; ++i) {
+        FullyConnectedDesc d;
+        d.batch = rand_int(rng, 1, 3);
+        d.in_features = i < 4 ? std::vector<int>{256, 1, 640, 1000}[i] : rand_int(rng, 1, 300);
+        d.out_features = i < 4 ? std::vector<int>{40, 1, 80, 3}[i] : rand_int(rng, 1, 70);
+        d.act = random_act(rng);
+        d.leaky_alpha = 0.1f;
+        d.dtype = i % 2 ? DType::I8 : DType::F32;
+        // Reuse the conv machinery: an FC layer is a 1x1 conv over a batch x 1 x 1 image.
+        Conv2dDesc c = conv(1, 1, d.in_features, d.out_features, 1, 1, 0, 1, d.act);
+        c.batch = d.batch;
+        c.dtype = d.dtype;
+        c.leaky_alpha = d.leaky_alpha;
+        ConvData w = random_weights(rng, c, i % 3 != 0);
+        if (d.dtype == DType::I8) {
+          random_quant(rng, &c, w.ws);
+          d.in_q = c.in_q;
+          d.out_q = c.out_q;
+        }
+        auto ref = reference::make_fully_connected(d, view(w));
+        auto ref_conv = reference::make_conv2d(c, view(w));
+        REQUIRE(ref);
+        REQUIRE(ref_conv);
+        auto opt = FA_MAKE(fam, make_fully_connected, d, view(w));
+        if (fam == Family::Xnnpack && (d.dtype == DType::F32 || d.act != Act::LeakyRelu)) CHECK(opt);
+        if (!opt) continue;
+        INFO(family_name(fam) << " fc " << describe(c) << " threads " << threads);
+        const size_t n_in = static_cast<size_t>(d.batch) * d.in_features;
+        const size_t n_out = static_cast<size_t>(d.batch) * d.out_features;
+        std::string report;
+        if (d.dtype == DType::F32) {
+          const auto x = random_f32(rng, n_in);
+          std::vector<float> want(n_out), want_conv(n_out), got(n_out);
+          REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
+          REQUIRE(bind_and_run(*ref_conv, {x.data()}, want_conv.data(), tc.ctx()));
+          REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
+          CHECK(want == want_conv);  // the reference FC is exactly the 1x1 reference conv
+          // Bound as for conv, with S <= K * max|x| * max|w| + |b| <= K + 1 for inputs in [-1, 1].
+          const float k = static_cast<float>(d.in_features + 1);
+          const float tol = 2.0f * k * kEps * k * 0.3f * (d.act == Act::LeakyRelu ? 1.0f : 1.0f) + 1e-6f;
+          CHECK(count_mismatches_f32(want, got, {tol}, &report) == 0);
+          INFO(report);
+        } else {
+          const auto x = random_i8(rng, n_in);
+          std::vector<int8_t> want(n_out), want_conv(n_out), got(n_out);
+          REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
+          REQUIRE(bind_and_run(*ref_conv, {x.data()}, want_conv.data(), tc.ctx()));
+          REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
+          CHECK(want == want_conv);
+          CHECK(count_mismatches_i8(want, got, 1, &report) == 0);
+          INFO(report);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("optimised conv factories decline invalid descriptors", "[kernels][conv]") {
+  const float w[64] = {};
+  const float ws[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  for (Family fam : optimized_families()) {
+    INFO(family_name(fam));
+    Conv2dDesc d = conv(4, 4, 4, 4, 1, 1, 0, 1, Act::None);
+    d.out_h = 5;
+    CHECK_FALSE(FA_MAKE(fam, make_conv2d, d, ConvWeights{w, nullptr, nullptr}));
+    d = conv(4, 4, 4, 4, 1, 1, 0, 3, Act::None);  // groups do not divide channels
+    CHECK_FALSE(FA_MAKE(fam, make_conv2d, d, ConvWeights{w, nullptr, nullptr}));
+    d = conv(4, 4, 4, 4, 1, 1, 0, 1, Act::None);
+    CHECK_FALSE(FA_MAKE(fam, make_conv2d, d, ConvWeights{nullptr, nullptr, nullptr}));
+    d.dtype = DType::I8;
+    CHECK_FALSE(FA_MAKE(fam, make_conv2d, d, ConvWeights{w, nullptr, nullptr}));
+    d.in_q.scale = -1.0f;
+    CHECK_FALSE(FA_MAKE(fam, make_conv2d, d, ConvWeights{w, ws, nullptr}));
+    FullyConnectedDesc f;
+    f.in_features = 4;
+    f.out_features = 0;
+    CHECK_FALSE(FA_MAKE(fam, make_fully_connected, f, ConvWeights{w, nullptr, nullptr}));
+  }
+}
+
+}  // namespace faceattr::kernels::test
