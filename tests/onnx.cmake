@@ -1,0 +1,76 @@
+# ONNX export (train/onnx): C++ structure tests, then numeric parity of ONNX
+# Runtime (npm onnxruntime-node, driven from node) against the SDK on tiny
+# fp32 and int8 models that use every op. Needs `npm ci --ignore-scripts` in the
+# repository root (scripts/install-deps.sh).
+if(NOT TARGET faceattr_onnx_export)
+  return()
+endif()
+
+add_library(faceattr_tiny_onnx_models STATIC ${CMAKE_CURRENT_SOURCE_DIR}/onnx/tiny_onnx_models.cpp)
+target_include_directories(faceattr_tiny_onnx_models PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/onnx)
+target_link_libraries(faceattr_tiny_onnx_models PUBLIC faceattr_modelfile_writer)
+
+add_executable(faceattr_onnx_tests ${CMAKE_CURRENT_SOURCE_DIR}/onnx/onnx_export_test.cpp)
+target_link_libraries(faceattr_onnx_tests PRIVATE faceattr_onnx_export faceattr_tiny_onnx_models Catch2::Catch2WithMain)
+catch_discover_tests(faceattr_onnx_tests TEST_PREFIX "onnx_export: " PROPERTIES TIMEOUT 120)
+
+add_executable(faceattr-onnx-tiny-models ${CMAKE_CURRENT_SOURCE_DIR}/onnx/make_tiny_models_main.cpp)
+target_link_libraries(faceattr-onnx-tiny-models PRIVATE faceattr_tiny_onnx_models)
+
+set(FACEATTR_ONNX_TEST_DIR ${CMAKE_CURRENT_BINARY_DIR}/onnx_models)
+file(MAKE_DIRECTORY ${FACEATTR_ONNX_TEST_DIR})
+add_test(NAME onnx_tiny_models COMMAND faceattr-onnx-tiny-models ${FACEATTR_ONNX_TEST_DIR})
+set_tests_properties(onnx_tiny_models PROPERTIES FIXTURES_SETUP onnx_tiny)
+
+find_program(FACEATTR_NODE node)
+set(FACEATTR_ORT_PARITY ${CMAKE_CURRENT_SOURCE_DIR}/onnx/ort_parity.mjs)
+if(NOT FACEATTR_NODE)
+  set(_msg ${CMAKE_CURRENT_BINARY_DIR}/onnx_node_missing.cmake)
+  file(WRITE ${_msg} "message(FATAL_ERROR \"node not found at configure time: install nodejs + npm, then `npm ci --ignore-scripts` in the repository root (scripts/install-deps.sh)\")\n")
+endif()
+
+# Tolerances: fp32 max |diff| on probabilities 1e-4. int8: ONNX Runtime's
+# fused QDQ kernels requantise with their own rounding, so a tensor may differ
+# from our kernels by 1 LSB and that can grow through the layers; the bound is
+# stated in LSBs of the last int8 tensor in probability units ("output_lsb":
+# its scale / 4, the sigmoid's largest slope), see docs in ort_parity.mjs.
+set(FACEATTR_ONNX_INT8_TOL_LSB 3)
+foreach(v fp32 int8)
+  set(fam ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.fam)
+  add_test(NAME onnx_export_tiny_${v}
+           COMMAND faceattr-export-onnx ${fam} -o ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.onnx)
+  set_tests_properties(onnx_export_tiny_${v} PROPERTIES FIXTURES_REQUIRED onnx_tiny FIXTURES_SETUP onnx_${v}_onnx)
+  foreach(backend reference xnnpack)
+    if(backend STREQUAL "xnnpack" AND NOT FACEATTR_WITH_XNNPACK)
+      continue()
+    endif()
+    set(golden ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.${backend}.golden.json)
+    add_test(NAME onnx_golden_tiny_${v}_${backend}
+             COMMAND faceattr-run-golden ${fam} --backend ${backend} -n 4 -o ${golden})
+    set_tests_properties(onnx_golden_tiny_${v}_${backend} PROPERTIES
+                         FIXTURES_REQUIRED onnx_tiny FIXTURES_SETUP onnx_${v}_${backend}_golden)
+    if(v STREQUAL "fp32")
+      set(tol --tol 1e-4)
+    else()
+      set(tol --tol-lsb ${FACEATTR_ONNX_INT8_TOL_LSB})
+    endif()
+    if(FACEATTR_NODE)
+      add_test(NAME onnx_ort_parity_tiny_${v}_${backend}
+               COMMAND ${FACEATTR_NODE} ${FACEATTR_ORT_PARITY} --onnx ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.onnx
+                       --golden ${golden} ${tol})
+    else()
+      add_test(NAME onnx_ort_parity_tiny_${v}_${backend} COMMAND ${CMAKE_COMMAND} -P ${_msg})
+    endif()
+    set_tests_properties(onnx_ort_parity_tiny_${v}_${backend} PROPERTIES
+                         FIXTURES_REQUIRED "onnx_${v}_onnx;onnx_${v}_${backend}_golden" TIMEOUT 120)
+  endforeach()
+endforeach()
+
+# The latency mode that the benchmarks reuse: a few runs, just to keep it working.
+if(FACEATTR_NODE)
+  add_test(NAME onnx_ort_latency_smoke
+           COMMAND ${FACEATTR_NODE} ${FACEATTR_ORT_PARITY} --onnx ${FACEATTR_ONNX_TEST_DIR}/tiny_int8.onnx
+                   --bench --runs 5 --warmup 1 --threads 1)
+  set_tests_properties(onnx_ort_latency_smoke PROPERTIES FIXTURES_REQUIRED onnx_int8_onnx TIMEOUT 120
+                       PASS_REGULAR_EXPRESSION "\"median_ms\":")
+endif()
