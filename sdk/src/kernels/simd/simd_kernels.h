@@ -1,0 +1,72 @@
+// Internal interface between the simd/ kernel objects (which pack weights and
+// build indirection buffers) and the Highway inner loops (compiled once per
+// target). Panel widths depend on the target chosen at run time, so packing
+// asks for them through these functions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace faceattr::kernels::simd {
+
+// ---- fp32 indirect GEMM: y[m][n] = act(bias[n] + sum_t sum_c x_t[m][c] * w[t][c][n]) ----
+// ind[m * taps + t] points at the input pixel of tap t for output row m (or
+// at a zero buffer); x_offset selects the group's channels.
+// Packed weights: [panel][taps][kc][panel_width], zero-padded in n.
+struct GemmF32Params {
+  const float* const* ind = nullptr;
+  size_t taps = 1, kc = 0, x_offset = 0;
+  const float* packed = nullptr;
+  const float* bias = nullptr;  // [panel][panel_width]
+  float* y = nullptr;
+  size_t y_stride = 0, y_offset = 0, n = 0;
+  Act act = Act::None;
+  float alpha = 0, lo = 0, hi = 0;
+};
+size_t gemm_f32_panel_width();
+size_t gemm_f32_rows();  // rows per register tile
+void gemm_f32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
+
+// ---- int8 indirect GEMM on int16 (x - zero_point) inputs, int32 accumulation ----
+// Packed weights: [panel][taps][kc_pairs][panel_width * 2] int16, pairs of
+// consecutive channels interleaved per output; kc odd reads one channel past
+// the group, whose weight is zero.
+struct GemmI8Params {
+  const int16_t* const* ind = nullptr;
+  size_t taps = 1, kc = 0, x_offset = 0;
+  const int16_t* packed = nullptr;
+  const int32_t* bias = nullptr;  // [panel][panel_width]
+  const float* mult = nullptr;    // [panel][panel_width]
+  int8_t* y = nullptr;
+  size_t y_stride = 0, y_offset = 0, n = 0;
+  Act act = Act::None;
+  float alpha = 0;
+  int32_t zp = 0, qmin = -128, qmax = 127;
+};
+size_t gemm_i8_panel_width();
+size_t gemm_i8_rows();
+void gemm_i8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
+// y[i] = x[i] - zp as int16, i in [begin, end).
+void widen_sub_i8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t end);
+
+// ---- depthwise convolution (one output channel per input channel) ----
+// Weights packed [tap][channels]; rows [row_begin, row_end) of batch*out_h.
+struct DepthwiseParams {
+  const void* x = nullptr;  // float or int8
+  void* y = nullptr;
+  const float* w = nullptr;     // f32 weights, or int8 weights as float (exact)
+  const float* bias = nullptr;  // f32 only
+  const int32_t* bias_i32 = nullptr;
+  const float* mult = nullptr;  // int8 only
+  int in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
+  Act act = Act::None;
+  float alpha = 0, lo = 0, hi = 0;
+  int32_t in_zp = 0, out_zp = 0, qmin = -128, qmax = 127;
+};
+void depthwise_f32(const DepthwiseParams& p, size_t row_begin, size_t row_end);
+void depthwise_i8(const DepthwiseParams& p, size_t row_begin, size_t row_end);
+
+}  // namespace faceattr::kernels::simd
