@@ -69,7 +69,7 @@ class Builder {
   }
 
   int conv(const std::string& name, int x, int out_c, int k, int stride, int pad, int groups, Act act_fn) {
-    const auto& xs = m_->tensors[x].shape;
+    const std::vector<int> xs = m_->tensors[x].shape;
     const int in_c = xs[3];
     const float in_scale = spec_.int8 ? m_->tensors[x].scales[0] : 1.0f;
     const auto wb = params(name, {out_c, k, k, in_c / groups}, k * k * in_c / groups, in_scale);
@@ -91,7 +91,7 @@ class Builder {
   }
 
   int pool(const std::string& name, Op op, int x, int k, int stride, int pad) {
-    const auto& xs = m_->tensors[x].shape;
+    const std::vector<int> xs = m_->tensors[x].shape;
     const int oh = (xs[1] + 2 * pad - k) / stride + 1, ow = (xs[2] + 2 * pad - k) / stride + 1;
     const int y = act(name + ".out", {1, oh, ow, xs[3]});
     NodeDef n;

@@ -342,6 +342,8 @@ ModelDef parse(const uint8_t* data, size_t size) {
   if (data_offset < meta_offset + meta_size || data_offset > size) parse_fail("data_offset out of range");
   if (data_size != size - data_offset) parse_fail("data_offset + data_size != file_size");
   if (crc32_of(data + kHeaderSize, size - kHeaderSize) != crc) parse_fail("CRC mismatch (corrupt file)");
+  for (uint64_t i = meta_offset + meta_size; i < data_offset; ++i)
+    if (data[i] != 0) parse_fail("non-zero padding between the metadata and the data section");
 
   // The FlatBuffer must be aligned for the verifier; copy it when the caller's buffer is not.
   std::vector<uint8_t> meta_copy;

@@ -187,6 +187,8 @@ Status load_model(const void* data_ptr, size_t size, Model* out) {
   if (data_size != size - data_offset) return fmt("data_offset + data_size != file_size");
   if (crc32_update(0, data + kHeaderSize, size - kHeaderSize) != crc)
     return fmt("CRC mismatch: the file is corrupt");
+  for (uint64_t i = meta_offset + meta_size; i < data_offset; ++i)
+    if (data[i] != 0) return fmt("non-zero padding between the metadata and the data section");
 
   Model m;
   m.bytes.reset(static_cast<uint8_t*>(::operator new[](size, std::align_val_t(kAlign), std::nothrow)));

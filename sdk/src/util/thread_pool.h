@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <type_traits>
 
 namespace faceattr {
 
@@ -24,7 +25,7 @@ class ThreadPool {
   template <class F>
   void parallel_for(size_t n, F&& f) {
     parallel_for(
-        n, [](void* c, size_t b, size_t e) { (*static_cast<F*>(c))(b, e); }, &f);
+        n, [](void* c, size_t b, size_t e) { (*static_cast<std::remove_reference_t<F>*>(c))(b, e); }, &f);
   }
 
  private:
