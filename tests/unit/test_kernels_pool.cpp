@@ -6,6 +6,10 @@
 
 #include "unit/test_kernels_util.h"
 
+#if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
+#include <hwy/targets.h>
+#endif
+
 namespace faceattr::kernels::test {
 namespace {
 
@@ -44,12 +48,12 @@ bool must_serve_pool(Family fam, const Pool2dDesc& d) {
   if (fam == Family::Xnnpack) {
     return d.kernel_h * d.kernel_w > 1 && (d.dtype == DType::F32 || d.kind == PoolKind::Max);
   }
-  return false;
+  return fam == Family::Simd;  // serves every valid pool
 }
 
 }  // namespace
 
-TEST_CASE("pool2d: optimised families match the reference", "[kernels][pool]") {
+static void pool2d_suite() {
   for (int threads : {1, 2}) {
     TestContext tc(threads);
     for (Family fam : optimized_families()) {
@@ -87,7 +91,9 @@ TEST_CASE("pool2d: optimised families match the reference", "[kernels][pool]") {
           std::vector<int8_t> want(n_out), got(n_out, 99);
           REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
           REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
-          CHECK(count_mismatches_i8(want, got, d.kind == PoolKind::Max ? 0 : 1, &report) == 0);
+          // SIMD requantises exactly like the reference.
+          const int lsb = d.kind == PoolKind::Max || fam == Family::Simd ? 0 : 1;
+          CHECK(count_mismatches_i8(want, got, lsb, &report) == 0);
         }
         INFO(report);
       }
@@ -96,7 +102,9 @@ TEST_CASE("pool2d: optimised families match the reference", "[kernels][pool]") {
   }
 }
 
-TEST_CASE("global average pool: optimised families match the reference", "[kernels][pool]") {
+TEST_CASE("pool2d: optimised families match the reference", "[kernels][pool]") { pool2d_suite(); }
+
+static void global_avg_pool_suite() {
   for (int threads : {1, 2}) {
     TestContext tc(threads);
     for (Family fam : optimized_families()) {
@@ -113,7 +121,7 @@ TEST_CASE("global average pool: optimised families match the reference", "[kerne
         auto ref = reference::make_global_avg_pool(d);
         REQUIRE(ref);
         auto opt = FA_MAKE(fam, make_global_avg_pool, d);
-        if (fam == Family::Xnnpack) CHECK(opt);
+        CHECK(opt);  // both optimised families serve every valid global average pool
         if (!opt) continue;
         INFO(family_name(fam) << " gap " << d.batch << "x" << d.in_h << "x" << d.in_w << "x" << d.channels
                               << (d.dtype == DType::F32 ? " f32" : " i8"));
@@ -132,12 +140,16 @@ TEST_CASE("global average pool: optimised families match the reference", "[kerne
           std::vector<int8_t> want(n_out), got(n_out, 99);
           REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
           REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
-          CHECK(count_mismatches_i8(want, got, 1, &report) == 0);
+          CHECK(count_mismatches_i8(want, got, fam == Family::Simd ? 0 : 1, &report) == 0);
         }
         INFO(report);
       }
     }
   }
+}
+
+TEST_CASE("global average pool: optimised families match the reference", "[kernels][pool]") {
+  global_avg_pool_suite();
 }
 
 TEST_CASE("optimised pool factories decline invalid descriptors", "[kernels][pool]") {
@@ -158,5 +170,19 @@ TEST_CASE("optimised pool factories decline invalid descriptors", "[kernels][poo
     CHECK_FALSE(FA_MAKE(fam, make_global_avg_pool, g));
   }
 }
+
+#if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
+// Every Highway target compiled for this CPU (SSE4 stands in for WASM SIMD128).
+TEST_CASE("pooling: simd on every compiled Highway target", "[kernels][simd]") {
+  OnlyFamily only(Family::Simd);
+  for (uint32_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    INFO("Highway target " << hwy::TargetName(target));
+    pool2d_suite();
+    global_avg_pool_suite();
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+#endif
 
 }  // namespace faceattr::kernels::test

@@ -62,11 +62,25 @@ inline float rand_float(std::mt19937& rng, float lo, float hi) {
    : (family) == ::faceattr::kernels::Family::Simd  ? ::faceattr::kernels::simd::fn(__VA_ARGS__)    \
                                                     : ::faceattr::kernels::reference::fn(__VA_ARGS__))
 
+// When set, optimized_families() returns only this family (per-target runs).
+inline const Family*& only_family() {
+  static const Family* only = nullptr;
+  return only;
+}
+class OnlyFamily {
+ public:
+  explicit OnlyFamily(Family f) : f_(f) { only_family() = &f_; }
+  ~OnlyFamily() { only_family() = nullptr; }
+
+ private:
+  Family f_;
+};
+
 // The optimised families built into this binary and usable on this CPU.
 inline std::vector<Family> optimized_families() {
   std::vector<Family> out;
   for (Family f : {Family::Xnnpack, Family::Simd}) {
-    if (family_available(f)) out.push_back(f);
+    if (family_available(f) && (only_family() == nullptr || *only_family() == f)) out.push_back(f);
   }
   return out;
 }

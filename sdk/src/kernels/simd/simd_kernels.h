@@ -69,4 +69,29 @@ struct DepthwiseParams {
 void depthwise_f32(const DepthwiseParams& p, size_t row_begin, size_t row_end);
 void depthwise_i8(const DepthwiseParams& p, size_t row_begin, size_t row_end);
 
+// ---- pooling and elementwise run descriptions (pooling.cpp, elementwise.cpp) ----
+struct PoolRun {
+  Pool2dDesc d;
+  const void* x = nullptr;
+  void* y = nullptr;
+};
+struct GapRun {
+  GlobalAvgPoolDesc d;
+  const void* x = nullptr;
+  void* y = nullptr;
+  int32_t* acc = nullptr;  // channels int32 scratch per batch row (int8)
+};
+
+enum class EwOp { AddF32, AddI8, SigmoidF32, ActivationF32, Quantize, Dequantize };
+struct EwRun {
+  EwOp op = EwOp::AddF32;
+  const void* a = nullptr;
+  const void* b = nullptr;
+  void* y = nullptr;
+  Act act = Act::None;
+  float alpha = 0, lo = 0, hi = 0;
+  float ma = 1, mb = 1, scale = 1;  // AddI8 multipliers; (de)quantize scale
+  int32_t za = 0, zb = 0, zp = 0, qmin = -128, qmax = 127;
+};
+
 }  // namespace faceattr::kernels::simd
