@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One command that reproduces the shipped ANet model (models/anet-*.fam) from
+# the raw data: build the trainer, identity pre-training, attribute
+# fine-tuning, heads-vs-linear comparison, thresholds, int8 export + SDK check.
+# Hyper-parameters live in train/configs/anet.json. See train/README.md.
+#
+#   scripts/train_recipe.sh                 # CPU (about an hour on 2 cores)
+#   scripts/train_recipe.sh --gpu           # CUDA LibTorch (PyTorch 2.x's libtorch)
+#   scripts/train_recipe.sh --resume        # continue a killed run
+#   scripts/train_recipe.sh --stages export # re-run some stages only
+#
+# Options: --data DIR (default ../shared/data), --run-dir DIR (default
+# build-train/runs/anet), --out-dir DIR (default models), --build DIR,
+# --config FILE. FACEATTR_TRAIN_BIN=path skips the build and uses that binary.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DATA="$ROOT/../shared/data"
+BUILD="$ROOT/build-train"
+RUN=""
+OUT="$ROOT/models"
+CONFIG="$ROOT/train/configs/anet.json"
+DEVICE=cpu
+STAGES="pretrain finetune linear export"
+EXTRA=()
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --gpu) DEVICE=cuda ;;
+    --resume) EXTRA+=(--resume) ;;
+    --stages) STAGES="${2//,/ }"; shift ;;
+    --data) DATA="$2"; shift ;;
+    --run-dir) RUN="$2"; shift ;;
+    --out-dir) OUT="$2"; shift ;;
+    --build) BUILD="$2"; shift ;;
+    --config) CONFIG="$2"; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+RUN="${RUN:-$BUILD/runs/anet}"
+
+BIN="${FACEATTR_TRAIN_BIN:-}"
+if [[ -z "$BIN" ]]; then
+  PREFIX=()
+  if [[ "$DEVICE" == cuda ]]; then
+    # PyTorch 2.x ships a CUDA libtorch; point CMake at it.
+    PREFIX=(-DCMAKE_PREFIX_PATH="$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')")
+  fi
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFACEATTR_BUILD_TESTS=OFF \
+    -DFACEATTR_BUILD_BENCH=OFF "${PREFIX[@]}" >/dev/null
+  ninja -C "$BUILD" faceattr_train
+  BIN="$BUILD/bin/faceattr_train"
+fi
+
+mkdir -p "$RUN" "$OUT"
+start=$(date +%s)
+for stage in $STAGES; do
+  echo "== $stage ($(date +%T))"
+  "$BIN" "$stage" --config "$CONFIG" --data-root "$DATA" --run-dir "$RUN" --out-dir "$OUT" \
+    --device "$DEVICE" "${EXTRA[@]}"
+done
+echo "== done in $(( ($(date +%s) - start) / 60 )) min; run folder: $RUN"

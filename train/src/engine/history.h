@@ -1,0 +1,29 @@
+// Per-epoch metrics: CSV, JSON and an HTML learning-curve page (inline SVG).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace faceattr::train {
+
+struct EpochRecord {
+  int epoch = 0;
+  std::map<std::string, double> values;  // train_loss, val_loss, val_acc, lr, seconds, img_per_s, ...
+};
+
+class History {
+ public:
+  std::vector<EpochRecord> records;
+  nlohmann::json to_json() const;
+  static History from_json(const nlohmann::json& j);
+  // Writes <prefix>.csv, <prefix>.json and <prefix>.html (atomically).
+  void write(const std::string& prefix, const std::string& title) const;
+};
+
+// Writes text to path via a temp file + rename.
+void write_text_atomic(const std::string& path, const std::string& text);
+
+}  // namespace faceattr::train

@@ -1,0 +1,58 @@
+#include "engine/options.h"
+
+namespace faceattr::train {
+
+#define FA_FIELDS(X)                                                                                          \
+  X(data_root) X(celeba_anno) X(celeba_images) X(lfw_dir) X(objects_dir) X(val_identity_mod) X(max_images)   \
+  X(lfw_min_images) X(run_dir) X(device) X(threads) X(workers) X(seed) X(resume) X(cache_images) X(max_steps) \
+  X(width_mult) X(dropout) X(batch_size) X(pretrain_epochs) X(pretrain_lr) X(finetune_epochs) X(finetune_lr)  \
+  X(weight_decay) X(label_smoothing) X(pos_weighting) X(init) X(out_dir) X(model_name) X(calib_images)        \
+  X(calib_percentile) X(head)
+
+#define FA_AUG(X) \
+  X(scale_min) X(scale_max) X(aspect_jitter) X(shift) X(flip) X(brightness) X(contrast) X(saturation) \
+  X(hue_gain) X(gray_prob) X(blur_prob)
+
+void to_json(nlohmann::json& j, const Options& o) {
+#define X(f) j[#f] = o.f;
+  FA_FIELDS(X)
+#undef X
+  j["input_width"] = o.input.width;
+  j["input_height"] = o.input.height;
+  j["mean"] = std::vector<float>(o.input.mean, o.input.mean + 3);
+  j["std"] = std::vector<float>(o.input.std, o.input.std + 3);
+  auto& a = j["augment"];
+#define X(f) a[#f] = o.augment.f;
+  FA_AUG(X)
+#undef X
+}
+
+void from_json(const nlohmann::json& j, Options& o) {
+#define X(f) \
+  if (j.contains(#f)) j.at(#f).get_to(o.f);
+  FA_FIELDS(X)
+#undef X
+  if (j.contains("input_width")) j.at("input_width").get_to(o.input.width);
+  if (j.contains("input_height")) j.at("input_height").get_to(o.input.height);
+  for (int c = 0; c < 3; ++c) {
+    if (j.contains("mean")) o.input.mean[c] = j.at("mean").at(c).get<float>();
+    if (j.contains("std")) o.input.std[c] = j.at("std").at(c).get<float>();
+  }
+  if (j.contains("augment")) {
+    const auto& a = j.at("augment");
+#define X(f) \
+  if (a.contains(#f)) a.at(#f).get_to(o.augment.f);
+    FA_AUG(X)
+#undef X
+  }
+}
+
+void resolve_paths(Options& o) {
+  if (o.data_root.empty()) o.data_root = FACEATTR_DEFAULT_DATA_DIR;
+  if (o.celeba_anno.empty()) o.celeba_anno = o.data_root + "/celeba/anno";
+  if (o.celeba_images.empty()) o.celeba_images = o.data_root + "/celeba/img_align_89x109";
+  if (o.lfw_dir.empty()) o.lfw_dir = o.data_root + "/lfw";
+  if (o.objects_dir.empty()) o.objects_dir = o.data_root + "/objects";
+}
+
+}  // namespace faceattr::train

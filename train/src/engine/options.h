@@ -1,0 +1,62 @@
+// Every trainer setting, settable from flags or a JSON config file (flags win).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "data/augment.h"
+
+namespace faceattr::train {
+
+struct Options {
+  // Data (empty: derived from data_root).
+  std::string data_root;
+  std::string celeba_anno, celeba_images, lfw_dir, objects_dir;
+  int val_identity_mod = 10;  // identities with id % mod == 0 form the validation split
+  int max_images = 0;         // >0: use only the first N CelebA images (smoke tests)
+  int lfw_min_images = 2;
+
+  // Run.
+  std::string run_dir = "runs/anet";
+  std::string device = "auto";  // auto | cpu | cuda
+  int threads = 2;
+  int workers = 2;
+  uint64_t seed = 20150901;
+  bool resume = false;
+  bool cache_images = true;
+  int max_steps = 0;  // >0: stop each epoch after N steps (smoke tests)
+
+  // Model / input.
+  float width_mult = 1.0f;
+  InputSpec input;
+  double dropout = 0.2;
+
+  // Optimisation (per stage; see stages).
+  int batch_size = 64;
+  int pretrain_epochs = 8;
+  double pretrain_lr = 3e-3;
+  int finetune_epochs = 14;
+  double finetune_lr = 2e-3;
+  double weight_decay = 5e-4;
+  double label_smoothing = 0.1;
+  std::string pos_weighting = "sqrt";  // none | sqrt | full  (BCE positive weight = (neg/pos)^p)
+  std::string init;                   // finetune: pre-trained checkpoint ("" = none, "auto" = run_dir/pretrain)
+  AugmentSpec augment;
+
+  // Export.
+  std::string out_dir = "models";
+  std::string model_name = "anet";
+  int calib_images = 512;
+  double calib_percentile = 99.99;
+  std::string head = "auto";  // auto (better on validation) | finetuned | linear
+};
+
+void to_json(nlohmann::json& j, const Options& o);
+void from_json(const nlohmann::json& j, Options& o);  // missing keys keep their value
+
+// Fills the derived paths from data_root.
+void resolve_paths(Options& o);
+
+}  // namespace faceattr::train

@@ -1,0 +1,103 @@
+// faceattr_train: trains, compares, calibrates and exports ANet.
+// See train/README.md; scripts/train_recipe.sh runs the whole recipe.
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/history.h"
+#include "engine/options.h"
+#include "stages/stages.h"
+
+using namespace faceattr::train;
+
+static void add_common(CLI::App* app, Options& o, std::string& config) {
+  app->add_option("--config", config, "JSON config file (flags given on the command line win)");
+  app->add_option("--data-root", o.data_root, "dataset root (default: ../shared/data of the repo)");
+  app->add_option("--celeba-anno", o.celeba_anno, "folder with the CelebA annotation files (.txt or .txt.gz)");
+  app->add_option("--celeba-images", o.celeba_images, "folder with aligned CelebA JPEGs");
+  app->add_option("--lfw", o.lfw_dir, "LFW folder (one sub-folder per person)");
+  app->add_option("--objects", o.objects_dir, "object photos folder");
+  app->add_option("--run-dir", o.run_dir, "output folder for checkpoints and logs");
+  app->add_option("--device", o.device, "auto | cpu | cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app->add_option("--threads", o.threads, "intra-op CPU threads");
+  app->add_option("--workers", o.workers, "data loader threads");
+  app->add_option("--seed", o.seed, "random seed");
+  app->add_flag("--resume", o.resume, "continue from the last checkpoint of this stage");
+  app->add_option("--max-images", o.max_images, "use only the first N CelebA images");
+  app->add_option("--max-steps", o.max_steps, "cap on steps per epoch");
+  app->add_option("--val-identity-mod", o.val_identity_mod, "validation = identities with id % mod == 0");
+  app->add_option("--batch", o.batch_size, "batch size");
+  app->add_option("--width-mult", o.width_mult, "channel width multiplier");
+  app->add_option("--input-width", o.input.width, "network input width");
+  app->add_option("--input-height", o.input.height, "network input height");
+  app->add_option("--pretrain-epochs", o.pretrain_epochs);
+  app->add_option("--pretrain-lr", o.pretrain_lr);
+  app->add_option("--finetune-epochs", o.finetune_epochs);
+  app->add_option("--finetune-lr", o.finetune_lr);
+  app->add_option("--weight-decay", o.weight_decay);
+  app->add_option("--pos-weighting", o.pos_weighting, "none | sqrt | full");
+  app->add_option("--init", o.init, "fine-tune from this checkpoint ('auto' = <run-dir>/pretrain/anet.pt)");
+  app->add_option("--out-dir", o.out_dir, "export: folder for the .fam files");
+  app->add_option("--model-name", o.model_name, "export: file stem (anet -> anet-fp32.fam, anet-int8.fam)");
+  app->add_option("--calib-images", o.calib_images, "export: training images for int8 calibration");
+  app->add_option("--head", o.head, "export: auto | finetuned | linear")
+      ->check(CLI::IsMember({"auto", "finetuned", "linear"}));
+}
+
+int main(int argc, char** argv) {
+  // A --config file sets the defaults that the flags then override.
+  Options o;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == "--config") {
+      std::ifstream f(argv[i + 1]);
+      if (!f) {
+        std::fprintf(stderr, "cannot read config %s\n", argv[i + 1]);
+        return 2;
+      }
+      try {
+        from_json(nlohmann::json::parse(f), o);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "bad config %s: %s\n", argv[i + 1], e.what());
+        return 2;
+      }
+    }
+  std::string config;
+  CLI::App app{"faceattr_train: ANet trainer (CelebA attributes, LFW identities)"};
+  app.require_subcommand(1);
+  struct Cmd {
+    const char* name;
+    const char* help;
+    void (*fn)(const Options&);
+  };
+  const Cmd cmds[] = {{"pretrain", "identity pre-training", run_pretrain},
+                      {"finetune", "attribute fine-tuning", run_finetune},
+                      {"linear", "fine-tuned heads vs linear classifiers on frozen features", run_linear},
+                      {"export", "thresholds, int8 calibration, .fam files, SDK check", run_export},
+                      {"bench", "training throughput (img/s)", run_bench}};
+  std::vector<std::pair<CLI::App*, const Cmd*>> subs;
+  for (const auto& c : cmds) {
+    auto* s = app.add_subcommand(c.name, c.help);
+    add_common(s, o, config);
+    subs.emplace_back(s, &c);
+  }
+  CLI11_PARSE(app, argc, argv);
+  try {
+    resolve_paths(o);
+    torch::set_num_threads(o.threads);
+    for (auto& [s, c] : subs) {
+      if (!s->parsed()) continue;
+      std::filesystem::create_directories(o.run_dir);
+      nlohmann::json j;
+      to_json(j, o);
+      write_text_atomic(o.run_dir + "/options-" + c->name + ".json", j.dump(2) + "\n");
+      c->fn(o);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,48 @@
+// ANet: a small VGG-style CNN (3x3 conv-BN-ReLU, four stride-2 stages, a 1x1
+// conv, global average pool, one fully connected layer per task). Every op
+// maps onto the SDK's op set; BatchNorm is folded into the convs at export.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace faceattr::train {
+
+struct ConvSpec {
+  int in_c, out_c, kernel, stride, groups;
+};
+
+// The conv stack for a width multiplier (1.0 = the shipped model).
+std::vector<ConvSpec> anet_conv_specs(float width_mult);
+
+struct ConvBnReluImpl : torch::nn::Module {
+  ConvBnReluImpl(const ConvSpec& s);
+  torch::Tensor forward(const torch::Tensor& x);
+  ConvSpec spec;
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+};
+TORCH_MODULE(ConvBnRelu);
+
+struct ANetImpl : torch::nn::Module {
+  ANetImpl(int n_attributes, float width_mult, double dropout);
+  torch::Tensor features(const torch::Tensor& x);  // [B, feature_dim] after global average pooling
+  torch::Tensor forward(const torch::Tensor& x);   // [B, n_attributes] logits
+  int feature_dim() const;
+
+  std::vector<ConvBnRelu> layers;
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear head{nullptr};
+};
+TORCH_MODULE(ANet);
+
+struct ModelCost {
+  int64_t macs = 0, params = 0;
+};
+// Inference cost of the exported network (BN folded) at the given input size.
+ModelCost anet_cost(const ANet& net, int in_w, int in_h);
+
+}  // namespace faceattr::train

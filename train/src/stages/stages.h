@@ -1,0 +1,19 @@
+// The trainer's stages; each is a subcommand of faceattr_train.
+#pragma once
+
+#include "engine/options.h"
+
+namespace faceattr::train {
+
+// (a) identity pre-training: softmax over LFW + CelebA-train identities.
+void run_pretrain(const Options& o);
+// (b) attribute fine-tuning (multi-label BCE with positive weighting).
+void run_finetune(const Options& o);
+// (c) fine-tuned heads vs per-attribute linear classifiers on frozen features.
+void run_linear(const Options& o);
+// (d)+(6) thresholds, BN folding, int8 calibration, .fam export + SDK check.
+void run_export(const Options& o);
+// Training throughput on synthetic batches (img/s), for sizing the recipe.
+void run_bench(const Options& o);
+
+}  // namespace faceattr::train

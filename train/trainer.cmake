@@ -1,0 +1,30 @@
+# The LibTorch trainer (train/README.md). Included by train/CMakeLists.txt when
+# Torch is found; builds against Debian libtorch 1.13 (CPU) and PyTorch 2.x's
+# libtorch (CUDA) unchanged.
+find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
+find_package(Threads REQUIRED)
+
+file(GLOB FACEATTR_TRAIN_LIB_SOURCES CONFIGURE_DEPENDS
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/data/*.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/model/*.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/engine/*.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/quant/*.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/stages/*.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/util/*.cpp)
+
+add_library(faceattr_train_lib STATIC ${FACEATTR_TRAIN_LIB_SOURCES})
+target_include_directories(faceattr_train_lib PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
+target_link_libraries(faceattr_train_lib PUBLIC
+  ${TORCH_LIBRARIES} faceattr_sdk_internal faceattr_modelfile_writer
+  CLI11::CLI11 nlohmann_json::nlohmann_json ZLIB::ZLIB PkgConfig::TURBOJPEG Threads::Threads)
+target_compile_options(faceattr_train_lib PUBLIC ${TORCH_CXX_FLAGS})
+# Torch headers trigger many -Wextra warnings we cannot fix.
+target_compile_options(faceattr_train_lib PRIVATE -Wno-unused-parameter -Wno-sign-compare)
+target_compile_definitions(faceattr_train_lib PUBLIC FACEATTR_DEFAULT_DATA_DIR="${FACEATTR_DATA_DIR}")
+
+add_executable(faceattr_train ${CMAKE_CURRENT_SOURCE_DIR}/src/main.cpp)
+target_link_libraries(faceattr_train PRIVATE faceattr_train_lib)
