@@ -29,12 +29,15 @@ if(NOT FACEATTR_NODE)
   file(WRITE ${_msg} "message(FATAL_ERROR \"node not found at configure time: install nodejs + npm, then `npm ci --ignore-scripts` in the repository root (scripts/install-deps.sh)\")\n")
 endif()
 
-# Tolerances: fp32 max |diff| on probabilities 1e-4. int8: ONNX Runtime's
-# fused QDQ kernels requantise with their own rounding, so a tensor may differ
-# from our kernels by 1 LSB and that can grow through the layers; the bound is
-# stated in LSBs of the last int8 tensor in probability units ("output_lsb":
-# its scale / 4, the sigmoid's largest slope), see docs in ort_parity.mjs.
-set(FACEATTR_ONNX_INT8_TOL_LSB 3)
+# Tolerances. fp32: max |diff| on probabilities 1e-4 (measured ~2e-7).
+# int8: both sides compute the same integer arithmetic, but a value that lands
+# on (or within float error of) a rounding tie may round one way in ONNX
+# Runtime (half to even) and the other in our kernels: that element moves by
+# one LSB, and later layers can carry the step on. Bound: 2 LSB of the last
+# int8 tensor in probability units ("output_lsb" = its scale / 4, the
+# sigmoid's largest slope) for every output, and >= 90% of outputs within 1e-4
+# (a wrong scale or zero point moves most of them). Measured: bit-exact logits.
+set(FACEATTR_ONNX_INT8_TOL --tol-lsb 2 --min-exact 0.9)
 foreach(v fp32 int8)
   set(fam ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.fam)
   add_test(NAME onnx_export_tiny_${v}
@@ -46,13 +49,13 @@ foreach(v fp32 int8)
     endif()
     set(golden ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.${backend}.golden.json)
     add_test(NAME onnx_golden_tiny_${v}_${backend}
-             COMMAND faceattr-run-golden ${fam} --backend ${backend} -n 4 -o ${golden})
+             COMMAND faceattr-run-golden ${fam} --backend ${backend} -n 16 -o ${golden})
     set_tests_properties(onnx_golden_tiny_${v}_${backend} PROPERTIES
                          FIXTURES_REQUIRED onnx_tiny FIXTURES_SETUP onnx_${v}_${backend}_golden)
     if(v STREQUAL "fp32")
       set(tol --tol 1e-4)
     else()
-      set(tol --tol-lsb ${FACEATTR_ONNX_INT8_TOL_LSB})
+      set(tol ${FACEATTR_ONNX_INT8_TOL})
     endif()
     if(FACEATTR_NODE)
       add_test(NAME onnx_ort_parity_tiny_${v}_${backend}

@@ -175,6 +175,15 @@ TEST_CASE("int8 tiny model exports in QDQ form", "[onnx]") {
   const onnx::TensorProto& zp = initializer(p, "grouped_out_zero_point");
   CHECK(zp.data_type() == onnx::TensorProto::INT8);
   CHECK(raw<int8_t>(zp) == std::vector<int8_t>{-64});
+  // Relu / Relu6 on an int8 output whose zero point is -128 are implied by
+  // QuantizeLinear's saturation and left out (so ORT can fuse op + Q); with
+  // another zero point they stay.
+  std::set<std::string> names;
+  for (const auto& n : p.graph().node()) names.insert(n.name());
+  CHECK(names.count("conv1_relu") == 0);  // zero point -128
+  CHECK(names.count("dw_relu6") == 0);    // zero point -128, 127 maps to 6
+  CHECK(names.count("add1_relu") == 1);   // zero point 0
+  CHECK(names.count("grouped_leaky_relu") == 1);
   // No float copies of the int8 weights.
   for (const auto& t : p.graph().initializer())
     if (t.data_type() == onnx::TensorProto::FLOAT) CHECK(t.dims_size() <= 1);

@@ -154,27 +154,43 @@ std::string Converter::float_out(const mf::NodeDef& n, std::string* pre) {
   return y;
 }
 
+// An int8 output's QuantizeLinear saturates to [-128, 127]; when that range
+// already lies inside the activation's, the activation is exactly redundant and
+// is left out so that ONNX Runtime can fuse op + QuantizeLinear (QLinearConv).
+bool saturation_implies(const mf::TensorDef& t, mf::Act act) {
+  if (t.dtype != mf::DType::I8 || t.zero_points.size() != 1 || t.scales.size() != 1) return false;
+  const bool zero_is_min = t.zero_points[0] <= -128;
+  if (act == mf::Act::Relu) return zero_is_min;
+  if (act == mf::Act::Relu6) return zero_is_min && std::lrint(6.0 / t.scales[0]) + t.zero_points[0] >= 127;
+  return false;
+}
+
 void Converter::finish(const mf::NodeDef& n, const std::string& pre, const std::string& y) {
-  switch (n.act) {
-    case mf::Act::None: break;
-    case mf::Act::Relu: b_.node("Relu", {pre}, {y}, n.name + "_relu"); break;
-    case mf::Act::Relu6:
-      if (clip_min_.empty()) {
-        clip_min_ = b_.fresh("relu6_min");
-        clip_max_ = b_.fresh("relu6_max");
-        b_.init_f32(clip_min_, {}, {0.0f});
-        b_.init_f32(clip_max_, {}, {6.0f});
-      }
-      b_.node("Clip", {pre, clip_min_, clip_max_}, {y}, n.name + "_relu6");
-      break;
-    case mf::Act::LeakyRelu:
-      GraphBuilder::attr(b_.node("LeakyRelu", {pre}, {y}, n.name + "_leaky_relu"), "alpha", n.leaky_alpha);
-      break;
-  }
   const mf::TensorDef& t = m_.tensors[n.output];
+  std::string q_in = y;
+  if (n.act != mf::Act::None && saturation_implies(t, n.act)) {
+    q_in = pre;
+  } else {
+    switch (n.act) {
+      case mf::Act::None: break;
+      case mf::Act::Relu: b_.node("Relu", {pre}, {y}, n.name + "_relu"); break;
+      case mf::Act::Relu6:
+        if (clip_min_.empty()) {
+          clip_min_ = b_.fresh("relu6_min");
+          clip_max_ = b_.fresh("relu6_max");
+          b_.init_f32(clip_min_, {}, {0.0f});
+          b_.init_f32(clip_max_, {}, {6.0f});
+        }
+        b_.node("Clip", {pre, clip_min_, clip_max_}, {y}, n.name + "_relu6");
+        break;
+      case mf::Act::LeakyRelu:
+        GraphBuilder::attr(b_.node("LeakyRelu", {pre}, {y}, n.name + "_leaky_relu"), "alpha", n.leaky_alpha);
+        break;
+    }
+  }
   if (t.dtype == mf::DType::I8) {
     auto [s, z] = act_qparams(t, n.output);
-    b_.node("QuantizeLinear", {y, s, z}, {names_[n.output]}, names_[n.output] + "_q");
+    b_.node("QuantizeLinear", {q_in, s, z}, {names_[n.output]}, names_[n.output] + "_q");
   }
   ready_[n.output] = true;
 }
@@ -311,15 +327,17 @@ void Converter::fully_connected(const mf::NodeDef& n) {
       for (int p = 0; p < hw; ++p)
         perm[static_cast<size_t>(o) * in + c * hw + p] = static_cast<size_t>(o) * in + p * ch + c;
 
-  std::string xv;
+  std::string xv = float_in(n, 0);
   if (x.shape.size() == 4) {
-    if (!ready_[n.inputs[0]]) fail(n, "reads tensor '" + x.name + "' before any node produces it");
-    std::string flat = b_.fresh(names_[n.inputs[0]] + "_flat");
-    GraphBuilder::attr(b_.node("Flatten", {names_[n.inputs[0]]}, {flat}, n.name + "_flatten"), "axis",
-                       int64_t{1});
-    xv = x.dtype == mf::DType::I8 ? dequant(flat, x, n.inputs[0]) : flat;
-  } else {
-    xv = float_in(n, 0);
+    std::string flat = b_.fresh(xv + "_flat");
+    GraphBuilder::attr(b_.node("Flatten", {xv}, {flat}, n.name + "_flatten"), "axis", int64_t{1});
+    xv = flat;
+    if (x.dtype == mf::DType::I8) {
+      auto [s, z] = act_qparams(x, n.inputs[0]);
+      std::string q = b_.fresh(flat + "_q");
+      b_.node("QuantizeLinear", {flat, s, z}, {q}, q);
+      xv = dequant(q, x, n.inputs[0]);
+    }
   }
   std::string wv = weight(n, {out, in}, std::move(perm));
   std::string bv = bias(n, out);
