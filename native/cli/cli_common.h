@@ -1,0 +1,77 @@
+// Pieces every `faceattr` subcommand shares: the user-facing error type, the
+// common options (--model, --lnet, --threads, --backend), file reading and an
+// owning wrapper around faceattr_session.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "faceattr/faceattr.h"
+
+namespace CLI {
+class App;
+}
+
+namespace faceattr::cli {
+
+// Any failure the user should see; main() prints "faceattr: error: <what()>".
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CommonOptions {
+  std::string model;  // --model; empty: $FACEATTR_MODEL, then the default model
+  std::string lnet;   // --lnet; empty: no localiser, the image is one face
+  int threads = 1;
+  std::string backend = "auto";
+};
+
+// Adds --model, --lnet, --threads, --backend to a subcommand. `extra_backend`
+// (e.g. "all" for bench) is accepted besides auto|reference|xnnpack|simd.
+void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_help,
+                        const char* extra_backend = nullptr);
+
+faceattr_backend parse_backend(const std::string& name);  // throws Error
+
+// Whole file into memory; `what` names it in the error ("model", "image").
+std::vector<uint8_t> read_file(const std::string& path, const char* what);
+
+// "<context>: <faceattr_last_error()> (<status name>)".
+[[noreturn]] void throw_api_error(const std::string& context, faceattr_status status);
+
+struct ModelFiles {
+  std::string anet_path;
+  std::vector<uint8_t> anet;
+  std::string lnet_path;  // empty when none
+  std::vector<uint8_t> lnet;
+};
+
+// Resolves the ANet path (see model_path.h) and reads both files.
+ModelFiles load_models(const CommonOptions& opts);
+
+// Owns one faceattr_session. Not copyable; movable.
+class Session {
+ public:
+  Session(const ModelFiles& models, faceattr_backend backend, int n_threads);
+  ~Session();
+  Session(Session&& other) noexcept;
+  Session& operator=(Session&& other) noexcept;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  faceattr_session* get() const { return session_; }
+  int n_attributes() const;
+  std::vector<std::string> attribute_names() const;
+  std::vector<float> thresholds() const;
+  const char* backend_name() const;
+
+ private:
+  faceattr_session* session_ = nullptr;
+};
+
+double round_to(double value, int decimals);
+
+}  // namespace faceattr::cli

@@ -1,0 +1,180 @@
+# Tests of native/: the `faceattr` CLI (every subcommand, every error path) and
+# the installed package (exported symbols, `cmake --install`, consumers through
+# find_package shared/static and pkg-config). Inputs and the results they must
+# give come from faceattr_native_fixtures (tests/native/make_fixtures.cpp).
+if(NOT TARGET faceattr_cli)
+  return()
+endif()
+
+find_package(nlohmann_json CONFIG REQUIRED)
+find_package(libjpeg-turbo CONFIG REQUIRED)
+find_package(ZLIB REQUIRED)
+find_path(FACEATTR_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
+
+add_executable(faceattr_native_fixtures native/make_fixtures.cpp unit/support_tiny_models.cpp)
+target_include_directories(faceattr_native_fixtures PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${FACEATTR_STB_INCLUDE_DIR})
+target_link_libraries(faceattr_native_fixtures PRIVATE
+  faceattr_modelfile_writer nlohmann_json::nlohmann_json libjpeg-turbo::turbojpeg ZLIB::ZLIB)
+add_executable(faceattr_native_check native/check_output.cpp)
+target_link_libraries(faceattr_native_check PRIVATE nlohmann_json::nlohmann_json)
+
+set(FACEATTR_NT_FIX ${CMAKE_CURRENT_BINARY_DIR}/native_fixtures)
+set(FACEATTR_NT_RUN ${CMAKE_CURRENT_SOURCE_DIR}/native/run_cli.cmake)
+add_test(NAME native_fixtures COMMAND faceattr_native_fixtures ${FACEATTR_NT_FIX})
+set_tests_properties(native_fixtures PROPERTIES FIXTURES_SETUP native_fixtures)
+
+# faceattr_cli_test(<name> [ERROR] [OUTPUT_REGEX re] [ERROR_REGEX re] [CHECK "mode|{out}|..."]
+#                   [ENV VAR=value...] ARGS <faceattr arguments...>)
+function(faceattr_cli_test name)
+  cmake_parse_arguments(T "ERROR" "OUTPUT_REGEX;ERROR_REGEX;CHECK" "ENV;ARGS" ${ARGN})
+  set(defs)
+  if(T_ERROR)
+    list(APPEND defs -DEXPECT=error)
+  endif()
+  if(T_OUTPUT_REGEX)
+    list(APPEND defs "-DOUTPUT_REGEX=${T_OUTPUT_REGEX}")
+  endif()
+  if(T_ERROR_REGEX)
+    list(APPEND defs "-DERROR_REGEX=${T_ERROR_REGEX}")
+  endif()
+  if(T_CHECK)
+    list(APPEND defs -DCHECKER=$<TARGET_FILE:faceattr_native_check> "-DCHECK_ARGS=${T_CHECK}"
+         -DOUT_FILE=${CMAKE_CURRENT_BINARY_DIR}/native_out/${name}.txt)
+  endif()
+  add_test(NAME cli_${name}
+           COMMAND ${CMAKE_COMMAND} ${defs} -P ${FACEATTR_NT_RUN} -- $<TARGET_FILE:faceattr_cli> ${T_ARGS})
+  # An empty FACEATTR_MODEL counts as unset: the developer's own setting must not leak in.
+  set(env "FACEATTR_MODEL=")
+  if(T_ENV)
+    set(env ${T_ENV})
+  endif()
+  set_tests_properties(cli_${name} PROPERTIES FIXTURES_REQUIRED native_fixtures ENVIRONMENT "${env}" TIMEOUT 120)
+endfunction()
+file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/native_out)
+
+set(F ${FACEATTR_NT_FIX})
+set(M ${F}/anet-brightness.fam)
+set(C ${F}/celeba)
+
+# --- predict --------------------------------------------------------------
+faceattr_cli_test(predict_json ARGS predict --model ${M} --json ${F}/white.jpg
+                  CHECK "predict|{out}|${F}/expected_predict.json|1")
+faceattr_cli_test(predict_jsonl_two_images ARGS predict -m ${M} --json --threads 2 ${F}/white.jpg ${F}/black.png
+                  CHECK "predict|{out}|${F}/expected_predict.json|2")
+foreach(b reference xnnpack simd)
+  faceattr_cli_test(predict_json_${b} ARGS predict --model ${M} --backend ${b} --json ${F}/white.jpg ${F}/black.png
+                    CHECK "predict|{out}|${F}/expected_predict.json|2")
+endforeach()
+faceattr_cli_test(predict_table ARGS predict --model ${M} ${F}/white.jpg
+                  OUTPUT_REGEX "white.jpg \\(24x16\\): 1 face.*attribute +p +present.*5_o_Clock_Shadow +1.000  yes.*Arched_Eyebrows +0.000 ")
+faceattr_cli_test(predict_model_from_env ENV FACEATTR_MODEL=${M} ARGS predict --json ${F}/black.png
+                  OUTPUT_REGEX "\"Arched_Eyebrows\":{\"p\":0\\.9999[0-9]*,\"present\":true}")
+
+# --- eval -------------------------------------------------------------------
+faceattr_cli_test(eval_gz_json ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz --json --threads 2
+                  CHECK "eval|{out}|${C}/expected_eval.json")
+faceattr_cli_test(eval_plain_limit_json ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt
+                  --limit 2 --threads 1 --json CHECK "eval|{out}|${C}/expected_eval_limit2.json")
+faceattr_cli_test(eval_text ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz
+                  OUTPUT_REGEX "evaluated 4 images \\(1 listed images not in .*mean accuracy +0\\.[0-9]+.*Young")
+faceattr_cli_test(eval_html ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz
+                  --html ${CMAKE_CURRENT_BINARY_DIR}/native_out/report.html)
+add_test(NAME cli_eval_html_report COMMAND faceattr_native_check html
+         ${CMAKE_CURRENT_BINARY_DIR}/native_out/report.html ${C}/expected_eval.json)
+set_tests_properties(cli_eval_html_report PROPERTIES DEPENDS cli_eval_html FIXTURES_REQUIRED native_fixtures)
+
+# --- bench / info / help ----------------------------------------------------
+faceattr_cli_test(bench_all_json ARGS bench --model ${F}/anet-tiny-int8.fam --backend all --runs 5 --warmup 1 --json
+                  CHECK "bench|{out}")
+faceattr_cli_test(bench_table ARGS bench --model ${M} --runs 3 --warmup 0 --backend reference --image ${F}/white.jpg
+                  OUTPUT_REGEX "image .*white.jpg 24x16.*reference +[0-9.]+ +[0-9.]+ .* 1.00x")
+faceattr_cli_test(info ARGS info --model ${M}
+                  OUTPUT_REGEX "kind +anet.*name +native-test-brightness.*input +16x16x3.*attributes +40.*Young +0.690")
+faceattr_cli_test(info_int8 ARGS info --model ${F}/anet-tiny-int8.fam OUTPUT_REGEX "weights:.* int8.*reference \\(ok\\)")
+faceattr_cli_test(version ARGS --version OUTPUT_REGEX "^faceattr [0-9]+\\.[0-9]+\\.[0-9]+")
+faceattr_cli_test(help ARGS --help OUTPUT_REGEX "predict.*eval.*bench.*info")
+foreach(sub predict eval bench info)
+  faceattr_cli_test(help_${sub} ARGS ${sub} --help OUTPUT_REGEX "faceattr ${sub}.*--model")
+endforeach()
+
+# --- every error: non-zero exit, one "faceattr: error: ..." line ------------
+faceattr_cli_test(error_missing_image ERROR ERROR_REGEX "nope.jpg" ARGS predict -m ${M} ${F}/nope.jpg)
+faceattr_cli_test(error_corrupt_image ERROR ERROR_REGEX "corrupt.jpg" ARGS predict -m ${M} ${F}/corrupt.jpg)
+faceattr_cli_test(error_truncated_jpeg ERROR ERROR_REGEX "truncated.jpg" ARGS predict -m ${M} ${F}/truncated.jpg)
+faceattr_cli_test(error_not_an_image ERROR ERROR_REGEX "not_an_image.png" ARGS predict -m ${M} ${F}/not_an_image.png)
+faceattr_cli_test(error_empty_image ERROR ERROR_REGEX "empty" ARGS predict -m ${M} ${F}/empty.jpg)
+faceattr_cli_test(error_image_is_dir ERROR ERROR_REGEX "directory" ARGS predict -m ${M} ${F})
+faceattr_cli_test(error_missing_model ERROR ERROR_REGEX "missing.fam" ARGS predict -m ${F}/missing.fam ${F}/white.jpg)
+faceattr_cli_test(error_missing_model_env ERROR ERROR_REGEX "missing.fam" ENV FACEATTR_MODEL=${F}/missing.fam
+                  ARGS predict ${F}/white.jpg)
+faceattr_cli_test(error_corrupt_model ERROR ERROR_REGEX "corrupt-crc.fam.*MODEL_FORMAT"
+                  ARGS predict -m ${F}/corrupt-crc.fam ${F}/white.jpg)
+faceattr_cli_test(error_truncated_model ERROR ERROR_REGEX "truncated.fam" ARGS predict -m ${F}/truncated.fam ${F}/white.jpg)
+faceattr_cli_test(error_not_a_model ERROR ERROR_REGEX "not_a_model.fam" ARGS predict -m ${F}/not_a_model.fam ${F}/white.jpg)
+faceattr_cli_test(error_lnet_slot_wrong_kind ERROR ERROR_REGEX "LNet" ARGS predict -m ${M} --lnet ${M} ${F}/white.jpg)
+faceattr_cli_test(error_bad_backend ERROR ERROR_REGEX "--backend" ARGS predict -m ${M} --backend gpu ${F}/white.jpg)
+faceattr_cli_test(error_bad_threads ERROR ERROR_REGEX "--threads" ARGS predict -m ${M} --threads 0 ${F}/white.jpg)
+faceattr_cli_test(error_no_images ERROR ERROR_REGEX "images" ARGS predict -m ${M})
+faceattr_cli_test(error_no_command ERROR ARGS)
+faceattr_cli_test(error_unknown_command ERROR ARGS frobnicate)
+faceattr_cli_test(error_unknown_option ERROR ERROR_REGEX "--frob" ARGS predict --frob ${F}/white.jpg)
+faceattr_cli_test(error_eval_missing_attrs ERROR ERROR_REGEX "nope.txt"
+                  ARGS eval -m ${M} --images ${C}/img --attrs ${C}/nope.txt)
+faceattr_cli_test(error_eval_bad_attrs ERROR ERROR_REGEX "bad_attr.txt' line 4"
+                  ARGS eval -m ${M} --images ${C}/img --attrs ${C}/bad_attr.txt)
+faceattr_cli_test(error_eval_count_mismatch ERROR ERROR_REGEX "declares 7 images but lists 5"
+                  ARGS eval -m ${M} --images ${C}/img --attrs ${C}/short_attr.txt)
+faceattr_cli_test(error_eval_attrs_not_gzip_nor_text ERROR ERROR_REGEX "white.jpg"
+                  ARGS eval -m ${M} --images ${C}/img --attrs ${F}/white.jpg)
+faceattr_cli_test(error_eval_missing_dir ERROR ERROR_REGEX "nodir"
+                  ARGS eval -m ${M} --images ${C}/nodir --attrs ${C}/list_attr.txt)
+faceattr_cli_test(error_eval_no_listed_image ERROR ERROR_REGEX "none of the 5 images"
+                  ARGS eval -m ${M} --images ${F} --attrs ${C}/list_attr.txt)
+faceattr_cli_test(error_eval_corrupt_image_in_set ERROR ERROR_REGEX "000001.jpg"
+                  ARGS eval -m ${M} --images ${F}/badset --attrs ${C}/list_attr.txt)
+faceattr_cli_test(error_bench_missing_image ERROR ERROR_REGEX "nope.png" ARGS bench -m ${M} --image ${F}/nope.png)
+faceattr_cli_test(error_info_corrupt_model ERROR ERROR_REGEX "corrupt-crc.fam" ARGS info -m ${F}/corrupt-crc.fam)
+faceattr_cli_test(error_report_unwritable ERROR ERROR_REGEX "report"
+                  ARGS eval -m ${M} --images ${C}/img --attrs ${C}/list_attr.txt --html ${F}/no/such/dir/r.html)
+
+# Default model search: <exe>/../../models (build tree) and <exe>/../share/faceattr/models
+# (installed), tried with a copy of the executable in a scratch layout.
+add_test(NAME cli_default_model_search
+         COMMAND ${CMAKE_COMMAND} -DCLI=$<TARGET_FILE:faceattr_cli> -DMODEL=${M} -DIMAGE=${F}/white.jpg
+                 -DWORK=${CMAKE_CURRENT_BINARY_DIR}/native_default_model
+                 -DINSTALLED_MODEL_DIR=${FACEATTR_INSTALL_MODELDIR} -DBINDIR=${CMAKE_INSTALL_BINDIR}
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/native/default_model_test.cmake)
+set_tests_properties(cli_default_model_search PROPERTIES FIXTURES_REQUIRED native_fixtures ENVIRONMENT "FACEATTR_MODEL=")
+
+# --- the library and the installed package -----------------------------------
+add_test(NAME native_exported_symbols
+         COMMAND ${CMAKE_COMMAND} -DLIB=$<TARGET_FILE:faceattr_shared> -DNM=${CMAKE_NM} -DOBJDUMP=${CMAKE_OBJDUMP}
+                 -DHEADER=${PROJECT_SOURCE_DIR}/sdk/include/faceattr/faceattr.h
+                 -DSONAME=$<TARGET_SONAME_FILE_NAME:faceattr_shared>
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/native/check_exports.cmake)
+
+set(FACEATTR_NT_PREFIX ${CMAKE_CURRENT_BINARY_DIR}/native_prefix)
+set(FACEATTR_NT_SAN "")
+if(FACEATTR_SANITIZE)
+  set(FACEATTR_NT_SAN "-fsanitize=address,undefined")
+endif()
+set(FACEATTR_NT_PKG_DEFS
+  -DPREFIX=${FACEATTR_NT_PREFIX} -DLIBDIR=${CMAKE_INSTALL_LIBDIR} -DBINDIR=${CMAKE_INSTALL_BINDIR}
+  -DMODELDIR=${FACEATTR_INSTALL_MODELDIR} -DMODEL=${M} -DIMAGE=${F}/white.jpg
+  -DSRC=${CMAKE_CURRENT_SOURCE_DIR}/native/consumer -DWORK=${CMAKE_CURRENT_BINARY_DIR}/native_consumers
+  -DGENERATOR=${CMAKE_GENERATOR} -DC_COMPILER=${CMAKE_C_COMPILER} -DCXX_COMPILER=${CMAKE_CXX_COMPILER}
+  "-DSAN_FLAGS=${FACEATTR_NT_SAN}" -DREADELF=${CMAKE_READELF})
+set(FACEATTR_NT_PKG ${CMAKE_CURRENT_SOURCE_DIR}/native/package_test.cmake)
+add_test(NAME native_package_install
+         COMMAND ${CMAKE_COMMAND} ${FACEATTR_NT_PKG_DEFS} -DMODE=install -DBUILD_DIR=${PROJECT_BINARY_DIR}
+                 -P ${FACEATTR_NT_PKG})
+set_tests_properties(native_package_install PROPERTIES
+  FIXTURES_SETUP native_prefix FIXTURES_REQUIRED native_fixtures ENVIRONMENT "FACEATTR_MODEL=" TIMEOUT 300)
+find_program(FACEATTR_PKG_CONFIG pkg-config)
+foreach(mode consumer_shared consumer_static pkgconfig_shared pkgconfig_static)
+  add_test(NAME native_package_${mode}
+           COMMAND ${CMAKE_COMMAND} ${FACEATTR_NT_PKG_DEFS} -DMODE=${mode} "-DPKG_CONFIG=${FACEATTR_PKG_CONFIG}"
+                   -P ${FACEATTR_NT_PKG})
+  set_tests_properties(native_package_${mode} PROPERTIES
+    FIXTURES_REQUIRED "native_prefix;native_fixtures" TIMEOUT 300)
+endforeach()

@@ -1,0 +1,203 @@
+// Checks what `faceattr` printed against what the fixtures say it must be.
+//
+//   faceattr_native_check predict OUTPUT EXPECTED N JSON Lines of `predict --json` on the
+//                                                   first N images of EXPECTED
+//   faceattr_native_check eval OUTPUT EXPECTED      `eval --json`
+//   faceattr_native_check bench OUTPUT              `bench --json` (structure, consistency)
+//   faceattr_native_check html REPORT EXPECTED      `eval --html`: self-contained, every attribute
+//
+// Prints every failed check and exits 1 if there was any.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using json = nlohmann::json;
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const std::string& what) {
+  if (!ok) {
+    std::fprintf(stderr, "FAILED: %s\n", what.c_str());
+    ++failures;
+  }
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::set<std::string> keys_of(const json& j) {
+  std::set<std::string> k;
+  for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
+  return k;
+}
+
+void check_predict(const std::string& out_path, const std::string& exp_path, size_t n_images) {
+  const json exp = json::parse(read_text(exp_path));
+  const std::vector<std::string> names = exp["names"];
+  const std::vector<double> thresholds = exp["thresholds"];
+  std::vector<json> lines;
+  std::istringstream in(read_text(out_path));
+  for (std::string line; std::getline(in, line);) {
+    check(!line.empty(), "no empty lines in JSON Lines output");
+    if (!line.empty()) lines.push_back(json::parse(line));  // throws on invalid JSON
+  }
+  const json& images = exp["images"];
+  check(n_images <= images.size(), "at most as many images as expected_predict.json lists");
+  check(lines.size() == n_images, "one JSON line per image: " + std::to_string(lines.size()));
+  for (size_t i = 0; i < lines.size() && i < images.size(); ++i) {
+    const json& got = lines[i];
+    const json& want = images[i];
+    const std::string tag = "image " + std::to_string(i) + ": ";
+    check(got.is_object() && keys_of(got) == std::set<std::string>{"image", "faces"},
+          tag + "keys image, faces");
+    check(got["image"] == want["image"], tag + "image path echoed");
+    check(got["faces"].is_array() && got["faces"].size() == 1, tag + "one face without an LNet");
+    if (!got["faces"].is_array() || got["faces"].empty()) continue;
+    const json& face = got["faces"][0];
+    check(keys_of(face) == std::set<std::string>{"box", "score", "attributes"}, tag + "face keys");
+    check(face["box"].is_array() && face["box"].size() == 4, tag + "box has 4 numbers");
+    for (size_t k = 0; k < 4 && k < face["box"].size(); ++k) {
+      check(std::fabs(face["box"][k].get<double>() - want["box"][k].get<double>()) <= 0.5,
+            tag + "box[" + std::to_string(k) + "] = " + face["box"][k].dump() + ", want " +
+                want["box"][k].dump());
+    }
+    check(face["score"].get<double>() == 1.0, tag + "score 1 without an LNet");
+    const json& attrs = face["attributes"];
+    check(attrs.is_object() && attrs.size() == names.size(), tag + "one entry per model attribute");
+    for (size_t a = 0; a < names.size(); ++a) {
+      const std::string at = tag + names[a] + ": ";
+      if (!attrs.contains(names[a])) {
+        check(false, at + "missing");
+        continue;
+      }
+      const json& e = attrs[names[a]];
+      check(keys_of(e) == std::set<std::string>{"p", "present"}, at + "keys p, present");
+      const double p = e["p"].get<double>();
+      const bool present = e["present"].get<bool>();
+      check(p >= 0.0 && p <= 1.0, at + "p in [0, 1]");
+      check(present == (p >= thresholds[a]), at + "present == (p >= threshold)");
+      const bool want_present = want["present"][a].get<bool>();
+      check(present == want_present, at + "present is " + (want_present ? "true" : "false"));
+      check(want_present ? p > 0.999 : p < 0.001,
+            at + "p = " + std::to_string(p) + " far from the threshold");
+    }
+  }
+}
+
+void check_close(const json& got, const json& want, const std::string& what) {
+  check(got.is_number() && std::fabs(got.get<double>() - want.get<double>()) <= 1e-9,
+        what + " = " + got.dump() + ", want " + want.dump());
+}
+
+void check_eval(const std::string& out_path, const std::string& exp_path) {
+  const json got = json::parse(read_text(out_path));
+  const json exp = json::parse(read_text(exp_path));
+  check(keys_of(got) ==
+            std::set<std::string>{"n_images", "mean_accuracy", "mean_balanced_accuracy", "per_attribute"},
+        "eval keys");
+  check(got["n_images"] == exp["n_images"],
+        "n_images = " + got["n_images"].dump() + ", want " + exp["n_images"].dump());
+  check_close(got["mean_accuracy"], exp["mean_accuracy"], "mean_accuracy");
+  check_close(got["mean_balanced_accuracy"], exp["mean_balanced_accuracy"], "mean_balanced_accuracy");
+  check(got["per_attribute"].size() == exp["per_attribute"].size(), "per_attribute size");
+  for (auto it = exp["per_attribute"].begin(); it != exp["per_attribute"].end(); ++it) {
+    if (!got["per_attribute"].contains(it.key())) {
+      check(false, "per_attribute." + it.key() + " missing");
+      continue;
+    }
+    const json& g = got["per_attribute"][it.key()];
+    check(keys_of(g) == std::set<std::string>{"accuracy", "balanced_accuracy"}, it.key() + " keys");
+    check_close(g["accuracy"], it.value()["accuracy"], it.key() + ".accuracy");
+    check_close(g["balanced_accuracy"], it.value()["balanced_accuracy"], it.key() + ".balanced_accuracy");
+  }
+}
+
+void check_bench(const std::string& out_path) {
+  const json got = json::parse(read_text(out_path));
+  for (const char* k : {"model", "image", "width", "height", "threads", "runs", "warmup", "results"}) {
+    check(got.contains(k), std::string("bench key ") + k);
+  }
+  check(got["image"] == "synthetic" && got["width"] == 320 && got["height"] == 240,
+        "synthetic 320x240 frame");
+  const json& results = got["results"];
+  check(results.is_array() && !results.empty(), "results not empty");
+  bool saw_reference = false;
+  std::set<std::string> backends;
+  for (const json& r : results) {
+    const std::string b = r["backend"];
+    check(backends.insert(b).second, "backend " + b + " once");
+    if (r.contains("error")) {
+      check(b != "reference", "the reference backend runs every model");
+      continue;
+    }
+    for (const char* stage : {"preprocess_ms", "lnet_ms", "anet_ms", "total_ms"}) {
+      const double med = r[stage]["median"], p90 = r[stage]["p90"];
+      check(med >= 0 && p90 >= med, b + " " + stage + ": 0 <= median <= p90");
+    }
+    check(r["anet_ms"]["median"].get<double>() > 0, b + ": ANet ran");
+    check(r["lnet_ms"]["median"].get<double>() == 0, b + ": no LNet stage without an LNet model");
+    // Stages run inside the timed predict call, so their sum cannot exceed it (+ rounding).
+    const double stages = r["preprocess_ms"]["median"].get<double>() + r["anet_ms"]["median"].get<double>();
+    check(stages <= 1.5 * r["total_ms"]["median"].get<double>() + 0.01, b + ": stages within total");
+    if (b == "reference") {
+      saw_reference = true;
+      check(r["speedup_vs_reference"] == 1.0, "reference speedup 1");
+    } else {
+      check(r["speedup_vs_reference"].get<double>() > 0, b + ": speedup > 0");
+    }
+  }
+  check(saw_reference, "reference backend benchmarked");
+}
+
+void check_html(const std::string& report_path, const std::string& exp_path) {
+  const std::string html = read_text(report_path);
+  const json exp = json::parse(read_text(exp_path));
+  check(html.rfind("<!DOCTYPE html>", 0) == 0, "starts with <!DOCTYPE html>");
+  check(html.find("</html>") != std::string::npos, "complete document");
+  check(html.find("<svg") != std::string::npos, "inline SVG chart");
+  for (const char* banned : {"<script", "http://", "https://", "<link", "src="}) {
+    check(html.find(banned) == std::string::npos, std::string("self-contained: no ") + banned);
+  }
+  for (auto it = exp["per_attribute"].begin(); it != exp["per_attribute"].end(); ++it) {
+    check(html.find(it.key()) != std::string::npos, "attribute " + it.key() + " in the report");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::string mode = argc > 1 ? argv[1] : "";
+    if (mode == "predict" && argc == 5) {
+      check_predict(argv[2], argv[3], std::stoul(argv[4]));
+    } else if (mode == "eval" && argc == 4) {
+      check_eval(argv[2], argv[3]);
+    } else if (mode == "bench" && argc == 3) {
+      check_bench(argv[2]);
+    } else if (mode == "html" && argc == 4) {
+      check_html(argv[2], argv[3]);
+    } else {
+      std::fprintf(
+          stderr, "usage: %s predict OUT EXPECTED N | eval OUT EXPECTED | bench OUT | html REPORT EXPECTED\n",
+          argv[0]);
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "FAILED: %s\n", e.what());
+    return 1;
+  }
+  if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,360 @@
+// Writes the inputs of the CLI and package tests into one folder, together with
+// the results they must produce. Expected values follow from how the models and
+// images are built, not from running the SDK:
+//
+//  - anet-brightness.fam: input 16x16, global average pool -> fully connected
+//    -> sigmoid over the 40 CelebA attributes. Attribute i has logit
+//    s_i * 20 * (mean(pixel/255) - 0.5) with s_i = +1 for even i, -1 for odd
+//    i. On a white image even attributes have p = sigmoid(10) > 0.9999 and odd
+//    ones p < 1e-4; on a black image the reverse.
+//  - anet-tiny-int8.fam: tests/support's random int8 network (every op the
+//    backends run) for bench and info.
+//  - white/black images (JPEG, PNG), broken images and broken models.
+//  - celeba/: a CelebA-layout folder (img/ + attribute file, plain and .gz,
+//    CRLF, columns in another order than the model, one extra column, one
+//    listed image missing, one present image that is not listed) and the
+//    accuracies `faceattr eval` must report, computed from the rule above.
+//
+// Usage: faceattr_native_fixtures OUT_DIR
+#include <turbojpeg.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "model_def.h"
+#include "support/tiny_models.h"
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
+#include <stb_image_write.h>
+
+namespace fs = std::filesystem;
+namespace mf = faceattr::modelfile;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+const std::vector<std::string> kCelebaNames = {"5_o_Clock_Shadow",
+                                               "Arched_Eyebrows",
+                                               "Attractive",
+                                               "Bags_Under_Eyes",
+                                               "Bald",
+                                               "Bangs",
+                                               "Big_Lips",
+                                               "Big_Nose",
+                                               "Black_Hair",
+                                               "Blond_Hair",
+                                               "Blurry",
+                                               "Brown_Hair",
+                                               "Bushy_Eyebrows",
+                                               "Chubby",
+                                               "Double_Chin",
+                                               "Eyeglasses",
+                                               "Goatee",
+                                               "Gray_Hair",
+                                               "Heavy_Makeup",
+                                               "High_Cheekbones",
+                                               "Male",
+                                               "Mouth_Slightly_Open",
+                                               "Mustache",
+                                               "Narrow_Eyes",
+                                               "No_Beard",
+                                               "Oval_Face",
+                                               "Pale_Skin",
+                                               "Pointy_Nose",
+                                               "Receding_Hairline",
+                                               "Rosy_Cheeks",
+                                               "Sideburns",
+                                               "Smiling",
+                                               "Straight_Hair",
+                                               "Wavy_Hair",
+                                               "Wearing_Earrings",
+                                               "Wearing_Hat",
+                                               "Wearing_Lipstick",
+                                               "Wearing_Necklace",
+                                               "Wearing_Necktie",
+                                               "Young"};
+
+constexpr int kInput = 16;
+
+std::vector<float> thresholds() {
+  std::vector<float> t;
+  for (size_t i = 0; i < kCelebaNames.size(); ++i) t.push_back(0.3f + 0.01f * static_cast<float>(i));
+  return t;
+}
+
+// Attribute i is predicted present on a white image iff i is even (black: odd).
+bool predicted_present(bool white, size_t attr) { return white == (attr % 2 == 0); }
+
+mf::ModelDef brightness_anet() {
+  const int n = static_cast<int>(kCelebaNames.size());
+  mf::ModelDef m;
+  m.kind = "anet";
+  m.name = "native-test-brightness";
+  m.description = "test model: attributes follow the image brightness";
+  m.input_width = m.input_height = kInput;
+  m.mean = {0.0f, 0.0f, 0.0f};
+  m.std = {1.0f, 1.0f, 1.0f};
+  m.attribute_names = kCelebaNames;
+  m.thresholds = thresholds();
+  m.metadata = {{"license", "test-only"}, {"recipe", "hand-set weights"}};
+  std::vector<float> w, b;
+  for (int i = 0; i < n; ++i) {
+    const float s = i % 2 == 0 ? 1.0f : -1.0f;
+    for (int c = 0; c < 3; ++c) w.push_back(s * 20.0f / 3.0f);
+    b.push_back(-s * 10.0f);
+  }
+  const int x = m.add_activation("input", {1, kInput, kInput, 3});
+  const int g = m.add_activation("gap.out", {1, 1, 1, 3});
+  const int wt = m.add_const_f32("fc.weight", {n, 3}, w);
+  const int bt = m.add_const_f32("fc.bias", {n}, b);
+  const int z = m.add_activation("fc.out", {1, n});
+  const int y = m.add_activation("probs", {1, n});
+  mf::NodeDef gap;
+  gap.name = "gap";
+  gap.op = mf::Op::GlobalAvgPool;
+  gap.inputs = {x};
+  gap.output = g;
+  m.add_node(gap);
+  mf::NodeDef fc;
+  fc.name = "fc";
+  fc.op = mf::Op::FullyConnected;
+  fc.inputs = {g, wt, bt};
+  fc.output = z;
+  m.add_node(fc);
+  mf::NodeDef sig;
+  sig.name = "sigmoid";
+  sig.op = mf::Op::Sigmoid;
+  sig.inputs = {z};
+  sig.output = y;
+  m.add_node(sig);
+  m.inputs = {x};
+  m.outputs = {y};
+  return m;
+}
+
+void write_bytes(const fs::path& p, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
+void write_text(const fs::path& p, const std::string& text) {
+  write_bytes(p, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+std::vector<uint8_t> solid_rgb(int w, int h, uint8_t v) { return std::vector<uint8_t>(size_t(w) * h * 3, v); }
+
+std::vector<uint8_t> encode_jpeg(const std::vector<uint8_t>& rgb, int w, int h) {
+  tjhandle tj = tjInitCompress();
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  if (tjCompress2(tj, rgb.data(), w, w * 3, h, TJPF_RGB, &buf, &size, TJSAMP_444, 95, 0) != 0) {
+    throw std::runtime_error(std::string("tjCompress2: ") + tjGetErrorStr2(tj));
+  }
+  std::vector<uint8_t> out(buf, buf + size);
+  tjFree(buf);
+  tjDestroy(tj);
+  return out;
+}
+
+std::vector<uint8_t> encode_png(const std::vector<uint8_t>& rgb, int w, int h) {
+  std::vector<uint8_t> out;
+  auto sink = [](void* ctx, void* data, int size) {
+    auto* v = static_cast<std::vector<uint8_t>*>(ctx);
+    v->insert(v->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  if (!stbi_write_png_to_func(sink, &out, w, h, 3, rgb.data(), w * 3)) throw std::runtime_error("png encode");
+  return out;
+}
+
+// Deterministic labels with both classes for most attributes.
+int label_of(size_t row, size_t attr) { return ((row * 7 + attr * 3 + (attr * attr) % 5) % 3) != 0 ? 1 : -1; }
+
+std::string gzip(const std::string& text) {
+  z_stream zs{};
+  if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("zlib");
+  std::string out(compressBound(static_cast<uLong>(text.size())) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("gzip");
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+struct CelebaImage {
+  std::string name;
+  bool white;
+  bool exists;
+  bool png_content;  // a PNG stored under a .jpg name: the decoder sniffs bytes
+};
+
+json expected_eval(const std::vector<CelebaImage>& rows, size_t limit) {
+  struct Counts {
+    long tp = 0, tn = 0, fp = 0, fn = 0;
+  };
+  std::vector<Counts> counts(kCelebaNames.size());
+  long n = 0;
+  for (size_t r = 0; r < rows.size() && (limit == 0 || static_cast<size_t>(n) < limit); ++r) {
+    if (!rows[r].exists) continue;
+    ++n;
+    for (size_t a = 0; a < kCelebaNames.size(); ++a) {
+      const bool p = predicted_present(rows[r].white, a), t = label_of(r, a) > 0;
+      Counts& c = counts[a];
+      (t ? (p ? c.tp : c.fn) : (p ? c.fp : c.tn)) += 1;
+    }
+  }
+  json per = json::object();
+  double sum_acc = 0, sum_bal = 0;
+  for (size_t a = 0; a < kCelebaNames.size(); ++a) {
+    const Counts& c = counts[a];
+    const double acc = double(c.tp + c.tn) / double(n);
+    const long pos = c.tp + c.fn, neg = c.tn + c.fp;
+    double bal;
+    if (pos == 0) {
+      bal = double(c.tn) / double(neg);
+    } else if (neg == 0) {
+      bal = double(c.tp) / double(pos);
+    } else {
+      bal = 0.5 * (double(c.tp) / double(pos) + double(c.tn) / double(neg));
+    }
+    per[kCelebaNames[a]] = {{"accuracy", acc}, {"balanced_accuracy", bal}};
+    sum_acc += acc;
+    sum_bal += bal;
+  }
+  const double na = static_cast<double>(kCelebaNames.size());
+  return {{"n_images", n},
+          {"mean_accuracy", sum_acc / na},
+          {"mean_balanced_accuracy", sum_bal / na},
+          {"per_attribute", per}};
+}
+
+void make_celeba(const fs::path& dir) {
+  const fs::path img = dir / "img";
+  fs::create_directories(img);
+  const std::vector<CelebaImage> rows = {{"000001.jpg", true, true, false},
+                                         {"000002.jpg", false, true, false},
+                                         {"000003.jpg", true, true, true},
+                                         {"000004.jpg", true, false, false},
+                                         {"000005.jpg", false, true, false}};
+  for (const CelebaImage& r : rows) {
+    if (!r.exists) continue;
+    const int w = 30, h = 36;  // CelebA-like portrait aspect
+    const auto px = solid_rgb(w, h, r.white ? 255 : 0);
+    write_bytes(img / r.name, r.png_content ? encode_png(px, w, h) : encode_jpeg(px, w, h));
+  }
+  write_bytes(img / "999999.jpg", encode_jpeg(solid_rgb(8, 8, 128), 8, 8));  // present, not listed
+
+  // The same listing over a folder whose first image is corrupt.
+  const fs::path badset = dir.parent_path() / "badset";
+  fs::create_directories(badset);
+  std::vector<uint8_t> garbage = {0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00};
+  garbage.resize(100, 0x11);
+  write_bytes(badset / "000001.jpg", garbage);
+  write_bytes(badset / "000002.jpg", encode_jpeg(solid_rgb(30, 36, 0), 30, 36));
+
+  // Columns: the model's names reversed, plus one the model does not have.
+  std::vector<size_t> order;
+  for (size_t a = kCelebaNames.size(); a-- > 0;) order.push_back(a);
+  std::string text = std::to_string(rows.size()) + "\r\n";
+  for (size_t a : order) text += kCelebaNames[a] + " ";
+  text += "Not_A_Model_Attribute\r\n";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    text += rows[r].name;
+    for (size_t a : order) text += label_of(r, a) > 0 ? "  1" : " -1";
+    text += (r % 2 ? " -1" : "  1");
+    text += "\r\n";
+  }
+  write_text(dir / "list_attr.txt", text);
+  write_text(dir / "list_attr.txt.gz", gzip(text));
+  std::string bad = text;
+  bad.replace(bad.find("000002.jpg") + 11, 2, " 2");  // a value that is not 1/-1
+  write_text(dir / "bad_attr.txt", bad);
+  write_text(dir / "short_attr.txt", "7\r\n" + text.substr(text.find("\r\n") + 2));  // count mismatch
+
+  std::ofstream(dir / "expected_eval.json") << expected_eval(rows, 0).dump(2) << "\n";
+  std::ofstream(dir / "expected_eval_limit2.json") << expected_eval(rows, 2).dump(2) << "\n";
+}
+
+void make_images(const fs::path& dir) {
+  // white.jpg 24x16 and black.png 20x20: the 16x16 input's aspect is 1, so the
+  // face box is the centred square.
+  write_bytes(dir / "white.jpg", encode_jpeg(solid_rgb(24, 16, 255), 24, 16));
+  write_bytes(dir / "black.png", encode_png(solid_rgb(20, 20, 0), 20, 20));
+  json exp = json::object();
+  exp["names"] = kCelebaNames;
+  exp["thresholds"] = thresholds();
+  exp["images"] = json::array();
+  auto entry = [&](const std::string& file, bool white, std::vector<double> box) {
+    json present = json::array();
+    for (size_t a = 0; a < kCelebaNames.size(); ++a) present.push_back(predicted_present(white, a));
+    exp["images"].push_back({{"image", (dir / file).string()}, {"box", box}, {"present", present}});
+  };
+  entry("white.jpg", true, {4, 0, 16, 16});
+  entry("black.png", false, {0, 0, 20, 20});
+  std::ofstream(dir / "expected_predict.json") << exp.dump(2) << "\n";
+
+  // Broken inputs.
+  std::vector<uint8_t> garbage = {0xFF, 0xD8, 0xFF, 0xE0};
+  for (int i = 0; i < 200; ++i) garbage.push_back(static_cast<uint8_t>(i * 37));
+  write_bytes(dir / "corrupt.jpg", garbage);
+  std::vector<uint8_t> noisy = faceattr::test::random_bytes(64 * 64 * 3, 7);
+  std::vector<uint8_t> jpeg = encode_jpeg(noisy, 64, 64);
+  jpeg.resize(jpeg.size() * 6 / 10);
+  write_bytes(dir / "truncated.jpg", jpeg);
+  write_text(dir / "not_an_image.png", "this is text, not pixels\n");
+  write_bytes(dir / "empty.jpg", {});
+}
+
+void make_models(const fs::path& dir) {
+  const std::vector<uint8_t> good = mf::serialize(brightness_anet());
+  write_bytes(dir / "anet-brightness.fam", good);
+
+  faceattr::test::TinyModelSpec spec;
+  spec.int8 = true;
+  spec.n_attributes = 6;
+  spec.input_w = 24;
+  spec.input_h = 28;
+  write_bytes(dir / "anet-tiny-int8.fam", faceattr::test::tiny_anet_bytes(spec));
+
+  std::vector<uint8_t> flipped = good;
+  flipped[flipped.size() - 5] ^= 0x40;  // a weight byte: the CRC catches it
+  write_bytes(dir / "corrupt-crc.fam", flipped);
+  write_bytes(dir / "truncated.fam", std::vector<uint8_t>(good.begin(), good.begin() + good.size() / 2));
+  write_text(dir / "not_a_model.fam", "FACEATTR? no, just text\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
+    return 2;
+  }
+  try {
+    const fs::path dir = argv[1];
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    make_models(dir);
+    make_images(dir);
+    make_celeba(dir / "celeba");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "make_fixtures: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
