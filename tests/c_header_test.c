@@ -5,12 +5,12 @@
 #include "faceattr/faceattr.h"
 
 static int failures = 0;
-#define CHECK(cond)                                                 \
-  do {                                                              \
-    if (!(cond)) {                                                  \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                   \
-    }                                                               \
+      ++failures;                                                              \
+    }                                                                          \
   } while (0)
 
 int main(void) {
@@ -32,7 +32,7 @@ int main(void) {
 
   /* A buffer that is not a model: create fails with a message. */
   static const unsigned char junk[100] = {'n', 'o', 't', ' ', 'a', ' ', 'm', 'o', 'd', 'e', 'l'};
-  faceattr_session *s = NULL;
+  faceattr_session* s = NULL;
   faceattr_status st = faceattr_session_create(junk, sizeof junk, NULL, 0, &p, &s);
   CHECK(st == FACEATTR_ERR_MODEL_FORMAT);
   CHECK(s == NULL);

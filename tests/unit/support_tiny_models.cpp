@@ -1,8 +1,8 @@
-#include "support/tiny_models.h"
-
 #include <algorithm>
 #include <cmath>
 #include <random>
+
+#include "support/tiny_models.h"
 
 namespace faceattr::test {
 namespace {
@@ -164,13 +164,16 @@ ModelDef make_tiny_anet(const TinyModelSpec& spec) {
   fc.output = logits;
   m.add_node(fc);
   x = logits;
-  if (spec.int8) x = b.simple("dequantize", Op::Dequantize, x, m.add_activation("fc.out.f", {1, spec.n_attributes}));
+  if (spec.int8)
+    x = b.simple("dequantize", Op::Dequantize, x, m.add_activation("fc.out.f", {1, spec.n_attributes}));
   const int probs = b.simple("sigmoid", Op::Sigmoid, x, m.add_activation("probs", {1, spec.n_attributes}));
   m.outputs = {probs};
   return m;
 }
 
-std::vector<uint8_t> tiny_anet_bytes(const TinyModelSpec& spec) { return modelfile::serialize(make_tiny_anet(spec)); }
+std::vector<uint8_t> tiny_anet_bytes(const TinyModelSpec& spec) {
+  return modelfile::serialize(make_tiny_anet(spec));
+}
 
 std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
   std::vector<uint8_t> out(n);

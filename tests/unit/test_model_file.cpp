@@ -1,10 +1,9 @@
 // The .fam container: tools writer/reader round trip, SDK loader, and
 // corruption (truncation, bit flips, bad headers, bad graphs) at both readers.
-#include <catch2/catch.hpp>
+#include <unistd.h>
 #include <zlib.h>
 
-#include <unistd.h>
-
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -36,7 +35,9 @@ void put_u64(std::vector<uint8_t>& b, size_t at, uint64_t v) {
   for (int i = 0; i < 8; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
 }
 // Recomputes the header CRC after a deliberate edit, so that later checks are reached.
-void reseal(std::vector<uint8_t>& b) { put_u32(b, 48, faceattr::crc32_update(0, b.data() + 64, b.size() - 64)); }
+void reseal(std::vector<uint8_t>& b) {
+  put_u32(b, 48, faceattr::crc32_update(0, b.data() + 64, b.size() - 64));
+}
 
 bool parse_throws(const std::vector<uint8_t>& b) {
   try {
@@ -58,7 +59,8 @@ TEST_CASE("crc32 matches zlib", "[model_file]") {
     CHECK(faceattr::crc32_update(0, data.data(), n) == z);
     // Incremental use agrees with one pass.
     const size_t half = n / 2;
-    CHECK(faceattr::crc32_update(faceattr::crc32_update(0, data.data(), half), data.data() + half, n - half) == z);
+    CHECK(faceattr::crc32_update(faceattr::crc32_update(0, data.data(), half), data.data() + half,
+                                 n - half) == z);
   }
 }
 
@@ -143,8 +145,8 @@ TEST_CASE("container layout follows docs/model-format.md", "[model_file]") {
   CHECK(u64(32) + u64(40) == bytes.size());
   CHECK(u64(56) == bytes.size());
   CHECK(u32(52) == 0);
-  CHECK(u32(48) == static_cast<uint32_t>(crc32(crc32(0, Z_NULL, 0), bytes.data() + 64,
-                                               static_cast<uInt>(bytes.size() - 64))));
+  CHECK(u32(48) == static_cast<uint32_t>(
+                       crc32(crc32(0, Z_NULL, 0), bytes.data() + 64, static_cast<uInt>(bytes.size() - 64))));
   CHECK(std::memcmp(bytes.data() + 64 + 4, "FAM1", 4) == 0);  // FlatBuffer file identifier
   for (size_t i = 64 + u64(24); i < u64(32); ++i) CHECK(bytes[i] == 0);
 }
@@ -167,7 +169,8 @@ TEST_CASE("SDK loads what the writer writes and the network runs", "[model_file]
 
     faceattr::kernels::ExecContext ctx;
     faceattr::Network net;
-    const faceattr::Status ls = net.load(bytes.data(), bytes.size(), faceattr::kernels::Family::Reference, ctx);
+    const faceattr::Status ls =
+        net.load(bytes.data(), bytes.size(), faceattr::kernels::Family::Reference, ctx);
     INFO(ls.message());
     REQUIRE(ls.is_ok());
     REQUIRE(net.input_elements() == static_cast<size_t>(spec.input_w * spec.input_h * 3));
@@ -184,7 +187,8 @@ TEST_CASE("SDK loads what the writer writes and the network runs", "[model_file]
 
 TEST_CASE("truncated files are refused by both readers", "[model_file]") {
   const auto bytes = faceattr::test::tiny_anet_bytes({});
-  std::vector<size_t> cuts = {0, 1, 7, 8, 12, 63, 64, 65, 100, bytes.size() / 2, bytes.size() - 64, bytes.size() - 1};
+  std::vector<size_t> cuts = {
+      0, 1, 7, 8, 12, 63, 64, 65, 100, bytes.size() / 2, bytes.size() - 64, bytes.size() - 1};
   for (size_t c = 0; c < bytes.size(); c += 97) cuts.push_back(c);
   for (size_t cut : cuts) {
     INFO("cut at " << cut);

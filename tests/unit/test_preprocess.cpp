@@ -2,7 +2,6 @@
 // independent double-precision computation (summed-area table for shrinking,
 // direct bilinear formula for enlarging).
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <vector>
@@ -10,9 +9,9 @@
 #include "image/preprocess.h"
 #include "support/tiny_models.h"
 
-using faceattr::image::CropBox;
 using faceattr::image::centre_crop_box;
 using faceattr::image::crop_resize_normalize;
+using faceattr::image::CropBox;
 using faceattr::image::validate_image;
 
 namespace {
@@ -33,7 +32,9 @@ struct Rgb {
   }
 };
 
-Rgb random_rgb(int w, int h, uint32_t seed) { return {w, h, faceattr::test::random_bytes(static_cast<size_t>(w) * h * 3, seed)}; }
+Rgb random_rgb(int w, int h, uint32_t seed) {
+  return {w, h, faceattr::test::random_bytes(static_cast<size_t>(w) * h * 3, seed)};
+}
 
 // Packs an RGB image into another format with extra row padding.
 std::vector<uint8_t> pack(const Rgb& img, faceattr_pixel_format f, int stride) {
@@ -61,8 +62,8 @@ class Reference {
       sat_[c].assign(static_cast<size_t>(W_ + 1) * (H_ + 1), 0.0);
       for (int y = 0; y < H_; ++y)
         for (int x = 0; x < W_; ++x)
-          sat_[c][idx(x + 1, y + 1)] = img.at(x - m_, y - m_, c) + sat_[c][idx(x, y + 1)] + sat_[c][idx(x + 1, y)] -
-                                       sat_[c][idx(x, y)];
+          sat_[c][idx(x + 1, y + 1)] = img.at(x - m_, y - m_, c) + sat_[c][idx(x, y + 1)] +
+                                       sat_[c][idx(x + 1, y)] - sat_[c][idx(x, y)];
     }
   }
 
@@ -89,7 +90,8 @@ class Reference {
   // bilinear between grid points for a piecewise-constant image.
   double integral(int c, double x, double y) const {
     x += m_, y += m_;
-    const int ix = std::min(static_cast<int>(std::floor(x)), W_ - 1), iy = std::min(static_cast<int>(std::floor(y)), H_ - 1);
+    const int ix = std::min(static_cast<int>(std::floor(x)), W_ - 1),
+              iy = std::min(static_cast<int>(std::floor(y)), H_ - 1);
     const double fx = x - ix, fy = y - iy;
     const auto& s = sat_[c];
     return (1 - fy) * ((1 - fx) * s[idx(ix, iy)] + fx * s[idx(ix + 1, iy)]) +
@@ -167,7 +169,8 @@ TEST_CASE("uniform image gives the exact normalised value in every format", "[pr
     const auto data = pack(img, f, stride);
     const faceattr_image src{data.data(), 37, 23, stride, f};
     // Shrink, enlarge, and a box reaching outside the image (edge replication).
-    for (CropBox box : {CropBox{0, 0, 37, 23}, CropBox{3.5f, 2.25f, 10.0f, 7.0f}, CropBox{-20, -30, 80, 90}}) {
+    for (CropBox box :
+         {CropBox{0, 0, 37, 23}, CropBox{3.5f, 2.25f, 10.0f, 7.0f}, CropBox{-20, -30, 80, 90}}) {
       for (int out : {4, 16, 61}) {
         std::vector<float> dst(static_cast<size_t>(out) * out * 3);
         REQUIRE(crop_resize_normalize(src, box, out, out, kMean, kStd, dst.data()).is_ok());
@@ -189,13 +192,13 @@ TEST_CASE("shrinking averages areas, enlarging interpolates (vs double precision
     int out_w, out_h;
   };
   const Case cases[] = {
-      {{0, 0, 53, 41}, 10, 8},            // plain shrink
-      {{5.3f, 2.7f, 40.1f, 33.9f}, 7, 9}, // fractional box
-      {{-12, -9, 70, 60}, 13, 11},        // beyond the edges
-      {{10, 10, 30, 20}, 30, 20},         // scale 1: a copy
-      {{4.2f, 6.6f, 9.5f, 7.25f}, 31, 23},// enlarge
-      {{-3, -2, 12, 9}, 40, 30},          // enlarge across the top-left edge
-      {{45, 35, 12, 10}, 24, 20},         // enlarge across the bottom-right edge
+      {{0, 0, 53, 41}, 10, 8},              // plain shrink
+      {{5.3f, 2.7f, 40.1f, 33.9f}, 7, 9},   // fractional box
+      {{-12, -9, 70, 60}, 13, 11},          // beyond the edges
+      {{10, 10, 30, 20}, 30, 20},           // scale 1: a copy
+      {{4.2f, 6.6f, 9.5f, 7.25f}, 31, 23},  // enlarge
+      {{-3, -2, 12, 9}, 40, 30},            // enlarge across the top-left edge
+      {{45, 35, 12, 10}, 24, 20},           // enlarge across the bottom-right edge
   };
   for (const Case& k : cases) {
     for (auto f : {FACEATTR_PIXEL_RGB, FACEATTR_PIXEL_BGRA}) {
@@ -227,7 +230,8 @@ TEST_CASE("scale 1 with an integer box copies pixels exactly", "[preprocess]") {
   for (int y = 0; y < 6; ++y)
     for (int x = 0; x < 8; ++x)
       for (int c = 0; c < 3; ++c)
-        CHECK(to_pixel(dst[(static_cast<size_t>(y) * 8 + x) * 3 + c], c) == Approx(img.at(x + 4, y + 5, c)).margin(1e-3));
+        CHECK(to_pixel(dst[(static_cast<size_t>(y) * 8 + x) * 3 + c], c) ==
+              Approx(img.at(x + 4, y + 5, c)).margin(1e-3));
 }
 
 TEST_CASE("crop_resize_normalize refuses bad arguments", "[preprocess]") {
@@ -257,7 +261,9 @@ TEST_CASE("preprocess speed (informational)", "[preprocess][.speed]") {
   const CropBox box = centre_crop_box(640, 480, 1.0f);
   const int reps = 50;
   const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) REQUIRE(crop_resize_normalize(src, box, 64, 64, kMean, kStd, dst.data()).is_ok());
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+  for (int i = 0; i < reps; ++i)
+    REQUIRE(crop_resize_normalize(src, box, 64, 64, kMean, kStd, dst.data()).is_ok());
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
   WARN("640x480 RGBA -> 64x64: " << ms << " ms per call");
 }

@@ -1,6 +1,5 @@
 // The C API end to end on tiny random models.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -24,11 +23,12 @@ struct Image {
 };
 
 Image random_image(int w, int h, faceattr_pixel_format f, uint32_t seed) {
-  return {w, h, f, faceattr::test::random_bytes(static_cast<size_t>(w) * h * faceattr::image::channels_of(f), seed)};
+  return {w, h, f,
+          faceattr::test::random_bytes(static_cast<size_t>(w) * h * faceattr::image::channels_of(f), seed)};
 }
 
-faceattr_session* make_session(const std::vector<uint8_t>& model, faceattr_backend backend = FACEATTR_BACKEND_REFERENCE,
-                               int threads = 1) {
+faceattr_session* make_session(const std::vector<uint8_t>& model,
+                               faceattr_backend backend = FACEATTR_BACKEND_REFERENCE, int threads = 1) {
   faceattr_session_params p = faceattr_session_default_params();
   p.backend = backend;
   p.n_threads = threads;
@@ -65,7 +65,8 @@ void check_valid_predict_works(faceattr_session* s, const Image& img) {
   CHECK(std::string(faceattr_last_error()).empty());
 }
 
-const faceattr_backend kAllBackends[] = {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD};
+const faceattr_backend kAllBackends[] = {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK,
+                                         FACEATTR_BACKEND_SIMD};
 
 }  // namespace
 
@@ -86,7 +87,8 @@ TEST_CASE("predict equals a direct network run", "[session]") {
     CHECK(faceattr_session_attribute_threshold(s, 1) == Approx(0.4f));
     CHECK(faceattr_session_attribute_threshold(s, 9) == -1.0f);
     CHECK(std::string(faceattr_session_model_metadata(s, 0, "license")) == "test-only");
-    CHECK(std::string(faceattr_session_model_metadata(s, 0, "name")) == "tiny-" + std::string(int8 ? "int8" : "f32") + "-1");
+    CHECK(std::string(faceattr_session_model_metadata(s, 0, "name")) ==
+          "tiny-" + std::string(int8 ? "int8" : "f32") + "-1");
     CHECK(faceattr_session_model_metadata(s, 0, "missing") == nullptr);
     CHECK(faceattr_session_model_metadata(s, 1, "license") == nullptr);
 
@@ -168,7 +170,8 @@ TEST_CASE("max_image_pixels is honoured", "[session]") {
   REQUIRE(faceattr_session_create(model.data(), model.size(), nullptr, 0, &p, &s) == FACEATTR_OK);
   const faceattr_face* faces = nullptr;
   int32_t n = 0;
-  const Image ok = random_image(30, 30, FACEATTR_PIXEL_RGB, 2), big = random_image(31, 30, FACEATTR_PIXEL_RGB, 2);
+  const Image ok = random_image(30, 30, FACEATTR_PIXEL_RGB, 2),
+              big = random_image(31, 30, FACEATTR_PIXEL_RGB, 2);
   const faceattr_image okv = ok.view(), bigv = big.view();
   CHECK(faceattr_session_predict(s, &okv, &faces, &n) == FACEATTR_OK);
   CHECK(faceattr_session_predict(s, &bigv, &faces, &n) == FACEATTR_ERR_INVALID_ARGUMENT);
@@ -180,8 +183,8 @@ TEST_CASE("session creation errors", "[session]") {
   faceattr_session* s = reinterpret_cast<faceattr_session*>(&s);  // must be reset to null on failure
   auto create = [&](const std::vector<uint8_t>& anet, const faceattr_session_params* p,
                     const std::vector<uint8_t>* lnet = nullptr) {
-    const faceattr_status st = faceattr_session_create(anet.data(), anet.size(), lnet ? lnet->data() : nullptr,
-                                                       lnet ? lnet->size() : 0, p, &s);
+    const faceattr_status st = faceattr_session_create(
+        anet.data(), anet.size(), lnet ? lnet->data() : nullptr, lnet ? lnet->size() : 0, p, &s);
     if (st != FACEATTR_OK) {
       CHECK(s == nullptr);
       CHECK(std::strlen(faceattr_last_error()) > 0);
@@ -233,9 +236,10 @@ TEST_CASE("session creation errors", "[session]") {
   }
   p = faceattr_session_default_params();
   REQUIRE(create(model, &p) == FACEATTR_OK);
-  const faceattr_backend expected = faceattr_backend_available(FACEATTR_BACKEND_XNNPACK) ? FACEATTR_BACKEND_XNNPACK
-                                    : faceattr_backend_available(FACEATTR_BACKEND_SIMD) ? FACEATTR_BACKEND_SIMD
-                                                                                         : FACEATTR_BACKEND_REFERENCE;
+  const faceattr_backend expected =
+      faceattr_backend_available(FACEATTR_BACKEND_XNNPACK) ? FACEATTR_BACKEND_XNNPACK
+      : faceattr_backend_available(FACEATTR_BACKEND_SIMD)  ? FACEATTR_BACKEND_SIMD
+                                                           : FACEATTR_BACKEND_REFERENCE;
   CHECK(faceattr_session_backend(s) == expected);
   faceattr_session_free(s);
 }

@@ -48,20 +48,28 @@ size_t element_count(const TensorDef& t) {
 int expected_inputs_min(Op op) {
   switch (op) {
     case Op::Conv2d:
-    case Op::FullyConnected: return 2;
-    case Op::Add: return 2;
-    case Op::Concat: return 1;
-    default: return 1;
+    case Op::FullyConnected:
+      return 2;
+    case Op::Add:
+      return 2;
+    case Op::Concat:
+      return 1;
+    default:
+      return 1;
   }
 }
 
 int expected_inputs_max(Op op) {
   switch (op) {
     case Op::Conv2d:
-    case Op::FullyConnected: return 3;
-    case Op::Add: return 2;
-    case Op::Concat: return 1 << 16;
-    default: return 1;
+    case Op::FullyConnected:
+      return 3;
+    case Op::Add:
+      return 2;
+    case Op::Concat:
+      return 1 << 16;
+    default:
+      return 1;
   }
 }
 
@@ -70,7 +78,8 @@ int expected_inputs_max(Op op) {
 // without knowing the ops' semantics.
 template <class E>
 void check_model(const ModelDef& m) {
-  if (m.kind != "anet" && m.kind != "lnet") fail<E>("model kind must be \"anet\" or \"lnet\", got \"" + m.kind + "\"");
+  if (m.kind != "anet" && m.kind != "lnet")
+    fail<E>("model kind must be \"anet\" or \"lnet\", got \"" + m.kind + "\"");
   if (m.input_width <= 0 || m.input_height <= 0) fail<E>("input size must be positive");
   if (m.input_channels != 3) fail<E>("input_channels must be 3");
   if (m.mean.size() != 3 || m.std.size() != 3) fail<E>("mean and std must have 3 entries");
@@ -93,8 +102,8 @@ void check_model(const ModelDef& m) {
       if (!(s > 0.0f) || s == std::numeric_limits<float>::infinity())
         fail<E>("tensor '" + t.name + "': quantisation scale must be positive and finite");
     if (t.constant() && t.data.size() != n * dtype_size(t.dtype))
-      fail<E>("tensor '" + t.name + "': data has " + std::to_string(t.data.size()) + " bytes, shape and dtype need " +
-              std::to_string(n * dtype_size(t.dtype)));
+      fail<E>("tensor '" + t.name + "': data has " + std::to_string(t.data.size()) +
+              " bytes, shape and dtype need " + std::to_string(n * dtype_size(t.dtype)));
   }
   auto check_index = [&](int i, const std::string& where, bool allow_absent) {
     if (allow_absent && i == -1) return;
@@ -103,7 +112,8 @@ void check_model(const ModelDef& m) {
   for (const NodeDef& n : m.nodes) {
     const std::string where = "node '" + n.name + "'";
     const int op = static_cast<int>(n.op);
-    if (op < 0 || op > static_cast<int>(Op::Dequantize)) fail<E>(where + ": unknown op " + std::to_string(op));
+    if (op < 0 || op > static_cast<int>(Op::Dequantize))
+      fail<E>(where + ": unknown op " + std::to_string(op));
     const int n_in = static_cast<int>(n.inputs.size());
     if (n_in < expected_inputs_min(n.op) || n_in > expected_inputs_max(n.op))
       fail<E>(where + ": wrong number of inputs (" + std::to_string(n_in) + ")");
@@ -157,7 +167,8 @@ void append_le(std::vector<uint8_t>& out, T v) {
   out.insert(out.end(), b, b + sizeof(T));
 }
 
-flatbuffers::Offset<void> node_attrs(flatbuffers::FlatBufferBuilder& fbb, const NodeDef& n, fb::NodeAttrs* type) {
+flatbuffers::Offset<void> node_attrs(flatbuffers::FlatBufferBuilder& fbb, const NodeDef& n,
+                                     fb::NodeAttrs* type) {
   switch (n.op) {
     case Op::Conv2d:
       *type = fb::NodeAttrs::Conv2dAttrs;
@@ -208,7 +219,8 @@ int ModelDef::add_activation(const std::string& name, std::vector<int> shape, DT
   return add_tensor(std::move(t));
 }
 
-int ModelDef::add_const_f32(const std::string& name, std::vector<int> shape, const std::vector<float>& values) {
+int ModelDef::add_const_f32(const std::string& name, std::vector<int> shape,
+                            const std::vector<float>& values) {
   TensorDef t;
   t.name = name;
   t.dtype = DType::F32;
@@ -231,8 +243,8 @@ int ModelDef::add_const_i8(const std::string& name, std::vector<int> shape, cons
   return add_tensor(std::move(t));
 }
 
-int ModelDef::add_const_i32(const std::string& name, std::vector<int> shape, const std::vector<int32_t>& values,
-                            std::vector<float> scales) {
+int ModelDef::add_const_i32(const std::string& name, std::vector<int> shape,
+                            const std::vector<int32_t>& values, std::vector<float> scales) {
   TensorDef t;
   t.name = name;
   t.dtype = DType::I32;
@@ -273,26 +285,28 @@ std::vector<uint8_t> serialize(const ModelDef& m) {
     const TensorDef& t = m.tensors[i];
     flatbuffers::Offset<fb::Quant> quant = 0;
     if (!t.scales.empty()) quant = fb::CreateQuantDirect(fbb, &t.scales, &t.zero_points);
-    tensors.push_back(fb::CreateTensorDirect(fbb, t.name.c_str(), static_cast<fb::DType>(t.dtype), &t.shape, quant,
-                                             t.constant(), offsets[i], t.data.size()));
+    tensors.push_back(fb::CreateTensorDirect(fbb, t.name.c_str(), static_cast<fb::DType>(t.dtype), &t.shape,
+                                             quant, t.constant(), offsets[i], t.data.size()));
   }
   std::vector<flatbuffers::Offset<fb::Node>> nodes;
   for (const NodeDef& n : m.nodes) {
     fb::NodeAttrs type = fb::NodeAttrs::NONE;
     auto attrs = node_attrs(fbb, n, &type);
     std::vector<int32_t> outputs = {n.output};
-    nodes.push_back(fb::CreateNodeDirect(fbb, n.name.c_str(), static_cast<fb::OpType>(n.op), &n.inputs, &outputs,
-                                         type, attrs, static_cast<fb::Activation>(n.act), n.leaky_alpha));
+    nodes.push_back(fb::CreateNodeDirect(fbb, n.name.c_str(), static_cast<fb::OpType>(n.op), &n.inputs,
+                                         &outputs, type, attrs, static_cast<fb::Activation>(n.act),
+                                         n.leaky_alpha));
   }
   auto network = fb::CreateNetworkDirect(fbb, &tensors, &nodes, &m.inputs, &m.outputs);
   std::vector<flatbuffers::Offset<flatbuffers::String>> names;
   for (const auto& s : m.attribute_names) names.push_back(fbb.CreateString(s));
   std::vector<flatbuffers::Offset<fb::KeyValue>> kvs;
-  for (const auto& kv : m.metadata) kvs.push_back(fb::CreateKeyValueDirect(fbb, kv.first.c_str(), kv.second.c_str()));
-  auto root = fb::CreateModel(fbb, fbb.CreateString(m.kind), fbb.CreateString(m.name),
-                              fbb.CreateString(m.description), m.input_width, m.input_height, m.input_channels,
-                              fbb.CreateVector(m.mean), fbb.CreateVector(m.std), fbb.CreateVector(names),
-                              fbb.CreateVector(m.thresholds), network, fbb.CreateVectorOfSortedTables(&kvs));
+  for (const auto& kv : m.metadata)
+    kvs.push_back(fb::CreateKeyValueDirect(fbb, kv.first.c_str(), kv.second.c_str()));
+  auto root = fb::CreateModel(
+      fbb, fbb.CreateString(m.kind), fbb.CreateString(m.name), fbb.CreateString(m.description), m.input_width,
+      m.input_height, m.input_channels, fbb.CreateVector(m.mean), fbb.CreateVector(m.std),
+      fbb.CreateVector(names), fbb.CreateVector(m.thresholds), network, fbb.CreateVectorOfSortedTables(&kvs));
   fb::FinishModelBuffer(fbb, root);
 
   const size_t meta_size = fbb.GetSize();
@@ -371,7 +385,8 @@ ModelDef parse(const uint8_t* data, size_t size) {
   if (fm->attribute_names())
     for (const flatbuffers::String* s : *fm->attribute_names()) m.attribute_names.push_back(str_of(s));
   if (fm->metadata())
-    for (const fb::KeyValue* kv : *fm->metadata()) m.metadata.emplace_back(str_of(kv->key()), str_of(kv->value()));
+    for (const fb::KeyValue* kv : *fm->metadata())
+      m.metadata.emplace_back(str_of(kv->key()), str_of(kv->value()));
 
   const uint8_t* section = data + data_offset;
   for (const fb::Tensor* ft : *net->tensors()) {
@@ -388,7 +403,8 @@ ModelDef parse(const uint8_t* data, size_t size) {
     if (ft->constant()) {
       const uint64_t off = ft->data_offset(), n = ft->data_size();
       if (off % kAlign != 0) parse_fail("tensor '" + t.name + "': data_offset not 64-byte aligned");
-      if (n == 0 || off > data_size || n > data_size - off) parse_fail("tensor '" + t.name + "': data out of range");
+      if (n == 0 || off > data_size || n > data_size - off)
+        parse_fail("tensor '" + t.name + "': data out of range");
       t.data.assign(section + off, section + off + n);
     } else if (ft->data_size() != 0) {
       parse_fail("tensor '" + t.name + "': non-constant tensor with data");
@@ -399,10 +415,12 @@ ModelDef parse(const uint8_t* data, size_t size) {
     NodeDef n;
     n.name = str_of(fn->name());
     const int op = static_cast<int>(fn->op());
-    if (op > static_cast<int>(Op::Dequantize)) parse_fail("node '" + n.name + "': unknown op " + std::to_string(op));
+    if (op > static_cast<int>(Op::Dequantize))
+      parse_fail("node '" + n.name + "': unknown op " + std::to_string(op));
     n.op = static_cast<Op>(op);
     n.inputs = vec_of<int>(fn->inputs());
-    if (fn->outputs() == nullptr || fn->outputs()->size() != 1) parse_fail("node '" + n.name + "': needs exactly one output");
+    if (fn->outputs() == nullptr || fn->outputs()->size() != 1)
+      parse_fail("node '" + n.name + "': needs exactly one output");
     n.output = fn->outputs()->Get(0);
     const int act = static_cast<int>(fn->activation());
     if (act < 0 || act > 3) parse_fail("node '" + n.name + "': unknown activation " + std::to_string(act));
@@ -411,14 +429,17 @@ ModelDef parse(const uint8_t* data, size_t size) {
     if (n.op == Op::Conv2d) {
       const fb::Conv2dAttrs* a = fn->attrs_as_Conv2dAttrs();
       if (a == nullptr) parse_fail("node '" + n.name + "': Conv2d without Conv2dAttrs");
-      if (a->dilation_h() != 1 || a->dilation_w() != 1) parse_fail("node '" + n.name + "': dilation other than 1");
-      n.kernel_h = a->kernel_h(), n.kernel_w = a->kernel_w(), n.stride_h = a->stride_h(), n.stride_w = a->stride_w();
+      if (a->dilation_h() != 1 || a->dilation_w() != 1)
+        parse_fail("node '" + n.name + "': dilation other than 1");
+      n.kernel_h = a->kernel_h(), n.kernel_w = a->kernel_w(), n.stride_h = a->stride_h(),
+      n.stride_w = a->stride_w();
       n.pad_top = a->pad_top(), n.pad_left = a->pad_left(), n.pad_bottom = a->pad_bottom(),
       n.pad_right = a->pad_right(), n.groups = a->groups();
     } else if (n.op == Op::MaxPool2d || n.op == Op::AvgPool2d) {
       const fb::PoolAttrs* a = fn->attrs_as_PoolAttrs();
       if (a == nullptr) parse_fail("node '" + n.name + "': pool without PoolAttrs");
-      n.kernel_h = a->kernel_h(), n.kernel_w = a->kernel_w(), n.stride_h = a->stride_h(), n.stride_w = a->stride_w();
+      n.kernel_h = a->kernel_h(), n.kernel_w = a->kernel_w(), n.stride_h = a->stride_h(),
+      n.stride_w = a->stride_w();
       n.pad_top = a->pad_top(), n.pad_left = a->pad_left(), n.pad_bottom = a->pad_bottom(),
       n.pad_right = a->pad_right();
     } else if (n.op == Op::Concat) {

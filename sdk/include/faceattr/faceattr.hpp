@@ -68,7 +68,8 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Non-throwing: an empty Session on failure, with *status (optional) set.
-  static Session try_create(const void* anet, size_t anet_size, const faceattr_session_params* params = nullptr,
+  static Session try_create(const void* anet, size_t anet_size,
+                            const faceattr_session_params* params = nullptr,
                             faceattr_status* status = nullptr, const void* lnet = nullptr,
                             size_t lnet_size = 0) noexcept {
     faceattr_session* s = nullptr;

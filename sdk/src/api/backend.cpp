@@ -14,13 +14,16 @@ namespace faceattr::api {
 
 kernels::Family family_of(faceattr_backend b) {
   switch (b) {
-    case FACEATTR_BACKEND_XNNPACK: return kernels::Family::Xnnpack;
-    case FACEATTR_BACKEND_SIMD: return kernels::Family::Simd;
-    default: return kernels::Family::Reference;
+    case FACEATTR_BACKEND_XNNPACK:
+      return kernels::Family::Xnnpack;
+    case FACEATTR_BACKEND_SIMD:
+      return kernels::Family::Simd;
+    default:
+      return kernels::Family::Reference;
   }
 }
 
-Status resolve_backend(faceattr_backend requested, faceattr_backend* out) {
+Status resolve_backend(int requested, faceattr_backend* out) {
   switch (requested) {
     case FACEATTR_BACKEND_AUTO:
       if (faceattr_backend_available(FACEATTR_BACKEND_XNNPACK)) {
@@ -33,14 +36,16 @@ Status resolve_backend(faceattr_backend requested, faceattr_backend* out) {
       return Status::ok();
     case FACEATTR_BACKEND_REFERENCE:
     case FACEATTR_BACKEND_XNNPACK:
-    case FACEATTR_BACKEND_SIMD:
-      if (!faceattr_backend_available(requested))
-        return Status(FACEATTR_ERR_UNSUPPORTED,
-                      std::string("backend '") + faceattr_backend_name(requested) + "' is not available in this build");
-      *out = requested;
+    case FACEATTR_BACKEND_SIMD: {
+      const auto b = static_cast<faceattr_backend>(requested);
+      if (!faceattr_backend_available(b))
+        return Status(FACEATTR_ERR_UNSUPPORTED, std::string("backend '") + faceattr_backend_name(b) +
+                                                    "' is not available in this build");
+      *out = b;
       return Status::ok();
+    }
   }
-  return invalid_argument("unknown backend " + std::to_string(static_cast<int>(requested)));
+  return invalid_argument("unknown backend " + std::to_string(requested));
 }
 
 Status create_exec_context(faceattr_session* s) {

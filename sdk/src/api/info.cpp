@@ -1,6 +1,7 @@
 // Session-independent entry points: status/backend names, version, last error.
 #include "faceattr/faceattr.h"
 #include "kernels/kernels.h"
+#include "util/enum_value.h"
 #include "util/last_error.h"
 
 extern "C" {
@@ -8,35 +9,50 @@ extern "C" {
 const char* faceattr_last_error(void) { return faceattr::last_error(); }
 
 const char* faceattr_status_string(faceattr_status status) {
-  switch (status) {
-    case FACEATTR_OK: return "FACEATTR_OK";
-    case FACEATTR_ERR_INVALID_ARGUMENT: return "FACEATTR_ERR_INVALID_ARGUMENT";
-    case FACEATTR_ERR_MODEL_FORMAT: return "FACEATTR_ERR_MODEL_FORMAT";
-    case FACEATTR_ERR_MODEL_VERSION: return "FACEATTR_ERR_MODEL_VERSION";
-    case FACEATTR_ERR_UNSUPPORTED: return "FACEATTR_ERR_UNSUPPORTED";
-    case FACEATTR_ERR_OUT_OF_MEMORY: return "FACEATTR_ERR_OUT_OF_MEMORY";
-    case FACEATTR_ERR_CANCELLED: return "FACEATTR_ERR_CANCELLED";
-    case FACEATTR_ERR_INTERNAL: return "FACEATTR_ERR_INTERNAL";
+  switch (faceattr::enum_value(status)) {
+    case FACEATTR_OK:
+      return "FACEATTR_OK";
+    case FACEATTR_ERR_INVALID_ARGUMENT:
+      return "FACEATTR_ERR_INVALID_ARGUMENT";
+    case FACEATTR_ERR_MODEL_FORMAT:
+      return "FACEATTR_ERR_MODEL_FORMAT";
+    case FACEATTR_ERR_MODEL_VERSION:
+      return "FACEATTR_ERR_MODEL_VERSION";
+    case FACEATTR_ERR_UNSUPPORTED:
+      return "FACEATTR_ERR_UNSUPPORTED";
+    case FACEATTR_ERR_OUT_OF_MEMORY:
+      return "FACEATTR_ERR_OUT_OF_MEMORY";
+    case FACEATTR_ERR_CANCELLED:
+      return "FACEATTR_ERR_CANCELLED";
+    case FACEATTR_ERR_INTERNAL:
+      return "FACEATTR_ERR_INTERNAL";
   }
   return "FACEATTR_ERR_UNKNOWN";
 }
 
 const char* faceattr_backend_name(faceattr_backend backend) {
-  switch (backend) {
-    case FACEATTR_BACKEND_AUTO: return "auto";
-    case FACEATTR_BACKEND_REFERENCE: return "reference";
-    case FACEATTR_BACKEND_XNNPACK: return "xnnpack";
-    case FACEATTR_BACKEND_SIMD: return "simd";
+  switch (faceattr::enum_value(backend)) {
+    case FACEATTR_BACKEND_AUTO:
+      return "auto";
+    case FACEATTR_BACKEND_REFERENCE:
+      return "reference";
+    case FACEATTR_BACKEND_XNNPACK:
+      return "xnnpack";
+    case FACEATTR_BACKEND_SIMD:
+      return "simd";
   }
   return "unknown";
 }
 
 int faceattr_backend_available(faceattr_backend backend) {
-  switch (backend) {
+  switch (faceattr::enum_value(backend)) {
     case FACEATTR_BACKEND_AUTO:
-    case FACEATTR_BACKEND_REFERENCE: return 1;
-    case FACEATTR_BACKEND_XNNPACK: return faceattr::kernels::family_available(faceattr::kernels::Family::Xnnpack);
-    case FACEATTR_BACKEND_SIMD: return faceattr::kernels::family_available(faceattr::kernels::Family::Simd);
+    case FACEATTR_BACKEND_REFERENCE:
+      return 1;
+    case FACEATTR_BACKEND_XNNPACK:
+      return faceattr::kernels::family_available(faceattr::kernels::Family::Xnnpack);
+    case FACEATTR_BACKEND_SIMD:
+      return faceattr::kernels::family_available(faceattr::kernels::Family::Simd);
   }
   return 0;
 }

@@ -1,28 +1,30 @@
 // faceattr_session_* entry points. Every fallible call clears the thread's
 // last error, returns a status and, on failure, records its message.
+#include "api/session.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <new>
 
-#include "api/session.h"
 #include "image/preprocess.h"
+#include "util/enum_value.h"
 #include "util/last_error.h"
 
-using faceattr::Status;
 using faceattr::invalid_argument;
+using faceattr::Status;
 
 namespace {
 
 // std::bad_alloc only exists as an exception when exceptions are enabled (not in the wasm build).
 #if defined(__cpp_exceptions)
 #define FACEATTR_GUARD_BEGIN try {
-#define FACEATTR_GUARD_END                                                                    \
-  }                                                                                           \
-  catch (const std::bad_alloc&) {                                                             \
-    return faceattr::report(Status(FACEATTR_ERR_OUT_OF_MEMORY, "out of memory"));             \
-  }                                                                                           \
-  catch (...) {                                                                               \
+#define FACEATTR_GUARD_END                                                                           \
+  }                                                                                                  \
+  catch (const std::bad_alloc&) {                                                                    \
+    return faceattr::report(Status(FACEATTR_ERR_OUT_OF_MEMORY, "out of memory"));                    \
+  }                                                                                                  \
+  catch (...) {                                                                                      \
     return faceattr::report(Status(FACEATTR_ERR_INTERNAL, "internal error (unexpected exception)")); \
   }
 #else
@@ -37,7 +39,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 Status check_params(const faceattr_session_params& p) {
   if (p.n_threads < 1 || p.n_threads > 256)
     return invalid_argument("params.n_threads must be in [1, 256], got " + std::to_string(p.n_threads));
-  if (p.log_level < FACEATTR_LOG_DEBUG || p.log_level > FACEATTR_LOG_ERROR)
+  const int log_level = faceattr::enum_value(p.log_level);
+  if (log_level < FACEATTR_LOG_DEBUG || log_level > FACEATTR_LOG_ERROR)
     return invalid_argument("params.log_level out of range");
   if (p.max_faces < 1) return invalid_argument("params.max_faces must be >= 1");
   if (p.min_face_size < 1) return invalid_argument("params.min_face_size must be >= 1");
@@ -48,7 +51,8 @@ Status check_params(const faceattr_session_params& p) {
 Status create_session(const void* anet_model, size_t anet_size, const void* lnet_model, size_t lnet_size,
                       const faceattr_session_params& params, faceattr_session** out) {
   FACEATTR_RETURN_IF_ERROR(check_params(params));
-  if (anet_model == nullptr || anet_size == 0) return invalid_argument("an ANet model is required (null or empty buffer)");
+  if (anet_model == nullptr || anet_size == 0)
+    return invalid_argument("an ANet model is required (null or empty buffer)");
   if ((lnet_model == nullptr) != (lnet_size == 0))
     return invalid_argument("lnet_model and lnet_size must both be set or both be null/0");
 
@@ -58,7 +62,7 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
   s->logger.callback = params.log_callback;
   s->logger.user_data = params.log_user_data;
   s->logger.min_level = params.log_level;
-  FACEATTR_RETURN_IF_ERROR(faceattr::api::resolve_backend(params.backend, &s->backend));
+  FACEATTR_RETURN_IF_ERROR(faceattr::api::resolve_backend(faceattr::enum_value(params.backend), &s->backend));
 
   faceattr::model::Model anet;
   FACEATTR_RETURN_IF_ERROR(faceattr::model::load_model(anet_model, anet_size, &anet));
@@ -69,9 +73,10 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
     FACEATTR_RETURN_IF_ERROR(faceattr::model::load_model(lnet_model, lnet_size, &lnet));
     if (lnet.kind != "lnet")
       return invalid_argument("the LNet slot holds a \"" + lnet.kind + "\" model, expected \"lnet\"");
-    return Status(FACEATTR_ERR_UNSUPPORTED,
-                  "LNet face localisation is not implemented in this SDK version; pass no LNet model to take the "
-                  "whole image as one face");
+    return Status(
+        FACEATTR_ERR_UNSUPPORTED,
+        "LNet face localisation is not implemented in this SDK version; pass no LNet model to take the "
+        "whole image as one face");
   }
 
   FACEATTR_RETURN_IF_ERROR(faceattr::api::create_exec_context(s.get()));
@@ -94,10 +99,10 @@ Status run_crop(faceattr_session* s, const faceattr_image& image, faceattr::imag
   FACEATTR_RETURN_IF_ERROR(faceattr::image::validate_image(image, s->params.max_image_pixels));
   const faceattr::model::Model& m = s->anet.model();
   const auto t0 = std::chrono::steady_clock::now();
-  const faceattr::image::CropBox box =
-      faceattr::image::centre_crop_box(image.width, image.height, static_cast<float>(m.input_width) / m.input_height);
-  FACEATTR_RETURN_IF_ERROR(faceattr::image::crop_resize_normalize(image, box, m.input_width, m.input_height, m.mean,
-                                                                  m.std, s->anet.input_ptr()));
+  const faceattr::image::CropBox box = faceattr::image::centre_crop_box(
+      image.width, image.height, static_cast<float>(m.input_width) / m.input_height);
+  FACEATTR_RETURN_IF_ERROR(faceattr::image::crop_resize_normalize(image, box, m.input_width, m.input_height,
+                                                                  m.mean, m.std, s->anet.input_ptr()));
   t->preprocess_ms = ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
   FACEATTR_RETURN_IF_ERROR(s->anet.run(s->params.abort_callback, s->params.abort_user_data));
@@ -171,7 +176,8 @@ faceattr_status faceattr_session_predict(faceattr_session* session, const faceat
   FACEATTR_GUARD_END
 }
 
-faceattr_status faceattr_session_predict_crop(faceattr_session* session, const faceattr_image* image, float* probs) {
+faceattr_status faceattr_session_predict_crop(faceattr_session* session, const faceattr_image* image,
+                                              float* probs) {
   faceattr::clear_last_error();
   FACEATTR_GUARD_BEGIN
   if (session == nullptr || image == nullptr || probs == nullptr)

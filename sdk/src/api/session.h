@@ -36,7 +36,7 @@ namespace faceattr::api {
 
 // Backend actually used for a request (AUTO -> XNNPACK, else SIMD, else REFERENCE);
 // FACEATTR_ERR_UNSUPPORTED when the requested one is not compiled in.
-Status resolve_backend(faceattr_backend requested, faceattr_backend* out);
+Status resolve_backend(int requested, faceattr_backend* out);  // a faceattr_backend value
 kernels::Family family_of(faceattr_backend b);
 
 // Creates the thread pools of `s->params.n_threads` and fills s->ctx.

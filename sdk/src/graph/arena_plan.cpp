@@ -34,7 +34,8 @@ ArenaPlan plan_arena(const model::Model& m) {
   for (int t = 0; t < nt; ++t)
     if (!m.tensors[t].constant && first[t] <= last[t])
       live.push_back({t, first[t], last[t], round_up(m.tensors[t].bytes())});
-  std::stable_sort(live.begin(), live.end(), [](const Interval& a, const Interval& b) { return a.bytes > b.bytes; });
+  std::stable_sort(live.begin(), live.end(),
+                   [](const Interval& a, const Interval& b) { return a.bytes > b.bytes; });
 
   ArenaPlan plan;
   plan.offsets.assign(nt, kNoOffset);

@@ -22,7 +22,9 @@ kernels::QParam qparam_of(const model::Tensor& t) {
   return q;
 }
 
-kernels::DType kdtype(model::DType d) { return d == model::DType::I8 ? kernels::DType::I8 : kernels::DType::F32; }
+kernels::DType kdtype(model::DType d) {
+  return d == model::DType::I8 ? kernels::DType::I8 : kernels::DType::F32;
+}
 
 struct ArenaFree {
   void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(graph::kArenaAlign)); }
@@ -73,7 +75,8 @@ Status Network::Impl::make_kernel(size_t index, const kernels::Dispatch& dispatc
         d.out_h = y.shape[1], d.out_w = y.shape[2], d.out_c = y.shape[3];
         d.kernel_h = n.kernel_h, d.kernel_w = n.kernel_w;
         d.stride_h = n.stride_h, d.stride_w = n.stride_w;
-        d.pad_top = n.pad_top, d.pad_left = n.pad_left, d.pad_bottom = n.pad_bottom, d.pad_right = n.pad_right;
+        d.pad_top = n.pad_top, d.pad_left = n.pad_left, d.pad_bottom = n.pad_bottom,
+        d.pad_right = n.pad_right;
         d.groups = n.groups;
         d.act = act_of(n.act);
         d.leaky_alpha = n.leaky_alpha;
@@ -177,7 +180,8 @@ Status Network::load(const void* bytes, size_t size, Family preferred, const ker
   return load(std::move(m), preferred, ctx, logger);
 }
 
-Status Network::load(model::Model&& m, Family preferred, const kernels::ExecContext& ctx, const Logger* logger) {
+Status Network::load(model::Model&& m, Family preferred, const kernels::ExecContext& ctx,
+                     const Logger* logger) {
   impl_.reset();
   std::unique_ptr<Impl> impl(new (std::nothrow) Impl);
   if (!impl) return Status(FACEATTR_ERR_OUT_OF_MEMORY, "network: out of memory");
@@ -191,8 +195,9 @@ Status Network::load(model::Model&& m, Family preferred, const kernels::ExecCont
   impl->arena.reset(static_cast<uint8_t*>(
       ::operator new[](impl->arena_bytes, std::align_val_t(graph::kArenaAlign), std::nothrow)));
   if (!impl->arena)
-    return Status(FACEATTR_ERR_OUT_OF_MEMORY,
-                  "network: cannot allocate the " + std::to_string(impl->arena_bytes) + "-byte activation arena");
+    return Status(
+        FACEATTR_ERR_OUT_OF_MEMORY,
+        "network: cannot allocate the " + std::to_string(impl->arena_bytes) + "-byte activation arena");
   std::memset(impl->arena.get(), 0, impl->arena_bytes);
 
   const model::Model& mm = impl->model;
@@ -207,9 +212,11 @@ Status Network::load(model::Model&& m, Family preferred, const kernels::ExecCont
     FACEATTR_RETURN_IF_ERROR(impl->make_kernel(i, dispatch, &impl->kernels[i], &impl->families[i]));
     if (logger && impl->families[i] != preferred)
       logger->log(FACEATTR_LOG_DEBUG, "node '%s' (%s): %s kernel (no %s kernel)", n.name.c_str(),
-                  model::op_name(n.op), kernels::family_name(impl->families[i]), kernels::family_name(preferred));
+                  model::op_name(n.op), kernels::family_name(impl->families[i]),
+                  kernels::family_name(preferred));
     inputs.clear();
-    const size_t n_bound = (n.op == model::Op::Conv2d || n.op == model::Op::FullyConnected) ? 1 : n.inputs.size();
+    const size_t n_bound =
+        (n.op == model::Op::Conv2d || n.op == model::Op::FullyConnected) ? 1 : n.inputs.size();
     for (size_t k = 0; k < n_bound; ++k) inputs.push_back(impl->tensor_ptr(n.inputs[k]));
     if (!impl->kernels[i]->bind(inputs.data(), inputs.size(), impl->tensor_ptr(n.output), impl->ctx))
       return Status(FACEATTR_ERR_INTERNAL, std::string("node '") + n.name + "' (" + model::op_name(n.op) +
@@ -239,7 +246,8 @@ Status Network::run(faceattr_abort_callback abort_cb, void* abort_user_data) {
   if (!impl_) return Status(FACEATTR_ERR_INTERNAL, "network: run before load");
   for (size_t i = 0; i < impl_->kernels.size(); ++i) {
     if (abort_cb != nullptr && abort_cb(abort_user_data) != 0)
-      return Status(FACEATTR_ERR_CANCELLED, "cancelled by the abort callback before node " + std::to_string(i));
+      return Status(FACEATTR_ERR_CANCELLED,
+                    "cancelled by the abort callback before node " + std::to_string(i));
     impl_->kernels[i]->run(impl_->ctx);
   }
   return Status::ok();
@@ -252,7 +260,8 @@ Family Network::main_family() const {
   int counts[3] = {0, 0, 0};
   for (size_t i = 0; i < impl_->families.size(); ++i) {
     const model::Op op = impl_->model.nodes[i].op;
-    if (op == model::Op::Conv2d || op == model::Op::FullyConnected) ++counts[static_cast<int>(impl_->families[i])];
+    if (op == model::Op::Conv2d || op == model::Op::FullyConnected)
+      ++counts[static_cast<int>(impl_->families[i])];
   }
   int best = static_cast<int>(impl_->preferred);
   for (int f = 0; f < 3; ++f)

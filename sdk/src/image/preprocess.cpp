@@ -8,6 +8,8 @@
 #include <cmath>
 #include <string>
 
+#include "util/enum_value.h"
+
 namespace faceattr::image {
 namespace {
 
@@ -48,25 +50,61 @@ inline Taps axis_taps(double start, double length, int out, int o) {
   return t;
 }
 
-inline float tap_weight(const Taps& t, int k) { return k == 0 ? t.w_first : (k == t.n - 1 ? t.w_last : t.w_mid); }
-
 inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// Weighted sum of one source row over the horizontal taps, in RGB order.
+// Middle taps share one weight, so they are summed as integers first.
+struct RowSampler {
+  int ch, r_src, b_src, max_x;
+
+  void sum(const uint8_t* row, const Taps& t, bool inside, float out[3]) const {
+    const uint8_t* p = px(row, t.i0, inside);
+    out[0] = t.w_first * p[r_src], out[1] = t.w_first * p[1], out[2] = t.w_first * p[b_src];
+    if (t.n == 1) return;
+    int32_t m0 = 0, m1 = 0, m2 = 0;
+    if (inside) {
+      const uint8_t* q = p + ch;
+      for (int k = 1; k < t.n - 1; ++k, q += ch) m0 += q[r_src], m1 += q[1], m2 += q[b_src];
+    } else {
+      for (int k = 1; k < t.n - 1; ++k) {
+        const uint8_t* q = px(row, t.i0 + k, false);
+        m0 += q[r_src], m1 += q[1], m2 += q[b_src];
+      }
+    }
+    const uint8_t* l = px(row, t.i0 + t.n - 1, inside);
+    out[0] += t.w_mid * static_cast<float>(m0) + t.w_last * l[r_src];
+    out[1] += t.w_mid * static_cast<float>(m1) + t.w_last * l[1];
+    out[2] += t.w_mid * static_cast<float>(m2) + t.w_last * l[b_src];
+  }
+
+ private:
+  const uint8_t* px(const uint8_t* row, int x, bool inside) const {
+    return row + static_cast<size_t>(inside ? x : clampi(x, 0, max_x)) * ch;
+  }
+};
 
 }  // namespace
 
-int channels_of(faceattr_pixel_format f) {
+namespace {
+int channels_of_value(int f) {
   switch (f) {
     case FACEATTR_PIXEL_RGB:
-    case FACEATTR_PIXEL_BGR: return 3;
+    case FACEATTR_PIXEL_BGR:
+      return 3;
     case FACEATTR_PIXEL_RGBA:
-    case FACEATTR_PIXEL_BGRA: return 4;
+    case FACEATTR_PIXEL_BGRA:
+      return 4;
   }
   return 0;
 }
+}  // namespace
+
+int channels_of(faceattr_pixel_format f) { return channels_of_value(enum_value(f)); }
 
 Status validate_image(const faceattr_image& img, int64_t max_pixels) {
-  const int ch = channels_of(img.format);
-  if (ch == 0) return invalid_argument("image: unknown pixel format " + std::to_string(static_cast<int>(img.format)));
+  const int ch = channels_of_value(enum_value(img.format));
+  if (ch == 0)
+    return invalid_argument("image: unknown pixel format " + std::to_string(enum_value(img.format)));
   if (img.width <= 0 || img.height <= 0)
     return invalid_argument("image: size must be positive, got " + std::to_string(img.width) + "x" +
                             std::to_string(img.height));
@@ -76,8 +114,8 @@ Status validate_image(const faceattr_image& img, int64_t max_pixels) {
                             " exceeds max_image_pixels (" + std::to_string(max_pixels) + ")");
   const int64_t row = static_cast<int64_t>(img.width) * ch;
   if (img.stride_bytes < row)
-    return invalid_argument("image: stride_bytes " + std::to_string(img.stride_bytes) + " < width * channels (" +
-                            std::to_string(row) + ")");
+    return invalid_argument("image: stride_bytes " + std::to_string(img.stride_bytes) +
+                            " < width * channels (" + std::to_string(row) + ")");
   if (img.data == nullptr) return invalid_argument("image: data is null");
   return Status::ok();
 }
@@ -104,7 +142,8 @@ Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int 
   if (out_w <= 0 || out_h <= 0 || out_w > 1 << 16 || out_h > 1 << 16)
     return invalid_argument("preprocess: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
                             " out of range");
-  if (dst == nullptr || mean == nullptr || std == nullptr) return invalid_argument("preprocess: null pointer");
+  if (dst == nullptr || mean == nullptr || std == nullptr)
+    return invalid_argument("preprocess: null pointer");
   if (!(box.w > 0.0f) || !(box.h > 0.0f) || !std::isfinite(box.x) || !std::isfinite(box.y) ||
       !std::isfinite(box.w) || !std::isfinite(box.h) || std::fabs(box.x) > 1e7f || std::fabs(box.y) > 1e7f ||
       box.w > 1e7f || box.h > 1e7f)
@@ -113,8 +152,9 @@ Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int 
     if (!(std[c] > 0.0f) || !std::isfinite(mean[c]) || !std::isfinite(std[c]))
       return invalid_argument("preprocess: std must be positive and mean/std finite");
 
-  const int ch = channels_of(src.format);
-  const bool bgr = src.format == FACEATTR_PIXEL_BGR || src.format == FACEATTR_PIXEL_BGRA;
+  const int ch = channels_of_value(enum_value(src.format));
+  const int format = enum_value(src.format);
+  const bool bgr = format == FACEATTR_PIXEL_BGR || format == FACEATTR_PIXEL_BGRA;
   // Output channel c reads source channel order[c].
   const int r_src = bgr ? 2 : 0, b_src = bgr ? 0 : 2;
   // (p / 255 - mean) / std == p * gain + bias
@@ -125,42 +165,30 @@ Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int 
   }
   const int max_x = src.width - 1, max_y = src.height - 1;
 
+  const RowSampler rs{ch, r_src, b_src, max_x};
   for (int oy = 0; oy < out_h; ++oy) {
     const Taps ty = axis_taps(box.y, box.h, out_h, oy);
     float* out_row = dst + static_cast<size_t>(oy) * out_w * 3;
+    auto row_ptr = [&](int k) {
+      return src.data + static_cast<size_t>(clampi(ty.i0 + k, 0, max_y)) * src.stride_bytes;
+    };
     for (int ox = 0; ox < out_w; ++ox) {
       const Taps tx = axis_taps(box.x, box.w, out_w, ox);
-      float acc_r = 0, acc_g = 0, acc_b = 0;
-      const bool x_inside = tx.i0 >= 0 && tx.i0 + tx.n - 1 <= max_x;
-      for (int ky = 0; ky < ty.n; ++ky) {
-        const float wy = tap_weight(ty, ky);
-        const uint8_t* row = src.data + static_cast<size_t>(clampi(ty.i0 + ky, 0, max_y)) * src.stride_bytes;
-        float sr = 0, sg = 0, sb = 0;
-        if (x_inside) {
-          const uint8_t* p = row + static_cast<size_t>(tx.i0) * ch;
-          for (int kx = 0; kx < tx.n; ++kx, p += ch) {
-            const float wx = tap_weight(tx, kx);
-            sr += wx * p[r_src];
-            sg += wx * p[1];
-            sb += wx * p[b_src];
-          }
-        } else {
-          for (int kx = 0; kx < tx.n; ++kx) {
-            const float wx = tap_weight(tx, kx);
-            const uint8_t* p = row + static_cast<size_t>(clampi(tx.i0 + kx, 0, max_x)) * ch;
-            sr += wx * p[r_src];
-            sg += wx * p[1];
-            sb += wx * p[b_src];
-          }
+      const bool inside = tx.i0 >= 0 && tx.i0 + tx.n - 1 <= max_x;
+      // Same first/middle/last split vertically: the middle rows share one weight.
+      float acc[3], tmp[3], mid[3] = {0, 0, 0};
+      rs.sum(row_ptr(0), tx, inside, acc);
+      acc[0] *= ty.w_first, acc[1] *= ty.w_first, acc[2] *= ty.w_first;
+      if (ty.n > 1) {
+        for (int k = 1; k < ty.n - 1; ++k) {
+          rs.sum(row_ptr(k), tx, inside, tmp);
+          mid[0] += tmp[0], mid[1] += tmp[1], mid[2] += tmp[2];
         }
-        acc_r += wy * sr;
-        acc_g += wy * sg;
-        acc_b += wy * sb;
+        rs.sum(row_ptr(ty.n - 1), tx, inside, tmp);
+        for (int c = 0; c < 3; ++c) acc[c] += ty.w_mid * mid[c] + ty.w_last * tmp[c];
       }
       float* o = out_row + static_cast<size_t>(ox) * 3;
-      o[0] = acc_r * gain[0] + bias[0];
-      o[1] = acc_g * gain[1] + bias[1];
-      o[2] = acc_b * gain[2] + bias[2];
+      for (int c = 0; c < 3; ++c) o[c] = acc[c] * gain[c] + bias[c];
     }
   }
   return Status::ok();

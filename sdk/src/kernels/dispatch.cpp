@@ -20,12 +20,15 @@ KernelPtr pick(Family preferred, Family* used, Make&& make) {
 
 }  // namespace
 
-#define FACEATTR_DISPATCH(call)                  \
-  switch (f) {                                   \
-    case Family::Xnnpack: return xnnpack::call;  \
-    case Family::Simd: return simd::call;        \
-    case Family::Reference: break;               \
-  }                                              \
+#define FACEATTR_DISPATCH(call) \
+  switch (f) {                  \
+    case Family::Xnnpack:       \
+      return xnnpack::call;     \
+    case Family::Simd:          \
+      return simd::call;        \
+    case Family::Reference:     \
+      break;                    \
+  }                             \
   return reference::call;
 
 KernelPtr Dispatch::conv2d(const Conv2dDesc& d, const ConvWeights& w, Family* used) const {

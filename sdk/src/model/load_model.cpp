@@ -38,7 +38,8 @@ void copy_vec(const flatbuffers::Vector<U>* v, std::vector<T>* out) {
   for (auto x : *v) out->push_back(static_cast<T>(x));
 }
 
-Status convert_tensor(const fb::Tensor* ft, size_t index, const uint8_t* section, uint64_t section_size, Tensor* t) {
+Status convert_tensor(const fb::Tensor* ft, size_t index, const uint8_t* section, uint64_t section_size,
+                      Tensor* t) {
   t->name = str_of(ft->name());
   const std::string what = "tensor " + std::to_string(index) + " '" + t->name + "'";
   const int dt = static_cast<int>(ft->dtype());
@@ -61,13 +62,15 @@ Status convert_tensor(const fb::Tensor* ft, size_t index, const uint8_t* section
     copy_vec(q->zero_point(), &t->zero_points);
     if (t->scales.size() != t->zero_points.size()) return fmt(what + ": scale and zero_point counts differ");
     for (float s : t->scales)
-      if (!(s > 0.0f) || !std::isfinite(s)) return fmt(what + ": quantisation scale must be positive and finite");
+      if (!(s > 0.0f) || !std::isfinite(s))
+        return fmt(what + ": quantisation scale must be positive and finite");
   }
   t->constant = ft->constant();
   if (t->constant) {
     const uint64_t off = ft->data_offset(), size = ft->data_size();
     if (off % kAlign != 0) return fmt(what + ": data_offset is not 64-byte aligned");
-    if (off > section_size || size > section_size - off) return fmt(what + ": data lies outside the data section");
+    if (off > section_size || size > section_size - off)
+      return fmt(what + ": data lies outside the data section");
     if (size != t->bytes())
       return fmt(what + ": data_size " + std::to_string(size) + " != elements * dtype size (" +
                  std::to_string(t->bytes()) + ")");
@@ -100,8 +103,8 @@ Status convert_node(const fb::Node* fn, size_t index, Node* n) {
       const fb::Conv2dAttrs* a = fn->attrs_as_Conv2dAttrs();
       if (a == nullptr) return fmt(what + ": Conv2d without Conv2dAttrs");
       if (a->dilation_h() != 1 || a->dilation_w() != 1)
-        return fmt(what + ": dilation " + std::to_string(a->dilation_h()) + "x" + std::to_string(a->dilation_w()) +
-                   " not supported (only 1)");
+        return fmt(what + ": dilation " + std::to_string(a->dilation_h()) + "x" +
+                   std::to_string(a->dilation_w()) + " not supported (only 1)");
       n->kernel_h = a->kernel_h(), n->kernel_w = a->kernel_w();
       n->stride_h = a->stride_h(), n->stride_w = a->stride_w();
       n->pad_top = a->pad_top(), n->pad_left = a->pad_left();
@@ -145,17 +148,28 @@ size_t dtype_size(DType d) { return d == DType::I8 ? 1 : 4; }
 
 const char* op_name(Op op) {
   switch (op) {
-    case Op::Conv2d: return "Conv2d";
-    case Op::FullyConnected: return "FullyConnected";
-    case Op::MaxPool2d: return "MaxPool2d";
-    case Op::AvgPool2d: return "AvgPool2d";
-    case Op::GlobalAvgPool: return "GlobalAvgPool";
-    case Op::Add: return "Add";
-    case Op::Concat: return "Concat";
-    case Op::Sigmoid: return "Sigmoid";
-    case Op::Activation: return "Activation";
-    case Op::Quantize: return "Quantize";
-    case Op::Dequantize: return "Dequantize";
+    case Op::Conv2d:
+      return "Conv2d";
+    case Op::FullyConnected:
+      return "FullyConnected";
+    case Op::MaxPool2d:
+      return "MaxPool2d";
+    case Op::AvgPool2d:
+      return "AvgPool2d";
+    case Op::GlobalAvgPool:
+      return "GlobalAvgPool";
+    case Op::Add:
+      return "Add";
+    case Op::Concat:
+      return "Concat";
+    case Op::Sigmoid:
+      return "Sigmoid";
+    case Op::Activation:
+      return "Activation";
+    case Op::Quantize:
+      return "Quantize";
+    case Op::Dequantize:
+      return "Dequantize";
   }
   return "?";
 }
@@ -163,7 +177,8 @@ const char* op_name(Op op) {
 Status load_model(const void* data_ptr, size_t size, Model* out) {
   if (data_ptr == nullptr || out == nullptr) return invalid_argument("model: null buffer");
   const auto* data = static_cast<const uint8_t*>(data_ptr);
-  if (size < kHeaderSize) return fmt("buffer of " + std::to_string(size) + " bytes is shorter than the 64-byte header");
+  if (size < kHeaderSize)
+    return fmt("buffer of " + std::to_string(size) + " bytes is shorter than the 64-byte header");
   if (std::memcmp(data, "FACEATTR", 8) != 0) return fmt("bad magic: not a faceattr model file");
   const uint32_t version = get_u32(data + 8);
   if (version != kFormatVersion)
@@ -220,19 +235,23 @@ Status load_model(const void* data_ptr, size_t size, Model* out) {
     for (const flatbuffers::String* s : *fm->attribute_names()) m.attribute_names.push_back(str_of(s));
   copy_vec(fm->thresholds(), &m.thresholds);
   if (fm->metadata())
-    for (const fb::KeyValue* kv : *fm->metadata()) m.metadata.emplace_back(str_of(kv->key()), str_of(kv->value()));
+    for (const fb::KeyValue* kv : *fm->metadata())
+      m.metadata.emplace_back(str_of(kv->key()), str_of(kv->value()));
 
   const fb::Network* net = fm->network();
   if (net == nullptr || net->tensors() == nullptr || net->nodes() == nullptr) return fmt("missing network");
-  if (net->tensors()->size() > kMaxTensors || net->nodes()->size() > kMaxNodes) return fmt("too many tensors or nodes");
+  if (net->tensors()->size() > kMaxTensors || net->nodes()->size() > kMaxNodes)
+    return fmt("too many tensors or nodes");
   m.tensors.resize(net->tensors()->size());
   for (size_t i = 0; i < m.tensors.size(); ++i)
     FACEATTR_RETURN_IF_ERROR(convert_tensor(net->tensors()->Get(static_cast<flatbuffers::uoffset_t>(i)), i,
                                             base + data_offset, data_size, &m.tensors[i]));
   m.nodes.resize(net->nodes()->size());
   for (size_t i = 0; i < m.nodes.size(); ++i)
-    FACEATTR_RETURN_IF_ERROR(convert_node(net->nodes()->Get(static_cast<flatbuffers::uoffset_t>(i)), i, &m.nodes[i]));
-  if (net->inputs() == nullptr || net->inputs()->size() != 1) return fmt("network must have exactly one input");
+    FACEATTR_RETURN_IF_ERROR(
+        convert_node(net->nodes()->Get(static_cast<flatbuffers::uoffset_t>(i)), i, &m.nodes[i]));
+  if (net->inputs() == nullptr || net->inputs()->size() != 1)
+    return fmt("network must have exactly one input");
   m.input = net->inputs()->Get(0);
   if (net->outputs() == nullptr || net->outputs()->size() == 0) return fmt("network has no outputs");
   copy_vec(net->outputs(), &m.outputs);

@@ -83,9 +83,9 @@ struct Model {
 };
 
 // Limits applied before anything is allocated from sizes found in a file.
-inline constexpr size_t kMaxModelBytes = size_t{1} << 30;      // 1 GiB file
-inline constexpr size_t kMaxTensorElements = size_t{1} << 28;  // per tensor
-inline constexpr size_t kMaxActivationBytes = size_t{1} << 30; // all activations together
+inline constexpr size_t kMaxModelBytes = size_t{1} << 30;       // 1 GiB file
+inline constexpr size_t kMaxTensorElements = size_t{1} << 28;   // per tensor
+inline constexpr size_t kMaxActivationBytes = size_t{1} << 30;  // all activations together
 inline constexpr size_t kMaxTensors = 1 << 16;
 inline constexpr size_t kMaxNodes = 1 << 16;
 

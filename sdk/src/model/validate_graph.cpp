@@ -16,7 +16,9 @@ std::string shape_str(const std::vector<int>& s) {
   return r + "]";
 }
 
-std::string tname(const Model& m, int i) { return "tensor " + std::to_string(i) + " '" + m.tensors[i].name + "'"; }
+std::string tname(const Model& m, int i) {
+  return "tensor " + std::to_string(i) + " '" + m.tensors[i].name + "'";
+}
 
 bool is_per_tensor_act_quant(const Tensor& t) { return t.scales.size() == 1 && t.zero_points.size() == 1; }
 
@@ -27,7 +29,8 @@ bool same_quant(const Tensor& a, const Tensor& b) {
 
 // Output size of a windowed op along one axis, or -1 when the arithmetic is invalid.
 int window_out(int in, int k, int s, int p0, int p1) {
-  if (k <= 0 || s <= 0 || p0 < 0 || p1 < 0 || k > 1 << 16 || s > 1 << 16 || p0 > 1 << 16 || p1 > 1 << 16) return -1;
+  if (k <= 0 || s <= 0 || p0 < 0 || p1 < 0 || k > 1 << 16 || s > 1 << 16 || p0 > 1 << 16 || p1 > 1 << 16)
+    return -1;
   const long long span = static_cast<long long>(in) + p0 + p1;
   if (span < k) return -1;
   return static_cast<int>((span - k) / s + 1);
@@ -40,14 +43,16 @@ class Checker {
   Status run() {
     const int nt = static_cast<int>(m_.tensors.size());
     FACEATTR_RETURN_IF_ERROR(check_tensors());
-    if (m_.input < 0 || m_.input >= nt) return fail("network input index " + std::to_string(m_.input) + " out of range");
+    if (m_.input < 0 || m_.input >= nt)
+      return fail("network input index " + std::to_string(m_.input) + " out of range");
     produced_.assign(nt, false);
     produced_[m_.input] = true;
     const Tensor& in = m_.tensors[m_.input];
     if (in.constant) return fail("network input " + tname(m_, m_.input) + " is a constant");
     if (in.dtype != DType::F32 || in.shape != std::vector<int>{1, m_.input_height, m_.input_width, 3})
-      return fail("network input " + tname(m_, m_.input) + " must be f32 [1," + std::to_string(m_.input_height) + "," +
-                  std::to_string(m_.input_width) + ",3], got " + shape_str(in.shape));
+      return fail("network input " + tname(m_, m_.input) + " must be f32 [1," +
+                  std::to_string(m_.input_height) + "," + std::to_string(m_.input_width) + ",3], got " +
+                  shape_str(in.shape));
     if (m_.input_width <= 0 || m_.input_height <= 0 || m_.input_width > 4096 || m_.input_height > 4096)
       return fail("input size " + std::to_string(m_.input_width) + "x" + std::to_string(m_.input_height) +
                   " out of range");
@@ -60,7 +65,8 @@ class Checker {
     }
     for (int o : m_.outputs) {
       if (o < 0 || o >= nt) return fail("network output index " + std::to_string(o) + " out of range");
-      if (!produced_[o] || o == m_.input) return fail("network output " + tname(m_, o) + " is not produced by a node");
+      if (!produced_[o] || o == m_.input)
+        return fail("network output " + tname(m_, o) + " is not produced by a node");
     }
     size_t act_bytes = 0;
     for (const Tensor& t : m_.tensors)
@@ -79,11 +85,14 @@ class Checker {
       if (t.dtype == DType::F32) {
         if (!t.scales.empty()) return fail(w + ": f32 tensor with quantisation");
       } else {
-        if (t.scales.empty()) return fail(w + ": " + (t.dtype == DType::I8 ? "int8" : "int32") + " tensor without quantisation");
+        if (t.scales.empty())
+          return fail(w + ": " + (t.dtype == DType::I8 ? "int8" : "int32") + " tensor without quantisation");
         if (t.scales.size() != 1 && t.scales.size() != static_cast<size_t>(t.shape[0]))
-          return fail(w + ": quantisation needs 1 or shape[0] scales, got " + std::to_string(t.scales.size()));
+          return fail(w + ": quantisation needs 1 or shape[0] scales, got " +
+                      std::to_string(t.scales.size()));
         for (int32_t z : t.zero_points)
-          if (z < -128 || z > 127) return fail(w + ": zero_point " + std::to_string(z) + " outside int8 range");
+          if (z < -128 || z > 127)
+            return fail(w + ": zero_point " + std::to_string(z) + " outside int8 range");
       }
       if (!t.constant) {
         if (t.dtype == DType::I32) return fail(w + ": int32 activations are not supported");
@@ -108,7 +117,8 @@ class Checker {
       if (!m_.tensors[i].constant && !produced_[i])
         return fail(where_ + ": input " + tname(m_, i) + " is used before it is produced");
     }
-    if (n.output < 0 || n.output >= nt) return fail(where_ + ": output index " + std::to_string(n.output) + " out of range");
+    if (n.output < 0 || n.output >= nt)
+      return fail(where_ + ": output index " + std::to_string(n.output) + " out of range");
     const Tensor& o = m_.tensors[n.output];
     if (o.constant) return fail(where_ + ": output " + tname(m_, n.output) + " is a constant");
     if (produced_[n.output]) return fail(where_ + ": output " + tname(m_, n.output) + " is produced twice");
@@ -117,8 +127,8 @@ class Checker {
 
   Status want_inputs(const Node& n, size_t lo, size_t hi) {
     if (n.inputs.size() < lo || n.inputs.size() > hi)
-      return fail(where_ + ": has " + std::to_string(n.inputs.size()) + " inputs, expected " + std::to_string(lo) +
-                  (hi != lo ? " to " + std::to_string(hi) : ""));
+      return fail(where_ + ": has " + std::to_string(n.inputs.size()) + " inputs, expected " +
+                  std::to_string(lo) + (hi != lo ? " to " + std::to_string(hi) : ""));
     return Status::ok();
   }
 
@@ -135,8 +145,8 @@ class Checker {
 
   Status want_shape(int i, const std::vector<int>& s) {
     if (m_.tensors[i].shape != s)
-      return fail(where_ + ": " + tname(m_, i) + " has shape " + shape_str(m_.tensors[i].shape) + ", expected " +
-                  shape_str(s));
+      return fail(where_ + ": " + tname(m_, i) + " has shape " + shape_str(m_.tensors[i].shape) +
+                  ", expected " + shape_str(s));
     return Status::ok();
   }
 
@@ -164,21 +174,23 @@ class Checker {
       if (w.shape.size() != 4) return fail(where_ + ": weight must be 4-D OHWI, got " + shape_str(w.shape));
       out_c = w.shape[0];
       if (n.groups <= 0 || in_c % n.groups != 0 || out_c % n.groups != 0)
-        return fail(where_ + ": groups " + std::to_string(n.groups) + " must divide in_c " + std::to_string(in_c) +
-                    " and out_c " + std::to_string(out_c));
+        return fail(where_ + ": groups " + std::to_string(n.groups) + " must divide in_c " +
+                    std::to_string(in_c) + " and out_c " + std::to_string(out_c));
       if (w.shape[1] != n.kernel_h || w.shape[2] != n.kernel_w || w.shape[3] != in_c / n.groups)
         return fail(where_ + ": weight shape " + shape_str(w.shape) + " does not match kernel " +
                     std::to_string(n.kernel_h) + "x" + std::to_string(n.kernel_w) + " and in_c/groups " +
                     std::to_string(in_c / n.groups));
       const int oh = window_out(x.shape[1], n.kernel_h, n.stride_h, n.pad_top, n.pad_bottom);
       const int ow = window_out(x.shape[2], n.kernel_w, n.stride_w, n.pad_left, n.pad_right);
-      if (oh <= 0 || ow <= 0) return fail(where_ + ": invalid kernel/stride/padding for input " + shape_str(x.shape));
+      if (oh <= 0 || ow <= 0)
+        return fail(where_ + ": invalid kernel/stride/padding for input " + shape_str(x.shape));
       out_shape = {x.shape[0], oh, ow, out_c};
     } else {
       if (x.shape.size() < 2) return fail(where_ + ": input needs a batch dimension");
       size_t in_f = x.elements / static_cast<size_t>(x.shape[0]);
       if (w.shape.size() != 2 || static_cast<size_t>(w.shape[1]) != in_f)
-        return fail(where_ + ": weight " + shape_str(w.shape) + " must be [out, " + std::to_string(in_f) + "]");
+        return fail(where_ + ": weight " + shape_str(w.shape) + " must be [out, " + std::to_string(in_f) +
+                    "]");
       out_c = w.shape[0];
       out_shape = {x.shape[0], out_c};
     }
@@ -204,8 +216,8 @@ class Checker {
           const float want = x.scales[0] * ws;
           const float got = b.scales.size() == 1 ? b.scales[0] : b.scales[oc];
           if (std::fabs(got - want) > 1e-4f * want)
-            return fail(where_ + ": bias scale " + std::to_string(got) + " for channel " + std::to_string(oc) +
-                        " != input scale * weight scale (" + std::to_string(want) + ")");
+            return fail(where_ + ": bias scale " + std::to_string(got) + " for channel " +
+                        std::to_string(oc) + " != input scale * weight scale (" + std::to_string(want) + ")");
           if ((b.zero_points.size() == 1 ? b.zero_points[0] : b.zero_points[oc]) != 0)
             return fail(where_ + ": int32 bias must have zero_point 0");
         }
@@ -225,9 +237,11 @@ class Checker {
     if (n.op == Op::GlobalAvgPool) return want_shape(n.output, {x.shape[0], 1, 1, x.shape[3]});
     const int oh = window_out(x.shape[1], n.kernel_h, n.stride_h, n.pad_top, n.pad_bottom);
     const int ow = window_out(x.shape[2], n.kernel_w, n.stride_w, n.pad_left, n.pad_right);
-    if (oh <= 0 || ow <= 0) return fail(where_ + ": invalid kernel/stride/padding for input " + shape_str(x.shape));
+    if (oh <= 0 || ow <= 0)
+      return fail(where_ + ": invalid kernel/stride/padding for input " + shape_str(x.shape));
     // Every window must overlap the input, or average pooling would divide by zero.
-    if (n.pad_top >= n.kernel_h || n.pad_bottom >= n.kernel_h || n.pad_left >= n.kernel_w || n.pad_right >= n.kernel_w)
+    if (n.pad_top >= n.kernel_h || n.pad_bottom >= n.kernel_h || n.pad_left >= n.kernel_w ||
+        n.pad_right >= n.kernel_w)
       return fail(where_ + ": padding must be smaller than the kernel");
     FACEATTR_RETURN_IF_ERROR(want_shape(n.output, {x.shape[0], oh, ow, x.shape[3]}));
     if (n.op == Op::MaxPool2d && x.dtype == DType::I8 && !same_quant(x, m_.tensors[n.output]))
@@ -237,11 +251,14 @@ class Checker {
 
   Status check_node(const Node& n) {
     switch (n.op) {
-      case Op::Conv2d: return check_weighted(n, true);
-      case Op::FullyConnected: return check_weighted(n, false);
+      case Op::Conv2d:
+        return check_weighted(n, true);
+      case Op::FullyConnected:
+        return check_weighted(n, false);
       case Op::MaxPool2d:
       case Op::AvgPool2d:
-      case Op::GlobalAvgPool: return check_pool(n);
+      case Op::GlobalAvgPool:
+        return check_pool(n);
       case Op::Add: {
         FACEATTR_RETURN_IF_ERROR(want_inputs(n, 2, 2));
         for (int i : n.inputs) FACEATTR_RETURN_IF_ERROR(want_activation(i, "input"));
@@ -260,9 +277,10 @@ class Checker {
         for (int i : n.inputs) {
           FACEATTR_RETURN_IF_ERROR(want_activation(i, "input"));
           const Tensor& t = m_.tensors[i];
-          if (t.shape.size() != 4 || t.shape[0] != a.shape[0] || t.shape[1] != a.shape[1] || t.shape[2] != a.shape[2])
-            return fail(where_ + ": input " + tname(m_, i) + " shape " + shape_str(t.shape) + " does not match " +
-                        shape_str(a.shape) + " outside the channel axis");
+          if (t.shape.size() != 4 || t.shape[0] != a.shape[0] || t.shape[1] != a.shape[1] ||
+              t.shape[2] != a.shape[2])
+            return fail(where_ + ": input " + tname(m_, i) + " shape " + shape_str(t.shape) +
+                        " does not match " + shape_str(a.shape) + " outside the channel axis");
           FACEATTR_RETURN_IF_ERROR(want_dtype(i, a.dtype));
           if (a.dtype == DType::I8 && !same_quant(t, m_.tensors[n.output]))
             return fail(where_ + ": int8 inputs must share the output's quantisation");
