@@ -43,8 +43,8 @@ foreach(v fp32 int8)
   add_test(NAME onnx_export_tiny_${v}
            COMMAND faceattr-export-onnx ${fam} -o ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.onnx)
   set_tests_properties(onnx_export_tiny_${v} PROPERTIES FIXTURES_REQUIRED onnx_tiny FIXTURES_SETUP onnx_${v}_onnx)
-  foreach(backend reference xnnpack)
-    if(backend STREQUAL "xnnpack" AND NOT FACEATTR_WITH_XNNPACK)
+  foreach(backend reference xnnpack simd)
+    if((backend STREQUAL "xnnpack" AND NOT FACEATTR_WITH_XNNPACK) OR (backend STREQUAL "simd" AND NOT FACEATTR_WITH_SIMD))
       continue()
     endif()
     set(golden ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.${backend}.golden.json)
@@ -77,3 +77,43 @@ if(FACEATTR_NODE)
   set_tests_properties(onnx_ort_latency_smoke PROPERTIES FIXTURES_REQUIRED onnx_int8_onnx TIMEOUT 120
                        PASS_REGULAR_EXPRESSION "\"median_ms\":")
 endif()
+
+# Shipped models (models/*.fam): export, then ONNX Runtime against the SDK's
+# reference kernels and, where the trainer wrote <model>.golden.json, against
+# LibTorch's own outputs (fp32 1e-4; an int8 golden must carry "output_lsb").
+set(FACEATTR_ONNX_MODELS_DIR ${PROJECT_SOURCE_DIR}/models CACHE PATH "Models checked by the ONNX parity tests")
+file(GLOB FACEATTR_SHIPPED_MODELS CONFIGURE_DEPENDS ${FACEATTR_ONNX_MODELS_DIR}/*.fam)
+foreach(fam ${FACEATTR_SHIPPED_MODELS})
+  get_filename_component(stem ${fam} NAME_WE)
+  set(onnx_out ${FACEATTR_ONNX_TEST_DIR}/${stem}.onnx)
+  if(stem MATCHES "int8")
+    set(tol ${FACEATTR_ONNX_INT8_TOL})
+  else()
+    set(tol --tol 1e-4)
+  endif()
+  add_test(NAME onnx_export_${stem} COMMAND faceattr-export-onnx ${fam} -o ${onnx_out})
+  set_tests_properties(onnx_export_${stem} PROPERTIES FIXTURES_SETUP onnx_${stem}_onnx TIMEOUT 300)
+  add_test(NAME onnx_golden_${stem}_reference
+           COMMAND faceattr-run-golden ${fam} -n 4 -o ${FACEATTR_ONNX_TEST_DIR}/${stem}.reference.golden.json)
+  set_tests_properties(onnx_golden_${stem}_reference PROPERTIES FIXTURES_SETUP onnx_${stem}_sdk TIMEOUT 300)
+  if(FACEATTR_NODE)
+    add_test(NAME onnx_ort_parity_${stem}_sdk
+             COMMAND ${FACEATTR_NODE} ${FACEATTR_ORT_PARITY} --onnx ${onnx_out}
+                     --golden ${FACEATTR_ONNX_TEST_DIR}/${stem}.reference.golden.json ${tol})
+    set_tests_properties(onnx_ort_parity_${stem}_sdk PROPERTIES
+                         FIXTURES_REQUIRED "onnx_${stem}_onnx;onnx_${stem}_sdk" TIMEOUT 300)
+  endif()
+  set(torch_golden ${FACEATTR_ONNX_MODELS_DIR}/${stem}.golden.json)
+  if(FACEATTR_NODE AND EXISTS ${torch_golden})
+    file(READ ${torch_golden} golden_text)
+    string(JSON lsb ERROR_VARIABLE no_lsb GET "${golden_text}" output_lsb)
+    if(stem MATCHES "int8" AND no_lsb)
+      message(STATUS "faceattr: ${stem}.golden.json has no output_lsb; LibTorch parity test of the int8 model skipped")
+      continue()
+    endif()
+    add_test(NAME onnx_ort_parity_${stem}_libtorch
+             COMMAND ${FACEATTR_NODE} ${FACEATTR_ORT_PARITY} --onnx ${onnx_out} --golden ${torch_golden} ${tol})
+    set_tests_properties(onnx_ort_parity_${stem}_libtorch PROPERTIES FIXTURES_REQUIRED onnx_${stem}_onnx
+                         TIMEOUT 300)
+  endif()
+endforeach()

@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   try {
     for (bool int8 : {false, true}) {
       const std::string path = std::string(argv[1]) + (int8 ? "/tiny_int8.fam" : "/tiny_fp32.fam");
-      faceattr::modelfile::write_file_atomic(path,
-                                             faceattr::modelfile::serialize(faceattr::testing::make_tiny_onnx_model(int8)));
+      faceattr::modelfile::write_file_atomic(
+          path, faceattr::modelfile::serialize(faceattr::testing::make_tiny_onnx_model(int8)));
       std::printf("wrote %s\n", path.c_str());
     }
   } catch (const std::exception& e) {

@@ -1,14 +1,14 @@
 // ONNX exporter: structure, layouts and error messages (the numbers are
 // checked against ONNX Runtime by ort_parity.mjs, see tests/onnx.cmake).
-#include <catch2/catch.hpp>
+#include "onnx_export.h"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
 #include <set>
 #include <string>
 
 #include "model_def.h"
-#include "onnx_export.h"
 #include "tiny_onnx_models.h"
 
 namespace mf = faceattr::modelfile;
@@ -113,7 +113,8 @@ TEST_CASE("conv weights go from OHWI to OIHW", "[onnx]") {
     const mf::TensorDef& t = m.tensors[tensor_index(m, name)];
     const int O = t.shape[0], KH = t.shape[1], KW = t.shape[2], I = t.shape[3];
     const onnx::TensorProto& init = initializer(p, name);
-    REQUIRE(std::vector<int64_t>(init.dims().begin(), init.dims().end()) == std::vector<int64_t>{O, I, KH, KW});
+    REQUIRE(std::vector<int64_t>(init.dims().begin(), init.dims().end()) ==
+            std::vector<int64_t>{O, I, KH, KW});
     const auto src = data_of<float>(t);
     const auto dst = raw<float>(init);
     REQUIRE(dst.size() == src.size());

@@ -116,8 +116,11 @@ async function openSession(ort, opts) {
   return { session, C: shape[1], H: shape[2], W: shape[3] };
 }
 
-async function run(ort, s, x) {
-  const feeds = { [s.session.inputNames[0]]: new ort.Tensor('float32', x, [1, s.C, s.H, s.W]) };
+function feedsFor(ort, s, x) {
+  return { [s.session.inputNames[0]]: new ort.Tensor('float32', x, [1, s.C, s.H, s.W]) };
+}
+
+async function run(s, feeds) {
   const out = await s.session.run(feeds);
   return out[s.session.outputNames[0]].data;
 }
@@ -142,7 +145,7 @@ async function parity(ort, opts) {
   const s = await openSession(ort, opts);
   let maxDiff = 0, where = null, exact = 0, total = 0;
   for (let i = 0; i < n; ++i) {
-    const y = await run(ort, s, makeInput(f, i, s.C, s.H, s.W));
+    const y = await run(s, feedsFor(ort, s, makeInput(f, i, s.C, s.H, s.W)));
     const want = golden.outputs[i];
     if (y.length !== want.length) {
       console.error(`ort_parity: sample ${i}: ONNX Runtime gives ${y.length} outputs, golden has ${want.length}`);
@@ -170,11 +173,12 @@ async function parity(ort, opts) {
 async function bench(ort, opts) {
   const s = await openSession(ort, opts);
   const x = makeInput(compileFormula('x[i][h][w][c] = 1.5*sin(0.37*h + 0.23*w + 1.1*c + 0.7*i)'), 0, s.C, s.H, s.W);
-  for (let i = 0; i < opts.warmup; ++i) await run(ort, s, x);
+  const feeds = feedsFor(ort, s, x);
+  for (let i = 0; i < opts.warmup; ++i) await run(s, feeds);
   const times = [];
   for (let i = 0; i < opts.runs; ++i) {
     const t0 = process.hrtime.bigint();
-    await run(ort, s, x);
+    await run(s, feeds);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   times.sort((a, b) => a - b);

@@ -146,7 +146,8 @@ modelfile::ModelDef make_tiny_onnx_model(bool int8, unsigned seed) {
   // Scales as a calibration would give them (no round ratios between tensors),
   // so that exact rounding ties, where ONNX's round-half-to-even and other
   // valid int8 kernels may differ by one step, stay rare.
-  const QP relu_q{4.03f / 255, -128}, relu6_q{6.0f / 255, -128}, leaky_q{4.07f / 255, -64}, sym6{6.11f / 127, 0};
+  const QP relu_q{4.03f / 255, -128}, relu6_q{6.0f / 255, -128}, leaky_q{4.07f / 255, -64},
+      sym6{6.11f / 127, 0};
   const int x = m.add_activation("image", {1, 16, 12, 3});
   m.inputs = {x};
   int h = x;

@@ -1,10 +1,9 @@
 // faceattr-export-onnx: .fam -> .onnx (opset 13; QDQ for int8 models).
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <map>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "model_def.h"
 #include "onnx_export.h"
@@ -20,9 +19,10 @@ int main(int argc, char** argv) {
   if (out_path.empty()) {
     const auto dot = in_path.rfind('.');
     const auto slash = in_path.rfind('/');
-    out_path = (dot != std::string::npos && (slash == std::string::npos || dot > slash) ? in_path.substr(0, dot)
-                                                                                          : in_path) +
-               ".onnx";
+    out_path =
+        (dot != std::string::npos && (slash == std::string::npos || dot > slash) ? in_path.substr(0, dot)
+                                                                                 : in_path) +
+        ".onnx";
   }
   try {
     const std::vector<uint8_t> bytes = faceattr::modelfile::read_file(in_path);

@@ -13,7 +13,8 @@ std::string GraphBuilder::fresh(const std::string& base) {
 }
 
 void GraphBuilder::reserve(const std::string& name) {
-  if (!used_.insert(name).second) throw std::runtime_error("onnx export: duplicate value name '" + name + "'");
+  if (!used_.insert(name).second)
+    throw std::runtime_error("onnx export: duplicate value name '" + name + "'");
 }
 
 onnx::NodeProto* GraphBuilder::node(const std::string& op_type, const std::vector<std::string>& inputs,

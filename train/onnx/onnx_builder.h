@@ -2,12 +2,12 @@
 // attributes, and initializers from typed vectors.
 #pragma once
 
+#include <onnx/onnx_pb.h>
+
 #include <cstdint>
 #include <string>
 #include <unordered_set>
 #include <vector>
-
-#include <onnx/onnx_pb.h>
 
 namespace faceattr::onnx_export {
 

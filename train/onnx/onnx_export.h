@@ -14,11 +14,11 @@
 //    thresholds (JSON arrays), precision, and the .fam metadata as "fam.<key>".
 #pragma once
 
+#include <onnx/onnx_pb.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <onnx/onnx_pb.h>
 
 #include "model_def.h"
 

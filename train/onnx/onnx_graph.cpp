@@ -17,17 +17,28 @@ using Dims = std::vector<int64_t>;
 
 const char* op_label(mf::Op op) {
   switch (op) {
-    case mf::Op::Conv2d: return "Conv2d";
-    case mf::Op::FullyConnected: return "FullyConnected";
-    case mf::Op::MaxPool2d: return "MaxPool2d";
-    case mf::Op::AvgPool2d: return "AvgPool2d";
-    case mf::Op::GlobalAvgPool: return "GlobalAvgPool";
-    case mf::Op::Add: return "Add";
-    case mf::Op::Concat: return "Concat";
-    case mf::Op::Sigmoid: return "Sigmoid";
-    case mf::Op::Activation: return "Activation";
-    case mf::Op::Quantize: return "Quantize";
-    case mf::Op::Dequantize: return "Dequantize";
+    case mf::Op::Conv2d:
+      return "Conv2d";
+    case mf::Op::FullyConnected:
+      return "FullyConnected";
+    case mf::Op::MaxPool2d:
+      return "MaxPool2d";
+    case mf::Op::AvgPool2d:
+      return "AvgPool2d";
+    case mf::Op::GlobalAvgPool:
+      return "GlobalAvgPool";
+    case mf::Op::Add:
+      return "Add";
+    case mf::Op::Concat:
+      return "Concat";
+    case mf::Op::Sigmoid:
+      return "Sigmoid";
+    case mf::Op::Activation:
+      return "Activation";
+    case mf::Op::Quantize:
+      return "Quantize";
+    case mf::Op::Dequantize:
+      return "Dequantize";
   }
   return "unknown";
 }
@@ -81,10 +92,13 @@ class Converter {
   std::string float_out(const mf::NodeDef& n, std::string* pre);
   void finish(const mf::NodeDef& n, const std::string& pre, const std::string& y);
   void require_no_act(const mf::NodeDef& n) const {
-    if (n.act != mf::Act::None) fail(n, "a fused activation is only allowed on Conv2d, FullyConnected and Add");
+    if (n.act != mf::Act::None)
+      fail(n, "a fused activation is only allowed on Conv2d, FullyConnected and Add");
   }
   // Initializer name of a constant; a constant read by several nodes gets one copy per reader.
-  std::string constant_name(int idx) { return emitted_.insert(idx).second ? names_[idx] : b_.fresh(names_[idx]); }
+  std::string constant_name(int idx) {
+    return emitted_.insert(idx).second ? names_[idx] : b_.fresh(names_[idx]);
+  }
   std::string weight(const mf::NodeDef& n, Dims dims, std::vector<size_t> perm);
   std::string bias(const mf::NodeDef& n, int out_c);
 
@@ -116,7 +130,8 @@ std::pair<std::string, std::string> Converter::act_qparams(const mf::TensorDef& 
   if (!(t.scales[0] > 0.0f) || !std::isfinite(t.scales[0]))
     throw std::runtime_error("onnx export: int8 activation '" + t.name + "' has a non-positive scale");
   if (t.zero_points[0] < -128 || t.zero_points[0] > 127)
-    throw std::runtime_error("onnx export: int8 activation '" + t.name + "' has zero point out of int8 range");
+    throw std::runtime_error("onnx export: int8 activation '" + t.name +
+                             "' has zero point out of int8 range");
   std::string s = b_.fresh(names_[idx] + "_scale"), z = b_.fresh(names_[idx] + "_zero_point");
   b_.init_f32(s, {}, {t.scales[0]});
   b_.init_i8(z, {}, {static_cast<int8_t>(t.zero_points[0])});
@@ -172,8 +187,11 @@ void Converter::finish(const mf::NodeDef& n, const std::string& pre, const std::
     q_in = pre;
   } else {
     switch (n.act) {
-      case mf::Act::None: break;
-      case mf::Act::Relu: b_.node("Relu", {pre}, {y}, n.name + "_relu"); break;
+      case mf::Act::None:
+        break;
+      case mf::Act::Relu:
+        b_.node("Relu", {pre}, {y}, n.name + "_relu");
+        break;
       case mf::Act::Relu6:
         if (clip_min_.empty()) {
           clip_min_ = b_.fresh("relu6_min");
@@ -241,7 +259,8 @@ std::string Converter::bias(const mf::NodeDef& n, int out_c) {
   const mf::TensorDef& x = input(n, 0);
   const mf::TensorDef& w = input(n, 1);
   if (!bt.constant()) fail(n, "bias '" + bt.name + "' is not a constant");
-  if (element_count(bt.shape) != out_c) fail(n, "bias '" + bt.name + "' must have " + std::to_string(out_c) + " values");
+  if (element_count(bt.shape) != out_c)
+    fail(n, "bias '" + bt.name + "' must have " + std::to_string(out_c) + " values");
   const std::string name = constant_name(n.inputs[2]);
   if (x.dtype == mf::DType::F32) {
     if (bt.dtype != mf::DType::F32) fail(n, "an f32 op needs an f32 bias");
@@ -278,7 +297,8 @@ void Converter::conv(const mf::NodeDef& n) {
   if (n.stride_h < 1 || n.stride_w < 1) fail(n, "strides must be >= 1");
   const int oh = (x.shape[1] + n.pad_top + n.pad_bottom - kh) / n.stride_h + 1;
   const int ow = (x.shape[2] + n.pad_left + n.pad_right - kw) / n.stride_w + 1;
-  if (y.shape[1] != oh || y.shape[2] != ow) fail(n, "output size does not follow from kernel, stride and pads");
+  if (y.shape[1] != oh || y.shape[2] != ow)
+    fail(n, "output size does not follow from kernel, stride and pads");
   if ((x.dtype == mf::DType::I8) != (w.dtype == mf::DType::I8))
     fail(n, "input and weight must both be f32 or both be int8");
 
@@ -361,7 +381,8 @@ void Converter::pool(const mf::NodeDef& n) {
     fail(n, "pads must be smaller than the kernel");
   const int oh = (x.shape[1] + n.pad_top + n.pad_bottom - n.kernel_h) / n.stride_h + 1;
   const int ow = (x.shape[2] + n.pad_left + n.pad_right - n.kernel_w) / n.stride_w + 1;
-  if (y.shape[1] != oh || y.shape[2] != ow) fail(n, "output size does not follow from kernel, stride and pads");
+  if (y.shape[1] != oh || y.shape[2] != ow)
+    fail(n, "output size does not follow from kernel, stride and pads");
   std::string xv = float_in(n, 0);
   std::string pre, yv = float_out(n, &pre);
   const bool avg = n.op == mf::Op::AvgPool2d;
@@ -403,7 +424,8 @@ void Converter::concat(const mf::NodeDef& n) {
     const mf::TensorDef& x = input(n, k);
     if (static_cast<int>(x.shape.size()) != rank) fail(n, "inputs must have the output's rank");
     for (int d = 0; d < rank; ++d)
-      if (d != axis && x.shape[d] != y.shape[d]) fail(n, "input '" + x.name + "' differs off the concat axis");
+      if (d != axis && x.shape[d] != y.shape[d])
+        fail(n, "input '" + x.name + "' differs off the concat axis");
     total += x.shape[axis];
     ins.push_back(float_in(n, k));
   }
@@ -459,7 +481,8 @@ void Converter::run() {
   const mf::TensorDef& tout = m_.tensors[out];
   if (tin.dtype != mf::DType::F32 || tin.shape.size() != 4 || tin.shape[0] != 1 ||
       tin.shape[1] != m_.input_height || tin.shape[2] != m_.input_width || tin.shape[3] != m_.input_channels)
-    throw std::runtime_error("onnx export: network input must be f32 [1, input_height, input_width, channels]");
+    throw std::runtime_error(
+        "onnx export: network input must be f32 [1, input_height, input_width, channels]");
   if (tout.dtype != mf::DType::F32 && tout.dtype != mf::DType::I8)
     throw std::runtime_error("onnx export: network output must be f32 or i8");
 
@@ -471,7 +494,8 @@ void Converter::run() {
   names_[in] = "input";
   if (tout.dtype == mf::DType::F32) names_[out] = out_name;
   for (int i = 0; i < nt; ++i)
-    if (names_[i].empty()) names_[i] = b_.fresh(m_.tensors[i].name.empty() ? "t" + std::to_string(i) : m_.tensors[i].name);
+    if (names_[i].empty())
+      names_[i] = b_.fresh(m_.tensors[i].name.empty() ? "t" + std::to_string(i) : m_.tensors[i].name);
   ready_[in] = true;
 
   onnx::GraphProto* g = b_.graph();
@@ -481,28 +505,49 @@ void Converter::run() {
   for (const mf::NodeDef& n : m_.nodes) {
     if (n.output < 0 || n.output >= nt) fail(n, "output index out of range");
     switch (n.op) {
-      case mf::Op::Conv2d: conv(n); break;
-      case mf::Op::FullyConnected: fully_connected(n); break;
+      case mf::Op::Conv2d:
+        conv(n);
+        break;
+      case mf::Op::FullyConnected:
+        fully_connected(n);
+        break;
       case mf::Op::MaxPool2d:
-      case mf::Op::AvgPool2d: pool(n); break;
+      case mf::Op::AvgPool2d:
+        pool(n);
+        break;
       case mf::Op::GlobalAvgPool: {
         const mf::TensorDef& x = input(n, 0);
         const mf::TensorDef& y = tensor(n, n.output);
-        if (x.shape.size() != 4 || y.shape.size() != 4 || y.shape[1] != 1 || y.shape[2] != 1 || x.shape[3] != y.shape[3])
+        if (x.shape.size() != 4 || y.shape.size() != 4 || y.shape[1] != 1 || y.shape[2] != 1 ||
+            x.shape[3] != y.shape[3])
           fail(n, "needs [N,H,W,C] -> [N,1,1,C]");
         unary(n, "GlobalAveragePool");
         break;
       }
-      case mf::Op::Add: add(n); break;
-      case mf::Op::Concat: concat(n); break;
-      case mf::Op::Sigmoid: unary(n, "Sigmoid"); break;
-      case mf::Op::Activation: activation(n); break;
-      case mf::Op::Quantize: quantize(n); break;
-      case mf::Op::Dequantize: dequantize(n); break;
-      default: fail(n, "unsupported op " + std::to_string(static_cast<int>(n.op)));
+      case mf::Op::Add:
+        add(n);
+        break;
+      case mf::Op::Concat:
+        concat(n);
+        break;
+      case mf::Op::Sigmoid:
+        unary(n, "Sigmoid");
+        break;
+      case mf::Op::Activation:
+        activation(n);
+        break;
+      case mf::Op::Quantize:
+        quantize(n);
+        break;
+      case mf::Op::Dequantize:
+        dequantize(n);
+        break;
+      default:
+        fail(n, "unsupported op " + std::to_string(static_cast<int>(n.op)));
     }
   }
-  if (!ready_[out]) throw std::runtime_error("onnx export: no node produces the network output '" + tout.name + "'");
+  if (!ready_[out])
+    throw std::runtime_error("onnx export: no node produces the network output '" + tout.name + "'");
   if (tout.dtype == mf::DType::I8) {
     auto [s, z] = act_qparams(tout, out);
     b_.node("DequantizeLinear", {names_[out], s, z}, {out_name}, out_name + "_dq");
@@ -511,7 +556,9 @@ void Converter::run() {
 
 }  // namespace
 
-std::string output_name(const modelfile::ModelDef& model) { return model.kind == "anet" ? "probs" : "output"; }
+std::string output_name(const modelfile::ModelDef& model) {
+  return model.kind == "anet" ? "probs" : "output";
+}
 
 std::vector<std::string> build_graph(const modelfile::ModelDef& model, onnx::GraphProto* graph) {
   graph->set_name(model.name.empty() ? "faceattr" : model.name);

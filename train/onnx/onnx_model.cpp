@@ -1,11 +1,11 @@
 // ModelProto assembly: opset, metadata, checker, shape inference, file output.
-#include <cstdio>
-#include <map>
-#include <stdexcept>
-
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
+
+#include <cstdio>
+#include <map>
+#include <stdexcept>
 
 #include "onnx_export.h"
 
@@ -67,7 +67,8 @@ std::vector<int64_t> nchw(const std::vector<int>& s) {
 }  // namespace
 
 void add_metadata(const modelfile::ModelDef& m, onnx::ModelProto* p) {
-  put(p, "faceattr.export", "faceattr .fam -> ONNX, format version " + std::to_string(modelfile::kFormatVersion));
+  put(p, "faceattr.export",
+      "faceattr .fam -> ONNX, format version " + std::to_string(modelfile::kFormatVersion));
   put(p, "kind", m.kind);
   put(p, "name", m.name);
   put(p, "input_width", std::to_string(m.input_width));
@@ -119,8 +120,8 @@ void verify_model(const modelfile::ModelDef& m, const std::vector<std::string>& 
       std::string g, w;
       for (auto d : got) g += std::to_string(d) + " ";
       for (auto d : want) w += std::to_string(d) + " ";
-      throw std::runtime_error("onnx export: tensor '" + t.name + "' inferred as [ " + g + "], expected NCHW [ " +
-                               w + "]");
+      throw std::runtime_error("onnx export: tensor '" + t.name + "' inferred as [ " + g +
+                               "], expected NCHW [ " + w + "]");
     }
     const int32_t want_type = t.dtype == mf::DType::I8 ? onnx::TensorProto::INT8 : onnx::TensorProto::FLOAT;
     if (it->second->type().tensor_type().elem_type() != want_type)
@@ -146,7 +147,8 @@ onnx::ModelProto export_model(const modelfile::ModelDef& model, const ExportOpti
 
 void save_model(const onnx::ModelProto& model, const std::string& path) {
   std::string bytes;
-  if (!model.SerializeToString(&bytes)) throw std::runtime_error("onnx export: could not serialise the model");
+  if (!model.SerializeToString(&bytes))
+    throw std::runtime_error("onnx export: could not serialise the model");
   modelfile::write_file_atomic(path, std::vector<uint8_t>(bytes.begin(), bytes.end()));
 }
 

@@ -2,12 +2,11 @@
 // pre-processing) on the deterministic golden inputs and writes the outputs
 // in the <model>.golden.json format the trainer uses, so ONNX Runtime can be
 // compared against the SDK (tests/onnx/ort_parity.mjs).
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "golden_input.h"
 #include "graph/network.h"
@@ -49,7 +48,8 @@ int main(int argc, char** argv) {
   app.add_option("model", model_path, "input .fam model")->required()->check(CLI::ExistingFile);
   app.add_option("-o,--output", out_path, "output JSON")->required();
   app.add_option("-n,--samples", n, "number of inputs (i = 0..n-1)")->check(CLI::Range(1, 64));
-  app.add_option("--backend", backend, "kernel family")->check(CLI::IsMember({"reference", "xnnpack", "simd"}));
+  app.add_option("--backend", backend, "kernel family")
+      ->check(CLI::IsMember({"reference", "xnnpack", "simd"}));
   CLI11_PARSE(app, argc, argv);
 
   try {
