@@ -5,6 +5,7 @@
 // clamped, which replicates edge pixels outside the image.
 #include "image/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -166,29 +167,40 @@ Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int 
   const int max_x = src.width - 1, max_y = src.height - 1;
 
   const RowSampler rs{ch, r_src, b_src, max_x};
-  for (int oy = 0; oy < out_h; ++oy) {
-    const Taps ty = axis_taps(box.y, box.h, out_h, oy);
-    float* out_row = dst + static_cast<size_t>(oy) * out_w * 3;
-    auto row_ptr = [&](int k) {
-      return src.data + static_cast<size_t>(clampi(ty.i0 + k, 0, max_y)) * src.stride_bytes;
-    };
-    for (int ox = 0; ox < out_w; ++ox) {
-      const Taps tx = axis_taps(box.x, box.w, out_w, ox);
-      const bool inside = tx.i0 >= 0 && tx.i0 + tx.n - 1 <= max_x;
-      // Same first/middle/last split vertically: the middle rows share one weight.
-      float acc[3], tmp[3], mid[3] = {0, 0, 0};
-      rs.sum(row_ptr(0), tx, inside, acc);
-      acc[0] *= ty.w_first, acc[1] *= ty.w_first, acc[2] *= ty.w_first;
-      if (ty.n > 1) {
-        for (int k = 1; k < ty.n - 1; ++k) {
-          rs.sum(row_ptr(k), tx, inside, tmp);
-          mid[0] += tmp[0], mid[1] += tmp[1], mid[2] += tmp[2];
+  // Column taps are computed once per block of columns into a small stack table.
+  constexpr int kBlock = 128;
+  Taps col_taps[kBlock];
+  bool col_inside[kBlock];
+  for (int x0 = 0; x0 < out_w; x0 += kBlock) {
+    const int x1 = std::min(out_w, x0 + kBlock);
+    for (int ox = x0; ox < x1; ++ox) {
+      const Taps t = axis_taps(box.x, box.w, out_w, ox);
+      col_taps[ox - x0] = t;
+      col_inside[ox - x0] = t.i0 >= 0 && t.i0 + t.n - 1 <= max_x;
+    }
+    for (int oy = 0; oy < out_h; ++oy) {
+      const Taps ty = axis_taps(box.y, box.h, out_h, oy);
+      auto row_ptr = [&](int k) {
+        return src.data + static_cast<size_t>(clampi(ty.i0 + k, 0, max_y)) * src.stride_bytes;
+      };
+      float* o = dst + (static_cast<size_t>(oy) * out_w + x0) * 3;
+      for (int ox = x0; ox < x1; ++ox, o += 3) {
+        const Taps& tx = col_taps[ox - x0];
+        const bool inside = col_inside[ox - x0];
+        // Same first/middle/last split vertically: the middle rows share one weight.
+        float acc[3], tmp[3], mid[3] = {0, 0, 0};
+        rs.sum(row_ptr(0), tx, inside, acc);
+        acc[0] *= ty.w_first, acc[1] *= ty.w_first, acc[2] *= ty.w_first;
+        if (ty.n > 1) {
+          for (int k = 1; k < ty.n - 1; ++k) {
+            rs.sum(row_ptr(k), tx, inside, tmp);
+            mid[0] += tmp[0], mid[1] += tmp[1], mid[2] += tmp[2];
+          }
+          rs.sum(row_ptr(ty.n - 1), tx, inside, tmp);
+          for (int c = 0; c < 3; ++c) acc[c] += ty.w_mid * mid[c] + ty.w_last * tmp[c];
         }
-        rs.sum(row_ptr(ty.n - 1), tx, inside, tmp);
-        for (int c = 0; c < 3; ++c) acc[c] += ty.w_mid * mid[c] + ty.w_last * tmp[c];
+        for (int c = 0; c < 3; ++c) o[c] = acc[c] * gain[c] + bias[c];
       }
-      float* o = out_row + static_cast<size_t>(ox) * 3;
-      for (int c = 0; c < 3; ++c) o[c] = acc[c] * gain[c] + bias[c];
     }
   }
   return Status::ok();
