@@ -1,0 +1,75 @@
+// "Predictions allocate no memory": counts global operator new calls made on
+// this thread during predict, for every available backend. (Allocations that
+// bypass operator new, e.g. malloc inside XNNPACK, are not seen here.)
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "faceattr/faceattr.h"
+#include "image/preprocess.h"
+#include "support/tiny_models.h"
+
+namespace {
+thread_local bool t_counting = false;
+thread_local long t_news = 0;
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (t_counting) ++t_news;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+  if (t_counting) ++t_news;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("predict allocates nothing after create", "[session]") {
+  // The counter itself works.
+  t_news = 0;
+  t_counting = true;
+  void* probe = ::operator new(16);
+  t_counting = false;
+  ::operator delete(probe);
+  REQUIRE(t_news == 1);
+
+  for (bool int8 : {false, true}) {
+    faceattr::test::TinyModelSpec spec;
+    spec.int8 = int8;
+    const auto model = faceattr::test::tiny_anet_bytes(spec);
+    const auto pixels = faceattr::test::random_bytes(50 * 40 * 4, 9);
+    const faceattr_image img{pixels.data(), 50, 40, 200, FACEATTR_PIXEL_BGRA};
+    for (faceattr_backend b : {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
+      if (!faceattr_backend_available(b)) continue;
+      for (int threads : {1, 2}) {
+        faceattr_session_params p = faceattr_session_default_params();
+        p.backend = b;
+        p.n_threads = threads;
+        faceattr_session* s = nullptr;
+        REQUIRE(faceattr_session_create(model.data(), model.size(), nullptr, 0, &p, &s) == FACEATTR_OK);
+        std::vector<float> probs(static_cast<size_t>(faceattr_session_n_attributes(s)));
+        const faceattr_face* faces = nullptr;
+        int32_t n = 0;
+        REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);  // warm-up
+        t_news = 0;
+        t_counting = true;
+        bool ok = true;
+        for (int i = 0; i < 5; ++i) {
+          ok = ok && faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK;
+          ok = ok && faceattr_session_predict_crop(s, &img, probs.data()) == FACEATTR_OK;
+        }
+        t_counting = false;
+        INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8);
+        CHECK(ok);
+        CHECK(t_news == 0);
+        faceattr_session_free(s);
+      }
+    }
+  }
+}
