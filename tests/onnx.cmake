@@ -14,7 +14,9 @@ add_executable(faceattr_onnx_tests ${CMAKE_CURRENT_SOURCE_DIR}/onnx/onnx_export_
 target_link_libraries(faceattr_onnx_tests PRIVATE faceattr_onnx_export faceattr_tiny_onnx_models Catch2::Catch2WithMain)
 catch_discover_tests(faceattr_onnx_tests TEST_PREFIX "onnx_export: " PROPERTIES TIMEOUT 120)
 
-add_executable(faceattr-onnx-tiny-models ${CMAKE_CURRENT_SOURCE_DIR}/onnx/make_tiny_models_main.cpp)
+add_executable(faceattr-onnx-tiny-models ${CMAKE_CURRENT_SOURCE_DIR}/onnx/make_tiny_models_main.cpp
+                                         ${CMAKE_CURRENT_SOURCE_DIR}/unit/support_tiny_models.cpp)
+target_include_directories(faceattr-onnx-tiny-models PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(faceattr-onnx-tiny-models PRIVATE faceattr_tiny_onnx_models)
 
 set(FACEATTR_ONNX_TEST_DIR ${CMAKE_CURRENT_BINARY_DIR}/onnx_models)
@@ -29,16 +31,20 @@ if(NOT FACEATTR_NODE)
   file(WRITE ${_msg} "message(FATAL_ERROR \"node not found at configure time: install nodejs + npm, then `npm ci --ignore-scripts` in the repository root (scripts/install-deps.sh)\")\n")
 endif()
 
-# Tolerances. fp32: max |diff| on probabilities 1e-4 (measured ~2e-7).
-# int8: both sides compute the same integer arithmetic, but a value that lands
-# on (or within float error of) a rounding tie may round one way in ONNX
-# Runtime (half to even) and the other in our kernels: that element moves by
-# one LSB, and later layers can carry the step on. Bound: 2 LSB of the last
-# int8 tensor in probability units ("output_lsb" = its scale / 4, the
-# sigmoid's largest slope) for every output, and >= 90% of outputs within 1e-4
-# (a wrong scale or zero point moves most of them). Measured: bit-exact logits.
-set(FACEATTR_ONNX_INT8_TOL --tol-lsb 2 --min-exact 0.9)
-foreach(v fp32 int8)
+# Tolerances. fp32: max |diff| on probabilities 1e-4 (measured <= 2.4e-7).
+# int8: both sides do the same integer arithmetic, but an exact rounding tie
+# (e.g. an average pool whose input and output share a scale: sum / count
+# ending in .5) rounds half to even in ONNX Runtime (the ONNX spec) and half
+# away from zero in our kernels; that element moves one LSB and later layers
+# carry the step on. Bound: every output within 2 LSB of the last int8 tensor
+# in probability units ("output_lsb" = its scale / 4, the sigmoid's largest
+# slope), and a share of outputs within 1e-4 (a wrong scale, zero point or
+# layout moves most of them): 90% for tiny_int8, whose scales avoid ties
+# (measured: bit-exact logits), 50% for models with tie-prone scales
+# (tiny_sdk_int8 measured: max 1 LSB, 82-89% exact).
+set(FACEATTR_ONNX_INT8_TOL_TIE_FREE --tol-lsb 2 --min-exact 0.9)
+set(FACEATTR_ONNX_INT8_TOL --tol-lsb 2 --min-exact 0.5)
+foreach(v fp32 int8 sdk_fp32 sdk_int8)
   set(fam ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.fam)
   add_test(NAME onnx_export_tiny_${v}
            COMMAND faceattr-export-onnx ${fam} -o ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.onnx)
@@ -52,8 +58,10 @@ foreach(v fp32 int8)
              COMMAND faceattr-run-golden ${fam} --backend ${backend} -n 16 -o ${golden})
     set_tests_properties(onnx_golden_tiny_${v}_${backend} PROPERTIES
                          FIXTURES_REQUIRED onnx_tiny FIXTURES_SETUP onnx_${v}_${backend}_golden)
-    if(v STREQUAL "fp32")
+    if(v MATCHES "fp32")
       set(tol --tol 1e-4)
+    elseif(v STREQUAL "int8")
+      set(tol ${FACEATTR_ONNX_INT8_TOL_TIE_FREE})
     else()
       set(tol ${FACEATTR_ONNX_INT8_TOL})
     endif()

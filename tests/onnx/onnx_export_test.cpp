@@ -241,3 +241,22 @@ TEST_CASE("bad models are refused with a message naming the problem", "[onnx]") 
     REQUIRE_THROWS_WITH(ox::export_model(m), Contains("maxpool") && Contains("fused activation"));
   }
 }
+
+TEST_CASE("non-anet models export a rank-4 output as NCHW \"output\"", "[onnx]") {
+  for (bool int8 : {false, true}) {
+    mf::ModelDef m = faceattr::testing::make_tiny_onnx_model(int8);
+    m.kind = "lnet";
+    m.attribute_names.clear();
+    m.thresholds.clear();
+    const int concat = tensor_index(m, "concat_out");  // [1,4,3,12], int8 in the int8 model
+    while (m.nodes.back().output != concat) m.nodes.pop_back();
+    m.outputs = {concat};
+    const onnx::ModelProto p = ox::export_model(m);
+    REQUIRE(p.graph().output_size() == 1);
+    CHECK(p.graph().output(0).name() == "output");
+    CHECK(p.graph().output(0).type().tensor_type().elem_type() == onnx::TensorProto::FLOAT);
+    CHECK(dims(p.graph().output(0)) == std::vector<int64_t>{1, 12, 4, 3});
+    CHECK(meta(p, "attribute_names") == "<missing>");
+    if (int8) CHECK(p.graph().node(p.graph().node_size() - 1).op_type() == "DequantizeLinear");
+  }
+}
