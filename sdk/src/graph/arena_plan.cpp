@@ -28,7 +28,9 @@ ArenaPlan plan_arena(const model::Model& m) {
     for (int t : n.inputs)
       if (t >= 0) last[t] = std::max(last[t], i);
   }
+  // Outputs are read after the run; the input stays intact so a caller may fill it once and run many times.
   for (int o : m.outputs) last[o] = n_nodes;
+  last[m.input] = n_nodes;
 
   std::vector<Interval> live;
   for (int t = 0; t < nt; ++t)

@@ -19,7 +19,7 @@ struct ArenaPlan {
 };
 
 // Tensors whose lifetimes [producer, last consumer] overlap get disjoint
-// ranges; the rest may share memory. Network outputs live to the end.
+// ranges; the rest may share memory. The network input and outputs live to the end.
 ArenaPlan plan_arena(const model::Model& m);
 
 }  // namespace faceattr::graph

@@ -45,7 +45,8 @@ class Network {
   const model::Model& model() const;
 
   // The network input [1, H, W, 3] f32 NHWC, and the first output tensor
-  // (f32 for an ANet). Both point into the arena and never move.
+  // (f32 for an ANet). Both point into the arena and never move; run() leaves
+  // the input untouched, so it can be filled once and run many times.
   float* input_ptr();
   size_t input_elements() const;
   const float* output_ptr() const;
