@@ -2,7 +2,7 @@
 // xnnpack, simd) and dtype on the model's representative layer shapes,
 // single-threaded, reporting GFLOP/s (2 * multiply-adds per second).
 //
-//   faceattr_bench_kernels --benchmark_min_time=0.2 --benchmark_repetitions=5 \
+//   faceattr_bench_kernels --benchmark_min_time=0.2 --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 

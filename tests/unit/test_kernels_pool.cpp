@@ -97,7 +97,8 @@ static void pool2d_suite() {
         }
         INFO(report);
       }
-      WARN(family_name(fam) << " served " << served << "/300 pool2d cases");
+      INFO(family_name(fam) << " served " << served << "/300 pool2d cases");
+      CHECK(served > 0);
     }
   }
 }
