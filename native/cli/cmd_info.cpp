@@ -87,22 +87,23 @@ int run_info(const InfoOptions& o) {
     std::printf("meta         %s: %s\n", key.c_str(), value.c_str());
 
   if (m.kind == "anet") {
-    std::printf("backends     ");
     ModelFiles models{path, bytes, "", {}};
+    std::string backends;
     for (faceattr_backend b : {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
+      std::string state = "ok";
       if (!faceattr_backend_available(b)) {
-        std::printf("%s (not built) ", faceattr_backend_name(b));
-        continue;
+        state = "not built";
+      } else {
+        try {
+          Session s(models, b, 1);
+        } catch (const Error&) {
+          state = "cannot run this model";
+        }
       }
-      try {
-        Session s(models, b, 1);
-        std::printf("%s (ok) ", faceattr_backend_name(b));
-      } catch (const Error&) {
-        std::printf("%s (cannot run this model) ", faceattr_backend_name(b));
-      }
+      backends += std::string(backends.empty() ? "" : ", ") + faceattr_backend_name(b) + " (" + state + ")";
     }
     Session session(models, FACEATTR_BACKEND_AUTO, 1);
-    std::printf("; auto -> %s\n", session.backend_name());
+    std::printf("backends     %s; auto -> %s\n", backends.c_str(), session.backend_name());
     std::printf("attributes   %zu\n", m.attribute_names.size());
     std::printf("  %-22s %s\n", "name", "threshold");
     for (size_t i = 0; i < m.attribute_names.size(); ++i) {
