@@ -261,6 +261,14 @@ class DepthwiseConv final : public BoundKernel {
   }
 
   void run(const ExecContext& ctx) override {
+    if (d_.dtype == DType::I8) {
+      constexpr size_t kChunk = 16384;
+      const size_t n_in = widened_.size();
+      parallel_for(ctx.pool, ceil_div(n_in, kChunk), [this, n_in](size_t begin, size_t end) {
+        widen_sub_to_f32(in<int8_t>(0), d_.in_q.zero_point, widened_.data(), begin * kChunk,
+                         std::min(n_in, end * kChunk));
+      });
+    }
     const size_t rows = static_cast<size_t>(d_.batch) * d_.out_h;
     parallel_for(ctx.pool, rows, [this](size_t begin, size_t end) {
       if (d_.dtype == DType::F32) {
@@ -275,13 +283,17 @@ class DepthwiseConv final : public BoundKernel {
   bool on_bind(const ExecContext&) override {
     p_.x = inputs_[0];
     p_.y = output_;
+    if (d_.dtype == DType::I8) {
+      widened_.assign(static_cast<size_t>(d_.batch) * d_.in_h * d_.in_w * d_.in_c, 0.0f);
+      p_.widened = widened_.data();
+    }
     return true;
   }
 
  private:
   Conv2dDesc d_;
   DepthwiseParams p_;
-  std::vector<float> w_, bias_, mult_;
+  std::vector<float> w_, bias_, mult_, widened_;
   std::vector<int32_t> bias_i32_;
 };
 

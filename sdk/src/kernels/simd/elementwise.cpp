@@ -3,18 +3,18 @@
 // operation (no fused multiply-add), so results match it exactly. int8
 // sigmoid/activation (a 256-entry table) and concat (row copies) are left to
 // the reference family.
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/elementwise.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
-
 #include <hwy/contrib/math/math-inl.h>
+// clang-format on
 
 #include "kernels/kernel_util.h"
 #include "kernels/simd/hwy_math-inl.h"
 #include "kernels/simd/simd_kernels.h"
 #include "util/thread_pool.h"
-
 
 HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
@@ -123,7 +123,8 @@ constexpr size_t kChunk = 8192;  // elements per parallel task
 
 class ElementwiseKernel final : public BoundKernel {
  public:
-  ElementwiseKernel(const EwRun& r, size_t size, size_t n_inputs) : BoundKernel(n_inputs), r_(r), size_(size) {}
+  ElementwiseKernel(const EwRun& r, size_t size, size_t n_inputs)
+      : BoundKernel(n_inputs), r_(r), size_(size) {}
   void run(const ExecContext& ctx) override {
     parallel_for(ctx.pool, (size_ + kChunk - 1) / kChunk, [this](size_t begin, size_t end) {
       FACEATTR_HWY_CALL(Elementwise)(r_, begin * kChunk, std::min(size_, end * kChunk));

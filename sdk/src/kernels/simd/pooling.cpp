@@ -13,7 +13,6 @@
 #include "kernels/simd/simd_kernels.h"
 #include "util/thread_pool.h"
 
-
 HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
@@ -92,8 +91,8 @@ void PoolRows(const PoolRun& r, size_t row_begin, size_t row_end) {
         } else {
           static_cast<int8_t*>(r.y)[out_base + c] =
               is_max ? static_cast<int8_t>(accq)
-                     : requantize_scaled(static_cast<float>(accq - count * d.in_q.zero_point) * mult, Act::None, 0.0f,
-                                         d.out_q.zero_point, -128, 127);
+                     : requantize_scaled(static_cast<float>(accq - count * d.in_q.zero_point) * mult,
+                                         Act::None, 0.0f, d.out_q.zero_point, -128, 127);
         }
       }
     }
@@ -114,7 +113,8 @@ void GlobalAvgPoolBatch(const GapRun& r, size_t b) {
     std::copy(x, x + C, y);
     for (size_t p = 1; p < hw; ++p) {
       size_t c = 0;
-      for (; c + N <= C; c += N) hn::StoreU(hn::Add(hn::LoadU(df, y + c), hn::LoadU(df, x + p * C + c)), df, y + c);
+      for (; c + N <= C; c += N)
+        hn::StoreU(hn::Add(hn::LoadU(df, y + c), hn::LoadU(df, x + p * C + c)), df, y + c);
       for (; c < C; ++c) y[c] += x[p * C + c];
     }
     const float n = static_cast<float>(hw);
@@ -130,7 +130,8 @@ void GlobalAvgPoolBatch(const GapRun& r, size_t b) {
   for (size_t p = 0; p < hw; ++p) {
     size_t c = 0;
     for (; c + N <= C; c += N) {
-      hn::StoreU(hn::Add(hn::LoadU(di, acc + c), hn::PromoteTo(di, hn::LoadU(d8, x + p * C + c))), di, acc + c);
+      hn::StoreU(hn::Add(hn::LoadU(di, acc + c), hn::PromoteTo(di, hn::LoadU(d8, x + p * C + c))), di,
+                 acc + c);
     }
     for (; c < C; ++c) acc[c] += x[p * C + c];
   }
@@ -144,8 +145,8 @@ void GlobalAvgPoolBatch(const GapRun& r, size_t b) {
     hn::StoreU(hn::DemoteTo(d8, q), d8, y + c);
   }
   for (; c < C; ++c) {
-    y[c] = requantize_scaled(static_cast<float>(acc[c] - offset) * mult, Act::None, 0.0f, d.out_q.zero_point, -128,
-                             127);
+    y[c] = requantize_scaled(static_cast<float>(acc[c] - offset) * mult, Act::None, 0.0f, d.out_q.zero_point,
+                             -128, 127);
   }
 }
 
@@ -167,8 +168,9 @@ class Pool final : public BoundKernel {
  public:
   explicit Pool(const Pool2dDesc& d) : BoundKernel(1) { r_.d = d; }
   void run(const ExecContext& ctx) override {
-    parallel_for(ctx.pool, static_cast<size_t>(r_.d.batch) * r_.d.out_h,
-                 [this](size_t begin, size_t end) { FACEATTR_HWY_CALL(PoolRows)(r_, begin, end); });
+    parallel_for(ctx.pool, static_cast<size_t>(r_.d.batch) * r_.d.out_h, [this](size_t begin, size_t end) {
+      FACEATTR_HWY_CALL(PoolRows)(r_, begin, end);
+    });
   }
 
  protected:

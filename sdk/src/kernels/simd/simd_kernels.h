@@ -54,7 +54,8 @@ void widen_sub_i8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t 
 // ---- depthwise convolution (one output channel per input channel) ----
 // Weights packed [tap][channels]; rows [row_begin, row_end) of batch*out_h.
 struct DepthwiseParams {
-  const void* x = nullptr;  // float or int8
+  const void* x = nullptr;         // float (f32)
+  const float* widened = nullptr;  // int8: (x - in_zp) as float, from widen_sub_to_f32
   void* y = nullptr;
   const float* w = nullptr;     // f32 weights, or int8 weights as float (exact)
   const float* bias = nullptr;  // f32 only
@@ -68,6 +69,8 @@ struct DepthwiseParams {
 };
 void depthwise_f32(const DepthwiseParams& p, size_t row_begin, size_t row_end);
 void depthwise_i8(const DepthwiseParams& p, size_t row_begin, size_t row_end);
+// y[i] = float(x[i] - zp), i in [begin, end).
+void widen_sub_to_f32(const int8_t* x, int32_t zp, float* y, size_t begin, size_t end);
 
 // ---- pooling and elementwise run descriptions (pooling.cpp, elementwise.cpp) ----
 struct PoolRun {
