@@ -7,7 +7,11 @@
 TEST_CASE("parallel_for covers every index exactly once", "[thread_pool]") {
   for (int threads : {1, 2, 3, 8}) {
     faceattr::ThreadPool pool(threads);
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+    CHECK(pool.size() == 1);
+#else
     CHECK(pool.size() == threads);
+#endif
     for (size_t n : {0, 1, 2, 5, 31, 1000}) {
       for (int rep = 0; rep < 20; ++rep) {
         std::vector<std::atomic<int>> hits(n);

@@ -66,6 +66,9 @@ struct ThreadPool::Impl {
 };
 
 ThreadPool::ThreadPool(int n_threads) : impl_(new Impl) {
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+  n_threads = 1;  // a wasm build without -pthread cannot start threads
+#endif
   impl_->n_threads = std::max(1, n_threads);
   impl_->workers.reserve(static_cast<size_t>(impl_->n_threads - 1));
   for (int i = 1; i < impl_->n_threads; ++i) impl_->workers.emplace_back([this] { impl_->worker_loop(); });
