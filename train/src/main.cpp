@@ -83,7 +83,21 @@ int main(int argc, char** argv) {
     add_common(s, o, config);
     subs.emplace_back(s, &c);
   }
+  std::string toy_root;
+  int toy_n = 48;
+  auto* toy = app.add_subcommand("make-toy-data", "write a tiny generated CelebA/LFW-layout dataset (smoke test)");
+  toy->add_option("--out", toy_root, "dataset root to create")->required();
+  toy->add_option("--n", toy_n, "number of CelebA images");
   CLI11_PARSE(app, argc, argv);
+  if (toy->parsed()) {
+    try {
+      make_toy_data(toy_root, toy_n);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    }
+    return 0;
+  }
   try {
     resolve_paths(o);
     torch::set_num_threads(o.threads);

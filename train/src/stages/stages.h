@@ -1,6 +1,8 @@
 // The trainer's stages; each is a subcommand of faceattr_train.
 #pragma once
 
+#include <string>
+
 #include "engine/options.h"
 
 namespace faceattr::train {
@@ -15,5 +17,7 @@ void run_linear(const Options& o);
 void run_export(const Options& o);
 // Training throughput on synthetic batches (img/s), for sizing the recipe.
 void run_bench(const Options& o);
+// Writes a tiny generated dataset in the CelebA/LFW layout under `root` (smoke test).
+void make_toy_data(const std::string& root, int n_images);
 
 }  // namespace faceattr::train

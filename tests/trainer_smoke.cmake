@@ -1,0 +1,38 @@
+# Driven by tests/trainer.cmake: cmake -DTRAIN_BIN=... -DWORK_DIR=... -P trainer_smoke.cmake
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+function(run_step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "step failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+endfunction()
+
+set(COMMON --data-root ${WORK_DIR}/data --run-dir ${WORK_DIR}/run --out-dir ${WORK_DIR}/models
+    --device cpu --threads 1 --workers 2 --batch 8 --input-width 32 --input-height 40 --width-mult 0.5
+    --pretrain-epochs 1 --finetune-epochs 2 --max-steps 3 --calib-images 16)
+run_step(${TRAIN_BIN} make-toy-data --out ${WORK_DIR}/data --n 60)
+run_step(${TRAIN_BIN} pretrain ${COMMON})
+run_step(${TRAIN_BIN} finetune ${COMMON} --init auto)
+# --resume on a finished stage reloads the last checkpoint and trains nothing more.
+run_step(${TRAIN_BIN} finetune ${COMMON} --init auto --resume)
+run_step(${TRAIN_BIN} linear ${COMMON})
+run_step(${TRAIN_BIN} export ${COMMON})
+
+foreach(f anet-fp32.fam anet-int8.fam anet-fp32.fam.golden.json anet-int8.fam.golden.json)
+  if(NOT EXISTS ${WORK_DIR}/models/${f})
+    message(FATAL_ERROR "export did not write ${f}")
+  endif()
+endforeach()
+foreach(f finetune/metrics.csv finetune/metrics.json finetune/metrics.html export/report.json linear/report.json)
+  if(NOT EXISTS ${WORK_DIR}/run/${f})
+    message(FATAL_ERROR "missing ${f}")
+  endif()
+endforeach()
+file(READ ${WORK_DIR}/run/export/report.json report)
+string(JSON n_checks LENGTH "${report}" sdk_checks)
+if(n_checks LESS 4)
+  message(FATAL_ERROR "expected SDK checks in export/report.json, got ${n_checks}")
+endif()
+message(STATUS "trainer smoke test passed (${n_checks} SDK checks)")

@@ -1,0 +1,56 @@
+// Post-training int8 quantisation of a FoldedNet and an exact LibTorch
+// emulation of the SDK's int8 arithmetic (sdk/src/kernels: int32
+// accumulation, float multiplier in_scale * w_scale / out_scale, round half
+// away from zero, zero point, clamp to the fused activation's range).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "quant/folded.h"
+
+namespace faceattr::train {
+
+struct QParams {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+
+struct QLayer {  // conv or fully connected
+  torch::Tensor wq;        // int8 values stored as float, same layout as the float weight
+  torch::Tensor w_scale;   // [O] float
+  torch::Tensor bias_q;    // [O] int32 values stored as int64
+  QParams in, out;
+  int stride = 1, pad = 0, groups = 1;
+  bool relu = false;
+};
+
+struct QNet {
+  QParams input;
+  std::vector<QLayer> convs;
+  QParams pooled;  // global average pool output (= last conv output)
+  QLayer fc;       // output: quantised logits
+  // Emulated int8 network: normalised input [N,3,H,W] -> dequantised logits.
+  torch::Tensor logits(const torch::Tensor& x) const;
+};
+
+// Activation range observer: mean over calibration batches of the per-batch
+// low/high percentiles (min/max when percentile >= 100).
+struct RangeObserver {
+  double percentile = 99.99;
+  std::vector<double> lo, hi;
+  int batches = 0;
+  void observe(const std::vector<torch::Tensor>& acts);
+};
+
+QParams qparams_from_range(double lo, double hi);
+// x (float) -> int8 value (as float) with round half away from zero, as the SDK.
+torch::Tensor quantize_emul(const torch::Tensor& x, const QParams& q);
+
+// Builds the int8 network. `input_lo/hi` is the range of normalised pixels;
+// `ranges` holds one entry per conv output, the pooled features and the logits.
+QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& ranges);
+
+}  // namespace faceattr::train

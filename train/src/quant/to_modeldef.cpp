@@ -1,0 +1,139 @@
+#include "quant/to_modeldef.h"
+
+namespace faceattr::train {
+namespace mf = faceattr::modelfile;
+namespace {
+
+mf::ModelDef header(const ModelInfo& info) {
+  mf::ModelDef m;
+  m.kind = "anet";
+  m.name = info.name;
+  m.description = info.description;
+  m.input_width = info.input.width;
+  m.input_height = info.input.height;
+  m.input_channels = 3;
+  m.mean.assign(info.input.mean, info.input.mean + 3);
+  m.std.assign(info.input.std, info.input.std + 3);
+  m.attribute_names = info.attribute_names;
+  m.thresholds = info.thresholds;
+  m.metadata = info.metadata;
+  return m;
+}
+
+template <class T>
+std::vector<T> values(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
+
+std::vector<int> ohwi_shape(const torch::Tensor& w) {
+  return {static_cast<int>(w.size(0)), static_cast<int>(w.size(2)), static_cast<int>(w.size(3)),
+          static_cast<int>(w.size(1))};
+}
+
+mf::NodeDef conv_node(const std::string& name, int x, int w, int b, int y, int k, int stride, int pad, int groups,
+                      bool relu) {
+  mf::NodeDef n;
+  n.name = name;
+  n.op = mf::Op::Conv2d;
+  n.inputs = {x, w, b};
+  n.output = y;
+  n.kernel_h = n.kernel_w = k;
+  n.stride_h = n.stride_w = stride;
+  n.pad_top = n.pad_left = n.pad_bottom = n.pad_right = pad;
+  n.groups = groups;
+  n.act = relu ? mf::Act::Relu : mf::Act::None;
+  return n;
+}
+
+mf::NodeDef simple_node(const std::string& name, mf::Op op, std::vector<int> in, int out) {
+  mf::NodeDef n;
+  n.name = name;
+  n.op = op;
+  n.inputs = std::move(in);
+  n.output = out;
+  return n;
+}
+
+int out_dim(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
+
+}  // namespace
+
+mf::ModelDef build_fp32_model(const FoldedNet& f, const ModelInfo& info) {
+  mf::ModelDef m = header(info);
+  int h = info.input.height, w = info.input.width;
+  int x = m.add_activation("input", {1, h, w, 3});
+  m.inputs = {x};
+  for (size_t i = 0; i < f.convs.size(); ++i) {
+    const auto& c = f.convs[i];
+    const std::string n = "conv" + std::to_string(i);
+    const int k = static_cast<int>(c.weight.size(2));
+    int wt = m.add_const_f32(n + ".weight", ohwi_shape(c.weight), values<float>(c.weight.permute({0, 2, 3, 1})));
+    int bt = m.add_const_f32(n + ".bias", {static_cast<int>(c.bias.size(0))}, values<float>(c.bias));
+    h = out_dim(h, k, c.stride, c.pad);
+    w = out_dim(w, k, c.stride, c.pad);
+    int y = m.add_activation(n + ".out", {1, h, w, static_cast<int>(c.weight.size(0))});
+    m.add_node(conv_node(n, x, wt, bt, y, k, c.stride, c.pad, c.groups, c.relu));
+    x = y;
+  }
+  const int F = static_cast<int>(f.fc_weight.size(1)), A = static_cast<int>(f.fc_weight.size(0));
+  int pooled = m.add_activation("pool.out", {1, 1, 1, F});
+  m.add_node(simple_node("pool", mf::Op::GlobalAvgPool, {x}, pooled));
+  int fw = m.add_const_f32("fc.weight", {A, F}, values<float>(f.fc_weight));
+  int fb = m.add_const_f32("fc.bias", {A}, values<float>(f.fc_bias));
+  int logits = m.add_activation("logits", {1, A});
+  m.add_node(simple_node("fc", mf::Op::FullyConnected, {pooled, fw, fb}, logits));
+  int probs = m.add_activation("probs", {1, A});
+  m.add_node(simple_node("sigmoid", mf::Op::Sigmoid, {logits}, probs));
+  m.outputs = {probs};
+  return m;
+}
+
+mf::ModelDef build_int8_model(const QNet& q, const ModelInfo& info) {
+  mf::ModelDef m = header(info);
+  int h = info.input.height, w = info.input.width;
+  int xf = m.add_activation("input", {1, h, w, 3});
+  m.inputs = {xf};
+  int x = m.add_activation("input.q", {1, h, w, 3}, mf::DType::I8, q.input.scale, q.input.zero_point);
+  m.add_node(simple_node("quantize", mf::Op::Quantize, {xf}, x));
+  auto add_layer = [&](const QLayer& l, const std::string& n, std::vector<int> wshape) {
+    std::vector<float> ws = values<float>(l.w_scale);
+    auto wq = l.wq.dim() == 4 ? l.wq.permute({0, 2, 3, 1}) : l.wq;
+    auto wv = values<float>(wq.contiguous());
+    std::vector<int8_t> w8(wv.size());
+    for (size_t i = 0; i < wv.size(); ++i) w8[i] = static_cast<int8_t>(wv[i]);
+    int wt = m.add_const_i8(n + ".weight", std::move(wshape), w8, ws);
+    std::vector<float> bs(ws.size());
+    for (size_t o = 0; o < ws.size(); ++o) bs[o] = l.in.scale * ws[o];
+    auto bv = values<int64_t>(l.bias_q);
+    std::vector<int32_t> b32(bv.begin(), bv.end());
+    int bt = m.add_const_i32(n + ".bias", {static_cast<int>(b32.size())}, b32, bs);
+    return std::make_pair(wt, bt);
+  };
+  for (size_t i = 0; i < q.convs.size(); ++i) {
+    const auto& l = q.convs[i];
+    const std::string n = "conv" + std::to_string(i);
+    const int k = static_cast<int>(l.wq.size(2));
+    auto [wt, bt] = add_layer(l, n, ohwi_shape(l.wq));
+    h = out_dim(h, k, l.stride, l.pad);
+    w = out_dim(w, k, l.stride, l.pad);
+    int y = m.add_activation(n + ".out", {1, h, w, static_cast<int>(l.wq.size(0))}, mf::DType::I8, l.out.scale,
+                             l.out.zero_point);
+    m.add_node(conv_node(n, x, wt, bt, y, k, l.stride, l.pad, l.groups, l.relu));
+    x = y;
+  }
+  const int F = static_cast<int>(q.fc.wq.size(1)), A = static_cast<int>(q.fc.wq.size(0));
+  int pooled = m.add_activation("pool.out", {1, 1, 1, F}, mf::DType::I8, q.pooled.scale, q.pooled.zero_point);
+  m.add_node(simple_node("pool", mf::Op::GlobalAvgPool, {x}, pooled));
+  auto [fw, fb] = add_layer(q.fc, "fc", {A, F});
+  int lq = m.add_activation("logits.q", {1, A}, mf::DType::I8, q.fc.out.scale, q.fc.out.zero_point);
+  m.add_node(simple_node("fc", mf::Op::FullyConnected, {pooled, fw, fb}, lq));
+  int logits = m.add_activation("logits", {1, A});
+  m.add_node(simple_node("dequantize", mf::Op::Dequantize, {lq}, logits));
+  int probs = m.add_activation("probs", {1, A});
+  m.add_node(simple_node("sigmoid", mf::Op::Sigmoid, {logits}, probs));
+  m.outputs = {probs};
+  return m;
+}
+
+}  // namespace faceattr::train

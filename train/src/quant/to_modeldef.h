@@ -1,0 +1,28 @@
+// FoldedNet / QNet -> faceattr::modelfile::ModelDef (NHWC activations, OHWI
+// conv weights, docs/model-format.md).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "data/augment.h"
+#include "model_def.h"
+#include "quant/folded.h"
+#include "quant/int8.h"
+
+namespace faceattr::train {
+
+struct ModelInfo {
+  std::string name, description;
+  InputSpec input;
+  std::vector<std::string> attribute_names;
+  std::vector<float> thresholds;
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+modelfile::ModelDef build_fp32_model(const FoldedNet& f, const ModelInfo& info);
+// Quantize at the input, int8 convs/pool/fc, Dequantize before the final Sigmoid.
+modelfile::ModelDef build_int8_model(const QNet& q, const ModelInfo& info);
+
+}  // namespace faceattr::train
