@@ -16,7 +16,8 @@ using namespace faceattr::train;
 static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--config", config, "JSON config file (flags given on the command line win)");
   app->add_option("--data-root", o.data_root, "dataset root (default: ../shared/data of the repo)");
-  app->add_option("--celeba-anno", o.celeba_anno, "folder with the CelebA annotation files (.txt or .txt.gz)");
+  app->add_option("--celeba-anno", o.celeba_anno,
+                  "folder with the CelebA annotation files (.txt or .txt.gz)");
   app->add_option("--celeba-images", o.celeba_images, "folder with aligned CelebA JPEGs");
   app->add_option("--lfw", o.lfw_dir, "LFW folder (one sub-folder per person)");
   app->add_option("--objects", o.objects_dir, "object photos folder");
@@ -85,7 +86,8 @@ int main(int argc, char** argv) {
   }
   std::string toy_root;
   int toy_n = 48;
-  auto* toy = app.add_subcommand("make-toy-data", "write a tiny generated CelebA/LFW-layout dataset (smoke test)");
+  auto* toy =
+      app.add_subcommand("make-toy-data", "write a tiny generated CelebA/LFW-layout dataset (smoke test)");
   toy->add_option("--out", toy_root, "dataset root to create")->required();
   toy->add_option("--n", toy_n, "number of CelebA images");
   CLI11_PARSE(app, argc, argv);

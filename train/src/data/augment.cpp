@@ -52,7 +52,8 @@ void blur3(float* p, int w, int h) {
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
       for (int c = 0; c < 3; ++c) {
-        float s = 4 * at(y, x, c) + 2 * (at(y - 1, x, c) + at(y + 1, x, c) + at(y, x - 1, c) + at(y, x + 1, c)) +
+        float s = 4 * at(y, x, c) +
+                  2 * (at(y - 1, x, c) + at(y + 1, x, c) + at(y, x - 1, c) + at(y, x + 1, c)) +
                   at(y - 1, x - 1, c) + at(y - 1, x + 1, c) + at(y + 1, x - 1, c) + at(y + 1, x + 1, c);
         p[(static_cast<size_t>(y) * w + x) * 3 + c] = s / 16.0f;
       }
@@ -86,7 +87,8 @@ void make_input(const RgbImage& img, const FaceFrame& frame, const InputSpec& in
   const size_t n = static_cast<size_t>(w) * h;
   if (blur) blur3(dst, w, h);
   double mean_luma = 0;
-  for (size_t i = 0; i < n; ++i) mean_luma += 0.299 * dst[3 * i] + 0.587 * dst[3 * i + 1] + 0.114 * dst[3 * i + 2];
+  for (size_t i = 0; i < n; ++i)
+    mean_luma += 0.299 * dst[3 * i] + 0.587 * dst[3 * i + 1] + 0.114 * dst[3 * i + 2];
   const float m = static_cast<float>(mean_luma / static_cast<double>(n));
   for (size_t i = 0; i < n; ++i) {
     float* p = dst + 3 * i;
@@ -101,7 +103,8 @@ void make_input(const RgbImage& img, const FaceFrame& frame, const InputSpec& in
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w / 2; ++x)
         for (int c = 0; c < 3; ++c)
-          std::swap(dst[(static_cast<size_t>(y) * w + x) * 3 + c], dst[(static_cast<size_t>(y) * w + (w - 1 - x)) * 3 + c]);
+          std::swap(dst[(static_cast<size_t>(y) * w + x) * 3 + c],
+                    dst[(static_cast<size_t>(y) * w + (w - 1 - x)) * 3 + c]);
   }
 }
 

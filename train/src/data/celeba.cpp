@@ -24,9 +24,12 @@ AttrTable read_celeba_attributes(const std::string& path) {
                                std::to_string(f.size()));
     std::vector<int8_t> v(t.names.size());
     for (size_t a = 0; a < v.size(); ++a) {
-      if (f[a + 1] == "1") v[a] = 1;
-      else if (f[a + 1] == "-1") v[a] = -1;
-      else throw std::runtime_error(path + ":" + std::to_string(i + 1) + ": bad value '" + f[a + 1] + "'");
+      if (f[a + 1] == "1")
+        v[a] = 1;
+      else if (f[a + 1] == "-1")
+        v[a] = -1;
+      else
+        throw std::runtime_error(path + ":" + std::to_string(i + 1) + ": bad value '" + f[a + 1] + "'");
     }
     t.rows.emplace(f[0], std::move(v));
   }
@@ -60,7 +63,8 @@ CelebaSet load_celeba(const std::string& anno_dir, const std::string& image_dir)
   auto attrs = read_celeba_attributes(resolve_plain_or_gz(anno_dir + "/list_attr_celeba.txt"));
   auto part = read_celeba_partition(resolve_plain_or_gz(anno_dir + "/list_eval_partition.txt"));
   auto ident = read_celeba_identity(resolve_plain_or_gz(anno_dir + "/identity_CelebA.txt"));
-  if (!std::filesystem::is_directory(image_dir)) throw std::runtime_error("image folder not found: " + image_dir);
+  if (!std::filesystem::is_directory(image_dir))
+    throw std::runtime_error("image folder not found: " + image_dir);
   std::unordered_set<std::string> present;
   for (const auto& e : std::filesystem::directory_iterator(image_dir))
     if (e.is_regular_file()) present.insert(e.path().filename().string());

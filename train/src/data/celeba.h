@@ -12,7 +12,7 @@
 namespace faceattr::train {
 
 struct AttrTable {
-  std::vector<std::string> names;                     // 40 names, file order
+  std::vector<std::string> names;                             // 40 names, file order
   std::unordered_map<std::string, std::vector<int8_t>> rows;  // "000001.jpg" -> +1/-1 values
 };
 
@@ -23,10 +23,10 @@ std::unordered_map<std::string, int> read_celeba_partition(const std::string& pa
 std::unordered_map<std::string, int> read_celeba_identity(const std::string& path);
 
 struct CelebaImage {
-  std::string file;   // "000001.jpg"
-  std::string path;   // full path to the image
-  int partition = 0;  // 0 train, 1 val, 2 test (official split)
-  int identity = -1;  // -1 when unknown
+  std::string file;          // "000001.jpg"
+  std::string path;          // full path to the image
+  int partition = 0;         // 0 train, 1 val, 2 test (official split)
+  int identity = -1;         // -1 when unknown
   std::vector<float> attrs;  // 0/1 per attribute
 };
 

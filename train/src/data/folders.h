@@ -12,8 +12,8 @@ struct LabelledPath {
 };
 
 struct LfwSet {
-  std::vector<std::string> people;     // label -> folder name, sorted
-  std::vector<LabelledPath> images;    // sorted by person then file
+  std::vector<std::string> people;   // label -> folder name, sorted
+  std::vector<LabelledPath> images;  // sorted by person then file
 };
 
 // Only people with at least `min_images` images are kept.

@@ -27,8 +27,8 @@ RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& what) 
   img.width = w;
   img.height = hgt;
   img.pixels.resize(static_cast<size_t>(w) * hgt * 3);
-  if (tjDecompress2(h.get(), data, static_cast<unsigned long>(size), img.pixels.data(), w, w * 3, hgt, TJPF_RGB,
-                    TJFLAG_ACCURATEDCT) != 0)
+  if (tjDecompress2(h.get(), data, static_cast<unsigned long>(size), img.pixels.data(), w, w * 3, hgt,
+                    TJPF_RGB, TJFLAG_ACCURATEDCT) != 0)
     throw std::runtime_error("JPEG decode failed: " + what + " (" + tjGetErrorStr2(h.get()) + ")");
   return img;
 }

@@ -17,7 +17,8 @@ std::vector<int64_t> epoch_order(size_t n, bool shuffle, uint64_t seed, int epoc
   std::iota(o.begin(), o.end(), 0);
   if (shuffle) {
     std::mt19937_64 rng(mix(seed * 1000003u + static_cast<uint64_t>(epoch)));
-    for (size_t i = n; i > 1; --i) std::swap(o[i - 1], o[std::uniform_int_distribution<size_t>(0, i - 1)(rng)]);
+    for (size_t i = n; i > 1; --i)
+      std::swap(o[i - 1], o[std::uniform_int_distribution<size_t>(0, i - 1)(rng)]);
   }
   return o;
 }
@@ -60,7 +61,8 @@ Batch BatchLoader::build(size_t b) {
         mix(opt_.seed ^ mix(static_cast<uint64_t>(opt_.epoch) * 7919u + begin + static_cast<uint64_t>(i)))));
     make_input(*img, s.frame, in_, aug_, rng, px + per * static_cast<size_t>(i));
     lab[i] = s.label;
-    for (int64_t a = 0; a < n_attr && a < static_cast<int64_t>(s.attrs.size()); ++a) at[i * n_attr + a] = s.attrs[a];
+    for (int64_t a = 0; a < n_attr && a < static_cast<int64_t>(s.attrs.size()); ++a)
+      at[i * n_attr + a] = s.attrs[a];
     out.indices.push_back(idx);
   }
   out.images = nhwc.permute({0, 3, 1, 2}).contiguous();

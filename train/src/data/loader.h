@@ -20,9 +20,9 @@
 namespace faceattr::train {
 
 struct Batch {
-  torch::Tensor images;  // [B,3,H,W] float
-  torch::Tensor labels;  // [B] int64 (identity class; -1 when none)
-  torch::Tensor attrs;   // [B,A] float 0/1 (A = 0 when the dataset has none)
+  torch::Tensor images;          // [B,3,H,W] float
+  torch::Tensor labels;          // [B] int64 (identity class; -1 when none)
+  torch::Tensor attrs;           // [B,A] float 0/1 (A = 0 when the dataset has none)
   std::vector<int64_t> indices;  // sample indices
 };
 

@@ -7,8 +7,8 @@
 
 namespace faceattr::train {
 
-Predictions predict(ANet& net, const Dataset& ds, const InputSpec& in, const AugmentSpec& aug, torch::Device dev,
-                    int batch_size, int workers, bool flip_average) {
+Predictions predict(ANet& net, const Dataset& ds, const InputSpec& in, const AugmentSpec& aug,
+                    torch::Device dev, int batch_size, int workers, bool flip_average) {
   torch::NoGradGuard ng;
   const bool was_training = net->is_training();
   net->eval();

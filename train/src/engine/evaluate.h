@@ -20,8 +20,8 @@ struct Predictions {
 
 // Un-augmented (the SDK's framing, box scaled by aug.eval_scale); with
 // `flip_average`, features and logits are averaged with the mirrored image.
-Predictions predict(ANet& net, const Dataset& ds, const InputSpec& in, const AugmentSpec& aug, torch::Device dev,
-                    int batch_size, int workers, bool flip_average = false);
+Predictions predict(ANet& net, const Dataset& ds, const InputSpec& in, const AugmentSpec& aug,
+                    torch::Device dev, int batch_size, int workers, bool flip_average = false);
 
 // Per-attribute accuracy (fractions) of p >= thr[a].
 std::vector<double> attribute_accuracy(const torch::Tensor& probs, const torch::Tensor& targets,

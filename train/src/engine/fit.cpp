@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 torch::Device pick_device(const std::string& requested) {
   if (requested == "cpu") return torch::kCPU;
   if (requested == "cuda") {
-    if (!torch::cuda::is_available()) throw std::runtime_error("--device cuda requested but CUDA is not available");
+    if (!torch::cuda::is_available())
+      throw std::runtime_error("--device cuda requested but CUDA is not available");
     return torch::kCUDA;
   }
   return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
@@ -39,8 +40,8 @@ static void set_lr(torch::optim::AdamW& opt, double lr) {
   for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
 }
 
-History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch::Device device, const StepFn& step,
-            const EvalFn& eval) {
+History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch::Device device,
+            const StepFn& step, const EvalFn& eval) {
   const std::string dir = o.run_dir + "/" + cfg.stage;
   fs::create_directories(dir);
   std::vector<torch::Tensor> decay, no_decay;
@@ -52,8 +53,8 @@ History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch:
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
                                  torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay)));
-  groups.emplace_back(no_decay,
-                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(cfg.lr).weight_decay(0)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(cfg.lr).weight_decay(0)));
   torch::optim::AdamW opt(groups, torch::optim::AdamWOptions(cfg.lr));
 
   History hist;
@@ -64,7 +65,8 @@ History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch:
     auto st = nlohmann::json::parse(f);
     const int done = st.at("epoch").get<int>();
     if (st.value("seed", o.seed) != o.seed) throw std::runtime_error("--resume with a different seed");
-    for (auto& [stem, m] : cfg.modules) load_module(*m, dir + "/" + stem + "-e" + std::to_string(done) + ".pt");
+    for (auto& [stem, m] : cfg.modules)
+      load_module(*m, dir + "/" + stem + "-e" + std::to_string(done) + ".pt");
     torch::serialize::InputArchive ar;
     ar.load_from(dir + "/optim-e" + std::to_string(done) + ".pt");
     opt.load(ar);
@@ -144,7 +146,8 @@ History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch:
     hist.records.push_back(rec);
 
     // Checkpoint: files for this epoch first, then state.json (the commit point), then old files.
-    for (auto& [stem, m] : cfg.modules) save_module_atomic(*m, dir + "/" + stem + "-e" + std::to_string(epoch) + ".pt");
+    for (auto& [stem, m] : cfg.modules)
+      save_module_atomic(*m, dir + "/" + stem + "-e" + std::to_string(epoch) + ".pt");
     {
       torch::serialize::OutputArchive ar;
       opt.save(ar);
@@ -158,7 +161,8 @@ History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch:
     st["history"] = hist.to_json();
     write_text_atomic(state_path, st.dump(2) + "\n");
     std::error_code ec;
-    for (auto& [stem, m] : cfg.modules) fs::remove(dir + "/" + stem + "-e" + std::to_string(epoch - 1) + ".pt", ec);
+    for (auto& [stem, m] : cfg.modules)
+      fs::remove(dir + "/" + stem + "-e" + std::to_string(epoch - 1) + ".pt", ec);
     fs::remove(dir + "/optim-e" + std::to_string(epoch - 1) + ".pt", ec);
     hist.write(dir + "/metrics", cfg.stage + " learning curves");
   }

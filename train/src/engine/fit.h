@@ -37,8 +37,8 @@ torch::Device pick_device(const std::string& requested);
 
 // Trains `cfg.modules` on `train`, resuming from run_dir/<stage> when
 // o.resume and a checkpoint exists. Returns the history.
-History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch::Device device, const StepFn& step,
-            const EvalFn& eval);
+History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch::Device device,
+            const StepFn& step, const EvalFn& eval);
 
 // Loads the final weights a finished stage wrote (run_dir/<stage>/<stem>.pt).
 void load_module(torch::nn::Module& m, const std::string& path);

@@ -52,8 +52,8 @@ static std::vector<std::string> columns(const History& h) {
 }
 
 // One SVG chart with every series whose name contains `filter`.
-static std::string svg_chart(const History& h, const std::vector<std::string>& cols, const std::string& filter,
-                             const std::string& title) {
+static std::string svg_chart(const History& h, const std::vector<std::string>& cols,
+                             const std::string& filter, const std::string& title) {
   const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
   const double W = 560, H = 300, L = 60, R = 150, T = 30, B = 40;
   double ymin = 1e30, ymax = -1e30;
@@ -83,16 +83,17 @@ static std::string svg_chart(const History& h, const std::vector<std::string>& c
     << "' fill='none' stroke='#888'/>\n";
   for (int i = 0; i <= 4; ++i) {
     double v = ymin + (ymax - ymin) * i / 4;
-    std::snprintf(buf, sizeof buf, "<text x='%.0f' y='%.1f' font-size='10' text-anchor='end'>%.4g</text>\n", L - 4,
-                  Y(v) + 3, v);
+    std::snprintf(buf, sizeof buf, "<text x='%.0f' y='%.1f' font-size='10' text-anchor='end'>%.4g</text>\n",
+                  L - 4, Y(v) + 3, v);
     s << buf;
   }
   for (int e = 0; e <= emax; e += std::max(1, emax / 8)) {
-    std::snprintf(buf, sizeof buf, "<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%d</text>\n", X(e),
-                  H - B + 14, e);
+    std::snprintf(buf, sizeof buf, "<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%d</text>\n",
+                  X(e), H - B + 14, e);
     s << buf;
   }
-  s << "<text x='" << (L + W - R) / 2 << "' y='" << H - 6 << "' font-size='11' text-anchor='middle'>epoch</text>\n";
+  s << "<text x='" << (L + W - R) / 2 << "' y='" << H - 6
+    << "' font-size='11' text-anchor='middle'>epoch</text>\n";
   for (size_t k = 0; k < series.size(); ++k) {
     std::string pts;
     for (const auto& r : h.records) {

@@ -2,9 +2,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "data/augment.h"
 
@@ -42,7 +41,7 @@ struct Options {
   double weight_decay = 5e-4;
   double label_smoothing = 0.1;
   std::string pos_weighting = "sqrt";  // none | sqrt | full  (BCE positive weight = (neg/pos)^p)
-  std::string init;                   // finetune: pre-trained checkpoint ("" = none, "auto" = run_dir/pretrain)
+  std::string init;  // finetune: pre-trained checkpoint ("" = none, "auto" = run_dir/pretrain)
   AugmentSpec augment;
 
   // Export.

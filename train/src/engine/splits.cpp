@@ -37,7 +37,8 @@ AttributeSplits make_attribute_splits(const Options& o) {
       s.train_identity.push_back(im.identity);
     }
   }
-  if (s.train.samples.empty()) throw std::runtime_error("no CelebA training images found in " + o.celeba_images);
+  if (s.train.samples.empty())
+    throw std::runtime_error("no CelebA training images found in " + o.celeba_images);
   if (s.val.samples.empty()) throw std::runtime_error("validation split is empty (val_identity_mod?)");
   s.train.init_cache(o.cache_images);
   s.val.init_cache(o.cache_images);

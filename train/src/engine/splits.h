@@ -11,7 +11,7 @@ namespace faceattr::train {
 
 struct AttributeSplits {
   std::vector<std::string> attribute_names;
-  Dataset train, val;  // identity-disjoint carve of the official training partition
+  Dataset train, val;               // identity-disjoint carve of the official training partition
   std::vector<int> train_identity;  // CelebA identity id per train sample
 };
 

@@ -22,14 +22,16 @@ std::vector<ConvSpec> anet_conv_specs(float width_mult) {
 
 ConvBnReluImpl::ConvBnReluImpl(const ConvSpec& s) : spec(s) {
   conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(s.in_c, s.out_c, s.kernel)
-                                                         .stride(s.stride)
-                                                         .padding(s.kernel / 2)
-                                                         .groups(s.groups)
-                                                         .bias(false)));
+                                                       .stride(s.stride)
+                                                       .padding(s.kernel / 2)
+                                                       .groups(s.groups)
+                                                       .bias(false)));
   bn = register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(s.out_c).momentum(0.05)));
 }
 
-torch::Tensor ConvBnReluImpl::forward(const torch::Tensor& x) { return torch::relu(bn->forward(conv->forward(x))); }
+torch::Tensor ConvBnReluImpl::forward(const torch::Tensor& x) {
+  return torch::relu(bn->forward(conv->forward(x)));
+}
 
 ANetImpl::ANetImpl(int n_attributes, float width_mult, double p) {
   auto specs = anet_conv_specs(width_mult);
@@ -47,7 +49,9 @@ torch::Tensor ANetImpl::features(const torch::Tensor& x) {
   return h.mean({2, 3});
 }
 
-torch::Tensor ANetImpl::forward(const torch::Tensor& x) { return head->forward(dropout->forward(features(x))); }
+torch::Tensor ANetImpl::forward(const torch::Tensor& x) {
+  return head->forward(dropout->forward(features(x)));
+}
 
 ModelCost anet_cost(const ANet& net, int in_w, int in_h) {
   ModelCost c;

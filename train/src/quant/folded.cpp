@@ -8,7 +8,8 @@ FoldedNet fold_batchnorm(ANet& net) {
   for (auto& l : net->layers) {
     auto& bn = l->bn;
     auto g = bn->weight.to(torch::kCPU, torch::kFloat64), b = bn->bias.to(torch::kCPU, torch::kFloat64);
-    auto m = bn->running_mean.to(torch::kCPU, torch::kFloat64), v = bn->running_var.to(torch::kCPU, torch::kFloat64);
+    auto m = bn->running_mean.to(torch::kCPU, torch::kFloat64),
+         v = bn->running_var.to(torch::kCPU, torch::kFloat64);
     auto k = g / torch::sqrt(v + bn->options.eps());
     FoldedConv c;
     c.weight = (l->conv->weight.to(torch::kCPU, torch::kFloat64) * k.view({-1, 1, 1, 1})).to(torch::kFloat32);

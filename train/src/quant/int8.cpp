@@ -14,12 +14,15 @@ torch::Tensor round_half_away(const torch::Tensor& x) {
 
 // Float32 ops on full tensors (never a CPU-scalar operand) so every
 // product/quotient rounds like the SDK's scalar C++ float code.
-torch::Tensor full_f32(const torch::Tensor& like, float v) { return torch::full_like(like, v, torch::kFloat32); }
+torch::Tensor full_f32(const torch::Tensor& like, float v) {
+  return torch::full_like(like, v, torch::kFloat32);
+}
 
 // acc (exact integers, double) -> int8 values (float) for a layer.
 torch::Tensor requantize(const torch::Tensor& acc, const QLayer& l, int channel_dim) {
   const int64_t O = l.w_scale.size(0);
-  auto mult = (torch::full({O}, l.in.scale, torch::kFloat32) * l.w_scale) / torch::full({O}, l.out.scale, torch::kFloat32);
+  auto mult = (torch::full({O}, l.in.scale, torch::kFloat32) * l.w_scale) /
+              torch::full({O}, l.out.scale, torch::kFloat32);
   std::vector<int64_t> shape(static_cast<size_t>(acc.dim()), 1);
   shape[static_cast<size_t>(channel_dim)] = O;
   auto scaled = acc.to(torch::kFloat32) * mult.view(shape).expand_as(acc).contiguous();
@@ -70,7 +73,8 @@ void RangeObserver::observe(const std::vector<torch::Tensor>& acts) {
 }
 
 // Symmetric per-output-channel int8 weights; int32 bias in steps of in_scale * w_scale[o].
-static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, const QParams& in, const QParams& out) {
+static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, const QParams& in,
+                             const QParams& out) {
   QLayer l;
   const int64_t O = w.size(0);
   auto wf = w.to(torch::kFloat64);
@@ -89,7 +93,8 @@ static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, con
 }
 
 QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r) {
-  if (r.batches == 0 || r.lo.size() != f.convs.size() + 2) throw std::runtime_error("quantize_net: no calibration");
+  if (r.batches == 0 || r.lo.size() != f.convs.size() + 2)
+    throw std::runtime_error("quantize_net: no calibration");
   auto range = [&](size_t i) { return qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches); };
   QNet q;
   q.input = qparams_from_range(input_lo, input_hi);
@@ -115,16 +120,18 @@ torch::Tensor QNet::logits(const torch::Tensor& x) const {
   auto h = quantize_emul(x, input);
   for (const auto& l : convs) {
     auto centred = (h - l.in.zero_point).to(torch::kFloat64);
-    auto acc = torch::conv2d(centred, l.wq.to(torch::kFloat64), l.bias_q.to(torch::kFloat64), l.stride, l.pad, 1,
-                             l.groups);
+    auto acc = torch::conv2d(centred, l.wq.to(torch::kFloat64), l.bias_q.to(torch::kFloat64), l.stride, l.pad,
+                             1, l.groups);
     h = requantize(acc, l, 1);
   }
   // Global average pool: float(sum(q) - hw * zp) * (in_scale / (out_scale * hw)), out = in quantisation.
   const int64_t hw = h.size(2) * h.size(3);
-  auto sum = (h.to(torch::kFloat64).sum({2, 3}) - static_cast<double>(hw) * pooled.zero_point).to(torch::kFloat32);
+  auto sum =
+      (h.to(torch::kFloat64).sum({2, 3}) - static_cast<double>(hw) * pooled.zero_point).to(torch::kFloat32);
   const float mult = pooled.scale / (pooled.scale * static_cast<float>(hw));
-  auto pooled_q = (round_half_away(sum * full_f32(sum, mult)) + full_f32(sum, static_cast<float>(pooled.zero_point)))
-                      .clamp(-128, 127);
+  auto pooled_q =
+      (round_half_away(sum * full_f32(sum, mult)) + full_f32(sum, static_cast<float>(pooled.zero_point)))
+          .clamp(-128, 127);
   auto acc = torch::addmm(fc.bias_q.to(torch::kFloat64), (pooled_q - pooled.zero_point).to(torch::kFloat64),
                           fc.wq.to(torch::kFloat64).t());
   auto lq = requantize(acc, fc, 1);

@@ -18,10 +18,10 @@ struct QParams {
   int32_t zero_point = 0;
 };
 
-struct QLayer {  // conv or fully connected
-  torch::Tensor wq;        // int8 values stored as float, same layout as the float weight
-  torch::Tensor w_scale;   // [O] float
-  torch::Tensor bias_q;    // [O] int32 values stored as int64
+struct QLayer {           // conv or fully connected
+  torch::Tensor wq;       // int8 values stored as float, same layout as the float weight
+  torch::Tensor w_scale;  // [O] float
+  torch::Tensor bias_q;   // [O] int32 values stored as int64
   QParams in, out;
   int stride = 1, pad = 0, groups = 1;
   bool relu = false;

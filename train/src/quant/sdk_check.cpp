@@ -33,7 +33,8 @@ std::vector<SdkCheck> check_network(const std::vector<uint8_t>& model, const tor
       st = net.run();
       if (!st.is_ok()) throw std::runtime_error("SDK run failed: " + st.message());
       for (int64_t a = 0; a < A; ++a)
-        c.max_abs_diff = std::max(c.max_abs_diff, static_cast<double>(std::fabs(net.output_ptr()[a] - e[i][a].item<float>())));
+        c.max_abs_diff = std::max(
+            c.max_abs_diff, static_cast<double>(std::fabs(net.output_ptr()[a] - e[i][a].item<float>())));
     }
     out.push_back(c);
   }
@@ -61,8 +62,9 @@ SdkCheck check_c_api(const std::vector<uint8_t>& model, const std::vector<RgbIma
       throw std::runtime_error("faceattr_session_predict_crop: " + msg);
     }
     for (int a = 0; a < A; ++a)
-      c.max_abs_diff = std::max(c.max_abs_diff,
-                                static_cast<double>(std::fabs(probs[a] - expected[static_cast<int64_t>(i)][a].item<float>())));
+      c.max_abs_diff = std::max(
+          c.max_abs_diff,
+          static_cast<double>(std::fabs(probs[a] - expected[static_cast<int64_t>(i)][a].item<float>())));
   }
   faceattr_session_free(s);
   return c;

@@ -31,8 +31,8 @@ std::vector<int> ohwi_shape(const torch::Tensor& w) {
           static_cast<int>(w.size(1))};
 }
 
-mf::NodeDef conv_node(const std::string& name, int x, int w, int b, int y, int k, int stride, int pad, int groups,
-                      bool relu) {
+mf::NodeDef conv_node(const std::string& name, int x, int w, int b, int y, int k, int stride, int pad,
+                      int groups, bool relu) {
   mf::NodeDef n;
   n.name = name;
   n.op = mf::Op::Conv2d;
@@ -68,7 +68,8 @@ mf::ModelDef build_fp32_model(const FoldedNet& f, const ModelInfo& info) {
     const auto& c = f.convs[i];
     const std::string n = "conv" + std::to_string(i);
     const int k = static_cast<int>(c.weight.size(2));
-    int wt = m.add_const_f32(n + ".weight", ohwi_shape(c.weight), values<float>(c.weight.permute({0, 2, 3, 1})));
+    int wt =
+        m.add_const_f32(n + ".weight", ohwi_shape(c.weight), values<float>(c.weight.permute({0, 2, 3, 1})));
     int bt = m.add_const_f32(n + ".bias", {static_cast<int>(c.bias.size(0))}, values<float>(c.bias));
     h = out_dim(h, k, c.stride, c.pad);
     w = out_dim(w, k, c.stride, c.pad);
@@ -117,8 +118,8 @@ mf::ModelDef build_int8_model(const QNet& q, const ModelInfo& info) {
     auto [wt, bt] = add_layer(l, n, ohwi_shape(l.wq));
     h = out_dim(h, k, l.stride, l.pad);
     w = out_dim(w, k, l.stride, l.pad);
-    int y = m.add_activation(n + ".out", {1, h, w, static_cast<int>(l.wq.size(0))}, mf::DType::I8, l.out.scale,
-                             l.out.zero_point);
+    int y = m.add_activation(n + ".out", {1, h, w, static_cast<int>(l.wq.size(0))}, mf::DType::I8,
+                             l.out.scale, l.out.zero_point);
     m.add_node(conv_node(n, x, wt, bt, y, k, l.stride, l.pad, l.groups, l.relu));
     x = y;
   }

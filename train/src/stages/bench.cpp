@@ -39,8 +39,8 @@ void run_bench(const Options& o) {
   }
   if (dev.is_cuda()) torch::cuda::synchronize();
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("train: %.1f img/s (batch %d, %d threads, %s)\n", steps * o.batch_size / s, o.batch_size, o.threads,
-              dev.str().c_str());
+  std::printf("train: %.1f img/s (batch %d, %d threads, %s)\n", steps * o.batch_size / s, o.batch_size,
+              o.threads, dev.str().c_str());
   net->eval();
   torch::NoGradGuard ng;
   t0 = std::chrono::steady_clock::now();

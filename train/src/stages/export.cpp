@@ -23,7 +23,8 @@ namespace faceattr::train {
 namespace {
 
 // All batches of a dataset, un-augmented or augmented, as one [N,3,H,W] tensor.
-torch::Tensor load_inputs(const Dataset& ds, const Options& o, bool augment, size_t limit, torch::Tensor* targets) {
+torch::Tensor load_inputs(const Dataset& ds, const Options& o, bool augment, size_t limit,
+                          torch::Tensor* targets) {
   AugmentSpec aug = o.augment;
   aug.enabled = augment;
   LoaderOptions lo;
@@ -47,7 +48,8 @@ torch::Tensor golden_input(int n, int H, int W) {
   for (int i = 0; i < n; ++i)
     for (int h = 0; h < H; ++h)
       for (int w = 0; w < W; ++w)
-        for (int c = 0; c < 3; ++c) a[i][h][w][c] = static_cast<float>(1.5 * std::sin(0.37 * h + 0.23 * w + 1.1 * c + 0.7 * i));
+        for (int c = 0; c < 3; ++c)
+          a[i][h][w][c] = static_cast<float>(1.5 * std::sin(0.37 * h + 0.23 * w + 1.1 * c + 0.7 * i));
   return x;
 }
 
@@ -143,8 +145,8 @@ void run_export(const Options& o) {
   auto probs8 = torch::sigmoid(qnet.logits(x_val));
   auto thr8 = calibrate_thresholds(probs8, y_val);
   auto acc8 = cross_calibrated_accuracy(probs8, y_val);
-  std::fprintf(stderr, "[export] int8 validation accuracy %.4f (fp32 %.4f); max |p8 - p32| %.3f\n", mean_of(acc8),
-               mean_of(acc32), (probs8 - probs32).abs().max().item<double>());
+  std::fprintf(stderr, "[export] int8 validation accuracy %.4f (fp32 %.4f); max |p8 - p32| %.3f\n",
+               mean_of(acc8), mean_of(acc32), (probs8 - probs32).abs().max().item<double>());
 
   // Model files.
   auto cost = anet_cost(net, o.input.width, o.input.height);
@@ -156,7 +158,8 @@ void run_export(const Options& o) {
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   info.metadata = {
       {"license",
-       "Trained on CelebA, LFW and ImageNet images: non-commercial research use only (see the datasets' terms)"},
+       "Trained on CelebA, LFW and ImageNet images: non-commercial research use only (see the datasets' "
+       "terms)"},
       {"training_data", "CelebA 10,000 aligned train-split images (89x109) + LFW identities (1,680 people)"},
       {"recipe", "scripts/train_recipe.sh (train/configs/anet.json)"},
       {"architecture", "7x conv3x3-BN-ReLU (4 stride-2) + conv1x1, global avg pool, fc 40; BN folded"},
@@ -191,7 +194,8 @@ void run_export(const Options& o) {
   auto g_nchw = g_in.permute({0, 3, 1, 2}).contiguous();
   auto g32 = torch::sigmoid(folded.logits(g_nchw)), g8 = torch::sigmoid(qnet.logits(g_nchw));
   std::vector<RgbImage> raw;
-  for (int64_t i = 0; i < n_check; ++i) raw.push_back(decode_jpeg_file(splits.val.samples[static_cast<size_t>(i)].path));
+  for (int64_t i = 0; i < n_check; ++i)
+    raw.push_back(decode_jpeg_file(splits.val.samples[static_cast<size_t>(i)].path));
   // fp32: same arithmetic up to summation order. int8: the emulation is exact
   // in the quantised domain for the reference kernels; other families may
   // round a requantised value differently by one step, which moves a
@@ -204,7 +208,11 @@ void run_export(const Options& o) {
   auto record = [&](const SdkCheck& c, const std::string& model) {
     std::fprintf(stderr, "[export] SDK check %s %s: max |diff| %.2e (bound %.1e, n=%d) %s\n", model.c_str(),
                  c.what.c_str(), c.max_abs_diff, c.bound, c.n, c.ok() ? "ok" : "FAILED");
-    checks.push_back({{"model", model}, {"what", c.what}, {"max_abs_diff", c.max_abs_diff}, {"bound", c.bound}, {"n", c.n}});
+    checks.push_back({{"model", model},
+                      {"what", c.what},
+                      {"max_abs_diff", c.max_abs_diff},
+                      {"bound", c.bound},
+                      {"n", c.n}});
     all_ok = all_ok && c.ok();
   };
   for (auto& c : check_network(bytes32, x_nhwc, probs32.slice(0, 0, n_check), bound32)) record(c, "fp32");
@@ -245,8 +253,9 @@ void run_export(const Options& o) {
   rep["fp32_bytes"] = bytes32.size();
   rep["int8_bytes"] = bytes8.size();
   rep["sdk_checks"] = checks;
-  rep["note"] = "accuracies: thresholds calibrated 2-fold on the validation split (never scored where fitted); "
-                "shipped thresholds are calibrated on the whole validation split";
+  rep["note"] =
+      "accuracies: thresholds calibrated 2-fold on the validation split (never scored where fitted); "
+      "shipped thresholds are calibrated on the whole validation split";
   std::filesystem::create_directories(o.run_dir + "/export");
   write_text_atomic(o.run_dir + "/export/report.json", rep.dump(2) + "\n");
   std::fprintf(stderr, "[export] wrote %s-fp32.fam (%zu bytes), %s-int8.fam (%zu bytes)\n", stem.c_str(),

@@ -35,8 +35,8 @@ void run_finetune(const Options& o) {
   torch::manual_seed(o.seed);
   const torch::Device dev = pick_device(o.device);
   AttributeSplits splits = make_attribute_splits(o);
-  std::fprintf(stderr, "[finetune] %zu train / %zu validation images, %zu attributes\n", splits.train.samples.size(),
-               splits.val.samples.size(), splits.attribute_names.size());
+  std::fprintf(stderr, "[finetune] %zu train / %zu validation images, %zu attributes\n",
+               splits.train.samples.size(), splits.val.samples.size(), splits.attribute_names.size());
   ANet net(static_cast<int>(splits.attribute_names.size()), o.width_mult, o.dropout);
   std::string init = o.init == "auto" ? o.run_dir + "/pretrain/anet.pt" : o.init;
   if (!init.empty()) {
@@ -65,7 +65,8 @@ void run_finetune(const Options& o) {
     auto pr = predict(net, splits.val, o.input, o.augment, dev, 128, o.workers);
     auto probs = torch::sigmoid(pr.logits);
     std::map<std::string, double> m;
-    m["val_loss"] = torch::binary_cross_entropy_with_logits(pr.logits, pr.targets, {}, pos_w.cpu()).item<double>();
+    m["val_loss"] =
+        torch::binary_cross_entropy_with_logits(pr.logits, pr.targets, {}, pos_w.cpu()).item<double>();
     m["val_acc"] = mean_of(attribute_accuracy(probs, pr.targets, std::vector<float>(probs.size(1), 0.5f)));
     m["val_acc_calibrated"] = mean_of(cross_calibrated_accuracy(probs, pr.targets));
     return m;

@@ -35,7 +35,8 @@ torch::nn::Linear fit_logistic(const torch::Tensor& x, const torch::Tensor& y, d
                           torch::optim::LBFGSOptions(1.0).max_iter(iters).line_search_fn("strong_wolfe"));
   auto closure = [&]() {
     opt.zero_grad();
-    auto loss = torch::binary_cross_entropy_with_logits(lin->forward(xs), y) + l2 * lin->weight.pow(2).sum() / A;
+    auto loss =
+        torch::binary_cross_entropy_with_logits(lin->forward(xs), y) + l2 * lin->weight.pow(2).sum() / A;
     loss.backward();
     return loss;
   };
@@ -72,8 +73,8 @@ void run_linear(const Options& o) {
   report["finetuned_head_val_acc"] = acc_head;
   report["finetuned_head_val_acc_flip_avg"] =
       mean_of(cross_calibrated_accuracy(torch::sigmoid(va_flip.logits), va.targets));
-  std::fprintf(stderr, "[linear] fine-tuned heads: val acc %.4f (single view), %.4f (flip-averaged)\n", acc_head,
-               report["finetuned_head_val_acc_flip_avg"].get<double>());
+  std::fprintf(stderr, "[linear] fine-tuned heads: val acc %.4f (single view), %.4f (flip-averaged)\n",
+               acc_head, report["finetuned_head_val_acc_flip_avg"].get<double>());
 
   double best_acc = -1, best_l2 = 0;
   torch::nn::Linear best{nullptr};
@@ -82,11 +83,12 @@ void run_linear(const Options& o) {
   for (double l2 : {1e-4, 1e-3, 1e-2}) {
     auto lin = fit_logistic(feats, targets, l2, 200);
     torch::NoGradGuard ng;
-    const double acc = mean_of(cross_calibrated_accuracy(torch::sigmoid(lin->forward(va.features)), va.targets));
+    const double acc =
+        mean_of(cross_calibrated_accuracy(torch::sigmoid(lin->forward(va.features)), va.targets));
     const double acc_flip =
         mean_of(cross_calibrated_accuracy(torch::sigmoid(lin->forward(va_flip.features)), va.targets));
-    std::fprintf(stderr, "[linear] logistic l2=%g: val acc %.4f (single view), %.4f (flip-averaged)\n", l2, acc,
-                 acc_flip);
+    std::fprintf(stderr, "[linear] logistic l2=%g: val acc %.4f (single view), %.4f (flip-averaged)\n", l2,
+                 acc, acc_flip);
     grid.push_back({{"l2", l2}, {"val_acc", acc}, {"val_acc_flip_avg", acc_flip}});
     if (acc > best_acc) best_acc = acc, best_l2 = l2, best = lin;
   }
@@ -95,7 +97,8 @@ void run_linear(const Options& o) {
   report["linear_l2"] = best_l2;
   report["winner"] = best_acc > acc_head ? "linear" : "finetuned";
   report["note"] =
-      "l2 picked on the same validation split it is scored on (3 values): the linear number is slightly optimistic";
+      "l2 picked on the same validation split it is scored on (3 values): the linear number is slightly "
+      "optimistic";
   const std::string dir = o.run_dir + "/linear";
   std::filesystem::create_directories(dir);
   save_module_atomic(*best, dir + "/head.pt");

@@ -12,8 +12,8 @@ void run_pretrain(const Options& o) {
   const torch::Device dev = pick_device(o.device);
   AttributeSplits splits = make_attribute_splits(o);
   IdentitySet ids = make_identity_set(o, splits);
-  std::fprintf(stderr, "[pretrain] %zu images, %d identities (%d LFW, %d CelebA-train)\n", ids.data.samples.size(),
-               ids.n_classes, ids.n_lfw_classes, ids.n_celeba_classes);
+  std::fprintf(stderr, "[pretrain] %zu images, %d identities (%d LFW, %d CelebA-train)\n",
+               ids.data.samples.size(), ids.n_classes, ids.n_lfw_classes, ids.n_celeba_classes);
   ANet net(static_cast<int>(splits.attribute_names.size()), o.width_mult, o.dropout);
   torch::nn::Linear id_head(net->feature_dim(), ids.n_classes);
   torch::nn::Dropout drop(o.dropout);
@@ -29,8 +29,7 @@ void run_pretrain(const Options& o) {
     auto logp = torch::log_softmax(logits, 1);
     auto nll = -logp.gather(1, b.labels.unsqueeze(1)).squeeze(1);
     auto loss = ((1 - eps) * nll - eps * logp.mean(1)).mean();
-    stats["train_acc"] +=
-        logits.argmax(1).eq(b.labels).to(torch::kFloat64).sum().item<double>();
+    stats["train_acc"] += logits.argmax(1).eq(b.labels).to(torch::kFloat64).sum().item<double>();
     return loss;
   };
   fit(o, cfg, ids.data, dev, step, nullptr);

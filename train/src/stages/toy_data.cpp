@@ -76,7 +76,8 @@ void make_toy_data(const std::string& root, int n_images) {
     for (int k = 1; k <= 3; ++k) {
       char name[64];
       std::snprintf(name, sizeof name, "%s_%04d.jpg", person.c_str(), k);
-      write_bytes(root + "/lfw/" + person + "/" + name, encode_jpeg(toy_face(112, 112, p % 2, p / 2, rng), 90));
+      write_bytes(root + "/lfw/" + person + "/" + name,
+                  encode_jpeg(toy_face(112, 112, p % 2, p / 2, rng), 90));
     }
   }
   fs::create_directories(root + "/objects");

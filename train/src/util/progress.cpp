@@ -50,7 +50,8 @@ void Progress::draw(size_t done, const std::string& extra, bool final) {
   constexpr int kWidth = 30;
   std::string bar(kWidth, ' ');
   for (int i = 0; i < static_cast<int>(frac * kWidth); ++i) bar[i] = '=';
-  if (!final && frac < 1 && static_cast<int>(frac * kWidth) < kWidth) bar[static_cast<int>(frac * kWidth)] = '>';
+  if (!final && frac < 1 && static_cast<int>(frac * kWidth) < kWidth)
+    bar[static_cast<int>(frac * kWidth)] = '>';
   std::fprintf(stderr, "%s%s [%s] %3d%% %zu/%zu %.0f/s %s %s %s%s", tty_ ? "\r\033[K" : "", label_.c_str(),
                bar.c_str(), static_cast<int>(frac * 100), done, total_, rate, format_duration(el).c_str(),
                final ? "total" : ("ETA " + format_duration(eta)).c_str(), extra.c_str(),
