@@ -6,6 +6,6 @@ if(TARGET faceattr_train)
   add_test(NAME trainer_smoke
     COMMAND ${CMAKE_COMMAND} -DTRAIN_BIN=$<TARGET_FILE:faceattr_train>
             -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/trainer_smoke
-            -P ${CMAKE_CURRENT_SOURCE_DIR}/trainer_smoke.cmake)
+            -P ${PROJECT_SOURCE_DIR}/train/smoke_test.cmake)
   set_tests_properties(trainer_smoke PROPERTIES TIMEOUT 300 LABELS "train")
 endif()

@@ -1,4 +1,5 @@
-# Driven by tests/trainer.cmake: cmake -DTRAIN_BIN=... -DWORK_DIR=... -P trainer_smoke.cmake
+# Trainer smoke test script, driven by tests/trainer.cmake:
+#   cmake -DTRAIN_BIN=<faceattr_train> -DWORK_DIR=<scratch dir> -P train/smoke_test.cmake
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
