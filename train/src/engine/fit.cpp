@@ -29,10 +29,10 @@ void save_module_atomic(torch::nn::Module& m, const std::string& path) {
   fs::rename(tmp, path);
 }
 
-void load_module(torch::nn::Module& m, const std::string& path) {
+void load_module(torch::nn::Module& m, const std::string& path, torch::Device device) {
   if (!fs::exists(path)) throw std::runtime_error("checkpoint not found: " + path);
   torch::serialize::InputArchive ar;
-  ar.load_from(path);
+  ar.load_from(path, device);
   m.load(ar);
 }
 
@@ -66,9 +66,10 @@ History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch:
     const int done = st.at("epoch").get<int>();
     if (st.value("seed", o.seed) != o.seed) throw std::runtime_error("--resume with a different seed");
     for (auto& [stem, m] : cfg.modules)
-      load_module(*m, dir + "/" + stem + "-e" + std::to_string(done) + ".pt");
+      load_module(*m, dir + "/" + stem + "-e" + std::to_string(done) + ".pt", device);
     torch::serialize::InputArchive ar;
-    ar.load_from(dir + "/optim-e" + std::to_string(done) + ".pt");
+    ar.load_from(dir + "/optim-e" + std::to_string(done) + ".pt",
+                 device);  // optimizer state on the training device
     opt.load(ar);
     hist = History::from_json(st.at("history"));
     start_epoch = done + 1;

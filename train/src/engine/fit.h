@@ -41,7 +41,8 @@ History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch:
             const StepFn& step, const EvalFn& eval);
 
 // Loads the final weights a finished stage wrote (run_dir/<stage>/<stem>.pt).
-void load_module(torch::nn::Module& m, const std::string& path);
+// Tensors are loaded onto `device` (checkpoints are device independent).
+void load_module(torch::nn::Module& m, const std::string& path, torch::Device device = torch::kCPU);
 void save_module_atomic(torch::nn::Module& m, const std::string& path);
 
 }  // namespace faceattr::train
