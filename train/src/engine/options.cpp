@@ -4,16 +4,18 @@ namespace faceattr::train {
 
 #define FA_FIELDS(X)                                                                                        \
   X(data_root)                                                                                              \
-  X(celeba_anno) X(celeba_images) X(lfw_dir) X(objects_dir) X(val_identity_mod) X(max_images)               \
-      X(lfw_min_images) X(run_dir) X(device) X(threads) X(workers) X(seed) X(resume) X(cache_images)        \
-          X(max_steps) X(width_mult) X(dropout) X(batch_size) X(pretrain_epochs) X(pretrain_lr)             \
-              X(finetune_epochs) X(finetune_lr) X(weight_decay) X(label_smoothing) X(pos_weighting) X(init) \
-                  X(out_dir) X(model_name) X(calib_images) X(calib_percentile) X(head)
+  X(celeba_anno)                                                                                            \
+  X(celeba_images) X(lfw_dir) X(objects_dir) X(val_identity_mod) X(max_images) X(lfw_min_images) X(run_dir) \
+      X(device) X(threads) X(workers) X(seed) X(resume) X(cache_images) X(max_steps) X(width_mult)          \
+          X(dropout) X(batch_size) X(pretrain_epochs) X(pretrain_lr) X(finetune_epochs) X(finetune_lr)      \
+              X(weight_decay) X(label_smoothing) X(pos_weighting) X(init) X(out_dir) X(model_name)          \
+                  X(calib_images) X(calib_percentile) X(head)
 
 #define FA_AUG(X)                                                                                    \
   X(scale_min)                                                                                       \
-  X(scale_max) X(aspect_jitter) X(shift) X(flip) X(brightness) X(contrast) X(saturation) X(hue_gain) \
-      X(gray_prob) X(blur_prob)
+  X(scale_max)                                                                                       \
+  X(aspect_jitter) X(shift) X(flip) X(brightness) X(contrast) X(saturation) X(hue_gain) X(gray_prob) \
+      X(blur_prob)
 
 void to_json(nlohmann::json& j, const Options& o) {
 #define X(f) j[#f] = o.f;
