@@ -35,8 +35,8 @@ struct QParam {
 // Shared execution resources, owned by the session.
 struct ExecContext {
   int n_threads = 1;
-  ThreadPool* pool = nullptr;       // for reference/simd kernels; may be null (serial)
-  void* xnn_threadpool = nullptr;   // pthreadpool_t for XNNPACK kernels; may be null
+  ThreadPool* pool = nullptr;      // for reference/simd kernels; may be null (serial)
+  void* xnn_threadpool = nullptr;  // pthreadpool_t for XNNPACK kernels; may be null
 };
 
 struct Conv2dDesc {
@@ -134,21 +134,27 @@ using KernelPtr = std::unique_ptr<Kernel>;
 // that descriptor (the dispatcher then falls back to the reference family).
 // Each family implements these in its own folder, e.g.
 // reference::make_conv2d, xnnpack::make_conv2d, simd::make_conv2d.
-#define FACEATTR_KERNEL_FACTORIES                                              \
-  KernelPtr make_conv2d(const Conv2dDesc& d, const ConvWeights& w);            \
+#define FACEATTR_KERNEL_FACTORIES                                                    \
+  KernelPtr make_conv2d(const Conv2dDesc& d, const ConvWeights& w);                  \
   KernelPtr make_fully_connected(const FullyConnectedDesc& d, const ConvWeights& w); \
-  KernelPtr make_pool2d(const Pool2dDesc& d);                                  \
-  KernelPtr make_global_avg_pool(const GlobalAvgPoolDesc& d);                  \
-  KernelPtr make_add(const AddDesc& d);                                        \
-  KernelPtr make_concat(const ConcatDesc& d);                                  \
-  KernelPtr make_sigmoid(const UnaryDesc& d);                                  \
-  KernelPtr make_activation(const UnaryDesc& d);                               \
-  KernelPtr make_quantize(const UnaryDesc& d);                                 \
+  KernelPtr make_pool2d(const Pool2dDesc& d);                                        \
+  KernelPtr make_global_avg_pool(const GlobalAvgPoolDesc& d);                        \
+  KernelPtr make_add(const AddDesc& d);                                              \
+  KernelPtr make_concat(const ConcatDesc& d);                                        \
+  KernelPtr make_sigmoid(const UnaryDesc& d);                                        \
+  KernelPtr make_activation(const UnaryDesc& d);                                     \
+  KernelPtr make_quantize(const UnaryDesc& d);                                       \
   KernelPtr make_dequantize(const UnaryDesc& d);
 
-namespace reference { FACEATTR_KERNEL_FACTORIES }
-namespace xnnpack { FACEATTR_KERNEL_FACTORIES }
-namespace simd { FACEATTR_KERNEL_FACTORIES }
+namespace reference {
+FACEATTR_KERNEL_FACTORIES
+}
+namespace xnnpack {
+FACEATTR_KERNEL_FACTORIES
+}
+namespace simd {
+FACEATTR_KERNEL_FACTORIES
+}
 
 // dispatch.cpp: the one place that picks a family. Tries `preferred`, falls
 // back to reference; `*used` (optional) receives the family that served.
