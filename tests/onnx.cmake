@@ -111,7 +111,7 @@ foreach(fam ${FACEATTR_SHIPPED_MODELS})
     set_tests_properties(onnx_ort_parity_${stem}_sdk PROPERTIES
                          FIXTURES_REQUIRED "onnx_${stem}_onnx;onnx_${stem}_sdk" TIMEOUT 300)
   endif()
-  set(torch_golden ${FACEATTR_ONNX_MODELS_DIR}/${stem}.golden.json)
+  set(torch_golden ${fam}.golden.json)  # the trainer writes <model>.fam.golden.json
   if(FACEATTR_NODE AND EXISTS ${torch_golden})
     file(READ ${torch_golden} golden_text)
     string(JSON lsb ERROR_VARIABLE no_lsb GET "${golden_text}" output_lsb)
