@@ -53,7 +53,7 @@ extern "C" {
 #endif
 
 #define FACEATTR_VERSION_MAJOR 0
-#define FACEATTR_VERSION_MINOR 1
+#define FACEATTR_VERSION_MINOR 2
 #define FACEATTR_VERSION_PATCH 0
 
 /** Status codes. FACEATTR_OK is 0; every error is positive. */
@@ -191,6 +191,27 @@ typedef struct faceattr_timings {
 FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_session *session,
                                                            faceattr_timings *out);
 
+/**
+ * LNet's face response map from the last successful predict call (needs an
+ * LNet model; FACEATTR_ERR_UNSUPPORTED otherwise). `data` holds `height` rows
+ * of `width` floats in [0, 1]; map cell (i, j) covers the image rectangle
+ * x in [origin_x + j * cell_width, origin_x + (j + 1) * cell_width), and likewise
+ * for y, in input-image pixels (cells may extend past the image: letterboxing).
+ * Valid until the next predict call on the session or its free.
+ */
+typedef struct faceattr_response_map {
+  const float *data;
+  int32_t width;
+  int32_t height;
+  float origin_x;
+  float origin_y;
+  float cell_width;
+  float cell_height;
+} faceattr_response_map;
+FACEATTR_API faceattr_status faceattr_session_response_map(const faceattr_session *session,
+                                                           faceattr_response_map *out);
+/** 1 when the session has an LNet model (predict localises faces), else 0. */
+FACEATTR_API int faceattr_session_has_localizer(const faceattr_session *session);
 /** The calling thread's last error message ("" when none). Valid until the next call on this thread. */
 FACEATTR_API const char *faceattr_last_error(void);
 /** Short name of a status code, e.g. "FACEATTR_ERR_MODEL_FORMAT". */

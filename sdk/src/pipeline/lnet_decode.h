@@ -1,0 +1,55 @@
+// LNet response map -> face boxes. Pure C++, no allocation after construction,
+// shared by the SDK pipeline and the trainer (which tunes and validates the
+// decoder on scenes composed from training images). docs/model-format.md
+// ("LNet") describes the metadata keys that set DecodeParams.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/model.h"
+#include "util/status.h"
+
+namespace faceattr::pipeline {
+
+struct DecodeParams {
+  float threshold = 0.5f;        // lnet.threshold: a face needs a peak response >= this
+  float region_fraction = 0.5f;  // lnet.region_fraction: its region = connected cells >= fraction * peak
+  float box_scale = 1.0f;        // lnet.box_scale: face box side = box_scale * region extent
+  float box_aspect = 1.0f;       // lnet.box_aspect: box width / height
+  float nms_iou = 0.3f;          // lnet.nms_iou: weaker boxes overlapping a kept one more than this go
+};
+
+// A face box in LNet-input pixels (x, y top-left), score = peak response in [0, 1].
+struct FaceBox {
+  float x = 0, y = 0, w = 0, h = 0, score = 0;
+};
+
+// Reads the lnet.* metadata of an LNet model (defaults for absent keys);
+// refuses unparsable or out-of-range values with FACEATTR_ERR_MODEL_FORMAT.
+Status decode_params_from_model(const model::Model& lnet, DecodeParams* out);
+
+class Decoder {
+ public:
+  // Sizes all scratch for a map_h x map_w map whose cell (i, j) centre sits at
+  // ((j + 0.5) * cell_w, (i + 0.5) * cell_h) LNet-input pixels. May allocate.
+  Decoder(const DecodeParams& p, int map_h, int map_w, float cell_w, float cell_h, int max_faces);
+
+  // Finds up to max_faces faces, strongest first; returns their count. Boxes
+  // whose shorter side is below min_side LNet-input pixels are dropped.
+  // Allocates nothing.
+  int decode(const float* map, float min_side, FaceBox* out);
+
+  const DecodeParams& params() const { return p_; }
+
+ private:
+  DecodeParams p_;
+  int map_h_, map_w_;
+  float cell_w_, cell_h_;
+  int max_faces_;
+  std::vector<int32_t> label_;       // per cell component label / visited marks
+  std::vector<int32_t> stack_;       // flood-fill stack
+  std::vector<FaceBox> candidates_;  // before NMS
+};
+
+}  // namespace faceattr::pipeline
