@@ -15,7 +15,7 @@ namespace faceattr::pipeline {
 struct DecodeParams {
   float threshold = 0.5f;        // lnet.threshold: a face needs a peak response >= this
   float region_fraction = 0.5f;  // lnet.region_fraction: its region = connected cells >= fraction * peak
-  float box_scale = 1.0f;        // lnet.box_scale: face box side = box_scale * region extent
+  float box_scale = 1.0f;        // lnet.box_scale: face box side = box_scale * sqrt(region area)
   float box_aspect = 1.0f;       // lnet.box_aspect: box width / height
   float nms_iou = 0.3f;          // lnet.nms_iou: weaker boxes overlapping a kept one more than this go
 };
@@ -29,15 +29,19 @@ struct FaceBox {
 // refuses unparsable or out-of-range values with FACEATTR_ERR_MODEL_FORMAT.
 Status decode_params_from_model(const model::Model& lnet, DecodeParams* out);
 
+// Range checks of decode_params_from_model (for parameters from elsewhere).
+Status validate_decode_params(const DecodeParams& p);
+
 class Decoder {
  public:
   // Sizes all scratch for a map_h x map_w map whose cell (i, j) centre sits at
   // ((j + 0.5) * cell_w, (i + 0.5) * cell_h) LNet-input pixels. May allocate.
+  // Non-positive sizes give a decoder that finds nothing.
   Decoder(const DecodeParams& p, int map_h, int map_w, float cell_w, float cell_h, int max_faces);
 
   // Finds up to max_faces faces, strongest first; returns their count. Boxes
   // whose shorter side is below min_side LNet-input pixels are dropped.
-  // Allocates nothing.
+  // Non-finite map values count as 0. Allocates nothing.
   int decode(const float* map, float min_side, FaceBox* out);
 
   const DecodeParams& params() const { return p_; }
@@ -47,8 +51,9 @@ class Decoder {
   int map_h_, map_w_;
   float cell_w_, cell_h_;
   int max_faces_;
-  std::vector<int32_t> label_;       // per cell component label / visited marks
+  std::vector<int32_t> label_;       // per cell: owning region, -1 = none
   std::vector<int32_t> stack_;       // flood-fill stack
+  std::vector<int32_t> peaks_;       // peak cells, strongest first
   std::vector<FaceBox> candidates_;  // before NMS
 };
 

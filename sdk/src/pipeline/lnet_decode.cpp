@@ -1,0 +1,195 @@
+// LNet response-map decoder: peaks -> regions -> boxes -> NMS (see lnet_decode.h).
+#include "pipeline/lnet_decode.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+namespace faceattr::pipeline {
+namespace {
+
+// Locale-independent strict float parse: the whole string must be one finite decimal.
+bool parse_float(const char* s, float* out) {
+  const size_t n = std::strlen(s);
+  if (n == 0 || n > 64) return false;
+  float v = 0;
+  auto [end, ec] = std::from_chars(s, s + n, v);
+  if (ec != std::errc() || end != s + n || !std::isfinite(v)) return false;
+  *out = v;
+  return true;
+}
+
+struct Range {
+  const char* key;
+  float DecodeParams::*field;
+  float lo, hi;
+  bool lo_open;
+};
+
+constexpr Range kRanges[] = {
+    {"lnet.threshold", &DecodeParams::threshold, 0.0f, 1.0f, true},
+    {"lnet.region_fraction", &DecodeParams::region_fraction, 0.0f, 1.0f, true},
+    {"lnet.box_scale", &DecodeParams::box_scale, 0.0f, 100.0f, true},
+    {"lnet.box_aspect", &DecodeParams::box_aspect, 0.1f, 10.0f, false},
+    {"lnet.nms_iou", &DecodeParams::nms_iou, 0.0f, 1.0f, false},
+};
+
+bool in_range(const Range& r, float v) {
+  return std::isfinite(v) && (r.lo_open ? v > r.lo : v >= r.lo) && v <= r.hi;
+}
+
+std::string range_text(const Range& r) {
+  return std::string(r.lo_open ? "(" : "[") + std::to_string(r.lo) + ", " + std::to_string(r.hi) + "]";
+}
+
+float iou(const FaceBox& a, const FaceBox& b) {
+  const float ix = std::min(a.x + a.w, b.x + b.w) - std::max(a.x, b.x);
+  const float iy = std::min(a.y + a.h, b.y + b.h) - std::max(a.y, b.y);
+  if (ix <= 0 || iy <= 0) return 0;
+  const float inter = ix * iy;
+  const float uni = a.w * a.h + b.w * b.h - inter;
+  return uni > 0 ? inter / uni : 0;
+}
+
+inline float cell_value(const float* map, int i) {
+  const float v = map[i];
+  return std::isfinite(v) ? v : 0.0f;  // NaN/inf never seed or join a region
+}
+
+}  // namespace
+
+Status validate_decode_params(const DecodeParams& p) {
+  for (const Range& r : kRanges) {
+    const float v = p.*(r.field);
+    if (!in_range(r, v))
+      return model_format_error(std::string(r.key) + " = " + std::to_string(v) + " is outside " +
+                                range_text(r));
+  }
+  return Status::ok();
+}
+
+Status decode_params_from_model(const model::Model& lnet, DecodeParams* out) {
+  if (!out) return invalid_argument("decode_params_from_model: null output");
+  DecodeParams p;
+  for (const Range& r : kRanges) {
+    const char* s = lnet.find_metadata(r.key);
+    if (!s) continue;
+    float v = 0;
+    if (!parse_float(s, &v))
+      return model_format_error(std::string("LNet metadata ") + r.key + " = \"" +
+                                std::string(s).substr(0, 64) + "\" is not a finite decimal number");
+    if (!in_range(r, v))
+      return model_format_error(std::string("LNet metadata ") + r.key + " = " + s + " is outside " +
+                                range_text(r));
+    p.*(r.field) = v;
+  }
+  *out = p;
+  return Status::ok();
+}
+
+Decoder::Decoder(const DecodeParams& p, int map_h, int map_w, float cell_w, float cell_h, int max_faces)
+    : p_(p),
+      map_h_(map_h > 0 && map_w > 0 ? map_h : 0),
+      map_w_(map_h > 0 && map_w > 0 ? map_w : 0),
+      cell_w_(cell_w > 0 && std::isfinite(cell_w) ? cell_w : 0),
+      cell_h_(cell_h > 0 && std::isfinite(cell_h) ? cell_h : 0),
+      max_faces_(std::max(0, max_faces)) {
+  const size_t cells = static_cast<size_t>(map_h_) * static_cast<size_t>(map_w_);
+  label_.assign(cells, -1);
+  stack_.resize(cells);
+  peaks_.resize(cells);
+  candidates_.resize(cells);
+}
+
+int Decoder::decode(const float* map, float min_side, FaceBox* out) {
+  if (!map || !out || max_faces_ == 0 || map_h_ == 0 || cell_w_ == 0 || cell_h_ == 0) return 0;
+  if (!std::isfinite(min_side)) min_side = 0;
+  const int H = map_h_, W = map_w_;
+  const float thr = p_.threshold;
+
+  // 1. Peaks: cells >= threshold that no 8-neighbour exceeds.
+  int n_peaks = 0;
+  for (int i = 0; i < H; ++i) {
+    for (int j = 0; j < W; ++j) {
+      const float v = cell_value(map, i * W + j);
+      if (!(v >= thr)) continue;
+      bool is_peak = true;
+      for (int di = -1; di <= 1 && is_peak; ++di) {
+        for (int dj = -1; dj <= 1; ++dj) {
+          const int y = i + di, x = j + dj;
+          if ((di == 0 && dj == 0) || y < 0 || y >= H || x < 0 || x >= W) continue;
+          if (cell_value(map, y * W + x) > v) {
+            is_peak = false;
+            break;
+          }
+        }
+      }
+      if (is_peak) peaks_[n_peaks++] = i * W + j;
+    }
+  }
+  // Strongest first; ties by cell index so the result is deterministic.
+  std::sort(peaks_.begin(), peaks_.begin() + n_peaks, [map](int32_t a, int32_t b) {
+    const float va = cell_value(map, a), vb = cell_value(map, b);
+    return va > vb || (va == vb && a < b);
+  });
+
+  // 2. Regions: flood fill (4-connected) from each unclaimed peak over unclaimed
+  //    cells >= region_fraction * peak. A plateau's other peaks are then claimed.
+  std::fill(label_.begin(), label_.end(), -1);
+  int n_cand = 0;
+  for (int k = 0; k < n_peaks; ++k) {
+    const int seed = peaks_[k];
+    if (label_[seed] != -1) continue;
+    const float peak = cell_value(map, seed);
+    const float floor_v = p_.region_fraction * peak;
+    int sp = 0;
+    stack_[sp++] = seed;
+    label_[seed] = k;
+    int count = 0;
+    double wsum = 0, wx = 0, wy = 0;
+    while (sp > 0) {
+      const int c = stack_[--sp];
+      const int i = c / W, j = c % W;
+      const float v = cell_value(map, c);
+      ++count;
+      const double w = static_cast<double>(v - floor_v) + 1e-6;  // weight: height above the region floor
+      wsum += w;
+      wx += w * (j + 0.5);
+      wy += w * (i + 0.5);
+      const int nb[4][2] = {{i - 1, j}, {i + 1, j}, {i, j - 1}, {i, j + 1}};
+      for (const auto& q : nb) {
+        if (q[0] < 0 || q[0] >= H || q[1] < 0 || q[1] >= W) continue;
+        const int n = q[0] * W + q[1];
+        if (label_[n] != -1 || !(cell_value(map, n) >= floor_v)) continue;
+        label_[n] = k;
+        stack_[sp++] = n;
+      }
+    }
+    // Box: centred on the weighted centroid, side from the region's area.
+    const float cx = static_cast<float>(wx / wsum) * cell_w_;
+    const float cy = static_cast<float>(wy / wsum) * cell_h_;
+    const float side = p_.box_scale * std::sqrt(static_cast<float>(count) * cell_w_ * cell_h_);
+    const float a = std::sqrt(p_.box_aspect);
+    FaceBox b;
+    b.w = side * a;
+    b.h = side / a;
+    b.x = cx - 0.5f * b.w;
+    b.y = cy - 0.5f * b.h;
+    b.score = std::min(1.0f, std::max(0.0f, peak));
+    if (!(std::min(b.w, b.h) >= min_side)) continue;
+    candidates_[n_cand++] = b;
+  }
+
+  // 3. Greedy NMS over candidates (already strongest first).
+  int n_out = 0;
+  for (int c = 0; c < n_cand && n_out < max_faces_; ++c) {
+    bool keep = true;
+    for (int o = 0; o < n_out && keep; ++o) keep = iou(candidates_[c], out[o]) <= p_.nms_iou;
+    if (keep) out[n_out++] = candidates_[c];
+  }
+  return n_out;
+}
+
+}  // namespace faceattr::pipeline
