@@ -1,0 +1,191 @@
+// Thin Embind binding of the C API (faceattr.h) for the browser package.
+//
+// Kept deliberately small: it only moves numbers across. Model bytes and frames
+// live in wasm heap buffers the JS side allocates with _malloc and passes in as
+// addresses (a frame buffer is reused across frames: no per-frame copy into JS
+// arrays). Fallible calls return the faceattr_status code; web/src/core.js turns
+// a non-zero code into a JS exception carrying lastError(). Predictions are
+// copied into one flat float buffer per session, planned at create time, that JS
+// reads through a heap view:
+//   [0]                 number of faces n
+//   per face (stride 5 + 2 * n_attributes floats):
+//     x, y, w, h, score, probs[n_attributes], present[n_attributes] (0/1)
+// Nothing here throws; no C++ exception crosses into JS.
+#include <emscripten/bind.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "faceattr/faceattr.h"
+
+// The localiser calls are weak references so the module links against an SDK
+// that declares but does not yet define them (LNet lands separately); a missing
+// one reads as "no localiser".
+#pragma weak faceattr_session_has_localizer
+#pragma weak faceattr_session_response_map
+
+namespace {
+
+class Session {
+ public:
+  // Returns nullptr on failure (faceattr_last_error() says why).
+  static Session *create(uintptr_t anet, size_t anet_size, uintptr_t lnet, size_t lnet_size, int n_threads,
+                         int backend, int max_faces, int min_face_size) {
+    faceattr_session_params p = faceattr_session_default_params();
+    if (n_threads > 0) p.n_threads = n_threads;
+    p.backend = static_cast<faceattr_backend>(backend);
+    if (max_faces > 0) p.max_faces = max_faces;
+    if (min_face_size > 0) p.min_face_size = min_face_size;
+    faceattr_session *s = nullptr;
+    if (faceattr_session_create(reinterpret_cast<const void *>(anet), anet_size,
+                                lnet_size ? reinterpret_cast<const void *>(lnet) : nullptr, lnet_size, &p,
+                                &s) != FACEATTR_OK)
+      return nullptr;
+    return new Session(s, p.max_faces);
+  }
+
+  ~Session() { faceattr_session_free(s_); }
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  // The frame: `height` rows of `width` pixels at heap address `data`.
+  int predict(uintptr_t data, int width, int height, int stride, int format) {
+    const faceattr_image img = image(data, width, height, stride, format);
+    const faceattr_face *faces = nullptr;
+    int32_t n = 0;
+    out_[0] = 0;
+    const faceattr_status st = faceattr_session_predict(s_, &img, &faces, &n);
+    if (st != FACEATTR_OK) return st;
+    if (n > max_faces_) n = max_faces_;
+    out_[0] = static_cast<float>(n);
+    for (int32_t f = 0; f < n; ++f) {
+      float *o = out_.data() + 1 + static_cast<size_t>(f) * stride_;
+      for (int k = 0; k < 4; ++k) o[k] = faces[f].box[k];
+      o[4] = faces[f].score;
+      for (int32_t a = 0; a < n_attr_; ++a) {
+        o[5 + a] = faces[f].probs[a];
+        o[5 + n_attr_ + a] = faces[f].present[a] ? 1.f : 0.f;
+      }
+    }
+    return st;
+  }
+
+  // ANet alone on the frame as one face crop; fills face 0 (box = whole frame).
+  int predictCrop(uintptr_t data, int width, int height, int stride, int format) {
+    const faceattr_image img = image(data, width, height, stride, format);
+    out_[0] = 0;
+    float *o = out_.data() + 1;
+    const faceattr_status st = faceattr_session_predict_crop(s_, &img, o + 5);
+    if (st != FACEATTR_OK) return st;
+    o[0] = 0;
+    o[1] = 0;
+    o[2] = static_cast<float>(width);
+    o[3] = static_cast<float>(height);
+    o[4] = 1;
+    for (int32_t a = 0; a < n_attr_; ++a)
+      o[5 + n_attr_ + a] = o[5 + a] >= faceattr_session_attribute_threshold(s_, a) ? 1.f : 0.f;
+    out_[0] = 1;
+    return st;
+  }
+
+  uintptr_t resultPtr() const { return reinterpret_cast<uintptr_t>(out_.data()); }
+  int faceStride() const { return stride_; }
+  int maxFaces() const { return max_faces_; }
+  int nAttributes() const { return n_attr_; }
+  std::string attributeName(int i) const {
+    const char *n = faceattr_session_attribute_name(s_, i);
+    return n ? n : "";
+  }
+  float attributeThreshold(int i) const { return faceattr_session_attribute_threshold(s_, i); }
+  std::string backend() const { return faceattr_backend_name(faceattr_session_backend(s_)); }
+  bool hasLocalizer() const {
+    return faceattr_session_has_localizer != nullptr && faceattr_session_has_localizer(s_) != 0;
+  }
+  std::string metadata(int which, const std::string &key) const {
+    const char *v = faceattr_session_model_metadata(s_, which, key.c_str());
+    return v ? v : "";
+  }
+  // [preprocess_ms, lnet_ms, anet_ms] into the 3 doubles at `out`.
+  int lastTimings(uintptr_t out) const {
+    faceattr_timings t{};
+    const faceattr_status st = faceattr_session_last_timings(s_, &t);
+    double *d = reinterpret_cast<double *>(out);
+    d[0] = t.preprocess_ms;
+    d[1] = t.lnet_ms;
+    d[2] = t.anet_ms;
+    return st;
+  }
+  // LNet's response map of the last predict: 7 floats at `out` (data address,
+  // width, height, origin x/y, cell w/h); a status code (UNSUPPORTED without LNet).
+  int responseMap(uintptr_t out) const {
+    if (faceattr_session_response_map == nullptr) return FACEATTR_ERR_UNSUPPORTED;
+    faceattr_response_map m{};
+    const faceattr_status st = faceattr_session_response_map(s_, &m);
+    if (st != FACEATTR_OK) return st;
+    double *d = reinterpret_cast<double *>(out);
+    d[0] = static_cast<double>(reinterpret_cast<uintptr_t>(m.data));
+    d[1] = m.width;
+    d[2] = m.height;
+    d[3] = m.origin_x;
+    d[4] = m.origin_y;
+    d[5] = m.cell_width;
+    d[6] = m.cell_height;
+    return st;
+  }
+
+ private:
+  Session(faceattr_session *s, int max_faces)
+      : s_(s), n_attr_(faceattr_session_n_attributes(s)), max_faces_(max_faces > 0 ? max_faces : 1) {
+    stride_ = 5 + 2 * n_attr_;
+    out_.assign(1 + static_cast<size_t>(max_faces_) * stride_, 0.f);
+  }
+  static faceattr_image image(uintptr_t data, int width, int height, int stride, int format) {
+    return faceattr_image{reinterpret_cast<const uint8_t *>(data), width, height, stride,
+                          static_cast<faceattr_pixel_format>(format)};
+  }
+
+  faceattr_session *s_;
+  int32_t n_attr_;
+  int max_faces_;
+  int stride_ = 0;
+  std::vector<float> out_;
+};
+
+std::string lastError() { return faceattr_last_error(); }
+std::string statusString(int st) { return faceattr_status_string(static_cast<faceattr_status>(st)); }
+std::string version() { return faceattr_version(); }
+bool backendAvailable(int b) { return faceattr_backend_available(static_cast<faceattr_backend>(b)) != 0; }
+bool threaded() {
+#if defined(__EMSCRIPTEN_PTHREADS__)
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(faceattr) {
+  using namespace emscripten;
+  class_<Session>("Session")
+      .class_function("create", &Session::create, allow_raw_pointers())
+      .function("predict", &Session::predict)
+      .function("predictCrop", &Session::predictCrop)
+      .function("resultPtr", &Session::resultPtr)
+      .function("faceStride", &Session::faceStride)
+      .function("maxFaces", &Session::maxFaces)
+      .function("nAttributes", &Session::nAttributes)
+      .function("attributeName", &Session::attributeName)
+      .function("attributeThreshold", &Session::attributeThreshold)
+      .function("backend", &Session::backend)
+      .function("hasLocalizer", &Session::hasLocalizer)
+      .function("metadata", &Session::metadata)
+      .function("lastTimings", &Session::lastTimings)
+      .function("responseMap", &Session::responseMap);
+  function("lastError", &lastError);
+  function("statusString", &statusString);
+  function("version", &version);
+  function("backendAvailable", &backendAvailable);
+  function("threaded", &threaded);
+}
