@@ -1,0 +1,193 @@
+// The webcam demo: live video (or a dropped image) -> FaceAttr.detect -> boxes
+// and 40 attribute bars. Query options: ?threads=N (1: single-threaded flavour),
+// ?worker=0 (run on the page), ?lnet=0 (ignore an LNet model), ?source=image.
+import { FaceAttr } from '/web/src/faceattr.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const ANET = '/models/anet-int8.fam';
+const LNET = '/models/lnet-int8.fam';
+
+// State the browser tests read (tests/web/).
+const state = (window.faceattrDemo = {
+  ready: false, error: null, backend: null, mode: null, frames: 0, firstResultMs: null, createMs: null,
+  lastResult: null, hasLocalizer: false,
+});
+
+let fa = null;
+let mode = 'camera';
+let running = false;
+let stream = null;
+let fpsEma = null;
+let lastDone = 0;
+
+function setStatus(text, error = false) {
+  $('status').textContent = text;
+  $('status').classList.toggle('error', error);
+}
+
+function buildBars(attributes) {
+  const ol = $('attrs');
+  ol.textContent = '';
+  for (const a of attributes) {
+    const li = document.createElement('li');
+    li.dataset.name = a.name;
+    li.innerHTML = '<span class="name"></span><span class="bar"><i></i></span><span class="p">–</span>';
+    li.querySelector('.name').textContent = a.name.replaceAll('_', ' ');
+    ol.appendChild(li);
+  }
+}
+
+function showResult(result, frameWidth, frameHeight, displayEl) {
+  state.lastResult = result;
+  state.frames += 1;
+  if (state.firstResultMs === null) {
+    state.firstResultMs = performance.now();
+    $('first').textContent = `${state.firstResultMs.toFixed(0)} ms`;
+  }
+  const faces = result.faces;
+  $('nfaces').textContent = String(faces.length);
+  // Boxes, scaled from frame pixels to the displayed element.
+  const sx = displayEl.clientWidth / frameWidth;
+  const sy = displayEl.clientHeight / frameHeight;
+  const boxes = $('boxes');
+  boxes.textContent = '';
+  faces.forEach((f, i) => {
+    const d = document.createElement('div');
+    d.className = 'face-box';
+    d.style.left = `${f.box.x * sx}px`;
+    d.style.top = `${f.box.y * sy}px`;
+    d.style.width = `${f.box.width * sx}px`;
+    d.style.height = `${f.box.height * sy}px`;
+    const label = document.createElement('span');
+    label.textContent = `face ${i + 1} · ${(f.score * 100).toFixed(0)}%`;
+    d.appendChild(label);
+    boxes.appendChild(d);
+  });
+  // Bars of the most confident face.
+  const best = faces.reduce((b, f) => (!b || f.score > b.score ? f : b), null);
+  $('which-face').textContent = best ? (faces.length > 1 ? `(face ${faces.indexOf(best) + 1})` : '') : '(no face)';
+  const items = $('attrs').children;
+  for (let i = 0; i < items.length; ++i) {
+    const a = best ? best.attributes[i] : null;
+    items[i].classList.toggle('present', !!(a && a.present));
+    items[i].dataset.present = a && a.present ? '1' : '0';
+    items[i].querySelector('i').style.width = a ? `${(a.probability * 100).toFixed(1)}%` : '0';
+    items[i].querySelector('.p').textContent = a ? a.probability.toFixed(2) : '–';
+  }
+  $('latency').textContent = `${result.timings.totalMs.toFixed(1)} ms (wasm ${result.timings.wasmMs.toFixed(1)})`;
+}
+
+async function cameraLoop() {
+  const video = $('video');
+  const step = async () => {
+    if (!running || mode !== 'camera') return;
+    try {
+      if (video.readyState >= 2 && video.videoWidth > 0) {
+        const result = await fa.detect(video);
+        if (mode !== 'camera') return;
+        showResult(result, video.videoWidth, video.videoHeight, video);
+        const t = performance.now();
+        if (lastDone) {
+          const fps = 1000 / (t - lastDone);
+          fpsEma = fpsEma === null ? fps : 0.9 * fpsEma + 0.1 * fps;
+          $('fps').textContent = fpsEma.toFixed(1);
+        }
+        lastDone = t;
+      }
+    } catch (e) {
+      setStatus(`detect failed: ${e.message}`, true);
+    }
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => step());
+    else requestAnimationFrame(() => step());
+  };
+  step();
+}
+
+async function startCamera() {
+  mode = state.mode = 'camera';
+  $('still').hidden = true;
+  const video = $('video');
+  video.hidden = false;
+  try {
+    if (!stream) {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    }
+    video.srcObject = stream;
+    await video.play();
+    setStatus(`camera ${video.videoWidth}x${video.videoHeight}`);
+    running = true;
+    lastDone = 0;
+    cameraLoop();
+  } catch (e) {
+    setStatus(`no camera (${e.name || e.message}); drop an image file or use "Image…"`, true);
+  }
+}
+
+async function showImage(file) {
+  mode = state.mode = 'image';
+  running = false;
+  const video = $('video');
+  video.pause();
+  video.hidden = true;
+  const canvas = $('still');
+  canvas.hidden = false;
+  try {
+    const bitmap = await createImageBitmap(file);
+    canvas.width = bitmap.width;
+    canvas.height = bitmap.height;
+    canvas.getContext('2d').drawImage(bitmap, 0, 0);
+    const result = await fa.detect(bitmap);
+    showResult(result, bitmap.width, bitmap.height, canvas);
+    bitmap.close();
+    $('fps').textContent = '–';
+    setStatus(`${file.name || 'image'} ${canvas.width}x${canvas.height}`);
+  } catch (e) {
+    setStatus(`cannot analyse ${file.name || 'the image'}: ${e.message}`, true);
+  }
+}
+
+async function lnetAvailable() {
+  if (params.get('lnet') === '0') return false;
+  try {
+    return (await fetch(LNET, { method: 'HEAD' })).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function main() {
+  const t0 = performance.now();
+  const threads = params.has('threads') ? Number(params.get('threads')) : undefined;
+  const lnet = await lnetAvailable();
+  fa = await FaceAttr.create({
+    model: ANET,
+    lnetModel: lnet ? LNET : undefined,
+    backend: 'auto',
+    worker: params.get('worker') !== '0',
+    threads,
+  });
+  state.createMs = performance.now() - t0;
+  state.backend = fa.backend;
+  state.hasLocalizer = fa.hasLocalizer;
+  $('backend').textContent = `${fa.backend}${fa.inWorker ? ' (worker)' : ''}${fa.hasLocalizer ? ' + LNet' : ''}`;
+  buildBars(fa.attributes);
+  state.ready = true;
+  $('camera-btn').onclick = () => startCamera();
+  $('file').onchange = (e) => e.target.files[0] && showImage(e.target.files[0]);
+  document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
+  document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    document.body.classList.remove('dragging');
+    const f = [...e.dataTransfer.files].find((x) => x.type.startsWith('image/'));
+    if (f) showImage(f);
+  });
+  if (params.get('source') !== 'image') await startCamera();
+  else setStatus('drop an image file or use "Image…"');
+}
+
+main().catch((e) => {
+  state.error = e.message;
+  setStatus(`failed to start: ${e.message}`, true);
+});

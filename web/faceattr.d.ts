@@ -1,0 +1,112 @@
+// Type declarations of the faceattr web package (src/faceattr.js).
+
+/** A model: a URL on the page's own origin, or the model file's bytes. */
+export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView;
+
+/** Compute backend. 'auto' picks the best available; today that is always 'wasm'. */
+export type Backend = 'auto' | 'wasm';
+
+/** Module flavour in use. */
+export type BackendInUse = 'wasm-simd' | 'wasm-simd-threads';
+
+export interface CreateOptions {
+  /** ANet model (.fam), e.g. '/models/anet-int8.fam'. Required. */
+  model: ModelSource;
+  /** LNet face localiser (.fam). Without it the frame, centre-cropped, is one face with score 1. */
+  lnetModel?: ModelSource;
+  /** Default 'auto'. */
+  backend?: Backend;
+  /** Run in a Web Worker (default true) so the page never stalls. */
+  worker?: boolean;
+  /**
+   * Kernel threads. More than 1 needs a cross-origin isolated page (COOP/COEP),
+   * else the single-threaded SIMD flavour runs. Default: min(4, hardwareConcurrency)
+   * when isolated, else 1. 1 forces the single-threaded flavour.
+   */
+  threads?: number;
+  /** Cap on faces per frame (default 8). */
+  maxFaces?: number;
+  /** Smallest face side in pixels the localiser reports (default 24). */
+  minFaceSize?: number;
+  /** CPU kernels inside the module (default 'auto' = 'simd'); 'reference' for checks. */
+  kernels?: 'auto' | 'simd' | 'reference';
+  /** Folder of the module files (default: ../dist/ next to the package's src/). Same origin. */
+  distUrl?: string | URL;
+}
+
+export interface Box {
+  /** Top-left corner and size in frame pixels (may extend past the frame). */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Attribute {
+  /** CelebA attribute name, e.g. 'Smiling'. */
+  name: string;
+  /** Probability in [0, 1]. */
+  probability: number;
+  /** probability >= the model's threshold for this attribute. */
+  present: boolean;
+}
+
+export interface Face {
+  box: Box;
+  /** Face confidence in [0, 1]; 1 without a localiser. */
+  score: number;
+  /** All attributes of the model (40 for CelebA), in the model's order. */
+  attributes: Attribute[];
+}
+
+export interface Timings {
+  /** Stages inside the SDK, milliseconds. */
+  preprocessMs: number;
+  lnetMs: number;
+  anetMs: number;
+  /** The wasm call as a whole. */
+  wasmMs: number;
+  /** detect() from call to result, including the trip to the worker. */
+  totalMs: number;
+}
+
+export interface DetectResult {
+  faces: Face[];
+  backend: BackendInUse;
+  timings: Timings;
+}
+
+export type FrameSource =
+  | ImageData
+  | HTMLVideoElement
+  | VideoFrame
+  | ImageBitmap
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas;
+
+export interface DetectOptions {
+  /** Take the whole frame as one face crop (ANet alone, no localiser). */
+  crop?: boolean;
+}
+
+/** An SDK error; `code` is the status name, e.g. 'FACEATTR_ERR_INVALID_ARGUMENT'. */
+export class FaceAttrError extends Error {
+  readonly code: string;
+}
+
+export class FaceAttr {
+  /** Fetches the models (same origin only), loads the module, creates the session. */
+  static create(options: CreateOptions): Promise<FaceAttr>;
+  /** Faces with boxes and attributes. Rejects with FaceAttrError on bad input; the instance stays usable. */
+  detect(source: FrameSource, options?: DetectOptions): Promise<DetectResult>;
+  /** Frees the session and ends the worker. */
+  close(): Promise<void>;
+  readonly backend: BackendInUse;
+  readonly attributes: ReadonlyArray<{ name: string; threshold: number }>;
+  readonly hasLocalizer: boolean;
+  readonly inWorker: boolean;
+}
+
+/** True when the page can run the threads flavour (SharedArrayBuffer + crossOriginIsolated). */
+export function threadsSupported(): boolean;

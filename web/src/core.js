@@ -1,0 +1,252 @@
+// The engine: loads a wasm flavour and drives one SDK session through the
+// Embind binding (wasm/binding.cpp). Used by the Web Worker (worker.js), by the
+// in-page mode (runner.js) and directly by the node tests. No DOM here.
+
+/** Module files per flavour, in dist/ beside src/. */
+export const FLAVOURS = Object.freeze({
+  simd: 'faceattr-simd',
+  'simd-threads': 'faceattr-simd-threads',
+});
+
+/** faceattr_pixel_format. */
+export const PIXEL_FORMATS = Object.freeze({ rgb: 0, rgba: 1, bgr: 2, bgra: 3 });
+const CHANNELS = [3, 4, 3, 4];
+
+/** faceattr_backend: CPU kernel families inside the module. */
+export const KERNELS = Object.freeze({ auto: 0, reference: 1, simd: 3 });
+
+/** Largest kernel thread count of the threads flavour (wasm/CMakeLists.txt). */
+export const MAX_THREADS = 4;
+
+/** An SDK error: `code` is the status name, e.g. "FACEATTR_ERR_INVALID_ARGUMENT". */
+export class FaceAttrError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.name = 'FaceAttrError';
+    this.code = code;
+  }
+}
+
+/** True where the threads flavour can run: SharedArrayBuffer + cross-origin isolation. */
+export function threadsSupported() {
+  return typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true;
+}
+
+/** Picks the flavour: threads when isolated and more than one thread is wanted. */
+export function pickFlavour({ threads } = {}) {
+  if (threads === 1 || !threadsSupported()) return 'simd';
+  return 'simd-threads';
+}
+
+/** Default thread count of the threads flavour. */
+export function defaultThreads() {
+  const n = (globalThis.navigator && navigator.hardwareConcurrency) || 2;
+  return Math.max(1, Math.min(MAX_THREADS, n));
+}
+
+/**
+ * Instantiates a flavour. `distUrl`: folder of the module files (default
+ * ../dist/ next to this file); `wasmBinary`: the .wasm bytes when they should
+ * not be fetched (node).
+ */
+export async function loadModule(flavour, { distUrl, wasmBinary } = {}) {
+  const name = FLAVOURS[flavour];
+  if (!name) throw new FaceAttrError(`unknown flavour "${flavour}"`, 'FACEATTR_ERR_INVALID_ARGUMENT');
+  const base = new URL(distUrl ?? '../dist/', import.meta.url);
+  const { default: factory } = await import(new URL(`${name}.js`, base).href);
+  const opts = { locateFile: (file) => new URL(file, base).href };
+  if (wasmBinary) opts.wasmBinary = wasmBinary;
+  return factory(opts);
+}
+
+function toBytes(model, what) {
+  if (model instanceof Uint8Array) return model;
+  if (model instanceof ArrayBuffer) return new Uint8Array(model);
+  if (ArrayBuffer.isView(model)) return new Uint8Array(model.buffer, model.byteOffset, model.byteLength);
+  throw new FaceAttrError(`${what}: expected model bytes (ArrayBuffer or Uint8Array)`,
+                          'FACEATTR_ERR_INVALID_ARGUMENT');
+}
+
+function invalid(message) {
+  return new FaceAttrError(message, 'FACEATTR_ERR_INVALID_ARGUMENT');
+}
+
+/** One SDK session in one module instance. Not thread-safe (like the C API). */
+export class Engine {
+  /**
+   * @param module  a loaded module (loadModule)
+   * @param opts    {model, lnetModel?, threads?, kernels?: 'auto'|'simd'|'reference',
+   *                 maxFaces?, minFaceSize?, flavour?}
+   */
+  static create(module, opts = {}) {
+    const anet = toBytes(opts.model, 'model');
+    const lnet = opts.lnetModel != null ? toBytes(opts.lnetModel, 'lnetModel') : null;
+    const kernels = KERNELS[opts.kernels ?? 'auto'];
+    if (kernels === undefined) throw invalid(`unknown kernels "${opts.kernels}"`);
+    const threaded = module.threaded();
+    let threads = threaded ? (opts.threads ?? defaultThreads()) : 1;
+    if (!Number.isInteger(threads) || threads < 1) throw invalid(`threads must be a positive integer`);
+    threads = Math.min(threads, MAX_THREADS);
+    const M = module;
+    const pa = M._malloc(Math.max(1, anet.length));
+    const pl = lnet ? M._malloc(Math.max(1, lnet.length)) : 0;
+    let session = null;
+    try {
+      if (!pa || (lnet && !pl)) throw new FaceAttrError('out of memory for the model', 'FACEATTR_ERR_OUT_OF_MEMORY');
+      M.HEAPU8.set(anet, pa);
+      if (lnet) M.HEAPU8.set(lnet, pl);
+      session = M.Session.create(pa, anet.length, pl, lnet ? lnet.length : 0, threads, kernels,
+                                 opts.maxFaces ?? 0, opts.minFaceSize ?? 0);
+      if (!session) {
+        const msg = M.lastError();
+        throw new FaceAttrError(msg || 'session creation failed', /MODEL_VERSION|version/i.test(msg)
+          ? 'FACEATTR_ERR_MODEL_VERSION' : 'FACEATTR_ERR_MODEL_FORMAT');
+      }
+    } finally {
+      M._free(pa);
+      if (pl) M._free(pl);
+    }
+    return new Engine(M, session, threads, opts.flavour ?? (threaded ? 'simd-threads' : 'simd'));
+  }
+
+  constructor(module, session, threads, flavour) {
+    this.M = module;
+    this.session = session;
+    this.threads = threads;
+    this.flavour = flavour;
+    this.nAttributes = session.nAttributes();
+    this.attributes = [];
+    for (let i = 0; i < this.nAttributes; ++i) {
+      this.attributes.push({ name: session.attributeName(i), threshold: session.attributeThreshold(i) });
+    }
+    this.kernels = session.backend();
+    this.hasLocalizer = session.hasLocalizer();
+    this.stride = session.faceStride();
+    this.framePtr = 0;
+    this.frameBytes = 0;
+    this.scratch = this.M._malloc(64);  // timings / response-map read-out (doubles)
+  }
+
+  /** Name of the backend in use, e.g. "wasm-simd" or "wasm-simd-threads". */
+  get backend() {
+    return `wasm-${this.flavour}`;
+  }
+
+  /**
+   * The reusable frame buffer in the wasm heap, at least `bytes` long, as a
+   * Uint8Array view: write pixels into it, then call predictFrame(). A fresh view
+   * every call (the heap may grow and move between calls).
+   */
+  frameView(bytes) {
+    if (!Number.isInteger(bytes) || bytes <= 0) throw invalid(`frame size must be positive, got ${bytes}`);
+    if (bytes > this.frameBytes) {
+      if (this.framePtr) this.M._free(this.framePtr);
+      this.framePtr = this.M._malloc(bytes);
+      this.frameBytes = this.framePtr ? bytes : 0;
+      if (!this.framePtr) throw new FaceAttrError(`out of memory for a ${bytes}-byte frame`, 'FACEATTR_ERR_OUT_OF_MEMORY');
+    }
+    return this.M.HEAPU8.subarray(this.framePtr, this.framePtr + bytes);
+  }
+
+  /** Runs on the frame already in frameView(): `height` rows of `stride` bytes. */
+  predictFrame(width, height, stride, format = 'rgba', { crop = false } = {}) {
+    this.#alive();
+    const fmt = PIXEL_FORMATS[format];
+    if (fmt === undefined) throw invalid(`unknown pixel format "${format}"`);
+    // The SDK validates sizes too; here only what it cannot see: the buffer's length.
+    if (Number.isInteger(height) && Number.isInteger(stride) && height > 0 && stride > 0 &&
+        height * stride > this.frameBytes) {
+      throw invalid(`frame of ${height} rows x ${stride} bytes exceeds the ${this.frameBytes}-byte frame buffer`);
+    }
+    const t0 = now();
+    const st = crop ? this.session.predictCrop(this.framePtr, width | 0, height | 0, stride | 0, fmt)
+                    : this.session.predict(this.framePtr, width | 0, height | 0, stride | 0, fmt);
+    const wasmMs = now() - t0;
+    this.#check(st);
+    return this.#result(wasmMs);
+  }
+
+  /** Copies `pixels` (interleaved 8-bit, `format`) into the frame buffer and runs. */
+  predict(pixels, width, height, format = 'rgba', opts = {}) {
+    this.#alive();
+    if (!(pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray)) {
+      throw invalid('pixels must be a Uint8Array or Uint8ClampedArray');
+    }
+    const fmt = PIXEL_FORMATS[format];
+    if (fmt === undefined) throw invalid(`unknown pixel format "${format}"`);
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+      throw invalid(`image size must be positive integers, got ${width}x${height}`);
+    }
+    const stride = width * CHANNELS[fmt];
+    if (pixels.length < stride * height) {
+      throw invalid(`pixels hold ${pixels.length} bytes, a ${width}x${height} ${format} image needs ${stride * height}`);
+    }
+    this.frameView(stride * height).set(pixels.subarray(0, stride * height));
+    return this.predictFrame(width, height, stride, format, opts);
+  }
+
+  /** LNet's response map of the last predict, or null without LNet. */
+  responseMap() {
+    this.#alive();
+    const st = this.session.responseMap(this.scratch);
+    if (st !== 0) return null;
+    const d = this.M.HEAPF64.subarray(this.scratch / 8, this.scratch / 8 + 7);
+    const [ptr, width, height, originX, originY, cellWidth, cellHeight] = d;
+    const data = this.M.HEAPF32.slice(ptr / 4, ptr / 4 + width * height);
+    return { data, width, height, originX, originY, cellWidth, cellHeight };
+  }
+
+  /** Model metadata (`which`: 0 ANet, 1 LNet), "" when absent. */
+  metadata(key, which = 0) {
+    this.#alive();
+    return this.session.metadata(which, key);
+  }
+
+  close() {
+    if (!this.session) return;
+    this.session.delete();
+    this.session = null;
+    if (this.framePtr) this.M._free(this.framePtr);
+    this.M._free(this.scratch);
+    this.framePtr = 0;
+    this.frameBytes = 0;
+  }
+
+  #alive() {
+    if (!this.session) throw new FaceAttrError('the session is closed', 'FACEATTR_ERR_INVALID_ARGUMENT');
+  }
+
+  #check(st) {
+    if (st === 0) return;
+    const code = this.M.statusString(st);
+    throw new FaceAttrError(this.M.lastError() || code, code);
+  }
+
+  #result(wasmMs) {
+    const M = this.M;
+    const base = this.session.resultPtr() / 4;
+    const heap = M.HEAPF32;
+    const n = heap[base];
+    const na = this.nAttributes;
+    const faces = [];
+    for (let f = 0; f < n; ++f) {
+      const o = base + 1 + f * this.stride;
+      const attributes = new Array(na);
+      for (let a = 0; a < na; ++a) {
+        attributes[a] = { name: this.attributes[a].name, probability: heap[o + 5 + a], present: heap[o + 5 + na + a] !== 0 };
+      }
+      faces.push({ box: { x: heap[o], y: heap[o + 1], width: heap[o + 2], height: heap[o + 3] }, score: heap[o + 4], attributes });
+    }
+    this.session.lastTimings(this.scratch);
+    const t = M.HEAPF64.subarray(this.scratch / 8, this.scratch / 8 + 3);
+    return {
+      faces,
+      backend: this.backend,
+      timings: { preprocessMs: t[0], lnetMs: t[1], anetMs: t[2], wasmMs },
+    };
+  }
+}
+
+function now() {
+  return globalThis.performance ? performance.now() : Date.now();
+}

@@ -1,0 +1,160 @@
+// faceattr for the web: face attributes from images and video, in the browser,
+// on WebAssembly SIMD (threads when the page is cross-origin isolated).
+//
+//   const fa = await FaceAttr.create({ model: '/models/anet-int8.fam' });
+//   const { faces } = await fa.detect(videoElement);
+//
+// Models are fetched from the page's own origin only; the package makes no other
+// request (its module files are loaded relative to this file).
+import { FaceAttrError, defaultThreads, pickFlavour, threadsSupported } from './core.js';
+import { Runner, isImageDataLike, sourceSize } from './runner.js';
+
+export { FaceAttrError, threadsSupported };
+
+const BACKENDS = ['auto', 'wasm'];
+
+export class FaceAttr {
+  /**
+   * options: {model, lnetModel?, backend?: 'auto'|'wasm', worker?: boolean (default true),
+   *           threads?: number, maxFaces?, minFaceSize?, kernels?: 'auto'|'simd'|'reference', distUrl?}
+   * model / lnetModel: a same-origin URL (string or URL) or the model bytes.
+   */
+  static async create(options = {}) {
+    const backend = options.backend ?? 'auto';
+    if (!BACKENDS.includes(backend)) {
+      throw new FaceAttrError(`backend "${backend}" is not available (have: ${BACKENDS.join(', ')})`,
+                              'FACEATTR_ERR_UNSUPPORTED');
+    }
+    if (options.model == null) throw new FaceAttrError('options.model is required', 'FACEATTR_ERR_INVALID_ARGUMENT');
+    const [model, lnetModel] = await Promise.all([
+      loadModel(options.model, 'model'),
+      options.lnetModel != null ? loadModel(options.lnetModel, 'lnetModel') : null,
+    ]);
+    const threads = options.threads ?? (pickFlavour(options) === 'simd-threads' ? defaultThreads() : 1);
+    const init = {
+      model, lnetModel, threads,
+      kernels: options.kernels, maxFaces: options.maxFaces, minFaceSize: options.minFaceSize,
+      distUrl: options.distUrl ? new URL(options.distUrl, baseUrl()).href : undefined,
+    };
+    const useWorker = (options.worker ?? true) && typeof Worker !== 'undefined';
+    const fa = new FaceAttr();
+    if (useWorker) {
+      fa.#worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'faceattr' });
+      fa.#worker.onmessage = (ev) => fa.#reply(ev.data);
+      fa.#worker.onerror = (ev) => fa.#fail(new FaceAttrError(`faceattr worker failed: ${ev.message || 'load error'}`,
+                                                              'FACEATTR_ERR_INTERNAL'));
+      const transfer = [model.buffer];
+      if (lnetModel) transfer.push(lnetModel.buffer);
+      fa.info = await fa.#call({ op: 'init', options: init }, transfer);
+    } else {
+      fa.#runner = await Runner.create(init);
+      fa.info = fa.#runner.info();
+    }
+    return fa;
+  }
+
+  /** e.g. "wasm-simd" or "wasm-simd-threads". */
+  get backend() { return this.info.backend; }
+  /** Attribute names and thresholds, in the model's order. */
+  get attributes() { return this.info.attributes; }
+  /** True when an LNet model is loaded (several faces, real boxes). */
+  get hasLocalizer() { return this.info.hasLocalizer; }
+  get inWorker() { return this.#worker != null; }
+
+  /**
+   * Faces and their attributes in `source`: ImageData, HTMLVideoElement,
+   * VideoFrame, ImageBitmap, an <img> or a canvas. {crop: true}: take the whole
+   * frame as one face crop. Resolves to {faces, backend, timings}.
+   */
+  async detect(source, { crop = false } = {}) {
+    const t0 = performance.now();
+    let result;
+    if (this.#runner) {
+      result = this.#runner.detect(source, { crop });
+    } else if (this.#worker) {
+      const { message, transfer } = await toMessage(source);
+      result = await this.#call({ op: 'detect', source: message, crop }, transfer);
+    } else {
+      throw new FaceAttrError('this FaceAttr is closed', 'FACEATTR_ERR_INVALID_ARGUMENT');
+    }
+    result.timings.totalMs = performance.now() - t0;
+    return result;
+  }
+
+  /** Frees the session (and ends the worker). */
+  async close() {
+    if (this.#runner) this.#runner.close();
+    this.#runner = null;
+    if (this.#worker) {
+      try { await this.#call({ op: 'close' }); } finally { this.#worker.terminate(); this.#worker = null; }
+    }
+  }
+
+  #worker = null;
+  #runner = null;
+  #pending = new Map();
+  #next = 1;
+
+  #call(msg, transfer = []) {
+    if (!this.#worker) return Promise.reject(new FaceAttrError('this FaceAttr is closed', 'FACEATTR_ERR_INVALID_ARGUMENT'));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  #reply({ id, result, error }) {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    if (error) p.reject(new FaceAttrError(error.message, error.code));
+    else p.resolve(result);
+  }
+
+  #fail(err) {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
+
+function baseUrl() {
+  return globalThis.location ? globalThis.location.href : import.meta.url;
+}
+
+/** Model bytes from bytes or a same-origin URL (any other origin is refused, never fetched). */
+async function loadModel(src, what) {
+  if (src instanceof ArrayBuffer) return new Uint8Array(src.slice(0));
+  if (ArrayBuffer.isView(src)) return new Uint8Array(src.buffer.slice(src.byteOffset, src.byteOffset + src.byteLength));
+  if (typeof src !== 'string' && !(src instanceof URL)) {
+    throw new FaceAttrError(`${what}: expected a URL or model bytes`, 'FACEATTR_ERR_INVALID_ARGUMENT');
+  }
+  const url = new URL(src, baseUrl());
+  const origin = new URL(baseUrl()).origin;
+  if (url.origin !== origin) {
+    throw new FaceAttrError(`${what}: ${url.href} is not on this page's origin (${origin}); models are only fetched from it`,
+                            'FACEATTR_ERR_INVALID_ARGUMENT');
+  }
+  const res = await fetch(url, { credentials: 'same-origin' });
+  if (!res.ok) throw new FaceAttrError(`${what}: ${url.pathname}: HTTP ${res.status}`, 'FACEATTR_ERR_MODEL_FORMAT');
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** What goes to the worker for a frame, and what is transferred (never the caller's own objects). */
+async function toMessage(source) {
+  if (isImageDataLike(source)) {
+    const data = new Uint8ClampedArray(source.data);  // a copy, transferred
+    return { message: { data, width: source.width, height: source.height }, transfer: [data.buffer] };
+  }
+  if (typeof VideoFrame !== 'undefined' && source instanceof VideoFrame) {
+    const frame = source.clone();
+    return { message: frame, transfer: [frame] };
+  }
+  const { width, height } = sourceSize(source);
+  if (!(width > 0 && height > 0)) {
+    throw new FaceAttrError(`the frame has no pixels yet (${width}x${height}); is the video playing?`,
+                            'FACEATTR_ERR_INVALID_ARGUMENT');
+  }
+  const bitmap = await createImageBitmap(source);
+  return { message: bitmap, transfer: [bitmap] };
+}

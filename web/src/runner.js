@@ -1,0 +1,82 @@
+// Frames from the web platform into the engine: ImageData directly, anything
+// drawable (ImageBitmap, VideoFrame, <video>, <img>, canvases) through a 2D
+// canvas into the engine's reusable wasm-heap frame buffer. Used inside the
+// worker (worker.js) and, with {worker: false}, on the page itself.
+import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
+
+export class Runner {
+  /** opts: {model, lnetModel?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?} (bytes, not URLs). */
+  static async create(opts) {
+    const flavour = pickFlavour(opts);
+    const module = await loadModule(flavour, { distUrl: opts.distUrl });
+    return new Runner(Engine.create(module, { ...opts, flavour }));
+  }
+
+  constructor(engine) {
+    this.engine = engine;
+    this.canvas = null;
+    this.ctx = null;
+  }
+
+  info() {
+    const e = this.engine;
+    return {
+      backend: e.backend,
+      kernels: e.kernels,
+      threads: e.threads,
+      hasLocalizer: e.hasLocalizer,
+      attributes: e.attributes,
+      modelName: e.metadata('name'),
+    };
+  }
+
+  /** Runs on `source`; {crop: true} takes the whole frame as one face (ANet alone). */
+  detect(source, { crop = false } = {}) {
+    const e = this.engine;
+    if (isImageDataLike(source)) {
+      return e.predict(source.data, source.width, source.height, 'rgba', { crop });
+    }
+    const { width, height } = sourceSize(source);
+    if (!(width > 0 && height > 0)) {
+      throw new FaceAttrError(`the frame has no pixels yet (${width}x${height}); is the video playing?`,
+                              'FACEATTR_ERR_INVALID_ARGUMENT');
+    }
+    const ctx = this.#context(width, height);
+    ctx.drawImage(source, 0, 0, width, height);
+    const pixels = ctx.getImageData(0, 0, width, height).data;
+    e.frameView(pixels.length).set(pixels);
+    return e.predictFrame(width, height, width * 4, 'rgba', { crop });
+  }
+
+  close() {
+    this.engine.close();
+  }
+
+  #context(width, height) {
+    if (!this.canvas) {
+      this.canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(width, height)
+                                                           : document.createElement('canvas');
+    }
+    if (this.canvas.width !== width) this.canvas.width = width;
+    if (this.canvas.height !== height) this.canvas.height = height;
+    if (!this.ctx) this.ctx = this.canvas.getContext('2d', { willReadFrequently: true });
+    return this.ctx;
+  }
+}
+
+export function isImageDataLike(s) {
+  return s != null && typeof s === 'object' && (s.data instanceof Uint8ClampedArray || s.data instanceof Uint8Array) &&
+         Number.isInteger(s.width) && Number.isInteger(s.height) && typeof s.getContext !== 'function';
+}
+
+export function sourceSize(s) {
+  if (s == null || typeof s !== 'object') {
+    throw new FaceAttrError('detect() takes ImageData, ImageBitmap, VideoFrame, HTMLVideoElement, an image or a canvas',
+                            'FACEATTR_ERR_INVALID_ARGUMENT');
+  }
+  if (typeof VideoFrame !== 'undefined' && s instanceof VideoFrame) return { width: s.displayWidth, height: s.displayHeight };
+  if (typeof HTMLVideoElement !== 'undefined' && s instanceof HTMLVideoElement) return { width: s.videoWidth, height: s.videoHeight };
+  if (typeof HTMLImageElement !== 'undefined' && s instanceof HTMLImageElement) return { width: s.naturalWidth, height: s.naturalHeight };
+  if (Number.isFinite(s.width) && Number.isFinite(s.height)) return { width: s.width, height: s.height };
+  throw new FaceAttrError('detect(): unsupported frame source', 'FACEATTR_ERR_INVALID_ARGUMENT');
+}

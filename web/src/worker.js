@@ -1,0 +1,34 @@
+// Web Worker side of FaceAttr (faceattr.js): one Runner, requests answered in order.
+// Messages in:  {id, op: 'init', options} | {id, op: 'detect', source, crop} | {id, op: 'close'}
+// Messages out: {id, result} | {id, error: {message, code}}
+import { Runner } from './runner.js';
+
+let runner = null;
+
+self.onmessage = async (ev) => {
+  const { id, op } = ev.data;
+  try {
+    let result;
+    if (op === 'init') {
+      runner = await Runner.create(ev.data.options);
+      result = runner.info();
+    } else if (op === 'detect') {
+      const { source } = ev.data;
+      try {
+        result = runner.detect(source, { crop: ev.data.crop });
+      } finally {
+        // Transferred bitmaps and frames are ours: release them at once.
+        if (source && typeof source.close === 'function') source.close();
+      }
+    } else if (op === 'close') {
+      if (runner) runner.close();
+      runner = null;
+      result = true;
+    } else {
+      throw new Error(`unknown op ${op}`);
+    }
+    self.postMessage({ id, result });
+  } catch (err) {
+    self.postMessage({ id, error: { message: String(err && err.message || err), code: err && err.code } });
+  }
+};
