@@ -87,8 +87,10 @@ void run_layer(benchmark::State& state, fk::Family fam, Shape s) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> uf(-1.0f, 1.0f);
   std::uniform_int_distribution<int> ui(-127, 127);
-  std::vector<float> wf(n_w), bf(d.out_c), xf(n_in), yf(n_out), ws(d.out_c, 0.01f);
-  std::vector<int8_t> wq(n_w), xq(n_in), yq(n_out);
+  // Activations keep fk::kInputSlackBytes of readable slack (kernels.h contract).
+  const size_t slack = fk::kInputSlackBytes;
+  std::vector<float> wf(n_w), bf(d.out_c), xf(n_in + slack / 4), yf(n_out + slack / 4), ws(d.out_c, 0.01f);
+  std::vector<int8_t> wq(n_w), xq(n_in + slack), yq(n_out + slack);
   std::vector<int32_t> bq(d.out_c);
   for (auto& v : wf) v = uf(rng);
   for (auto& v : bf) v = uf(rng);

@@ -27,16 +27,26 @@ inline bool bind_and_run(Kernel& k, std::vector<const void*> inputs, void* outpu
   return true;
 }
 
+// Kernel inputs may be read up to kInputSlackBytes past their end (XNNPACK's
+// XNN_EXTRA_BYTES contract; the SDK's arena keeps that slack after every tensor).
+// Test inputs therefore own zeroed, readable slack beyond size().
+template <typename T>
+std::vector<T> with_slack(size_t n) {
+  std::vector<T> v(n + (kInputSlackBytes + sizeof(T) - 1) / sizeof(T), T{});
+  v.resize(n);  // shrinking keeps the allocation: the slack stays readable and zeroed
+  return v;
+}
+
 inline std::vector<float> random_f32(std::mt19937& rng, size_t n, float lo = -1.0f, float hi = 1.0f) {
   std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
+  auto v = with_slack<float>(n);
   for (auto& x : v) x = dist(rng);
   return v;
 }
 
 inline std::vector<int8_t> random_i8(std::mt19937& rng, size_t n, int lo = -128, int hi = 127) {
   std::uniform_int_distribution<int> dist(lo, hi);
-  std::vector<int8_t> v(n);
+  auto v = with_slack<int8_t>(n);
   for (auto& x : v) x = static_cast<int8_t>(dist(rng));
   return v;
 }

@@ -4,14 +4,15 @@
 #include <cstddef>
 #include <vector>
 
+#include "kernels/kernels.h"
 #include "model/model.h"
 
 namespace faceattr::graph {
 
 inline constexpr size_t kNoOffset = static_cast<size_t>(-1);
 inline constexpr size_t kArenaAlign = 64;
-// Readable slack after the arena: some optimised kernels (XNNPACK) read a few bytes past an input.
-inline constexpr size_t kArenaTailBytes = 64;
+// Readable slack after the arena: optimised kernels may read past an input (kernels.h).
+inline constexpr size_t kArenaTailBytes = kernels::kInputSlackBytes;
 
 struct ArenaPlan {
   std::vector<size_t> offsets;  // per tensor; kNoOffset for constants and unused tensors

@@ -5,6 +5,11 @@
 // Life cycle (XNNPACK-style): make_*() packs weights once; bind() fixes the
 // input/output pointers (the executor's arena never moves, so it is called
 // once at plan time); run() executes and must not allocate.
+//
+// Inputs and outputs must stay readable for kInputSlackBytes past their last
+// element: optimised kernels (XNNPACK's XNN_EXTRA_BYTES) load whole vectors at
+// the tail, and multipass max pooling re-reads its output.
+// The executor's arena guarantees it; callers binding their own buffers must too.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +23,9 @@ class ThreadPool;  // util/thread_pool.h
 }
 
 namespace faceattr::kernels {
+
+// Readable bytes required after every kernel input (see the life-cycle note above).
+inline constexpr size_t kInputSlackBytes = 64;
 
 enum class Family { Reference, Xnnpack, Simd };
 const char* family_name(Family f);
