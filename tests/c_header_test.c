@@ -44,6 +44,13 @@ int main(void) {
 
   CHECK(faceattr_session_n_attributes(NULL) == -1);
   CHECK(faceattr_session_attribute_name(NULL, 0) == NULL);
+  CHECK(faceattr_session_has_localizer(NULL) == 0);
+  {
+    faceattr_response_map map;
+    memset(&map, 0, sizeof map);
+    CHECK(faceattr_session_response_map(NULL, &map) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(map.data == NULL);
+  }
   faceattr_session_free(NULL);
 
   if (failures == 0) printf("c_header_test: ok\n");

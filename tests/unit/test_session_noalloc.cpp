@@ -11,6 +11,7 @@
 
 #include "faceattr/faceattr.h"
 #include "image/preprocess.h"
+#include "support/tiny_lnet.h"
 #include "support/tiny_models.h"
 
 namespace {
@@ -66,6 +67,53 @@ TEST_CASE("predict allocates nothing after create", "[session]") {
         for (int i = 0; i < 5; ++i) {
           ok = ok && faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK;
           ok = ok && faceattr_session_predict_crop(s, &img, probs.data()) == FACEATTR_OK;
+        }
+        t_counting = false;
+        INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8);
+        CHECK(ok);
+        CHECK(t_news == 0);
+        faceattr_session_free(s);
+      }
+    }
+  }
+}
+TEST_CASE("predict with LNet allocates nothing after create", "[session][pipeline]") {
+  // Two faces, one cut by the border (its ANet crop replicates edge pixels), then a face-free frame.
+  const auto two = faceattr::test::red_boxes_frame(131, 77, {{10, 10, 30, 30}, {100, 40, 40, 40}});
+  const auto none = faceattr::test::red_boxes_frame(131, 77, {});
+  const faceattr_image img{two.data(), 131, 77, 131 * 3, FACEATTR_PIXEL_RGB};
+  const faceattr_image empty{none.data(), 131, 77, 131 * 3, FACEATTR_PIXEL_RGB};
+  for (bool int8 : {false, true}) {
+    faceattr::test::TinyModelSpec aspec;
+    aspec.int8 = int8;
+    const auto anet = faceattr::test::tiny_anet_bytes(aspec);
+    faceattr::test::TinyLnetSpec lspec;
+    lspec.int8 = int8;
+    const auto lnet = faceattr::test::tiny_lnet_bytes(lspec);
+    for (faceattr_backend b : {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
+      if (!faceattr_backend_available(b)) continue;
+      for (int threads : {1, 2}) {
+        faceattr_session_params p = faceattr_session_default_params();
+        p.backend = b;
+        p.n_threads = threads;
+        p.min_face_size = 8;
+        faceattr_session* s = nullptr;
+        REQUIRE(faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) ==
+                FACEATTR_OK);
+        const faceattr_face* faces = nullptr;
+        int32_t n = 0;
+        REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);  // warm-up
+        REQUIRE(n == 2);
+        faceattr_response_map map{};
+        faceattr_timings t{};
+        t_news = 0;
+        t_counting = true;
+        bool ok = true;
+        for (int i = 0; i < 5; ++i) {
+          ok = ok && faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK && n == 2;
+          ok = ok && faceattr_session_response_map(s, &map) == FACEATTR_OK;
+          ok = ok && faceattr_session_predict(s, &empty, &faces, &n) == FACEATTR_OK && n == 0;
+          ok = ok && faceattr_session_last_timings(s, &t) == FACEATTR_OK;
         }
         t_counting = false;
         INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8);

@@ -153,6 +153,11 @@ FACEATTR_API void faceattr_session_free(faceattr_session *session);
 /**
  * Finds faces in `image` and predicts their attributes. On success *faces
  * points to *n_faces faces owned by the session (see faceattr_face).
+ * Without an LNet model: exactly one face, the centre crop. With one: the
+ * faces LNet finds, strongest first, at most params.max_faces, none whose
+ * shorter box side is below params.min_face_size pixels; zero faces (*faces
+ * NULL) is a valid result. Each face's ANet input is its box centre-cropped
+ * to ANet's aspect ratio, pixels past the image border replicating the edge.
  */
 FACEATTR_API faceattr_status faceattr_session_predict(faceattr_session *session,
                                                       const faceattr_image *image,
@@ -181,7 +186,8 @@ FACEATTR_API const char *faceattr_session_model_metadata(const faceattr_session 
 
 /**
  * Per-stage timing of the last successful predict call, in milliseconds:
- * preprocess, lnet, anet (0 when a stage did not run).
+ * preprocess, lnet, anet (0 when a stage did not run). With LNet, preprocess
+ * (letterbox + face crops) and anet are summed over the faces of the frame.
  */
 typedef struct faceattr_timings {
   double preprocess_ms;
@@ -193,7 +199,9 @@ FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_sessio
 
 /**
  * LNet's face response map from the last successful predict call (needs an
- * LNet model; FACEATTR_ERR_UNSUPPORTED otherwise). `data` holds `height` rows
+ * LNet model, FACEATTR_ERR_UNSUPPORTED otherwise; FACEATTR_ERR_INVALID_ARGUMENT
+ * before the first successful predict). The frame is letterboxed at the
+ * top-left of LNet's input, so origin_x = origin_y = 0. `data` holds `height` rows
  * of `width` floats in [0, 1]; map cell (i, j) covers the image rectangle
  * x in [origin_x + j * cell_width, origin_x + (j + 1) * cell_width), and likewise
  * for y, in input-image pixels (cells may extend past the image: letterboxing).

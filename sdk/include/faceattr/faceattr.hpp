@@ -120,10 +120,21 @@ class Session {
   }
   float attribute_threshold(int32_t i) const noexcept { return faceattr_session_attribute_threshold(s_, i); }
   faceattr_backend backend() const noexcept { return faceattr_session_backend(s_); }
-  // Empty string when the key is absent.
+  // Empty string when the key is absent. `which`: 0 ANet, 1 LNet.
   std::string metadata(const char* key, int32_t which = 0) const {
     const char* v = faceattr_session_model_metadata(s_, which, key);
     return v ? v : "";
+  }
+  // True when the session has an LNet model (predict localises faces).
+  bool has_localizer() const noexcept { return faceattr_session_has_localizer(s_) != 0; }
+  // LNet's response map of the last successful predict (see faceattr_session_response_map).
+  faceattr_status try_response_map(faceattr_response_map* out) const noexcept {
+    return faceattr_session_response_map(s_, out);
+  }
+  faceattr_response_map response_map() const {
+    faceattr_response_map m{};
+    check(try_response_map(&m));
+    return m;
   }
   faceattr_timings last_timings() const noexcept {
     faceattr_timings t{};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <new>
 
@@ -48,6 +49,33 @@ Status check_params(const faceattr_session_params& p) {
   return Status::ok();
 }
 
+// LNet contract (docs/model-format.md, "LNet models"): one f32 output [1, map_h, map_w, 1], input
+// sides multiples of the map sides. Fills the map geometry of `s`.
+Status check_lnet(const faceattr::model::Model& m, faceattr_session* s) {
+  if (m.outputs.size() != 1)
+    return faceattr::model_format_error("LNet model must have exactly one output (the response map), got " +
+                                        std::to_string(m.outputs.size()));
+  const faceattr::model::Tensor& out = m.tensors[static_cast<size_t>(m.outputs[0])];
+  const auto& d = out.shape;
+  if (out.dtype != faceattr::model::DType::F32 || d.size() != 4 || d[0] != 1 || d[3] != 1 || d[1] < 1 ||
+      d[2] < 1) {
+    std::string shape;
+    for (size_t i = 0; i < d.size(); ++i) shape += (i ? "," : "") + std::to_string(d[i]);
+    return faceattr::model_format_error("LNet output '" + out.name + "' must be f32 [1,map_h,map_w,1], got " +
+                                        (out.dtype == faceattr::model::DType::F32 ? "f32" : "non-f32") +
+                                        " [" + shape + "]");
+  }
+  if (m.input_width % d[2] != 0 || m.input_height % d[1] != 0)
+    return faceattr::model_format_error(
+        "LNet input " + std::to_string(m.input_width) + "x" + std::to_string(m.input_height) +
+        " is not a multiple of its response map " + std::to_string(d[2]) + "x" + std::to_string(d[1]));
+  s->map_h = d[1];
+  s->map_w = d[2];
+  s->cell_w = static_cast<float>(m.input_width / d[2]);
+  s->cell_h = static_cast<float>(m.input_height / d[1]);
+  return Status::ok();
+}
+
 Status create_session(const void* anet_model, size_t anet_size, const void* lnet_model, size_t lnet_size,
                       const faceattr_session_params& params, faceattr_session** out) {
   FACEATTR_RETURN_IF_ERROR(check_params(params));
@@ -68,29 +96,88 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
   FACEATTR_RETURN_IF_ERROR(faceattr::model::load_model(anet_model, anet_size, &anet));
   if (anet.kind != "anet")
     return invalid_argument("the ANet slot holds a \"" + anet.kind + "\" model, expected \"anet\"");
+  faceattr::model::Model lnet;
+  faceattr::pipeline::DecodeParams decode_params;
   if (lnet_model != nullptr) {
-    faceattr::model::Model lnet;
-    FACEATTR_RETURN_IF_ERROR(faceattr::model::load_model(lnet_model, lnet_size, &lnet));
+    Status st = faceattr::model::load_model(lnet_model, lnet_size, &lnet);
+    if (!st.is_ok()) return Status(st.code(), "LNet model: " + st.message());
     if (lnet.kind != "lnet")
       return invalid_argument("the LNet slot holds a \"" + lnet.kind + "\" model, expected \"lnet\"");
-    return Status(
-        FACEATTR_ERR_UNSUPPORTED,
-        "LNet face localisation is not implemented in this SDK version; pass no LNet model to take the "
-        "whole image as one face");
+    FACEATTR_RETURN_IF_ERROR(check_lnet(lnet, s.get()));
+    FACEATTR_RETURN_IF_ERROR(faceattr::pipeline::decode_params_from_model(lnet, &decode_params));
+    s->has_lnet = true;
   }
 
   FACEATTR_RETURN_IF_ERROR(faceattr::api::create_exec_context(s.get()));
   FACEATTR_RETURN_IF_ERROR(
       s->anet.load(std::move(anet), faceattr::api::family_of(s->backend), s->ctx, &s->logger));
+  const std::string lnet_name = lnet.name;
+  if (s->has_lnet) {
+    FACEATTR_RETURN_IF_ERROR(
+        s->lnet.load(std::move(lnet), faceattr::api::family_of(s->backend), s->ctx, &s->logger));
+    s->decoder.reset(new (std::nothrow) faceattr::pipeline::Decoder(decode_params, s->map_h, s->map_w,
+                                                                    s->cell_w, s->cell_h, params.max_faces));
+    if (!s->decoder) return Status(FACEATTR_ERR_OUT_OF_MEMORY, "cannot allocate the LNet decoder");
+    s->boxes.resize(static_cast<size_t>(params.max_faces));
+    s->response.assign(static_cast<size_t>(s->map_h) * static_cast<size_t>(s->map_w), 0.0f);
+  }
   const size_t n_attr = s->anet.model().attribute_names.size();
-  s->probs.assign(n_attr, 0.0f);
-  s->present.assign(n_attr, 0);
-  s->face.probs = s->probs.data();
-  s->face.present = s->present.data();
+  const size_t n_faces = s->has_lnet ? static_cast<size_t>(params.max_faces) : 1;
+  s->n_attributes = n_attr;
+  s->probs.assign(n_faces * n_attr, 0.0f);
+  s->present.assign(n_faces * n_attr, 0);
+  s->faces.assign(n_faces, faceattr_face{});
+  for (size_t f = 0; f < n_faces; ++f) {
+    s->faces[f].probs = s->probs.data() + f * n_attr;
+    s->faces[f].present = s->present.data() + f * n_attr;
+  }
   s->logger.log(FACEATTR_LOG_INFO, "session: model '%s' (%zu attributes), backend %s, %d threads",
                 s->anet.model().name.c_str(), n_attr, faceattr_backend_name(s->backend), params.n_threads);
+  if (s->has_lnet)
+    s->logger.log(FACEATTR_LOG_INFO, "session: LNet '%s', input %dx%d, response map %dx%d, max %d faces",
+                  lnet_name.c_str(), s->lnet.model().input_width, s->lnet.model().input_height, s->map_w,
+                  s->map_h, params.max_faces);
   *out = s.release();
   return Status::ok();
+}
+
+// Largest box of `aspect` (width / height) centred in `b`.
+faceattr::image::CropBox centre_crop_of(const faceattr::image::CropBox& b, float aspect) {
+  faceattr::image::CropBox c = b;
+  if (b.w >= b.h * aspect) {
+    c.w = b.h * aspect;
+  } else {
+    c.h = b.w / aspect;
+  }
+  c.x = b.x + (b.w - c.w) * 0.5f;
+  c.y = b.y + (b.h - c.h) * 0.5f;
+  return c;
+}
+
+// Resamples `box` of `image` into ANet's input and runs ANet; adds to the timings.
+Status run_anet_on(faceattr_session* s, const faceattr_image& image, const faceattr::image::CropBox& box,
+                   faceattr_timings* t) {
+  const faceattr::model::Model& m = s->anet.model();
+  const auto t0 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(faceattr::image::crop_resize_normalize(image, box, m.input_width, m.input_height,
+                                                                  m.mean, m.std, s->anet.input_ptr()));
+  t->preprocess_ms += ms_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(s->anet.run(s->params.abort_callback, s->params.abort_user_data));
+  t->anet_ms += ms_since(t1);
+  return Status::ok();
+}
+
+// Copies ANet's output into face slot `f` (probs, present).
+void store_probs(faceattr_session* s, size_t f) {
+  const float* out = s->anet.output_ptr();
+  const auto& thr = s->anet.model().thresholds;
+  float* probs = s->probs.data() + f * s->n_attributes;
+  uint8_t* present = s->present.data() + f * s->n_attributes;
+  for (size_t i = 0; i < s->n_attributes; ++i) {
+    probs[i] = out[i];
+    present[i] = out[i] >= thr[i] ? 1 : 0;
+  }
 }
 
 // Centre-crops `image` to the ANet aspect, resamples into the network input and runs ANet.
@@ -98,17 +185,64 @@ Status run_crop(faceattr_session* s, const faceattr_image& image, faceattr::imag
                 faceattr_timings* t) {
   FACEATTR_RETURN_IF_ERROR(faceattr::image::validate_image(image, s->params.max_image_pixels));
   const faceattr::model::Model& m = s->anet.model();
-  const auto t0 = std::chrono::steady_clock::now();
   const faceattr::image::CropBox box = faceattr::image::centre_crop_box(
       image.width, image.height, static_cast<float>(m.input_width) / m.input_height);
-  FACEATTR_RETURN_IF_ERROR(faceattr::image::crop_resize_normalize(image, box, m.input_width, m.input_height,
-                                                                  m.mean, m.std, s->anet.input_ptr()));
-  t->preprocess_ms = ms_since(t0);
-  const auto t1 = std::chrono::steady_clock::now();
-  FACEATTR_RETURN_IF_ERROR(s->anet.run(s->params.abort_callback, s->params.abort_user_data));
-  t->anet_ms = ms_since(t1);
-  t->lnet_ms = 0;
+  FACEATTR_RETURN_IF_ERROR(run_anet_on(s, image, box, t));
   if (box_out) *box_out = box;
+  return Status::ok();
+}
+
+// frame -> letterboxed LNet input -> response map -> boxes -> per box: centre crop at ANet's
+// aspect -> ANet. Writes faces [0, *n_faces) of the session; allocates nothing.
+Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n_faces, faceattr_timings* t) {
+  FACEATTR_RETURN_IF_ERROR(faceattr::image::validate_image(image, s->params.max_image_pixels));
+  const faceattr::model::Model& lm = s->lnet.model();
+  const auto t0 = std::chrono::steady_clock::now();
+  faceattr::image::Letterbox g;
+  FACEATTR_RETURN_IF_ERROR(faceattr::image::letterbox_normalize(image, lm.input_width, lm.input_height,
+                                                                lm.mean, lm.std, s->lnet.input_ptr(), &g));
+  t->preprocess_ms += ms_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(s->lnet.run(s->params.abort_callback, s->params.abort_user_data));
+  t->lnet_ms = ms_since(t1);
+
+  // min_face_size is in frame pixels; the decoder drops boxes certainly below it (in LNet
+  // pixels), the exact test on the frame box follows.
+  const float min_face = static_cast<float>(s->params.min_face_size);
+  const float min_side = min_face * std::min(g.scale_x, g.scale_y);
+  const int n = s->decoder->decode(s->lnet.output_ptr(), min_side, s->boxes.data());
+  const faceattr::model::Model& am = s->anet.model();
+  const float anet_aspect = static_cast<float>(am.input_width) / static_cast<float>(am.input_height);
+  size_t kept = 0;
+  for (int k = 0; k < n && kept < s->faces.size(); ++k) {
+    const faceattr::pipeline::FaceBox& b = s->boxes[static_cast<size_t>(k)];
+    const faceattr::image::CropBox frame{b.x / g.scale_x, b.y / g.scale_y, b.w / g.scale_x, b.h / g.scale_y};
+    if (!(frame.w > 0.0f) || !(frame.h > 0.0f) || !std::isfinite(frame.x) || !std::isfinite(frame.y) ||
+        !std::isfinite(frame.w) || !std::isfinite(frame.h))
+      continue;
+    if (std::min(frame.w, frame.h) < min_face) continue;
+    FACEATTR_RETURN_IF_ERROR(run_anet_on(s, image, centre_crop_of(frame, anet_aspect), t));
+    store_probs(s, kept);
+    faceattr_face& face = s->faces[kept];
+    face.box[0] = frame.x;
+    face.box[1] = frame.y;
+    face.box[2] = frame.w;
+    face.box[3] = frame.h;
+    face.score = std::min(1.0f, std::max(0.0f, b.score));
+    ++kept;
+  }
+
+  std::copy(s->lnet.output_ptr(), s->lnet.output_ptr() + s->response.size(), s->response.begin());
+  faceattr_response_map& r = s->response_map;
+  r.data = s->response.data();
+  r.width = s->map_w;
+  r.height = s->map_h;
+  r.origin_x = 0.0f;
+  r.origin_y = 0.0f;
+  r.cell_width = s->cell_w / g.scale_x;
+  r.cell_height = s->cell_h / g.scale_y;
+  s->response_valid = true;
+  *n_faces = static_cast<int32_t>(kept);
   return Status::ok();
 }
 
@@ -154,24 +288,27 @@ faceattr_status faceattr_session_predict(faceattr_session* session, const faceat
     return faceattr::report(invalid_argument("faceattr_session_predict: null argument"));
   *faces = nullptr;
   *n_faces = 0;
-  faceattr::image::CropBox box;
   faceattr_timings t{};
-  const Status st = run_crop(session, *image, &box, &t);
-  if (!st.is_ok()) return faceattr::report(st);
-  const float* out = session->anet.output_ptr();
-  const auto& thr = session->anet.model().thresholds;
-  for (size_t i = 0; i < session->probs.size(); ++i) {
-    session->probs[i] = out[i];
-    session->present[i] = out[i] >= thr[i] ? 1 : 0;
+  int32_t n = 0;
+  if (session->has_lnet) {
+    const Status st = run_pipeline(session, *image, &n, &t);
+    if (!st.is_ok()) return faceattr::report(st);
+  } else {
+    faceattr::image::CropBox box;
+    const Status st = run_crop(session, *image, &box, &t);
+    if (!st.is_ok()) return faceattr::report(st);
+    store_probs(session, 0);
+    faceattr_face& face = session->faces[0];
+    face.box[0] = box.x;
+    face.box[1] = box.y;
+    face.box[2] = box.w;
+    face.box[3] = box.h;
+    face.score = 1.0f;
+    n = 1;
   }
-  session->face.box[0] = box.x;
-  session->face.box[1] = box.y;
-  session->face.box[2] = box.w;
-  session->face.box[3] = box.h;
-  session->face.score = 1.0f;
   session->timings = t;
-  *faces = &session->face;
-  *n_faces = 1;
+  *faces = n > 0 ? session->faces.data() : nullptr;
+  *n_faces = n;
   return FACEATTR_OK;
   FACEATTR_GUARD_END
 }
@@ -185,23 +322,23 @@ faceattr_status faceattr_session_predict_crop(faceattr_session* session, const f
   faceattr_timings t{};
   const Status st = run_crop(session, *image, nullptr, &t);
   if (!st.is_ok()) return faceattr::report(st);
-  std::memcpy(probs, session->anet.output_ptr(), session->probs.size() * sizeof(float));
+  std::memcpy(probs, session->anet.output_ptr(), session->n_attributes * sizeof(float));
   session->timings = t;
   return FACEATTR_OK;
   FACEATTR_GUARD_END
 }
 
 int32_t faceattr_session_n_attributes(const faceattr_session* session) {
-  return session ? static_cast<int32_t>(session->probs.size()) : -1;
+  return session ? static_cast<int32_t>(session->n_attributes) : -1;
 }
 
 const char* faceattr_session_attribute_name(const faceattr_session* session, int32_t index) {
-  if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->probs.size())) return nullptr;
+  if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->n_attributes)) return nullptr;
   return session->anet.model().attribute_names[static_cast<size_t>(index)].c_str();
 }
 
 float faceattr_session_attribute_threshold(const faceattr_session* session, int32_t index) {
-  if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->probs.size())) return -1.0f;
+  if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->n_attributes)) return -1.0f;
   return session->anet.model().thresholds[static_cast<size_t>(index)];
 }
 
@@ -210,13 +347,32 @@ faceattr_backend faceattr_session_backend(const faceattr_session* session) {
 }
 
 const char* faceattr_session_model_metadata(const faceattr_session* session, int32_t which, const char* key) {
-  if (session == nullptr || key == nullptr || which != 0) return nullptr;
-  const faceattr::model::Model& m = session->anet.model();
+  if (session == nullptr || key == nullptr) return nullptr;
+  if (which != 0 && !(which == 1 && session->has_lnet)) return nullptr;
+  const faceattr::model::Model& m = which == 0 ? session->anet.model() : session->lnet.model();
   if (const char* v = m.find_metadata(key)) return v;
   if (std::strcmp(key, "name") == 0) return m.name.c_str();
   if (std::strcmp(key, "description") == 0) return m.description.c_str();
   if (std::strcmp(key, "kind") == 0) return m.kind.c_str();
   return nullptr;
+}
+
+faceattr_status faceattr_session_response_map(const faceattr_session* session, faceattr_response_map* out) {
+  faceattr::clear_last_error();
+  if (session == nullptr || out == nullptr)
+    return faceattr::report(invalid_argument("faceattr_session_response_map: null argument"));
+  if (!session->has_lnet)
+    return faceattr::report(
+        Status(FACEATTR_ERR_UNSUPPORTED, "faceattr_session_response_map: the session has no LNet model"));
+  if (!session->response_valid)
+    return faceattr::report(
+        invalid_argument("faceattr_session_response_map: no successful faceattr_session_predict call yet"));
+  *out = session->response_map;
+  return FACEATTR_OK;
+}
+
+int faceattr_session_has_localizer(const faceattr_session* session) {
+  return session != nullptr && session->has_lnet ? 1 : 0;
 }
 
 faceattr_status faceattr_session_last_timings(const faceattr_session* session, faceattr_timings* out) {

@@ -7,7 +7,9 @@
 
 #include "faceattr/faceattr.h"
 #include "graph/network.h"
+#include "image/preprocess.h"
 #include "kernels/kernels.h"
+#include "pipeline/lnet_decode.h"
 #include "util/log.h"
 #include "util/thread_pool.h"
 
@@ -22,12 +24,27 @@ struct faceattr_session {
   faceattr::kernels::ExecContext ctx;
 
   faceattr::Network anet;
+  faceattr::Network lnet;  // loaded only with an LNet model (has_lnet)
+  bool has_lnet = false;
 
-  // Prediction results, sized at create time (predict allocates nothing).
+  // LNet decoding: map geometry in LNet-input pixels, the decoder and its boxes.
+  int map_w = 0, map_h = 0;
+  float cell_w = 0, cell_h = 0;
+  std::unique_ptr<faceattr::pipeline::Decoder> decoder;
+  std::vector<faceattr::pipeline::FaceBox> boxes;  // max_faces
+
+  // Prediction results, sized at create time (predict allocates nothing):
+  // without LNet one face, with LNet max_faces faces of n_attributes values each.
+  size_t n_attributes = 0;
   std::vector<float> probs;
   std::vector<uint8_t> present;
-  faceattr_face face{};
+  std::vector<faceattr_face> faces;
   faceattr_timings timings{};
+
+  // LNet response map of the last successful predict (copied out of the arena).
+  std::vector<float> response;
+  faceattr_response_map response_map{};
+  bool response_valid = false;
 
   ~faceattr_session();
 };

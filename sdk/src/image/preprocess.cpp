@@ -137,8 +137,10 @@ CropBox centre_crop_box(int w, int h, float aspect) {
   return b;
 }
 
-Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
-                             const float mean[3], const float std[3], float* dst) {
+namespace {
+// crop_resize_normalize into rows of `dst_row` floats (>= out_w * 3).
+Status crop_resize_normalize_rows(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
+                                  const float mean[3], const float std[3], float* dst, size_t dst_row) {
   FACEATTR_RETURN_IF_ERROR(validate_image(src, 0));
   if (out_w <= 0 || out_h <= 0 || out_w > 1 << 16 || out_h > 1 << 16)
     return invalid_argument("preprocess: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
@@ -183,7 +185,7 @@ Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int 
       auto row_ptr = [&](int k) {
         return src.data + static_cast<size_t>(clampi(ty.i0 + k, 0, max_y)) * src.stride_bytes;
       };
-      float* o = dst + (static_cast<size_t>(oy) * out_w + x0) * 3;
+      float* o = dst + static_cast<size_t>(oy) * dst_row + static_cast<size_t>(x0) * 3;
       for (int ox = x0; ox < x1; ++ox, o += 3) {
         const Taps& tx = col_taps[ox - x0];
         const bool inside = col_inside[ox - x0];
@@ -203,6 +205,47 @@ Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int 
       }
     }
   }
+  return Status::ok();
+}
+}  // namespace
+
+Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
+                             const float mean[3], const float std[3], float* dst) {
+  return crop_resize_normalize_rows(src, box, out_w, out_h, mean, std, dst,
+                                    static_cast<size_t>(out_w > 0 ? out_w : 0) * 3);
+}
+
+Letterbox letterbox_geometry(int w, int h, int out_w, int out_h) {
+  Letterbox g;
+  if (w <= 0 || h <= 0 || out_w <= 0 || out_h <= 0) return g;
+  const double s = std::min(static_cast<double>(out_w) / w, static_cast<double>(out_h) / h);
+  g.content_w = clampi(static_cast<int>(std::lround(w * s)), 1, out_w);
+  g.content_h = clampi(static_cast<int>(std::lround(h * s)), 1, out_h);
+  g.scale_x = static_cast<float>(static_cast<double>(g.content_w) / w);
+  g.scale_y = static_cast<float>(static_cast<double>(g.content_h) / h);
+  return g;
+}
+
+Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
+                           const float std[3], float* dst, Letterbox* geometry) {
+  FACEATTR_RETURN_IF_ERROR(validate_image(src, 0));
+  if (out_w <= 0 || out_h <= 0 || out_w > 1 << 16 || out_h > 1 << 16)
+    return invalid_argument("letterbox: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
+                            " out of range");
+  if (dst == nullptr) return invalid_argument("letterbox: null pointer");
+  const Letterbox g = letterbox_geometry(src.width, src.height, out_w, out_h);
+  const CropBox whole{0.0f, 0.0f, static_cast<float>(src.width), static_cast<float>(src.height)};
+  const size_t row = static_cast<size_t>(out_w) * 3;
+  FACEATTR_RETURN_IF_ERROR(
+      crop_resize_normalize_rows(src, whole, g.content_w, g.content_h, mean, std, dst, row));
+  // Letterbox: 0 after normalisation, right of the content and below it.
+  if (g.content_w < out_w) {
+    const size_t pad = static_cast<size_t>(out_w - g.content_w) * 3;
+    for (int y = 0; y < g.content_h; ++y)
+      std::fill_n(dst + static_cast<size_t>(y) * row + static_cast<size_t>(g.content_w) * 3, pad, 0.0f);
+  }
+  std::fill(dst + static_cast<size_t>(g.content_h) * row, dst + static_cast<size_t>(out_h) * row, 0.0f);
+  if (geometry) *geometry = g;
   return Status::ok();
 }
 

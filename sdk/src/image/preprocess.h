@@ -31,4 +31,21 @@ CropBox centre_crop_box(int w, int h, float aspect);
 Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
                              const float mean[3], const float std[3], float* dst);
 
+// LNet input geometry (docs/model-format.md, "LNet models"): the w x h frame,
+// scaled with its aspect kept, fills content_w x content_h pixels at the
+// top-left of the out_w x out_h input. The content size is rounded to whole
+// pixels, so the exact per-axis scales are scale_x = content_w / w and
+// scale_y = content_h / h (input pixels per frame pixel): frame x = input x / scale_x.
+struct Letterbox {
+  int content_w = 0, content_h = 0;
+  float scale_x = 0, scale_y = 0;
+};
+Letterbox letterbox_geometry(int w, int h, int out_w, int out_h);
+
+// Resamples the whole of `src` into the content rectangle of an out_w x out_h
+// NHWC input (as crop_resize_normalize), and writes exactly 0.0f to the rest
+// (the letterbox is 0 after normalisation, whatever mean/std). No allocation.
+Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
+                           const float std[3], float* dst, Letterbox* geometry);
+
 }  // namespace faceattr::image

@@ -1,0 +1,528 @@
+// The in-the-wild pipeline (frame -> LNet -> boxes -> crop -> ANet) through the
+// C API, on a hand-weighted LNet (tests/support/tiny_lnet.h) whose faces are red
+// squares, so every expected box is known without running the SDK.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "faceattr/faceattr.h"
+#include "faceattr/faceattr.hpp"
+#include "graph/network.h"
+#include "image/preprocess.h"
+#include "support/tiny_lnet.h"
+#include "support/tiny_models.h"
+
+namespace {
+
+using faceattr::test::RedBox;
+using faceattr::test::TinyLnetSpec;
+
+const faceattr_backend kAllBackends[] = {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK,
+                                         FACEATTR_BACKEND_SIMD};
+
+std::vector<uint8_t> tiny_anet(bool int8 = false) {
+  faceattr::test::TinyModelSpec spec;
+  spec.input_w = 20;
+  spec.input_h = 24;
+  spec.n_attributes = 6;
+  spec.int8 = int8;
+  return faceattr::test::tiny_anet_bytes(spec);
+}
+
+struct Frame {
+  int w, h;
+  std::vector<uint8_t> px;  // RGB, tightly packed
+  faceattr_image view() const { return {px.data(), w, h, w * 3, FACEATTR_PIXEL_RGB}; }
+};
+
+Frame red_frame(int w, int h, const std::vector<RedBox>& boxes) {
+  return {w, h, faceattr::test::red_boxes_frame(w, h, boxes)};
+}
+
+faceattr_status create(const std::vector<uint8_t>& anet, const std::vector<uint8_t>& lnet,
+                       const faceattr_session_params& p, faceattr_session** s) {
+  return faceattr_session_create(anet.data(), anet.size(), lnet.empty() ? nullptr : lnet.data(), lnet.size(),
+                                 &p, s);
+}
+
+faceattr_session* make(const std::vector<uint8_t>& anet, const std::vector<uint8_t>& lnet,
+                       faceattr_backend backend = FACEATTR_BACKEND_REFERENCE, int threads = 1,
+                       int max_faces = 8, int min_face_size = 8) {
+  faceattr_session_params p = faceattr_session_default_params();
+  p.backend = backend;
+  p.n_threads = threads;
+  p.max_faces = max_faces;
+  p.min_face_size = min_face_size;
+  faceattr_session* s = nullptr;
+  const faceattr_status st = create(anet, lnet, p, &s);
+  INFO(faceattr_last_error());
+  REQUIRE(st == FACEATTR_OK);
+  return s;
+}
+
+float iou(const float* b, const RedBox& t) {
+  const float ix = std::min(b[0] + b[2], float(t.x + t.w)) - std::max(b[0], float(t.x));
+  const float iy = std::min(b[1] + b[3], float(t.y + t.h)) - std::max(b[1], float(t.y));
+  if (ix <= 0 || iy <= 0) return 0;
+  return ix * iy / (b[2] * b[3] + float(t.w * t.h) - ix * iy);
+}
+
+struct Result {
+  std::vector<faceattr_face> faces;
+  std::vector<std::vector<float>> probs;
+};
+
+Result predict(faceattr_session* s, const faceattr_image& img) {
+  const faceattr_face* faces = nullptr;
+  int32_t n = -1;
+  const faceattr_status st = faceattr_session_predict(s, &img, &faces, &n);
+  INFO(faceattr_last_error());
+  REQUIRE(st == FACEATTR_OK);
+  REQUIRE(n >= 0);
+  REQUIRE((n == 0) == (faces == nullptr));
+  Result r;
+  const int na = faceattr_session_n_attributes(s);
+  for (int i = 0; i < n; ++i) {
+    r.faces.push_back(faces[i]);
+    r.probs.emplace_back(faces[i].probs, faces[i].probs + na);
+  }
+  return r;
+}
+
+// ANet run directly on `box` centre-cropped to ANet's aspect (what the pipeline must feed it).
+std::vector<float> anet_on_box(const std::vector<uint8_t>& anet, const faceattr_image& img,
+                               const float* box) {
+  faceattr::kernels::ExecContext ctx;
+  faceattr::Network net;
+  REQUIRE(net.load(anet.data(), anet.size(), faceattr::kernels::Family::Reference, ctx).is_ok());
+  const auto& m = net.model();
+  const float aspect = static_cast<float>(m.input_width) / m.input_height;
+  faceattr::image::CropBox c{box[0], box[1], box[2], box[3]};
+  if (box[2] >= box[3] * aspect) {
+    c.w = box[3] * aspect;
+  } else {
+    c.h = box[2] / aspect;
+  }
+  c.x = box[0] + (box[2] - c.w) * 0.5f;
+  c.y = box[1] + (box[3] - c.h) * 0.5f;
+  REQUIRE(faceattr::image::crop_resize_normalize(img, c, m.input_width, m.input_height, m.mean, m.std,
+                                                 net.input_ptr())
+              .is_ok());
+  REQUIRE(net.run().is_ok());
+  return std::vector<float>(net.output_ptr(), net.output_ptr() + net.output_elements());
+}
+
+}  // namespace
+
+TEST_CASE("letterbox: content resampled at the top-left, the rest exactly 0", "[pipeline]") {
+  const auto px = faceattr::test::random_bytes(50 * 30 * 3, 4);
+  const faceattr_image img{px.data(), 50, 30, 150, FACEATTR_PIXEL_RGB};
+  const float mean[3] = {0.5f, 0.4f, 0.3f}, stdv[3] = {0.2f, 0.25f, 0.3f};
+  // 50x30 into 40x40: scale 0.8 -> content 40x24, 16 rows of letterbox below.
+  std::vector<float> dst(40 * 40 * 3, 123.0f), want(40 * 24 * 3);
+  faceattr::image::Letterbox g;
+  REQUIRE(faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g).is_ok());
+  CHECK(g.content_w == 40);
+  CHECK(g.content_h == 24);
+  CHECK(g.scale_x == Approx(0.8f));
+  CHECK(g.scale_y == Approx(0.8f));
+  REQUIRE(
+      faceattr::image::crop_resize_normalize(img, {0, 0, 50, 30}, 40, 24, mean, stdv, want.data()).is_ok());
+  CHECK(std::equal(want.begin(), want.end(), dst.begin()));
+  CHECK(std::all_of(dst.begin() + 40 * 24 * 3, dst.end(), [](float v) { return v == 0.0f; }));
+
+  // Tall frame: letterbox on the right; odd sizes round the content to whole pixels.
+  const faceattr_image tall{px.data(), 15, 100, 45, FACEATTR_PIXEL_RGB};
+  std::vector<float> d2(33 * 20 * 3, 7.0f);
+  REQUIRE(faceattr::image::letterbox_normalize(tall, 33, 20, mean, stdv, d2.data(), &g).is_ok());
+  CHECK(g.content_h == 20);
+  CHECK(g.content_w == 3);  // 15 * 0.2
+  CHECK(g.scale_x == Approx(3.0f / 15));
+  for (int y = 0; y < 20; ++y)
+    for (int x = 0; x < 33; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const float v = d2[(static_cast<size_t>(y) * 33 + x) * 3 + c];
+        if (x >= 3) {
+          CHECK(v == 0.0f);
+        } else {
+          CHECK(v != 7.0f);
+        }
+      }
+  CHECK(!faceattr::image::letterbox_normalize(tall, 0, 20, mean, stdv, d2.data(), &g).is_ok());
+  CHECK(!faceattr::image::letterbox_normalize(tall, 33, 20, mean, stdv, nullptr, &g).is_ok());
+}
+
+TEST_CASE("pipeline: one face, its box, its ANet crop, metadata and timings", "[pipeline]") {
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  faceattr_session* s = make(anet, lnet);
+  CHECK(faceattr_session_has_localizer(s) == 1);
+  CHECK(std::string(faceattr_session_model_metadata(s, 1, "kind")) == "lnet");
+  CHECK(std::string(faceattr_session_model_metadata(s, 1, "name")) == "tiny-lnet-f32");
+  CHECK(std::string(faceattr_session_model_metadata(s, 1, "license")) == "test-only");
+  CHECK(std::string(faceattr_session_model_metadata(s, 0, "kind")) == "anet");
+  CHECK(faceattr_session_model_metadata(s, 2, "kind") == nullptr);
+
+  // 128x96 -> LNet 64x48 (scale 0.5, no letterbox); a 48 px square on the 8 px cell grid.
+  const RedBox truth{32, 16, 48, 48};
+  const Frame f = red_frame(128, 96, {truth});
+  const Result r = predict(s, f.view());
+  REQUIRE(r.faces.size() == 1);
+  const faceattr_face& face = r.faces[0];
+  INFO("box " << face.box[0] << " " << face.box[1] << " " << face.box[2] << " " << face.box[3]);
+  CHECK(iou(face.box, truth) > 0.85f);
+  CHECK(face.score > 0.99f);
+  CHECK(face.score <= 1.0f);
+  const auto want = anet_on_box(anet, f.view(), face.box);
+  for (int a = 0; a < 6; ++a) {
+    CHECK(r.probs[0][a] == want[a]);
+    CHECK(face.present[a] == (want[a] >= faceattr_session_attribute_threshold(s, a) ? 1 : 0));
+  }
+  faceattr_timings t{};
+  REQUIRE(faceattr_session_last_timings(s, &t) == FACEATTR_OK);
+  CHECK(t.lnet_ms > 0.0);
+  CHECK(t.anet_ms > 0.0);
+  CHECK(t.preprocess_ms > 0.0);
+
+  // predict_crop still runs ANet alone on the centre crop, leaving the response map alone.
+  faceattr_response_map before{};
+  REQUIRE(faceattr_session_response_map(s, &before) == FACEATTR_OK);
+  const std::vector<float> map_before(before.data, before.data + before.width * before.height);
+  std::vector<float> probs(6);
+  const faceattr_image fv = f.view();
+  REQUIRE(faceattr_session_predict_crop(s, &fv, probs.data()) == FACEATTR_OK);
+  const float whole[4] = {0, 0, 128, 96};
+  const auto want_crop = anet_on_box(anet, f.view(), whole);
+  for (int a = 0; a < 6; ++a) CHECK(probs[a] == want_crop[a]);
+  faceattr_response_map after{};
+  REQUIRE(faceattr_session_response_map(s, &after) == FACEATTR_OK);
+  CHECK(std::equal(map_before.begin(), map_before.end(), after.data));
+  faceattr_session_free(s);
+}
+
+TEST_CASE("pipeline: two faces, no face, the max_faces cap and min_face_size", "[pipeline]") {
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  const RedBox a{8, 8, 32, 32}, b{80, 40, 40, 40}, c{48, 64, 24, 24};
+
+  faceattr_session* s = make(anet, lnet);
+  const Frame two = red_frame(128, 96, {a, b});
+  Result r = predict(s, two.view());
+  REQUIRE(r.faces.size() == 2);
+  // Each truth matched by exactly one box; strongest first.
+  for (const RedBox& t : {a, b}) {
+    int matched = 0;
+    for (const auto& f : r.faces) matched += iou(f.box, t) > 0.8f ? 1 : 0;
+    CHECK(matched == 1);
+  }
+  CHECK(r.faces[0].score >= r.faces[1].score);
+  for (size_t i = 0; i < 2; ++i) {
+    const auto want = anet_on_box(anet, two.view(), r.faces[i].box);
+    for (int k = 0; k < 6; ++k) CHECK(r.probs[i][k] == want[k]);
+  }
+
+  const Frame none = red_frame(128, 96, {});
+  r = predict(s, none.view());
+  CHECK(r.faces.empty());
+  faceattr_response_map map{};
+  REQUIRE(faceattr_session_response_map(s, &map) == FACEATTR_OK);
+  CHECK(*std::max_element(map.data, map.data + map.width * map.height) < 0.01f);
+  faceattr_timings t{};
+  REQUIRE(faceattr_session_last_timings(s, &t) == FACEATTR_OK);
+  CHECK(t.lnet_ms > 0.0);
+  CHECK(t.anet_ms == 0.0);
+  faceattr_session_free(s);
+
+  const Frame three = red_frame(128, 96, {a, b, c});
+  s = make(anet, lnet);
+  CHECK(predict(s, three.view()).faces.size() == 3);
+  faceattr_session_free(s);
+  s = make(anet, lnet, FACEATTR_BACKEND_REFERENCE, 1, /*max_faces=*/2);
+  r = predict(s, three.view());
+  CHECK(r.faces.size() == 2);
+  faceattr_session_free(s);
+  s = make(anet, lnet, FACEATTR_BACKEND_REFERENCE, 1, /*max_faces=*/1);
+  CHECK(predict(s, three.view()).faces.size() == 1);
+  faceattr_session_free(s);
+
+  // min_face_size is in frame pixels: the 24 px face goes at 30, the 32 px one at 36, all at 20.
+  for (auto [min_size, want] : {std::pair<int, size_t>{20, 3}, {30, 2}, {36, 1}, {60, 0}}) {
+    s = make(anet, lnet, FACEATTR_BACKEND_REFERENCE, 1, 8, min_size);
+    r = predict(s, three.view());
+    INFO("min_face_size " << min_size);
+    CHECK(r.faces.size() == want);
+    for (const auto& f : r.faces) CHECK(std::min(f.box[2], f.box[3]) >= static_cast<float>(min_size));
+    faceattr_session_free(s);
+  }
+}
+
+TEST_CASE("pipeline: odd frame sizes, strides and pixel formats", "[pipeline]") {
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  faceattr_session* s = make(anet, lnet);
+  // 131x77: scale min(64/131, 48/77) -> content 64x38, letterbox below; faces in frame pixels.
+  const RedBox truth{50, 20, 40, 40};
+  const Frame rgb = red_frame(131, 77, {truth});
+  const Result ref = predict(s, rgb.view());
+  REQUIRE(ref.faces.size() == 1);
+  INFO("box " << ref.faces[0].box[0] << " " << ref.faces[0].box[1] << " " << ref.faces[0].box[2] << " "
+              << ref.faces[0].box[3]);
+  CHECK(iou(ref.faces[0].box, truth) > 0.6f);
+
+  for (faceattr_pixel_format fmt : {FACEATTR_PIXEL_BGR, FACEATTR_PIXEL_RGBA, FACEATTR_PIXEL_BGRA}) {
+    const int ch = faceattr::image::channels_of(fmt);
+    const int stride = 131 * ch + 5;  // padded rows
+    std::vector<uint8_t> px(static_cast<size_t>(stride) * 77, 0xEE);
+    const bool bgr = fmt == FACEATTR_PIXEL_BGR || fmt == FACEATTR_PIXEL_BGRA;
+    for (int y = 0; y < 77; ++y)
+      for (int x = 0; x < 131; ++x) {
+        const uint8_t* src = &rgb.px[(static_cast<size_t>(y) * 131 + x) * 3];
+        uint8_t* d = &px[static_cast<size_t>(y) * stride + static_cast<size_t>(x) * ch];
+        d[0] = bgr ? src[2] : src[0], d[1] = src[1], d[2] = bgr ? src[0] : src[2];
+        if (ch == 4) d[3] = 17;
+      }
+    const faceattr_image v{px.data(), 131, 77, stride, fmt};
+    const Result r = predict(s, v);
+    INFO("format " << fmt);
+    REQUIRE(r.faces.size() == 1);
+    for (int k = 0; k < 4; ++k) CHECK(r.faces[0].box[k] == ref.faces[0].box[k]);
+    CHECK(r.faces[0].score == ref.faces[0].score);
+    CHECK(r.probs[0] == ref.probs[0]);
+  }
+
+  // Tiny and very elongated frames are valid too.
+  for (auto [w, h] : {std::pair<int, int>{1, 1}, {3, 200}, {300, 2}}) {
+    const Frame f = red_frame(w, h, {{0, 0, w, h}});
+    const faceattr_face* faces = nullptr;
+    int32_t n = -1;
+    const faceattr_image v = f.view();
+    INFO(w << "x" << h);
+    CHECK(faceattr_session_predict(s, &v, &faces, &n) == FACEATTR_OK);
+    CHECK(n >= 0);
+  }
+  faceattr_session_free(s);
+}
+
+TEST_CASE("pipeline: faces at the border are cropped with edge replication", "[pipeline]") {
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  faceattr_session* s = make(anet, lnet);
+  // Faces cut by the left and bottom edges: the square box the decoder makes from the visible
+  // region reaches past the frame; ANet's input then replicates the edge pixels.
+  const Frame f = red_frame(128, 96, {{-16, 16, 40, 40}, {80, 64, 40, 40}});
+  const Result r = predict(s, f.view());
+  REQUIRE(r.faces.size() == 2);
+  bool past_border = false;
+  for (size_t i = 0; i < r.faces.size(); ++i) {
+    const float* b = r.faces[i].box;
+    past_border = past_border || b[0] < 0 || b[1] < 0 || b[0] + b[2] > 128 || b[1] + b[3] > 96;
+    const auto want = anet_on_box(anet, f.view(), b);
+    for (int k = 0; k < 6; ++k) {
+      CHECK(std::isfinite(r.probs[i][k]));
+      CHECK(r.probs[i][k] == want[k]);
+    }
+  }
+  CHECK(past_border);
+  CHECK(iou(r.faces[0].box, {0, 16, 24, 40}) + iou(r.faces[1].box, {0, 16, 24, 40}) > 0.4f);
+  faceattr_session_free(s);
+}
+
+TEST_CASE("pipeline: response map geometry in frame pixels", "[pipeline]") {
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  faceattr_session* s = make(anet, lnet);
+  faceattr_response_map map{};
+  CHECK(faceattr_session_response_map(s, &map) == FACEATTR_ERR_INVALID_ARGUMENT);  // no predict yet
+  CHECK(std::strlen(faceattr_last_error()) > 0);
+  CHECK(faceattr_session_response_map(s, nullptr) == FACEATTR_ERR_INVALID_ARGUMENT);
+
+  // 100x100 -> scale 0.48, content 48x48 at the left of the 64x48 input: cells of 4 / 0.48 px.
+  const RedBox truth{25, 25, 50, 50};
+  const Frame f = red_frame(100, 100, {truth});
+  predict(s, f.view());
+  REQUIRE(faceattr_session_response_map(s, &map) == FACEATTR_OK);
+  CHECK(map.width == 16);
+  CHECK(map.height == 12);
+  CHECK(map.origin_x == 0.0f);
+  CHECK(map.origin_y == 0.0f);
+  CHECK(map.cell_width == Approx(4.0f / 0.48f));
+  CHECK(map.cell_height == Approx(4.0f / 0.48f));
+  for (int i = 0; i < map.height; ++i)
+    for (int j = 0; j < map.width; ++j) {
+      const float x0 = map.origin_x + j * map.cell_width, x1 = x0 + map.cell_width;
+      const float y0 = map.origin_y + i * map.cell_height, y1 = y0 + map.cell_height;
+      const float v = map.data[i * map.width + j];
+      CHECK(v >= 0.0f);
+      CHECK(v <= 1.0f);
+      const bool inside =
+          x0 >= truth.x && x1 <= truth.x + truth.w && y0 >= truth.y && y1 <= truth.y + truth.h;
+      const bool outside =
+          x1 <= truth.x || x0 >= truth.x + truth.w || y1 <= truth.y || y0 >= truth.y + truth.h;
+      INFO("cell " << i << "," << j);
+      if (inside) CHECK(v > 0.99f);
+      if (outside) CHECK(v < 0.01f);  // includes the letterbox (x >= 100)
+    }
+
+  // A failed predict keeps the last successful map; the session stays usable.
+  faceattr_image bad = f.view();
+  bad.stride_bytes = 1;
+  const faceattr_face* faces = nullptr;
+  int32_t n = 0;
+  CHECK(faceattr_session_predict(s, &bad, &faces, &n) == FACEATTR_ERR_INVALID_ARGUMENT);
+  faceattr_response_map again{};
+  REQUIRE(faceattr_session_response_map(s, &again) == FACEATTR_OK);
+  CHECK(again.cell_width == map.cell_width);
+  CHECK(predict(s, f.view()).faces.size() == 1);
+  faceattr_session_free(s);
+
+  // Without LNet: no map, no localiser.
+  s = make(anet, {});
+  CHECK(faceattr_session_has_localizer(s) == 0);
+  CHECK(faceattr_session_model_metadata(s, 1, "kind") == nullptr);
+  CHECK(faceattr_session_response_map(s, &map) == FACEATTR_ERR_UNSUPPORTED);
+  faceattr_session_free(s);
+}
+
+TEST_CASE("pipeline: malformed or misplaced LNet models are refused with a message", "[pipeline]") {
+  const auto anet = tiny_anet();
+  const faceattr_session_params p = faceattr_session_default_params();
+  auto refused = [&](const std::vector<uint8_t>& a, const std::vector<uint8_t>& l, faceattr_status want,
+                     const char* needle) {
+    faceattr_session* s = reinterpret_cast<faceattr_session*>(&s);
+    const faceattr_status st = create(a, l, p, &s);
+    INFO(faceattr_last_error());
+    CHECK(st == want);
+    CHECK(s == nullptr);
+    CHECK(std::string(faceattr_last_error()).find(needle) != std::string::npos);
+  };
+  TinyLnetSpec spec;
+  spec.out_channels = 2;
+  refused(anet, faceattr::test::tiny_lnet_bytes(spec), FACEATTR_ERR_MODEL_FORMAT, "[1,map_h,map_w,1]");
+  spec = {};
+  spec.two_outputs = true;
+  refused(anet, faceattr::test::tiny_lnet_bytes(spec), FACEATTR_ERR_MODEL_FORMAT, "exactly one output");
+  spec = {};
+  spec.input_w = 66;  // map 16 wide: 66 is not a multiple
+  refused(anet, faceattr::test::tiny_lnet_bytes(spec), FACEATTR_ERR_MODEL_FORMAT, "not a multiple");
+  spec = {};
+  spec.metadata = {{"lnet.threshold", "abc"}};
+  refused(anet, faceattr::test::tiny_lnet_bytes(spec), FACEATTR_ERR_MODEL_FORMAT, "lnet.threshold");
+  spec.metadata = {{"lnet.nms_iou", "1.5"}};
+  refused(anet, faceattr::test::tiny_lnet_bytes(spec), FACEATTR_ERR_MODEL_FORMAT, "lnet.nms_iou");
+  auto corrupt = faceattr::test::tiny_lnet_bytes({});
+  corrupt[corrupt.size() - 3] ^= 0x40;
+  refused(anet, corrupt, FACEATTR_ERR_MODEL_FORMAT, "LNet model: ");
+  auto truncated = faceattr::test::tiny_lnet_bytes({});
+  truncated.resize(truncated.size() / 2);
+  refused(anet, truncated, FACEATTR_ERR_MODEL_FORMAT, "LNet");
+  // Wrong model in the wrong slot.
+  refused(anet, anet, FACEATTR_ERR_INVALID_ARGUMENT, "LNet slot");
+  refused(faceattr::test::tiny_lnet_bytes({}), faceattr::test::tiny_lnet_bytes({}),
+          FACEATTR_ERR_INVALID_ARGUMENT, "ANet slot");
+  // Decoder metadata in range is accepted.
+  spec = {};
+  spec.metadata = {{"lnet.threshold", "0.6"}, {"lnet.box_scale", "1.25"}, {"lnet.nms_iou", "0.4"}};
+  faceattr_session* s = nullptr;
+  CHECK(create(anet, faceattr::test::tiny_lnet_bytes(spec), p, &s) == FACEATTR_OK);
+  faceattr_session_free(s);
+}
+
+TEST_CASE("pipeline: every backend, thread count and dtype gives the same boxes", "[pipeline]") {
+  // Faces aligned to the 8 px cells of a 128x96 frame: no map cell is borderline, so the
+  // decoded regions, hence the boxes, must match exactly across kernel families.
+  const Frame f = red_frame(128, 96, {{8, 8, 32, 32}, {72, 40, 48, 48}});
+  for (bool int8 : {false, true}) {
+    const auto anet = tiny_anet(int8);
+    TinyLnetSpec spec;
+    spec.int8 = int8;
+    const auto lnet = faceattr::test::tiny_lnet_bytes(spec);
+    faceattr_session* r = make(anet, lnet);
+    const Result ref = predict(r, f.view());
+    faceattr_session_free(r);
+    REQUIRE(ref.faces.size() == 2);
+    const float tol = int8 ? 0.03f : 1e-4f;
+    for (faceattr_backend b : kAllBackends) {
+      if (!faceattr_backend_available(b)) continue;
+      for (int threads : {1, 2}) {
+        INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8);
+        faceattr_session* s = make(anet, lnet, b, threads);
+        const Result got = predict(s, f.view());
+        REQUIRE(got.faces.size() == ref.faces.size());
+        for (size_t i = 0; i < got.faces.size(); ++i) {
+          for (int k = 0; k < 4; ++k) CHECK(got.faces[i].box[k] == Approx(ref.faces[i].box[k]).margin(1e-3));
+          CHECK(got.faces[i].score == Approx(ref.faces[i].score).margin(int8 ? 0.02 : 1e-5));
+          for (size_t a = 0; a < got.probs[i].size(); ++a)
+            CHECK(got.probs[i][a] == Approx(ref.probs[i][a]).margin(tol));
+        }
+        faceattr_session_free(s);
+      }
+    }
+  }
+}
+
+TEST_CASE("pipeline: the abort callback stops either network and the session recovers", "[pipeline]") {
+  struct Abort {
+    int calls = 0;
+    int abort_at = 0;  // 0: never
+  } ab;
+  faceattr_session_params p = faceattr_session_default_params();
+  p.backend = FACEATTR_BACKEND_REFERENCE;
+  p.abort_callback = [](void* u) {
+    auto* a = static_cast<Abort*>(u);
+    return ++a->calls == a->abort_at ? 1 : 0;
+  };
+  p.abort_user_data = &ab;
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  faceattr_session* s = nullptr;
+  REQUIRE(create(anet, lnet, p, &s) == FACEATTR_OK);
+  const Frame f = red_frame(128, 96, {{8, 8, 32, 32}, {72, 40, 48, 48}});
+  const Result want = predict(s, f.view());
+  REQUIRE(want.faces.size() == 2);
+  const int polls = ab.calls;  // LNet's nodes, then ANet's per face
+  REQUIRE(polls > 4);
+  for (int k = 1; k <= polls; ++k) {
+    INFO("abort at poll " << k << " of " << polls);
+    ab.calls = 0;
+    ab.abort_at = k;
+    const faceattr_face* faces = nullptr;
+    int32_t n = 0;
+    const faceattr_image v = f.view();
+    CHECK(faceattr_session_predict(s, &v, &faces, &n) == FACEATTR_ERR_CANCELLED);
+    CHECK(n == 0);
+    CHECK(std::strlen(faceattr_last_error()) > 0);
+    ab.abort_at = 0;
+    const Result again = predict(s, f.view());
+    REQUIRE(again.faces.size() == 2);
+    CHECK(again.probs == want.probs);
+  }
+  faceattr_session_free(s);
+}
+
+TEST_CASE("pipeline: C++ wrapper", "[pipeline]") {
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  faceattr::Session s =
+      faceattr::Session::create(anet.data(), anet.size(), nullptr, lnet.data(), lnet.size());
+  CHECK(s.has_localizer());
+  CHECK(s.metadata("kind", 1) == "lnet");
+  faceattr_response_map m{};
+  CHECK(s.try_response_map(&m) == FACEATTR_ERR_INVALID_ARGUMENT);
+  const Frame f = red_frame(128, 96, {{32, 16, 48, 48}});
+  CHECK(s.predict(f.view()).size() == 1);
+  m = s.response_map();
+  CHECK(m.width == 16);
+  CHECK(s.predict(red_frame(64, 64, {}).view()).empty());
+
+  faceattr::Session plain = faceattr::Session::create(anet.data(), anet.size());
+  CHECK(!plain.has_localizer());
+  try {
+    plain.response_map();
+    FAIL("expected faceattr::Error");
+  } catch (const faceattr::Error& e) {
+    CHECK(e.status() == FACEATTR_ERR_UNSUPPORTED);
+  }
+}
