@@ -83,6 +83,40 @@ add_test(NAME cli_eval_html_report COMMAND faceattr_native_check html
          ${CMAKE_CURRENT_BINARY_DIR}/native_out/report.html ${C}/expected_eval.json)
 set_tests_properties(cli_eval_html_report PROPERTIES DEPENDS cli_eval_html FIXTURES_REQUIRED native_fixtures)
 
+# --- LNet: predict, auto-discovery, eval on crops and on composed scenes ------
+set(L ${F}/lnet)
+faceattr_cli_test(predict_lnet_json ARGS predict -m ${M} --lnet ${L}/lnet-tiny.fam --json ${L}/red.png
+                  OUTPUT_REGEX "^{\"image\":[^\n]*\"faces\":\\[{\"box\":\\[40\\.0,40\\.0,80\\.0,80\\.0\\],\"score\":0\\.99[^\n]*{\"box\":\\[200\\.0,120\\.0,64\\.0,64\\.0\\],\"score\":0\\.99")
+faceattr_cli_test(predict_lnet_next_to_anet ARGS predict -m ${L}/withlnet/anet-int8.fam ${L}/red.png
+                  OUTPUT_REGEX "red.png \\(320x240\\): 2 faces.*face 1: box x=40 y=40 w=80 h=80, score 0.99")
+faceattr_cli_test(predict_no_lnet ARGS predict -m ${L}/withlnet/anet-int8.fam --no-lnet ${L}/red.png
+                  OUTPUT_REGEX "red.png \\(320x240\\): 1 face\n.*score 1.000")
+faceattr_cli_test(predict_lnet_no_face ARGS predict -m ${M} --lnet ${L}/lnet-tiny.fam ${F}/white.jpg
+                  OUTPUT_REGEX "white.jpg \\(24x16\\): 0 faces")
+faceattr_cli_test(eval_lnet_crops ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --images ${L}/scenes/img
+                  --attrs ${C}/list_attr.txt --json
+                  OUTPUT_REGEX "\"n_images\":4,.*\"no_face_images\":0,\"centre_crop\":{\"n_faces\":4,")
+# Two touching red faces merge into one region for the tiny LNet: most, not all, are found.
+faceattr_cli_test(eval_scenes_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --images ${L}/scenes/img
+                  --attrs ${C}/list_attr.txt --objects ${L}/scenes/objects --scenes 40 --seed 3 --threads 2 --json
+                  OUTPUT_REGEX "\"scenes\":40,.*\"found_rate\":(1\\.0|0\\.9[0-9]*),.*\"false_faces_per_face_free_scene\":0\\.0,\"face_free_scenes_with_a_face\":0\\.0,")
+faceattr_cli_test(eval_scenes_text ARGS eval -m ${L}/withlnet/anet-int8.fam --images ${L}/scenes/img
+                  --attrs ${C}/list_attr.txt --objects ${L}/scenes/objects --scenes 12 --threads 1
+                  OUTPUT_REGEX "12 scenes 320x240 \\(seed 1\\).*found \\(IoU >= 0.5\\) +1.0000.*end to end")
+faceattr_cli_test(bench_lnet ARGS bench -m ${F}/anet-tiny-int8.fam --lnet ${L}/lnet-tiny.fam --image ${L}/red.png
+                  --backend all --runs 3 --warmup 1 --json
+                  OUTPUT_REGEX "\"lnet\":\"[^\"]*lnet-tiny.fam\".*\"backend\":\"reference\",\"preprocess_ms\".*\"faces\":2")
+faceattr_cli_test(error_scenes_without_lnet ERROR ERROR_REGEX "needs an LNet"
+                  ARGS eval -m ${L}/withlnet/anet-int8.fam --no-lnet --images ${L}/scenes/img --attrs ${C}/list_attr.txt
+                  --objects ${L}/scenes/objects --scenes 5)
+faceattr_cli_test(error_scenes_no_objects ERROR ERROR_REGEX "object photo folder"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --images ${L}/scenes/img --attrs ${C}/list_attr.txt
+                  --objects ${L}/nothing --scenes 5)
+faceattr_cli_test(error_lnet_wrong_kind_named ERROR ERROR_REGEX "with LNet .*anet-tiny-int8.fam.*LNet slot"
+                  ARGS predict -m ${M} --lnet ${F}/anet-tiny-int8.fam ${L}/red.png)
+faceattr_cli_test(error_lnet_and_no_lnet ERROR ERROR_REGEX "excludes"
+                  ARGS predict -m ${M} --lnet ${L}/lnet-tiny.fam --no-lnet ${L}/red.png)
+
 # --- bench / info / help ----------------------------------------------------
 faceattr_cli_test(bench_all_json ARGS bench --model ${F}/anet-tiny-int8.fam --backend all --runs 5 --warmup 1 --json
                   CHECK "bench|{out}")

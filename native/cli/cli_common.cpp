@@ -17,7 +17,11 @@ void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_
                         const char* extra_backend) {
   app.add_option("-m,--model", opts.model,
                  "ANet model file (.fam); default: $FACEATTR_MODEL, then the shipped anet-int8.fam");
-  app.add_option("--lnet", opts.lnet, "LNet face localiser model; default: none (the image is one face)");
+  CLI::Option* lnet =
+      app.add_option("--lnet", opts.lnet,
+                     "LNet face localiser model; default: lnet-int8.fam next to the ANet model when present");
+  app.add_flag("--no-lnet", opts.no_lnet, "No localiser: each image is one face (centre crop)")
+      ->excludes(lnet);
   app.add_option("-t,--threads", opts.threads, threads_help)
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -59,8 +63,10 @@ ModelFiles load_models(const CommonOptions& opts) {
   m.anet = read_file(m.anet_path, "model");
   if (!opts.lnet.empty()) {
     m.lnet_path = opts.lnet;
-    m.lnet = read_file(m.lnet_path, "LNet model");
+  } else if (!opts.no_lnet) {
+    m.lnet_path = default_lnet_path(m.anet_path);
   }
+  if (!m.lnet_path.empty()) m.lnet = read_file(m.lnet_path, "LNet model");
   return m;
 }
 

@@ -23,8 +23,9 @@ class Error : public std::runtime_error {
 };
 
 struct CommonOptions {
-  std::string model;  // --model; empty: $FACEATTR_MODEL, then the default model
-  std::string lnet;   // --lnet; empty: no localiser, the image is one face
+  std::string model;     // --model; empty: $FACEATTR_MODEL, then the default model
+  std::string lnet;      // --lnet; empty: lnet-int8.fam next to the ANet if present (see load_models)
+  bool no_lnet = false;  // --no-lnet: never load a localiser
   int threads = 1;
   std::string backend = "auto";
 };
@@ -49,7 +50,9 @@ struct ModelFiles {
   std::vector<uint8_t> lnet;
 };
 
-// Resolves the ANet path (see model_path.h) and reads both files.
+// Resolves the ANet path (see model_path.h) and reads both files. The LNet is
+// --lnet when given; else, unless --no-lnet, kDefaultLnetFile in the ANet's
+// folder when that file exists; else none (each image is one face).
 ModelFiles load_models(const CommonOptions& opts);
 
 // Owns one faceattr_session. Not copyable; movable.

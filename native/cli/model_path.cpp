@@ -41,4 +41,10 @@ std::string resolve_model_path(const std::string& flag) {
               "); pass --model FILE or set FACEATTR_MODEL");
 }
 
+std::string default_lnet_path(const std::string& anet_path) {
+  std::error_code ec;
+  const fs::path p = fs::path(anet_path).parent_path() / kDefaultLnetFile;
+  return fs::is_regular_file(p, ec) ? p.lexically_normal().string() : "";
+}
+
 }  // namespace faceattr::cli

@@ -14,6 +14,12 @@
 //    CRLF, columns in another order than the model, one extra column, one
 //    listed image missing, one present image that is not listed) and the
 //    accuracies `faceattr eval` must report, computed from the rule above.
+//  - lnet/: tests/support's hand-weighted LNet (response follows R - G, input
+//    160x120, 4 px cells) as lnet-tiny.fam; red.png, a 320x240 grey frame with
+//    two red squares (its two faces); withlnet/ holding anet-int8.fam and
+//    lnet-int8.fam (the LNet found next to the ANet); scenes/img (the CelebA
+//    rows as red crops, so every pasted face is found) and scenes/objects
+//    (grey photos: no face) for `eval --scenes`.
 //
 // Usage: faceattr_native_fixtures OUT_DIR
 #include <turbojpeg.h>
@@ -29,6 +35,7 @@
 #include <vector>
 
 #include "model_def.h"
+#include "support/tiny_lnet.h"
 #include "support/tiny_models.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -338,6 +345,39 @@ void make_models(const fs::path& dir) {
   write_text(dir / "not_a_model.fam", "FACEATTR? no, just text\n");
 }
 
+void make_lnet(const fs::path& dir, const fs::path& celeba) {
+  fs::create_directories(dir / "withlnet");
+  faceattr::test::TinyLnetSpec spec;
+  spec.input_w = 160;
+  spec.input_h = 120;
+  const std::vector<uint8_t> lnet = faceattr::test::tiny_lnet_bytes(spec);
+  write_bytes(dir / "lnet-tiny.fam", lnet);
+  write_bytes(dir / "withlnet" / "lnet-int8.fam", lnet);
+  write_bytes(dir / "withlnet" / "anet-int8.fam", mf::serialize(brightness_anet()));
+  write_bytes(dir / "red.png",
+              encode_png(faceattr::test::red_boxes_frame(320, 240, {{40, 40, 80, 80}, {200, 120, 64, 64}}),
+                         320, 240));
+  // Scenes: every listed CelebA row that exists as a red crop; grey (R = G) object photos.
+  fs::create_directories(dir / "scenes" / "img");
+  fs::create_directories(dir / "scenes" / "objects");
+  for (const auto& e : fs::directory_iterator(celeba / "img")) {
+    const std::string name = e.path().filename().string();
+    if (name == "999999.jpg") continue;
+    write_bytes(dir / "scenes" / "img" / name,
+                encode_png(faceattr::test::red_boxes_frame(40, 48, {{0, 0, 40, 48}}), 40, 48));
+  }
+  for (int k = 0; k < 3; ++k) {
+    const int w = 100 + 100 * k, h = 80 + 60 * k;
+    std::vector<uint8_t> px(size_t(w) * h * 3);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < 3; ++c)
+          px[(size_t(y) * w + x) * 3 + c] = static_cast<uint8_t>((x * 3 + y * 5 + k * 40) % 200);
+    write_bytes(dir / "scenes" / "objects" / ("obj" + std::to_string(k) + ".jpg"), encode_jpeg(px, w, h));
+  }
+  write_text(dir / "scenes" / "objects" / "labels.tsv", "obj0\tgrey\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -352,6 +392,7 @@ int main(int argc, char** argv) {
     make_models(dir);
     make_images(dir);
     make_celeba(dir / "celeba");
+    make_lnet(dir / "lnet", dir / "celeba");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_fixtures: %s\n", e.what());
     return 1;
