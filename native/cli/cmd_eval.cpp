@@ -44,6 +44,7 @@ struct EvalOptions {
   std::string objects;  // default: <images>/../../objects (the ../shared/data layout)
   uint32_t seed = 1;
   std::string save_scenes;
+  std::string objects_split = "held-out";
 };
 
 struct AttrMatch {
@@ -243,6 +244,13 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
   if (ec) throw Error("cannot list '" + objects_dir + "': " + ec.message());
   if (backgrounds.empty()) throw Error("no .jpg/.png object photos in '" + objects_dir + "'");
   std::sort(backgrounds.begin(), backgrounds.end());
+  if (o.objects_split == "held-out") {
+    // The LNet trainer (train/src/lnet/scenes.cpp) keeps sorted objects 0, 10, 20, ... out of its
+    // training scenes; test scenes use only those.
+    std::vector<std::string> held;
+    for (size_t i = 0; i < backgrounds.size(); i += 10) held.push_back(backgrounds[i]);
+    backgrounds.swap(held);
+  }
   if (!o.save_scenes.empty()) {
     fs::create_directories(o.save_scenes, ec);
     if (!fs::is_directory(o.save_scenes, ec)) throw Error("cannot create '" + o.save_scenes + "'");
@@ -349,6 +357,7 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
   if (o.json) {
     nlohmann::ordered_json j = {{"scenes", static_cast<int64_t>(n_scenes)},
                                 {"seed", o.seed},
+                                {"backgrounds", backgrounds.size()},
                                 {"scene_size", {cfg.width, cfg.height}},
                                 {"face_free_scenes", face_free},
                                 {"two_face_scenes", two_face},
@@ -374,6 +383,7 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
   std::printf("%zu scenes %dx%d (seed %u): %lld face-free, %lld with two faces; %lld faces pasted\n",
               n_scenes, cfg.width, cfg.height, o.seed, static_cast<long long>(face_free),
               static_cast<long long>(two_face), static_cast<long long>(n_faces));
+  std::printf("%zu backgrounds (%s), ", backgrounds.size(), o.objects_split.c_str());
   std::printf("models %s + %s, backend %s\n", models.anet_path.c_str(), models.lnet_path.c_str(),
               sessions[0].backend_name());
   std::printf("found (IoU >= 0.5)                    %.4f  (%lld of %lld)\n", found_rate,
@@ -561,6 +571,12 @@ Command add_eval_command(CLI::App& app) {
                   "wide) and measure localisation and end-to-end accuracy; needs an LNet")
       ->check(CLI::Range(int64_t{1}, int64_t{10000000}));
   sub->add_option("--objects", o->objects, "Object photos for --scenes; default: <images>/../../objects");
+  sub->add_option(
+         "--objects-split", o->objects_split,
+         "Backgrounds for --scenes: held-out (sorted photos 0, 10, 20, ...: never in LNet's training "
+         "scenes) or all")
+      ->check(CLI::IsMember({"held-out", "all"}))
+      ->capture_default_str();
   sub->add_option("--seed", o->seed, "Scene seed for --scenes")->capture_default_str();
   sub->add_option("--save-scenes", o->save_scenes, "Also write the composed scenes as PPM files to DIR");
   return {sub, [o] { return run_eval(*o); }};
