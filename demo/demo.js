@@ -170,6 +170,7 @@ async function main() {
   state.createMs = performance.now() - t0;
   state.backend = fa.backend;
   state.hasLocalizer = fa.hasLocalizer;
+  state.thresholds = Object.fromEntries(fa.attributes.map((a) => [a.name, a.threshold]));
   $('backend').textContent = `${fa.backend}${fa.inWorker ? ' (worker)' : ''}${fa.hasLocalizer ? ' + LNet' : ''}`;
   buildBars(fa.attributes);
   state.ready = true;

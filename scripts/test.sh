@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: the whole test suite — release build, then the same suite
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then the browser module
+# (wasm preset: node and headless-Chromium tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +15,10 @@ ctest --preset release -j "$jobs"
 cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
+
+# The browser module (Emscripten): node tests against build/bin/faceattr, then
+# the webcam demo in headless Chromium.
+cmake --preset wasm
+cmake --build --preset wasm -j "$jobs"
+ctest --preset wasm
 echo "test.sh: all suites passed"

@@ -1,5 +1,35 @@
 # Browser-module tests (Emscripten builds only; tests/CMakeLists.txt also globs
-# this file in native builds, where it does nothing).
+# this file in native builds, where it does nothing). Both run on node:
+#   wasm_node     the module's outputs equal the native CLI's on the same pixels
+#                 and model (stated tolerances), bad inputs throw, the session
+#                 keeps working (tests/web/node.test.mjs)
+#   wasm_browser  headless Debian Chromium (playwright-core) on the demo with a
+#                 fake webcam playing a .y4m made from a test-crop photo
+#                 (tests/web/browser.test.mjs); screenshot in tests/web/.
+# The native reference is a `faceattr` CLI from a native build (scripts/test.sh
+# builds the release preset first).
 if(NOT FACEATTR_WASM)
   return()
 endif()
+
+set(FACEATTR_NATIVE_CLI "${PROJECT_SOURCE_DIR}/build/bin/faceattr" CACHE FILEPATH
+    "Native faceattr CLI the wasm tests compare against")
+find_program(FACEATTR_NODE node REQUIRED)
+
+# JPEG -> RGB for the tests (stb_image in wasm; both sides then get the same pixels).
+add_executable(faceattr-test-decode ${CMAKE_CURRENT_LIST_DIR}/web/decode_jpeg.cpp)
+target_link_options(faceattr-test-decode PRIVATE
+  -sMODULARIZE=1 -sEXPORT_ES6=1 -sENVIRONMENT=web -sFILESYSTEM=0 -sALLOW_MEMORY_GROWTH=1
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_decode_jpeg,_release)
+set_target_properties(faceattr-test-decode PROPERTIES SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/web)
+add_dependencies(faceattr_web faceattr-test-decode)
+
+set(_web_env
+  "FACEATTR_WASM_BUILD=${PROJECT_BINARY_DIR}"
+  "FACEATTR_NATIVE_CLI=${FACEATTR_NATIVE_CLI}"
+  "FACEATTR_DATA_DIR=${FACEATTR_DATA_DIR}")
+add_test(NAME wasm_node COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
+         ${CMAKE_CURRENT_LIST_DIR}/web/node.test.mjs)
+add_test(NAME wasm_browser COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_DIR}/web/browser.test.mjs)
+set_tests_properties(wasm_node wasm_browser PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)

@@ -1,0 +1,103 @@
+// The webcam demo in headless Debian Chromium (playwright-core), fed by a fake
+// webcam that plays a .y4m clip made here from a CelebA test-crop photo (the
+// first by name).
+// For both flavours (cross-origin isolated page: SIMD+threads; ?threads=1: SIMD)
+// the page must show a face box and the 40 attribute bars, and its decided
+// attributes must match the native CLI's for the photo. No request may leave
+// the page's origin. Screenshots: <build>/tests/web/demo-<flavour>.png.
+//
+// Tolerance: the camera path turns the photo into I420 (chroma at half
+// resolution, 8-bit video-range rounding) and back, so probabilities move a
+// little (max |dp| 0.025 measured): every probability within MAX_DIFF of the
+// native one, and the decision equal wherever the native probability is at
+// least MARGIN away from its threshold.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MODELS, OUT, decodeJpeg, evenCrop, writePpm, guardOrigin, launchChromium, nativePredict, startServer, testCrops, writeY4m } from './lib.mjs';
+
+const MARGIN = 0.05;
+const MAX_DIFF = 0.05;  // measured 0.025 on this photo
+
+test('webcam demo: box, attributes, decisions as native, same origin only', async () => {
+  const photo = testCrops(1)[0];
+  // The photo's pixels (at most one column / row cut to even sizes): as the clip
+  // the fake webcam plays, and as the PPM the native CLI reads.
+  const img = evenCrop(await decodeJpeg(photo));
+  const y4m = writeY4m(path.join(OUT, 'face.y4m'), img, 10);
+  const ppm = writePpm(path.join(OUT, 'face.ppm'), img);
+  const lnetFile = path.join(MODELS, 'lnet-int8.fam');
+  const server = await startServer();
+  const { context, close } = await launchChromium([
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`,
+  ]);
+  try {
+    const foreign = await guardOrigin(context, server.origin);
+    for (const [query, flavour] of [['', 'simd-threads'], ['?threads=1', 'simd']]) {
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${server.origin}/demo/${query}`);
+      await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 3 || window.faceattrDemo.error),
+                                 null, { timeout: 30000 });
+      const state = await page.evaluate(() => window.faceattrDemo);
+      assert.equal(state.error, null);
+      assert.deepEqual(errors, []);
+      assert.equal(state.backend, `wasm-${flavour}`);
+      assert.equal(state.mode, 'camera');
+      console.log(`# ${flavour}: create ${state.createMs.toFixed(0)} ms, first result ${state.firstResultMs.toFixed(0)} ms after navigation, ` +
+                  `last frame ${state.lastResult.timings.wasmMs.toFixed(1)} ms in wasm, ${state.lastResult.timings.totalMs.toFixed(1)} ms round trip`);
+
+      // A visible box over the video, inside the frame and covering most of it (the photo is a face crop).
+      // (read in one go: the page redraws the boxes every frame)
+      const { n: nBoxes, box, video } = await page.evaluate(() => {
+        const rect = (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; };
+        const els = document.querySelectorAll('#boxes .face-box');
+        return { n: els.length, box: els.length ? rect(els[0]) : null, video: rect(document.getElementById('video')) };
+      });
+      assert.ok(nBoxes >= 1, 'a face box is drawn');
+      assert.ok(box.width > 0.4 * video.width && box.height > 0.4 * video.height, `box ${JSON.stringify(box)} in ${JSON.stringify(video)}`);
+      assert.ok(box.x >= video.x - 2 && box.x + box.width <= video.x + video.width + 2, 'box within the video');
+
+      // 40 bars; the decided ones highlighted and equal to the native CLI's decisions.
+      const bars = await page.$$eval('#attrs li', (lis) => lis.map((li) => ({
+        name: li.dataset.name, present: li.dataset.present === '1', highlighted: li.classList.contains('present'),
+        p: Number(li.querySelector('.p').textContent) })));
+      assert.equal(bars.length, 40);
+      const native = nativePredict([ppm], { lnet: state.hasLocalizer ? lnetFile : undefined })[0];
+      assert.ok(native.faces.length >= 1, 'native finds a face');
+      const face = state.lastResult.faces.reduce((b, f) => (f.score > b.score ? f : b));
+      let checked = 0;
+      let worst = 0;
+      for (const bar of bars) {
+        const n = native.faces[0].attributes[bar.name];
+        const a = face.attributes.find((x) => x.name === bar.name);
+        const thr = state.thresholds[bar.name];
+        assert.ok(n && a && thr > 0 && thr < 1, bar.name);
+        assert.equal(bar.highlighted, a.present, `${bar.name}: highlight follows the decision`);
+        const d = Math.abs(a.probability - n.p);
+        worst = Math.max(worst, d);
+        assert.ok(d <= MAX_DIFF, `${bar.name}: p ${a.probability} vs native ${n.p}`);
+        // The threshold is where native's decision flips: p >= thr <=> present.
+        if (Math.abs(n.p - thr) > MARGIN) {
+          assert.equal(a.present, n.present, `${bar.name}: decided ${a.present} in the page, ${n.present} natively (p ${n.p})`);
+          ++checked;
+        }
+      }
+      const decided = bars.filter((b) => b.present).map((b) => b.name);
+      console.log(`# ${flavour}: decided in page: ${decided.join(', ')}; ${checked}/40 compared beyond margin, max |dp| ${worst.toFixed(3)}`);
+      assert.ok(checked >= 30, 'most attributes are clear-cut enough to compare');
+      await page.screenshot({ path: path.join(OUT, `demo-${flavour}.png`) });
+      await page.close();
+    }
+    // The guard sees requests to other origins (and aborts them).
+    const probe = await context.newPage();
+    await probe.goto(`${server.origin}/demo/?source=image`);
+    await probe.evaluate(() => fetch('http://example.invalid/probe').catch(() => null));
+    assert.deepEqual(foreign, ['http://example.invalid/probe'], 'only the probe left the origin');
+  } finally {
+    await close();
+    await server.close();
+  }
+});

@@ -1,0 +1,168 @@
+// Shared helpers of the browser-module tests (node.test.mjs, browser.test.mjs)
+// and the browser bench (bench.mjs). Paths come from the environment that
+// tests/wasm.cmake sets: FACEATTR_WASM_BUILD (the wasm build dir),
+// FACEATTR_NATIVE_CLI (a native `faceattr`), FACEATTR_DATA_DIR (../shared/data).
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUILD = path.resolve(process.env.FACEATTR_WASM_BUILD || path.join(REPO, 'build-wasm'));
+export const NATIVE_CLI = process.env.FACEATTR_NATIVE_CLI || path.join(REPO, 'build/bin/faceattr');
+export const DATA_DIR = path.resolve(process.env.FACEATTR_DATA_DIR || path.join(REPO, '../shared/data'));
+export const MODELS = path.join(REPO, 'models');
+export const OUT = path.join(BUILD, 'tests', 'web');
+fs.mkdirSync(OUT, { recursive: true });
+
+export function need(file, hint) {
+  if (!fs.existsSync(file)) throw new Error(`${file} not found: ${hint}`);
+  return file;
+}
+
+/** The n first test-crop photos (sorted by name): deterministic inputs. */
+export function testCrops(n) {
+  const dir = need(path.join(DATA_DIR, 'celeba', 'test_crops'), 'set FACEATTR_DATA_DIR to the dataset folder');
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, n).map((f) => path.join(dir, f));
+}
+
+/** Loads a flavour of the package's engine from the build (node: .wasm bytes handed in). */
+export async function loadEngineModule(flavour = 'simd') {
+  const core = await import(pathToFileURL(path.join(BUILD, 'web/src/core.js')).href);
+  const name = core.FLAVOURS[flavour];
+  const wasmBinary = fs.readFileSync(need(path.join(BUILD, 'web/dist', `${name}.wasm`), 'build the wasm preset'));
+  return { core, module: await core.loadModule(flavour, { wasmBinary }) };
+}
+
+let decoder = null;
+/** JPEG -> {width, height, rgb} with the test helper module (stb_image in wasm). */
+export async function decodeJpeg(file) {
+  if (!decoder) {
+    const js = need(path.join(BUILD, 'tests/web/faceattr-test-decode.js'), 'build the wasm preset');
+    const { default: factory } = await import(pathToFileURL(js).href);
+    decoder = await factory({ wasmBinary: fs.readFileSync(js.replace(/\.js$/, '.wasm')) });
+  }
+  const M = decoder;
+  const bytes = fs.readFileSync(file);
+  const p = M._malloc(bytes.length);
+  const dims = M._malloc(8);
+  try {
+    M.HEAPU8.set(bytes, p);
+    const px = M._decode_jpeg(p, bytes.length, dims, dims + 4);
+    if (!px) throw new Error(`cannot decode ${file}`);
+    const width = M.HEAP32[dims / 4];
+    const height = M.HEAP32[dims / 4 + 1];
+    const rgb = M.HEAPU8.slice(px, px + width * height * 3);
+    M._release(px);
+    return { width, height, rgb };
+  } finally {
+    M._free(p);
+    M._free(dims);
+  }
+}
+
+/** The image without its last column / row when odd (y4m frames need even sizes). */
+export function evenCrop({ width, height, rgb }) {
+  const w = width & ~1;
+  const h = height & ~1;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; ++y) out.set(rgb.subarray(y * width * 3, (y * width + w) * 3), y * w * 3);
+  return { width: w, height: h, rgb: out };
+}
+
+export function writePpm(file, { width, height, rgb }) {
+  fs.writeFileSync(file, Buffer.concat([Buffer.from(`P6\n${width} ${height}\n255\n`), Buffer.from(rgb)]));
+  return file;
+}
+
+/**
+ * A .y4m clip (I420, BT.601 video range) of `frames` copies of the image;
+ * width and height must be even.
+ */
+export function writeY4m(file, { width, height, rgb }, frames = 10) {
+  if (width % 2 || height % 2) throw new Error('y4m frames need even sizes');
+  const ySize = width * height;
+  const cw = width / 2;
+  const ch = height / 2;
+  const frame = Buffer.alloc(ySize + 2 * cw * ch);
+  // BT.601 video range (Y 16..235, Cb/Cr 16..240): how Chromium's fake capture reads
+  // the clip (full-range frames came back with stretched contrast, |dp| up to 0.13).
+  const [yo, ys, cs] = [16, 219 / 255, 224 / 255];
+  for (let i = 0; i < ySize; ++i) {
+    const r = rgb[3 * i], g = rgb[3 * i + 1], b = rgb[3 * i + 2];
+    frame[i] = clamp(yo + ys * (0.299 * r + 0.587 * g + 0.114 * b));
+  }
+  for (let y = 0; y < ch; ++y) {
+    for (let x = 0; x < cw; ++x) {
+      let r = 0, g = 0, b = 0;
+      for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+        const i = (2 * y + dy) * width + 2 * x + dx;
+        r += rgb[3 * i]; g += rgb[3 * i + 1]; b += rgb[3 * i + 2];
+      }
+      r /= 4; g /= 4; b /= 4;
+      frame[ySize + y * cw + x] = clamp(128 + cs * (-0.168736 * r - 0.331264 * g + 0.5 * b));
+      frame[ySize + cw * ch + y * cw + x] = clamp(128 + cs * (0.5 * r - 0.418688 * g - 0.081312 * b));
+    }
+  }
+  const parts = [Buffer.from(`YUV4MPEG2 W${width} H${height} F10:1 Ip A1:1 C420jpeg\n`)];
+  for (let f = 0; f < frames; ++f) parts.push(Buffer.from('FRAME\n'), frame);
+  fs.writeFileSync(file, Buffer.concat(parts));
+  return file;
+}
+
+function clamp(v) {
+  return Math.max(0, Math.min(255, Math.round(v)));
+}
+
+/** `faceattr predict --json` on files: one parsed object per file. */
+export function nativePredict(files, { model = path.join(MODELS, 'anet-int8.fam'), backend = 'simd', lnet } = {}) {
+  need(NATIVE_CLI, 'build the native CLI (cmake --preset release && cmake --build --preset release) or set FACEATTR_NATIVE_CLI');
+  const args = ['predict', '--json', '--model', model, '--backend', backend];
+  args.push(...(lnet ? ['--lnet', lnet] : ['--no-lnet']));  // never an LNet the CLI finds by itself
+  const out = execFileSync(NATIVE_CLI, [...args, ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return out.trim().split('\n').map((l) => JSON.parse(l));
+}
+
+export const CHROMIUM_FLAGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+/** Headless Debian Chromium (TOOLCHAIN.md flags) with a fresh profile; extra flags appended. */
+export async function launchChromium(extra = []) {
+  const { chromium } = await import('playwright-core');
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'faceattr-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.FACEATTR_CHROMIUM || '/usr/bin/chromium',
+    headless: false,  // --headless=new comes from the flags
+    args: [...CHROMIUM_FLAGS, ...extra],
+    viewport: { width: 1280, height: 800 },
+  });
+  const close = async () => {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
+
+/** The repository's demo server on a free port. */
+export async function startServer({ isolation = true } = {}) {
+  const { createServer } = await import(pathToFileURL(path.join(REPO, 'demo/serve.mjs')).href);
+  const server = createServer({ build: BUILD, isolation });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return { origin, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Records every request of a context and aborts any that leaves `origin`. */
+export async function guardOrigin(context, origin) {
+  const foreign = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith('data:') || url.startsWith('blob:') || new URL(url).origin === origin) return route.continue();
+    foreign.push(url);
+    return route.abort();
+  });
+  return foreign;
+}
