@@ -11,8 +11,9 @@ const LNET = '/models/lnet-int8.fam';
 // State the browser tests read (tests/web/).
 const state = (window.faceattrDemo = {
   ready: false, error: null, backend: null, mode: null, frames: 0, firstResultMs: null, createMs: null,
-  lastResult: null, hasLocalizer: false,
+  lastResult: null, hasLocalizer: false, marks: {},  // performance.now() of start-up steps
 });
+const mark = (name) => { state.marks[name] ??= performance.now(); };
 
 let fa = null;
 let mode = 'camera';
@@ -42,6 +43,7 @@ function showResult(result, frameWidth, frameHeight, displayEl) {
   state.lastResult = result;
   state.frames += 1;
   if (state.firstResultMs === null) {
+    mark('first-result');
     state.firstResultMs = performance.now();
     $('first').textContent = `${state.firstResultMs.toFixed(0)} ms`;
   }
@@ -83,7 +85,7 @@ async function cameraLoop() {
   const step = async () => {
     if (!running || mode !== 'camera') return;
     try {
-      if (video.readyState >= 2 && video.videoWidth > 0) {
+      if (fa && video.readyState >= 2 && video.videoWidth > 0) {
         const result = await fa.detect(video);
         if (mode !== 'camera') return;
         showResult(result, video.videoWidth, video.videoHeight, video);
@@ -104,17 +106,26 @@ async function cameraLoop() {
   step();
 }
 
+let cameraRequest = null;
+function openCamera() {
+  if (!cameraRequest) {
+    cameraRequest = navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    cameraRequest.catch(() => { cameraRequest = null; });  // a later click asks again
+  }
+  return cameraRequest;
+}
+
 async function startCamera() {
   mode = state.mode = 'camera';
   $('still').hidden = true;
   const video = $('video');
   video.hidden = false;
   try {
-    if (!stream) {
-      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
-    }
+    if (!stream) stream = await openCamera();
     video.srcObject = stream;
+    mark('camera-stream');
     await video.play();
+    mark('camera-playing');
     setStatus(`camera ${video.videoWidth}x${video.videoHeight}`);
     running = true;
     lastDone = 0;
@@ -157,8 +168,11 @@ async function lnetAvailable() {
 }
 
 async function main() {
+  mark('script');
   const t0 = performance.now();
   const threads = params.has('threads') ? Number(params.get('threads')) : undefined;
+  // The camera starts while the module and the models load; its loop waits for `fa`.
+  const camera = params.get('source') !== 'image' ? startCamera() : null;
   const lnet = await lnetAvailable();
   fa = await FaceAttr.create({
     model: ANET,
@@ -168,6 +182,7 @@ async function main() {
     threads,
   });
   state.createMs = performance.now() - t0;
+  mark('session');
   state.backend = fa.backend;
   state.hasLocalizer = fa.hasLocalizer;
   state.thresholds = Object.fromEntries(fa.attributes.map((a) => [a.name, a.threshold]));
@@ -184,7 +199,7 @@ async function main() {
     const f = [...e.dataTransfer.files].find((x) => x.type.startsWith('image/'));
     if (f) showImage(f);
   });
-  if (params.get('source') !== 'image') await startCamera();
+  if (camera) await camera;
   else setStatus('drop an image file or use "Image…"');
 }
 

@@ -105,7 +105,7 @@ export function writeY4m(file, { width, height, rgb }, frames = 10) {
       frame[ySize + cw * ch + y * cw + x] = clamp(128 + cs * (0.5 * r - 0.418688 * g - 0.081312 * b));
     }
   }
-  const parts = [Buffer.from(`YUV4MPEG2 W${width} H${height} F10:1 Ip A1:1 C420jpeg\n`)];
+  const parts = [Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\n`)];
   for (let f = 0; f < frames; ++f) parts.push(Buffer.from('FRAME\n'), frame);
   fs.writeFileSync(file, Buffer.concat(parts));
   return file;

@@ -6,7 +6,7 @@
 //
 // Models are fetched from the page's own origin only; the package makes no other
 // request (its module files are loaded relative to this file).
-import { FaceAttrError, defaultThreads, pickFlavour, threadsSupported } from './core.js';
+import { FaceAttrError, defaultThreads, loadModule, pickFlavour, threadsSupported } from './core.js';
 import { Runner, isImageDataLike, sourceSize } from './runner.js';
 
 export { FaceAttrError, threadsSupported };
@@ -26,28 +26,49 @@ export class FaceAttr {
                               'FACEATTR_ERR_UNSUPPORTED');
     }
     if (options.model == null) throw new FaceAttrError('options.model is required', 'FACEATTR_ERR_INVALID_ARGUMENT');
-    const [model, lnetModel] = await Promise.all([
-      loadModel(options.model, 'model'),
-      options.lnetModel != null ? loadModel(options.lnetModel, 'lnetModel') : null,
-    ]);
-    const threads = options.threads ?? (pickFlavour(options) === 'simd-threads' ? defaultThreads() : 1);
-    const init = {
-      model, lnetModel, threads,
-      kernels: options.kernels, maxFaces: options.maxFaces, minFaceSize: options.minFaceSize,
-      distUrl: options.distUrl ? new URL(options.distUrl, baseUrl()).href : undefined,
-    };
+    const flavour = pickFlavour(options);
+    const threads = options.threads ?? (flavour === 'simd-threads' ? defaultThreads() : 1);
+    const distUrl = options.distUrl ? new URL(options.distUrl, baseUrl()).href : undefined;
     const useWorker = (options.worker ?? true) && typeof Worker !== 'undefined';
     const fa = new FaceAttr();
+    let preloading = null;
     if (useWorker) {
+      // The worker starts fetching and compiling the module while the models download.
       fa.#worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'faceattr' });
       fa.#worker.onmessage = (ev) => fa.#reply(ev.data);
       fa.#worker.onerror = (ev) => fa.#fail(new FaceAttrError(`faceattr worker failed: ${ev.message || 'load error'}`,
                                                               'FACEATTR_ERR_INTERNAL'));
+      fa.#worker.postMessage({ op: 'load', flavour, distUrl });
+    } else {
+      preloading = { flavour, distUrl, promise: loadModule(flavour, { distUrl }) };
+      preloading.promise.catch(() => {});
+    }
+    let model, lnetModel;
+    try {
+      [model, lnetModel] = await Promise.all([
+        loadModel(options.model, 'model'),
+        options.lnetModel != null ? loadModel(options.lnetModel, 'lnetModel') : null,
+      ]);
+    } catch (e) {
+      if (fa.#worker) fa.#worker.terminate();
+      throw e;
+    }
+    const init = {
+      model, lnetModel, threads,
+      kernels: options.kernels, maxFaces: options.maxFaces, minFaceSize: options.minFaceSize, distUrl,
+    };
+    if (useWorker) {
       const transfer = [model.buffer];
       if (lnetModel) transfer.push(lnetModel.buffer);
-      fa.info = await fa.#call({ op: 'init', options: init }, transfer);
+      try {
+        fa.info = await fa.#call({ op: 'init', options: init }, transfer);
+      } catch (e) {
+        fa.#worker.terminate();
+        fa.#worker = null;
+        throw e;
+      }
     } else {
-      fa.#runner = await Runner.create(init);
+      fa.#runner = await Runner.create(init, preloading);
       fa.info = fa.#runner.info();
     }
     return fa;

@@ -5,10 +5,15 @@
 import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
 
 export class Runner {
-  /** opts: {model, lnetModel?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?} (bytes, not URLs). */
-  static async create(opts) {
+  /**
+   * opts: {model, lnetModel?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?} (bytes, not URLs).
+   * preloading: {flavour, distUrl, promise} of a loadModule call already under way.
+   */
+  static async create(opts, preloading = null) {
     const flavour = pickFlavour(opts);
-    const module = await loadModule(flavour, { distUrl: opts.distUrl });
+    const module = preloading && preloading.flavour === flavour && preloading.distUrl === opts.distUrl
+      ? await preloading.promise
+      : await loadModule(flavour, { distUrl: opts.distUrl });
     return new Runner(Engine.create(module, { ...opts, flavour }));
   }
 

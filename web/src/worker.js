@@ -1,16 +1,26 @@
 // Web Worker side of FaceAttr (faceattr.js): one Runner, requests answered in order.
-// Messages in:  {id, op: 'init', options} | {id, op: 'detect', source, crop} | {id, op: 'close'}
+// Messages in:  {op: 'load', flavour, distUrl} (no reply: starts fetching and compiling the
+//               module while the page still fetches the models) | {id, op: 'init', options} |
+//               {id, op: 'detect', source, crop} | {id, op: 'close'}
 // Messages out: {id, result} | {id, error: {message, code}}
+import { loadModule } from './core.js';
 import { Runner } from './runner.js';
 
 let runner = null;
+let loading = null;  // {flavour, distUrl, promise}
 
 self.onmessage = async (ev) => {
   const { id, op } = ev.data;
   try {
     let result;
+    if (op === 'load') {
+      const { flavour, distUrl } = ev.data;
+      loading = { flavour, distUrl, promise: loadModule(flavour, { distUrl }) };
+      loading.promise.catch(() => {});  // reported by 'init'
+      return;
+    }
     if (op === 'init') {
-      runner = await Runner.create(ev.data.options);
+      runner = await Runner.create(ev.data.options, loading);
       result = runner.info();
     } else if (op === 'detect') {
       const { source } = ev.data;
