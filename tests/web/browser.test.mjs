@@ -101,3 +101,93 @@ test('webcam demo: box, attributes, decisions as native, same origin only', asyn
     await server.close();
   }
 });
+
+// The package in the page (the demo's origin, no camera): both flavours give
+// the native numbers on ImageData (the pipeline is the same code: tolerance as
+// in node.test.mjs, 1e-5), VideoFrame / ImageBitmap / <img> inputs agree with
+// ImageData, bad input rejects and the instance keeps working, and a model URL
+// on another origin is refused without any request.
+test('package API in Chromium: flavours equal native, frame types, errors, origin', async () => {
+  const photo = testCrops(1)[0];
+  const img = await decodeJpeg(photo);
+  const ppm = writePpm(path.join(OUT, 'api.ppm'), img);
+  const native = nativePredict([ppm])[0];
+  const rgba = new Uint8Array(img.width * img.height * 4);
+  for (let i = 0; i < img.width * img.height; ++i) rgba.set([...img.rgb.subarray(3 * i, 3 * i + 3), 255], 4 * i);
+  const server = await startServer();
+  const { context, close } = await launchChromium();
+  try {
+    const foreign = await guardOrigin(context, server.origin);
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/demo/?source=image`);
+    await page.waitForFunction(() => window.faceattrDemo && window.faceattrDemo.ready);
+    const out = await page.evaluate(async ({ pixels, width, height }) => {
+      const { FaceAttr } = await import('/web/src/faceattr.js');
+      const data = new Uint8ClampedArray(pixels);
+      const probs = (r) => r.faces[0].attributes.map((a) => a.probability);
+      const res = {};
+      for (const [name, opts] of [['simd', { threads: 1 }], ['simd-threads', { threads: 2 }], ['inline', { threads: 1, worker: false }]]) {
+        const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', ...opts });
+        const r = await fa.detect(new ImageData(data, width, height));
+        res[name] = { backend: r.backend, inWorker: fa.inWorker, faces: r.faces, attributes: fa.attributes };
+        if (name === 'simd') {
+          const canvas = new OffscreenCanvas(width, height);
+          canvas.getContext('2d').putImageData(new ImageData(data, width, height), 0, 0);
+          const bitmap = await createImageBitmap(canvas);
+          const frame = new VideoFrame(bitmap, { timestamp: 0 });
+          res.bitmap = probs(await fa.detect(bitmap));
+          res.videoFrame = probs(await fa.detect(frame));
+          res.frameStillOpen = frame.format !== null;  // the caller's frame is not consumed
+          frame.close();
+          res.errors = [];
+          for (const bad of [null, 42, { width: 3 }, { data: new Uint8ClampedArray(12), width: 2, height: 2 },
+                             { data: new Uint8ClampedArray(16), width: 0, height: 4 }]) {
+            try {
+              await fa.detect(bad);
+              res.errors.push('no error');
+            } catch (e) {
+              res.errors.push(`${e.name}:${e.code}:${e.message}`);
+            }
+          }
+          res.after = probs(await fa.detect(new ImageData(data, width, height)));
+          try {
+            await FaceAttr.create({ model: 'http://example.invalid/anet.fam' });
+            res.crossOrigin = 'no error';
+          } catch (e) {
+            res.crossOrigin = `${e.code}:${e.message}`;
+          }
+        }
+        await fa.close();
+      }
+      return res;
+    }, { pixels: Array.from(rgba), width: img.width, height: img.height });
+
+    const thresholds = out.simd.attributes.map((a) => a.threshold);
+    for (const name of ['simd', 'simd-threads', 'inline']) {
+      const r = out[name];
+      assert.equal(r.backend, name === 'simd-threads' ? 'wasm-simd-threads' : 'wasm-simd', name);
+      assert.equal(r.inWorker, name !== 'inline');
+      assert.equal(r.faces.length, 1);
+      r.faces[0].attributes.forEach((a, i) => {
+        const n = native.faces[0].attributes[a.name];
+        assert.ok(Math.abs(a.probability - n.p) <= 1e-5, `${name} ${a.name}: ${a.probability} vs native ${n.p}`);
+        if (Math.abs(n.p - thresholds[i]) > 1e-5) assert.equal(a.present, n.present, `${name} ${a.name}`);
+      });
+    }
+    const base = out.simd.faces[0].attributes.map((a) => a.probability);
+    const maxDiff = (a) => Math.max(...a.map((v, i) => Math.abs(v - base[i])));
+    // Canvas round trips of opaque 8-bit RGBA are exact in Chromium; allow the CLI's rounding only.
+    assert.ok(maxDiff(out.bitmap) <= 1e-5, `ImageBitmap vs ImageData: ${maxDiff(out.bitmap)}`);
+    assert.ok(maxDiff(out.videoFrame) <= 1e-5, `VideoFrame vs ImageData: ${maxDiff(out.videoFrame)}`);
+    assert.equal(out.frameStillOpen, true);
+    assert.equal(out.errors.length, 5);
+    for (const e of out.errors) assert.match(e, /^FaceAttrError:FACEATTR_ERR_INVALID_ARGUMENT:./);
+    console.log(`# errors: ${out.errors.join(' | ')}`);
+    assert.deepEqual(out.after, base, 'the instance keeps working after errors');
+    assert.match(out.crossOrigin, /^FACEATTR_ERR_INVALID_ARGUMENT:.*not on this page's origin/);
+    assert.deepEqual(foreign, [], 'no request left the origin');
+  } finally {
+    await close();
+    await server.close();
+  }
+});
