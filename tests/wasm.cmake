@@ -6,6 +6,7 @@
 #   wasm_browser  headless Debian Chromium (playwright-core) on the demo with a
 #                 fake webcam playing a .y4m made from a test-crop photo
 #                 (tests/web/browser.test.mjs); screenshot in tests/web/.
+#   wasm_types    web/faceattr.d.ts type-checks the README usage (tsc)
 # The native reference is a `faceattr` CLI from a native build (scripts/test.sh
 # builds the release preset first).
 if(NOT FACEATTR_WASM)
@@ -32,4 +33,8 @@ set(_web_env
 add_test(NAME wasm_node COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
          ${CMAKE_CURRENT_LIST_DIR}/web/node.test.mjs)
 add_test(NAME wasm_browser COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_DIR}/web/browser.test.mjs)
+# The TypeScript declarations against the README usage (Debian node-typescript).
+find_program(FACEATTR_TSC tsc REQUIRED)
+add_test(NAME wasm_types COMMAND ${FACEATTR_TSC} --noEmit --strict --target es2022 --module es2022
+         --moduleResolution node --lib es2022,dom ${CMAKE_CURRENT_LIST_DIR}/web/types_example.ts)
 set_tests_properties(wasm_node wasm_browser PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)

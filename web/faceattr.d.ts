@@ -76,14 +76,20 @@ export interface DetectResult {
   timings: Timings;
 }
 
+// VideoFrame and OffscreenCanvas by lookup, so the declarations also compile with
+// DOM typings that predate them (TypeScript < 4.9 / 5.0); there they are `never`.
+type GlobalInstance<K extends string> = typeof globalThis extends { [P in K]: { prototype: infer T } } ? T : never;
+export type VideoFrameLike = GlobalInstance<'VideoFrame'>;
+export type OffscreenCanvasLike = GlobalInstance<'OffscreenCanvas'>;
+
 export type FrameSource =
   | ImageData
   | HTMLVideoElement
-  | VideoFrame
+  | VideoFrameLike
   | ImageBitmap
   | HTMLImageElement
   | HTMLCanvasElement
-  | OffscreenCanvas;
+  | OffscreenCanvasLike;
 
 export interface DetectOptions {
   /** Take the whole frame as one face crop (ANet alone, no localiser). */

@@ -1,0 +1,26 @@
+// Type-checks web/faceattr.d.ts against the web/README.md usage (ctest wasm_types:
+// tsc --noEmit --strict). The @ts-expect-error lines must stay errors.
+import { FaceAttr, FaceAttrError, DetectResult, Face } from '../../web/faceattr';
+
+export async function example(video: HTMLVideoElement, image: ImageData, bitmap: ImageBitmap): Promise<string[]> {
+  const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: new Uint8Array(4), backend: 'auto' });
+  const r: DetectResult = await fa.detect(video);
+  await fa.detect(image, { crop: true });
+  await fa.detect(bitmap);
+  const backend: 'wasm-simd' | 'wasm-simd-threads' = r.backend;
+  const total: number = r.timings.totalMs + r.timings.anetMs;
+  const first: Face | undefined = r.faces[0];
+  if (first) console.log(first.box.x, first.box.width, first.score, backend, total, fa.attributes[0].threshold);
+  try {
+    // @ts-expect-error: not a frame source
+    await fa.detect(42);
+  } catch (e) {
+    if (e instanceof FaceAttrError) console.log(e.code, e.message);
+  }
+  // @ts-expect-error: the model is required
+  await FaceAttr.create({ backend: 'wasm' });
+  // @ts-expect-error: no such backend (yet)
+  await FaceAttr.create({ model: '/m.fam', backend: 'webgpu' });
+  await fa.close();
+  return r.faces.flatMap((f) => f.attributes.filter((a) => a.present).map((a) => a.name));
+}
