@@ -30,29 +30,29 @@ namespace {
 class Session {
  public:
   // Returns nullptr on failure (faceattr_last_error() says why).
-  static Session *create(uintptr_t anet, size_t anet_size, uintptr_t lnet, size_t lnet_size, int n_threads,
+  static Session* create(uintptr_t anet, size_t anet_size, uintptr_t lnet, size_t lnet_size, int n_threads,
                          int backend, int max_faces, int min_face_size) {
     faceattr_session_params p = faceattr_session_default_params();
     if (n_threads > 0) p.n_threads = n_threads;
     p.backend = static_cast<faceattr_backend>(backend);
     if (max_faces > 0) p.max_faces = max_faces;
     if (min_face_size > 0) p.min_face_size = min_face_size;
-    faceattr_session *s = nullptr;
-    if (faceattr_session_create(reinterpret_cast<const void *>(anet), anet_size,
-                                lnet_size ? reinterpret_cast<const void *>(lnet) : nullptr, lnet_size, &p,
+    faceattr_session* s = nullptr;
+    if (faceattr_session_create(reinterpret_cast<const void*>(anet), anet_size,
+                                lnet_size ? reinterpret_cast<const void*>(lnet) : nullptr, lnet_size, &p,
                                 &s) != FACEATTR_OK)
       return nullptr;
     return new Session(s, p.max_faces);
   }
 
   ~Session() { faceattr_session_free(s_); }
-  Session(const Session &) = delete;
-  Session &operator=(const Session &) = delete;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   // The frame: `height` rows of `width` pixels at heap address `data`.
   int predict(uintptr_t data, int width, int height, int stride, int format) {
     const faceattr_image img = image(data, width, height, stride, format);
-    const faceattr_face *faces = nullptr;
+    const faceattr_face* faces = nullptr;
     int32_t n = 0;
     out_[0] = 0;
     const faceattr_status st = faceattr_session_predict(s_, &img, &faces, &n);
@@ -60,7 +60,7 @@ class Session {
     if (n > max_faces_) n = max_faces_;
     out_[0] = static_cast<float>(n);
     for (int32_t f = 0; f < n; ++f) {
-      float *o = out_.data() + 1 + static_cast<size_t>(f) * stride_;
+      float* o = out_.data() + 1 + static_cast<size_t>(f) * stride_;
       for (int k = 0; k < 4; ++k) o[k] = faces[f].box[k];
       o[4] = faces[f].score;
       for (int32_t a = 0; a < n_attr_; ++a) {
@@ -75,7 +75,7 @@ class Session {
   int predictCrop(uintptr_t data, int width, int height, int stride, int format) {
     const faceattr_image img = image(data, width, height, stride, format);
     out_[0] = 0;
-    float *o = out_.data() + 1;
+    float* o = out_.data() + 1;
     const faceattr_status st = faceattr_session_predict_crop(s_, &img, o + 5);
     if (st != FACEATTR_OK) return st;
     o[0] = 0;
@@ -94,7 +94,7 @@ class Session {
   int maxFaces() const { return max_faces_; }
   int nAttributes() const { return n_attr_; }
   std::string attributeName(int i) const {
-    const char *n = faceattr_session_attribute_name(s_, i);
+    const char* n = faceattr_session_attribute_name(s_, i);
     return n ? n : "";
   }
   float attributeThreshold(int i) const { return faceattr_session_attribute_threshold(s_, i); }
@@ -102,15 +102,15 @@ class Session {
   bool hasLocalizer() const {
     return faceattr_session_has_localizer != nullptr && faceattr_session_has_localizer(s_) != 0;
   }
-  std::string metadata(int which, const std::string &key) const {
-    const char *v = faceattr_session_model_metadata(s_, which, key.c_str());
+  std::string metadata(int which, const std::string& key) const {
+    const char* v = faceattr_session_model_metadata(s_, which, key.c_str());
     return v ? v : "";
   }
   // [preprocess_ms, lnet_ms, anet_ms] into the 3 doubles at `out`.
   int lastTimings(uintptr_t out) const {
     faceattr_timings t{};
     const faceattr_status st = faceattr_session_last_timings(s_, &t);
-    double *d = reinterpret_cast<double *>(out);
+    double* d = reinterpret_cast<double*>(out);
     d[0] = t.preprocess_ms;
     d[1] = t.lnet_ms;
     d[2] = t.anet_ms;
@@ -123,7 +123,7 @@ class Session {
     faceattr_response_map m{};
     const faceattr_status st = faceattr_session_response_map(s_, &m);
     if (st != FACEATTR_OK) return st;
-    double *d = reinterpret_cast<double *>(out);
+    double* d = reinterpret_cast<double*>(out);
     d[0] = static_cast<double>(reinterpret_cast<uintptr_t>(m.data));
     d[1] = m.width;
     d[2] = m.height;
@@ -135,17 +135,17 @@ class Session {
   }
 
  private:
-  Session(faceattr_session *s, int max_faces)
+  Session(faceattr_session* s, int max_faces)
       : s_(s), n_attr_(faceattr_session_n_attributes(s)), max_faces_(max_faces > 0 ? max_faces : 1) {
     stride_ = 5 + 2 * n_attr_;
     out_.assign(1 + static_cast<size_t>(max_faces_) * stride_, 0.f);
   }
   static faceattr_image image(uintptr_t data, int width, int height, int stride, int format) {
-    return faceattr_image{reinterpret_cast<const uint8_t *>(data), width, height, stride,
+    return faceattr_image{reinterpret_cast<const uint8_t*>(data), width, height, stride,
                           static_cast<faceattr_pixel_format>(format)};
   }
 
-  faceattr_session *s_;
+  faceattr_session* s_;
   int32_t n_attr_;
   int max_faces_;
   int stride_ = 0;

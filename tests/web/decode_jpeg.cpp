@@ -13,9 +13,9 @@
 
 extern "C" {
 // RGB pixels (free with release()) or null; *w, *h receive the size.
-EMSCRIPTEN_KEEPALIVE uint8_t *decode_jpeg(const uint8_t *data, int size, int *w, int *h) {
+EMSCRIPTEN_KEEPALIVE uint8_t* decode_jpeg(const uint8_t* data, int size, int* w, int* h) {
   int n = 0;
   return stbi_load_from_memory(data, size, w, h, &n, 3);
 }
-EMSCRIPTEN_KEEPALIVE void release(uint8_t *p) { stbi_image_free(p); }
+EMSCRIPTEN_KEEPALIVE void release(uint8_t* p) { stbi_image_free(p); }
 }
