@@ -49,18 +49,19 @@ function showResult(result, frameWidth, frameHeight, displayEl) {
   }
   const faces = result.faces;
   $('nfaces').textContent = String(faces.length);
-  // Boxes, scaled from frame pixels to the displayed element.
-  const sx = displayEl.clientWidth / frameWidth;
-  const sy = displayEl.clientHeight / frameHeight;
+  // Boxes, from frame pixels to the displayed element (object-fit: contain letterboxes).
+  const scale = Math.min(displayEl.clientWidth / frameWidth, displayEl.clientHeight / frameHeight);
+  const ox = (displayEl.clientWidth - frameWidth * scale) / 2;
+  const oy = (displayEl.clientHeight - frameHeight * scale) / 2;
   const boxes = $('boxes');
   boxes.textContent = '';
   faces.forEach((f, i) => {
     const d = document.createElement('div');
     d.className = 'face-box';
-    d.style.left = `${f.box.x * sx}px`;
-    d.style.top = `${f.box.y * sy}px`;
-    d.style.width = `${f.box.width * sx}px`;
-    d.style.height = `${f.box.height * sy}px`;
+    d.style.left = `${ox + f.box.x * scale}px`;
+    d.style.top = `${oy + f.box.y * scale}px`;
+    d.style.width = `${f.box.width * scale}px`;
+    d.style.height = `${f.box.height * scale}px`;
     const label = document.createElement('span');
     label.textContent = `face ${i + 1} · ${(f.score * 100).toFixed(0)}%`;
     d.appendChild(label);

@@ -34,6 +34,7 @@ test('webcam demo: box, attributes, decisions as native, same origin only', asyn
   ]);
   try {
     const foreign = await guardOrigin(context, server.origin);
+    let stateHasLnet = false;
     for (const [query, flavour] of [['', 'simd-threads'], ['?threads=1', 'simd']]) {
       const page = await context.newPage();
       const errors = [];
@@ -65,6 +66,7 @@ test('webcam demo: box, attributes, decisions as native, same origin only', asyn
         name: li.dataset.name, present: li.dataset.present === '1', highlighted: li.classList.contains('present'),
         p: Number(li.querySelector('.p').textContent) })));
       assert.equal(bars.length, 40);
+      stateHasLnet = state.hasLocalizer;
       const native = nativePredict([ppm], { lnet: state.hasLocalizer ? lnetFile : undefined })[0];
       assert.ok(native.faces.length >= 1, 'native finds a face');
       const face = state.lastResult.faces.reduce((b, f) => (f.score > b.score ? f : b));
@@ -91,9 +93,25 @@ test('webcam demo: box, attributes, decisions as native, same origin only', asyn
       await page.screenshot({ path: path.join(OUT, `demo-${flavour}.png`) });
       await page.close();
     }
-    // The guard sees requests to other origins (and aborts them).
+    // The image switch: the photo file itself (decoded by Chromium) instead of the camera.
     const probe = await context.newPage();
     await probe.goto(`${server.origin}/demo/?source=image`);
+    await probe.waitForFunction(() => window.faceattrDemo && window.faceattrDemo.ready);
+    await probe.setInputFiles('#file', photo);
+    await probe.waitForFunction(() => window.faceattrDemo.frames >= 1 || window.faceattrDemo.error);
+    const still = await probe.evaluate(() => ({
+      mode: window.faceattrDemo.mode, result: window.faceattrDemo.lastResult, thresholds: window.faceattrDemo.thresholds,
+      boxes: document.querySelectorAll('#boxes .face-box').length, status: document.getElementById('status').textContent }));
+    assert.equal(still.mode, 'image');
+    assert.ok(still.boxes >= 1 && still.result.faces.length >= 1, still.status);
+    const nativeJpeg = nativePredict([photo], { lnet: stateHasLnet ? lnetFile : undefined })[0];
+    for (const a of still.result.faces[0].attributes) {
+      const n = nativeJpeg.faces[0].attributes[a.name];
+      assert.ok(Math.abs(a.probability - n.p) <= MAX_DIFF, `image ${a.name}: ${a.probability} vs native ${n.p}`);
+      if (Math.abs(n.p - still.thresholds[a.name]) > MARGIN) assert.equal(a.present, n.present, `image ${a.name}`);
+    }
+    await probe.screenshot({ path: path.join(OUT, 'demo-image.png') });
+    // The guard sees requests to other origins (and aborts them).
     await probe.evaluate(() => fetch('http://example.invalid/probe').catch(() => null));
     assert.deepEqual(foreign, ['http://example.invalid/probe'], 'only the probe left the origin');
   } finally {
