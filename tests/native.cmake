@@ -106,6 +106,8 @@ faceattr_cli_test(eval_scenes_text ARGS eval -m ${L}/withlnet/anet-int8.fam --im
 faceattr_cli_test(bench_lnet ARGS bench -m ${F}/anet-tiny-int8.fam --lnet ${L}/lnet-tiny.fam --image ${L}/red.png
                   --backend all --runs 3 --warmup 1 --json
                   OUTPUT_REGEX "\"lnet\":\"[^\"]*lnet-tiny.fam\".*\"backend\":\"reference\",\"preprocess_ms\".*\"faces\":2")
+faceattr_cli_test(info_lnet ARGS info --model ${L}/lnet-tiny.fam
+                  OUTPUT_REGEX "kind +lnet.*input +160x120x3.*response map 40x30 \\(width x height\\), cells of 4x4")
 faceattr_cli_test(error_scenes_without_lnet ERROR ERROR_REGEX "needs an LNet"
                   ARGS eval -m ${L}/withlnet/anet-int8.fam --no-lnet --images ${L}/scenes/img --attrs ${C}/list_attr.txt
                   --objects ${L}/scenes/objects --scenes 5)

@@ -86,6 +86,13 @@ int run_info(const InfoOptions& o) {
   for (const auto& [key, value] : m.metadata)
     std::printf("meta         %s: %s\n", key.c_str(), value.c_str());
 
+  if (m.kind == "lnet" && m.outputs.size() == 1 && m.outputs[0] >= 0 &&
+      static_cast<size_t>(m.outputs[0]) < m.tensors.size()) {
+    const std::vector<int>& d = m.tensors[static_cast<size_t>(m.outputs[0])].shape;
+    if (d.size() == 4 && d[1] > 0 && d[2] > 0)
+      std::printf("response map %dx%d (width x height), cells of %gx%g input pixels\n", d[2], d[1],
+                  static_cast<double>(m.input_width) / d[2], static_cast<double>(m.input_height) / d[1]);
+  }
   if (m.kind == "anet") {
     ModelFiles models{path, bytes, "", {}};
     std::string backends;
