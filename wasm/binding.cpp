@@ -27,9 +27,12 @@
 
 namespace {
 
+// Status of the last Session::create on this thread (JS reads it after a null).
+thread_local int t_create_status = FACEATTR_OK;
+
 class Session {
  public:
-  // Returns nullptr on failure (faceattr_last_error() says why).
+  // Returns nullptr on failure: lastCreateStatus() gives the code, lastError() the reason.
   static Session* create(uintptr_t anet, size_t anet_size, uintptr_t lnet, size_t lnet_size, int n_threads,
                          int backend, int max_faces, int min_face_size) {
     faceattr_session_params p = faceattr_session_default_params();
@@ -38,10 +41,10 @@ class Session {
     if (max_faces > 0) p.max_faces = max_faces;
     if (min_face_size > 0) p.min_face_size = min_face_size;
     faceattr_session* s = nullptr;
-    if (faceattr_session_create(reinterpret_cast<const void*>(anet), anet_size,
-                                lnet_size ? reinterpret_cast<const void*>(lnet) : nullptr, lnet_size, &p,
-                                &s) != FACEATTR_OK)
-      return nullptr;
+    t_create_status =
+        faceattr_session_create(reinterpret_cast<const void*>(anet), anet_size,
+                                lnet_size ? reinterpret_cast<const void*>(lnet) : nullptr, lnet_size, &p, &s);
+    if (t_create_status != FACEATTR_OK) return nullptr;
     return new Session(s, p.max_faces);
   }
 
@@ -153,6 +156,7 @@ class Session {
 };
 
 std::string lastError() { return faceattr_last_error(); }
+int lastCreateStatus() { return t_create_status; }
 std::string statusString(int st) { return faceattr_status_string(static_cast<faceattr_status>(st)); }
 std::string version() { return faceattr_version(); }
 bool backendAvailable(int b) { return faceattr_backend_available(static_cast<faceattr_backend>(b)) != 0; }
@@ -184,6 +188,7 @@ EMSCRIPTEN_BINDINGS(faceattr) {
       .function("lastTimings", &Session::lastTimings)
       .function("responseMap", &Session::responseMap);
   function("lastError", &lastError);
+  function("lastCreateStatus", &lastCreateStatus);
   function("statusString", &statusString);
   function("version", &version);
   function("backendAvailable", &backendAvailable);

@@ -155,7 +155,8 @@ test('bad inputs throw FaceAttrError with the SDK message; the session keeps wor
     ];
     for (const [what, bytes] of badModels) {
       assert.throws(() => core.Engine.create(module, { model: bytes }),
-                    (e) => e instanceof core.FaceAttrError && e.message.length > 0 && !/Aborted|RuntimeError/.test(e.message),
+                    (e) => e instanceof core.FaceAttrError && /^FACEATTR_ERR_(MODEL_FORMAT|INVALID_ARGUMENT)$/.test(e.code) &&
+                           e.message.length > 0 && !/Aborted|RuntimeError/.test(e.message),
                     what);
       assert.deepEqual(good(), before, `session unaffected by model: ${what}`);
     }

@@ -98,9 +98,8 @@ export class Engine {
       session = M.Session.create(pa, anet.length, pl, lnet ? lnet.length : 0, threads, kernels,
                                  opts.maxFaces ?? 0, opts.minFaceSize ?? 0);
       if (!session) {
-        const msg = M.lastError();
-        throw new FaceAttrError(msg || 'session creation failed', /MODEL_VERSION|version/i.test(msg)
-          ? 'FACEATTR_ERR_MODEL_VERSION' : 'FACEATTR_ERR_MODEL_FORMAT');
+        const code = M.statusString(M.lastCreateStatus());
+        throw new FaceAttrError(M.lastError() || code, code);
       }
     } finally {
       M._free(pa);
