@@ -7,8 +7,9 @@
 #                 fake webcam playing a .y4m made from a test-crop photo
 #                 (tests/web/browser.test.mjs); screenshot in tests/web/.
 #   wasm_types    web/faceattr.d.ts type-checks the README usage (tsc)
-# The native reference is a `faceattr` CLI from a native build (scripts/test.sh
-# builds the release preset first).
+# The native reference is a `faceattr` CLI from a native build, and its
+# faceattr_native_fixtures (the tiny LNet) beside it (scripts/test.sh builds the
+# release preset first).
 if(NOT FACEATTR_WASM)
   return()
 endif()
@@ -26,9 +27,11 @@ set_target_properties(faceattr-test-decode PROPERTIES SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/web)
 add_dependencies(faceattr_web faceattr-test-decode)
 
+get_filename_component(_native_bin "${FACEATTR_NATIVE_CLI}" DIRECTORY)
 set(_web_env
   "FACEATTR_WASM_BUILD=${PROJECT_BINARY_DIR}"
   "FACEATTR_NATIVE_CLI=${FACEATTR_NATIVE_CLI}"
+  "FACEATTR_NATIVE_FIXTURES=${_native_bin}/faceattr_native_fixtures"
   "FACEATTR_DATA_DIR=${FACEATTR_DATA_DIR}")
 add_test(NAME wasm_node COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
          ${CMAKE_CURRENT_LIST_DIR}/web/node.test.mjs)

@@ -11,6 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILD = path.resolve(process.env.FACEATTR_WASM_BUILD || path.join(REPO, 'build-wasm'));
 export const NATIVE_CLI = process.env.FACEATTR_NATIVE_CLI || path.join(REPO, 'build/bin/faceattr');
+/** The native test-fixture writer (its tiny hand-weighted LNet), beside the CLI in a native build. */
+export const NATIVE_FIXTURES = process.env.FACEATTR_NATIVE_FIXTURES || path.join(path.dirname(NATIVE_CLI), 'faceattr_native_fixtures');
 export const DATA_DIR = path.resolve(process.env.FACEATTR_DATA_DIR || path.join(REPO, '../shared/data'));
 export const MODELS = path.join(REPO, 'models');
 export const OUT = path.join(BUILD, 'tests', 'web');

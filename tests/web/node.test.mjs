@@ -18,7 +18,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MODELS, OUT, decodeJpeg, loadEngineModule, nativePredict, testCrops, writePpm } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { MODELS, NATIVE_FIXTURES, OUT, decodeJpeg, loadEngineModule, need, nativePredict, testCrops, writePpm } from './lib.mjs';
 
 const TOL = { 'anet-int8.fam': 1e-5, 'anet-fp32.fam': 1e-5 };
 
@@ -210,5 +211,55 @@ test('LNet + ANet: faces, boxes and attributes equal native', { skip: !fs.exists
     assert.ok(found >= 1, 'LNet finds faces in the test crops');
   } finally {
     engine.close();
+  }
+});
+
+// The localiser path with the native tests' hand-weighted tiny LNet (its response
+// follows R - G): a grey frame with two red squares has two faces, and boxes,
+// scores and attributes equal the native CLI's with the same two models.
+test('LNet (tiny, hand-weighted): two faces with boxes equal native; response map; bad LNet refused', () => {
+  const fixtures = path.join(OUT, 'native_fixtures');
+  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
+  const lnetFile = need(path.join(fixtures, 'lnet', 'lnet-tiny.fam'), 'faceattr_native_fixtures writes lnet/lnet-tiny.fam');
+  const anetFile = path.join(MODELS, 'anet-int8.fam');
+  const width = 320, height = 240;
+  const rgb = new Uint8Array(width * height * 3).fill(128);
+  for (const [x0, y0, s] of [[40, 60, 60], [200, 80, 80]]) {
+    for (let y = y0; y < y0 + s; ++y) for (let x = x0; x < x0 + s; ++x) rgb.set([230, 30, 30], 3 * (y * width + x));
+  }
+  const ppm = writePpm(path.join(OUT, 'parity', 'red-squares.ppm'), { width, height, rgb });
+  const lnet = fs.readFileSync(lnetFile);
+  const engine = core.Engine.create(module, { model: fs.readFileSync(anetFile), lnetModel: lnet, kernels: 'simd' });
+  try {
+    assert.equal(engine.hasLocalizer, true);
+    const r = engine.predict(rgb, width, height, 'rgb');
+    const native = nativePredict([ppm], { model: anetFile, backend: 'simd', lnet: lnetFile })[0];
+    assert.equal(r.faces.length, 2);
+    compare('red-squares', r, native, TOL['anet-int8.fam'], engine.attributes.map((a) => a.threshold));
+    assert.ok(r.timings.lnetMs > 0);
+    const map = engine.responseMap();
+    assert.ok(map.width > 0 && map.height > 0 && map.data.length === map.width * map.height);
+    assert.ok(map.data.every((v) => v >= 0 && v <= 1));
+    // The map's hottest cell lies inside one of the squares.
+    const hot = map.data.indexOf(Math.max(...map.data));
+    const cx = map.originX + ((hot % map.width) + 0.5) * map.cellWidth;
+    const cy = map.originY + (Math.floor(hot / map.width) + 0.5) * map.cellHeight;
+    assert.ok(r.faces.some((f) => cx >= f.box.x && cx <= f.box.x + f.box.width && cy >= f.box.y && cy <= f.box.y + f.box.height),
+              `hot cell (${cx}, ${cy})`);
+  } finally {
+    engine.close();
+  }
+  const corrupt = new Uint8Array(lnet);
+  corrupt[corrupt.length >> 1] ^= 0x5a;
+  assert.throws(() => core.Engine.create(module, { model: fs.readFileSync(anetFile), lnetModel: corrupt }),
+                (e) => e instanceof core.FaceAttrError && e.code === 'FACEATTR_ERR_MODEL_FORMAT');
+  // Without LNet there is no response map.
+  const plain = core.Engine.create(module, { model: fs.readFileSync(anetFile) });
+  try {
+    assert.equal(plain.hasLocalizer, false);
+    plain.predict(rgb, width, height, 'rgb');
+    assert.equal(plain.responseMap(), null);
+  } finally {
+    plain.close();
   }
 });
