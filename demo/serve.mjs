@@ -3,12 +3,12 @@
 // cross-origin isolation headers (COOP/COEP) the threads flavour needs, serves
 // only files of this repository and the wasm build, and talks to no one else.
 //
-//   node demo/serve.mjs [--build build-wasm] [--port 8080] [--host 127.0.0.1] [--no-isolation]
+//   node demo/serve.mjs [--build build-wasm] [--port 8080] [--host 127.0.0.1] [--models DIR] [--no-isolation]
 //
 //   /            -> /demo/
 //   /demo/...    demo/ (this folder)
 //   /web/...     <build>/web/ (the staged package: src/, dist/ with the .wasm files)
-//   /models/...  models/
+//   /models/...  models/ (or --models DIR)
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const o = { build: path.join(repo, 'build-wasm'), port: 8080, host: '127.0.0.1', isolation: true };
+  const o = { build: path.join(repo, 'build-wasm'), models: path.join(repo, 'models'), port: 8080, host: '127.0.0.1',
+              isolation: true };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const val = () => {
@@ -26,10 +27,11 @@ function parseArgs(argv) {
     };
     if (a === '--build') o.build = path.resolve(val());
     else if (a === '--port') o.port = Number(val());
+    else if (a === '--models') o.models = path.resolve(val());
     else if (a === '--host') o.host = val();
     else if (a === '--no-isolation') o.isolation = false;
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node demo/serve.mjs [--build DIR] [--port N (0: any free)] [--host H] [--no-isolation]');
+      console.log('usage: node demo/serve.mjs [--build DIR] [--port N (0: any free)] [--host H] [--models DIR] [--no-isolation]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -44,11 +46,11 @@ const TYPES = {
   '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.svg': 'image/svg+xml', '.ico': 'image/x-icon',
 };
 
-export function createServer({ build, isolation = true, log = false }) {
+export function createServer({ build, models = path.join(repo, 'models'), isolation = true, log = false }) {
   const roots = {
     demo: path.join(repo, 'demo'),
     web: path.join(build, 'web'),
-    models: path.join(repo, 'models'),
+    models: path.resolve(models),
   };
   return http.createServer((req, res) => {
     const headers = {

@@ -10,15 +10,29 @@
 // resolution, 8-bit video-range rounding) and back, so probabilities move a
 // little (max |dp| 0.025 measured): every probability within MAX_DIFF of the
 // native one, and the decision equal wherever the native probability is at
-// least MARGIN away from its threshold.
+// least MARGIN away from its threshold. With an LNet model (when one is shipped
+// in models/) the box is found on those pixels too and may shift a little, which
+// moves the ANet crop: the page's box must overlap the native one (IoU >= 0.7)
+// and the probability bounds widen to LNET_TOL.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MODELS, OUT, decodeJpeg, evenCrop, writePpm, guardOrigin, launchChromium, nativePredict, startServer, testCrops, writeY4m } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { MODELS, NATIVE_FIXTURES, OUT, need, decodeJpeg, evenCrop, writePpm, guardOrigin, launchChromium, nativePredict, startServer, testCrops, writeY4m } from './lib.mjs';
 
 const MARGIN = 0.05;
 const MAX_DIFF = 0.05;  // measured 0.025 on this photo
+const LNET_TOL = 0.15;
+const tolerances = (lnet) => (lnet ? { margin: LNET_TOL, maxDiff: LNET_TOL } : { margin: MARGIN, maxDiff: MAX_DIFF });
+
+const best = (faces) => faces.reduce((b, f) => (f.score > b.score ? f : b));
+
+function iou(a, b) {
+  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
+  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+  return (ix * iy) / (a[2] * a[3] + b[2] * b[3] - ix * iy);
+}
 
 test('webcam demo: box, attributes, decisions as native, same origin only', async () => {
   const photo = testCrops(1)[0];
@@ -58,7 +72,9 @@ test('webcam demo: box, attributes, decisions as native, same origin only', asyn
         return { n: els.length, box: els.length ? rect(els[0]) : null, video: rect(document.getElementById('video')) };
       });
       assert.ok(nBoxes >= 1, 'a face box is drawn');
-      assert.ok(box.width > 0.4 * video.width && box.height > 0.4 * video.height, `box ${JSON.stringify(box)} in ${JSON.stringify(video)}`);
+      const minSide = state.hasLocalizer ? 0.2 : 0.4;
+      assert.ok(box.width > minSide * video.width && box.height > minSide * video.height,
+                `box ${JSON.stringify(box)} in ${JSON.stringify(video)}`);
       assert.ok(box.x >= video.x - 2 && box.x + box.width <= video.x + video.width + 2, 'box within the video');
 
       // 40 bars; the decided ones highlighted and equal to the native CLI's decisions.
@@ -69,27 +85,31 @@ test('webcam demo: box, attributes, decisions as native, same origin only', asyn
       stateHasLnet = state.hasLocalizer;
       const native = nativePredict([ppm], { lnet: state.hasLocalizer ? lnetFile : undefined })[0];
       assert.ok(native.faces.length >= 1, 'native finds a face');
-      const face = state.lastResult.faces.reduce((b, f) => (f.score > b.score ? f : b));
+      const face = best(state.lastResult.faces);
+      const nFace = best(native.faces);
+      const { margin, maxDiff } = tolerances(state.hasLocalizer);
+      const faceBox = [face.box.x, face.box.y, face.box.width, face.box.height];
+      assert.ok(iou(faceBox, nFace.box) >= 0.7, `box ${faceBox} vs native ${nFace.box}`);
       let checked = 0;
       let worst = 0;
       for (const bar of bars) {
-        const n = native.faces[0].attributes[bar.name];
+        const n = nFace.attributes[bar.name];
         const a = face.attributes.find((x) => x.name === bar.name);
         const thr = state.thresholds[bar.name];
         assert.ok(n && a && thr > 0 && thr < 1, bar.name);
         assert.equal(bar.highlighted, a.present, `${bar.name}: highlight follows the decision`);
         const d = Math.abs(a.probability - n.p);
         worst = Math.max(worst, d);
-        assert.ok(d <= MAX_DIFF, `${bar.name}: p ${a.probability} vs native ${n.p}`);
+        assert.ok(d <= maxDiff, `${bar.name}: p ${a.probability} vs native ${n.p}`);
         // The threshold is where native's decision flips: p >= thr <=> present.
-        if (Math.abs(n.p - thr) > MARGIN) {
+        if (Math.abs(n.p - thr) > margin) {
           assert.equal(a.present, n.present, `${bar.name}: decided ${a.present} in the page, ${n.present} natively (p ${n.p})`);
           ++checked;
         }
       }
       const decided = bars.filter((b) => b.present).map((b) => b.name);
       console.log(`# ${flavour}: decided in page: ${decided.join(', ')}; ${checked}/40 compared beyond margin, max |dp| ${worst.toFixed(3)}`);
-      assert.ok(checked >= 30, 'most attributes are clear-cut enough to compare');
+      assert.ok(checked >= (state.hasLocalizer ? 25 : 30), 'most attributes are clear-cut enough to compare');
       await page.screenshot({ path: path.join(OUT, `demo-${flavour}.png`) });
       await page.close();
     }
@@ -105,10 +125,12 @@ test('webcam demo: box, attributes, decisions as native, same origin only', asyn
     assert.equal(still.mode, 'image');
     assert.ok(still.boxes >= 1 && still.result.faces.length >= 1, still.status);
     const nativeJpeg = nativePredict([photo], { lnet: stateHasLnet ? lnetFile : undefined })[0];
-    for (const a of still.result.faces[0].attributes) {
-      const n = nativeJpeg.faces[0].attributes[a.name];
-      assert.ok(Math.abs(a.probability - n.p) <= MAX_DIFF, `image ${a.name}: ${a.probability} vs native ${n.p}`);
-      if (Math.abs(n.p - still.thresholds[a.name]) > MARGIN) assert.equal(a.present, n.present, `image ${a.name}`);
+    const nBest = best(nativeJpeg.faces);
+    for (const a of best(still.result.faces).attributes) {
+      const n = nBest.attributes[a.name];
+      const { margin, maxDiff } = tolerances(stateHasLnet);
+      assert.ok(Math.abs(a.probability - n.p) <= maxDiff, `image ${a.name}: ${a.probability} vs native ${n.p}`);
+      if (Math.abs(n.p - still.thresholds[a.name]) > margin) assert.equal(a.present, n.present, `image ${a.name}`);
     }
     await probe.screenshot({ path: path.join(OUT, 'demo-image.png') });
     // The guard sees requests to other origins (and aborts them).
@@ -204,6 +226,55 @@ test('package API in Chromium: flavours equal native, frame types, errors, origi
     assert.deepEqual(out.after, base, 'the instance keeps working after errors');
     assert.match(out.crossOrigin, /^FACEATTR_ERR_INVALID_ARGUMENT:.*not on this page's origin/);
     assert.deepEqual(foreign, [], 'no request left the origin');
+  } finally {
+    await close();
+    await server.close();
+  }
+});
+
+// The demo's localiser path, independent of which LNet is shipped: models served
+// from a folder holding the shipped ANet and the native tests' tiny LNet (its
+// response follows R - G) as lnet-int8.fam; the fake webcam shows two red squares
+// on grey. The page must load the LNet, draw two boxes and report the native
+// CLI's boxes (flat colours survive I420 exactly enough: within 1 px).
+test('webcam demo with an LNet model: several faces, boxes as native', async () => {
+  const fixtures = path.join(OUT, 'native_fixtures');
+  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
+  const models = path.join(OUT, 'models-tiny-lnet');
+  fs.mkdirSync(models, { recursive: true });
+  fs.copyFileSync(path.join(MODELS, 'anet-int8.fam'), path.join(models, 'anet-int8.fam'));
+  fs.copyFileSync(path.join(fixtures, 'lnet', 'lnet-tiny.fam'), path.join(models, 'lnet-int8.fam'));
+  const width = 320, height = 240;
+  const rgb = new Uint8Array(width * height * 3).fill(128);
+  for (const [x0, y0, s] of [[40, 60, 60], [200, 80, 80]]) {
+    for (let y = y0; y < y0 + s; ++y) for (let x = x0; x < x0 + s; ++x) rgb.set([230, 30, 30], 3 * (y * width + x));
+  }
+  const img = { width, height, rgb };
+  const y4m = writeY4m(path.join(OUT, 'red-squares.y4m'), img, 10);
+  const native = nativePredict([writePpm(path.join(OUT, 'red-squares.ppm'), img)],
+                               { model: path.join(models, 'anet-int8.fam'), lnet: path.join(models, 'lnet-int8.fam') })[0];
+  assert.equal(native.faces.length, 2);
+  const server = await startServer({ models });
+  const { context, close } = await launchChromium([
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`,
+  ]);
+  try {
+    const foreign = await guardOrigin(context, server.origin);
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/demo/?threads=1`);
+    await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 3 || window.faceattrDemo.error),
+                               null, { timeout: 30000 });
+    const state = await page.evaluate(() => ({ ...window.faceattrDemo,
+      nBoxes: document.querySelectorAll('#boxes .face-box').length, label: document.getElementById('backend').textContent }));
+    assert.equal(state.error, null);
+    assert.equal(state.hasLocalizer, true);
+    assert.match(state.label, /LNet/);
+    assert.equal(state.nBoxes, 2);
+    const boxes = state.lastResult.faces.map((f) => [f.box.x, f.box.y, f.box.width, f.box.height]).sort((a, b) => a[0] - b[0]);
+    const nBoxes = native.faces.map((f) => f.box).sort((a, b) => a[0] - b[0]);
+    boxes.forEach((b, k) => b.forEach((v, j) => assert.ok(Math.abs(v - nBoxes[k][j]) <= 1, `box ${b} vs native ${nBoxes[k]}`)));
+    await page.screenshot({ path: path.join(OUT, 'demo-lnet.png') });
+    assert.deepEqual(foreign, []);
   } finally {
     await close();
     await server.close();

@@ -149,9 +149,9 @@ export async function launchChromium(extra = []) {
 }
 
 /** The repository's demo server on a free port. */
-export async function startServer({ isolation = true } = {}) {
+export async function startServer({ isolation = true, models = MODELS } = {}) {
   const { createServer } = await import(pathToFileURL(path.join(REPO, 'demo/serve.mjs')).href);
-  const server = createServer({ build: BUILD, isolation });
+  const server = createServer({ build: BUILD, isolation, models });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${server.address().port}`;
   return { origin, close: () => new Promise((r) => server.close(r)) };
