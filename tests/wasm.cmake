@@ -6,6 +6,7 @@
 #   wasm_browser  headless Debian Chromium (playwright-core) on the demo with a
 #                 fake webcam playing a .y4m made from a test-crop photo
 #                 (tests/web/browser.test.mjs); screenshot in tests/web/.
+#   wasm_kernels  the SDK's kernel unit tests on WASM SIMD128 (node)
 #   wasm_types    web/faceattr.d.ts type-checks the README usage (tsc)
 # The native reference is a `faceattr` CLI from a native build, and its
 # faceattr_native_fixtures (the tiny LNet) beside it (scripts/test.sh builds the
@@ -36,6 +37,28 @@ set(_web_env
 add_test(NAME wasm_node COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
          ${CMAKE_CURRENT_LIST_DIR}/web/node.test.mjs)
 add_test(NAME wasm_browser COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_DIR}/web/browser.test.mjs)
+# The SDK's kernel unit tests (Catch2, tests/unit/test_kernels_*.cpp) compiled for
+# WASM SIMD128 and run in node: Highway's WASM target against the reference
+# kernels on the suite's seeded random shapes (the whole model only checks the
+# shapes it uses). Catch2 reports failures by exception: this binary alone
+# catches them.
+add_executable(faceattr_wasm_kernel_tests
+  ${CMAKE_CURRENT_LIST_DIR}/unit/catch_main.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_conv.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_elementwise.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_reference.cpp)
+target_include_directories(faceattr_wasm_kernel_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(faceattr_wasm_kernel_tests PRIVATE faceattr_sdk_internal)
+target_compile_options(faceattr_wasm_kernel_tests PRIVATE -msimd128 -fexceptions)
+target_link_options(faceattr_wasm_kernel_tests PRIVATE -fexceptions -sDISABLE_EXCEPTION_CATCHING=0
+  -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1 -sNODERAWFS=0)
+set_target_properties(faceattr_wasm_kernel_tests PROPERTIES SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/web)
+add_dependencies(faceattr_web faceattr_wasm_kernel_tests)
+add_test(NAME wasm_kernels COMMAND ${FACEATTR_NODE} --no-experimental-fetch $<TARGET_FILE:faceattr_wasm_kernel_tests>)
+set_tests_properties(wasm_kernels PROPERTIES TIMEOUT 300)
+
 # The TypeScript declarations against the README usage (Debian node-typescript).
 find_program(FACEATTR_TSC tsc REQUIRED)
 add_test(NAME wasm_types COMMAND ${FACEATTR_TSC} --noEmit --strict --target es2022 --module es2022
