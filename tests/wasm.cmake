@@ -40,14 +40,17 @@ add_test(NAME wasm_browser COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_
 # The SDK's kernel unit tests (Catch2, tests/unit/test_kernels_*.cpp) compiled for
 # WASM SIMD128 and run in node: Highway's WASM target against the reference
 # kernels on the suite's seeded random shapes (the whole model only checks the
-# shapes it uses). Catch2 reports failures by exception: this binary alone
+# shapes it uses); plus the LNet decoder's tests (its parameter parsing runs on
+# wasm/compat/float_from_chars.h here) and the single-threaded thread pool. Catch2 reports failures by exception: this binary alone
 # catches them.
 add_executable(faceattr_wasm_kernel_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/catch_main.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_conv.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_elementwise.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_pool.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_reference.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_reference.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_lnet_decode.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_thread_pool.cpp)
 target_include_directories(faceattr_wasm_kernel_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(faceattr_wasm_kernel_tests PRIVATE faceattr_sdk_internal)
 target_compile_options(faceattr_wasm_kernel_tests PRIVATE -msimd128 -fexceptions)
