@@ -47,15 +47,18 @@ export function defaultThreads() {
 /**
  * Instantiates a flavour. `distUrl`: folder of the module files (default
  * ../dist/ next to this file); `wasmBinary`: the .wasm bytes when they should
- * not be fetched (node).
+ * not be fetched (node); `threads`: the kernel threads a threads-flavour session
+ * will use (its pool of workers is started with the module).
  */
-export async function loadModule(flavour, { distUrl, wasmBinary } = {}) {
+export async function loadModule(flavour, { distUrl, wasmBinary, threads } = {}) {
   const name = FLAVOURS[flavour];
   if (!name) throw new FaceAttrError(`unknown flavour "${flavour}"`, 'FACEATTR_ERR_INVALID_ARGUMENT');
   const base = new URL(distUrl ?? '../dist/', import.meta.url);
   const { default: factory } = await import(new URL(`${name}.js`, base).href);
   const opts = { locateFile: (file) => new URL(file, base).href };
   if (wasmBinary) opts.wasmBinary = wasmBinary;
+  // Threads flavour: start as many pthread workers as the session will use.
+  if (threads) opts.faceattrPoolSize = Math.min(Math.max(threads, 2), MAX_THREADS) - 1;
   return factory(opts);
 }
 

@@ -38,9 +38,9 @@ export class FaceAttr {
       fa.#worker.onmessage = (ev) => fa.#reply(ev.data);
       fa.#worker.onerror = (ev) => fa.#fail(new FaceAttrError(`faceattr worker failed: ${ev.message || 'load error'}`,
                                                               'FACEATTR_ERR_INTERNAL'));
-      fa.#worker.postMessage({ op: 'load', flavour, distUrl });
+      fa.#worker.postMessage({ op: 'load', flavour, distUrl, threads });
     } else {
-      preloading = { flavour, distUrl, promise: loadModule(flavour, { distUrl }) };
+      preloading = { flavour, distUrl, threads, promise: loadModule(flavour, { distUrl, threads }) };
       preloading.promise.catch(() => {});
     }
     let model, lnetModel;

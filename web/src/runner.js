@@ -7,13 +7,14 @@ import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
 export class Runner {
   /**
    * opts: {model, lnetModel?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?} (bytes, not URLs).
-   * preloading: {flavour, distUrl, promise} of a loadModule call already under way.
+   * preloading: {flavour, distUrl, threads, promise} of a loadModule call already under way.
    */
   static async create(opts, preloading = null) {
     const flavour = pickFlavour(opts);
-    const module = preloading && preloading.flavour === flavour && preloading.distUrl === opts.distUrl
+    const module = preloading && preloading.flavour === flavour && preloading.distUrl === opts.distUrl &&
+                   preloading.threads === opts.threads
       ? await preloading.promise
-      : await loadModule(flavour, { distUrl: opts.distUrl });
+      : await loadModule(flavour, { distUrl: opts.distUrl, threads: opts.threads });
     return new Runner(Engine.create(module, { ...opts, flavour }));
   }
 

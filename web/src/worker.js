@@ -1,5 +1,5 @@
 // Web Worker side of FaceAttr (faceattr.js): one Runner, requests answered in order.
-// Messages in:  {op: 'load', flavour, distUrl} (no reply: starts fetching and compiling the
+// Messages in:  {op: 'load', flavour, distUrl, threads} (no reply: starts fetching and compiling the
 //               module while the page still fetches the models) | {id, op: 'init', options} |
 //               {id, op: 'detect', source, crop} | {id, op: 'close'}
 // Messages out: {id, result} | {id, error: {message, code}}
@@ -7,15 +7,15 @@ import { loadModule } from './core.js';
 import { Runner } from './runner.js';
 
 let runner = null;
-let loading = null;  // {flavour, distUrl, promise}
+let loading = null;  // {flavour, distUrl, threads, promise}
 
 self.onmessage = async (ev) => {
   const { id, op } = ev.data;
   try {
     let result;
     if (op === 'load') {
-      const { flavour, distUrl } = ev.data;
-      loading = { flavour, distUrl, promise: loadModule(flavour, { distUrl }) };
+      const { flavour, distUrl, threads } = ev.data;
+      loading = { flavour, distUrl, threads, promise: loadModule(flavour, { distUrl, threads }) };
       loading.promise.catch(() => {});  // reported by 'init'
       return;
     }
