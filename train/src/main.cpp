@@ -46,6 +46,32 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--calib-images", o.calib_images, "export: training images for int8 calibration");
   app->add_option("--head", o.head, "export: auto | finetuned | linear")
       ->check(CLI::IsMember({"auto", "finetuned", "linear"}));
+  app->add_option("--lnet-input-width", o.lnet_input_width, "LNet input width");
+  app->add_option("--lnet-input-height", o.lnet_input_height, "LNet input height");
+  app->add_option("--lnet-train-width", o.lnet_train_width,
+                  "LNet training scene width (faces at full scale)");
+  app->add_option("--lnet-train-height", o.lnet_train_height, "LNet training scene height");
+  app->add_option("--lnet-width-mult", o.lnet_width_mult, "LNet channel width multiplier");
+  app->add_option("--lnet-batch", o.lnet_batch, "LNet batch size (scenes)");
+  app->add_option("--lnet-pretrain-epochs", o.lnet_pretrain_epochs);
+  app->add_option("--lnet-pretrain-steps", o.lnet_pretrain_steps, "LNet pre-training steps per epoch");
+  app->add_option("--lnet-epochs", o.lnet_epochs);
+  app->add_option("--lnet-steps", o.lnet_steps, "LNet steps per epoch");
+  app->add_option("--lnet-lr", o.lnet_lr);
+  app->add_option("--lnet-pool", o.lnet_pool, "tag-map pooling: lse | max | mean")
+      ->check(CLI::IsMember({"lse", "max", "mean"}));
+  app->add_option("--lnet-lse-r", o.lnet_lse_r, "log-sum-exp pooling sharpness");
+  app->add_option("--lnet-face-weight", o.lnet_face_weight, "weight of the face tag in the loss");
+  app->add_flag("--box-supervision", o.box_supervision,
+                "LNet: per-cell targets from the pasted boxes (comparison; not the shipped model)");
+  app->add_option("--lnet-map", o.lnet_map, "exported response map: auto | face | mean")
+      ->check(CLI::IsMember({"auto", "face", "mean"}));
+  app->add_option("--lnet-init", o.lnet_init, "LNet pre-trained checkpoint ('auto', '' = none)");
+  app->add_option("--lnet-val-scenes", o.lnet_val_scenes, "validation scenes");
+  app->add_option("--lnet-max-lfw", o.lnet_max_lfw, "LFW faces in the scene pool (0 = none, -1 = all)");
+  app->add_option("--lnet-max-celeba", o.lnet_max_celeba, "CelebA training faces in the pool (0 = all)");
+  app->add_option("--lnet-calib-scenes", o.lnet_calib_scenes, "int8 calibration scenes");
+  app->add_option("--lnet-name", o.lnet_name, "LNet model file stem");
 }
 
 int main(int argc, char** argv) {
@@ -73,11 +99,15 @@ int main(int argc, char** argv) {
     const char* help;
     void (*fn)(const Options&);
   };
-  const Cmd cmds[] = {{"pretrain", "identity pre-training", run_pretrain},
-                      {"finetune", "attribute fine-tuning", run_finetune},
-                      {"linear", "fine-tuned heads vs linear classifiers on frozen features", run_linear},
-                      {"export", "thresholds, int8 calibration, .fam files, SDK check", run_export},
-                      {"bench", "training throughput (img/s)", run_bench}};
+  const Cmd cmds[] = {
+      {"pretrain", "identity pre-training", run_pretrain},
+      {"finetune", "attribute fine-tuning", run_finetune},
+      {"linear", "fine-tuned heads vs linear classifiers on frozen features", run_linear},
+      {"export", "thresholds, int8 calibration, .fam files, SDK check", run_export},
+      {"bench", "training throughput (img/s)", run_bench},
+      {"lnet-pretrain", "LNet: self-supervised object pre-training (rotation)", run_lnet_pretrain},
+      {"lnet-train", "LNet: weakly supervised training on composed scenes", run_lnet_train},
+      {"lnet-export", "LNet: decoder tuning, int8, .fam files, SDK check", run_lnet_export}};
   std::vector<std::pair<CLI::App*, const Cmd*>> subs;
   for (const auto& c : cmds) {
     auto* s = app.add_subcommand(c.name, c.help);

@@ -2,20 +2,26 @@
 
 namespace faceattr::train {
 
-#define FA_FIELDS(X)                                                                                        \
-  X(data_root)                                                                                              \
-  X(celeba_anno)                                                                                            \
-  X(celeba_images) X(lfw_dir) X(objects_dir) X(val_identity_mod) X(max_images) X(lfw_min_images) X(run_dir) \
-      X(device) X(threads) X(workers) X(seed) X(resume) X(cache_images) X(max_steps) X(width_mult)          \
-          X(dropout) X(batch_size) X(pretrain_epochs) X(pretrain_lr) X(finetune_epochs) X(finetune_lr)      \
-              X(weight_decay) X(label_smoothing) X(pos_weighting) X(init) X(out_dir) X(model_name)          \
-                  X(calib_images) X(calib_percentile) X(head)
+#define FA_FIELDS(X)                                                                                         \
+  X(data_root)                                                                                               \
+  X(celeba_anno)                                                                                             \
+  X(celeba_images)                                                                                           \
+  X(lfw_dir) X(objects_dir) X(val_identity_mod) X(max_images) X(lfw_min_images) X(run_dir) X(device)         \
+      X(threads) X(workers) X(seed) X(resume) X(cache_images) X(max_steps) X(width_mult) X(dropout)          \
+          X(batch_size) X(pretrain_epochs) X(pretrain_lr) X(finetune_epochs) X(finetune_lr) X(weight_decay)  \
+              X(label_smoothing) X(pos_weighting) X(init) X(out_dir) X(model_name) X(calib_images)           \
+                  X(calib_percentile) X(head) X(lnet_input_width) X(lnet_input_height) X(lnet_train_width)   \
+                      X(lnet_train_height) X(lnet_width_mult) X(lnet_batch) X(lnet_pretrain_epochs)          \
+                          X(lnet_pretrain_steps) X(lnet_pretrain_lr) X(lnet_epochs) X(lnet_steps) X(lnet_lr) \
+                              X(lnet_pool) X(lnet_lse_r) X(lnet_face_weight) X(box_supervision) X(lnet_map)  \
+                                  X(lnet_init) X(lnet_val_scenes) X(lnet_max_lfw) X(lnet_max_celeba)         \
+                                      X(lnet_calib_scenes) X(lnet_name)
 
-#define FA_AUG(X)                                                                                    \
-  X(scale_min)                                                                                       \
-  X(scale_max)                                                                                       \
-  X(aspect_jitter) X(shift) X(flip) X(brightness) X(contrast) X(saturation) X(hue_gain) X(gray_prob) \
-      X(blur_prob)
+#define FA_AUG(X)  \
+  X(scale_min)     \
+  X(scale_max)     \
+  X(aspect_jitter) \
+  X(shift) X(flip) X(brightness) X(contrast) X(saturation) X(hue_gain) X(gray_prob) X(blur_prob)
 
 void to_json(nlohmann::json& j, const Options& o) {
 #define X(f) j[#f] = o.f;

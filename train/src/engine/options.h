@@ -50,6 +50,26 @@ struct Options {
   int calib_images = 512;
   double calib_percentile = 99.99;
   std::string head = "auto";  // auto (better on validation) | finetuned | linear
+
+  // LNet (lnet-* stages; train/README.md "LNet").
+  int lnet_input_width = 160, lnet_input_height = 120;
+  int lnet_train_width = 128, lnet_train_height = 96;  // training scene size (faces at full scale)
+  float lnet_width_mult = 0.75f;
+  int lnet_batch = 32;
+  int lnet_pretrain_epochs = 2, lnet_pretrain_steps = 80;  // steps per epoch
+  double lnet_pretrain_lr = 3e-3;
+  int lnet_epochs = 8, lnet_steps = 300;
+  double lnet_lr = 2e-3;
+  std::string lnet_pool = "lse";   // lse | max | mean: image-level pooling of the tag maps
+  double lnet_lse_r = 4.0;         // log-sum-exp sharpness
+  double lnet_face_weight = 4.0;   // the face tag's weight among the 40 attribute tags
+  bool box_supervision = false;    // per-cell face targets from the pasted boxes (comparison only)
+  std::string lnet_map = "auto";   // exported response: auto | face | mean (average of the tag maps)
+  std::string lnet_init = "auto";  // lnet: pre-trained body ("auto" = run_dir/lnet-pretrain, "" = none)
+  int lnet_val_scenes = 1000;
+  int lnet_max_lfw = 3000, lnet_max_celeba = 0;
+  int lnet_calib_scenes = 256;
+  std::string lnet_name = "lnet";
 };
 
 void to_json(nlohmann::json& j, const Options& o);

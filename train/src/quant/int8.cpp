@@ -115,6 +115,40 @@ QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const Ra
   return q;
 }
 
+QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, double input_hi,
+                         const RangeObserver& r) {
+  if (r.batches == 0 || r.lo.size() != convs.size())
+    throw std::runtime_error("quantize_conv_stack: no calibration");
+  QNet q;
+  q.input = qparams_from_range(input_lo, input_hi);
+  QParams prev = q.input;
+  for (size_t i = 0; i < convs.size(); ++i) {
+    const auto& c = convs[i];
+    QLayer l =
+        quantize_layer(c.weight, c.bias, prev, qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches));
+    l.stride = c.stride;
+    l.pad = c.pad;
+    l.groups = c.groups;
+    l.relu = c.relu;
+    q.convs.push_back(l);
+    prev = l.out;
+  }
+  return q;
+}
+
+torch::Tensor conv_stack_dequantized(const QNet& q, const torch::Tensor& x) {
+  torch::NoGradGuard ng;
+  auto h = quantize_emul(x, q.input);
+  for (const auto& l : q.convs) {
+    auto centred = (h - l.in.zero_point).to(torch::kFloat64);
+    auto acc = torch::conv2d(centred, l.wq.to(torch::kFloat64), l.bias_q.to(torch::kFloat64), l.stride, l.pad,
+                             1, l.groups);
+    h = requantize(acc, l, 1);
+  }
+  const QParams& o = q.convs.back().out;
+  return full_f32(h, o.scale) * (h - full_f32(h, static_cast<float>(o.zero_point)));
+}
+
 torch::Tensor QNet::logits(const torch::Tensor& x) const {
   torch::NoGradGuard ng;
   auto h = quantize_emul(x, input);

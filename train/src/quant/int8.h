@@ -53,4 +53,11 @@ torch::Tensor quantize_emul(const torch::Tensor& x, const QParams& q);
 // `ranges` holds one entry per conv output, the pooled features and the logits.
 QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& ranges);
 
+// Fully convolutional nets (LNet): convs only (QNet::fc/pooled unused);
+// `ranges` holds one entry per conv output.
+QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, double input_hi,
+                         const RangeObserver& ranges);
+// Emulated int8 conv stack: normalised input [N,3,H,W] -> dequantised last conv output [N,C,h,w].
+torch::Tensor conv_stack_dequantized(const QNet& q, const torch::Tensor& x);
+
 }  // namespace faceattr::train

@@ -6,7 +6,7 @@ namespace {
 
 mf::ModelDef header(const ModelInfo& info) {
   mf::ModelDef m;
-  m.kind = "anet";
+  m.kind = info.kind;
   m.name = info.name;
   m.description = info.description;
   m.input_width = info.input.width;
@@ -132,6 +132,68 @@ mf::ModelDef build_int8_model(const QNet& q, const ModelInfo& info) {
   int logits = m.add_activation("logits", {1, A});
   m.add_node(simple_node("dequantize", mf::Op::Dequantize, {lq}, logits));
   int probs = m.add_activation("probs", {1, A});
+  m.add_node(simple_node("sigmoid", mf::Op::Sigmoid, {logits}, probs));
+  m.outputs = {probs};
+  return m;
+}
+
+mf::ModelDef build_fp32_fcn_model(const std::vector<FoldedConv>& convs, const ModelInfo& info) {
+  mf::ModelDef m = header(info);
+  int h = info.input.height, w = info.input.width;
+  int x = m.add_activation("input", {1, h, w, 3});
+  m.inputs = {x};
+  for (size_t i = 0; i < convs.size(); ++i) {
+    const auto& c = convs[i];
+    const std::string n = "conv" + std::to_string(i);
+    const int k = static_cast<int>(c.weight.size(2));
+    int wt =
+        m.add_const_f32(n + ".weight", ohwi_shape(c.weight), values<float>(c.weight.permute({0, 2, 3, 1})));
+    int bt = m.add_const_f32(n + ".bias", {static_cast<int>(c.bias.size(0))}, values<float>(c.bias));
+    h = out_dim(h, k, c.stride, c.pad);
+    w = out_dim(w, k, c.stride, c.pad);
+    int y = m.add_activation(n + ".out", {1, h, w, static_cast<int>(c.weight.size(0))});
+    m.add_node(conv_node(n, x, wt, bt, y, k, c.stride, c.pad, c.groups, c.relu));
+    x = y;
+  }
+  const int C = static_cast<int>(convs.back().weight.size(0));
+  int probs = m.add_activation("response", {1, h, w, C});
+  m.add_node(simple_node("sigmoid", mf::Op::Sigmoid, {x}, probs));
+  m.outputs = {probs};
+  return m;
+}
+
+mf::ModelDef build_int8_fcn_model(const QNet& q, const ModelInfo& info) {
+  mf::ModelDef m = header(info);
+  int h = info.input.height, w = info.input.width;
+  int xf = m.add_activation("input", {1, h, w, 3});
+  m.inputs = {xf};
+  int x = m.add_activation("input.q", {1, h, w, 3}, mf::DType::I8, q.input.scale, q.input.zero_point);
+  m.add_node(simple_node("quantize", mf::Op::Quantize, {xf}, x));
+  for (size_t i = 0; i < q.convs.size(); ++i) {
+    const auto& l = q.convs[i];
+    const std::string n = "conv" + std::to_string(i);
+    const int k = static_cast<int>(l.wq.size(2));
+    std::vector<float> ws = values<float>(l.w_scale);
+    auto wv = values<float>(l.wq.permute({0, 2, 3, 1}).contiguous());
+    std::vector<int8_t> w8(wv.size());
+    for (size_t j = 0; j < wv.size(); ++j) w8[j] = static_cast<int8_t>(wv[j]);
+    int wt = m.add_const_i8(n + ".weight", ohwi_shape(l.wq), w8, ws);
+    std::vector<float> bs(ws.size());
+    for (size_t o = 0; o < ws.size(); ++o) bs[o] = l.in.scale * ws[o];
+    auto bv = values<int64_t>(l.bias_q);
+    std::vector<int32_t> b32(bv.begin(), bv.end());
+    int bt = m.add_const_i32(n + ".bias", {static_cast<int>(b32.size())}, b32, bs);
+    h = out_dim(h, k, l.stride, l.pad);
+    w = out_dim(w, k, l.stride, l.pad);
+    int y = m.add_activation(n + ".out", {1, h, w, static_cast<int>(l.wq.size(0))}, mf::DType::I8,
+                             l.out.scale, l.out.zero_point);
+    m.add_node(conv_node(n, x, wt, bt, y, k, l.stride, l.pad, l.groups, l.relu));
+    x = y;
+  }
+  const int C = static_cast<int>(q.convs.back().wq.size(0));
+  int logits = m.add_activation("logits", {1, h, w, C});
+  m.add_node(simple_node("dequantize", mf::Op::Dequantize, {x}, logits));
+  int probs = m.add_activation("response", {1, h, w, C});
   m.add_node(simple_node("sigmoid", mf::Op::Sigmoid, {logits}, probs));
   m.outputs = {probs};
   return m;

@@ -14,6 +14,7 @@
 namespace faceattr::train {
 
 struct ModelInfo {
+  std::string kind = "anet";
   std::string name, description;
   InputSpec input;
   std::vector<std::string> attribute_names;
@@ -24,5 +25,10 @@ struct ModelInfo {
 modelfile::ModelDef build_fp32_model(const FoldedNet& f, const ModelInfo& info);
 // Quantize at the input, int8 convs/pool/fc, Dequantize before the final Sigmoid.
 modelfile::ModelDef build_int8_model(const QNet& q, const ModelInfo& info);
+
+// Fully convolutional (LNet): convs, then a Sigmoid over the last conv's map
+// (int8: Quantize, int8 convs, Dequantize, Sigmoid). Output [1, h, w, C].
+modelfile::ModelDef build_fp32_fcn_model(const std::vector<FoldedConv>& convs, const ModelInfo& info);
+modelfile::ModelDef build_int8_fcn_model(const QNet& q, const ModelInfo& info);
 
 }  // namespace faceattr::train

@@ -15,6 +15,12 @@ void run_finetune(const Options& o);
 void run_linear(const Options& o);
 // (d)+(6) thresholds, BN folding, int8 calibration, .fam export + SDK check.
 void run_export(const Options& o);
+// LNet (train/src/lnet): self-supervised object pre-training (rotation), weakly
+// supervised training on composed scenes (image-level tags; --box-supervision
+// for the comparison), decoder tuning + BN fold + int8 + .fam export + SDK check.
+void run_lnet_pretrain(const Options& o);
+void run_lnet_train(const Options& o);
+void run_lnet_export(const Options& o);
 // Training throughput on synthetic batches (img/s), for sizing the recipe.
 void run_bench(const Options& o);
 // Writes a tiny generated dataset in the CelebA/LFW layout under `root` (smoke test).

@@ -1,0 +1,113 @@
+#include "lnet/lnet.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace faceattr::train {
+
+std::vector<ConvSpec> lnet_conv_specs(float width_mult) {
+  auto ch = [&](int c) { return std::max(8, static_cast<int>(std::lround(c * width_mult / 8.0)) * 8); };
+  // Receptive field 87 px at stride 8 (faces are 24-70 px at 160x120); dense
+  // convs for the same reason as ANet (LibTorch's depthwise backward is slow).
+  const int plan[][2] = {{24, 2}, {32, 2}, {32, 1}, {64, 2}, {64, 1}, {64, 1}, {64, 1}, {64, 1}};
+  std::vector<ConvSpec> s;
+  int c = 3;
+  for (const auto& b : plan) {
+    s.push_back({c, ch(b[0]), 3, b[1], 1});
+    c = ch(b[0]);
+  }
+  return s;
+}
+
+LNetImpl::LNetImpl(int n_tags, float width_mult) {
+  auto specs = lnet_conv_specs(width_mult);
+  for (size_t i = 0; i < specs.size(); ++i)
+    layers.push_back(register_module("l" + std::to_string(i), ConvBnRelu(specs[i])));
+  const int c = specs.back().out_c;
+  tags = register_module("tags", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, n_tags, 1).bias(true)));
+  rot = register_module("rot", torch::nn::Linear(c, 4));
+  torch::NoGradGuard ng;
+  tags->bias.fill_(-3.0);  // tags start rare: a sparse response map
+}
+
+torch::Tensor LNetImpl::body(const torch::Tensor& x) {
+  auto h = x;
+  for (auto& l : layers) h = l->forward(h);
+  return h;
+}
+
+torch::Tensor LNetImpl::tag_maps(const torch::Tensor& x) { return tags->forward(body(x)); }
+
+torch::Tensor LNetImpl::rotation_logits(const torch::Tensor& x) { return rot->forward(body(x).mean({2, 3})); }
+
+int lnet_stride(const LNet& net) {
+  int s = 1;
+  for (const auto& l : net->layers) s *= l->spec.stride;
+  return s;
+}
+
+ModelCost lnet_cost(const LNet& net, int in_w, int in_h) {
+  ModelCost c;
+  int h = in_h, w = in_w, ch = 3;
+  for (const auto& l : net->layers) {
+    const auto& s = l->spec;
+    h = (h + 2 * (s.kernel / 2) - s.kernel) / s.stride + 1;
+    w = (w + 2 * (s.kernel / 2) - s.kernel) / s.stride + 1;
+    const int64_t per_out = static_cast<int64_t>(s.kernel) * s.kernel * (s.in_c / s.groups);
+    c.macs += per_out * s.out_c * h * w;
+    c.params += per_out * s.out_c + s.out_c;
+    ch = s.out_c;
+  }
+  c.macs += static_cast<int64_t>(ch) * h * w;
+  c.params += ch + 1;
+  return c;
+}
+
+std::vector<FoldedConv> fold_lnet(LNet& net, const std::string& map) {
+  torch::NoGradGuard ng;
+  std::vector<FoldedConv> out;
+  for (auto& l : net->layers) {
+    auto& bn = l->bn;
+    auto g = bn->weight.to(torch::kCPU, torch::kFloat64), b = bn->bias.to(torch::kCPU, torch::kFloat64);
+    auto m = bn->running_mean.to(torch::kCPU, torch::kFloat64),
+         v = bn->running_var.to(torch::kCPU, torch::kFloat64);
+    auto k = g / torch::sqrt(v + bn->options.eps());
+    FoldedConv c;
+    c.weight = (l->conv->weight.to(torch::kCPU, torch::kFloat64) * k.view({-1, 1, 1, 1})).to(torch::kFloat32);
+    c.bias = (b - m * k).to(torch::kFloat32);
+    c.stride = l->spec.stride;
+    c.pad = l->spec.kernel / 2;
+    c.groups = l->spec.groups;
+    c.relu = true;
+    out.push_back(c);
+  }
+  auto w = net->tags->weight.detach().to(torch::kCPU, torch::kFloat64);  // [T, C, 1, 1]
+  auto b = net->tags->bias.detach().to(torch::kCPU, torch::kFloat64);
+  FoldedConv head;
+  if (map == "face") {
+    head.weight = w.slice(0, w.size(0) - 1).to(torch::kFloat32).contiguous();
+    head.bias = b.slice(0, b.size(0) - 1).to(torch::kFloat32).contiguous();
+  } else if (map == "mean") {
+    head.weight = w.mean(0, true).to(torch::kFloat32).contiguous();
+    head.bias = b.mean(0, true).to(torch::kFloat32).contiguous();
+  } else {
+    throw std::runtime_error("unknown LNet response map '" + map + "' (face | mean)");
+  }
+  head.relu = false;
+  out.push_back(head);
+  return out;
+}
+
+torch::Tensor folded_forward(const std::vector<FoldedConv>& convs, const torch::Tensor& x,
+                             std::vector<torch::Tensor>* acts) {
+  torch::NoGradGuard ng;
+  auto h = x;
+  for (const auto& c : convs) {
+    h = torch::conv2d(h, c.weight, c.bias, c.stride, c.pad, 1, c.groups);
+    if (c.relu) h = torch::relu(h);
+    if (acts) acts->push_back(h);
+  }
+  return h;
+}
+
+}  // namespace faceattr::train

@@ -1,0 +1,697 @@
+// LNet stages: object pre-training (rotation), weakly supervised training on
+// composed scenes, decoder tuning + export. See train/README.md ("LNet").
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+
+#include "engine/fit.h"
+#include "engine/history.h"
+#include "lnet/lnet.h"
+#include "lnet/scenes.h"
+#include "model_def.h"
+#include "pipeline/lnet_decode.h"
+#include "quant/int8.h"
+#include "quant/sdk_check.h"
+#include "quant/to_modeldef.h"
+#include "stages/stages.h"
+#include "util/progress.h"
+
+namespace faceattr::train {
+namespace fs = std::filesystem;
+namespace {
+
+InputSpec lnet_input(const Options& o) {
+  InputSpec in = o.input;
+  in.width = o.lnet_input_width;
+  in.height = o.lnet_input_height;
+  return in;
+}
+
+int n_tags(const ScenePools& p) { return static_cast<int>(p.attribute_names.size()) + 1; }
+
+torch::Tensor scenes_nchw(const std::vector<Scene>& sc) {
+  const int64_t B = static_cast<int64_t>(sc.size()), H = sc[0].height, W = sc[0].width;
+  auto x = torch::empty({B, H, W, 3}, torch::kFloat32);
+  for (int64_t i = 0; i < B; ++i)
+    std::copy(sc[i].pixels.begin(), sc[i].pixels.end(), x.data_ptr<float>() + i * H * W * 3);
+  return x.permute({0, 3, 1, 2}).contiguous();
+}
+
+// Per-cell face targets: 1 where the cell centre lies inside a pasted rectangle (--box-supervision).
+torch::Tensor box_targets(const std::vector<Scene>& sc, int mh, int mw, float cell_w, float cell_h) {
+  auto t = torch::zeros({static_cast<int64_t>(sc.size()), 1, mh, mw});
+  auto a = t.accessor<float, 4>();
+  for (size_t b = 0; b < sc.size(); ++b)
+    for (const auto& f : sc[b].faces)
+      for (int i = 0; i < mh; ++i)
+        for (int j = 0; j < mw; ++j) {
+          const float cx = (j + 0.5f) * cell_w, cy = (i + 0.5f) * cell_h;
+          if (cx >= f.x && cx < f.x + f.w && cy >= f.y && cy < f.y + f.h) a[b][0][i][j] = 1;
+        }
+  return t;
+}
+
+torch::Tensor pool_maps(const torch::Tensor& maps, const Options& o) {
+  auto flat = maps.flatten(2);  // [B, T, HW]
+  if (o.lnet_pool == "max") return std::get<0>(flat.max(2));
+  if (o.lnet_pool == "mean") return flat.mean(2);
+  const double r = o.lnet_lse_r;
+  return (torch::logsumexp(flat * r, 2) - std::log(static_cast<double>(flat.size(2)))) / r;
+}
+
+void set_lr(torch::optim::AdamW& opt, double lr) {
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+}
+
+using StepLoss = std::function<torch::Tensor(int epoch, int step, std::map<std::string, double>& stats)>;
+using EpochEval = std::function<std::map<std::string, double>()>;
+
+// The epoch loop of engine/fit.cpp for generated batches: AdamW, warm-up +
+// cosine, progress/ETA, metrics CSV/JSON/HTML, atomic checkpoints, --resume.
+void train_loop(const Options& o, const std::string& stage, int epochs, int steps, double lr0, LNet& net,
+                const StepLoss& step_loss, const EpochEval& eval) {
+  const std::string dir = o.run_dir + "/" + stage;
+  fs::create_directories(dir);
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& p : net->parameters()) (p.dim() <= 1 ? no_decay : decay).push_back(p);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(lr0).weight_decay(o.weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(lr0).weight_decay(0)));
+  torch::optim::AdamW opt(groups, torch::optim::AdamWOptions(lr0));
+  History hist;
+  int start = 1;
+  const std::string state_path = dir + "/state.json";
+  if (o.resume && fs::exists(state_path)) {
+    std::ifstream f(state_path);
+    auto st = nlohmann::json::parse(f);
+    const int done = st.at("epoch").get<int>();
+    if (st.value("seed", o.seed) != o.seed) throw std::runtime_error("--resume with a different seed");
+    load_module(*net, dir + "/lnet-e" + std::to_string(done) + ".pt");
+    torch::serialize::InputArchive ar;
+    ar.load_from(dir + "/optim-e" + std::to_string(done) + ".pt");
+    opt.load(ar);
+    hist = History::from_json(st.at("history"));
+    start = done + 1;
+    std::fprintf(stderr, "[%s] resuming after epoch %d\n", stage.c_str(), done);
+  }
+  const double total = static_cast<double>(epochs) * steps, warm = 0.3 * steps;
+  for (int epoch = start; epoch <= epochs; ++epoch) {
+    torch::manual_seed(o.seed * 131 + static_cast<uint64_t>(epoch));
+    net->train();
+    Progress bar("[" + stage + "] epoch " + std::to_string(epoch) + "/" + std::to_string(epochs),
+                 static_cast<size_t>(steps), static_cast<size_t>(o.lnet_batch));
+    std::map<std::string, double> stats;
+    double loss_sum = 0, lr = lr0;
+    for (int s = 0; s < steps; ++s) {
+      const double t = static_cast<double>((epoch - 1) * steps + s);
+      lr = t < warm ? lr0 * (t + 1) / warm
+                    : lr0 * 0.5 * (1 + std::cos(M_PI * (t - warm) / std::max(1.0, total - warm)));
+      set_lr(opt, lr);
+      opt.zero_grad();
+      torch::Tensor loss = step_loss(epoch, s, stats);
+      loss.backward();
+      opt.step();
+      const double l = loss.item<double>();
+      if (!std::isfinite(l)) throw std::runtime_error("[" + stage + "] loss is not finite");
+      loss_sum += l;
+      char extra[64];
+      std::snprintf(extra, sizeof extra, "loss %.4f", loss_sum / (s + 1));
+      bar.update(static_cast<size_t>(s + 1), extra);
+    }
+    const double secs = bar.elapsed_s();
+    bar.finish("");
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.values["train_loss"] = loss_sum / steps;
+    for (auto& [k, v] : stats) rec.values[k] = v / steps;
+    rec.values["lr"] = lr;
+    rec.values["seconds"] = secs;
+    rec.values["img_per_s"] = static_cast<double>(steps) * o.lnet_batch / secs;
+    net->eval();
+    if (eval) {
+      torch::NoGradGuard ng;
+      for (auto& [k, v] : eval()) rec.values[k] = v;
+    }
+    std::string line = "[" + stage + "] epoch " + std::to_string(epoch);
+    for (auto& [k, v] : rec.values) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " %s=%.5g", k.c_str(), v);
+      line += buf;
+    }
+    std::fprintf(stderr, "%s\n", line.c_str());
+    hist.records.push_back(rec);
+    save_module_atomic(*net, dir + "/lnet-e" + std::to_string(epoch) + ".pt");
+    {
+      torch::serialize::OutputArchive ar;
+      opt.save(ar);
+      const std::string p = dir + "/optim-e" + std::to_string(epoch) + ".pt";
+      ar.save_to(p + ".tmp");
+      fs::rename(p + ".tmp", p);
+    }
+    nlohmann::json st;
+    st["epoch"] = epoch;
+    st["seed"] = o.seed;
+    st["history"] = hist.to_json();
+    write_text_atomic(state_path, st.dump(2) + "\n");
+    std::error_code ec;
+    fs::remove(dir + "/lnet-e" + std::to_string(epoch - 1) + ".pt", ec);
+    fs::remove(dir + "/optim-e" + std::to_string(epoch - 1) + ".pt", ec);
+    hist.write(dir + "/metrics", stage + " learning curves");
+  }
+  save_module_atomic(*net, dir + "/lnet.pt");
+}
+
+// ---- Localisation metrics with the SDK's decoder ----
+
+struct LocResult {
+  double found = 0;            // faces found at IoU >= 0.5 / faces
+  double free_with_face = 0;   // face-free scenes with >= 1 box / face-free scenes
+  double extra_per_scene = 0;  // unmatched boxes per scene with faces
+  double mean_iou = 0;         // over found faces
+  int faces = 0, free_scenes = 0, scenes = 0;
+};
+
+float box_iou(const pipeline::FaceBox& b, const FaceRect& r) {
+  const float ix = std::min(b.x + b.w, r.x + r.w) - std::max(b.x, r.x);
+  const float iy = std::min(b.y + b.h, r.y + r.h) - std::max(b.y, r.y);
+  if (ix <= 0 || iy <= 0) return 0;
+  return ix * iy / (b.w * b.h + r.w * r.h - ix * iy);
+}
+
+// maps: [N, mh, mw] probabilities (CPU float). `which`: scene indices to use.
+LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, const std::vector<int>& which,
+                   const pipeline::DecodeParams& p, float cell_w, float cell_h) {
+  const int mh = static_cast<int>(maps.size(1)), mw = static_cast<int>(maps.size(2));
+  pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+  pipeline::FaceBox boxes[8];
+  LocResult r;
+  int found = 0, free_fp = 0, extra = 0, face_scenes = 0;
+  double iou_sum = 0;
+  auto m = maps.contiguous();
+  for (int i : which) {
+    const Scene& s = scenes[static_cast<size_t>(i)];
+    const int n = dec.decode(m.data_ptr<float>() + static_cast<int64_t>(i) * mh * mw, 0.0f, boxes);
+    ++r.scenes;
+    if (s.faces.empty()) {
+      ++r.free_scenes;
+      free_fp += n > 0;
+      continue;
+    }
+    ++face_scenes;
+    bool used[8] = {};
+    for (const auto& f : s.faces) {
+      ++r.faces;
+      int best = -1;
+      float bi = 0.5f;
+      for (int k = 0; k < n; ++k)
+        if (!used[k] && box_iou(boxes[k], f) >= bi) bi = box_iou(boxes[k], f), best = k;
+      if (best >= 0) used[best] = true, ++found, iou_sum += bi;
+    }
+    for (int k = 0; k < n; ++k) extra += !used[k];
+  }
+  r.found = r.faces ? static_cast<double>(found) / r.faces : 0;
+  r.free_with_face = r.free_scenes ? static_cast<double>(free_fp) / r.free_scenes : 0;
+  r.extra_per_scene = face_scenes ? static_cast<double>(extra) / face_scenes : 0;
+  r.mean_iou = found ? iou_sum / found : 0;
+  return r;
+}
+
+// Median of (true side / predicted side) over boxes whose centre falls inside a face.
+float fit_box_scale(const torch::Tensor& maps, const std::vector<Scene>& scenes,
+                    const std::vector<int>& which, pipeline::DecodeParams p, float cell_w, float cell_h) {
+  p.box_scale = 1.0f;
+  const int mh = static_cast<int>(maps.size(1)), mw = static_cast<int>(maps.size(2));
+  pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+  pipeline::FaceBox boxes[8];
+  std::vector<float> ratios;
+  auto m = maps.contiguous();
+  for (int i : which) {
+    const Scene& s = scenes[static_cast<size_t>(i)];
+    const int n = dec.decode(m.data_ptr<float>() + static_cast<int64_t>(i) * mh * mw, 0.0f, boxes);
+    for (const auto& f : s.faces)
+      for (int k = 0; k < n; ++k) {
+        const float cx = boxes[k].x + boxes[k].w / 2, cy = boxes[k].y + boxes[k].h / 2;
+        if (cx >= f.x && cx < f.x + f.w && cy >= f.y && cy < f.y + f.h) {
+          ratios.push_back(std::sqrt(f.w * f.h) / std::sqrt(boxes[k].w * boxes[k].h));
+          break;
+        }
+      }
+  }
+  if (ratios.empty()) return 1.0f;
+  std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
+  return ratios[ratios.size() / 2];
+}
+
+struct Tuned {
+  pipeline::DecodeParams params;
+  LocResult tune, report;
+};
+
+// Grid over threshold x region fraction x box scale (around the fitted median)
+// on the `tune` scenes: the most faces found with <= 2% face-free scenes showing
+// a face (else the fewest such scenes); scored again on the `report` scenes.
+Tuned tune_decoder(const torch::Tensor& maps, const std::vector<Scene>& scenes, const std::vector<int>& tune,
+                   const std::vector<int>& report, float cell_w, float cell_h, bool coarse) {
+  const std::vector<float> thr =
+      coarse ? std::vector<float>{0.3f, 0.5f, 0.7f, 0.85f}
+             : std::vector<float>{0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.75f, 0.8f, 0.85f, 0.9f, 0.95f};
+  const std::vector<float> frac =
+      coarse ? std::vector<float>{0.4f, 0.6f} : std::vector<float>{0.25f, 0.35f, 0.45f, 0.55f, 0.65f, 0.75f};
+  const std::vector<float> scale_mul =
+      coarse ? std::vector<float>{1.0f} : std::vector<float>{0.9f, 1.0f, 1.1f};
+  Tuned best;
+  double best_key = -1e9;
+  for (float t : thr)
+    for (float f : frac) {
+      pipeline::DecodeParams p;
+      p.threshold = t;
+      p.region_fraction = f;
+      p.box_aspect = 1.0f;
+      p.nms_iou = 0.3f;
+      const float bs = fit_box_scale(maps, scenes, tune, p, cell_w, cell_h);
+      for (float sm : scale_mul) {
+        p.box_scale = std::clamp(bs * sm, 0.05f, 100.0f);
+        LocResult r = localise(maps, scenes, tune, p, cell_w, cell_h);
+        const double key =
+            r.free_with_face <= 0.02 + 1e-9 ? r.found - 0.01 * r.extra_per_scene : -1.0 - r.free_with_face;
+        if (key > best_key) best_key = key, best.params = p, best.tune = r;
+      }
+    }
+  best.report = localise(maps, scenes, report, best.params, cell_w, cell_h);
+  return best;
+}
+
+// Face response maps [N, mh, mw] of the module for scenes (batches of 64).
+torch::Tensor module_maps(LNet& net, const torch::Tensor& x, const std::string& which) {
+  torch::NoGradGuard ng;
+  net->eval();
+  std::vector<torch::Tensor> out;
+  for (int64_t s = 0; s < x.size(0); s += 64) {
+    auto t = net->tag_maps(x.slice(0, s, std::min<int64_t>(s + 64, x.size(0))));
+    out.push_back(torch::sigmoid(which == "face" ? t.select(1, t.size(1) - 1) : t.mean(1)));
+  }
+  return torch::cat(out).contiguous();
+}
+
+std::vector<Scene> val_scenes(const ScenePools& p, const InputSpec& in, const Options& o, int n) {
+  std::vector<Scene> v;
+  v.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) v.push_back(compose_val_scene(p, in, o.seed + 99, i));
+  return v;
+}
+
+std::string fmt(double v, const char* f = "%.4f") {
+  char b[32];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+nlohmann::json loc_json(const LocResult& r) {
+  return {{"found_iou50", r.found},
+          {"face_free_scenes_with_a_face", r.free_with_face},
+          {"extra_boxes_per_face_scene", r.extra_per_scene},
+          {"mean_iou_found", r.mean_iou},
+          {"faces", r.faces},
+          {"face_free_scenes", r.free_scenes},
+          {"scenes", r.scenes}};
+}
+
+nlohmann::json params_json(const pipeline::DecodeParams& p) {
+  return {{"threshold", p.threshold},
+          {"region_fraction", p.region_fraction},
+          {"box_scale", p.box_scale},
+          {"box_aspect", p.box_aspect},
+          {"nms_iou", p.nms_iou}};
+}
+
+std::string train_stage(const Options& o) { return o.box_supervision ? "lnet-box" : "lnet"; }
+
+}  // namespace
+
+void run_lnet_pretrain(const Options& o) {
+  torch::manual_seed(o.seed);
+  const torch::Device dev = pick_device(o.device);
+  // Objects only are needed; the face pools stay small.
+  ScenePools pools = load_scene_pools(o, 64, 0);
+  LNet net(n_tags(pools), o.lnet_width_mult);
+  net->to(dev);
+  const int S = 96;  // square crops: a rotation by 90 degrees keeps the shape
+  InputSpec in = lnet_input(o);
+  auto step = [&](int epoch, int s, std::map<std::string, double>& stats) {
+    std::mt19937 rng(static_cast<uint32_t>(o.seed * 7 + static_cast<uint64_t>(epoch) * 100003u + s));
+    const int B = o.lnet_batch;
+    auto x = torch::empty({B, S, S, 3});
+    auto y = torch::empty({B}, torch::kInt64);
+    std::vector<float> patch;
+    for (int b = 0; b < B; ++b) {
+      const RgbImage& im = pools.all_objects[rng() % pools.all_objects.size()];
+      const float side =
+          std::uniform_real_distribution<float>(0.35f, 1.0f)(rng) * std::min(im.width, im.height);
+      const float cx = std::uniform_real_distribution<float>(side / 2, im.width - side / 2)(rng);
+      const float cy = std::uniform_real_distribution<float>(side / 2, im.height - side / 2)(rng);
+      sample_square(im, cx, cy, side, side, S, S, patch);
+      float* d = x.data_ptr<float>() + static_cast<int64_t>(b) * S * S * 3;
+      for (size_t i = 0; i < patch.size(); ++i) d[i] = (patch[i] / 255.0f - in.mean[i % 3]) / in.std[i % 3];
+      y[b] = static_cast<int64_t>(rng() % 4);
+    }
+    auto xc = x.permute({0, 3, 1, 2});
+    std::vector<torch::Tensor> rotated;
+    for (int b = 0; b < B; ++b) rotated.push_back(torch::rot90(xc[b], y[b].item<int64_t>(), {1, 2}));
+    auto xb = torch::stack(rotated).contiguous().to(dev);
+    auto yb = y.to(dev);
+    auto logits = net->rotation_logits(xb);
+    stats["rot_acc"] += logits.argmax(1).eq(yb).to(torch::kFloat32).mean().item<double>();
+    return torch::nn::functional::cross_entropy(logits, yb);
+  };
+  train_loop(o, "lnet-pretrain", o.lnet_pretrain_epochs, o.lnet_pretrain_steps, o.lnet_pretrain_lr, net, step,
+             nullptr);
+}
+
+void run_lnet_train(const Options& o) {
+  torch::manual_seed(o.seed);
+  const torch::Device dev = pick_device(o.device);
+  ScenePools pools = load_scene_pools(o, o.lnet_max_celeba, o.lnet_max_lfw);
+  const InputSpec in = lnet_input(o);
+  const int T = n_tags(pools);
+  LNet net(T, o.lnet_width_mult);
+  std::string init = o.lnet_init == "auto" ? o.run_dir + "/lnet-pretrain/lnet.pt" : o.lnet_init;
+  if (!init.empty()) {
+    if (o.lnet_init == "auto" && !fs::exists(init)) {
+      std::fprintf(stderr, "[lnet] no pre-trained body at %s: training from scratch\n", init.c_str());
+    } else {
+      load_module(*net, init);
+      torch::NoGradGuard ng;
+      net->tags->weight.normal_(0, 0.01);
+      net->tags->bias.fill_(-3.0);
+      std::fprintf(stderr, "[lnet] body from %s\n", init.c_str());
+    }
+  }
+  net->to(dev);
+  const int stride = lnet_stride(net);
+  // Training scenes may be smaller than the input (same pixel scale, fewer pixels per step).
+  InputSpec tin = in;
+  tin.width = o.lnet_train_width;
+  tin.height = o.lnet_train_height;
+  if (tin.width % stride || tin.height % stride)
+    throw std::runtime_error("LNet training scene size must be a multiple of the stride");
+  const int mh = tin.height / stride, mw = tin.width / stride;
+  const float cw = static_cast<float>(stride), chh = static_cast<float>(stride);
+  auto vs = val_scenes(pools, in, o, std::min(o.lnet_val_scenes, 300));
+  auto xv = scenes_nchw(vs);
+  std::vector<int> even, odd;
+  for (int i = 0; i < static_cast<int>(vs.size()); ++i) (i % 2 ? odd : even).push_back(i);
+  const double wf = o.lnet_face_weight;
+  auto tag_w = torch::ones({T});
+  tag_w[T - 1] = wf;
+  tag_w = (tag_w / tag_w.sum()).to(dev);
+  auto step = [&](int epoch, int s, std::map<std::string, double>& stats) {
+    std::mt19937 rng(static_cast<uint32_t>(o.seed * 11 + static_cast<uint64_t>(epoch) * 1000003u + s));
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<Scene> sc;
+    for (int b = 0; b < o.lnet_batch; ++b) sc.push_back(compose_train_scene(pools, tin, rng));
+    stats["compose_s"] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto x = scenes_nchw(sc).to(dev);
+    auto tags = torch::empty({o.lnet_batch, T});
+    for (int b = 0; b < o.lnet_batch; ++b)
+      std::copy(sc[b].tags.begin(), sc[b].tags.end(), tags.data_ptr<float>() + b * T);
+    tags = tags.to(dev);
+    auto maps = net->tag_maps(x);  // [B, T, mh, mw]
+    auto pooled = pool_maps(maps, o);
+    auto per_tag = torch::binary_cross_entropy_with_logits(pooled, tags, {}, {}, at::Reduction::None).mean(0);
+    torch::Tensor loss;
+    if (!o.box_supervision) {
+      loss = (per_tag * tag_w).sum();
+    } else {
+      // Attribute tags as in the weak recipe; the face map gets per-cell targets.
+      auto tgt = box_targets(sc, mh, mw, cw, chh).to(dev);
+      auto face = maps.slice(1, T - 1, T);
+      auto pw = torch::full({1}, 4.0, torch::TensorOptions().device(dev));
+      auto cell_loss = torch::binary_cross_entropy_with_logits(face, tgt, {}, pw);
+      loss = (per_tag.slice(0, 0, T - 1) * tag_w.slice(0, 0, T - 1)).sum() + tag_w[T - 1] * cell_loss * 4.0;
+    }
+    stats["face_tag_bce"] += per_tag[T - 1].item<double>();
+    return loss;
+  };
+  auto eval = [&]() {
+    std::map<std::string, double> r;
+    auto xd = xv.to(dev);
+    for (const char* which : {"face", "mean"}) {
+      auto maps = module_maps(net, xd, which).to(torch::kCPU);
+      Tuned t = tune_decoder(maps, vs, even, odd, cw, chh, true);
+      r[std::string("val_found_") + which] = t.report.found;
+      r[std::string("val_free_fp_") + which] = t.report.free_with_face;
+    }
+    net->train();
+    return r;
+  };
+  train_loop(o, train_stage(o), o.lnet_epochs, o.lnet_steps, o.lnet_lr, net, step, eval);
+  auto cost = lnet_cost(net, in.width, in.height);
+  std::fprintf(stderr, "[lnet] %s: %.1f M MACs at %dx%d, %.3f M parameters (exported)\n",
+               train_stage(o).c_str(), cost.macs / 1e6, in.width, in.height, cost.params / 1e6);
+}
+
+void run_lnet_export(const Options& o) {
+  torch::manual_seed(o.seed);
+  ScenePools pools = load_scene_pools(o, o.lnet_max_celeba, o.lnet_max_lfw);
+  const InputSpec in = lnet_input(o);
+  const int T = n_tags(pools);
+  LNet net(T, o.lnet_width_mult);
+  const std::string stage = train_stage(o);
+  load_module(*net, o.run_dir + "/" + stage + "/lnet.pt");
+  net->eval();
+  const int stride = lnet_stride(net), mh = in.height / stride, mw = in.width / stride;
+  if (mh * stride != in.height || mw * stride != in.width)
+    throw std::runtime_error("LNet input must be a multiple of the stride " + std::to_string(stride));
+  const float cw = static_cast<float>(stride), chh = static_cast<float>(stride);
+
+  auto vs = val_scenes(pools, in, o, o.lnet_val_scenes);
+  auto xv = scenes_nchw(vs);
+  std::vector<int> even, odd, all;
+  for (int i = 0; i < static_cast<int>(vs.size()); ++i) (i % 2 ? odd : even).push_back(i), all.push_back(i);
+
+  // Response map choice (face tag vs the average of all tag maps) and decoder constants:
+  // tuned on the even validation scenes, reported on the odd ones.
+  nlohmann::json rep;
+  std::string which = o.lnet_map;
+  std::map<std::string, Tuned> by_map;
+  for (const char* w : {"face", "mean"}) {
+    auto maps = module_maps(net, xv, w);
+    by_map[w] = tune_decoder(maps, vs, even, odd, cw, chh, false);
+    const auto& t = by_map[w];
+    std::fprintf(
+        stderr,
+        "[lnet-export] map %-4s: tune found %.4f free-fp %.4f | report found %.4f free-fp %.4f extra %.3f "
+        "iou %.3f (thr %.2f frac %.2f scale %.3f)\n",
+        w, t.tune.found, t.tune.free_with_face, t.report.found, t.report.free_with_face,
+        t.report.extra_per_scene, t.report.mean_iou, t.params.threshold, t.params.region_fraction,
+        t.params.box_scale);
+    rep["module"][w] = {
+        {"params", params_json(t.params)}, {"tune", loc_json(t.tune)}, {"report", loc_json(t.report)}};
+  }
+  if (which == "auto") {
+    auto key = [](const Tuned& t) {
+      return t.tune.free_with_face <= 0.02 + 1e-9 ? t.tune.found : -t.tune.free_with_face;
+    };
+    which = key(by_map["mean"]) > key(by_map["face"]) ? "mean" : "face";
+  }
+  std::fprintf(stderr, "[lnet-export] response map: %s\n", which.c_str());
+
+  // fp32: fold BN, check against the module.
+  auto folded = fold_lnet(net, which);
+  auto maps32 = torch::sigmoid(folded_forward(folded, xv)).squeeze(1).contiguous();
+  const double fold_diff = (maps32 - module_maps(net, xv, which)).abs().max().item<double>();
+  std::fprintf(stderr, "[lnet-export] BN folding: max |map diff| %.2e\n", fold_diff);
+  if (fold_diff > 1e-4) throw std::runtime_error("BN folding changed the response map");
+  Tuned t32 = tune_decoder(maps32, vs, even, odd, cw, chh, false);
+
+  // int8: calibration on training scenes.
+  RangeObserver obs;
+  obs.percentile = o.calib_percentile;
+  {
+    std::mt19937 rng(static_cast<uint32_t>(o.seed + 4242));
+    for (int done = 0; done < o.lnet_calib_scenes; done += 32) {
+      std::vector<Scene> sc;
+      for (int b = 0; b < std::min(32, o.lnet_calib_scenes - done); ++b)
+        sc.push_back(compose_train_scene(pools, in, rng));
+      std::vector<torch::Tensor> acts;
+      folded_forward(folded, scenes_nchw(sc), &acts);
+      obs.observe(acts);
+    }
+  }
+  double in_lo = 1e9, in_hi = -1e9;
+  for (int c = 0; c < 3; ++c) {
+    in_lo = std::min(in_lo, static_cast<double>((0 - in.mean[c]) / in.std[c]));
+    in_hi = std::max(in_hi, static_cast<double>((1 - in.mean[c]) / in.std[c]));
+  }
+  QNet q = quantize_conv_stack(folded, in_lo, in_hi, obs);
+  auto maps8 = torch::sigmoid(conv_stack_dequantized(q, xv)).squeeze(1).contiguous();
+  std::fprintf(stderr, "[lnet-export] int8 vs fp32 map: max |diff| %.3f, mean %.4f\n",
+               (maps8 - maps32).abs().max().item<double>(), (maps8 - maps32).abs().mean().item<double>());
+  Tuned t8 = tune_decoder(maps8, vs, even, odd, cw, chh, false);
+  for (auto* tp : {&t32, &t8}) {
+    const char* n = tp == &t32 ? "fp32" : "int8";
+    std::fprintf(
+        stderr,
+        "[lnet-export] %s: report (odd scenes) found %.4f, face-free with a face %.4f, extra %.3f, iou %.3f; "
+        "thr %.2f frac %.2f scale %.3f\n",
+        n, tp->report.found, tp->report.free_with_face, tp->report.extra_per_scene, tp->report.mean_iou,
+        tp->params.threshold, tp->params.region_fraction, tp->params.box_scale);
+  }
+
+  // Model files.
+  auto cost = lnet_cost(net, in.width, in.height);
+  std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  ModelInfo info;
+  info.kind = "lnet";
+  info.input = in;
+  auto meta = [&](const Tuned& t, const std::string& prec) {
+    std::vector<std::pair<std::string, std::string>> m = {
+        {"license",
+         "Trained on CelebA, LFW and ImageNet images: non-commercial research use only (see the datasets' "
+         "terms)"},
+        {"training_data",
+         "scenes composed from CelebA 89x109 train-split faces (validation identities held out) and LFW "
+         "faces on "
+         "ImageNet object photos; image-level tags only" +
+             std::string(o.box_supervision ? " (COMPARISON MODEL: per-cell box supervision)" : "")},
+        {"recipe", "scripts/train_recipe.sh --lnet (train/README.md, LNet)"},
+        {"architecture",
+         "8x conv3x3-BN-ReLU (3 stride-2, stride 8) + conv1x1 -> 1 face logit map, sigmoid; BN folded"},
+        {"macs", std::to_string(cost.macs)},
+        {"params", std::to_string(cost.params)},
+        {"lnet.map", which},
+        {"lnet.threshold", fmt(t.params.threshold, "%.3f")},
+        {"lnet.region_fraction", fmt(t.params.region_fraction, "%.3f")},
+        {"lnet.box_scale", fmt(t.params.box_scale, "%.4f")},
+        {"lnet.box_aspect", fmt(t.params.box_aspect, "%.3f")},
+        {"lnet.nms_iou", fmt(t.params.nms_iou, "%.3f")},
+        {"box",
+         "the decoded box approximates the rectangle of a ~square face crop whose central 0.8-wide part is "
+         "ANet's framing"},
+        {"val_found_iou50", fmt(t.report.found)},
+        {"val_face_free_with_face", fmt(t.report.free_with_face)},
+        {"precision", prec},
+        {"date", date}};
+    return m;
+  };
+  const std::string name = o.box_supervision ? o.lnet_name + "-box" : o.lnet_name;
+  const std::string out_dir = o.box_supervision ? o.run_dir + "/lnet-box/models" : o.out_dir;
+  info.name = name + "-fp32";
+  info.description = "LNet face localiser (weakly supervised, response map), fp32";
+  info.metadata = meta(t32, "fp32");
+  auto bytes32 = modelfile::serialize(build_fp32_fcn_model(folded, info));
+  info.name = name + "-int8";
+  info.description = "LNet face localiser (weakly supervised, response map), int8 post-training quantised";
+  info.metadata = meta(t8, "int8: per-channel symmetric weights, per-tensor activations (" +
+                               std::to_string(o.lnet_calib_scenes) + " calibration scenes)");
+  auto bytes8 = modelfile::serialize(build_int8_fcn_model(q, info));
+
+  // SDK checks (raw network, every kernel family) on 32 validation scenes and the golden inputs.
+  const int64_t n_check = std::min<int64_t>(32, xv.size(0));
+  auto x_nhwc = xv.slice(0, 0, n_check).permute({0, 2, 3, 1}).contiguous();
+  const int G = 4;
+  auto g_in = torch::empty({G, in.height, in.width, 3});
+  {
+    auto a = g_in.accessor<float, 4>();
+    for (int i = 0; i < G; ++i)
+      for (int h = 0; h < in.height; ++h)
+        for (int w = 0; w < in.width; ++w)
+          for (int c = 0; c < 3; ++c)
+            a[i][h][w][c] = static_cast<float>(1.5 * std::sin(0.37 * h + 0.23 * w + 1.1 * c + 0.7 * i));
+  }
+  auto g_nchw = g_in.permute({0, 3, 1, 2}).contiguous();
+  auto g32 = torch::sigmoid(folded_forward(folded, g_nchw)).flatten(1);
+  auto g8 = torch::sigmoid(conv_stack_dequantized(q, g_nchw)).flatten(1);
+  const double out_step = q.convs.back().out.scale;
+  // Reference kernels: the emulation is exact (1e-4 covers the sigmoid). Other
+  // kernel families may round an intermediate value one step differently; the
+  // bound allows 4 steps of the output logit (slope of the sigmoid <= 1/4).
+  const double bound8 = 0.25 * 4 * out_step;
+  nlohmann::json checks = nlohmann::json::array();
+  bool ok = true;
+  auto record = [&](const SdkCheck& c, const std::string& model) {
+    std::fprintf(stderr, "[lnet-export] SDK check %s %s: max |diff| %.2e (bound %.1e, n=%d) %s\n",
+                 model.c_str(), c.what.c_str(), c.max_abs_diff, c.bound, c.n, c.ok() ? "ok" : "FAILED");
+    checks.push_back({{"model", model},
+                      {"what", c.what},
+                      {"max_abs_diff", c.max_abs_diff},
+                      {"bound", c.bound},
+                      {"n", c.n}});
+    ok = ok && c.ok();
+  };
+  for (auto& c : check_network(bytes32, x_nhwc, maps32.slice(0, 0, n_check).flatten(1), 1e-4))
+    record(c, "fp32");
+  for (auto& c : check_network(bytes32, g_in, g32, 1e-4)) record(c, "fp32-golden");
+  for (auto& c : check_network(bytes8, x_nhwc, maps8.slice(0, 0, n_check).flatten(1), 0)) {
+    c.bound = c.what == "network/reference" ? 1e-4 : bound8;
+    record(c, "int8");
+  }
+  for (auto& c : check_network(bytes8, g_in, g8, 0)) {
+    c.bound = c.what == "network/reference" ? 1e-4 : bound8;
+    record(c, "int8-golden");
+  }
+  if (!ok) throw std::runtime_error("the SDK disagrees with LibTorch on the exported LNet (see above)");
+
+  fs::create_directories(out_dir);
+  const std::string stem = out_dir + "/" + name;
+  modelfile::write_file_atomic(stem + "-fp32.fam", bytes32);
+  modelfile::write_file_atomic(stem + "-int8.fam", bytes8);
+  auto golden = [&](const std::string& path, const torch::Tensor& probs, double lsb) {
+    nlohmann::json j;
+    j["n"] = probs.size(0);
+    j["input"] = "x[i][h][w][c] = 1.5*sin(0.37*h + 0.23*w + 1.1*c + 0.7*i)";
+    j["layout"] =
+        "NHWC, already normalised (the network input, not pixels); outputs: the [h][w] response map";
+    if (lsb > 0) j["output_lsb"] = lsb;
+    j["source"] = "LibTorch (faceattr_train lnet-export)";
+    nlohmann::json outs = nlohmann::json::array();
+    for (int64_t i = 0; i < probs.size(0); ++i) {
+      auto r = probs[i].contiguous();
+      outs.push_back(std::vector<float>(r.data_ptr<float>(), r.data_ptr<float>() + r.numel()));
+    }
+    j["outputs"] = outs;
+    write_text_atomic(path, j.dump(1) + "\n");
+  };
+  golden(stem + "-fp32.fam.golden.json", g32, 0);
+  golden(stem + "-int8.fam.golden.json", g8, out_step / 4);
+
+  rep["map"] = which;
+  rep["box_supervision"] = o.box_supervision;
+  rep["macs"] = cost.macs;
+  rep["params"] = cost.params;
+  rep["input"] = {in.width, in.height};
+  rep["map_size"] = {mw, mh};
+  rep["val_scenes"] = vs.size();
+  rep["fold_max_diff"] = fold_diff;
+  rep["fp32"] = {{"params", params_json(t32.params)},
+                 {"tune_even", loc_json(t32.tune)},
+                 {"report_odd", loc_json(t32.report)},
+                 {"all", loc_json(localise(maps32, vs, all, t32.params, cw, chh))}};
+  rep["int8"] = {{"params", params_json(t8.params)},
+                 {"tune_even", loc_json(t8.tune)},
+                 {"report_odd", loc_json(t8.report)},
+                 {"all", loc_json(localise(maps8, vs, all, t8.params, cw, chh))}};
+  rep["fp32_bytes"] = bytes32.size();
+  rep["int8_bytes"] = bytes8.size();
+  rep["sdk_checks"] = checks;
+  rep["note"] =
+      "validation scenes: held-out CelebA identities on held-out object photos, pasted whole and hard-edged "
+      "(the eval protocol at LNet scale); decoder tuned on even scenes, reported on odd scenes";
+  fs::create_directories(o.run_dir + "/" + stage);
+  write_text_atomic(o.run_dir + "/" + stage + "/export-report.json", rep.dump(2) + "\n");
+  std::fprintf(stderr, "[lnet-export] wrote %s-fp32.fam (%zu bytes), %s-int8.fam (%zu bytes)\n", stem.c_str(),
+               bytes32.size(), stem.c_str(), bytes8.size());
+}
+
+}  // namespace faceattr::train

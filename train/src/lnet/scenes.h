@@ -1,0 +1,65 @@
+// Composed "in the wild" scenes for LNet (train/README.md, "LNet"): training
+// faces pasted at random scale and position on object photos, with image-level
+// tags (union of the faces' 40 attributes + "face present") as the only
+// training signal; the pasted rectangles are kept for evaluation (and for the
+// --box-supervision comparison).
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "data/jpeg.h"
+#include "engine/options.h"
+
+namespace faceattr::train {
+
+struct FaceSource {
+  RgbImage img;
+  std::vector<float> attrs;  // 40 x 0/1; empty for LFW (face tag only)
+  // The face's "test-crop" square in source pixels: a square whose central
+  // width-0.8 box is ANet's un-augmented framing (the SDK's centre crop of a
+  // face crop), i.e. how a ~square unaligned face crop frames the face.
+  float cx = 0, cy = 0, side = 0;
+};
+
+struct ScenePools {
+  std::vector<std::string> attribute_names;  // 40 CelebA names; tag 40 = "face"
+  std::vector<FaceSource> train_faces;       // CelebA training split (+ LFW)
+  std::vector<FaceSource> val_faces;         // CelebA validation identities (id % mod == 0)
+  std::vector<RgbImage> train_objects;       // backgrounds/distractors (objects with index % 10 != 0)
+  std::vector<RgbImage> val_objects;         // held-out backgrounds (index % 10 == 0)
+  std::vector<RgbImage> all_objects;         // object pre-training (self-supervised)
+};
+
+// Decodes everything into memory. max_celeba/max_lfw cap the pools (0 = all).
+ScenePools load_scene_pools(const Options& o, int max_celeba, int max_lfw);
+
+struct FaceRect {
+  float x = 0, y = 0, w = 0, h = 0;  // network-input pixels
+};
+
+struct Scene {
+  int width = 0, height = 0;    // network input size
+  std::vector<float> pixels;    // HWC RGB, already normalised (letterbox = 0)
+  std::vector<FaceRect> faces;  // pasted face rectangles (evaluation / --box-supervision only)
+  std::vector<float> tags;      // n_attributes + 1 (last = face present)
+};
+
+// Training scene: 0-3 faces, feathered or (sometimes) hard-edged, plus object
+// patches pasted the same way as distractors, 4:3 or letterboxed 16:9.
+Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937& rng);
+
+// Validation scene `index` (deterministic): the evaluation protocol at the
+// network's scale: held-out faces framed as square test-crop-like images,
+// pasted whole and hard-edged at 24-70 px wide (48-140 px on 320x240) on a
+// held-out object photo; 10% face-free, 10% two faces (never overlapping).
+Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index);
+
+// Square crop of `side` centred at (cx, cy) of `src` (mirrored past the border),
+// resampled to w x h (bilinear; area-averaged via supersampling when shrinking).
+void sample_square(const RgbImage& src, float cx, float cy, float sw, float sh, int w, int h,
+                   std::vector<float>& out);
+
+}  // namespace faceattr::train
