@@ -14,7 +14,7 @@ export const NATIVE_CLI = process.env.FACEATTR_NATIVE_CLI || path.join(REPO, 'bu
 /** The native test-fixture writer (its tiny hand-weighted LNet), beside the CLI in a native build. */
 export const NATIVE_FIXTURES = process.env.FACEATTR_NATIVE_FIXTURES || path.join(path.dirname(NATIVE_CLI), 'faceattr_native_fixtures');
 export const DATA_DIR = path.resolve(process.env.FACEATTR_DATA_DIR || path.join(REPO, '../shared/data'));
-export const MODELS = path.join(REPO, 'models');
+export const MODELS = path.resolve(process.env.FACEATTR_MODELS_DIR || path.join(REPO, 'models'));
 export const OUT = path.join(BUILD, 'tests', 'web');
 fs.mkdirSync(OUT, { recursive: true });
 
