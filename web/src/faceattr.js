@@ -91,7 +91,10 @@ export class FaceAttr {
     const t0 = performance.now();
     let result;
     if (this.#runner) {
-      result = this.#runner.detect(source, { crop });
+      // In-page: one detect at a time (a VideoFrame copy is asynchronous).
+      const run = this.#inline.then(() => this.#runner.detect(source, { crop }));
+      this.#inline = run.catch(() => {});
+      result = await run;
     } else if (this.#worker) {
       const { message, transfer } = await toMessage(source);
       result = await this.#call({ op: 'detect', source: message, crop }, transfer);
@@ -113,6 +116,7 @@ export class FaceAttr {
 
   #worker = null;
   #runner = null;
+  #inline = Promise.resolve();
   #pending = new Map();
   #next = 1;
 
@@ -175,6 +179,16 @@ async function toMessage(source) {
   if (!(width > 0 && height > 0)) {
     throw new FaceAttrError(`the frame has no pixels yet (${width}x${height}); is the video playing?`,
                             'FACEATTR_ERR_INVALID_ARGUMENT');
+  }
+  // A video's current frame as a VideoFrame: the worker copies it into the wasm
+  // heap as RGBA without a canvas round trip.
+  if (typeof VideoFrame !== 'undefined' && typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement) {
+    try {
+      const frame = new VideoFrame(source);
+      return { message: frame, transfer: [frame] };
+    } catch {
+      // not decodable as a frame right now: fall back to a bitmap
+    }
   }
   const bitmap = await createImageBitmap(source);
   return { message: bitmap, transfer: [bitmap] };

@@ -36,11 +36,19 @@ export class Runner {
     };
   }
 
-  /** Runs on `source`; {crop: true} takes the whole frame as one face (ANet alone). */
-  detect(source, { crop = false } = {}) {
+  /**
+   * Runs on `source`; {crop: true} takes the whole frame as one face (ANet alone).
+   * A VideoFrame is copied by the browser straight into the wasm-heap frame buffer
+   * as RGBA (VideoFrame.copyTo); other drawables go through a 2D canvas.
+   */
+  async detect(source, { crop = false } = {}) {
     const e = this.engine;
     if (isImageDataLike(source)) {
       return e.predict(source.data, source.width, source.height, 'rgba', { crop });
+    }
+    if (this.#copyTo && typeof VideoFrame !== 'undefined' && source instanceof VideoFrame) {
+      const result = await this.#fromVideoFrame(source, crop);
+      if (result) return result;
     }
     const { width, height } = sourceSize(source);
     if (!(width > 0 && height > 0)) {
@@ -52,6 +60,24 @@ export class Runner {
     const pixels = ctx.getImageData(0, 0, width, height).data;
     e.frameView(pixels.length).set(pixels);
     return e.predictFrame(width, height, width * 4, 'rgba', { crop });
+  }
+
+  #copyTo = true;  // false once the browser cannot convert VideoFrames to RGBA
+
+  async #fromVideoFrame(frame, crop) {
+    const opts = { format: 'RGBA', colorSpace: 'srgb' };
+    let bytes;
+    try {
+      bytes = frame.allocationSize(opts);
+    } catch {
+      this.#copyTo = false;  // e.g. a browser without RGBA conversion in copyTo
+      return null;
+    }
+    const { width, height } = frame.visibleRect;
+    // Nothing else runs on this engine while the copy is under way (callers
+    // serialise), so the heap cannot grow under the view.
+    const layout = await frame.copyTo(this.engine.frameView(bytes), opts);
+    return this.engine.predictFrame(width, height, layout[0].stride, 'rgba', { crop });
   }
 
   close() {

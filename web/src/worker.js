@@ -9,7 +9,13 @@ import { Runner } from './runner.js';
 let runner = null;
 let loading = null;  // {flavour, distUrl, threads, promise}
 
-self.onmessage = async (ev) => {
+// One request at a time, in arrival order (detect awaits VideoFrame copies).
+let queue = Promise.resolve();
+self.onmessage = (ev) => {
+  queue = queue.then(() => handle(ev));
+};
+
+async function handle(ev) {
   const { id, op } = ev.data;
   try {
     let result;
@@ -25,7 +31,7 @@ self.onmessage = async (ev) => {
     } else if (op === 'detect') {
       const { source } = ev.data;
       try {
-        result = runner.detect(source, { crop: ev.data.crop });
+        result = await runner.detect(source, { crop: ev.data.crop });
       } finally {
         // Transferred bitmaps and frames are ours: release them at once.
         if (source && typeof source.close === 'function') source.close();
@@ -41,4 +47,4 @@ self.onmessage = async (ev) => {
   } catch (err) {
     self.postMessage({ id, error: { message: String(err && err.message || err), code: err && err.code } });
   }
-};
+}
