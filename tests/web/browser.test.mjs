@@ -190,6 +190,12 @@ test('package API in Chromium: flavours equal native, frame types, errors, origi
           } catch (e) {
             res.crossOrigin = `${e.code}:${e.message}`;
           }
+          try {
+            await FaceAttr.create({ model: '/models/anet-int8.fam', distUrl: 'http://example.invalid/dist/' });
+            res.crossOriginDist = 'no error';
+          } catch (e) {
+            res.crossOriginDist = `${e.code}:${e.message}`;
+          }
         }
         await fa.close();
       }
@@ -219,6 +225,7 @@ test('package API in Chromium: flavours equal native, frame types, errors, origi
     console.log(`# errors: ${out.errors.join(' | ')}`);
     assert.deepEqual(out.after, base, 'the instance keeps working after errors');
     assert.match(out.crossOrigin, /^FACEATTR_ERR_INVALID_ARGUMENT:.*not on this page's origin/);
+    assert.match(out.crossOriginDist, /^FACEATTR_ERR_INVALID_ARGUMENT:.*not on this page's origin/);
     assert.deepEqual(foreign, [], 'no request left the origin');
   } finally {
     await close();

@@ -29,6 +29,10 @@ export class FaceAttr {
     const flavour = pickFlavour(options);
     const threads = options.threads ?? (flavour === 'simd-threads' ? defaultThreads() : 1);
     const distUrl = options.distUrl ? new URL(options.distUrl, baseUrl()).href : undefined;
+    if (distUrl && new URL(distUrl).origin !== new URL(baseUrl()).origin) {
+      throw new FaceAttrError(`distUrl ${distUrl} is not on this page's origin; the module is only loaded from it`,
+                              'FACEATTR_ERR_INVALID_ARGUMENT');
+    }
     const useWorker = (options.worker ?? true) && typeof Worker !== 'undefined';
     const fa = new FaceAttr();
     let preloading = null;
