@@ -8,6 +8,10 @@
 #   scripts/train_recipe.sh --gpu           # CUDA LibTorch (PyTorch 2.x's libtorch)
 #   scripts/train_recipe.sh --resume        # continue a killed run
 #   scripts/train_recipe.sh --stages export # re-run some stages only
+#   scripts/train_recipe.sh --lnet          # LNet instead (models/lnet-*.fam; train/configs/lnet.json):
+#                                           # lnet-pretrain lnet-train lnet-export (about 15 min on 2 cores)
+#   scripts/train_recipe.sh --lnet --box-supervision   # the box-supervised comparison LNet
+#                                           # (run folder lnet-box/, models only there, not in models/)
 #
 # Options: --data DIR (default ../shared/data), --run-dir DIR (default
 # build-train/runs/anet), --out-dir DIR (default models), --build DIR,
@@ -21,7 +25,8 @@ RUN=""
 OUT="$ROOT/models"
 CONFIG="$ROOT/train/configs/anet.json"
 DEVICE=cpu
-STAGES="pretrain finetune linear export"
+STAGES=""
+LNET=0
 EXTRA=()
 
 while [[ $# -gt 0 ]]; do
@@ -34,12 +39,21 @@ while [[ $# -gt 0 ]]; do
     --out-dir) OUT="$2"; shift ;;
     --build) BUILD="$2"; shift ;;
     --config) CONFIG="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --lnet) LNET=1 ;;
+    --box-supervision) EXTRA+=(--box-supervision) ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
 done
-RUN="${RUN:-$BUILD/runs/anet}"
+if [[ "$LNET" == 1 ]]; then
+  STAGES="${STAGES:-lnet-pretrain lnet-train lnet-export}"
+  [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/lnet.json"
+  RUN="${RUN:-$BUILD/runs/lnet}"
+else
+  STAGES="${STAGES:-pretrain finetune linear export}"
+  RUN="${RUN:-$BUILD/runs/anet}"
+fi
 
 BIN="${FACEATTR_TRAIN_BIN:-}"
 if [[ -z "$BIN" ]]; then

@@ -36,4 +36,31 @@ string(JSON n_checks LENGTH "${report}" sdk_checks)
 if(n_checks LESS 4)
   message(FATAL_ERROR "expected SDK checks in export/report.json, got ${n_checks}")
 endif()
+
+# LNet: a few steps of each stage at a small input, export, SDK check (lnet-export
+# refuses to write files when the SDK's Network disagrees with LibTorch).
+set(LNET --data-root ${WORK_DIR}/data --run-dir ${WORK_DIR}/run --out-dir ${WORK_DIR}/models --device cpu
+    --threads 1 --lnet-input-width 64 --lnet-input-height 48 --lnet-train-width 64 --lnet-train-height 48
+    --lnet-width-mult 0.34 --lnet-batch 4 --lnet-pretrain-epochs 1 --lnet-pretrain-steps 2 --lnet-epochs 2
+    --lnet-steps 2 --lnet-val-scenes 20 --lnet-calib-scenes 8 --lnet-max-lfw 8)
+run_step(${TRAIN_BIN} lnet-pretrain ${LNET})
+run_step(${TRAIN_BIN} lnet-train ${LNET})
+run_step(${TRAIN_BIN} lnet-train ${LNET} --resume)
+run_step(${TRAIN_BIN} lnet-export ${LNET})
+foreach(f lnet-fp32.fam lnet-int8.fam lnet-fp32.fam.golden.json lnet-int8.fam.golden.json)
+  if(NOT EXISTS ${WORK_DIR}/models/${f})
+    message(FATAL_ERROR "lnet-export did not write ${f}")
+  endif()
+endforeach()
+file(READ ${WORK_DIR}/run/lnet/export-report.json lreport)
+string(JSON n_lchecks LENGTH "${lreport}" sdk_checks)
+if(n_lchecks LESS 4)
+  message(FATAL_ERROR "expected SDK checks in lnet/export-report.json, got ${n_lchecks}")
+endif()
+foreach(f lnet/metrics.csv lnet/metrics.json lnet-pretrain/metrics.csv)
+  if(NOT EXISTS ${WORK_DIR}/run/${f})
+    message(FATAL_ERROR "missing ${f}")
+  endif()
+endforeach()
+
 message(STATUS "trainer smoke test passed (${n_checks} SDK checks)")

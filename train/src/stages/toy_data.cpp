@@ -3,7 +3,9 @@
 // (like the 10,000-image subset), the other annotation files are gzip'd.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -82,6 +84,23 @@ void make_toy_data(const std::string& root, int n_images) {
   }
   fs::create_directories(root + "/objects");
   write_bytes(root + "/objects/n00000001.jpg", encode_jpeg(toy_face(64, 48, true, true, rng), 90));
+  // Plain noisy backgrounds: LNet's scenes hold out every 10th object photo for validation.
+  std::uniform_int_distribution<int> level(20, 230), noise(-20, 20);
+  for (int k = 2; k <= 12; ++k) {
+    RgbImage bg;
+    bg.width = 96;
+    bg.height = 72;
+    bg.pixels.resize(static_cast<size_t>(bg.width) * bg.height * 3);
+    const int r = level(rng), g = level(rng), b = level(rng);
+    for (size_t i = 0; i < bg.pixels.size(); i += 3) {
+      bg.pixels[i] = static_cast<uint8_t>(std::clamp(r + noise(rng), 0, 255));
+      bg.pixels[i + 1] = static_cast<uint8_t>(std::clamp(g + noise(rng), 0, 255));
+      bg.pixels[i + 2] = static_cast<uint8_t>(std::clamp(b + noise(rng), 0, 255));
+    }
+    char name[32];
+    std::snprintf(name, sizeof name, "/objects/n%08d.jpg", k);
+    write_bytes(root + name, encode_jpeg(bg, 90));
+  }
 }
 
 }  // namespace faceattr::train
