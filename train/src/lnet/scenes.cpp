@@ -267,7 +267,7 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
   return out;
 }
 
-Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index) {
+Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index, bool face_free) {
   std::mt19937 rng(static_cast<uint32_t>(seed * 1000003ull + static_cast<uint64_t>(index) * 7919ull + 17));
   const int W = in.width, H = in.height;
   std::vector<float> rgb, patch;
@@ -275,7 +275,7 @@ Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed,
   Scene s;
   s.tags.assign(p.attribute_names.size() + 1, 0.0f);
   const int r = index % 10;  // 10% face-free, 10% two faces, 80% one
-  const int n_faces = r == 0 ? 0 : r == 1 ? 2 : 1;
+  const int n_faces = face_free || r == 0 ? 0 : r == 1 ? 2 : 1;
   // 48-140 px on a 320-wide frame, at this input's scale.
   const float scale = W / 320.0f;
   for (int k = 0; k < n_faces; ++k) {

@@ -55,7 +55,9 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
 // network's scale: held-out faces framed as square test-crop-like images,
 // pasted whole and hard-edged at 24-70 px wide (48-140 px on 320x240) on a
 // held-out object photo; 10% face-free, 10% two faces (never overlapping).
-Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index);
+// face_free: no face whatever the index (extra negatives for the false-face rate).
+Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index,
+                        bool face_free = false);
 
 // Square crop of `side` centred at (cx, cy) of `src` (mirrored past the border),
 // resampled to w x h (bilinear; area-averaged via supersampling when shrinking).
