@@ -1,14 +1,15 @@
 // Browser figures for the closing notes (prints, asserts nothing):
 //   node tests/web/bench.mjs            (FACEATTR_WASM_BUILD=<build dir>, default build-wasm)
 // - gzip -9 sizes of each flavour's .wasm + .js (+ worker.js) and of the models
-// - per-frame latency of detect() on a 320x240 frame in headless Chromium, SIMD
-//   vs SIMD+threads, in-page (wasm time = the SDK pipeline) and through the worker
+// - per-frame latency of detect() on a 320x240 scene with one face in headless
+//   Chromium, SIMD vs SIMD+threads, in-page (wasm time = the SDK pipeline) and
+//   through the worker, without and (when shipped) with LNet
 // - time from navigation to the first result (bench page; and the webcam demo
 //   with Chromium's built-in fake camera)
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { BUILD, MODELS, launchChromium, startServer } from './lib.mjs';
+import { BUILD, MODELS, decodeJpeg, launchChromium, startServer, testCrops } from './lib.mjs';
 
 const gz = (f) => zlib.gzipSync(fs.readFileSync(f), { level: 9 }).length;
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
@@ -27,21 +28,40 @@ for (const m of fs.readdirSync(MODELS).filter((f) => f.endsWith('.fam'))) {
 }
 
 const runs = Number(process.env.RUNS || 50);
+// The frame: a 320x240 scene, a gradient with the third test crop pasted at 0.6x
+// in the centre (one the shipped interim LNet finds; ANet then runs once).
+const crop = await decodeJpeg(testCrops(3)[2]);
+const frame = new Uint8Array(320 * 240 * 4);
+for (let y = 0; y < 240; ++y) for (let x = 0; x < 320; ++x) frame.set([70 + (x >> 3), 90, 110 + (y >> 2), 255], 4 * (y * 320 + x));
+const scale = 0.6;
+const ph = Math.min(Math.round(crop.height * scale), 230), pw = Math.round(crop.width * scale);
+for (let y = 0; y < ph; ++y) {
+  for (let x = 0; x < pw; ++x) {
+    const si = 3 * (Math.floor(y / scale) * crop.width + Math.floor(x / scale));
+    frame.set([crop.rgb[si], crop.rgb[si + 1], crop.rgb[si + 2], 255], 4 * (((240 - ph >> 1) + y) * 320 + (320 - pw >> 1) + x));
+  }
+}
+const withLnet = fs.existsSync(path.join(MODELS, 'lnet-int8.fam'));
 const server = await startServer();
 const { context, close } = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
 try {
-  console.log(`\n== detect() on 320x240 RGBA ImageData, ${runs} runs after 5 warm-up, median (p90) ms`);
-  console.log('flavour             threads worker  wasm(pipeline)   preprocess anet    detect() total   create  first result');
-  for (const [threads, worker] of [[1, 0], [1, 1], [2, 0], [2, 1], [4, 0], [4, 1]]) {
+  await context.addInitScript((bytes) => { window.benchFrame = Uint8Array.from(bytes); }, Array.from(frame));
+  console.log(`\n== detect() on a 320x240 RGBA scene (ImageData), ${runs} runs after 5 warm-up, median (p90) ms`);
+  console.log('flavour             threads worker lnet  faces wasm(pipeline)   preprocess lnet   anet    detect() total   create  first result');
+  const configs = [[1, 0, 0], [1, 1, 0], [2, 0, 0], [2, 1, 0], [4, 1, 0]];
+  if (withLnet) configs.push([1, 0, 1], [1, 1, 1], [2, 0, 1], [2, 1, 1]);
+  for (const [threads, worker, lnet] of configs) {
     const page = await context.newPage();
-    await page.goto(`${server.origin}/demo/bench.html?threads=${threads}&worker=${worker}&runs=${runs}`);
+    await page.goto(`${server.origin}/demo/bench.html?threads=${threads}&worker=${worker}&lnet=${lnet}&runs=${runs}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 120000 });
     const r = await page.evaluate(() => window.benchResult);
     await page.close();
     if (r.error) throw new Error(r.error);
-    console.log(`${r.backend.padEnd(20)}${String(threads).padEnd(8)}${String(worker === 1).padEnd(8)}` +
+    console.log(`${r.backend.padEnd(20)}${String(threads).padEnd(8)}${String(worker === 1).padEnd(7)}` +
+      `${String(r.hasLocalizer).padEnd(6)}${String(r.faces).padEnd(6)}` +
       `${r.wasmMedianMs.toFixed(2)} (${r.wasmP90Ms.toFixed(2)})`.padEnd(17) +
-      `${r.preprocessMedianMs.toFixed(2)}`.padEnd(11) + `${r.anetMedianMs.toFixed(2)}`.padEnd(8) +
+      `${r.preprocessMedianMs.toFixed(2)}`.padEnd(11) + `${r.lnetMedianMs.toFixed(2)}`.padEnd(7) +
+      `${r.anetMedianMs.toFixed(2)}`.padEnd(8) +
       `${r.totalMedianMs.toFixed(2)} (${r.totalP90Ms.toFixed(2)})`.padEnd(17) +
       `${r.createMs.toFixed(0)} ms`.padEnd(8) + `${r.firstResultMs.toFixed(0)} ms`);
   }
