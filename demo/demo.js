@@ -20,6 +20,7 @@ let mode = 'camera';
 let running = false;
 let stream = null;
 let fpsEma = null;
+let selectedFace = -1;  // face whose bars are shown (click a box); -1: the most confident
 let lastDone = 0;
 
 function setStatus(text, error = false) {
@@ -47,6 +48,10 @@ function showResult(result, frameWidth, frameHeight, displayEl) {
     state.firstResultMs = performance.now();
     $('first').textContent = `${state.firstResultMs.toFixed(0)} ms`;
   }
+  render(result, frameWidth, frameHeight, displayEl);
+}
+
+function render(result, frameWidth, frameHeight, displayEl) {
   const faces = result.faces;
   $('nfaces').textContent = String(faces.length);
   // Boxes, from frame pixels to the displayed element (object-fit: contain letterboxes).
@@ -58,6 +63,11 @@ function showResult(result, frameWidth, frameHeight, displayEl) {
   faces.forEach((f, i) => {
     const d = document.createElement('div');
     d.className = 'face-box';
+    d.title = 'show this face\'s attributes';
+    d.onclick = () => {
+      selectedFace = i;
+      render(result, frameWidth, frameHeight, displayEl);
+    };
     d.style.left = `${ox + f.box.x * scale}px`;
     d.style.top = `${oy + f.box.y * scale}px`;
     d.style.width = `${f.box.width * scale}px`;
@@ -67,8 +77,8 @@ function showResult(result, frameWidth, frameHeight, displayEl) {
     d.appendChild(label);
     boxes.appendChild(d);
   });
-  // Bars of the most confident face.
-  const best = faces.reduce((b, f) => (!b || f.score > b.score ? f : b), null);
+  // Bars of the face clicked last (by number), else of the most confident one.
+  const best = faces[selectedFace] ?? faces.reduce((b, f) => (!b || f.score > b.score ? f : b), null);
   $('which-face').textContent = best ? (faces.length > 1 ? `(face ${faces.indexOf(best) + 1})` : '') : '(no face)';
   const items = $('attrs').children;
   for (let i = 0; i < items.length; ++i) {
