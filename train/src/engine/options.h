@@ -58,7 +58,7 @@ struct Options {
   int lnet_batch = 32;
   int lnet_pretrain_epochs = 2, lnet_pretrain_steps = 80;  // steps per epoch
   double lnet_pretrain_lr = 3e-3;
-  int lnet_epochs = 8, lnet_steps = 300;
+  int lnet_epochs = 16, lnet_steps = 300;
   double lnet_lr = 2e-3;
   std::string lnet_pool = "lse";   // lse | max | mean: image-level pooling of the tag maps
   double lnet_lse_r = 4.0;         // log-sum-exp sharpness

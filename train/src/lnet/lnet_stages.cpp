@@ -280,9 +280,10 @@ Tuned tune_decoder(const torch::Tensor& maps, const std::vector<Scene>& scenes, 
              : std::vector<float>{0.2f, 0.3f,  0.4f,  0.5f,  0.6f,  0.7f,   0.8f,  0.85f,
                                   0.9f, 0.95f, 0.97f, 0.98f, 0.99f, 0.995f, 0.998f};
   const std::vector<float> frac =
-      coarse ? std::vector<float>{0.4f, 0.6f} : std::vector<float>{0.25f, 0.35f, 0.45f, 0.55f, 0.65f, 0.75f};
+      coarse ? std::vector<float>{0.4f, 0.6f}
+             : std::vector<float>{0.25f, 0.35f, 0.45f, 0.55f, 0.65f, 0.75f, 0.85f, 0.92f};
   const std::vector<float> scale_mul =
-      coarse ? std::vector<float>{1.0f} : std::vector<float>{0.9f, 1.0f, 1.1f};
+      coarse ? std::vector<float>{1.0f} : std::vector<float>{0.8f, 0.9f, 1.0f, 1.1f, 1.25f};
   Tuned best;
   double best_key = -1e9;
   for (float t : thr)
