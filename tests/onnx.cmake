@@ -94,7 +94,12 @@ file(GLOB FACEATTR_SHIPPED_MODELS CONFIGURE_DEPENDS ${FACEATTR_ONNX_MODELS_DIR}/
 foreach(fam ${FACEATTR_SHIPPED_MODELS})
   get_filename_component(stem ${fam} NAME_WE)
   set(onnx_out ${FACEATTR_ONNX_TEST_DIR}/${stem}.onnx)
-  if(stem MATCHES "int8")
+  if(stem MATCHES "^lnet.*int8")
+    # LNet: eight int8 convs and a 300-cell map, no pooling to average the tie
+    # flips out: measured max 0.2 LSB, 31% of the outputs within 1e-4. The LSB
+    # bound is the check; a wrong scale/zero point moves outputs by many LSB.
+    set(tol --tol-lsb 2 --min-exact 0.2)
+  elseif(stem MATCHES "int8")
     set(tol ${FACEATTR_ONNX_INT8_TOL})
   else()
     set(tol --tol 1e-4)
