@@ -1,6 +1,8 @@
 // The webcam demo: live video (or a dropped image) -> FaceAttr.detect -> boxes
 // and 40 attribute bars. Query options: ?threads=N (1: single-threaded flavour),
-// ?worker=0 (run on the page), ?lnet=0 (ignore an LNet model), ?source=image.
+// ?worker=0 (run on the page), ?lnet=1 (localise faces with the shipped LNet:
+// experimental, off by default until it meets its accuracy targets — see
+// models/MODEL_CARD.md; without it the frame is one face), ?source=image.
 import { FaceAttr } from '/web/src/faceattr.js';
 
 const $ = (id) => document.getElementById(id);
@@ -170,7 +172,7 @@ async function showImage(file) {
 }
 
 async function lnetAvailable() {
-  if (params.get('lnet') === '0') return false;
+  if (params.get('lnet') !== '1') return false;
   try {
     return (await fetch(LNET, { method: 'HEAD' })).ok;
   } catch {
@@ -196,6 +198,12 @@ async function main() {
   mark('session');
   state.backend = fa.backend;
   state.hasLocalizer = fa.hasLocalizer;
+  const toggle = $('lnet-toggle');
+  if (toggle && params.get('lnet') === '1') {
+    toggle.href = '?lnet=0';
+    toggle.textContent = 'Whole frame';
+    toggle.title = 'Take the whole frame as one face (no LNet)';
+  }
   state.thresholds = Object.fromEntries(fa.attributes.map((a) => [a.name, a.threshold]));
   $('backend').textContent = `${fa.backend}${fa.inWorker ? ' (worker)' : ''}${fa.hasLocalizer ? ' + LNet' : ''}`;
   buildBars(fa.attributes);

@@ -262,7 +262,7 @@ test('webcam demo with an LNet model: several faces, boxes as native', async () 
   try {
     const foreign = await guardOrigin(context, server.origin);
     const page = await context.newPage();
-    await page.goto(`${server.origin}/demo/?threads=1`);
+    await page.goto(`${server.origin}/demo/?threads=1&lnet=1`);
     await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 3 || window.faceattrDemo.error),
                                null, { timeout: 30000 });
     const state = await page.evaluate(() => ({ ...window.faceattrDemo,
