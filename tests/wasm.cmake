@@ -40,8 +40,7 @@ add_test(NAME wasm_browser COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_
 # The SDK's kernel unit tests (Catch2, tests/unit/test_kernels_*.cpp) compiled for
 # WASM SIMD128 and run in node: Highway's WASM target against the reference
 # kernels on the suite's seeded random shapes (the whole model only checks the
-# shapes it uses); plus the LNet decoder's tests (its parameter parsing runs on
-# wasm/compat/float_from_chars.h here) and the single-threaded thread pool. Catch2 reports failures by exception: this binary alone
+# shapes it uses); plus the LNet decoder's tests and the single-threaded thread pool. Catch2 reports failures by exception: this binary alone
 # catches them.
 add_executable(faceattr_wasm_kernel_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/catch_main.cpp

@@ -2,9 +2,10 @@
 #include "pipeline/lnet_decode.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <locale>
+#include <sstream>
 #include <string>
 
 namespace faceattr::pipeline {
@@ -14,9 +15,13 @@ namespace {
 bool parse_float(const char* s, float* out) {
   const size_t n = std::strlen(s);
   if (n == 0 || n > 64) return false;
+  // A stream in the classic locale (std::from_chars for floats is missing from
+  // the libc++ of Debian's emscripten); the whole string must be consumed.
+  std::istringstream in{std::string(s, n)};
+  in.imbue(std::locale::classic());
   float v = 0;
-  auto [end, ec] = std::from_chars(s, s + n, v);
-  if (ec != std::errc() || end != s + n || !std::isfinite(v)) return false;
+  in >> std::noskipws >> v;
+  if (in.fail() || in.peek() != std::char_traits<char>::eof() || !std::isfinite(v)) return false;
   *out = v;
   return true;
 }
