@@ -42,8 +42,14 @@ endif()
 # layout moves most of them): 90% for tiny_int8, whose scales avoid ties
 # (measured: bit-exact logits), 50% for models with tie-prone scales
 # (tiny_sdk_int8 measured: max 1 LSB, 82-89% exact).
-set(FACEATTR_ONNX_INT8_TOL_TIE_FREE --tol-lsb 2 --min-exact 0.9)
-set(FACEATTR_ONNX_INT8_TOL --tol-lsb 2 --min-exact 0.5)
+# int8 runs at ORT's "basic" graph level: the QDQ graph's own semantics
+# (DequantizeLinear -> float op -> QuantizeLinear). At "extended"/"all" ORT fuses
+# QDQ into its int8 kernels, which on x86 without VNNI (e.g. AMD Zen 3) use
+# VPMADDUBSW and can saturate (ORT's quantization docs say so): measured 17 output
+# LSB off on the shipped ANet on such a machine, exact on one with VNNI. That is a
+# property of ORT on the machine, not of the exported graph, so it is not checked here.
+set(FACEATTR_ONNX_INT8_TOL_TIE_FREE --tol-lsb 2 --min-exact 0.9 --opt-level basic)
+set(FACEATTR_ONNX_INT8_TOL --tol-lsb 2 --min-exact 0.5 --opt-level basic)
 foreach(v fp32 int8 sdk_fp32 sdk_int8)
   set(fam ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.fam)
   add_test(NAME onnx_export_tiny_${v}
@@ -94,12 +100,7 @@ file(GLOB FACEATTR_SHIPPED_MODELS CONFIGURE_DEPENDS ${FACEATTR_ONNX_MODELS_DIR}/
 foreach(fam ${FACEATTR_SHIPPED_MODELS})
   get_filename_component(stem ${fam} NAME_WE)
   set(onnx_out ${FACEATTR_ONNX_TEST_DIR}/${stem}.onnx)
-  if(stem MATCHES "^lnet.*int8")
-    # LNet: eight int8 convs and a 300-cell map, no pooling to average the tie
-    # flips out: measured max 0.2 LSB, 31% of the outputs within 1e-4. The LSB
-    # bound is the check; a wrong scale/zero point moves outputs by many LSB.
-    set(tol --tol-lsb 2 --min-exact 0.2)
-  elseif(stem MATCHES "int8")
+  if(stem MATCHES "int8")
     set(tol ${FACEATTR_ONNX_INT8_TOL})
   else()
     set(tol --tol 1e-4)
