@@ -19,7 +19,8 @@ void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_
                  "ANet model file (.fam); default: $FACEATTR_MODEL, then the shipped anet-int8.fam");
   CLI::Option* lnet =
       app.add_option("--lnet", opts.lnet,
-                     "LNet face localiser model; default: lnet-int8.fam next to the ANet model when present");
+                     "LNet face localiser model (experimental: see models/MODEL_CARD.md); default: none, "
+                     "except eval --scenes, which takes lnet-int8.fam next to the ANet model");
   app.add_flag("--no-lnet", opts.no_lnet, "No localiser: each image is one face (centre crop)")
       ->excludes(lnet);
   app.add_option("-t,--threads", opts.threads, threads_help)
@@ -57,13 +58,13 @@ void throw_api_error(const std::string& context, faceattr_status status) {
   throw Error(context + ": " + message + " (" + faceattr_status_string(status) + ")");
 }
 
-ModelFiles load_models(const CommonOptions& opts) {
+ModelFiles load_models(const CommonOptions& opts, bool discover_lnet) {
   ModelFiles m;
   m.anet_path = resolve_model_path(opts.model);
   m.anet = read_file(m.anet_path, "model");
   if (!opts.lnet.empty()) {
     m.lnet_path = opts.lnet;
-  } else if (!opts.no_lnet) {
+  } else if (discover_lnet && !opts.no_lnet) {
     m.lnet_path = default_lnet_path(m.anet_path);
   }
   if (!m.lnet_path.empty()) m.lnet = read_file(m.lnet_path, "LNet model");

@@ -24,7 +24,7 @@ class Error : public std::runtime_error {
 
 struct CommonOptions {
   std::string model;     // --model; empty: $FACEATTR_MODEL, then the default model
-  std::string lnet;      // --lnet; empty: lnet-int8.fam next to the ANet if present (see load_models)
+  std::string lnet;      // --lnet; empty: none, or lnet-int8.fam next to the ANet (see load_models)
   bool no_lnet = false;  // --no-lnet: never load a localiser
   int threads = 1;
   std::string backend = "auto";
@@ -51,9 +51,11 @@ struct ModelFiles {
 };
 
 // Resolves the ANet path (see model_path.h) and reads both files. The LNet is
-// --lnet when given; else, unless --no-lnet, kDefaultLnetFile in the ANet's
-// folder when that file exists; else none (each image is one face).
-ModelFiles load_models(const CommonOptions& opts);
+// --lnet when given; else, with `discover_lnet` and unless --no-lnet,
+// kDefaultLnetFile in the ANet's folder when that file exists; else none (each
+// image is one face). The shipped LNet misses its targets (see the model card),
+// so only commands that evaluate the localiser itself discover it.
+ModelFiles load_models(const CommonOptions& opts, bool discover_lnet = false);
 
 // Owns one faceattr_session. Not copyable; movable.
 class Session {

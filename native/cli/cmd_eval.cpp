@@ -443,7 +443,7 @@ int run_eval(const EvalOptions& o) {
                 "' is in '" + o.images_dir + "'");
   }
 
-  const ModelFiles models = load_models(o.common);
+  const ModelFiles models = load_models(o.common, /*discover_lnet=*/o.scenes > 0);
   const bool has_lnet = !models.lnet.empty();
   if (o.scenes > 0 && !has_lnet)
     throw Error(
