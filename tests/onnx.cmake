@@ -92,6 +92,22 @@ if(FACEATTR_NODE)
                        PASS_REGULAR_EXPRESSION "\"median_ms\":")
 endif()
 
+# bench/compare.mjs (faceattr vs ONNX Runtime on the shipped models): two runs,
+# just to keep the tool working; the figures come from running it by hand.
+if(FACEATTR_NODE AND TARGET faceattr_cli AND TARGET faceattr-export-onnx)
+  if(FACEATTR_WITH_SIMD)
+    set(_compare_backend simd)
+  else()
+    set(_compare_backend reference)
+  endif()
+  add_test(NAME bench_compare_smoke
+           COMMAND ${FACEATTR_NODE} ${PROJECT_SOURCE_DIR}/bench/compare.mjs --build ${PROJECT_BINARY_DIR}
+                   --rounds 1 --runs 2 --threads 1 --backends ${_compare_backend}
+                   --models ${PROJECT_SOURCE_DIR}/models/anet-int8.fam --json)
+  set_tests_properties(bench_compare_smoke PROPERTIES TIMEOUT 120
+                       PASS_REGULAR_EXPRESSION "\"model\":\"anet-int8\",\"kind\":\"anet\",\"dtype\":\"int8\",\"threads\":1")
+endif()
+
 # Shipped models (models/*.fam): export, then ONNX Runtime against the SDK's
 # reference kernels and, where the trainer wrote <model>.golden.json, against
 # LibTorch's own outputs (fp32 1e-4; an int8 golden must carry "output_lsb").
