@@ -72,6 +72,15 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--lnet-max-celeba", o.lnet_max_celeba, "CelebA training faces in the pool (0 = all)");
   app->add_option("--lnet-calib-scenes", o.lnet_calib_scenes, "int8 calibration scenes");
   app->add_option("--lnet-name", o.lnet_name, "LNet model file stem");
+  app->add_option("--lnet-large-face-prob", o.lnet_large_face_prob,
+                  "share of training scenes with one large (frame-filling) face (0 = none)");
+  app->add_option("--lnet-large-face-max", o.lnet_large_face_max,
+                  "largest face side / frame height for large faces (> 1: cut by the border)");
+  app->add_option("--lnet-val-large", o.lnet_val_large, "large-face validation scenes (0 = none)");
+  app->add_flag("--lnet-val-tune-large", o.lnet_val_tune_large,
+                "large-face validation scenes also tune the decoder (default: reported only)");
+  app->add_flag("--lnet-init-keep-head", o.lnet_init_keep_head,
+                "--lnet-init is a trained LNet: keep its tag head (fine-tuning)");
 }
 
 int main(int argc, char** argv) {

@@ -70,6 +70,14 @@ struct Options {
   int lnet_max_lfw = 3000, lnet_max_celeba = 0;
   int lnet_calib_scenes = 256;
   std::string lnet_name = "lnet";
+  // Large, frame-filling faces (webcam framing): share of training faces drawn
+  // 0.45..lnet_large_face_max of the frame height, possibly cut by the border
+  // (0 = the old 14-84 px range only), and large-face validation scenes.
+  double lnet_large_face_prob = 0.0;
+  double lnet_large_face_max = 1.1;
+  int lnet_val_large = 0;
+  bool lnet_val_tune_large = false;  // the large-face scenes also tune the decoder (else: reported only)
+  bool lnet_init_keep_head = false;  // lnet_init is a trained LNet: keep its tag head (fine-tuning)
 };
 
 void to_json(nlohmann::json& j, const Options& o);

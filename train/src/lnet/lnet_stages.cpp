@@ -323,7 +323,18 @@ std::vector<Scene> val_scenes(const ScenePools& p, const InputSpec& in, const Op
   for (int i = 0; i < n; ++i) v.push_back(compose_val_scene(p, in, o.seed + 99, i));
   // Half as many again face-free scenes: the false-face rate needs more than 10% of n.
   for (int i = 0; i < n / 2; ++i) v.push_back(compose_val_scene(p, in, o.seed + 98, i, true));
+  // Large faces (webcam framing), appended last; as many per n as lnet_val_large per lnet_val_scenes.
+  const int n_large = o.lnet_val_scenes > 0
+                          ? static_cast<int>(static_cast<int64_t>(o.lnet_val_large) * n / o.lnet_val_scenes)
+                          : 0;
+  for (int i = 0; i < n_large; ++i)
+    v.push_back(compose_large_val_scene(p, in, o.seed + 97, i, static_cast<float>(o.lnet_large_face_max)));
   return v;
+}
+
+// Index subsets of val_scenes(n): the protocol scenes (incl. the face-free ones) and the large faces.
+void split_val(int n, const std::vector<int>& which, std::vector<int>& protocol, std::vector<int>& large) {
+  for (int i : which) (i < n + n / 2 ? protocol : large).push_back(i);
 }
 
 std::string fmt(double v, const char* f = "%.4f") {
@@ -407,10 +418,13 @@ void run_lnet_train(const Options& o) {
       std::fprintf(stderr, "[lnet] no pre-trained body at %s: training from scratch\n", init.c_str());
     } else {
       load_module(*net, init);
-      torch::NoGradGuard ng;
-      net->tags->weight.normal_(0, 0.01);
-      net->tags->bias.fill_(-3.0);
-      std::fprintf(stderr, "[lnet] body from %s\n", init.c_str());
+      if (!o.lnet_init_keep_head) {
+        torch::NoGradGuard ng;
+        net->tags->weight.normal_(0, 0.01);
+        net->tags->bias.fill_(-3.0);
+      }
+      std::fprintf(stderr, "[lnet] %s from %s\n", o.lnet_init_keep_head ? "whole net (fine-tuning)" : "body",
+                   init.c_str());
     }
   }
   net->to(dev);
@@ -423,10 +437,14 @@ void run_lnet_train(const Options& o) {
     throw std::runtime_error("LNet training scene size must be a multiple of the stride");
   const int mh = tin.height / stride, mw = tin.width / stride;
   const float cw = static_cast<float>(stride), chh = static_cast<float>(stride);
-  auto vs = val_scenes(pools, in, o, std::min(o.lnet_val_scenes, 300));
+  const int n_val = std::min(o.lnet_val_scenes, 300);
+  auto vs = val_scenes(pools, in, o, n_val);
   auto xv = scenes_nchw(vs);
-  std::vector<int> even, odd;
+  std::vector<int> even, odd, odd_protocol, odd_large, even_protocol, even_large;
   for (int i = 0; i < static_cast<int>(vs.size()); ++i) (i % 2 ? odd : even).push_back(i);
+  split_val(n_val, odd, odd_protocol, odd_large);
+  split_val(n_val, even, even_protocol, even_large);
+  const std::vector<int>& tune_set = o.lnet_val_tune_large ? even : even_protocol;
   const double wf = o.lnet_face_weight;
   auto tag_w = torch::ones({T});
   tag_w[T - 1] = wf;
@@ -435,7 +453,9 @@ void run_lnet_train(const Options& o) {
     std::mt19937 rng(static_cast<uint32_t>(o.seed * 11 + static_cast<uint64_t>(epoch) * 1000003u + s));
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<Scene> sc;
-    for (int b = 0; b < o.lnet_batch; ++b) sc.push_back(compose_train_scene(pools, tin, rng));
+    for (int b = 0; b < o.lnet_batch; ++b)
+      sc.push_back(compose_train_scene(pools, tin, rng, static_cast<float>(o.lnet_large_face_prob),
+                                       static_cast<float>(o.lnet_large_face_max)));
     stats["compose_s"] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto x = scenes_nchw(sc).to(dev);
     auto tags = torch::empty({o.lnet_batch, T});
@@ -464,9 +484,12 @@ void run_lnet_train(const Options& o) {
     auto xd = xv.to(dev);
     for (const char* which : {"face", "mean"}) {
       auto maps = module_maps(net, xd, which).to(torch::kCPU);
-      Tuned t = tune_decoder(maps, vs, even, odd, cw, chh, true);
-      r[std::string("val_found_") + which] = t.report.found;
-      r[std::string("val_free_fp_") + which] = t.report.free_with_face;
+      Tuned t = tune_decoder(maps, vs, tune_set, odd, cw, chh, true);
+      const LocResult rp = localise(maps, vs, odd_protocol, t.params, cw, chh);
+      r[std::string("val_found_") + which] = rp.found;
+      r[std::string("val_free_fp_") + which] = rp.free_with_face;
+      if (!odd_large.empty())
+        r[std::string("val_found_large_") + which] = localise(maps, vs, odd_large, t.params, cw, chh).found;
     }
     net->train();
     return r;
@@ -493,8 +516,12 @@ void run_lnet_export(const Options& o) {
 
   auto vs = val_scenes(pools, in, o, o.lnet_val_scenes);
   auto xv = scenes_nchw(vs);
-  std::vector<int> even, odd, all;
+  std::vector<int> even, odd, all, odd_protocol, odd_large, even_protocol, even_large;
   for (int i = 0; i < static_cast<int>(vs.size()); ++i) (i % 2 ? odd : even).push_back(i), all.push_back(i);
+  split_val(o.lnet_val_scenes, odd, odd_protocol, odd_large);
+  split_val(o.lnet_val_scenes, even, even_protocol, even_large);
+  // The decoder is tuned on the even protocol scenes (+ the even large-face ones with lnet_val_tune_large).
+  const std::vector<int>& tune_set = o.lnet_val_tune_large ? even : even_protocol;
 
   // Response map choice (face tag vs the average of all tag maps) and decoder constants:
   // tuned on the even validation scenes, reported on the odd ones.
@@ -503,7 +530,7 @@ void run_lnet_export(const Options& o) {
   std::map<std::string, Tuned> by_map;
   for (const char* w : {"face", "mean"}) {
     auto maps = module_maps(net, xv, w);
-    by_map[w] = tune_decoder(maps, vs, even, odd, cw, chh, false);
+    by_map[w] = tune_decoder(maps, vs, tune_set, odd, cw, chh, false);
     const auto& t = by_map[w];
     std::fprintf(
         stderr,
@@ -527,7 +554,7 @@ void run_lnet_export(const Options& o) {
   const double fold_diff = (maps32 - module_maps(net, xv, which)).abs().max().item<double>();
   std::fprintf(stderr, "[lnet-export] BN folding: max |map diff| %.2e\n", fold_diff);
   if (fold_diff > 1e-4) throw std::runtime_error("BN folding changed the response map");
-  Tuned t32 = tune_decoder(maps32, vs, even, odd, cw, chh, false);
+  Tuned t32 = tune_decoder(maps32, vs, tune_set, odd, cw, chh, false);
 
   // int8: calibration on training scenes.
   RangeObserver obs;
@@ -537,7 +564,8 @@ void run_lnet_export(const Options& o) {
     for (int done = 0; done < o.lnet_calib_scenes; done += 32) {
       std::vector<Scene> sc;
       for (int b = 0; b < std::min(32, o.lnet_calib_scenes - done); ++b)
-        sc.push_back(compose_train_scene(pools, in, rng));
+        sc.push_back(compose_train_scene(pools, in, rng, static_cast<float>(o.lnet_large_face_prob),
+                                         static_cast<float>(o.lnet_large_face_max)));
       std::vector<torch::Tensor> acts;
       folded_forward(folded, scenes_nchw(sc), &acts);
       obs.observe(acts);
@@ -558,9 +586,18 @@ void run_lnet_export(const Options& o) {
   auto maps8 = torch::sigmoid(conv_stack_dequantized(q, xv)).squeeze(1).contiguous();
   std::fprintf(stderr, "[lnet-export] int8 vs fp32 map: max |diff| %.3f, mean %.4f\n",
                (maps8 - maps32).abs().max().item<double>(), (maps8 - maps32).abs().mean().item<double>());
-  Tuned t8 = tune_decoder(maps8, vs, even, odd, cw, chh, false);
+  Tuned t8 = tune_decoder(maps8, vs, tune_set, odd, cw, chh, false);
+  std::map<std::string, std::pair<LocResult, LocResult>> by_scale;  // odd scenes: protocol, large
   for (auto* tp : {&t32, &t8}) {
     const char* n = tp == &t32 ? "fp32" : "int8";
+    const auto& mp = tp == &t32 ? maps32 : maps8;
+    const LocResult rp = localise(mp, vs, odd_protocol, tp->params, cw, chh);
+    const LocResult rl = localise(mp, vs, odd_large, tp->params, cw, chh);
+    by_scale[n] = {rp, rl};
+    std::fprintf(stderr,
+                 "[lnet-export] %s: odd protocol scenes found %.4f, face-free with a face %.4f (%d scenes); "
+                 "odd large-face scenes found %.4f (centre hit %.4f, %d faces)\n",
+                 n, rp.found, rp.free_with_face, rp.scenes, rl.found, rl.hit, rl.faces);
     std::fprintf(stderr,
                  "[lnet-export] %s: report (odd scenes) found %.4f (centre hit %.4f), face-free with a face "
                  "%.4f, extra %.3f, iou %.3f; "
@@ -699,10 +736,14 @@ void run_lnet_export(const Options& o) {
   rep["fp32"] = {{"params", params_json(t32.params)},
                  {"tune_even", loc_json(t32.tune)},
                  {"report_odd", loc_json(t32.report)},
+                 {"report_odd_protocol", loc_json(by_scale["fp32"].first)},
+                 {"report_odd_large", loc_json(by_scale["fp32"].second)},
                  {"all", loc_json(localise(maps32, vs, all, t32.params, cw, chh))}};
   rep["int8"] = {{"params", params_json(t8.params)},
                  {"tune_even", loc_json(t8.tune)},
                  {"report_odd", loc_json(t8.report)},
+                 {"report_odd_protocol", loc_json(by_scale["int8"].first)},
+                 {"report_odd_large", loc_json(by_scale["int8"].second)},
                  {"all", loc_json(localise(maps8, vs, all, t8.params, cw, chh))}};
   rep["fp32_bytes"] = bytes32.size();
   rep["int8_bytes"] = bytes8.size();

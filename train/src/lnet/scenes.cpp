@@ -204,7 +204,8 @@ ScenePools load_scene_pools(const Options& o, int max_celeba, int max_lfw) {
   return p;
 }
 
-Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937& rng) {
+Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937& rng, float large_prob,
+                          float large_max) {
   const int W = in.width, H = in.height;
   // 80%: the input's own aspect; 20%: a 16:9 frame letterboxed at the top-left.
   const int CH = uni(rng, 0, 1) < 0.2f ? std::min(H, static_cast<int>(std::lround(W * 9.0 / 16.0))) : H;
@@ -232,13 +233,31 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
   Scene s;
   s.tags.assign(p.attribute_names.size() + 1, 0.0f);
   const float r = uni(rng, 0, 1);
-  const int n_faces = r < 0.3f ? 0 : r < 0.7f ? 1 : r < 0.9f ? 2 : 3;
+  // Drawn only when enabled, so that large_prob = 0 reproduces the old scenes exactly.
+  const bool large = large_prob > 0 && uni(rng, 0, 1) < large_prob;
+  const int n_faces = large ? 1 : r < 0.3f ? 0 : r < 0.7f ? 1 : r < 0.9f ? 2 : 3;
   for (int k = 0; k < n_faces; ++k) {
     const FaceSource& f = p.train_faces[rng() % p.train_faces.size()];
     // Framing around the test-crop square: tighter/looser, off-centre, aspect jitter.
     const float sc = uni(rng, 0.75f, 1.15f), asp = std::exp(uni(rng, -0.12f, 0.12f));
     const float sw = f.side * sc * std::sqrt(asp), sh = f.side * sc / std::sqrt(asp);
     const float cx = f.cx + uni(rng, -0.07f, 0.07f) * sw, cy = f.cy + uni(rng, -0.07f, 0.07f) * sh;
+    if (large) {
+      // One frame-filling face, possibly cut by the border (up to a quarter per axis).
+      const int h = std::max(8, static_cast<int>(uni(rng, 0.45f, std::max(0.5f, large_max)) * CH));
+      const int w = std::max(8, static_cast<int>(std::lround(h * sw / sh)));
+      const int x = static_cast<int>(std::floor(uni(rng, -0.25f * w, std::max(-0.25f * w, W - 0.75f * w))));
+      const int y = static_cast<int>(std::floor(uni(rng, -0.25f * h, std::max(-0.25f * h, CH - 0.75f * h))));
+      sample_region(f.img, cx - sw / 2, cy - sh / 2, sw, sh, w, h, uni(rng, 0, 1) < 0.5f, patch);
+      jitter(patch, rng, 0.2f);
+      const bool hard = uni(rng, 0, 1) < 0.25f;
+      paste(rgb, W, CH, patch, x, y, w, h, hard, uni(rng, 2, 6), uni(rng, 0.15f, 0.45f));
+      const float x0 = std::max(0, x), y0 = std::max(0, y);
+      s.faces.push_back({x0, y0, std::min<float>(W, x + w) - x0, std::min<float>(CH, y + h) - y0});
+      for (size_t a = 0; a < f.attrs.size(); ++a) s.tags[a] = std::max(s.tags[a], f.attrs[a]);
+      s.tags.back() = 1.0f;
+      continue;
+    }
     const int w = static_cast<int>(std::exp(uni(rng, std::log(14.0f), std::log(84.0f))));
     const int h = std::max(4, static_cast<int>(std::lround(w * sh / sw)));
     if (w >= W - 2 || h >= CH - 2) continue;
@@ -298,6 +317,30 @@ Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed,
     for (size_t a = 0; a < f.attrs.size(); ++a) s.tags[a] = std::max(s.tags[a], f.attrs[a]);
     s.tags.back() = 1.0f;
   }
+  Scene out = finish(rgb, W, H, H, in);
+  out.faces = std::move(s.faces);
+  out.tags = std::move(s.tags);
+  return out;
+}
+
+Scene compose_large_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index,
+                              float large_max) {
+  std::mt19937 rng(static_cast<uint32_t>(seed * 1000003ull + static_cast<uint64_t>(index) * 7919ull + 29));
+  const int W = in.width, H = in.height;
+  std::vector<float> rgb, patch;
+  background(p.val_objects[rng() % p.val_objects.size()], W, H, rng, false, rgb);
+  Scene s;
+  s.tags.assign(p.attribute_names.size() + 1, 0.0f);
+  const FaceSource& f = p.val_faces[rng() % p.val_faces.size()];
+  const int side = std::max(8, static_cast<int>(std::lround(uni(rng, 0.45f, std::max(0.5f, large_max)) * H)));
+  const int x = static_cast<int>(std::floor(uni(rng, -0.2f * side, std::max(-0.2f * side, W - 0.8f * side))));
+  const int y = static_cast<int>(std::floor(uni(rng, -0.2f * side, std::max(-0.2f * side, H - 0.8f * side))));
+  sample_square(f.img, f.cx, f.cy, f.side, f.side, side, side, patch);
+  paste(rgb, W, H, patch, x, y, side, side, true, 2, 1);
+  const float x0 = std::max(0, x), y0 = std::max(0, y);
+  s.faces.push_back({x0, y0, std::min<float>(W, x + side) - x0, std::min<float>(H, y + side) - y0});
+  for (size_t a = 0; a < f.attrs.size(); ++a) s.tags[a] = std::max(s.tags[a], f.attrs[a]);
+  s.tags.back() = 1.0f;
   Scene out = finish(rgb, W, H, H, in);
   out.faces = std::move(s.faces);
   out.tags = std::move(s.tags);

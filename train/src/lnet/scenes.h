@@ -49,7 +49,11 @@ struct Scene {
 
 // Training scene: 0-3 faces, feathered or (sometimes) hard-edged, plus object
 // patches pasted the same way as distractors, 4:3 or letterboxed 16:9.
-Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937& rng);
+// large_prob: share of scenes holding instead one large face, its height drawn
+// 0.45..large_max of the frame height, placed so that up to a quarter of it
+// may be cut by the border (webcam framing; 0 = the old 14-84 px range only).
+Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937& rng,
+                          float large_prob = 0.0f, float large_max = 1.1f);
 
 // Validation scene `index` (deterministic): the evaluation protocol at the
 // network's scale: held-out faces framed as square test-crop-like images,
@@ -58,6 +62,13 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
 // face_free: no face whatever the index (extra negatives for the false-face rate).
 Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index,
                         bool face_free = false);
+
+// Large-face validation scene `index` (deterministic): one held-out face (the
+// same validation identities), its test-crop square 0.45..large_max of the
+// frame height, hard-edged on a held-out object photo, up to a fifth of it cut
+// by the border. The recorded rectangle is the pasted square clipped to the frame.
+Scene compose_large_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index,
+                              float large_max);
 
 // Square crop of `side` centred at (cx, cy) of `src` (mirrored past the border),
 // resampled to w x h (bilinear; area-averaged via supersampling when shrinking).
