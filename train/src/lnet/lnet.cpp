@@ -67,19 +67,7 @@ std::vector<FoldedConv> fold_lnet(LNet& net, const std::string& map) {
   torch::NoGradGuard ng;
   std::vector<FoldedConv> out;
   for (auto& l : net->layers) {
-    auto& bn = l->bn;
-    auto g = bn->weight.to(torch::kCPU, torch::kFloat64), b = bn->bias.to(torch::kCPU, torch::kFloat64);
-    auto m = bn->running_mean.to(torch::kCPU, torch::kFloat64),
-         v = bn->running_var.to(torch::kCPU, torch::kFloat64);
-    auto k = g / torch::sqrt(v + bn->options.eps());
-    FoldedConv c;
-    c.weight = (l->conv->weight.to(torch::kCPU, torch::kFloat64) * k.view({-1, 1, 1, 1})).to(torch::kFloat32);
-    c.bias = (b - m * k).to(torch::kFloat32);
-    c.stride = l->spec.stride;
-    c.pad = l->spec.kernel / 2;
-    c.groups = l->spec.groups;
-    c.relu = true;
-    out.push_back(c);
+    out.push_back(fold_conv_bn(l));
   }
   auto w = net->tags->weight.detach().to(torch::kCPU, torch::kFloat64);  // [T, C, 1, 1]
   auto b = net->tags->bias.detach().to(torch::kCPU, torch::kFloat64);

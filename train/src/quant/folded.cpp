@@ -6,19 +6,7 @@ FoldedNet fold_batchnorm(ANet& net) {
   torch::NoGradGuard ng;
   FoldedNet f;
   for (auto& l : net->layers) {
-    auto& bn = l->bn;
-    auto g = bn->weight.to(torch::kCPU, torch::kFloat64), b = bn->bias.to(torch::kCPU, torch::kFloat64);
-    auto m = bn->running_mean.to(torch::kCPU, torch::kFloat64),
-         v = bn->running_var.to(torch::kCPU, torch::kFloat64);
-    auto k = g / torch::sqrt(v + bn->options.eps());
-    FoldedConv c;
-    c.weight = (l->conv->weight.to(torch::kCPU, torch::kFloat64) * k.view({-1, 1, 1, 1})).to(torch::kFloat32);
-    c.bias = (b - m * k).to(torch::kFloat32);
-    c.stride = l->spec.stride;
-    c.pad = l->spec.kernel / 2;
-    c.groups = l->spec.groups;
-    c.relu = true;
-    f.convs.push_back(c);
+    f.convs.push_back(fold_conv_bn(l));
   }
   f.fc_weight = net->head->weight.detach().to(torch::kCPU).clone();
   f.fc_bias = net->head->bias.detach().to(torch::kCPU).clone();

@@ -29,4 +29,24 @@ struct FoldedNet {
 // BN (eval statistics) folded: w' = w * g / sqrt(v + eps), b' = beta - m * g / sqrt(v + eps).
 FoldedNet fold_batchnorm(ANet& net);
 
+// One conv-BN-ReLU block folded the same way (ANet's and LNet's blocks share
+// the members conv, bn and spec {stride, kernel, groups}).
+template <typename Block>
+FoldedConv fold_conv_bn(Block& l) {
+  torch::NoGradGuard ng;
+  auto& bn = l->bn;
+  auto g = bn->weight.to(torch::kCPU, torch::kFloat64), b = bn->bias.to(torch::kCPU, torch::kFloat64);
+  auto m = bn->running_mean.to(torch::kCPU, torch::kFloat64),
+       v = bn->running_var.to(torch::kCPU, torch::kFloat64);
+  auto k = g / torch::sqrt(v + bn->options.eps());
+  FoldedConv c;
+  c.weight = (l->conv->weight.to(torch::kCPU, torch::kFloat64) * k.view({-1, 1, 1, 1})).to(torch::kFloat32);
+  c.bias = (b - m * k).to(torch::kFloat32);
+  c.stride = l->spec.stride;
+  c.pad = l->spec.kernel / 2;
+  c.groups = l->spec.groups;
+  c.relu = true;
+  return c;
+}
+
 }  // namespace faceattr::train
