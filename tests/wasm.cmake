@@ -66,3 +66,15 @@ find_program(FACEATTR_TSC tsc REQUIRED)
 add_test(NAME wasm_types COMMAND ${FACEATTR_TSC} --noEmit --strict --target es2022 --module es2022
          --moduleResolution node --lib es2022,dom ${CMAKE_CURRENT_LIST_DIR}/web/types_example.ts)
 set_tests_properties(wasm_node wasm_browser PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)
+
+# bench/compare-browser.mjs (faceattr wasm vs onnxruntime-web in Chromium): a
+# couple of runs at 1 and 2 threads, just to keep the tool working; the figures
+# come from running it by hand (bench/RESULTS.md). Exports the ONNX file with
+# the native build beside FACEATTR_NATIVE_CLI.
+get_filename_component(_native_build "${_native_bin}" DIRECTORY)
+add_test(NAME bench_compare_browser_smoke
+         COMMAND ${FACEATTR_NODE} ${PROJECT_SOURCE_DIR}/bench/compare-browser.mjs --wasm-build ${PROJECT_BINARY_DIR}
+                 --build ${_native_build} --rounds 1 --runs 2 --warmup 1 --threads 1,2
+                 --models ${PROJECT_SOURCE_DIR}/models/anet-int8.fam --json)
+set_tests_properties(bench_compare_browser_smoke PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180
+  PASS_REGULAR_EXPRESSION "\"model\":\"anet-int8\",\"kind\":\"anet\",\"dtype\":\"int8\",\"threads\":2,\"flavour\":\"faceattr-simd-threads\"")
