@@ -1,18 +1,30 @@
-// faceattr bench [--runs N] [--warmup W] [--image F] [--backend B|all] [--json]
+// faceattr bench [--runs N] [--warmup W] [--image F] [--size WxH] [--paste F...] [--backend B|all] [--json]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer's allocator replaces malloc (mallinfo2 does not see it); libasan exports this.
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
+#endif
 
 #include "cli_common.h"
 #include "commands.h"
 #include "image_decode.h"
+#include "scenes.h"
 
 namespace faceattr::cli {
 
@@ -23,8 +35,79 @@ struct BenchOptions {
   int runs = 100;
   int warmup = 10;
   std::string image;
+  std::string size;                // --size WxH; empty: the image's own size (synthetic: 320x240)
+  std::vector<std::string> paste;  // --paste: face crops pasted onto the frame on a grid
   bool json = false;
 };
+
+// Memory of this process, for the per-session figures (Linux; -1 where unknown).
+// heap: bytes malloc has handed out and not had back (glibc mallinfo2: in-use
+// chunks + mmapped blocks; under AddressSanitizer, its allocator's count).
+// rss / peak_rss: VmRSS / VmHWM of /proc/self/status.
+struct MemorySample {
+  int64_t heap = -1, rss = -1, peak_rss = -1;
+};
+
+MemorySample sample_memory() {
+  MemorySample m;
+#if defined(__SANITIZE_ADDRESS__)
+  m.heap = static_cast<int64_t>(__sanitizer_get_current_allocated_bytes());
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 mi = mallinfo2();
+  m.heap = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+#endif
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    int64_t kib = 0;
+    std::istringstream in(line.substr(line.find(':') + 1));
+    if (line.rfind("VmRSS:", 0) == 0 && (in >> kib)) m.rss = kib * 1024;
+    if (line.rfind("VmHWM:", 0) == 0 && (in >> kib)) m.peak_rss = kib * 1024;
+  }
+  return m;
+}
+
+int64_t delta(int64_t after, int64_t before) { return after < 0 || before < 0 ? -1 : after - before; }
+
+// "WxH" -> {W, H}; throws Error on anything else or sizes outside 16..8192.
+std::pair<int, int> parse_size(const std::string& s) {
+  int w = 0, h = 0;
+  char x = 0, extra = 0;
+  if (std::sscanf(s.c_str(), "%d%c%d%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') || w < 16 ||
+      h < 16 || w > 8192 || h > 8192) {
+    throw Error("--size must be WxH with W and H in 16..8192, got '" + s + "'");
+  }
+  return {w, h};
+}
+
+// The faces in `files` pasted onto `frame`, one per cell of a near-square grid
+// (columns = ceil(sqrt(n))), each scaled to 80% of its cell (aspect kept) and
+// centred in it: a frame with n known, non-overlapping faces.
+RgbImage paste_faces(const RgbImage& frame, const std::vector<std::string>& files) {
+  const int n = static_cast<int>(files.size());
+  const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
+  const int rows = (n + cols - 1) / cols;
+  const int cw = frame.width / cols, ch = frame.height / rows;
+  ImageDecoder decoder;
+  std::vector<RgbImage> faces;
+  std::vector<const RgbImage*> ptrs;
+  std::vector<Rect> rects;
+  faces.reserve(files.size());
+  for (int i = 0; i < n; ++i) {
+    faces.push_back(decoder.load(files[i]));
+    const RgbImage& f = faces.back();
+    const double scale =
+        0.8 * std::min(static_cast<double>(cw) / f.width, static_cast<double>(ch) / f.height);
+    const int w = std::max(1, static_cast<int>(f.width * scale)),
+              h = std::max(1, static_cast<int>(f.height * scale));
+    rects.push_back({(i % cols) * cw + (cw - w) / 2, (i / cols) * ch + (ch - h) / 2, w, h});
+    ptrs.push_back(&f);
+  }
+  SceneConfig c;
+  c.width = frame.width;
+  c.height = frame.height;
+  return compose_scene(c, frame, ptrs, rects);
+}
 
 struct Stat {
   double median = 0, p90 = 0;
@@ -45,10 +128,13 @@ struct BackendResult {
   std::string error;  // not empty: the backend could not run this model
   Stat preprocess, lnet, anet, total;
   int faces = 0;  // faces predict returned on the frame (1 without an LNet)
+  // Around the session: heap held after creation + warm-up; RSS growth over creation + warm-up.
+  int64_t session_heap_bytes = -1, rss_delta_bytes = -1;
 };
 
 BackendResult bench_backend(const ModelFiles& models, faceattr_backend backend, const BenchOptions& o,
                             const RgbImage& img) {
+  const MemorySample before = sample_memory();
   Session session(models, backend, o.common.threads);
   BackendResult r;
   r.backend = session.backend_name();
@@ -62,6 +148,11 @@ BackendResult bench_backend(const ModelFiles& models, faceattr_backend backend, 
     const auto t1 = std::chrono::steady_clock::now();
     if (st != FACEATTR_OK) throw_api_error(std::string("predict failed on backend ") + r.backend, st);
     r.faces = n_faces;
+    if (i + 1 == std::max(o.warmup, 1)) {
+      const MemorySample after = sample_memory();
+      r.session_heap_bytes = delta(after.heap, before.heap);
+      r.rss_delta_bytes = delta(after.rss, before.rss);
+    }
     if (i < o.warmup) continue;
     faceattr_timings t{};
     st = faceattr_session_last_timings(session.get(), &t);
@@ -86,13 +177,18 @@ int run_bench(const BenchOptions& o) {
   const ModelFiles models = load_models(o.common);
   RgbImage img;
   std::string image_name = "synthetic";
+  std::optional<std::pair<int, int>> size;
+  if (!o.size.empty()) size = parse_size(o.size);
   if (o.image.empty()) {
-    img = synthetic_frame(320, 240);
+    img = size ? synthetic_frame(size->first, size->second) : synthetic_frame(320, 240);
   } else {
     ImageDecoder decoder;
     img = decoder.load(o.image);
     image_name = o.image;
+    if (size) img = resize_cover(img, size->first, size->second);
   }
+  if (!o.paste.empty()) img = paste_faces(img, o.paste);
+  const int64_t model_bytes = static_cast<int64_t>(models.anet.size() + models.lnet.size());
 
   std::vector<BackendResult> results;
   if (o.common.backend == "all") {
@@ -129,21 +225,20 @@ int run_bench(const BenchOptions& o) {
         row["anet_ms"] = stat_json(r.anet);
         row["total_ms"] = stat_json(r.total);
         row["faces"] = r.faces;
+        row["memory"] = {{"session_heap_bytes", r.session_heap_bytes},
+                         {"rss_delta_bytes", r.rss_delta_bytes}};
         row["speedup_vs_reference"] =
             reference_total ? nlohmann::ordered_json(round_to(*reference_total / r.total.median, 3))
                             : nullptr;
       }
       rows.push_back(std::move(row));
     }
-    nlohmann::ordered_json j = {{"model", models.anet_path},
-                                {"lnet", models.lnet_path},
-                                {"image", image_name},
-                                {"width", img.width},
-                                {"height", img.height},
-                                {"threads", o.common.threads},
-                                {"runs", o.runs},
-                                {"warmup", o.warmup},
-                                {"results", std::move(rows)}};
+    nlohmann::ordered_json j = {{"model", models.anet_path},   {"lnet", models.lnet_path},
+                                {"image", image_name},         {"width", img.width},
+                                {"height", img.height},        {"faces_pasted", o.paste.size()},
+                                {"model_bytes", model_bytes},  {"peak_rss_bytes", sample_memory().peak_rss},
+                                {"threads", o.common.threads}, {"runs", o.runs},
+                                {"warmup", o.warmup},          {"results", std::move(rows)}};
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
     return 0;
   }
@@ -152,6 +247,7 @@ int run_bench(const BenchOptions& o) {
               image_name.c_str(), img.width, img.height, o.common.threads, o.common.threads == 1 ? "" : "s",
               o.runs, o.warmup);
   if (!models.lnet_path.empty()) std::printf("LNet %s\n", models.lnet_path.c_str());
+  if (!o.paste.empty()) std::printf("%zu face crops pasted on a grid\n", o.paste.size());
   std::printf("%-10s %17s %17s %17s %17s %10s %6s\n", "", "preprocess ms", "lnet ms", "anet ms", "total ms",
               "speedup vs", "");
   std::printf("%-10s", "backend");
@@ -173,6 +269,16 @@ int run_bench(const BenchOptions& o) {
     std::printf(" %6d\n", r.faces);
   }
   std::printf("total = wall time of faceattr_session_predict (decode excluded)\n");
+  const auto kib = [](int64_t b) {
+    return b < 0 ? std::string("n/a") : std::to_string((b + 512) / 1024) + " KiB";
+  };
+  for (const BackendResult& r : results) {
+    if (!r.error.empty()) continue;
+    std::printf("memory %-9s session heap %s, RSS +%s (creation + warm-up)\n", r.backend.c_str(),
+                kib(r.session_heap_bytes).c_str(), kib(r.rss_delta_bytes).c_str());
+  }
+  std::printf("model files %s, process peak RSS %s\n", kib(model_bytes).c_str(),
+              kib(sample_memory().peak_rss).c_str());
   if (!models.lnet_path.empty()) {
     std::printf(
         "lnet = LNet alone on the letterboxed frame; preprocess and anet are summed over the faces found,\n"
@@ -196,6 +302,13 @@ Command add_bench_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--image", o->image,
                   "Image to run on (decode excluded); default: a synthetic 320x240 frame");
+  sub->add_option(
+      "--size", o->size,
+      "Frame size WxH: the synthetic frame's, or the image scaled to cover it and centre-cropped");
+  sub->add_option(
+         "--paste", o->paste,
+         "Face crops pasted onto the frame, one per cell of a near-square grid (for latency vs faces)")
+      ->check(CLI::ExistingFile);
   sub->add_flag("--json", o->json, "Print the result as one JSON object");
   return {sub, [o] { return run_bench(*o); }};
 }
