@@ -95,6 +95,8 @@ class Session {
   uintptr_t resultPtr() const { return reinterpret_cast<uintptr_t>(out_.data()); }
   int faceStride() const { return stride_; }
   int maxFaces() const { return max_faces_; }
+  // The faceattr_session* itself, for the WebGPU stages (wasm/webgpu_stages.cpp).
+  uintptr_t handle() const { return reinterpret_cast<uintptr_t>(s_); }
   int nAttributes() const { return n_attr_; }
   std::string attributeName(int i) const {
     const char* n = faceattr_session_attribute_name(s_, i);
@@ -179,6 +181,7 @@ EMSCRIPTEN_BINDINGS(faceattr) {
       .function("resultPtr", &Session::resultPtr)
       .function("faceStride", &Session::faceStride)
       .function("maxFaces", &Session::maxFaces)
+      .function("handle", &Session::handle)
       .function("nAttributes", &Session::nAttributes)
       .function("attributeName", &Session::attributeName)
       .function("attributeThreshold", &Session::attributeThreshold)

@@ -119,6 +119,7 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
                                                                     s->cell_w, s->cell_h, params.max_faces));
     if (!s->decoder) return Status(FACEATTR_ERR_OUT_OF_MEMORY, "cannot allocate the LNet decoder");
     s->boxes.resize(static_cast<size_t>(params.max_faces));
+    s->crops.resize(static_cast<size_t>(params.max_faces));
     s->response.assign(static_cast<size_t>(s->map_h) * static_cast<size_t>(s->map_w), 0.0f);
   }
   const size_t n_attr = s->anet.model().attribute_names.size();
@@ -195,41 +196,25 @@ Status run_crop(faceattr_session* s, const faceattr_image& image, faceattr::imag
 // frame -> letterboxed LNet input -> response map -> boxes -> per box: centre crop at ANet's
 // aspect -> ANet. Writes faces [0, *n_faces) of the session; allocates nothing.
 Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n_faces, faceattr_timings* t) {
-  FACEATTR_RETURN_IF_ERROR(faceattr::image::validate_image(image, s->params.max_image_pixels));
-  const faceattr::model::Model& lm = s->lnet.model();
   const auto t0 = std::chrono::steady_clock::now();
   faceattr::image::Letterbox g;
-  FACEATTR_RETURN_IF_ERROR(faceattr::image::letterbox_normalize(image, lm.input_width, lm.input_height,
-                                                                lm.mean, lm.std, s->lnet.input_ptr(), &g));
+  FACEATTR_RETURN_IF_ERROR(faceattr::api::lnet_input_of(s, image, s->lnet.input_ptr(), &g));
   t->preprocess_ms += ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
   FACEATTR_RETURN_IF_ERROR(s->lnet.run(s->params.abort_callback, s->params.abort_user_data));
   t->lnet_ms = ms_since(t1);
 
-  // min_face_size is in frame pixels; the decoder drops boxes certainly below it (in LNet
-  // pixels), the exact test on the frame box follows.
-  const float min_face = static_cast<float>(s->params.min_face_size);
-  const float min_side = min_face * std::min(g.scale_x, g.scale_y);
-  const int n = s->decoder->decode(s->lnet.output_ptr(), min_side, s->boxes.data());
-  const faceattr::model::Model& am = s->anet.model();
-  const float anet_aspect = static_cast<float>(am.input_width) / static_cast<float>(am.input_height);
-  size_t kept = 0;
-  for (int k = 0; k < n && kept < s->faces.size(); ++k) {
-    const faceattr::pipeline::FaceBox& b = s->boxes[static_cast<size_t>(k)];
-    const faceattr::image::CropBox frame{b.x / g.scale_x, b.y / g.scale_y, b.w / g.scale_x, b.h / g.scale_y};
-    if (!(frame.w > 0.0f) || !(frame.h > 0.0f) || !std::isfinite(frame.x) || !std::isfinite(frame.y) ||
-        !std::isfinite(frame.w) || !std::isfinite(frame.h))
-      continue;
-    if (std::min(frame.w, frame.h) < min_face) continue;
-    FACEATTR_RETURN_IF_ERROR(run_anet_on(s, image, centre_crop_of(frame, anet_aspect), t));
-    store_probs(s, kept);
-    faceattr_face& face = s->faces[kept];
-    face.box[0] = frame.x;
-    face.box[1] = frame.y;
-    face.box[2] = frame.w;
-    face.box[3] = frame.h;
-    face.score = std::min(1.0f, std::max(0.0f, b.score));
-    ++kept;
+  const int n = faceattr::api::faces_of_response(s, s->lnet.output_ptr(), g, s->crops.data());
+  for (int k = 0; k < n; ++k) {
+    const faceattr::api::FaceCrop& c = s->crops[static_cast<size_t>(k)];
+    FACEATTR_RETURN_IF_ERROR(run_anet_on(s, image, c.anet, t));
+    store_probs(s, static_cast<size_t>(k));
+    faceattr_face& face = s->faces[static_cast<size_t>(k)];
+    face.box[0] = c.frame.x;
+    face.box[1] = c.frame.y;
+    face.box[2] = c.frame.w;
+    face.box[3] = c.frame.h;
+    face.score = c.score;
   }
 
   std::copy(s->lnet.output_ptr(), s->lnet.output_ptr() + s->response.size(), s->response.begin());
@@ -242,11 +227,50 @@ Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n
   r.cell_width = s->cell_w / g.scale_x;
   r.cell_height = s->cell_h / g.scale_y;
   s->response_valid = true;
-  *n_faces = static_cast<int32_t>(kept);
+  *n_faces = static_cast<int32_t>(n);
   return Status::ok();
 }
 
 }  // namespace
+
+namespace faceattr::api {
+
+Status lnet_input_of(const faceattr_session* s, const faceattr_image& image, float* lnet_input,
+                     faceattr::image::Letterbox* g) {
+  if (!s->has_lnet) return Status(FACEATTR_ERR_UNSUPPORTED, "the session has no LNet model");
+  FACEATTR_RETURN_IF_ERROR(faceattr::image::validate_image(image, s->params.max_image_pixels));
+  const faceattr::model::Model& lm = s->lnet.model();
+  return faceattr::image::letterbox_normalize(image, lm.input_width, lm.input_height, lm.mean, lm.std,
+                                              lnet_input, g);
+}
+
+int faces_of_response(faceattr_session* s, const float* map, const faceattr::image::Letterbox& g,
+                      FaceCrop* out) {
+  if (!s->has_lnet) return 0;
+  // min_face_size is in frame pixels; the decoder drops boxes certainly below it (in LNet
+  // pixels), the exact test on the frame box follows.
+  const float min_face = static_cast<float>(s->params.min_face_size);
+  const float min_side = min_face * std::min(g.scale_x, g.scale_y);
+  const int n = s->decoder->decode(map, min_side, s->boxes.data());
+  const faceattr::model::Model& am = s->anet.model();
+  const float anet_aspect = static_cast<float>(am.input_width) / static_cast<float>(am.input_height);
+  int kept = 0;
+  for (int k = 0; k < n && kept < s->params.max_faces; ++k) {
+    const faceattr::pipeline::FaceBox& b = s->boxes[static_cast<size_t>(k)];
+    const faceattr::image::CropBox frame{b.x / g.scale_x, b.y / g.scale_y, b.w / g.scale_x, b.h / g.scale_y};
+    if (!(frame.w > 0.0f) || !(frame.h > 0.0f) || !std::isfinite(frame.x) || !std::isfinite(frame.y) ||
+        !std::isfinite(frame.w) || !std::isfinite(frame.h))
+      continue;
+    if (std::min(frame.w, frame.h) < min_face) continue;
+    FaceCrop& c = out[kept++];
+    c.frame = frame;
+    c.anet = centre_crop_of(frame, anet_aspect);
+    c.score = std::min(1.0f, std::max(0.0f, b.score));
+  }
+  return kept;
+}
+
+}  // namespace faceattr::api
 
 extern "C" {
 

@@ -13,6 +13,15 @@
 #include "util/log.h"
 #include "util/thread_pool.h"
 
+namespace faceattr::api {
+// A face found by LNet: its box in frame pixels, its score in [0, 1] and the box
+// of the frame that ANet reads (the face box centre-cropped to ANet's aspect).
+struct FaceCrop {
+  image::CropBox frame, anet;
+  float score = 0;
+};
+}  // namespace faceattr::api
+
 struct faceattr_session {
   faceattr_session_params params{};
   faceattr::Logger logger;
@@ -32,6 +41,7 @@ struct faceattr_session {
   float cell_w = 0, cell_h = 0;
   std::unique_ptr<faceattr::pipeline::Decoder> decoder;
   std::vector<faceattr::pipeline::FaceBox> boxes;  // max_faces
+  std::vector<faceattr::api::FaceCrop> crops;      // max_faces
 
   // Prediction results, sized at create time (predict allocates nothing):
   // without LNet one face, with LNet max_faces faces of n_attributes values each.
@@ -55,6 +65,16 @@ namespace faceattr::api {
 // FACEATTR_ERR_UNSUPPORTED when the requested one is not compiled in.
 Status resolve_backend(int requested, faceattr_backend* out);  // a faceattr_backend value
 kernels::Family family_of(faceattr_backend b);
+
+// The LNet stages of faceattr_session_predict, for callers that run the networks
+// elsewhere (the browser module's WebGPU backend, wasm/webgpu_stages.cpp); both
+// allocate nothing. lnet_input_of validates `image` and letterboxes it into
+// `lnet_input` (LNet's [1, H, W, 3] f32 input); FACEATTR_ERR_UNSUPPORTED without
+// LNet. faces_of_response decodes a response map (map_h x map_w) into at most
+// params.max_faces faces in `out`, strongest first, and returns their count.
+Status lnet_input_of(const faceattr_session* s, const faceattr_image& image, float* lnet_input,
+                     image::Letterbox* g);
+int faces_of_response(faceattr_session* s, const float* map, const image::Letterbox& g, FaceCrop* out);
 
 // Creates the thread pools of `s->params.n_threads` and fills s->ctx.
 Status create_exec_context(faceattr_session* s);
