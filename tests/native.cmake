@@ -129,11 +129,13 @@ faceattr_cli_test(bench_table ARGS bench --model ${M} --runs 3 --warmup 0 --back
 # tiny LNet finds exactly; the memory figures are there (session heap > 0).
 faceattr_cli_test(bench_size_paste ARGS bench -m ${F}/anet-tiny-int8.fam --lnet ${L}/lnet-tiny.fam
                   --image ${L}/scenes/objects/obj0.jpg --size 320x240 --paste ${L}/scenes/img/000001.jpg
-                  ${L}/scenes/img/000002.jpg ${L}/scenes/img/000003.jpg --backend reference --runs 2 --warmup 1 --json
+                  ${L}/scenes/img/000002.jpg ${L}/scenes/img/000003.jpg --grid 4x2 --backend reference --runs 2 --warmup 1 --json
                   OUTPUT_REGEX "\"width\":320,\"height\":240,\"faces_pasted\":3,\"model_bytes\":[1-9][0-9]*,.*\"faces\":3,\"memory\":{\"session_heap_bytes\":[1-9][0-9]*,")
 faceattr_cli_test(bench_size_text ARGS bench --model ${M} --no-lnet --size 200x100 --runs 2 --warmup 0 --backend reference
                   OUTPUT_REGEX "image synthetic 200x100.*memory reference +session heap [0-9]+ KiB.*model files [0-9]+ KiB")
 faceattr_cli_test(error_bench_size ERROR ERROR_REGEX "--size must be WxH" ARGS bench -m ${M} --size 320by240)
+faceattr_cli_test(error_bench_grid ERROR ERROR_REGEX "--grid 1x1 has 1 cells for 2 faces"
+                  ARGS bench -m ${M} --paste ${F}/white.jpg ${F}/white.jpg --grid 1x1)
 faceattr_cli_test(info ARGS info --model ${M}
                   OUTPUT_REGEX "kind +anet.*name +native-test-brightness.*input +16x16x3.*attributes +40.*Young +0.690")
 faceattr_cli_test(info_int8 ARGS info --model ${F}/anet-tiny-int8.fam OUTPUT_REGEX "weights:.* int8.*reference \\(ok\\)")

@@ -1,4 +1,5 @@
-// faceattr bench [--runs N] [--warmup W] [--image F] [--size WxH] [--paste F...] [--backend B|all] [--json]
+// faceattr bench [--runs N] [--warmup W] [--image F] [--size WxH] [--paste F... [--grid CxR]]
+//                [--backend B|all] [--json]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 #if defined(__GLIBC__)
@@ -37,6 +39,7 @@ struct BenchOptions {
   std::string image;
   std::string size;                // --size WxH; empty: the image's own size (synthetic: 320x240)
   std::vector<std::string> paste;  // --paste: face crops pasted onto the frame on a grid
+  std::string grid;                // --grid CxR; empty: near-square for the number of faces
   bool json = false;
 };
 
@@ -69,25 +72,36 @@ MemorySample sample_memory() {
 
 int64_t delta(int64_t after, int64_t before) { return after < 0 || before < 0 ? -1 : after - before; }
 
-// "WxH" -> {W, H}; throws Error on anything else or sizes outside 16..8192.
-std::pair<int, int> parse_size(const std::string& s) {
-  int w = 0, h = 0;
+// "AxB" -> {A, B}; throws Error (naming `option`) on anything else or values outside lo..hi.
+std::pair<int, int> parse_pair(const std::string& s, const char* option, const char* form, int lo, int hi) {
+  int a = 0, b = 0;
   char x = 0, extra = 0;
-  if (std::sscanf(s.c_str(), "%d%c%d%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') || w < 16 ||
-      h < 16 || w > 8192 || h > 8192) {
-    throw Error("--size must be WxH with W and H in 16..8192, got '" + s + "'");
+  if (std::sscanf(s.c_str(), "%d%c%d%c", &a, &x, &b, &extra) != 3 || (x != 'x' && x != 'X') || a < lo ||
+      b < lo || a > hi || b > hi) {
+    throw Error(std::string(option) + " must be " + form + " with both in " + std::to_string(lo) + ".." +
+                std::to_string(hi) + ", got '" + s + "'");
   }
-  return {w, h};
+  return {a, b};
 }
 
-// The faces in `files` pasted onto `frame`, one per cell of a near-square grid
-// (columns = ceil(sqrt(n))), each scaled to 80% of its cell (aspect kept) and
-// centred in it: a frame with n known, non-overlapping faces.
-RgbImage paste_faces(const RgbImage& frame, const std::vector<std::string>& files) {
+// The faces in `files` pasted onto `frame`, one per cell of a grid of
+// cols x rows cells filled row by row (default: near-square, ceil(sqrt(n))
+// columns), each scaled to 80% of its cell (aspect kept) and centred in it: a
+// frame with n known, non-overlapping faces.
+RgbImage paste_faces(const RgbImage& frame, const std::vector<std::string>& files, const std::string& grid) {
   const int n = static_cast<int>(files.size());
-  const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
-  const int rows = (n + cols - 1) / cols;
+  int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
+  int rows = (n + cols - 1) / cols;
+  if (!grid.empty()) {
+    std::tie(cols, rows) = parse_pair(grid, "--grid", "CxR", 1, 64);
+    if (cols * rows < n) {
+      throw Error("--grid " + grid + " has " + std::to_string(cols * rows) + " cells for " +
+                  std::to_string(n) + " faces");
+    }
+  }
   const int cw = frame.width / cols, ch = frame.height / rows;
+  if (cw < 8 || ch < 8)
+    throw Error("the paste grid's cells are under 8 pixels: use fewer faces or a larger --size");
   ImageDecoder decoder;
   std::vector<RgbImage> faces;
   std::vector<const RgbImage*> ptrs;
@@ -178,7 +192,7 @@ int run_bench(const BenchOptions& o) {
   RgbImage img;
   std::string image_name = "synthetic";
   std::optional<std::pair<int, int>> size;
-  if (!o.size.empty()) size = parse_size(o.size);
+  if (!o.size.empty()) size = parse_pair(o.size, "--size", "WxH", 16, 8192);
   if (o.image.empty()) {
     img = size ? synthetic_frame(size->first, size->second) : synthetic_frame(320, 240);
   } else {
@@ -187,7 +201,8 @@ int run_bench(const BenchOptions& o) {
     image_name = o.image;
     if (size) img = resize_cover(img, size->first, size->second);
   }
-  if (!o.paste.empty()) img = paste_faces(img, o.paste);
+  if (!o.grid.empty() && o.paste.empty()) throw Error("--grid needs --paste");
+  if (!o.paste.empty()) img = paste_faces(img, o.paste, o.grid);
   const int64_t model_bytes = static_cast<int64_t>(models.anet.size() + models.lnet.size());
 
   std::vector<BackendResult> results;
@@ -309,6 +324,8 @@ Command add_bench_command(CLI::App& app) {
          "--paste", o->paste,
          "Face crops pasted onto the frame, one per cell of a near-square grid (for latency vs faces)")
       ->check(CLI::ExistingFile);
+  sub->add_option("--grid", o->grid,
+                  "Grid of --paste, CxR cells (default: near-square for the number of faces)");
   sub->add_flag("--json", o->json, "Print the result as one JSON object");
   return {sub, [o] { return run_bench(*o); }};
 }
