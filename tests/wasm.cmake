@@ -78,3 +78,13 @@ add_test(NAME bench_compare_browser_smoke
                  --models ${PROJECT_SOURCE_DIR}/models/anet-int8.fam --json)
 set_tests_properties(bench_compare_browser_smoke PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180
   PASS_REGULAR_EXPRESSION "\"model\":\"anet-int8\",\"kind\":\"anet\",\"dtype\":\"int8\",\"threads\":2,\"flavour\":\"faceattr-simd-threads\"")
+
+# bench/report.mjs (one command: native compare, browser compare, scaling ->
+# report.html + the generated section of RESULTS.md), --quick, written into the
+# build tree (never the repository's bench/RESULTS.md).
+add_test(NAME bench_report_smoke
+         COMMAND ${FACEATTR_NODE} ${PROJECT_SOURCE_DIR}/bench/report.mjs --quick --build ${_native_build}
+                 --wasm-build ${PROJECT_BINARY_DIR} --out ${PROJECT_BINARY_DIR}/bench/report.html
+                 --results ${PROJECT_BINARY_DIR}/bench/RESULTS.md)
+set_tests_properties(bench_report_smoke PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "report: wrote [^\n]*report.html \\(native [1-9][0-9]* rows, browser 3 rows, scaling 6 rows\\)\nreport: updated")
