@@ -20,8 +20,12 @@
 //   its decode, no ANet (the faces column says 0). Preprocessing is thus included
 //   on faceattr's side (it takes uint8 pixels); "net" is the SDK's own stage timer
 //   (lastTimings: anet_ms / lnet_ms), network only.
-// - onnxruntime-web: `await session.run(feeds)` on a float32 NCHW tensor (input
-//   copy into its heap and output read-back included), graph optimisations "all".
+// - onnxruntime-web: `await session.run(feeds)` on a float32 NCHW tensor holding
+//   the same pixels, normalised as the model's metadata says (input copy into its
+//   heap and output read-back included), graph optimisations "all".
+// Both sides' outputs on those pixels (ANet probabilities, LNet response map)
+// are compared: max |diff| is reported per row (a sanity check that both run the
+// same network, not a parity test: tests/onnx.cmake does that natively).
 // The ratio is ORT ms / faceattr call ms (the stricter of the two faceattr figures).
 // Also printed: the bundle a user ships per engine (.wasm + JS, raw and gzip -9)
 // and the model files (.fam vs .onnx).
@@ -155,12 +159,16 @@ async function main() {
     const info = execFileSync(cli, ['info', '--model', fam], { encoding: 'utf8' });
     const kind = /kind\s+(\w+)/.exec(info)?.[1];
     if (kind !== 'anet' && kind !== 'lnet') die(`cannot read the kind of ${fam}`);
+    // Normalisation of the input (ORT gets the same pixels as floats): "mean [a, b, c], std [d, e, f]".
+    const norm = /mean \[([^\]]+)\], std \[([^\]]+)\]/.exec(info);
+    if (!norm) die(`cannot read the input normalisation of ${fam}`);
+    const [mean, std] = [norm[1], norm[2]].map((v) => v.split(',').map(Number));
     const name = path.basename(fam, '.fam');
     const onnx = path.join(tmp, `${name}.onnx`);
     execFileSync(exporter, [fam, '-o', onnx], { stdio: 'ignore' });
     modelFiles[`${name}.fam`] = fam;
     modelFiles[`${name}.onnx`] = onnx;
-    models.push({ name, kind, dtype: /int8/.test(name) ? 'int8' : 'fp32', fam, onnx,
+    models.push({ name, kind, dtype: /int8/.test(name) ? 'int8' : 'fp32', fam, onnx, mean, std,
                   sizes: { model: name, fam_bytes: fs.statSync(fam).size, fam_gzip: gzipSize(fam),
                            onnx_bytes: fs.statSync(onnx).size, onnx_gzip: gzipSize(onnx) } });
   }
@@ -202,12 +210,12 @@ async function main() {
       for (const m of models) {
         const r = await page.evaluate((args) => window.compareModel(args), {
           kind: m.kind, anetUrl: m.kind === 'lnet' ? '/m/anet.fam' : `/m/${m.name}.fam`,
-          lnetUrl: m.kind === 'lnet' ? `/m/${m.name}.fam` : null, onnxUrl: `/m/${m.name}.onnx`,
+          lnetUrl: m.kind === 'lnet' ? `/m/${m.name}.fam` : null, onnxUrl: `/m/${m.name}.onnx`, mean: m.mean, std: m.std,
           rounds: o.rounds, runs: o.runs, warmup: o.warmup,
         });
         for (const f of r.faceattr) {
           rows.push({ model: m.name, kind: m.kind, dtype: m.dtype, threads, flavour: `faceattr-${f.flavour}`,
-                      kernels: f.kernels, faces: m.kind === 'lnet' ? f.faces : null, faceattr_ms: f.call_ms, faceattr_net_ms: f.net_ms,
+                      kernels: f.kernels, faces: m.kind === 'lnet' ? f.faces : null, max_abs_diff: f.max_abs_diff, faceattr_ms: f.call_ms, faceattr_net_ms: f.net_ms,
                       ort_ms: r.ort_ms, ratio: r.ort_ms / f.call_ms, ratio_net: r.ort_ms / f.net_ms });
         }
       }
@@ -234,11 +242,11 @@ async function main() {
   }
   console.log(`faceattr wasm vs onnxruntime-web ${ortVersion} (wasm EP) in ${browser}, ${o.rounds} interleaved rounds x ` +
               `${o.runs} runs, medians; ${out.cpu} x${out.cores}, load ${out.loadavg.join(' ')}`);
-  console.log('model       dtype threads faceattr flavour         faceattr ms (net)   ORT ms   ORT/faceattr (net)');
+  console.log('model       dtype threads faceattr flavour         faceattr ms (net)   ORT ms   ORT/faceattr (net)  max|diff|');
   for (const r of rows) {
     console.log(`${r.model.padEnd(11)} ${r.dtype.padEnd(5)} ${String(r.threads).padEnd(7)} ${r.flavour.padEnd(24)} ` +
                 `${r.faceattr_ms.toFixed(3).padStart(8)} (${r.faceattr_net_ms.toFixed(3)})  ${r.ort_ms.toFixed(3).padStart(7)}` +
-                `   ${r.ratio.toFixed(2)}x (${r.ratio_net.toFixed(2)}x)${r.kind === 'lnet' && r.faces ? `  [${r.faces} faces: ANet ran too]` : ''}`);
+                `   ${r.ratio.toFixed(2)}x (${r.ratio_net.toFixed(2)}x)  ${r.max_abs_diff?.toExponential(1) ?? '-'}${r.kind === 'lnet' && r.faces ? `  [${r.faces} faces: ANet ran too]` : ''}`);
   }
   const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
   console.log('\nbundle (what a user ships)                  raw          gzip -9');
