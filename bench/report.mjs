@@ -203,7 +203,7 @@ function nativeTable(j) {
 function browserTable(j) {
   return {
     head: ['model', 'threads', 'faceattr flavour', 'faceattr call ms', 'faceattr net ms', 'ORT-web ms', 'ORT / faceattr call',
-           'ORT / faceattr net', 'outputs max |diff|'],
+           'ORT / faceattr net', 'outputs max abs diff'],
     body: j.rows.map((r) => [r.model, r.threads, r.flavour, ms(r.faceattr_ms), ms(r.faceattr_net_ms), ms(r.ort_ms),
                              ratio(r.ratio), ratio(r.ratio_net), r.max_abs_diff == null ? '-' : r.max_abs_diff.toExponential(1)]),
   };
