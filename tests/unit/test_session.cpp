@@ -237,10 +237,11 @@ TEST_CASE("session creation errors", "[session]") {
   }
   p = faceattr_session_default_params();
   REQUIRE(create(model, &p) == FACEATTR_OK);
+  // AUTO: the Highway kernels first (fastest on the shipped models, bench/RESULTS.md), then XNNPACK.
   const faceattr_backend expected =
-      faceattr_backend_available(FACEATTR_BACKEND_XNNPACK) ? FACEATTR_BACKEND_XNNPACK
-      : faceattr_backend_available(FACEATTR_BACKEND_SIMD)  ? FACEATTR_BACKEND_SIMD
-                                                           : FACEATTR_BACKEND_REFERENCE;
+      faceattr_backend_available(FACEATTR_BACKEND_SIMD)      ? FACEATTR_BACKEND_SIMD
+      : faceattr_backend_available(FACEATTR_BACKEND_XNNPACK) ? FACEATTR_BACKEND_XNNPACK
+                                                             : FACEATTR_BACKEND_REFERENCE;
   CHECK(faceattr_session_backend(s) == expected);
   faceattr_session_free(s);
 }

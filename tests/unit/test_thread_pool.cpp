@@ -1,5 +1,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "util/thread_pool.h"
@@ -45,4 +47,23 @@ TEST_CASE("free parallel_for with a null pool runs serially", "[thread_pool]") {
   });
   CHECK(calls == 1);
   CHECK(covered == 17);
+}
+
+TEST_CASE("back-to-back jobs never mix, and sleeping workers wake up", "[thread_pool]") {
+  // Workers spin between jobs, claim chunks by compare-and-swap on (job, chunk)
+  // and sleep after a few hundred microseconds idle: many short jobs with
+  // different callbacks stress the hand-over, the pauses the sleep/wake path.
+  for (int threads : {2, 3}) {
+    faceattr::ThreadPool pool(threads);
+    std::vector<int> a(7), b(13);
+    for (int job = 0; job < 3000; ++job) {
+      std::vector<int>& v = job % 2 ? a : b;
+      const int tag = job;
+      pool.parallel_for(v.size(), [&v, tag](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) v[i] = tag;
+      });
+      for (int x : v) REQUIRE(x == tag);
+      if (job % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
 }

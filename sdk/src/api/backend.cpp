@@ -26,10 +26,13 @@ kernels::Family family_of(faceattr_backend b) {
 Status resolve_backend(int requested, faceattr_backend* out) {
   switch (requested) {
     case FACEATTR_BACKEND_AUTO:
-      if (faceattr_backend_available(FACEATTR_BACKEND_XNNPACK)) {
-        *out = FACEATTR_BACKEND_XNNPACK;
-      } else if (faceattr_backend_available(FACEATTR_BACKEND_SIMD)) {
+      // The project's Highway kernels beat Debian's XNNPACK on every shipped
+      // model, dtype and thread count (bench/RESULTS.md, bench_pipeline), so
+      // they come first; XNNPACK serves builds without them.
+      if (faceattr_backend_available(FACEATTR_BACKEND_SIMD)) {
         *out = FACEATTR_BACKEND_SIMD;
+      } else if (faceattr_backend_available(FACEATTR_BACKEND_XNNPACK)) {
+        *out = FACEATTR_BACKEND_XNNPACK;
       } else {
         *out = FACEATTR_BACKEND_REFERENCE;
       }

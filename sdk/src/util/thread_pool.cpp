@@ -1,66 +1,133 @@
-// Persistent workers woken per parallel_for through a generation counter.
-// Work is split into contiguous chunks claimed with an atomic counter, so a
-// call allocates nothing and slow threads do not hold the others up.
+// Persistent workers that spin briefly between jobs and then sleep.
+//
+// A job's chunks are split into one contiguous range per thread (the caller
+// is thread 0), so the same thread handles the same rows / output channels
+// of a layer on every run and keeps its part of the weights in its own cache;
+// a thread that finishes its range steals from the others'. Each range's
+// cursor is one 64-bit word, (generation << 32) | next chunk, claimed by
+// compare-and-swap, so a claim only succeeds for the job the thread read the
+// fields of, and the caller never waits for a worker that has not woken up
+// yet: it waits only for chunks that were claimed and are still running.
+// Workers spin on the generation for a short while after each job (a network
+// runs one or two jobs per layer, microseconds apart), so the next job costs
+// a cache-line transfer rather than a futex wake-up, then sleep on a
+// condition variable so an idle session burns no CPU. A call allocates nothing.
 #include "util/thread_pool.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
+#include <immintrin.h>
+#define FACEATTR_CPU_RELAX() _mm_pause()
+#else
+#define FACEATTR_CPU_RELAX() ((void)0)
+#endif
 
 namespace faceattr {
 namespace {
 // Set on worker threads and on a caller while it runs a job: nested calls run inline.
 thread_local bool t_in_parallel = false;
+
+// How long an idle worker keeps polling for the next job before sleeping.
+constexpr auto kSpinTime = std::chrono::microseconds(300);
+constexpr auto kPauseTime = std::chrono::microseconds(50);  // of which pure spinning
+
+constexpr uint64_t kIndexMask = 0xffffffffu;
+uint64_t gen_of(uint64_t word) { return word >> 32; }
+uint64_t index_of(uint64_t word) { return word & kIndexMask; }
 }  // namespace
 
 struct ThreadPool::Impl {
+  // One thread's range of the current job; each on its own cache line.
+  struct alignas(64) Range {
+    std::atomic<uint64_t> cursor{0};  // (generation << 32) | next chunk
+    std::atomic<size_t> end{0};       // one past its last chunk
+  };
+
   int n_threads = 1;
   std::vector<std::thread> workers;
+  std::unique_ptr<Range[]> ranges;  // n_threads
+  std::mutex call_mutex;            // serialises parallel_for callers
 
-  std::mutex call_mutex;  // serialises parallel_for callers
-  std::mutex mutex;
+  // The current job. Fields are atomics (relaxed) because a late worker may
+  // read them while the next job is being written; its claim then fails.
+  alignas(64) std::atomic<uint64_t> generation{0};
+  std::atomic<void (*)(void*, size_t, size_t)> fn{nullptr};
+  std::atomic<void*> ctx{nullptr};
+  std::atomic<size_t> n{0}, chunk{1};
+  alignas(64) std::atomic<size_t> done{0};  // chunks of the current job finished
+  alignas(64) std::atomic<int> sleepers{0};
+  std::mutex mutex;  // guards the sleep/wake hand-over and stop
   std::condition_variable wake;
-  std::condition_variable done;
-  uint64_t generation = 0;
   bool stop = false;
-  int busy_workers = 0;
+  std::atomic<bool> stopping{false};
 
-  // The current job; written under `mutex` before the generation bump.
-  void (*fn)(void*, size_t, size_t) = nullptr;
-  void* ctx = nullptr;
-  size_t n = 0;
-  size_t chunk = 1;
-  size_t n_chunks = 0;
-  std::atomic<size_t> next_chunk{0};
-
-  void run_chunks() {
+  // Claims and runs chunks of range r of job `gen` until it is exhausted.
+  void run_range(uint64_t gen, int r) {
+    Range& range = ranges[static_cast<size_t>(r)];
     for (;;) {
-      const size_t c = next_chunk.fetch_add(1, std::memory_order_relaxed);
-      if (c >= n_chunks) return;
-      const size_t begin = c * chunk;
-      const size_t end = std::min(n, begin + chunk);
-      fn(ctx, begin, end);
+      uint64_t word = range.cursor.load(std::memory_order_acquire);
+      if (gen_of(word) != gen) return;
+      const size_t i = static_cast<size_t>(index_of(word));
+      auto* const f = fn.load(std::memory_order_relaxed);
+      void* const c = ctx.load(std::memory_order_relaxed);
+      const size_t total = n.load(std::memory_order_relaxed);
+      const size_t step = chunk.load(std::memory_order_relaxed);
+      if (i >= range.end.load(std::memory_order_relaxed)) return;
+      if (!range.cursor.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel,
+                                              std::memory_order_relaxed)) {
+        continue;
+      }
+      // The claim succeeded on (gen, i), so the fields read above were job gen's:
+      // the caller rewrites them only after every chunk of gen is done.
+      const size_t begin = i * step;
+      f(c, begin, std::min(total, begin + step));
+      done.fetch_add(1, std::memory_order_release);
     }
   }
 
-  void worker_loop() {
+  // Thread `self`'s own range first, then the others' leftovers.
+  void run_job(uint64_t gen, int self) {
+    for (int k = 0; k < n_threads; ++k) run_range(gen, (self + k) % n_threads);
+  }
+
+  void worker_loop(int self) {
     t_in_parallel = true;
-    uint64_t seen = 0;
+    uint64_t seen = generation.load(std::memory_order_acquire);
     for (;;) {
-      {
+      uint64_t gen = generation.load(std::memory_order_acquire);
+      if (gen == seen) {
+        const auto start = std::chrono::steady_clock::now();
+        for (int spins = 0; gen == seen; ++spins) {
+          if (stopping.load(std::memory_order_relaxed)) return;
+          if ((spins & 63) == 63) {
+            const auto waited = std::chrono::steady_clock::now() - start;
+            if (waited > kSpinTime) break;
+            // Past the first stretch, let a thread that shares this core (the
+            // caller, on a busy machine) run instead of burning its time slice.
+            if (waited > kPauseTime) std::this_thread::yield();
+          }
+          FACEATTR_CPU_RELAX();
+          gen = generation.load(std::memory_order_acquire);
+        }
+      }
+      if (gen == seen) {
         std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return stop || generation != seen; });
+        sleepers.fetch_add(1, std::memory_order_seq_cst);
+        wake.wait(lock, [&] { return stop || generation.load(std::memory_order_seq_cst) != seen; });
+        sleepers.fetch_sub(1, std::memory_order_relaxed);
         if (stop) return;
-        seen = generation;
+        gen = generation.load(std::memory_order_acquire);
       }
-      run_chunks();
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (--busy_workers == 0) done.notify_one();
-      }
+      seen = gen;
+      run_job(gen, self);
     }
   }
 };
@@ -70,14 +137,17 @@ ThreadPool::ThreadPool(int n_threads) : impl_(new Impl) {
   n_threads = 1;  // a wasm build without -pthread cannot start threads
 #endif
   impl_->n_threads = std::max(1, n_threads);
+  impl_->ranges.reset(new Impl::Range[static_cast<size_t>(impl_->n_threads)]);
   impl_->workers.reserve(static_cast<size_t>(impl_->n_threads - 1));
-  for (int i = 1; i < impl_->n_threads; ++i) impl_->workers.emplace_back([this] { impl_->worker_loop(); });
+  for (int i = 1; i < impl_->n_threads; ++i)
+    impl_->workers.emplace_back([this, i] { impl_->worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->stop = true;
+    impl_->stopping.store(true);
   }
   impl_->wake.notify_all();
   for (auto& t : impl_->workers) t.join();
@@ -93,25 +163,39 @@ void ThreadPool::parallel_for(size_t n, void (*fn)(void* ctx, size_t begin, size
     return;
   }
   std::lock_guard<std::mutex> call_lock(p.call_mutex);
-  // A few chunks per thread balance uneven work without much claiming overhead.
-  const size_t target = std::min(n, static_cast<size_t>(p.n_threads) * 4);
-  {
-    std::lock_guard<std::mutex> lock(p.mutex);
-    p.fn = fn;
-    p.ctx = ctx;
-    p.n = n;
-    p.chunk = (n + target - 1) / target;
-    p.n_chunks = (n + p.chunk - 1) / p.chunk;
-    p.next_chunk.store(0, std::memory_order_relaxed);
-    p.busy_workers = static_cast<int>(p.workers.size());
-    ++p.generation;
+  // A few chunks per thread let threads that finish early (or a worker that
+  // is late to wake) take over the rest without much claiming overhead.
+  const size_t threads = static_cast<size_t>(p.n_threads);
+  const size_t target = std::min(n, threads * 4);
+  const size_t chunk = (n + target - 1) / target;
+  const size_t n_chunks = (n + chunk - 1) / chunk;
+  p.fn.store(fn, std::memory_order_relaxed);
+  p.ctx.store(ctx, std::memory_order_relaxed);
+  p.n.store(n, std::memory_order_relaxed);
+  p.chunk.store(chunk, std::memory_order_relaxed);
+  p.done.store(0, std::memory_order_relaxed);
+  const uint64_t gen = (p.generation.load(std::memory_order_relaxed) + 1) & kIndexMask;
+  for (size_t t = 0; t < threads; ++t) {
+    p.ranges[t].end.store(n_chunks * (t + 1) / threads, std::memory_order_relaxed);
+    p.ranges[t].cursor.store(gen << 32 | (n_chunks * t / threads), std::memory_order_release);
   }
-  p.wake.notify_all();
+  p.generation.store(gen, std::memory_order_seq_cst);  // publishes the job
+  if (p.sleepers.load(std::memory_order_seq_cst) > 0) {
+    // A worker that counted itself a sleeper re-checks the generation under
+    // the mutex before waiting, so taking it here orders the notify after that.
+    { std::lock_guard<std::mutex> lock(p.mutex); }
+    p.wake.notify_all();
+  }
   t_in_parallel = true;
-  p.run_chunks();
+  p.run_job(gen, 0);
   t_in_parallel = false;
-  std::unique_lock<std::mutex> lock(p.mutex);
-  p.done.wait(lock, [&] { return p.busy_workers == 0; });
+  for (int spins = 0; p.done.load(std::memory_order_acquire) < n_chunks; ++spins) {
+    if (spins < 4096) {
+      FACEATTR_CPU_RELAX();
+    } else {
+      std::this_thread::yield();  // a worker holding a chunk was descheduled
+    }
+  }
 }
 
 }  // namespace faceattr
