@@ -66,6 +66,20 @@ find_program(FACEATTR_TSC tsc REQUIRED)
 add_test(NAME wasm_types COMMAND ${FACEATTR_TSC} --noEmit --strict --target es2022 --module es2022
          --moduleResolution node --lib es2022,dom ${CMAKE_CURRENT_LIST_DIR}/web/types_example.ts)
 set_tests_properties(wasm_node wasm_browser PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)
+# The WebGPU backend in headless Chromium with --enable-unsafe-webgpu (SwiftShader):
+# per-op parity of the WGSL kernels with the SDK's reference kernels (the helper
+# module runs one graph node on them), whole-model parity with the wasm backend,
+# backend choice and device-loss fallback (tests/web/webgpu.test.mjs).
+add_executable(faceattr-webgpu-ref ${CMAKE_CURRENT_LIST_DIR}/web/webgpu_ref.cpp)
+target_link_libraries(faceattr-webgpu-ref PRIVATE faceattr_sdk faceattr_sdk_internal)
+target_compile_options(faceattr-webgpu-ref PRIVATE -msimd128)
+target_link_options(faceattr-webgpu-ref PRIVATE --bind -msimd128 -sMODULARIZE=1 -sEXPORT_ES6=1 -sENVIRONMENT=web
+  -sFILESYSTEM=0 -sALLOW_MEMORY_GROWTH=1 -sEXPORTED_FUNCTIONS=_malloc,_free)
+set_target_properties(faceattr-webgpu-ref PROPERTIES SUFFIX ".js" RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/web)
+add_dependencies(faceattr_web faceattr-webgpu-ref)
+add_test(NAME wasm_webgpu COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_DIR}/web/webgpu.test.mjs)
+set_tests_properties(wasm_webgpu PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)
+
 
 # bench/compare-browser.mjs (faceattr wasm vs onnxruntime-web in Chromium): a
 # couple of runs at 1 and 2 threads, just to keep the tool working; the figures

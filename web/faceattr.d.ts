@@ -3,11 +3,25 @@
 /** A model: a URL on the page's own origin, or the model file's bytes. */
 export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView;
 
-/** Compute backend. 'auto' picks the best available; today that is always 'wasm'. */
-export type Backend = 'auto' | 'wasm';
+/**
+ * Compute backend. 'webgpu': LNet and ANet as WebGPU compute shaders (create rejects
+ * with FACEATTR_ERR_UNSUPPORTED without an adapter); 'wasm': WebAssembly SIMD only;
+ * 'auto' (default): WebGPU on a hardware adapter, else wasm (a software adapter
+ * such as SwiftShader is slower than wasm SIMD).
+ */
+export type Backend = 'auto' | 'wasm' | 'webgpu';
 
-/** Module flavour in use. */
-export type BackendInUse = 'wasm-simd' | 'wasm-simd-threads';
+/** What runs the networks: WebGPU, or a wasm module flavour. */
+export type BackendInUse = 'webgpu' | 'wasm-simd' | 'wasm-simd-threads';
+
+/** The WebGPU adapter in use (GPUAdapterInfo fields). */
+export interface GpuAdapter {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** A software (fallback) adapter, e.g. SwiftShader. */
+  fallback: boolean;
+}
 
 export interface CreateOptions {
   /** ANet model (.fam), e.g. '/models/anet-int8.fam'. Required. */
@@ -64,8 +78,10 @@ export interface Timings {
   preprocessMs: number;
   lnetMs: number;
   anetMs: number;
-  /** The wasm call as a whole. */
+  /** The engine call as a whole (wasm; with 'webgpu' including the GPU runs and read-backs). */
   wasmMs: number;
+  /** 'webgpu' only: command buffers submitted for the frame (LNet, then one ANet batch for all faces). */
+  gpuSubmits?: number;
   /** detect() from call to result, including the trip to the worker. */
   totalMs: number;
 }
@@ -74,6 +90,8 @@ export interface DetectResult {
   faces: Face[];
   backend: BackendInUse;
   timings: Timings;
+  /** Set once the GPU has been given up (device lost, GPU error): why; the frame ran on wasm. */
+  fallbackReason?: string;
 }
 
 // VideoFrame and OffscreenCanvas by lookup, so the declarations also compile with
@@ -108,7 +126,14 @@ export class FaceAttr {
   detect(source: FrameSource, options?: DetectOptions): Promise<DetectResult>;
   /** Frees the session and ends the worker. */
   close(): Promise<void>;
+  /** What runs the networks now; switches from 'webgpu' to wasm when the GPU is lost. */
   readonly backend: BackendInUse;
+  /** Why this backend: 'requested', why 'auto' chose it, or why the GPU was given up. */
+  readonly backendReason: string;
+  /** The WebGPU adapter while backend is 'webgpu', else null. */
+  readonly gpuAdapter: GpuAdapter | null;
+  /** Test/demo hook: destroys the WebGPU device (as a GPU reset would); later frames run on wasm. */
+  loseGpuDevice(): Promise<void>;
   readonly attributes: ReadonlyArray<{ name: string; threshold: number }>;
   readonly hasLocalizer: boolean;
   readonly inWorker: boolean;

@@ -7,7 +7,7 @@ export async function example(video: HTMLVideoElement, image: ImageData, bitmap:
   const r: DetectResult = await fa.detect(video);
   await fa.detect(image, { crop: true });
   await fa.detect(bitmap);
-  const backend: 'wasm-simd' | 'wasm-simd-threads' = r.backend;
+  const backend: 'webgpu' | 'wasm-simd' | 'wasm-simd-threads' = r.backend;
   const total: number = r.timings.totalMs + r.timings.anetMs;
   const first: Face | undefined = r.faces[0];
   if (first) console.log(first.box.x, first.box.width, first.score, backend, total, fa.attributes[0].threshold);
@@ -19,8 +19,11 @@ export async function example(video: HTMLVideoElement, image: ImageData, bitmap:
   }
   // @ts-expect-error: the model is required
   await FaceAttr.create({ backend: 'wasm' });
-  // @ts-expect-error: no such backend (yet)
-  await FaceAttr.create({ model: '/m.fam', backend: 'webgpu' });
+  const gpu = await FaceAttr.create({ model: '/m.fam', backend: 'webgpu' });
+  if (gpu.backend === 'webgpu' && gpu.gpuAdapter) console.log(gpu.gpuAdapter.fallback, gpu.backendReason, r.timings.gpuSubmits);
+  await gpu.loseGpuDevice();
+  // @ts-expect-error: no such backend
+  await FaceAttr.create({ model: '/m.fam', backend: 'webgl' });
   await fa.close();
   return r.faces.flatMap((f) => f.attributes.filter((a) => a.present).map((a) => a.name));
 }

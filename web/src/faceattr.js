@@ -1,5 +1,6 @@
 // faceattr for the web: face attributes from images and video, in the browser,
-// on WebAssembly SIMD (threads when the page is cross-origin isolated).
+// on WebAssembly SIMD (threads when the page is cross-origin isolated) or with the
+// networks on WebGPU (src/webgpu/), wasm as its fallback.
 //
 //   const fa = await FaceAttr.create({ model: '/models/anet-int8.fam' });
 //   const { faces } = await fa.detect(videoElement);
@@ -11,11 +12,11 @@ import { Runner, isImageDataLike, sourceSize } from './runner.js';
 
 export { FaceAttrError, threadsSupported };
 
-const BACKENDS = ['auto', 'wasm'];
+const BACKENDS = ['auto', 'wasm', 'webgpu'];
 
 export class FaceAttr {
   /**
-   * options: {model, lnetModel?, backend?: 'auto'|'wasm', worker?: boolean (default true),
+   * options: {model, lnetModel?, backend?: 'auto'|'wasm'|'webgpu', worker?: boolean (default true),
    *           threads?: number, maxFaces?, minFaceSize?, kernels?: 'auto'|'simd'|'reference', distUrl?}
    * model / lnetModel: a same-origin URL (string or URL) or the model bytes.
    */
@@ -58,7 +59,7 @@ export class FaceAttr {
       throw e;
     }
     const init = {
-      model, lnetModel, threads,
+      model, lnetModel, threads, backend,
       kernels: options.kernels, maxFaces: options.maxFaces, minFaceSize: options.minFaceSize, distUrl,
     };
     if (useWorker) {
@@ -78,8 +79,12 @@ export class FaceAttr {
     return fa;
   }
 
-  /** e.g. "wasm-simd" or "wasm-simd-threads". */
+  /** "webgpu", "wasm-simd" or "wasm-simd-threads": what ran the last frame (or will run the next). */
   get backend() { return this.info.backend; }
+  /** Why: 'requested', why 'auto' chose it, or why the GPU was given up (device lost, error). */
+  get backendReason() { return this.info.backendReason; }
+  /** The WebGPU adapter in use ({vendor, architecture, description, fallback}), or null. */
+  get gpuAdapter() { return this.info.gpuAdapter; }
   /** Attribute names and thresholds, in the model's order. */
   get attributes() { return this.info.attributes; }
   /** True when an LNet model is loaded (several faces, real boxes). */
@@ -106,7 +111,24 @@ export class FaceAttr {
       throw new FaceAttrError('this FaceAttr is closed', 'FACEATTR_ERR_INVALID_ARGUMENT');
     }
     result.timings.totalMs = performance.now() - t0;
+    if (result.backend !== this.info.backend) {
+      // The GPU was given up (device lost, GPU error): the same session goes on in wasm.
+      this.info = { ...this.info, backend: result.backend, backendReason: result.fallbackReason ?? '', gpuAdapter: null };
+    }
     return result;
+  }
+
+  /**
+   * Test and demo hook: destroys the WebGPU device as a GPU reset would; the next
+   * detect() runs on wasm with the same session. No-op on wasm.
+   */
+  async loseGpuDevice() {
+    if (this.#runner) {
+      await this.#inline;
+      this.#runner.loseDevice();
+    } else if (this.#worker) {
+      await this.#call({ op: 'loseDevice' });
+    }
   }
 
   /** Frees the session (and ends the worker). */

@@ -3,11 +3,15 @@
 // canvas into the engine's reusable wasm-heap frame buffer. Used inside the
 // worker (worker.js) and, with {worker: false}, on the page itself.
 import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
+import { GpuEngine } from './webgpu/engine.js';
 
 export class Runner {
   /**
-   * opts: {model, lnetModel?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?} (bytes, not URLs).
+   * opts: {model, lnetModel?, backend?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?} (bytes, not URLs).
    * preloading: {flavour, distUrl, threads, promise} of a loadModule call already under way.
+   * backend 'webgpu': the networks on the GPU (rejects without a usable adapter); 'auto': the
+   * GPU when the adapter is a hardware one (a software adapter such as SwiftShader is far
+   * slower than wasm SIMD), else wasm; 'wasm' (default here): wasm only.
    */
   static async create(opts, preloading = null) {
     const flavour = pickFlavour(opts);
@@ -15,19 +19,45 @@ export class Runner {
                    preloading.threads === opts.threads
       ? await preloading.promise
       : await loadModule(flavour, { distUrl: opts.distUrl, threads: opts.threads });
-    return new Runner(Engine.create(module, { ...opts, flavour }));
+    const engine = Engine.create(module, { ...opts, flavour });
+    const backend = opts.backend ?? 'wasm';
+    if (backend === 'wasm') return new Runner(engine, 'requested');
+    let gpu;
+    try {
+      gpu = await GpuEngine.create(engine, { allowSoftware: backend === 'webgpu' });
+    } catch (e) {
+      if (backend === 'webgpu') {
+        engine.close();
+        throw e;
+      }
+      return new Runner(engine, e.message);  // auto: wasm, and why
+    }
+    return new Runner(gpu, backend === 'webgpu' ? 'requested' : 'hardware WebGPU adapter');
   }
 
-  constructor(engine) {
+  constructor(engine, reason = '') {
     this.engine = engine;
+    this.reason = reason;
     this.canvas = null;
     this.ctx = null;
+  }
+
+  /** Why this backend runs: 'requested', the reason auto chose it, or why the GPU was given up. */
+  get backendReason() {
+    return this.engine.fallbackReason || this.reason;
+  }
+
+  /** Test hook: loses the GPU device (no-op on wasm). */
+  loseDevice() {
+    if (typeof this.engine.loseDevice === 'function') this.engine.loseDevice();
   }
 
   info() {
     const e = this.engine;
     return {
       backend: e.backend,
+      backendReason: this.backendReason,
+      gpuAdapter: e.adapter ?? null,
       kernels: e.kernels,
       threads: e.threads,
       hasLocalizer: e.hasLocalizer,

@@ -1,7 +1,7 @@
 // Web Worker side of FaceAttr (faceattr.js): one Runner, requests answered in order.
 // Messages in:  {op: 'load', flavour, distUrl, threads} (no reply: starts fetching and compiling the
 //               module while the page still fetches the models) | {id, op: 'init', options} |
-//               {id, op: 'detect', source, crop} | {id, op: 'close'}
+//               {id, op: 'detect', source, crop} | {id, op: 'loseDevice'} (test hook) | {id, op: 'close'}
 // Messages out: {id, result} | {id, error: {message, code}}
 import { loadModule } from './core.js';
 import { Runner } from './runner.js';
@@ -36,6 +36,9 @@ async function handle(ev) {
         // Transferred bitmaps and frames are ours: release them at once.
         if (source && typeof source.close === 'function') source.close();
       }
+    } else if (op === 'loseDevice') {
+      if (runner) runner.loseDevice();
+      result = runner ? runner.info() : null;
     } else if (op === 'close') {
       if (runner) runner.close();
       runner = null;

@@ -45,11 +45,18 @@ export class GpuEngine {
   /**
    * Puts the networks of `engine` (a wasm Engine: its session's models) on a new
    * GPUDevice. Rejects with FACEATTR_ERR_UNSUPPORTED when there is no usable adapter
-   * or the GPU refuses the networks; `engine` stays usable either way.
+   * (a software one only with allowSoftware) or the GPU refuses the networks;
+   * `engine` stays usable either way.
    */
-  static async create(engine) {
+  static async create(engine, { allowSoftware = true } = {}) {
     const { device, adapter, reason } = await requestGpuDevice();
     if (!device) throw new FaceAttrError(reason, 'FACEATTR_ERR_UNSUPPORTED');
+    if (adapter.fallback && !allowSoftware) {
+      device.destroy();
+      const name = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ') || 'unknown';
+      throw new FaceAttrError(`the WebGPU adapter is a software fallback (${name}), slower than wasm SIMD`,
+                              'FACEATTR_ERR_UNSUPPORTED');
+    }
     const g = new GpuEngine(engine);
     try {
       await g.#attach(device, adapter);
@@ -84,7 +91,6 @@ export class GpuEngine {
   }
 
   async #attach(device, adapter) {
-    const M = this.M;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const anetGraph = this.stages.graph(0);
@@ -105,7 +111,6 @@ export class GpuEngine {
     device.onuncapturederror = (ev) => {
       if (this.device === device) this.#fallBack(`WebGPU error: ${ev.error && ev.error.message}`);
     };
-    void M;
   }
 
   frameView(bytes) {
@@ -256,7 +261,8 @@ export class GpuEngine {
       const box = crop ? { x: 0, y: 0, width: width | 0, height: height | 0 } : { x: b[0], y: b[1], width: b[2], height: b[3] };
       faces.push({ box, score: b[4], attributes });
     }
-    return { faces, backend: 'webgpu', timings: { preprocessMs, lnetMs, anetMs, wasmMs: now() - t0 } };
+    const gpuSubmits = (whole ? 0 : 1) + (n > 0 ? 1 : 0);  // command buffers: LNet, then all faces' ANet
+    return { faces, backend: 'webgpu', timings: { preprocessMs, lnetMs, anetMs, wasmMs: now() - t0, gpuSubmits } };
   }
 }
 

@@ -267,7 +267,7 @@ ${main(OH * OW * C, `
   let x0 = ox * ${node.strideW} - ${node.padLeft};
   let ky0 = max(0, -y0); let ky1 = min(${node.kernelH}, ${IH} - y0);
   let kx0 = max(0, -x0); let kx1 = min(${node.kernelW}, ${IW} - x0);
-  var m = -3.4028235e38; var s = 0.0; var cnt = 0;
+  var m = bitcast<f32>(0xff7fffffu); var s = 0.0; var cnt = 0;
   for (var ky = ky0; ky < ky1; ky++) {
     for (var kx = kx0; kx < kx1; kx++) {
       let v = x[((b * ${IH}u + u32(y0 + ky)) * ${IW}u + u32(x0 + kx)) * ${C}u + c];

@@ -24,7 +24,8 @@ export class GpuNetwork {
   /**
    * device: a GPUDevice; graph: {tensors, nodes, input, outputs, ...}; maxBatch: items per run
    * (ANet: faces of a frame). Throws on an op without a kernel; GPU validation errors
-   * surface through the device (see checkErrors()).
+   * surface through the device's error scopes. `graph.feeds` (optional): further
+   * activation tensors the caller writes (write()) besides graph.input.
    */
   constructor(device, graph, { maxBatch = 1, label = graph.name } = {}) {
     this.device = device;
@@ -35,7 +36,6 @@ export class GpuNetwork {
     if (graph.outputs.length < 1) throw new Error('the graph has no output');
     this.input = tensors[graph.input];
     this.output = tensors[graph.outputs[0]];
-    if (this.input.dtype !== 'f32' || this.output.dtype !== 'f32') throw new Error('network input and output must be f32');
     this.inputElements = perItem(this.input);
     this.outputElements = perItem(this.output);
     this.buffers = [];  // every GPUBuffer, for destroy()
@@ -61,8 +61,11 @@ export class GpuNetwork {
       pool[k].freeAfter = lastUse.get(t) ?? i;  // an unread output is free after its node
       slot.set(t, k);
     };
-    take(graph.input, -1);
-    pool[slot.get(graph.input)].freeAfter = Infinity;  // the input is written before each run and never reused
+    // Inputs are written before each run and never reused.
+    for (const t of [graph.input, ...(graph.feeds || [])]) {
+      take(t, -1);
+      pool[slot.get(t)].freeAfter = Infinity;
+    }
     nodes.forEach((n, i) => take(n.output, i));
     this.activationBytes = pool.reduce((a, p) => a + p.bytes, 0);
     const poolBuffers = pool.map((p, i) => this.#buffer(p.bytes, STORAGE | COPY_SRC | COPY_DST, `${label} act${i}`));
@@ -96,6 +99,11 @@ export class GpuNetwork {
       s.weights = s.params = null;  // on the GPU now
     }
     this.batchData = new Uint32Array(4);
+  }
+
+  /** Writes `data` (f32, batch-major) into activation tensor `t` (one of graph.feeds) for the next run. */
+  write(t, data) {
+    this.device.queue.writeBuffer(this.bufferOf(t), 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
   /**

@@ -1,0 +1,279 @@
+// The WebGPU backend (web/src/webgpu/) in headless Debian Chromium with
+// --enable-unsafe-webgpu: the adapter is SwiftShader, a CPU emulation of a GPU
+// (no GPU here), which runs the same WGSL as a real GPU would.
+//
+//  1. Per op: every op of the model format in every kernel variant, f32 and int8,
+//     on seeded random data with batches, against the SDK's reference CPU kernel
+//     of the same node (tests/web/webgpu_page.mjs, tests/web/webgpu_ref.cpp).
+//     f32: |gpu - cpu| <= 1e-4 * max(1, |cpu|) (only the summation order differs).
+//     int8: the GPU runs the CPU's integer arithmetic in f32 (exact integer sums
+//     below 2^24; the same multipliers and round-half-away requantisation), so the
+//     quantised outputs must be equal; at most 1% of them may be one step off (an
+//     f32 value within an ulp of a rounding tie, GPU division/exp precision).
+//  2. Whole models, through the public API (FaceAttr, backend 'webgpu' in its
+//     worker) against the same API with backend 'wasm' and the reference kernels,
+//     on test-crop photos ({crop: true}) and on scenes with LNet: fp32 and int8
+//     ANet and LNet. Tolerances on probabilities (and the response map): fp32
+//     1e-4; int8 TOL_INT8 (one int8 step of a late layer moves a probability by
+//     about 1e-2 at most; measured differences are far below), decisions equal
+//     wherever the CPU probability is at least that far from its threshold; the
+//     same faces (count, boxes within 1 px, scores within the map tolerance).
+//     Several faces of a frame go through ANet as one batch (asserted: a frame
+//     with two faces, from the native fixtures' hand-weighted tiny LNet).
+//  3. Backend choice and fallback: 'auto' on a software adapter picks wasm and
+//     says why; no adapter -> 'webgpu' rejects with FACEATTR_ERR_UNSUPPORTED and
+//     'auto' runs wasm; a lost device (GPUDevice.destroy() through the test hook)
+//     -> the same session goes on in wasm with the same results.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { BUILD, MODELS, NATIVE_FIXTURES, OUT, REPO, decodeJpeg, launchChromium, need, startServer, testCrops } from './lib.mjs';
+
+const TOL_F32 = 1e-4;
+const TOL_INT8 = 0.01;
+
+const server = await startServer();
+const { context, close } = await launchChromium(['--enable-unsafe-webgpu']);
+const files = new Map();  // /webgpu-test/<name> -> [bytes, type]
+files.set('page.html', [Buffer.from('<!doctype html><meta charset="utf-8"><title>webgpu test</title><body></body>'), 'text/html']);
+files.set('webgpu_page.mjs', [fs.readFileSync(path.join(REPO, 'tests/web/webgpu_page.mjs')), 'text/javascript']);
+for (const f of ['faceattr-webgpu-ref.js', 'faceattr-webgpu-ref.wasm']) {
+  files.set(f, [fs.readFileSync(need(path.join(OUT, f), 'build the wasm preset (faceattr-webgpu-ref)')),
+                f.endsWith('.js') ? 'text/javascript' : 'application/wasm']);
+}
+await context.route(`${server.origin}/webgpu-test/**`, (route) => {
+  const name = new URL(route.request().url()).pathname.replace('/webgpu-test/', '');
+  const f = files.get(name);
+  if (!f) return route.fulfill({ status: 404, body: 'not found' });
+  return route.fulfill({ status: 200, body: f[0], headers: {
+    'Content-Type': f[1], 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cross-Origin-Resource-Policy': 'same-origin' } });
+});
+const page = await context.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+await page.goto(`${server.origin}/webgpu-test/page.html`);
+
+test.after(async () => {
+  await close();
+  await server.close();
+});
+
+test('per op: WGSL kernels equal the SDK reference kernels (f32 1e-4 relative; int8 equal)', async () => {
+  const { results, adapter, error } = await page.evaluate(async () => (await import('/webgpu-test/webgpu_page.mjs')).opParity(7));
+  console.log(`# adapter: ${JSON.stringify(adapter)}`);
+  assert.equal(error, null);
+  assert.ok(results.length >= 40);
+  for (const r of results) {
+    assert.equal(r.gpuLength, r.n, r.name);
+    if (r.dtype === 'f32') {
+      assert.ok(r.maxRel <= 1e-4, `${r.name}: max |d| ${r.maxAbs} (relative ${r.maxRel})`);
+    } else {
+      assert.ok(r.distinct >= Math.min(8, r.n / 4), `${r.name}: only ${r.distinct} distinct outputs`);
+      assert.ok(r.maxSteps <= 1 && r.mismatched <= 0.01 * r.n, `${r.name}: ${r.mismatched}/${r.n} off, max ${r.maxSteps} steps`);
+    }
+  }
+  const off = results.filter((r) => r.dtype === 'i8' && r.mismatched > 0).map((r) => `${r.name} ${r.mismatched}/${r.n}`);
+  const f32 = Math.max(...results.filter((r) => r.dtype === 'f32').map((r) => r.maxRel));
+  console.log(`# ${results.length} op cases; f32 max relative difference ${f32.toExponential(2)}; int8 outputs off by one step: ${off.join(', ') || 'none'}`);
+});
+
+// The frames as RGBA, served to the page (no large JSON through evaluate).
+async function frames() {
+  const crops = await Promise.all(testCrops(6).map(decodeJpeg));
+  const rgba = ({ width, height, rgb }) => {
+    const out = new Uint8Array(width * height * 4);
+    for (let i = 0; i < width * height; ++i) out.set([rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], 255], 4 * i);
+    return { width, height, data: out };
+  };
+  // Scenes: 320x240 noise with crops pasted at several sizes (as node.test.mjs).
+  const W = 320, H = 240;
+  const scenes = [[0.6, [[100, 50]]], [0.45, [[20, 60], [190, 70]]], [1.0, [[60, 10]]]].map(([s, at]) => {
+    const rgb = new Uint8Array(W * H * 3);
+    for (let i = 0; i < rgb.length; ++i) rgb[i] = 90 + ((Math.imul(i, 2654435761) >>> 27) & 31);
+    at.forEach(([x0, y0], k) => {
+      const src = crops[k];
+      const w = Math.min(W - x0, Math.round(src.width * s)), h = Math.min(H - y0, Math.round(src.height * s));
+      for (let y = 0; y < h; ++y) {
+        for (let x = 0; x < w; ++x) {
+          const si = 3 * (Math.min(src.height - 1, Math.floor(y / s)) * src.width + Math.min(src.width - 1, Math.floor(x / s)));
+          rgb.set(src.rgb.subarray(si, si + 3), 3 * ((y0 + y) * W + x0 + x));
+        }
+      }
+    });
+    return { width: W, height: H, rgb };
+  });
+  // Two red squares: two faces for the native fixtures' tiny LNet (response ~ R - G).
+  const red = new Uint8Array(W * H * 3).fill(128);
+  for (const [x0, y0, s] of [[40, 60, 60], [200, 80, 80]]) {
+    for (let y = y0; y < y0 + s; ++y) for (let x = x0; x < x0 + s; ++x) red.set([230, 30, 30], 3 * (y * W + x));
+  }
+  const all = { crops: crops.map(rgba), scenes: scenes.map(rgba), red: [rgba({ width: W, height: H, rgb: red })] };
+  const list = {};
+  for (const [k, v] of Object.entries(all)) {
+    list[k] = v.map((f, i) => {
+      const name = `${k}-${i}.rgba`;
+      files.set(name, [Buffer.from(f.data.buffer), 'application/octet-stream']);
+      return { url: `/webgpu-test/${name}`, width: f.width, height: f.height };
+    });
+  }
+  return list;
+}
+const FRAMES = await frames();
+
+// In the page: both backends through FaceAttr on the frames; per frame both results.
+async function bothBackends(opts, frameList, crop) {
+  return page.evaluate(async ({ opts, frameList, crop }) => {
+    const { FaceAttr } = await import('/web/src/faceattr.js');
+    const gpu = await FaceAttr.create({ ...opts, backend: 'webgpu' });
+    const cpu = await FaceAttr.create({ ...opts, backend: 'wasm', kernels: 'reference' });
+    const out = { gpuBackend: gpu.backend, cpuBackend: cpu.backend, thresholds: cpu.attributes.map((a) => a.threshold), frames: [] };
+    for (const f of frameList) {
+      const data = new Uint8ClampedArray(await (await fetch(f.url)).arrayBuffer());
+      const img = new ImageData(data, f.width, f.height);
+      const g = await gpu.detect(img, { crop });
+      const c = await cpu.detect(img, { crop });
+      const strip = (r) => ({ backend: r.backend, timings: r.timings, faces: r.faces.map((x) => ({ box: x.box, score: x.score, p: x.attributes.map((a) => a.probability), d: x.attributes.map((a) => a.present) })) });
+      out.frames.push({ gpu: strip(g), cpu: strip(c) });
+    }
+    await gpu.close();
+    await cpu.close();
+    return out;
+  }, { opts, frameList, crop });
+}
+
+function compareRuns(label, out, tol) {
+  assert.equal(out.gpuBackend, 'webgpu', label);
+  assert.match(out.cpuBackend, /^wasm-/);
+  let maxP = 0, maxScore = 0, maxBox = 0, faces = 0;
+  out.frames.forEach(({ gpu, cpu }, k) => {
+    assert.equal(gpu.backend, 'webgpu', `${label} frame ${k}`);
+    assert.equal(gpu.faces.length, cpu.faces.length, `${label} frame ${k}: face count`);
+    cpu.faces.forEach((cf, f) => {
+      const gf = gpu.faces[f];
+      for (const key of ['x', 'y', 'width', 'height']) maxBox = Math.max(maxBox, Math.abs(gf.box[key] - cf.box[key]));
+      maxScore = Math.max(maxScore, Math.abs(gf.score - cf.score));
+      cf.p.forEach((p, a) => {
+        const d = Math.abs(gf.p[a] - p);
+        maxP = Math.max(maxP, d);
+        assert.ok(d <= tol, `${label} frame ${k} face ${f} attribute ${a}: gpu ${gf.p[a]} cpu ${p}`);
+        if (Math.abs(p - out.thresholds[a]) > tol) assert.equal(gf.d[a], cf.d[a], `${label} frame ${k} face ${f} attribute ${a} decision`);
+      });
+      faces++;
+    });
+  });
+  assert.ok(maxBox <= 1, `${label}: boxes differ by ${maxBox} px`);
+  assert.ok(maxScore <= tol, `${label}: scores differ by ${maxScore}`);
+  console.log(`# ${label}: ${out.frames.length} frames, ${faces} faces; max |dp| ${maxP.toExponential(2)}, |dscore| ${maxScore.toExponential(2)}, |dbox| ${maxBox.toFixed(3)} px (tolerance ${tol})`);
+  return faces;
+}
+
+for (const [anet, tol] of [['anet-fp32.fam', TOL_F32], ['anet-int8.fam', TOL_INT8]]) {
+  test(`whole ANet ${anet}: WebGPU = wasm reference on face crops`, async () => {
+    const out = await bothBackends({ model: `/models/${anet}` }, FRAMES.crops, true);
+    compareRuns(anet, out, tol);
+  });
+}
+
+for (const [anet, lnet, tol] of [['anet-fp32.fam', 'lnet-fp32.fam', TOL_F32], ['anet-int8.fam', 'lnet-int8.fam', TOL_INT8]]) {
+  test(`whole pipeline ${lnet} + ${anet}: WebGPU = wasm reference on scenes and crops`, async () => {
+    const out = await bothBackends({ model: `/models/${anet}`, lnetModel: `/models/${lnet}` },
+                                   [...FRAMES.scenes, ...FRAMES.crops.slice(0, 3)], false);
+    const faces = compareRuns(`${lnet} + ${anet}`, out, tol);
+    assert.ok(faces >= 1, 'the shipped LNet finds faces in these frames');
+  });
+}
+
+test('several faces of a frame: one ANet batch on the GPU, equal to wasm per face', async () => {
+  const fixtures = path.join(OUT, 'webgpu_fixtures');
+  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
+  const tiny = need(path.join(fixtures, 'lnet', 'lnet-tiny.fam'), 'faceattr_native_fixtures writes lnet/lnet-tiny.fam');
+  const tinyBytes = Array.from(fs.readFileSync(tiny));
+  const out = await page.evaluate(async ({ tinyBytes, frame }) => {
+    const { FaceAttr } = await import('/web/src/faceattr.js');
+    const lnetModel = new Uint8Array(tinyBytes);
+    const gpu = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel, backend: 'webgpu', worker: false });
+    const cpu = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel, backend: 'wasm', kernels: 'reference' });
+    const data = new Uint8ClampedArray(await (await fetch(frame.url)).arrayBuffer());
+    const img = new ImageData(data, frame.width, frame.height);
+    const g = await gpu.detect(img);
+    const c = await cpu.detect(img);
+    const strip = (r) => ({ backend: r.backend, timings: r.timings, faces: r.faces.map((x) => ({ box: x.box, score: x.score, p: x.attributes.map((a) => a.probability), d: x.attributes.map((a) => a.present) })) });
+    const res = { gpuBackend: gpu.backend, cpuBackend: cpu.backend, thresholds: cpu.attributes.map((a) => a.threshold), frames: [{ gpu: strip(g), cpu: strip(c) }] };
+    await gpu.close();
+    await cpu.close();
+    return res;
+  }, { tinyBytes, frame: FRAMES.red[0] });
+  assert.equal(out.frames[0].cpu.faces.length, 2, 'the tiny LNet finds both squares');
+  assert.equal(out.frames[0].gpu.timings.gpuSubmits, 2, 'one command buffer for LNet, one for both faces through ANet');
+  compareRuns('tiny LNet + anet-int8, 2 faces in one batch', out, TOL_INT8);
+});
+
+test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu refused, auto wasm; device loss -> wasm, same session', async () => {
+  const r = await page.evaluate(async (frame) => {
+    const { FaceAttr } = await import('/web/src/faceattr.js');
+    const data = new Uint8ClampedArray(await (await fetch(frame.url)).arrayBuffer());
+    const img = new ImageData(data, frame.width, frame.height);
+    const out = {};
+    const probs = (res) => res.faces.map((f) => f.attributes.map((a) => a.probability));
+    // auto: SwiftShader is a fallback (software) adapter.
+    const auto = await FaceAttr.create({ model: '/models/anet-int8.fam' });
+    out.auto = { backend: auto.backend, reason: auto.backendReason };
+    await auto.close();
+    // Device loss, worker mode and in-page mode.
+    for (const worker of [true, false]) {
+      const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: '/models/lnet-int8.fam', backend: 'webgpu', worker });
+      const before = await fa.detect(img);
+      const adapter = fa.gpuAdapter;
+      await fa.loseGpuDevice();
+      const after = await fa.detect(img);
+      const again = await fa.detect(img);
+      out[worker ? 'lossWorker' : 'lossPage'] = {
+        before: before.backend, adapter, after: after.backend, again: again.backend, backend: fa.backend, reason: fa.backendReason,
+        fallbackReason: after.fallbackReason, pBefore: probs(before), pAfter: probs(after), pAgain: probs(again),
+      };
+      await fa.close();
+    }
+    // No adapter (in-page, where navigator.gpu can be replaced): as if the GPU disappeared.
+    const original = navigator.gpu.requestAdapter;
+    navigator.gpu.requestAdapter = async () => null;
+    try {
+      try {
+        await FaceAttr.create({ model: '/models/anet-int8.fam', backend: 'webgpu', worker: false });
+        out.none = { code: 'no error' };
+      } catch (e) {
+        out.none = { code: e.code, message: e.message, name: e.name };
+      }
+      const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', worker: false });
+      out.noneAuto = { backend: fa.backend, reason: fa.backendReason, faces: (await fa.detect(img)).faces.length };
+      await fa.close();
+    } finally {
+      navigator.gpu.requestAdapter = original;
+    }
+    return out;
+  }, FRAMES.scenes[0]);
+  console.log(`# auto: ${r.auto.backend} (${r.auto.reason}); after device loss: ${r.lossWorker.after} (${r.lossWorker.reason})`);
+  assert.match(r.auto.backend, /^wasm-/);
+  assert.match(r.auto.reason, /software/);
+  for (const k of ['lossWorker', 'lossPage']) {
+    const l = r[k];
+    assert.equal(l.before, 'webgpu', k);
+    assert.ok(l.adapter && l.adapter.fallback === true, `${k}: adapter ${JSON.stringify(l.adapter)}`);
+    assert.match(l.after, /^wasm-/, k);
+    assert.equal(l.again, l.after, k);
+    assert.equal(l.backend, l.after, k);
+    assert.match(l.reason, /lost|destroyed|WebGPU/i, k);
+    assert.equal(l.fallbackReason, l.reason, k);
+    assert.equal(l.pAfter.length, l.pBefore.length, `${k}: same faces after the fallback`);
+    l.pBefore.forEach((ps, f) => ps.forEach((p, a) => assert.ok(Math.abs(p - l.pAfter[f][a]) <= TOL_INT8, `${k} face ${f} attr ${a}`)));
+    assert.deepEqual(l.pAgain, l.pAfter, `${k}: the wasm session keeps going`);
+  }
+  assert.equal(r.none.code, 'FACEATTR_ERR_UNSUPPORTED', JSON.stringify(r.none));
+  assert.equal(r.none.name, 'FaceAttrError');
+  assert.match(r.noneAuto.backend, /^wasm-/);
+  assert.match(r.noneAuto.reason, /no WebGPU adapter/);
+  assert.equal(r.noneAuto.faces, 1);
+  assert.deepEqual(pageErrors, []);
+});
