@@ -1,141 +1,197 @@
-// Kernel micro-benchmarks: conv2d / fully connected per family (reference,
-// xnnpack, simd) and dtype on the model's representative layer shapes,
-// single-threaded, reporting GFLOP/s (2 * multiply-adds per second).
+// Kernel benchmarks over the layers of the shipped models: every node of
+// models/{anet,lnet}-{int8,fp32}.fam (read with the SDK loader, so the shapes,
+// weights and quantisation are the real ones) is built for each kernel family
+// compiled in (reference, xnnpack, simd) and run alone at 1 and 2 threads.
+// Conv / fully connected nodes report GFLOPS (2 x multiply-adds per second;
+// int8 counts its integer multiply-adds the same way) and peak, the fraction
+// of this machine's peak for the dtype at that thread count (see machine.h:
+// lanes x FMA pipes x 2 x measured clock, int8 = 2x fp32). peak/* measure
+// what register-only loops reach, to check that peak.
 //
-//   faceattr_bench_kernels --benchmark_min_time=0.2 --benchmark_repetitions=5
-//       --benchmark_report_aggregates_only=true
+//   faceattr_bench_kernels --benchmark_min_time=0.1 --benchmark_filter='anet-int8/.*/t1'
+//   faceattr_bench_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true  (adds "min")
+//   faceattr_bench_kernels --benchmark_filter='peak|conv' --benchmark_format=json
+// Names: <model>/<node index>_<op shape>/<family>/t<threads>. $FACEATTR_MODELS_DIR overrides models/.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "graph/node_kernel.h"
 #include "kernels/kernels.h"
+#include "machine.h"
+#include "model/model.h"
+#include "util/thread_pool.h"
 
 namespace fk = faceattr::kernels;
+namespace fm = faceattr::model;
+namespace fb = faceattr::bench;
 
 namespace {
 
-struct Shape {
-  const char* name;
-  fk::Conv2dDesc d;  // FC layers use in_c -> out_c on a 1x1 image
-  bool fc = false;
+struct LoadedModel {
+  std::string name;
+  fm::Model model;
 };
 
-fk::Conv2dDesc conv(int h, int w, int ic, int oc, int k, int s, int pad, int groups) {
-  fk::Conv2dDesc d;
-  d.in_h = h;
-  d.in_w = w;
-  d.in_c = ic;
-  d.out_c = oc;
-  d.kernel_h = d.kernel_w = k;
-  d.stride_h = d.stride_w = s;
-  d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = pad;
-  d.groups = groups;
-  d.act = fk::Act::Relu;
-  d.out_h = (h + 2 * pad - k) / s + 1;
-  d.out_w = (w + 2 * pad - k) / s + 1;
-  return d;
+double node_flops(const fm::Model& m, const fm::Node& n) {
+  if (n.op != fm::Op::Conv2d && n.op != fm::Op::FullyConnected) return 0;
+  const fm::Tensor& w = m.tensors[n.inputs[1]];  // [out_c][kh][kw][in_c / groups] or [out][in]
+  const fm::Tensor& y = m.tensors[n.output];
+  const double per_output = static_cast<double>(w.elements) / w.shape[0];
+  return 2.0 * per_output * static_cast<double>(y.elements);
 }
 
-std::vector<Shape> shapes() {
-  return {
-      {"conv3x3s2_80x64_3to32", conv(80, 64, 3, 32, 3, 2, 1, 1)},
-      {"dw3x3_40x32x32", conv(40, 32, 32, 32, 3, 1, 1, 32)},
-      {"pw1x1_40x32_32to64", conv(40, 32, 32, 64, 1, 1, 0, 1)},
-      {"pw1x1_10x8_128to256", conv(10, 8, 128, 256, 1, 1, 0, 1)},
-      {"conv3x3_20x16_64to64", conv(20, 16, 64, 64, 3, 1, 1, 1)},
-      {"fc_256to40", conv(1, 1, 256, 40, 1, 1, 0, 1), true},
+std::string shape_name(const fm::Model& m, const fm::Node& n) {
+  const fm::Tensor& x = m.tensors[n.inputs[0]];
+  const fm::Tensor& y = m.tensors[n.output];
+  char buf[160];
+  auto dims = [](const fm::Tensor& t) {
+    std::string s;
+    for (size_t i = 1; i < t.shape.size(); ++i) s += (i > 1 ? "x" : "") + std::to_string(t.shape[i]);
+    return s;
   };
+  if (n.op == fm::Op::Conv2d) {
+    const bool dw = n.groups > 1 && n.groups == x.shape[3];
+    std::snprintf(buf, sizeof(buf), "%s%dx%ds%d_%s_to_%s", dw ? "dw" : (n.groups > 1 ? "gconv" : "conv"),
+                  n.kernel_h, n.kernel_w, n.stride_h, dims(x).c_str(), dims(y).c_str());
+  } else {
+    std::snprintf(buf, sizeof(buf), "%s_%s_to_%s", fm::op_name(n.op), dims(x).c_str(), dims(y).c_str());
+  }
+  std::string s = buf;
+  for (char& c : s)
+    if (c == ' ') c = '_';
+  return s;
 }
 
-fk::KernelPtr make(fk::Family fam, const Shape& s, const fk::ConvWeights& w) {
-  if (s.fc) {
-    fk::FullyConnectedDesc f;
-    f.in_features = s.d.in_c;
-    f.out_features = s.d.out_c;
-    f.act = s.d.act;
-    f.dtype = s.d.dtype;
-    f.in_q = s.d.in_q;
-    f.out_q = s.d.out_q;
-    switch (fam) {
-      case fk::Family::Reference:
-        return fk::reference::make_fully_connected(f, w);
-      case fk::Family::Xnnpack:
-        return fk::xnnpack::make_fully_connected(f, w);
-      case fk::Family::Simd:
-        return fk::simd::make_fully_connected(f, w);
+void fill_random(const fm::Tensor& t, std::vector<uint8_t>* buf, std::mt19937* rng) {
+  buf->assign(t.bytes() + fk::kInputSlackBytes + 64, 0);
+  if (t.dtype == fm::DType::F32) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (size_t i = 0; i < t.elements; ++i) {
+      const float v = u(*rng);
+      std::memcpy(buf->data() + i * 4, &v, 4);
     }
+  } else {
+    std::uniform_int_distribution<int> u(-128, 127);
+    for (size_t i = 0; i < t.bytes(); ++i) (*buf)[i] = static_cast<uint8_t>(u(*rng));
   }
-  switch (fam) {
-    case fk::Family::Reference:
-      return fk::reference::make_conv2d(s.d, w);
-    case fk::Family::Xnnpack:
-      return fk::xnnpack::make_conv2d(s.d, w);
-    case fk::Family::Simd:
-      return fk::simd::make_conv2d(s.d, w);
-  }
-  return nullptr;
 }
 
-void run_layer(benchmark::State& state, fk::Family fam, Shape s) {
-  const fk::Conv2dDesc& d = s.d;
-  const size_t k = static_cast<size_t>(d.kernel_h) * d.kernel_w * (d.in_c / d.groups);
-  const size_t n_w = k * d.out_c;
-  const size_t n_in = static_cast<size_t>(d.in_h) * d.in_w * d.in_c;
-  const size_t n_out = static_cast<size_t>(d.out_h) * d.out_w * d.out_c;
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> uf(-1.0f, 1.0f);
-  std::uniform_int_distribution<int> ui(-127, 127);
-  // Activations keep fk::kInputSlackBytes of readable slack (kernels.h contract).
-  const size_t slack = fk::kInputSlackBytes;
-  std::vector<float> wf(n_w), bf(d.out_c), xf(n_in + slack / 4), yf(n_out + slack / 4), ws(d.out_c, 0.01f);
-  std::vector<int8_t> wq(n_w), xq(n_in + slack), yq(n_out + slack);
-  std::vector<int32_t> bq(d.out_c);
-  for (auto& v : wf) v = uf(rng);
-  for (auto& v : bf) v = uf(rng);
-  for (auto& v : xf) v = uf(rng);
-  for (auto& v : wq) v = static_cast<int8_t>(ui(rng));
-  for (auto& v : xq) v = static_cast<int8_t>(ui(rng));
-  for (auto& v : bq) v = ui(rng) * 10;
-  const bool i8 = d.dtype == fk::DType::I8;
-  const fk::ConvWeights w =
-      i8 ? fk::ConvWeights{wq.data(), ws.data(), bq.data()} : fk::ConvWeights{wf.data(), nullptr, bf.data()};
-  auto kernel = make(fam, s, w);
-  if (!kernel) {
-    state.SkipWithError("family declined this layer");
+void run_node(benchmark::State& state, const LoadedModel* lm, size_t index, fk::Family fam, int threads) {
+  const fm::Model& m = lm->model;
+  const fm::Node& n = m.nodes[index];
+  fb::Context ctx(threads);
+  fk::Dispatch dispatch;
+  dispatch.preferred = fam;
+  std::vector<float> scales;
+  fk::KernelPtr kernel;
+  fk::Family used = fk::Family::Reference;
+  if (!faceattr::graph::make_node_kernel(m, index, dispatch, &scales, &kernel, &used).is_ok() ||
+      used != fam) {
+    state.SkipWithError("this family has no kernel for the node");
     return;
   }
-  fk::ExecContext ctx;
-  const void* x = i8 ? static_cast<const void*>(xq.data()) : xf.data();
-  void* y = i8 ? static_cast<void*>(yq.data()) : yf.data();
-  if (!kernel->bind(&x, 1, y, ctx)) {
+  std::mt19937 rng(static_cast<unsigned>(index) + 1);
+  std::vector<std::vector<uint8_t>> inputs(faceattr::graph::bound_input_count(n));
+  std::vector<const void*> ptrs;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    fill_random(m.tensors[n.inputs[k]], &inputs[k], &rng);
+    ptrs.push_back(inputs[k].data());
+  }
+  std::vector<uint8_t> out;
+  fill_random(m.tensors[n.output], &out, &rng);
+  if (!kernel->bind(ptrs.data(), ptrs.size(), out.data(), ctx.get())) {
     state.SkipWithError("bind failed");
     return;
   }
   for (auto _ : state) {
-    kernel->run(ctx);
+    kernel->run(ctx.get());
     benchmark::ClobberMemory();
   }
-  const double flops = 2.0 * static_cast<double>(k) * static_cast<double>(n_out);
-  state.counters["GFLOPS"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  const double flops = node_flops(m, n);
+  if (flops > 0) {
+    const bool i8 = m.tensors[n.inputs[0]].dtype == fm::DType::I8;
+    const fb::Machine& mc = fb::machine();
+    const double peak = (i8 ? mc.i8_peak_gops(threads) : mc.f32_peak_gflops(threads)) * 1e9;
+    state.counters["GFLOPS"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["peak"] = benchmark::Counter(flops / peak, benchmark::Counter::kIsIterationInvariantRate);
+  }
+}
+
+// With --benchmark_repetitions: on a shared machine the fastest repetition is the least disturbed.
+double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+
+void run_peak(benchmark::State& state, bool i8) {
+  constexpr size_t kIterations = 100000;
+  double ops = 0;
+  for (auto _ : state) ops = i8 ? fb::peak_loop_i16(kIterations) : fb::peak_loop_f32(kIterations);
+  if (ops == 0) {
+    state.SkipWithError("no register-only peak loop for this CPU");
+    return;
+  }
+  const fb::Machine& mc = fb::machine();
+  const double peak = (i8 ? mc.i8_peak_gops(1) : mc.f32_peak_gflops(1)) * 1e9;
+  state.counters["GFLOPS"] = benchmark::Counter(ops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak"] = benchmark::Counter(ops / peak, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// One parallel_for of `threads` x 4 near-empty chunks: the pool's hand-over cost per kernel call.
+void run_pool(benchmark::State& state, int threads) {
+  faceattr::ThreadPool pool(threads);
+  std::vector<size_t> sink(64 * 16);
+  for (auto _ : state) {
+    pool.parallel_for(static_cast<size_t>(threads) * 4,
+                      [&sink](size_t begin, size_t) { sink[begin * 16] += 1; });
+    benchmark::ClobberMemory();
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (fk::DType dtype : {fk::DType::F32, fk::DType::I8}) {
-    for (Shape s : shapes()) {
-      s.d.dtype = dtype;
-      if (dtype == fk::DType::I8) {
-        s.d.in_q = {0.02f, 3};
-        s.d.out_q = {0.05f, -10};
-      }
+  const fb::Machine& mc = fb::machine();
+  benchmark::AddCustomContext("faceattr_peak", mc.describe());
+  benchmark::AddCustomContext("faceattr_models", fb::models_dir());
+  benchmark::RegisterBenchmark("peak/fma_f32/t1", run_peak, false)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("peak/madd_i16/t1", run_peak, true)->Unit(benchmark::kMicrosecond);
+
+  for (int threads : {1, 2}) {
+    benchmark::RegisterBenchmark(("pool/parallel_for/t" + std::to_string(threads)).c_str(), run_pool, threads)
+        ->UseRealTime();
+  }
+
+  static std::vector<std::unique_ptr<LoadedModel>> models;  // outlive the registered benchmarks
+  for (const std::string& name : fb::shipped_models()) {
+    std::vector<uint8_t> bytes;
+    auto lm = std::make_unique<LoadedModel>();
+    lm->name = name;
+    if (!fb::read_file(fb::models_dir() + "/" + name + ".fam", &bytes) ||
+        !fm::load_model(bytes.data(), bytes.size(), &lm->model).is_ok()) {
+      std::fprintf(stderr, "bench_kernels: cannot load %s/%s.fam\n", fb::models_dir().c_str(), name.c_str());
+      return 1;
+    }
+    models.push_back(std::move(lm));
+  }
+  if (models.empty()) std::fprintf(stderr, "bench_kernels: no models in %s\n", fb::models_dir().c_str());
+  for (const auto& lm : models) {
+    for (size_t i = 0; i < lm->model.nodes.size(); ++i) {
+      const std::string node = std::to_string(i) + "_" + shape_name(lm->model, lm->model.nodes[i]);
       for (fk::Family fam : {fk::Family::Reference, fk::Family::Xnnpack, fk::Family::Simd}) {
         if (!fk::family_available(fam)) continue;
-        const std::string name =
-            std::string(s.name) + (dtype == fk::DType::F32 ? "/f32/" : "/i8/") + fk::family_name(fam);
-        benchmark::RegisterBenchmark(name.c_str(), run_layer, fam, s)->Unit(benchmark::kMicrosecond);
+        for (int threads : {1, 2}) {
+          const std::string name =
+              lm->name + "/" + node + "/" + fk::family_name(fam) + "/t" + std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), run_node, lm.get(), i, fam, threads)
+              ->Unit(benchmark::kMicrosecond)
+              ->UseRealTime()
+              ->ComputeStatistics("min", min_of);
+        }
       }
     }
   }

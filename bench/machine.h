@@ -1,0 +1,76 @@
+// Shared by the Google Benchmark binaries in bench/ (machine.cpp): the shipped models and
+// this machine's peak arithmetic rate.
+//
+// Peak (per core) = SIMD lanes x FMA pipes x 2 x clock:
+//  - lanes: fp32 lanes of the Highway target the SIMD family dispatches to
+//    (8 for AVX2, 16 for AVX-512, 4 for SSE4/WASM);
+//  - FMA pipes: 2 (every x86 core with AVX2 since Haswell / Zen 1 issues two
+//    vector FMAs per cycle; Zen 3's FP0 and FP1);
+//  - clock: measured here with a chain of dependent integer adds (one per
+//    cycle on every x86 core), the best of several tries, so it is the clock
+//    the core actually runs at (turbo included); /proc/cpuinfo's "cpu MHz" is
+//    printed beside it (on a VM it is often the nominal clock).
+// int8 peak: without AVX-512 VNNI / AVX-VNNI the exact int8 path is
+// sign-extension to int16 plus vpmaddwd (16 int16 products summed in pairs
+// into 8 int32 lanes per 256-bit instruction, two per cycle on Zen 3) and
+// vpaddd into the accumulator; so the exact int8 peak is taken as 2x the fp32
+// peak (2 x lanes multiply-adds per instruction, two instructions per cycle).
+// The vpaddd shares those pipes, so the register-only loop (peak/madd_i16)
+// reaches about 75-80% of it on Zen 3, against about 96% for fp32 FMAs.
+// vpmaddubsw would double it again but saturates its int16 pair sums, which
+// breaks exactness against the reference, so no exact kernel can use it.
+// The binaries also measure both peaks with register-only loops
+// (peak/fma_f32, peak/madd_i16) to check these assumptions on the machine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "util/thread_pool.h"
+
+namespace faceattr::bench {
+
+struct Machine {
+  double ghz_cpuinfo = 0;   // /proc/cpuinfo "cpu MHz" / 1000 (0 if absent)
+  double ghz_measured = 0;  // dependent-add chain (0 where not measured)
+  int cores = 1;            // online CPUs
+  int f32_lanes = 1;        // of the SIMD family's dispatch target
+  int fma_pipes = 2;
+  double ghz() const { return ghz_measured > 0 ? ghz_measured : ghz_cpuinfo; }
+  double f32_peak_gflops(int threads) const;  // per `threads` cores (capped at cores)
+  double i8_peak_gops(int threads) const;     // exact int8 (see above): 2x fp32
+  std::string describe() const;
+};
+const Machine& machine();  // measured once
+
+// The directory with the shipped models: $FACEATTR_MODELS_DIR, else the source tree's models/.
+std::string models_dir();
+// The shipped networks, in a fixed order; missing files are skipped.
+std::vector<std::string> shipped_models();  // e.g. {"anet-int8", ...}
+bool read_file(const std::string& path, std::vector<uint8_t>* out);
+
+// Thread pools of both kinds for one benchmark (XNNPACK's pthreadpool only
+// above 1 thread, as in a session): what a session's kernels run with.
+class Context {
+ public:
+  explicit Context(int threads);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  const kernels::ExecContext& get() const { return ctx_; }
+
+ private:
+  ThreadPool pool_;
+  kernels::ExecContext ctx_;
+  void* xnn_pool_ = nullptr;
+};
+
+// Register-only peak loops; return the arithmetic operations done (0 if not supported here).
+double peak_loop_f32(size_t iterations);
+double peak_loop_i16(size_t iterations);
+
+}  // namespace faceattr::bench

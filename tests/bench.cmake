@@ -1,0 +1,15 @@
+# Smoke tests of the Google Benchmark suite (bench/): each binary loads the
+# shipped models and runs a few benchmarks for a moment, so a broken loader,
+# bind or counter shows up in ctest. Figures are not checked (speed is measured
+# by running the benchmarks, never asserted by tests).
+if(NOT FACEATTR_BUILD_BENCH)
+  return()
+endif()
+add_test(NAME bench_kernels_smoke
+         COMMAND faceattr_bench_kernels --benchmark_min_time=0.001
+                 "--benchmark_filter=peak|pool|anet-int8/[1-2]_.*/t[12]|lnet-fp32/[0-1]_.*/t[12]")
+add_test(NAME bench_pipeline_smoke
+         COMMAND faceattr_bench_pipeline --benchmark_min_time=0.001
+                 "--benchmark_filter=net/anet-int8/(simd|xnnpack)/t[12]|crop/anet-fp32/simd/t2|frame/.*int8/simd/t1")
+set_tests_properties(bench_kernels_smoke bench_pipeline_smoke PROPERTIES
+                     TIMEOUT 120 FAIL_REGULAR_EXPRESSION "ERROR OCCURRED|cannot load|no models")
