@@ -2,7 +2,8 @@
 // and 40 attribute bars. Query options: ?threads=N (1: single-threaded flavour),
 // ?worker=0 (run on the page), ?lnet=1 (localise faces with the shipped LNet:
 // experimental, off by default until it meets its accuracy targets — see
-// models/MODEL_CARD.md; without it the frame is one face), ?source=image.
+// models/MODEL_CARD.md; without it the frame is one face), ?source=image,
+// ?backend=auto|webgpu|wasm (also switchable on the page: the session is recreated).
 import { FaceAttr } from '/web/src/faceattr.js';
 
 const $ = (id) => document.getElementById(id);
@@ -24,6 +25,8 @@ let stream = null;
 let fpsEma = null;
 let selectedFace = -1;  // face whose bars are shown (click a box); -1: the most confident
 let lastDone = 0;
+let inflight = Promise.resolve();  // the detect under way (a backend switch waits for it)
+let createOpts = null;
 
 function setStatus(text, error = false) {
   $('status').textContent = text;
@@ -90,7 +93,9 @@ function render(result, frameWidth, frameHeight, displayEl) {
     items[i].querySelector('i').style.width = a ? `${(a.probability * 100).toFixed(1)}%` : '0';
     items[i].querySelector('.p').textContent = a ? a.probability.toFixed(2) : '–';
   }
-  $('latency').textContent = `${result.timings.totalMs.toFixed(1)} ms (wasm ${result.timings.wasmMs.toFixed(1)})`;
+  const engine = result.backend === 'webgpu' ? 'WebGPU' : 'wasm';
+  $('latency').textContent = `${result.timings.totalMs.toFixed(1)} ms (${engine} ${result.timings.wasmMs.toFixed(1)})`;
+  if (result.backend !== state.backend) showBackend();  // e.g. the GPU was lost: wasm goes on
 }
 
 async function cameraLoop() {
@@ -99,7 +104,9 @@ async function cameraLoop() {
     if (!running || mode !== 'camera') return;
     try {
       if (fa && video.readyState >= 2 && video.videoWidth > 0) {
-        const result = await fa.detect(video);
+        const run = fa.detect(video);
+        inflight = run.catch(() => {});
+        const result = await run;
         if (mode !== 'camera') return;
         showResult(result, video.videoWidth, video.videoHeight, video);
         const t = performance.now();
@@ -180,6 +187,35 @@ async function lnetAvailable() {
   }
 }
 
+function showBackend() {
+  state.backend = fa.backend;
+  const gpu = fa.gpuAdapter;
+  const what = fa.backend === 'webgpu'
+    ? `WebGPU${gpu ? ` (${[gpu.vendor, gpu.architecture].filter(Boolean).join(' ')}${gpu.fallback ? ', software' : ''})` : ''}`
+    : fa.backend;
+  $('backend').textContent = `${what}${fa.inWorker ? ' (worker)' : ''}${fa.hasLocalizer ? ' + LNet' : ''}`;
+  $('backend').title = fa.backendReason || '';
+}
+
+// Creates the session with `backend`; a running one is closed first (the camera keeps going).
+async function createSession(backend) {
+  const old = fa;
+  fa = null;
+  if (old) {
+    await inflight;
+    await old.close();
+  }
+  try {
+    fa = await FaceAttr.create({ ...createOpts, backend });
+  } catch (e) {
+    if (backend === 'auto') throw e;
+    setStatus(`${backend}: ${e.message}; using auto`, true);
+    fa = await FaceAttr.create({ ...createOpts, backend: 'auto' });
+  }
+  showBackend();
+  $('backend-select').value = backend;
+}
+
 async function main() {
   mark('script');
   const t0 = performance.now();
@@ -187,16 +223,10 @@ async function main() {
   // The camera starts while the module and the models load; its loop waits for `fa`.
   const camera = params.get('source') !== 'image' ? startCamera() : null;
   const lnet = await lnetAvailable();
-  fa = await FaceAttr.create({
-    model: ANET,
-    lnetModel: lnet ? LNET : undefined,
-    backend: 'auto',
-    worker: params.get('worker') !== '0',
-    threads,
-  });
+  createOpts = { model: ANET, lnetModel: lnet ? LNET : undefined, worker: params.get('worker') !== '0', threads };
+  await createSession(params.get('backend') || 'auto');
   state.createMs = performance.now() - t0;
   mark('session');
-  state.backend = fa.backend;
   state.hasLocalizer = fa.hasLocalizer;
   const toggle = $('lnet-toggle');
   if (toggle && params.get('lnet') === '1') {
@@ -205,8 +235,14 @@ async function main() {
     toggle.title = 'Take the whole frame as one face (no LNet)';
   }
   state.thresholds = Object.fromEntries(fa.attributes.map((a) => [a.name, a.threshold]));
-  $('backend').textContent = `${fa.backend}${fa.inWorker ? ' (worker)' : ''}${fa.hasLocalizer ? ' + LNet' : ''}`;
   buildBars(fa.attributes);
+  $('backend-select').onchange = (e) => {
+    const b = e.target.value;
+    const q = new URLSearchParams(location.search);
+    q.set('backend', b);
+    history.replaceState(null, '', `?${q}`);
+    createSession(b).catch((err) => setStatus(`cannot switch to ${b}: ${err.message}`, true));
+  };
   state.ready = true;
   $('camera-btn').onclick = () => startCamera();
   $('file').onchange = (e) => e.target.files[0] && showImage(e.target.files[0]);

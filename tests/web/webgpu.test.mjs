@@ -277,3 +277,31 @@ test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu r
   assert.equal(r.noneAuto.faces, 1);
   assert.deepEqual(pageErrors, []);
 });
+
+test('demo: shows the backend and switches WebGPU <-> wasm on the page', async () => {
+  const [photoA, photoB] = testCrops(2);
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await p.goto(`${server.origin}/demo/?source=image&backend=webgpu`);
+    await p.waitForFunction(() => window.faceattrDemo.ready || window.faceattrDemo.error, null, { timeout: 30000 });
+    assert.equal(await p.evaluate(() => window.faceattrDemo.error), null);
+    assert.equal(await p.evaluate(() => window.faceattrDemo.backend), 'webgpu');
+    assert.match(await p.textContent('#backend'), /WebGPU \(google swiftshader, software\)/);
+    assert.equal(await p.inputValue('#backend-select'), 'webgpu');
+    await p.setInputFiles('#file', photoA);
+    await p.waitForFunction(() => window.faceattrDemo.frames >= 1, null, { timeout: 30000 });
+    assert.equal(await p.evaluate(() => window.faceattrDemo.lastResult.backend), 'webgpu');
+    assert.equal(await p.$$eval('#attrs li', (l) => l.length), 40);
+    await p.selectOption('#backend-select', 'wasm');
+    await p.waitForFunction(() => /^wasm-/.test(window.faceattrDemo.backend), null, { timeout: 30000 });
+    await p.setInputFiles('#file', photoB);
+    await p.waitForFunction(() => window.faceattrDemo.frames >= 2, null, { timeout: 30000 });
+    assert.match(await p.evaluate(() => window.faceattrDemo.lastResult.backend), /^wasm-/);
+    assert.match(p.url(), /backend=wasm/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await p.close();
+  }
+});
