@@ -151,6 +151,32 @@ export function convKernel(node, tensors) {
 ${inner}
     }
   }`;
+  // Dense and depthwise: each invocation computes PX neighbouring output pixels of a
+  // row (x, x+1, ...) for 4 output channels (or 1), so every weight load serves PX
+  // pixels. Out-of-image taps contribute nothing (select), as the CPU's skipped taps.
+  const PX = Math.min(4, c.OW);
+  const owt = Math.ceil(c.OW / PX);
+  const P = [...Array(PX).keys()];
+  const tiled = (ocq, T, body, store) => `
+  let ocb = idx % ${U(ocq)};
+  var r = idx / ${U(ocq)};
+  let oxt = r % ${U(owt)}; r = r / ${U(owt)};
+  let oy = r % ${U(c.OH)};
+  let b = r / ${U(c.OH)};
+  let ox0 = oxt * ${U(PX)};
+  ${P.map((k) => `var acc${k}: ${T} = p[ocb];`).join(' ')}
+  for (var ky = 0u; ky < ${U(c.KH)}; ky++) {
+    let iy = i32(oy * ${U(c.SH)} + ky) - ${c.PT};
+    if (iy < 0 || iy >= ${c.IH}) { continue; }
+    let row = (b * ${U(c.IH)} + u32(iy)) * ${U(c.IW)};
+    for (var kx = 0u; kx < ${U(c.KW)}; kx++) {
+${P.map((k) => `      let ix${k} = i32((ox0 + ${k}u) * ${U(c.SW)} + kx) - ${c.PL};
+      let in${k} = ix${k} >= 0 && ix${k} < ${c.IW};
+      let pix${k} = row + u32(clamp(ix${k}, 0, ${c.IW - 1}));`).join('\n')}
+${body}
+    }
+  }
+${P.map((k) => `  if (ox0 + ${k}u < ${U(c.OW)}) { y[((b * ${U(c.OH)} + oy) * ${U(c.OW)} + ox0 + ${k}u) * ${U(ocq)} + ocb] = ${store(`acc${k}`)}; }`).join('\n')}`;
   let variant, weights, code, threads;
   if (c.G === 1) {
     variant = 'dense';
@@ -166,52 +192,42 @@ ${inner}
     const vec = ocb === 4;
     const T = vec ? 'vec4<f32>' : 'f32';
     const xvec = c.IC % 4 === 0;
-    const inner = xvec ? `
+    const body = xvec ? `
       let wb = (ky * ${U(c.KW)} + kx) * ${U(c.IC * ocq)} + ocb;
       for (var i4 = 0u; i4 < ${U(c.IC / 4)}; i4++) {
-        let xv = ${sub(`x[pix * ${U(c.IC / 4)} + i4]`, true)};
         let wi = wb + i4 * ${U(4 * ocq)};
-        acc += xv.x * w[wi] + xv.y * w[wi + ${U(ocq)}] + xv.z * w[wi + ${U(2 * ocq)}] + xv.w * w[wi + ${U(3 * ocq)}];
+        let w0 = w[wi]; let w1 = w[wi + ${U(ocq)}]; let w2 = w[wi + ${U(2 * ocq)}]; let w3 = w[wi + ${U(3 * ocq)}];
+${P.map((k) => `        let x${k} = select(vec4<f32>(0.0), ${sub(`x[pix${k} * ${U(c.IC / 4)} + i4]`, true)}, in${k});
+        acc${k} += x${k}.x * w0 + x${k}.y * w1 + x${k}.z * w2 + x${k}.w * w3;`).join('\n')}
       }` : `
       let wb = (ky * ${U(c.KW)} + kx) * ${U(c.IC * ocq)} + ocb;
       for (var i = 0u; i < ${U(c.IC)}; i++) {
-        acc += ${sub(`x[pix * ${U(c.IC)} + i]`, false)} * w[wb + i * ${U(ocq)}];
+        let wv = w[wb + i * ${U(ocq)}];
+${P.map((k) => `        acc${k} += select(0.0, ${sub(`x[pix${k} * ${U(c.IC)} + i]`, false)}, in${k}) * wv;`).join('\n')}
       }`;
     code = `${HEADER}${fns}
 @group(0) @binding(1) var<storage, read> x: array<${xvec ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> w: array<${T}>;
 @group(0) @binding(3) var<storage, read> p: array<${T}>;
 @group(0) @binding(4) var<storage, read_write> y: array<${T}>;
-${main(c.OH * c.OW * ocq, `
-  let ocb = idx % ${U(ocq)};
-  var r = idx / ${U(ocq)};
-  let ox = r % ${U(c.OW)}; r = r / ${U(c.OW)};
-  let oy = r % ${U(c.OH)};
-  let b = r / ${U(c.OH)};
-  var acc = p[ocb];${loops(inner)}
-  y[idx] = ${(vec ? epi4 : epi1)('acc', `p[${U(ocq)} + ocb]`)};`)}`;
-    threads = c.OH * c.OW * ocq;
+${main(c.OH * owt * ocq, tiled(ocq, T, body, (a) => (vec ? epi4 : epi1)(a, `p[${U(ocq)} + ocb]`)))}`;
+    threads = c.OH * owt * ocq;
   } else if (c.G === c.IC && c.G === c.OC && c.OC % 4 === 0) {
     variant = 'depthwise';
     const cq = c.OC / 4;
     weights = new Float32Array(c.KH * c.KW * c.OC);  // HWC
     for (let o = 0; o < c.OC; ++o)
       for (let k = 0; k < c.KH * c.KW; ++k) weights[k * c.OC + o] = wsrc[o * c.KH * c.KW + k];
+    const body = `
+      let wv = w[(ky * ${U(c.KW)} + kx) * ${U(cq)} + ocb];
+${P.map((k) => `      acc${k} += select(vec4<f32>(0.0), ${sub(`x[pix${k} * ${U(cq)} + ocb]`, true)}, in${k}) * wv;`).join('\n')}`;
     code = `${HEADER}${fns}
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> p: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
-${main(c.OH * c.OW * cq, `
-  let ocb = idx % ${U(cq)};
-  var r = idx / ${U(cq)};
-  let ox = r % ${U(c.OW)}; r = r / ${U(c.OW)};
-  let oy = r % ${U(c.OH)};
-  let b = r / ${U(c.OH)};
-  var acc = p[ocb];${loops(`
-      acc += ${sub(`x[pix * ${U(cq)} + ocb]`, true)} * w[(ky * ${U(c.KW)} + kx) * ${U(cq)} + ocb];`)}
-  y[idx] = ${epi4('acc', `p[${U(cq)} + ocb]`)};`)}`;
-    threads = c.OH * c.OW * cq;
+${main(c.OH * owt * cq, tiled(cq, 'vec4<f32>', body, (a) => epi4(a, `p[${U(cq)} + ocb]`)))}`;
+    threads = c.OH * owt * cq;
   } else {
     variant = 'grouped';
     weights = Float32Array.from(wsrc);  // OHWI
