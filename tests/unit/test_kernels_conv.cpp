@@ -90,8 +90,23 @@ std::vector<Conv2dDesc> layer_convs() {
       conv(12, 10, 16, 48, 3, 1, 1, 1, Act::Relu),     // dense 3x3
       conv(1, 1, 64, 40, 3, 1, 1, 1, Act::None),       // 1x1 spatial, 3x3 kernel
       conv(9, 7, 8, 16, 5, 2, 2, 2, Act::Relu),        // grouped 5x5 stride 2
+      // fp32 3x3 stride 1 runs on Winograd F(2x2, 3x3) in the SIMD family: odd
+      // and even output sizes, pads 0-2, channels off the vector width, batch 2.
+      conv(11, 9, 24, 24, 3, 1, 1, 1, Act::LeakyRelu),
+      conv(5, 4, 96, 96, 3, 1, 1, 1, Act::Relu6),
+      conv(7, 6, 9, 13, 3, 1, 0, 1, Act::None),
+      conv(6, 5, 17, 8, 3, 1, 2, 1, Act::Relu),
+      conv(3, 2, 8, 8, 3, 1, 1, 1, Act::None),
+      // int8 dense convs read a zero-padded copy and merge the taps of a
+      // window row: first-layer-like 3 channels, stride 2 and 3, odd widths.
+      conv(13, 11, 3, 16, 3, 2, 1, 1, Act::Relu),
+      conv(10, 9, 5, 7, 5, 3, 2, 1, Act::None),
   };
   v[0].batch = 2;
+  v[9].batch = 2;
+  v[12].pad_top = 0;  // asymmetric padding
+  v[12].pad_right = 0;
+  v[12] = finish_conv(v[12]);
   return v;
 }
 
@@ -233,6 +248,12 @@ TEST_CASE("conv2d int8: optimised families within 1 LSB of the reference", "[ker
 }
 
 TEST_CASE("conv2d int8 with 2 threads", "[kernels][conv]") { run_conv_suite(DType::I8, 2, 40, 77); }
+
+// Three threads: the pool's per-thread ranges and stealing split work unevenly.
+TEST_CASE("conv2d with 3 threads", "[kernels][conv]") {
+  run_conv_suite(DType::F32, 3, 20, 303);
+  run_conv_suite(DType::I8, 3, 20, 304);
+}
 
 #if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
 // The panel width and tile code differ per Highway target (128-bit SSE4 is the

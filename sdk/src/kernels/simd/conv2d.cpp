@@ -40,13 +40,56 @@ void build_indirection(const Conv2dDesc& d, const T* x, const T* zero, std::vect
   }
 }
 
-// Shared geometry of the GEMM path.
+// A zero-padded copy of the input: every tap of every window is in bounds.
+struct PaddedInput {
+  size_t h = 0, w = 0, c = 0;                                     // padded rows, columns, channels
+  size_t row_begin = 0, row_end = 0, col_begin = 0, col_end = 0;  // input rows/cols copied
+  explicit PaddedInput(const Conv2dDesc& d)
+      : h(static_cast<size_t>((d.out_h - 1) * d.stride_h + d.kernel_h)),
+        w(static_cast<size_t>((d.out_w - 1) * d.stride_w + d.kernel_w)),
+        c(static_cast<size_t>(d.in_c)) {
+    // Input row iy lands on padded row iy + pad_top; rows past the last window are never read.
+    row_begin = 0;
+    row_end = std::min(static_cast<size_t>(d.in_h), h - std::min(h, static_cast<size_t>(d.pad_top)));
+    col_end = std::min(static_cast<size_t>(d.in_w), w - std::min(w, static_cast<size_t>(d.pad_left)));
+  }
+  size_t elements(int batch) const { return static_cast<size_t>(batch) * h * w * c; }
+};
+
+// ind[m * taps + t] for a padded input: tap t = ky (merge_kx) or ky * kernel_w + kx.
+template <class T>
+void build_padded_indirection(const Conv2dDesc& d, const PaddedInput& pi, bool merge_kx, const T* x,
+                              std::vector<const T*>* ind) {
+  const int kw = merge_kx ? 1 : d.kernel_w;
+  ind->resize(static_cast<size_t>(d.batch) * d.out_h * d.out_w * d.kernel_h * kw);
+  size_t i = 0;
+  for (int b = 0; b < d.batch; ++b) {
+    for (int oy = 0; oy < d.out_h; ++oy) {
+      for (int ox = 0; ox < d.out_w; ++ox) {
+        for (int ky = 0; ky < d.kernel_h; ++ky) {
+          for (int kx = 0; kx < kw; ++kx) {
+            const size_t py = static_cast<size_t>(oy * d.stride_h + ky);
+            const size_t px = static_cast<size_t>(ox * d.stride_w + kx);
+            (*ind)[i++] = x + ((static_cast<size_t>(b) * pi.h + py) * pi.w + px) * pi.c;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Shared geometry of the GEMM path. With merge_kx (a dense conv reading a
+// zero-padded input, so every window row is in bounds), the kernel_w taps of
+// one window row are contiguous in memory (kernel_w * in_c values, whatever
+// the stride) and become one tap of kernel_w * in_c channels: fewer, longer
+// inner loops, which matters most for the first layer (3 channels). The model
+// weights [oc][kh][kw][ic] already have that layout.
 struct GemmShape {
   size_t m = 0, taps = 1, icg = 0, ocg = 0, groups = 1, nr = 0, panels = 0, rows = 1;
-  GemmShape(const Conv2dDesc& d, size_t panel_width, size_t tile_rows)
+  GemmShape(const Conv2dDesc& d, size_t panel_width, size_t tile_rows, bool merge_kx = false)
       : m(static_cast<size_t>(d.batch) * d.out_h * d.out_w),
-        taps(static_cast<size_t>(d.kernel_h) * d.kernel_w),
-        icg(static_cast<size_t>(d.in_c / d.groups)),
+        taps(static_cast<size_t>(d.kernel_h) * (merge_kx ? 1 : d.kernel_w)),
+        icg(static_cast<size_t>(d.in_c / d.groups) * (merge_kx ? d.kernel_w : 1)),
         ocg(static_cast<size_t>(d.out_c / d.groups)),
         groups(static_cast<size_t>(d.groups)),
         nr(panel_width),
@@ -54,13 +97,16 @@ struct GemmShape {
         rows(tile_rows) {}
   size_t row_block() const { return rows * kTilesPerTask; }
   size_t tasks() const { return groups * panels * ceil_div(m, row_block()); }
-  // Task order: row blocks fastest, so consecutive tasks reuse one weight panel.
+  // Task order: panels fastest, then row blocks, then groups. The thread pool
+  // hands each thread a contiguous range of tasks, so a thread owns whole
+  // output rows (no two threads write one cache line of int8 outputs, except
+  // at the range edges) and reuses its input rows across the panels.
   void decode(size_t task, size_t* g, size_t* panel, size_t* m0, size_t* m1) const {
     const size_t blocks = ceil_div(m, row_block());
-    const size_t mb = task % blocks;
-    const size_t gp = task / blocks;
-    *g = gp / panels;
-    *panel = gp % panels;
+    *panel = task % panels;
+    const size_t gm = task / panels;
+    const size_t mb = gm % blocks;
+    *g = gm / blocks;
     *m0 = mb * row_block();
     *m1 = std::min(m, *m0 + row_block());
   }
@@ -132,10 +178,136 @@ class GemmConvF32 final : public BoundKernel {
   float lo_ = 0, hi_ = 0;
 };
 
+// fp32 3x3 stride-1 dense convolution by Winograd F(2x2, 3x3) (simd_kernels.h):
+// input transform, 16 GEMMs on gemm_f32 (no bias, no activation), output
+// transform with bias and activation; three parallel passes.
+class WinogradConvF32 final : public BoundKernel {
+ public:
+  WinogradConvF32(const Conv2dDesc& d, const ConvWeights& w)
+      : BoundKernel(1), d_(d), nr_(gemm_f32_panel_width()), rows_(gemm_f32_rows()) {
+    const size_t C = static_cast<size_t>(d.in_c), K = static_cast<size_t>(d.out_c);
+    panels_ = ceil_div(K, nr_);
+    // U[e] = G g G^T per (oc, ic), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double.
+    packed_.assign(16 * panels_ * C * nr_, 0.0f);
+    const auto* wf = static_cast<const float*>(w.weights);
+    const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    for (size_t oc = 0; oc < K; ++oc) {
+      for (size_t ic = 0; ic < C; ++ic) {
+        double g[3][3];
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx) g[ky][kx] = wf[((oc * 3 + ky) * 3 + kx) * C + ic];
+        double t[4][3];
+        for (int i = 0; i < 4; ++i)
+          for (int kx = 0; kx < 3; ++kx)
+            t[i][kx] = G[i][0] * g[0][kx] + G[i][1] * g[1][kx] + G[i][2] * g[2][kx];
+        for (int i = 0; i < 4; ++i) {
+          for (int j = 0; j < 4; ++j) {
+            const double u = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+            const size_t e = static_cast<size_t>(i * 4 + j);
+            packed_[((e * panels_ + oc / nr_) * C + ic) * nr_ + oc % nr_] = static_cast<float>(u);
+          }
+        }
+      }
+    }
+    zero_bias_.assign(panels_ * nr_, 0.0f);
+    bias_.assign(K, 0.0f);
+    if (w.bias) std::memcpy(bias_.data(), w.bias, K * sizeof(float));
+    wp_.in_h = d.in_h;
+    wp_.in_w = d.in_w;
+    wp_.in_c = d.in_c;
+    wp_.pad_top = d.pad_top;
+    wp_.pad_left = d.pad_left;
+    wp_.out_h = d.out_h;
+    wp_.out_w = d.out_w;
+    wp_.out_c = d.out_c;
+    wp_.tiles_h = (d.out_h + 1) / 2;
+    wp_.tiles_w = (d.out_w + 1) / 2;
+    wp_.tiles = static_cast<size_t>(d.batch) * wp_.tiles_h * wp_.tiles_w;
+    wp_.bias = bias_.data();
+    wp_.act = d.act;
+    wp_.alpha = d.leaky_alpha;
+    act_frange(d.act, &wp_.lo, &wp_.hi);
+  }
+
+  // Worth it when the GEMMs dominate: enough channels on both sides.
+  static bool suits(const Conv2dDesc& d) {
+    return d.dtype == DType::F32 && d.groups == 1 && d.kernel_h == 3 && d.kernel_w == 3 && d.stride_h == 1 &&
+           d.stride_w == 1 && d.in_c >= 8 && d.out_c >= 8 && d.pad_top <= 2 && d.pad_left <= 2;
+  }
+
+  void run(const ExecContext& ctx) override {
+    const size_t tiles = wp_.tiles;
+    const size_t tiles_per_task = std::max<size_t>(1, 4096 / (16 * static_cast<size_t>(d_.in_c)));
+    parallel_for(ctx.pool, ceil_div(tiles, tiles_per_task),
+                 [this, tiles, tiles_per_task](size_t b, size_t e) {
+                   winograd_input_f32(wp_, b * tiles_per_task, std::min(tiles, e * tiles_per_task));
+                 });
+    const size_t row_block = rows_ * kTilesPerTask, blocks = ceil_div(tiles, row_block);
+    parallel_for(ctx.pool, 16 * panels_ * blocks, [this, blocks, row_block, tiles](size_t b, size_t e) {
+      for (size_t task = b; task < e; ++task) {  // panels fastest, then row blocks, then the 16 GEMMs
+        const size_t panel = task % panels_, mb = task / panels_ % blocks, g = task / panels_ / blocks;
+        gemm_f32(gemm_[g], mb * row_block, std::min(tiles, (mb + 1) * row_block), panel, panel + 1);
+      }
+    });
+    const size_t out_tiles_per_task = std::max<size_t>(1, 4096 / (16 * static_cast<size_t>(d_.out_c)));
+    parallel_for(ctx.pool, ceil_div(tiles, out_tiles_per_task),
+                 [this, tiles, out_tiles_per_task](size_t b, size_t e) {
+                   winograd_output_f32(wp_, b * out_tiles_per_task, std::min(tiles, e * out_tiles_per_task));
+                 });
+  }
+
+ protected:
+  bool on_bind(const ExecContext&) override {
+    const size_t tiles = wp_.tiles, C = static_cast<size_t>(d_.in_c), K = static_cast<size_t>(d_.out_c);
+    v_.assign(16 * tiles * C, 0.0f);
+    m_.assign(16 * tiles * K, 0.0f);
+    ind_.resize(16 * tiles);
+    for (size_t i = 0; i < ind_.size(); ++i) ind_[i] = v_.data() + i * C;
+    wp_.x = in<float>(0);
+    wp_.v = v_.data();
+    wp_.m = m_.data();
+    wp_.y = out<float>();
+    float lo = 0, hi = 0;
+    act_frange(Act::None, &lo, &hi);
+    for (size_t e = 0; e < 16; ++e) {
+      GemmF32Params& p = gemm_[e];
+      p.ind = ind_.data() + e * tiles;
+      p.taps = 1;
+      p.kc = C;
+      p.x_offset = 0;
+      p.packed = packed_.data() + e * panels_ * C * nr_;
+      p.bias = zero_bias_.data();
+      p.y = m_.data() + e * tiles * K;
+      p.y_stride = K;
+      p.y_offset = 0;
+      p.n = K;
+      p.act = Act::None;
+      p.lo = lo;
+      p.hi = hi;
+    }
+    return true;
+  }
+
+ private:
+  Conv2dDesc d_;
+  size_t nr_, rows_, panels_ = 0;
+  std::vector<float> packed_, zero_bias_, bias_, v_, m_;
+  std::vector<const float*> ind_;
+  GemmF32Params gemm_[16];
+  WinogradF32Params wp_;
+};
+
+// int8: the input is widened to int16 (x - zero point) once per run anyway, so
+// it is widened into a zero-padded buffer (padding = the zero point, as in the
+// reference) and dense convs merge the taps of a window row (GemmShape).
 class GemmConvI8 final : public BoundKernel {
  public:
   GemmConvI8(const Conv2dDesc& d, const ConvWeights& w)
-      : BoundKernel(1), d_(d), s_(d, gemm_i8_panel_width(), gemm_i8_rows()), zero_(d.in_c + 2, 0) {
+      : BoundKernel(1),
+        d_(d),
+        merge_(d.groups == 1),
+        s_(d, gemm_i8_panel_width(), gemm_i8_rows(), merge_),
+        pi_(d) {
     const size_t kp = (s_.icg + 1) / 2;
     const size_t panel_size = s_.taps * kp * s_.nr * 2;
     packed_.assign(s_.groups * s_.panels * panel_size, 0);
@@ -162,12 +334,23 @@ class GemmConvI8 final : public BoundKernel {
   }
 
   void run(const ExecContext& ctx) override {
-    const size_t n_in = widened_.size() - 2;
-    constexpr size_t kChunk = 16384;
-    parallel_for(ctx.pool, ceil_div(n_in, kChunk), [this, n_in](size_t begin, size_t end) {
-      widen_sub_i8(in<int8_t>(0), d_.in_q.zero_point, widened_.data(), begin * kChunk,
-                   std::min(n_in, end * kChunk));
-    });
+    // Widen the input rows into the interior of the padded buffer (its border stays zero).
+    const size_t rows = static_cast<size_t>(d_.batch) * (pi_.row_end - pi_.row_begin);
+    const size_t row_len = pi_.col_end * pi_.c;
+    const size_t rows_per_task = std::max<size_t>(1, 8192 / std::max<size_t>(1, row_len));
+    parallel_for(ctx.pool, ceil_div(rows, rows_per_task),
+                 [this, rows, row_len, rows_per_task](size_t begin, size_t end) {
+                   const size_t in_rows = pi_.row_end - pi_.row_begin;
+                   for (size_t r = begin * rows_per_task; r < std::min(rows, end * rows_per_task); ++r) {
+                     const size_t b = r / in_rows, iy = pi_.row_begin + r % in_rows;
+                     const int8_t* src = in<int8_t>(0) + (b * d_.in_h + iy) * d_.in_w * pi_.c;
+                     int16_t* dst =
+                         widened_.data() + ((b * pi_.h + iy + static_cast<size_t>(d_.pad_top)) * pi_.w +
+                                            static_cast<size_t>(d_.pad_left)) *
+                                               pi_.c;
+                     widen_sub_i8(src, d_.in_q.zero_point, dst, 0, row_len);
+                   }
+                 });
     parallel_for(ctx.pool, s_.tasks(), [this](size_t begin, size_t end) {
       for (size_t task = begin; task < end; ++task) {
         size_t g, panel, m0, m1;
@@ -179,9 +362,9 @@ class GemmConvI8 final : public BoundKernel {
 
  protected:
   bool on_bind(const ExecContext&) override {
-    // int16 copy of the input (x - zero point) plus 2 readable slots for odd channel counts.
-    widened_.assign(static_cast<size_t>(d_.batch) * d_.in_h * d_.in_w * d_.in_c + 2, 0);
-    build_indirection<int16_t>(d_, widened_.data(), zero_.data(), &ind_);
+    // Padded int16 copy of the input (x - zero point) plus 2 readable slots for odd channel counts.
+    widened_.assign(pi_.elements(d_.batch) + 2, 0);
+    build_padded_indirection<int16_t>(d_, pi_, merge_, widened_.data(), &ind_);
     params_.assign(s_.groups, GemmI8Params{});
     const size_t kp = (s_.icg + 1) / 2;
     for (size_t g = 0; g < s_.groups; ++g) {
@@ -189,7 +372,7 @@ class GemmConvI8 final : public BoundKernel {
       p.ind = ind_.data();
       p.taps = s_.taps;
       p.kc = s_.icg;
-      p.x_offset = g * s_.icg;
+      p.x_offset = g * s_.icg;  // groups > 1 never merge, so icg is the group's channel count
       p.packed = packed_.data() + g * s_.panels * s_.taps * kp * s_.nr * 2;
       p.bias = bias_.data() + g * s_.panels * s_.nr;
       p.mult = mult_.data() + g * s_.panels * s_.nr;
@@ -208,8 +391,10 @@ class GemmConvI8 final : public BoundKernel {
 
  private:
   Conv2dDesc d_;
+  bool merge_;
   GemmShape s_;
-  std::vector<int16_t> packed_, zero_, widened_;
+  PaddedInput pi_;
+  std::vector<int16_t> packed_, widened_;
   std::vector<int32_t> bias_;
   std::vector<float> mult_;
   std::vector<const int16_t*> ind_;
@@ -306,6 +491,7 @@ KernelPtr make_conv2d(const Conv2dDesc& d, const ConvWeights& w) {
   if (is_depthwise(d) && (d.dtype == DType::F32 || d.kernel_h * d.kernel_w <= kMaxExactDepthwiseTaps)) {
     return std::make_unique<DepthwiseConv>(d, w);
   }
+  if (WinogradConvF32::suits(d)) return std::make_unique<WinogradConvF32>(d, w);
   if (d.dtype == DType::F32) return std::make_unique<GemmConvF32>(d, w);
   return std::make_unique<GemmConvI8>(d, w);
 }

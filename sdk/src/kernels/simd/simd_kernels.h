@@ -29,6 +29,27 @@ size_t gemm_f32_panel_width();
 size_t gemm_f32_rows();  // rows per register tile
 void gemm_f32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
 
+// ---- Winograd F(2x2, 3x3) for fp32 3x3 stride-1 dense convolutions (winograd.cpp) ----
+// Output tiles of 2x2; per tile, the 4x4 input window (zero outside the image)
+// is transformed into 16 values per channel, v[e][tile][c]; conv2d.cpp runs
+// the 16 GEMMs m[e] = v[e] x U[e] (U = G w G^T, packed at creation) on
+// gemm_f32; the output transform sums m back to 2x2 and adds bias/activation.
+// 2.25x fewer multiplications than the direct convolution.
+struct WinogradF32Params {
+  const float* x = nullptr;  // NHWC input
+  int in_h = 0, in_w = 0, in_c = 0, pad_top = 0, pad_left = 0;
+  int out_h = 0, out_w = 0, out_c = 0, tiles_h = 0, tiles_w = 0;
+  size_t tiles = 0;          // batch * tiles_h * tiles_w
+  float* v = nullptr;        // [16][tiles][in_c]
+  const float* m = nullptr;  // [16][tiles][out_c]
+  float* y = nullptr;        // NHWC output
+  const float* bias = nullptr;
+  Act act = Act::None;
+  float alpha = 0, lo = 0, hi = 0;
+};
+void winograd_input_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end);
+void winograd_output_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end);
+
 // ---- int8 indirect GEMM on int16 (x - zero_point) inputs, int32 accumulation ----
 // Packed weights: [panel][taps][kc_pairs][panel_width * 2] int16, pairs of
 // consecutive channels interleaved per output; kc odd reads one channel past

@@ -1,0 +1,163 @@
+// Winograd F(2x2, 3x3) transforms for fp32 3x3 stride-1 convolutions (see
+// simd_kernels.h; the 16 GEMMs in between run on gemm_f32). Per 2x2 output
+// tile: V = B^T d B of the 4x4 input tile d, and Y = A^T M A of the 4x4 GEMM
+// results M, with
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1],
+// so both transforms are additions only. Vectorised over channels.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd/winograd.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+
+#include "kernels/simd/hwy_math-inl.h"
+#include "kernels/simd/simd_kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace faceattr::kernels::simd {
+namespace HWY_NAMESPACE {
+
+// B^T d B on 16 values (vectors or scalars), row-major 4x4.
+template <class V>
+HWY_INLINE void InputTransform(const V* d, V* v) {
+  V t[16];
+  for (int j = 0; j < 4; ++j) {
+    t[0 * 4 + j] = d[0 * 4 + j] - d[2 * 4 + j];
+    t[1 * 4 + j] = d[1 * 4 + j] + d[2 * 4 + j];
+    t[2 * 4 + j] = d[2 * 4 + j] - d[1 * 4 + j];
+    t[3 * 4 + j] = d[1 * 4 + j] - d[3 * 4 + j];
+  }
+  for (int i = 0; i < 4; ++i) {
+    v[i * 4 + 0] = t[i * 4 + 0] - t[i * 4 + 2];
+    v[i * 4 + 1] = t[i * 4 + 1] + t[i * 4 + 2];
+    v[i * 4 + 2] = t[i * 4 + 2] - t[i * 4 + 1];
+    v[i * 4 + 3] = t[i * 4 + 1] - t[i * 4 + 3];
+  }
+}
+
+// A^T m A: 4x4 -> 2x2, row-major.
+template <class V>
+HWY_INLINE void OutputTransform(const V* m, V* y) {
+  V s[8];
+  for (int j = 0; j < 4; ++j) {
+    s[0 * 4 + j] = m[0 * 4 + j] + m[1 * 4 + j] + m[2 * 4 + j];
+    s[1 * 4 + j] = m[1 * 4 + j] - m[2 * 4 + j] - m[3 * 4 + j];
+  }
+  for (int i = 0; i < 2; ++i) {
+    y[i * 2 + 0] = s[i * 4 + 0] + s[i * 4 + 1] + s[i * 4 + 2];
+    y[i * 2 + 1] = s[i * 4 + 1] - s[i * 4 + 2] - s[i * 4 + 3];
+  }
+}
+
+struct TilePos {
+  size_t b;
+  int y0, x0;  // top-left output of the tile
+};
+HWY_INLINE TilePos TileAt(const WinogradF32Params& p, size_t tile) {
+  const size_t per_image = static_cast<size_t>(p.tiles_h) * p.tiles_w;
+  const size_t r = tile % per_image;
+  return {tile / per_image, static_cast<int>(r / p.tiles_w) * 2, static_cast<int>(r % p.tiles_w) * 2};
+}
+
+void WinogradInputF32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end) {
+  const hn::ScalableTag<float> df;
+  using V = hn::Vec<decltype(df)>;
+  const size_t N = hn::Lanes(df);
+  const size_t C = static_cast<size_t>(p.in_c);
+  const size_t plane = p.tiles * C;  // one of the 16 V matrices
+  for (size_t tile = tile_begin; tile < tile_end; ++tile) {
+    const TilePos tp = TileAt(p, tile);
+    // The 16 input pixels of the tile, or null outside the image (zero padding).
+    const float* src[16];
+    for (int i = 0; i < 4; ++i) {
+      for (int j = 0; j < 4; ++j) {
+        const int iy = tp.y0 - p.pad_top + i, ix = tp.x0 - p.pad_left + j;
+        const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
+        src[i * 4 + j] =
+            inside ? p.x + ((tp.b * p.in_h + static_cast<size_t>(iy)) * p.in_w + static_cast<size_t>(ix)) * C
+                   : nullptr;
+      }
+    }
+    float* dst = p.v + tile * C;
+    size_t c = 0;
+    for (; c + N <= C; c += N) {
+      V d[16], v[16];
+      for (int k = 0; k < 16; ++k) d[k] = src[k] ? hn::LoadU(df, src[k] + c) : hn::Zero(df);
+      InputTransform(d, v);
+      for (int k = 0; k < 16; ++k) hn::StoreU(v[k], df, dst + k * plane + c);
+    }
+    for (; c < C; ++c) {
+      float d[16], v[16];
+      for (int k = 0; k < 16; ++k) d[k] = src[k] ? src[k][c] : 0.0f;
+      InputTransform(d, v);
+      for (int k = 0; k < 16; ++k) dst[k * plane + c] = v[k];
+    }
+  }
+}
+
+void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end) {
+  const hn::ScalableTag<float> df;
+  using V = hn::Vec<decltype(df)>;
+  const size_t N = hn::Lanes(df);
+  const size_t K = static_cast<size_t>(p.out_c);
+  const size_t plane = p.tiles * K;
+  for (size_t tile = tile_begin; tile < tile_end; ++tile) {
+    const TilePos tp = TileAt(p, tile);
+    const float* src = p.m + tile * K;
+    float* dst[4];
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 2; ++j) {
+        const int oy = tp.y0 + i, ox = tp.x0 + j;
+        dst[i * 2 + j] =
+            oy < p.out_h && ox < p.out_w
+                ? p.y + ((tp.b * p.out_h + static_cast<size_t>(oy)) * p.out_w + static_cast<size_t>(ox)) * K
+                : nullptr;
+      }
+    }
+    size_t k = 0;
+    for (; k + N <= K; k += N) {
+      V m[16], y[4];
+      for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(df, src + e * plane + k);
+      OutputTransform(m, y);
+      const V bias = hn::LoadU(df, p.bias + k);
+      for (int e = 0; e < 4; ++e) {
+        if (dst[e])
+          hn::StoreU(ApplyActF32(df, hn::Add(y[e], bias), p.act, p.alpha, p.lo, p.hi), df, dst[e] + k);
+      }
+    }
+    for (; k < K; ++k) {
+      float m[16], y[4];
+      for (int e = 0; e < 16; ++e) m[e] = src[e * plane + k];
+      OutputTransform(m, y);
+      for (int e = 0; e < 4; ++e) {
+        if (!dst[e]) continue;
+        const float v = y[e] + p.bias[k];
+        dst[e][k] =
+            p.act == Act::LeakyRelu ? (v < 0.0f ? v * p.alpha : v) : std::min(std::max(v, p.lo), p.hi);
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace faceattr::kernels::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "kernels/simd/hwy_dispatch.h"
+
+namespace faceattr::kernels::simd {
+
+FACEATTR_HWY_EXPORT(WinogradInputF32);
+FACEATTR_HWY_EXPORT(WinogradOutputF32);
+
+void winograd_input_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end) {
+  FACEATTR_HWY_CALL(WinogradInputF32)(p, tile_begin, tile_end);
+}
+void winograd_output_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end) {
+  FACEATTR_HWY_CALL(WinogradOutputF32)(p, tile_begin, tile_end);
+}
+
+}  // namespace faceattr::kernels::simd
+#endif
