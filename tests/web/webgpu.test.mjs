@@ -227,11 +227,18 @@ test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu r
       const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: '/models/lnet-int8.fam', backend: 'webgpu', worker });
       const before = await fa.detect(img);
       const adapter = fa.gpuAdapter;
+      // Bad input is the caller's error, not the GPU's: rejected, and the GPU stays.
+      let bad = null;
+      try {
+        await fa.detect({ data: new Uint8ClampedArray(10), width: 5, height: 5 });
+      } catch (e) {
+        bad = { code: e.code, backend: fa.backend };
+      }
       await fa.loseGpuDevice();
       const after = await fa.detect(img);
       const again = await fa.detect(img);
       out[worker ? 'lossWorker' : 'lossPage'] = {
-        before: before.backend, adapter, after: after.backend, again: again.backend, backend: fa.backend, reason: fa.backendReason,
+        before: before.backend, adapter, bad, after: after.backend, again: again.backend, backend: fa.backend, reason: fa.backendReason,
         fallbackReason: after.fallbackReason, pBefore: probs(before), pAfter: probs(after), pAgain: probs(again),
       };
       await fa.close();
@@ -260,6 +267,7 @@ test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu r
   for (const k of ['lossWorker', 'lossPage']) {
     const l = r[k];
     assert.equal(l.before, 'webgpu', k);
+    assert.deepEqual(l.bad, { code: 'FACEATTR_ERR_INVALID_ARGUMENT', backend: 'webgpu' }, k);
     assert.ok(l.adapter && l.adapter.fallback === true, `${k}: adapter ${JSON.stringify(l.adapter)}`);
     assert.match(l.after, /^wasm-/, k);
     assert.equal(l.again, l.after, k);

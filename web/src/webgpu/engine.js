@@ -183,6 +183,7 @@ export class GpuEngine {
     if (!this.device) return;
     const device = this.device;
     this.device = null;
+    this.adapter = null;
     this.fallbackReason = reason;
     this.lastMap = null;
     try {
