@@ -90,10 +90,12 @@ std::vector<Conv2dDesc> layer_convs() {
       conv(12, 10, 16, 48, 3, 1, 1, 1, Act::Relu),     // dense 3x3
       conv(1, 1, 64, 40, 3, 1, 1, 1, Act::None),       // 1x1 spatial, 3x3 kernel
       conv(9, 7, 8, 16, 5, 2, 2, 2, Act::Relu),        // grouped 5x5 stride 2
-      // fp32 3x3 stride 1 runs on Winograd F(2x2, 3x3) in the SIMD family: odd
+      // 3x3 stride 1 runs on Winograd F(2x2, 3x3) in the SIMD family: odd
       // and even output sizes, pads 0-2, channels off the vector width, batch 2.
       conv(11, 9, 24, 24, 3, 1, 1, 1, Act::LeakyRelu),
       conv(5, 4, 96, 96, 3, 1, 1, 1, Act::Relu6),
+      conv(7, 5, 33, 20, 3, 1, 1, 1, Act::LeakyRelu),  // int8 Winograd from 32 input channels
+      conv(6, 7, 32, 17, 3, 1, 0, 1, Act::Relu),
       conv(7, 6, 9, 13, 3, 1, 0, 1, Act::None),
       conv(6, 5, 17, 8, 3, 1, 2, 1, Act::Relu),
       conv(3, 2, 8, 8, 3, 1, 1, 1, Act::None),
@@ -104,9 +106,10 @@ std::vector<Conv2dDesc> layer_convs() {
   };
   v[0].batch = 2;
   v[9].batch = 2;
-  v[12].pad_top = 0;  // asymmetric padding
-  v[12].pad_right = 0;
-  v[12] = finish_conv(v[12]);
+  v[11].batch = 2;
+  v[14].pad_top = 0;  // asymmetric padding
+  v[14].pad_right = 0;
+  v[14] = finish_conv(v[14]);
   return v;
 }
 
@@ -248,6 +251,45 @@ TEST_CASE("conv2d int8: optimised families within 1 LSB of the reference", "[ker
 }
 
 TEST_CASE("conv2d int8 with 2 threads", "[kernels][conv]") { run_conv_suite(DType::I8, 2, 40, 77); }
+
+// Integer Winograd (SIMD int8 3x3 stride 1) sums up to 9 x 1020 x sum|U'| in
+// int32: extreme weights (every tap +-127, the largest |U'|) and extreme inputs
+// (x - zero point = +-255) at the channel count where the bound still fits
+// (192) and beyond (256, where the kernel must fall back to the direct path),
+// all exact against the reference.
+TEST_CASE("conv2d int8 3x3: extreme weights and inputs stay exact", "[kernels][conv][simd]") {
+  if (!family_available(Family::Simd)) return;
+  std::mt19937 rng(2024);
+  TestContext tc(2);
+  for (int channels : {192, 256}) {
+    Conv2dDesc d = conv(4, 5, channels, 16, 3, 1, 1, 1, Act::None);
+    d.dtype = DType::I8;
+    ConvData w;
+    w.wq.resize(static_cast<size_t>(9) * channels * d.out_c);
+    for (size_t i = 0; i < w.wq.size(); ++i) w.wq[i] = (i / 9 + i / 7) % 2 ? 127 : -127;
+    w.ws.assign(d.out_c, 0.01f);
+    w.bq = random_i32(rng, d.out_c, -1000, 1000);
+    d.in_q = {0.02f, 127};  // inputs -128: x - zero point = -255
+    d.out_q = {2.0f, 3};    // multiplier 1e-4: typical sums land mid-range
+    std::vector<int8_t> x(static_cast<size_t>(d.in_h) * d.in_w * channels + kInputSlackBytes);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = rand_int(rng, 0, 3) ? -128 : 127;
+    auto ref = reference::make_conv2d(d, view(w));
+    auto opt = simd::make_conv2d(d, view(w));
+    REQUIRE(ref);
+    REQUIRE(opt);
+    const size_t n_out = static_cast<size_t>(d.out_h) * d.out_w * d.out_c;
+    std::vector<int8_t> want(n_out + kInputSlackBytes), got(n_out + kInputSlackBytes, 99);
+    REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
+    REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
+    std::string report;
+    want.resize(n_out);
+    got.resize(n_out);
+    INFO(channels << " channels");
+    CHECK(count_mismatches_i8(want, got, 0, &report) == 0);
+    INFO(report);
+    CHECK(fraction_different_i8(want, got) == 0.0);
+  }
+}
 
 // Three threads: the pool's per-thread ranges and stealing split work unevenly.
 TEST_CASE("conv2d with 3 threads", "[kernels][conv]") {

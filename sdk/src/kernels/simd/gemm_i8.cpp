@@ -42,6 +42,10 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
         const int16_t* wt = w + t * kp * nr * 2;
         for (size_t c = 0; c < 2 * kp; ++c) acc += xr[c] * wt[(c / 2) * nr * 2 + 2 * j + (c % 2)];
       }
+      if (p.y32 != nullptr) {
+        p.y32[(m + r) * p.y_stride + p.y_offset + n0 + j] = acc;
+        continue;
+      }
       p.y[(m + r) * p.y_stride + p.y_offset + n0 + j] =
           requantize_scaled(static_cast<float>(acc) * p.mult[n0 + j], p.act, p.alpha, p.zp, p.qmin, p.qmax);
     }
@@ -89,6 +93,19 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   for (size_t r = 0; r < R; ++r) {
     const V32 s0 = hn::RearrangeToOddPlusEven(acc0[r], odd0[r]);
     const V32 s1 = hn::RearrangeToOddPlusEven(acc1[r], odd1[r]);
+    if (p.y32 != nullptr) {  // raw sums (Winograd): no requantisation
+      int32_t* yr = p.y32 + (m + r) * p.y_stride + p.y_offset + n0;
+      if (valid == nr) {
+        hn::StoreU(s0, d32, yr);
+        hn::StoreU(s1, d32, yr + N);
+      } else {
+        HWY_ALIGN int32_t tmp[2 * HWY_MAX_BYTES / sizeof(int32_t)];
+        hn::Store(s0, d32, tmp);
+        hn::Store(s1, d32, tmp + N);
+        std::memcpy(yr, tmp, valid * sizeof(int32_t));
+      }
+      continue;
+    }
     const auto q0 =
         RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s0), m0), p.act, p.alpha, p.zp, p.qmin, p.qmax);
     const auto q1 =

@@ -50,6 +50,29 @@ struct WinogradF32Params {
 void winograd_input_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end);
 void winograd_output_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end);
 
+// int8, exact: v = B^T (x - zp) B in int16 (|v| <= 4 * 255), U' = (2G) w (2G)^T
+// in int16 (|U'| <= 9 * 128), the 16 GEMMs on gemm_i8 with int32 sums (y32),
+// then Y = A^T M A = 4 x the direct convolution's sum, shifted right by 2,
+// plus bias and requantised like the reference. conv2d.cpp checks that no
+// int32 sum can overflow for the layer's weights before choosing this path.
+struct WinogradI8Params {
+  const int8_t* x = nullptr;
+  int in_h = 0, in_w = 0, in_c = 0, pad_top = 0, pad_left = 0;
+  int32_t in_zp = 0;
+  int out_h = 0, out_w = 0, out_c = 0, tiles_h = 0, tiles_w = 0;
+  size_t tiles = 0;
+  int16_t* v = nullptr;        // [16][tiles][in_c]
+  const int32_t* m = nullptr;  // [16][tiles][out_c]
+  int8_t* y = nullptr;
+  const int32_t* bias = nullptr;
+  const float* mult = nullptr;
+  Act act = Act::None;
+  float alpha = 0;
+  int32_t zp = 0, qmin = -128, qmax = 127;
+};
+void winograd_input_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end);
+void winograd_output_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end);
+
 // ---- int8 indirect GEMM on int16 (x - zero_point) inputs, int32 accumulation ----
 // Packed weights: [panel][taps][kc_pairs][panel_width * 2] int16, pairs of
 // consecutive channels interleaved per output; kc odd reads one channel past
@@ -61,6 +84,7 @@ struct GemmI8Params {
   const int32_t* bias = nullptr;  // [panel][panel_width]
   const float* mult = nullptr;    // [panel][panel_width]
   int8_t* y = nullptr;
+  int32_t* y32 = nullptr;  // when set: raw int32 sums (bias included) there instead of int8 in y
   size_t y_stride = 0, y_offset = 0, n = 0;
   Act act = Act::None;
   float alpha = 0;

@@ -1,5 +1,6 @@
-// Winograd F(2x2, 3x3) transforms for fp32 3x3 stride-1 convolutions (see
-// simd_kernels.h; the 16 GEMMs in between run on gemm_f32). Per 2x2 output
+// Winograd F(2x2, 3x3) transforms for 3x3 stride-1 convolutions, fp32 and
+// exact int8 (see simd_kernels.h; the 16 GEMMs in between run on gemm_f32 /
+// gemm_i8). Per 2x2 output
 // tile: V = B^T d B of the 4x4 input tile d, and Y = A^T M A of the 4x4 GEMM
 // results M, with
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1],
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 
+#include "kernels/kernel_util.h"
 #include "kernels/simd/hwy_math-inl.h"
 #include "kernels/simd/simd_kernels.h"
 
@@ -140,6 +142,108 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
   }
 }
 
+HWY_INLINE TilePos TileAtI8(const WinogradI8Params& p, size_t tile) {
+  const size_t per_image = static_cast<size_t>(p.tiles_h) * p.tiles_w;
+  const size_t r = tile % per_image;
+  return {tile / per_image, static_cast<int>(r / p.tiles_w) * 2, static_cast<int>(r % p.tiles_w) * 2};
+}
+
+void WinogradInputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
+  const size_t C = static_cast<size_t>(p.in_c);
+  const size_t plane = p.tiles * C;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::ScalableTag<int16_t> d16;
+  const hn::Rebind<int8_t, decltype(d16)> d8;
+  using V = hn::Vec<decltype(d16)>;
+  const size_t N = hn::Lanes(d16);
+  const V vzp = hn::Set(d16, static_cast<int16_t>(p.in_zp));
+#endif
+  for (size_t tile = tile_begin; tile < tile_end; ++tile) {
+    const TilePos tp = TileAtI8(p, tile);
+    const int8_t* src[16];  // null: padding, whose (x - zero point) is 0
+    for (int i = 0; i < 4; ++i) {
+      for (int j = 0; j < 4; ++j) {
+        const int iy = tp.y0 - p.pad_top + i, ix = tp.x0 - p.pad_left + j;
+        const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
+        src[i * 4 + j] =
+            inside ? p.x + ((tp.b * p.in_h + static_cast<size_t>(iy)) * p.in_w + static_cast<size_t>(ix)) * C
+                   : nullptr;
+      }
+    }
+    int16_t* dst = p.v + tile * C;
+    size_t c = 0;
+#if HWY_TARGET != HWY_SCALAR
+    for (; c + N <= C; c += N) {
+      V d[16], v[16];
+      for (int k = 0; k < 16; ++k)
+        d[k] = src[k] ? hn::Sub(hn::PromoteTo(d16, hn::LoadU(d8, src[k] + c)), vzp) : hn::Zero(d16);
+      InputTransform(d, v);
+      for (int k = 0; k < 16; ++k) hn::StoreU(v[k], d16, dst + k * plane + c);
+    }
+#endif
+    for (; c < C; ++c) {
+      int32_t d[16], v[16];
+      for (int k = 0; k < 16; ++k) d[k] = src[k] ? src[k][c] - p.in_zp : 0;
+      InputTransform(d, v);
+      for (int k = 0; k < 16; ++k) dst[k * plane + c] = static_cast<int16_t>(v[k]);
+    }
+  }
+}
+
+void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
+  const size_t K = static_cast<size_t>(p.out_c);
+  const size_t plane = p.tiles * K;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::ScalableTag<int32_t> d32;
+  const hn::Rebind<float, decltype(d32)> df;
+  const hn::Rebind<int8_t, decltype(d32)> d8;
+  using V = hn::Vec<decltype(d32)>;
+  const size_t N = hn::Lanes(d32);
+#endif
+  for (size_t tile = tile_begin; tile < tile_end; ++tile) {
+    const TilePos tp = TileAtI8(p, tile);
+    const int32_t* src = p.m + tile * K;
+    int8_t* dst[4];
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 2; ++j) {
+        const int oy = tp.y0 + i, ox = tp.x0 + j;
+        dst[i * 2 + j] =
+            oy < p.out_h && ox < p.out_w
+                ? p.y + ((tp.b * p.out_h + static_cast<size_t>(oy)) * p.out_w + static_cast<size_t>(ox)) * K
+                : nullptr;
+      }
+    }
+    size_t k = 0;
+#if HWY_TARGET != HWY_SCALAR
+    for (; k + N <= K; k += N) {
+      V m[16], y[4];
+      for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(d32, src + e * plane + k);
+      OutputTransform(m, y);
+      const V bias = hn::LoadU(d32, p.bias + k);
+      const auto mult = hn::LoadU(df, p.mult + k);
+      for (int e = 0; e < 4; ++e) {
+        if (!dst[e]) continue;
+        const V acc = hn::Add(hn::ShiftRight<2>(y[e]), bias);  // y is exactly 4x the sum
+        const auto q =
+            RequantizeF32(df, hn::Mul(hn::ConvertTo(df, acc), mult), p.act, p.alpha, p.zp, p.qmin, p.qmax);
+        hn::StoreU(hn::DemoteTo(d8, q), d8, dst[e] + k);
+      }
+    }
+#endif
+    for (; k < K; ++k) {
+      int32_t m[16], y[4];
+      for (int e = 0; e < 16; ++e) m[e] = src[e * plane + k];
+      OutputTransform(m, y);
+      for (int e = 0; e < 4; ++e) {
+        if (!dst[e]) continue;
+        const int32_t acc = y[e] / 4 + p.bias[k];
+        dst[e][k] =
+            requantize_scaled(static_cast<float>(acc) * p.mult[k], p.act, p.alpha, p.zp, p.qmin, p.qmax);
+      }
+    }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace faceattr::kernels::simd
 HWY_AFTER_NAMESPACE();
@@ -151,12 +255,20 @@ namespace faceattr::kernels::simd {
 
 FACEATTR_HWY_EXPORT(WinogradInputF32);
 FACEATTR_HWY_EXPORT(WinogradOutputF32);
+FACEATTR_HWY_EXPORT(WinogradInputI8);
+FACEATTR_HWY_EXPORT(WinogradOutputI8);
 
 void winograd_input_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end) {
   FACEATTR_HWY_CALL(WinogradInputF32)(p, tile_begin, tile_end);
 }
 void winograd_output_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end) {
   FACEATTR_HWY_CALL(WinogradOutputF32)(p, tile_begin, tile_end);
+}
+void winograd_input_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
+  FACEATTR_HWY_CALL(WinogradInputI8)(p, tile_begin, tile_end);
+}
+void winograd_output_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
+  FACEATTR_HWY_CALL(WinogradOutputI8)(p, tile_begin, tile_end);
 }
 
 }  // namespace faceattr::kernels::simd
