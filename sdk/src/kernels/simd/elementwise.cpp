@@ -43,6 +43,20 @@ void Elementwise(const EwRun& r, size_t begin, size_t end) {
   const auto* bf = static_cast<const float*>(r.b);
   const auto* aq = static_cast<const int8_t*>(r.a);
   const auto* bq = static_cast<const int8_t*>(r.b);
+  if (r.op == EwOp::Quantize) {
+    // The network input's quantisation: whole groups of 4 vectors in one loop,
+    // so the divisions (exact like the reference, no reciprocal) overlap.
+    const auto vs = hn::Set(df, r.scale);
+    for (; begin + 4 * N <= end; begin += 4 * N) {
+      hn::Vec<decltype(di)> q[4];
+      for (size_t k = 0; k < 4; ++k) {
+        q[k] = RequantizeF32(df, hn::Div(hn::LoadU(df, af + begin + k * N), vs), Act::None, 0.0f, r.zp, -128,
+                             127);
+      }
+      for (size_t k = 0; k < 4; ++k)
+        hn::StoreU(hn::DemoteTo(d8, q[k]), d8, static_cast<int8_t*>(r.y) + begin + k * N);
+    }
+  }
   for (size_t i = begin; i < end; i += N) {
     const size_t n = std::min(N, end - i);
     const float *pa = af + i, *pb = r.b ? bf + i : nullptr;
