@@ -136,9 +136,10 @@ class WebGpuStages {
   uintptr_t responsePtr() const { return reinterpret_cast<uintptr_t>(map_.data()); }
   uintptr_t anetInputPtr() const { return reinterpret_cast<uintptr_t>(anet_in_.data()); }
   uintptr_t facesPtr() const { return reinterpret_cast<uintptr_t>(faces_.data()); }
-  // Frame pixels per LNet input pixel of the last lnetInput() (cell sizes of the response map).
-  float scaleX() const { return g_.scale_x; }
-  float scaleY() const { return g_.scale_y; }
+  // A response-map cell in frame pixels, for the frame of the last lnetInput() (as
+  // faceattr_session_response_map reports it).
+  float cellWidth() const { return s_->cell_w / g_.scale_x; }
+  float cellHeight() const { return s_->cell_h / g_.scale_y; }
 
   // Validates the frame and letterboxes it into lnetInputPtr().
   int lnetInput(uintptr_t data, int width, int height, int stride, int format) {
@@ -219,8 +220,8 @@ EMSCRIPTEN_BINDINGS(faceattr_webgpu) {
       .function("responsePtr", &WebGpuStages::responsePtr)
       .function("anetInputPtr", &WebGpuStages::anetInputPtr)
       .function("facesPtr", &WebGpuStages::facesPtr)
-      .function("scaleX", &WebGpuStages::scaleX)
-      .function("scaleY", &WebGpuStages::scaleY)
+      .function("cellWidth", &WebGpuStages::cellWidth)
+      .function("cellHeight", &WebGpuStages::cellHeight)
       .function("lnetInput", &WebGpuStages::lnetInput)
       .function("decodeFaces", &WebGpuStages::decodeFaces)
       .function("cropWhole", &WebGpuStages::cropWhole)

@@ -186,6 +186,37 @@ for (const [anet, lnet, tol] of [['anet-fp32.fam', 'lnet-fp32.fam', TOL_F32], ['
   });
 }
 
+for (const [lnet, tol] of [['lnet-fp32.fam', TOL_F32], ['lnet-int8.fam', TOL_INT8]]) {
+  test(`whole LNet ${lnet}: the response map on the GPU = the wasm reference's`, async () => {
+    const r = await page.evaluate(async ({ lnet, frameList }) => {
+      const core = await import('/web/src/core.js');
+      const { GpuEngine } = await import('/web/src/webgpu/engine.js');
+      const M = await core.loadModule('simd');
+      const get = async (n) => new Uint8Array(await (await fetch(`/models/${n}`)).arrayBuffer());
+      const opts = { model: await get('anet-int8.fam'), lnetModel: await get(lnet) };
+      const cpu = core.Engine.create(M, { ...opts, kernels: 'reference' });
+      const gpu = await GpuEngine.create(core.Engine.create(M, opts));
+      const out = { backend: gpu.backend, maxDiff: 0, cells: 0, geometry: [] };
+      for (const f of frameList) {
+        const px = new Uint8Array(await (await fetch(f.url)).arrayBuffer());
+        cpu.predict(px, f.width, f.height, 'rgba');
+        await gpu.predict(px, f.width, f.height, 'rgba');
+        const a = cpu.responseMap(), b = gpu.responseMap();
+        for (let i = 0; i < a.data.length; ++i) out.maxDiff = Math.max(out.maxDiff, Math.abs(a.data[i] - b.data[i]));
+        out.cells += a.data.length;
+        out.geometry.push([a.width - b.width, a.height - b.height, a.cellWidth - b.cellWidth, a.cellHeight - b.cellHeight, b.data.length - a.data.length]);
+      }
+      gpu.close();
+      cpu.close();
+      return out;
+    }, { lnet, frameList: [...FRAMES.scenes, ...FRAMES.crops] });
+    assert.equal(r.backend, 'webgpu');
+    for (const g of r.geometry) assert.deepEqual(g, [0, 0, 0, 0, 0]);
+    assert.ok(r.maxDiff <= tol, `${lnet}: max |d| ${r.maxDiff}`);
+    console.log(`# ${lnet}: ${r.geometry.length} frames, ${r.cells} map cells; max |d| ${r.maxDiff.toExponential(2)} (tolerance ${tol})`);
+  });
+}
+
 test('several faces of a frame: one ANet batch on the GPU, equal to wasm per face', async () => {
   const fixtures = path.join(OUT, 'webgpu_fixtures');
   execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);

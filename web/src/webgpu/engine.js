@@ -237,7 +237,7 @@ export class GpuEngine {
       const mw = st.mapWidth(), mh = st.mapHeight();
       this.lastMap = {
         data: map, width: mw, height: mh, originX: 0, originY: 0,
-        cellWidth: this.lnet.graph.inputWidth / mw / st.scaleX(), cellHeight: this.lnet.graph.inputHeight / mh / st.scaleY(),
+        cellWidth: st.cellWidth(), cellHeight: st.cellHeight(),
       };
     }
     const n = st.count();
