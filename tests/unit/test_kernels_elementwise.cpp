@@ -4,6 +4,7 @@
 // rounding (|diff| <= eps * |want|); fp32 sigmoid within 2e-6 absolute
 // (approximations of exp in [0, 1] outputs); int8 results within 1 LSB.
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "unit/test_kernels_util.h"
 
@@ -161,6 +162,38 @@ static void convert_suite() {
 
 TEST_CASE("quantize and dequantize: optimised families match the reference", "[kernels][elementwise]") {
   convert_suite();
+}
+
+// Rounding (half away from zero) at and around exact ties: with scale 1 the
+// quantiser rounds the inputs themselves, so k + 0.5, the floats just below
+// and above it, and signed zeros all reach the SIMD rounding exactly.
+TEST_CASE("quantize: exact ties and their neighbours round like the reference",
+          "[kernels][elementwise][simd]") {
+  TestContext tc(1);
+  std::vector<float> x;
+  for (int k = -130; k <= 130; ++k) {
+    const float t = static_cast<float>(k) + 0.5f;
+    for (float v : {t, std::nextafter(t, 0.0f), std::nextafter(t, 1e9f), std::nextafter(t, -1e9f),
+                    static_cast<float>(k), std::nextafter(static_cast<float>(k), 1e9f)})
+      x.push_back(v);
+  }
+  for (float v : {0.0f, -0.0f, 0.49999997f, -0.49999997f, 1e30f, -1e30f}) x.push_back(v);
+  for (int zp : {0, -7, 12}) {
+    UnaryDesc d;
+    d.size = x.size();
+    d.out_q = {1.0f, zp};
+    for (Family fam : optimized_families()) {
+      auto rq = reference::make_quantize(d);
+      auto oq = FA_MAKE(fam, make_quantize, d);
+      if (!oq || fam != Family::Simd) continue;
+      std::vector<int8_t> want(d.size), got(d.size);
+      REQUIRE(bind_and_run(*rq, {x.data()}, want.data(), tc.ctx()));
+      REQUIRE(bind_and_run(*oq, {x.data()}, got.data(), tc.ctx()));
+      std::string report;
+      CHECK(count_mismatches_i8(want, got, 0, &report) == 0);
+      INFO(report);
+    }
+  }
 }
 
 TEST_CASE("concat: optimised families copy exactly", "[kernels][elementwise]") {

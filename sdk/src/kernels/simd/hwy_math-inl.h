@@ -16,13 +16,13 @@ namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Round half away from zero, exactly like std::round.
+// Round half away from zero, exactly like std::round: trunc(v +- (0.5 - 2^-25)).
+// Adding the largest float below 0.5 rounds (to nearest even) up to the next
+// integer exactly when |frac(v)| >= 0.5; checked against std::round for every
+// finite float (4 operations instead of 8 in the requantisation epilogues).
 template <class D, class V>
 HWY_INLINE V RoundHalfAway(D d, V v) {
-  const V t = hn::Trunc(v);
-  const V frac = hn::Sub(v, t);
-  const auto away = hn::Abs(frac) >= hn::Set(d, 0.5f);
-  return hn::IfThenElse(away, hn::Add(t, hn::CopySign(hn::Set(d, 1.0f), v)), t);
+  return hn::Trunc(hn::Add(v, hn::CopySignToAbs(hn::Set(d, 0.49999997f), v)));
 }
 
 // Fused activation on fp32 values: clamp to [lo, hi] or leaky slope.
