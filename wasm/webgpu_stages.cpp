@@ -26,10 +26,10 @@ namespace {
 
 using emscripten::val;
 
-#define FACEATTR_REPORT_IF_ERROR(expr)                       \
-  do {                                                       \
-    const ::faceattr::Status _st = (expr);                   \
-    if (!_st.is_ok()) return ::faceattr::report(_st);        \
+#define FACEATTR_REPORT_IF_ERROR(expr)                \
+  do {                                                \
+    const ::faceattr::Status _st = (expr);            \
+    if (!_st.is_ok()) return ::faceattr::report(_st); \
   } while (0)
 
 template <class T>

@@ -28,9 +28,9 @@ using faceattr::model::DType;
 using faceattr::model::Op;
 
 Op op_of(const std::string& s) {
-  static const char* const kOps[] = {"Conv2d",  "FullyConnected", "MaxPool2d",  "AvgPool2d",
-                                     "GlobalAvgPool", "Add",   "Concat",     "Sigmoid",
-                                     "Activation",    "Quantize", "Dequantize"};
+  static const char* const kOps[] = {
+      "Conv2d", "FullyConnected", "MaxPool2d",  "AvgPool2d", "GlobalAvgPool", "Add",
+      "Concat", "Sigmoid",        "Activation", "Quantize",  "Dequantize"};
   for (int i = 0; i < 11; ++i)
     if (s == kOps[i]) return static_cast<Op>(i);
   return Op::Conv2d;
