@@ -86,7 +86,7 @@ void fill_random(const fm::Tensor& t, std::vector<uint8_t>* buf, std::mt19937* r
 void run_node(benchmark::State& state, const LoadedModel* lm, size_t index, fk::Family fam, int threads) {
   const fm::Model& m = lm->model;
   const fm::Node& n = m.nodes[index];
-  fb::Context ctx(threads);
+  fb::Context ctx(threads, fam);
   fk::Dispatch dispatch;
   dispatch.preferred = fam;
   std::vector<float> scales;
@@ -152,6 +152,23 @@ void run_pool(benchmark::State& state, int threads) {
   }
 }
 
+// 16 chunks of fixed scalar work (about 5 us each): how the pool scales when
+// the kernels' memory behaviour is out of the picture.
+void run_pool_compute(benchmark::State& state, int threads) {
+  faceattr::ThreadPool pool(threads);
+  std::vector<double> out(16 * 8);
+  for (auto _ : state) {
+    pool.parallel_for(16, [&out](size_t begin, size_t end) {
+      for (size_t c = begin; c < end; ++c) {
+        double x = 1.0 + 1e-9 * static_cast<double>(c);
+        for (int i = 0; i < 4000; ++i) x = x * 0.999999 + 1e-7;
+        out[c * 8] = x;
+      }
+    });
+    benchmark::ClobberMemory();
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,6 +181,11 @@ int main(int argc, char** argv) {
   for (int threads : {1, 2}) {
     benchmark::RegisterBenchmark(("pool/parallel_for/t" + std::to_string(threads)).c_str(), run_pool, threads)
         ->UseRealTime();
+    benchmark::RegisterBenchmark(("pool/compute_16x5us/t" + std::to_string(threads)).c_str(),
+                                 run_pool_compute, threads)
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime()
+        ->ComputeStatistics("min", min_of);
   }
 
   static std::vector<std::unique_ptr<LoadedModel>> models;  // outlive the registered benchmarks

@@ -50,7 +50,7 @@ const ModelBytes* find_model(const std::string& name) {
 double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 void run_net(benchmark::State& state, const ModelBytes* m, fk::Family fam, int threads) {
-  fb::Context ctx(threads);
+  fb::Context ctx(threads, fam);
   faceattr::Network net;
   const faceattr::Status st = net.load(m->bytes.data(), m->bytes.size(), fam, ctx.get());
   if (!st.is_ok()) {

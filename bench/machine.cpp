@@ -93,13 +93,16 @@ const Machine& machine() {
   return m;
 }
 
-Context::Context(int threads) : pool_(threads) {
+Context::Context(int threads, kernels::Family family)
+    : pool_(family == kernels::Family::Xnnpack ? 1 : threads) {
   ctx_.n_threads = threads;
   ctx_.pool = &pool_;
 #if defined(FACEATTR_HAVE_XNNPACK)
-  if (kernels::family_available(kernels::Family::Xnnpack)) xnn_initialize(nullptr);
-  if (threads > 1) xnn_pool_ = pthreadpool_create(static_cast<size_t>(threads));
-  ctx_.xnn_threadpool = xnn_pool_;
+  if (family == kernels::Family::Xnnpack && kernels::family_available(family)) {
+    xnn_initialize(nullptr);
+    if (threads > 1) xnn_pool_ = pthreadpool_create(static_cast<size_t>(threads));
+    ctx_.xnn_threadpool = xnn_pool_;
+  }
 #endif
 }
 

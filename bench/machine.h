@@ -53,11 +53,13 @@ std::string models_dir();
 std::vector<std::string> shipped_models();  // e.g. {"anet-int8", ...}
 bool read_file(const std::string& path, std::vector<uint8_t>* out);
 
-// Thread pools of both kinds for one benchmark (XNNPACK's pthreadpool only
-// above 1 thread, as in a session): what a session's kernels run with.
+// The thread pools a session's kernels run with: faceattr's pool, and for the
+// XNNPACK family its pthreadpool (above 1 thread, as in a session). Only the
+// family under test gets its pool: a pthreadpool's idle workers spin for a
+// while after creation and would take a core from the faceattr pool's worker.
 class Context {
  public:
-  explicit Context(int threads);
+  Context(int threads, kernels::Family family);
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
