@@ -196,7 +196,8 @@ for (const [lnet, tol] of [['lnet-fp32.fam', TOL_F32], ['lnet-int8.fam', TOL_INT
       const opts = { model: await get('anet-int8.fam'), lnetModel: await get(lnet) };
       const cpu = core.Engine.create(M, { ...opts, kernels: 'reference' });
       const gpu = await GpuEngine.create(core.Engine.create(M, opts));
-      const out = { backend: gpu.backend, maxDiff: 0, cells: 0, geometry: [] };
+      const out = { backend: gpu.backend, maxDiff: 0, cells: 0, geometry: [],
+                    nodes: gpu.lnet.graph.nodes.length, dispatches: gpu.lnet.dispatches };
       for (const f of frameList) {
         const px = new Uint8Array(await (await fetch(f.url)).arrayBuffer());
         cpu.predict(px, f.width, f.height, 'rgba');
@@ -213,6 +214,8 @@ for (const [lnet, tol] of [['lnet-fp32.fam', TOL_F32], ['lnet-int8.fam', TOL_INT
     assert.equal(r.backend, 'webgpu');
     for (const g of r.geometry) assert.deepEqual(g, [0, 0, 0, 0, 0]);
     assert.ok(r.maxDiff <= tol, `${lnet}: max |d| ${r.maxDiff}`);
+    // The map's sigmoid (int8: dequantize + sigmoid) runs in the last conv's epilogue.
+    assert.equal(r.dispatches, r.nodes - (lnet.includes('int8') ? 2 : 1));
     console.log(`# ${lnet}: ${r.geometry.length} frames, ${r.cells} map cells; max |d| ${r.maxDiff.toExponential(2)} (tolerance ${tol})`);
   });
 }

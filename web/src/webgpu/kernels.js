@@ -102,7 +102,7 @@ const perItem = (t) => t.shape.reduce((a, b) => a * b, 1) / t.shape[0];
  *   depthwise  groups = in_c = out_c, c % 4 == 0: HWC, 4 channels per invocation
  *   grouped    anything else: OHWI as in the file, one output per invocation
  */
-export function convKernel(node, tensors) {
+export function convKernel(node, tensors, post = []) {
   const x = tensors[node.inputs[0]], wt = tensors[node.inputs[1]], y = tensors[node.output];
   const bias = node.inputs.length > 2 && node.inputs[2] >= 0 ? tensors[node.inputs[2]] : null;
   const fc = node.op === 'FullyConnected';
@@ -136,6 +136,11 @@ export function convKernel(node, tensors) {
   } else {
     epi4 = (acc) => actF32(node.act, node.leakyAlpha, acc, true);
     epi1 = (acc) => actF32(node.act, node.leakyAlpha, acc, false);
+  }
+  if (post.length) {
+    const [e4, e1] = [epi4, epi1];
+    epi4 = (acc, m) => post.reduce((e, u) => unaryExpr(u, tensors, e, true), e4(acc, m));
+    epi1 = (acc, m) => post.reduce((e, u) => unaryExpr(u, tensors, e, false), e1(acc, m));
   }
   const izp = int8 ? q(x).zp : 0;
   const sub = (e, vec) => (int8 && izp !== 0 ? `(${e} - ${vec ? `vec4<f32>(${lit(izp)})` : lit(izp)})` : e);
@@ -251,7 +256,8 @@ ${main(c.OH * c.OW * c.OC, `
   y[idx] = ${epi1('acc', `p[${U(c.OC)} + oc]`)};`)}`;
     threads = c.OH * c.OW * c.OC;
   }
-  return { code, threads, weights, params, variant, inputs: [node.inputs[0]] };
+  const output = post.length ? post[post.length - 1].output : node.output;
+  return { code, threads, weights, params, variant, inputs: [node.inputs[0]], output };
 }
 
 /** MaxPool2d / AvgPool2d (average over in-bounds elements only). */
@@ -371,6 +377,25 @@ ${main(n, `  ${body}`)}`;
   }
 }
 
+/**
+ * Unary nodes a conv / fc kernel can apply in its epilogue (its output read by them
+ * alone): f32 Sigmoid and Activation, and Dequantize (the int8 graphs' ...fc ->
+ * Dequantize -> Sigmoid tail). The same arithmetic as their own kernels.
+ */
+export function fusableUnary(u, tensors) {
+  if (u.op === 'Dequantize') return true;
+  return (u.op === 'Sigmoid' || u.op === 'Activation') && tensors[u.inputs[0]].dtype === 'f32';
+}
+
+function unaryExpr(u, tensors, e, vec) {
+  if (u.op === 'Dequantize') {
+    const xq = q(tensors[u.inputs[0]]);
+    return `(${lit(xq.scale)} * (${e} - ${lit(xq.zp)}))`;
+  }
+  if (u.op === 'Sigmoid') return `(1.0 / (1.0 + exp(-${e})))`;
+  return actF32(u.act, u.leakyAlpha, `(${e})`, vec);
+}
+
 /** Concat along channels: one copy kernel per input into its channel slice of the output. */
 export function concatKernels(node, tensors) {
   const y = tensors[node.output];
@@ -392,10 +417,10 @@ ${main(outer * ch, `  let c = idx % ${ch}u;
 }
 
 /** The kernels of one node (several for Concat). */
-export function nodeKernels(node, tensors) {
+export function nodeKernels(node, tensors, post = []) {
   switch (node.op) {
     case 'Conv2d':
-    case 'FullyConnected': return [convKernel(node, tensors)];
+    case 'FullyConnected': return [convKernel(node, tensors, post)];
     case 'MaxPool2d':
     case 'AvgPool2d': return [poolKernel(node, tensors)];
     case 'GlobalAvgPool': return [globalAvgPoolKernel(node, tensors)];

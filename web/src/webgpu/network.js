@@ -7,7 +7,7 @@
 // made once. run(): writes the input, encodes every dispatch into one compute
 // pass of one command buffer, copies only the final output to a read-back buffer
 // and maps it.
-import { WORKGROUP, nodeKernels } from './kernels.js';
+import { WORKGROUP, fusableUnary, nodeKernels } from './kernels.js';
 
 const STORAGE = 0x80;   // GPUBufferUsage.STORAGE
 const COPY_SRC = 0x04;  // GPUBufferUsage.COPY_SRC
@@ -40,11 +40,33 @@ export class GpuNetwork {
     this.outputElements = perItem(this.output);
     this.buffers = [];  // every GPUBuffer, for destroy()
 
-    // Kernels and their weights, node by node.
+    // Kernels and their weights, node by node. A conv / fc whose output only feeds a
+    // chain of fusable unary nodes (e.g. fc -> Dequantize -> Sigmoid) applies them
+    // in its epilogue; their intermediate tensors never exist.
+    const uses = new Map();
+    nodes.forEach((n) => { for (const t of n.inputs) if (t >= 0) uses.set(t, (uses.get(t) || 0) + 1); });
+    const isOutput = new Set(graph.outputs);
+    const fused = new Set();  // node indices done inside another node's kernel
+    const outputOf = new Map();  // node index -> tensor its kernel writes
     this.steps = [];
-    for (const node of nodes) {
-      for (const k of nodeKernels(node, tensors)) this.steps.push({ node, ...k });
-    }
+    nodes.forEach((node, i) => {
+      if (fused.has(i)) return;
+      const post = [];
+      let out = node.output;
+      if (node.op === 'Conv2d' || node.op === 'FullyConnected') {
+        for (;;) {
+          if (isOutput.has(out) || uses.get(out) !== 1) break;
+          const j = nodes.findIndex((n, k) => k > i && n.inputs.includes(out));
+          if (j < 0 || !fusableUnary(nodes[j], tensors)) break;
+          post.push(nodes[j]);
+          fused.add(j);
+          out = nodes[j].output;
+        }
+      }
+      outputOf.set(i, out);
+      for (const k of nodeKernels(node, tensors, post)) this.steps.push({ node, output: out, ...k });
+    });
+    this.dispatches = this.steps.length;
 
     // Activation buffers: liveness over the node order.
     const lastUse = new Map();
@@ -66,7 +88,7 @@ export class GpuNetwork {
       take(t, -1);
       pool[slot.get(t)].freeAfter = Infinity;
     }
-    nodes.forEach((n, i) => take(n.output, i));
+    nodes.forEach((n, i) => { if (!fused.has(i)) take(outputOf.get(i), i); });
     this.activationBytes = pool.reduce((a, p) => a + p.bytes, 0);
     const poolBuffers = pool.map((p, i) => this.#buffer(p.bytes, STORAGE | COPY_SRC | COPY_DST, `${label} act${i}`));
     this.bufferOf = (t) => poolBuffers[slot.get(t)];
@@ -94,7 +116,7 @@ export class GpuNetwork {
         this.weightBytes += data.byteLength;
         entries.push({ binding: entries.length, resource: { buffer: buf } });
       }
-      entries.push({ binding: entries.length, resource: { buffer: this.bufferOf(s.node.output) } });
+      entries.push({ binding: entries.length, resource: { buffer: this.bufferOf(s.output) } });
       s.bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: s.node.name });
       s.weights = s.params = null;  // on the GPU now
     }
