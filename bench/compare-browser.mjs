@@ -86,16 +86,18 @@ function parseArgs(argv) {
 const gzipSize = (f) => zlib.gzipSync(fs.readFileSync(f), { level: 9 }).length;
 
 /** What a user ships per engine: files, raw and gzip -9 bytes. Missing files are an error. */
-function bundles(dist) {
+function bundles(dist, src) {
   const list = (name, files) => {
     const rows = files.map((f) => {
       if (!fs.existsSync(f)) die(`${f} not found`);
       return { file: path.relative(ROOT, f).startsWith('..') ? f : path.relative(ROOT, f),
+               name: f.startsWith(src + path.sep) ? path.relative(src, f) : path.basename(f),
                bytes: fs.statSync(f).size, gzip: gzipSize(f) };
     });
     return { name, files: rows, bytes: rows.reduce((s, r) => s + r.bytes, 0), gzip: rows.reduce((s, r) => s + r.gzip, 0) };
   };
-  const pkg = ['faceattr.js', 'core.js', 'runner.js', 'worker.js'].map((f) => path.join(ROOT, 'web', 'src', f));
+  // The package's JS: every .js under src/ (runner.js imports webgpu/ statically).
+  const pkg = fs.readdirSync(src, { recursive: true }).filter((f) => f.endsWith('.js')).sort().map((f) => path.join(src, f));
   // emscripten 3.1.6 writes a separate .worker.js for the threads flavour.
   const flavour = (n) => ['.wasm', '.js', '.worker.js'].map((x) => path.join(dist, n + x))
     .filter((f) => !f.endsWith('.worker.js') || fs.existsSync(f));
@@ -140,6 +142,10 @@ function safeJoin(root, rel) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const dist = path.join(o.wasmBuild, 'web', 'dist');
+  // The package sources staged beside dist/ by the wasm build (same source as the
+  // modules); the repository's web/src when the build has not staged them.
+  const src = fs.existsSync(path.join(o.wasmBuild, 'web', 'src', 'core.js')) ? path.join(o.wasmBuild, 'web', 'src')
+                                                                              : path.join(ROOT, 'web', 'src');
   const cli = path.join(o.build, 'bin', 'faceattr');
   const exporter = path.join(o.build, 'bin', 'faceattr-export-onnx');
   for (const f of [path.join(dist, 'faceattr-simd.wasm'), path.join(dist, 'faceattr-simd-threads.wasm')]) {
@@ -176,7 +182,7 @@ async function main() {
 
   const server = await startServer((p) => {
     if (p === '/compare-browser.html') return path.join(ROOT, 'bench', 'compare-browser.html');
-    if (p.startsWith('/web/src/')) return safeJoin(path.join(ROOT, 'web', 'src'), p.slice(9));
+    if (p.startsWith('/web/src/')) return safeJoin(src, p.slice(9));
     if (p.startsWith('/web/dist/')) return safeJoin(dist, p.slice(10));
     if (p.startsWith('/ort/')) return safeJoin(ORT_DIST, p.slice(5));
     if (p.startsWith('/m/')) return modelFiles[p.slice(3)] ?? null;
@@ -228,7 +234,7 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   if (foreign.length) die(`requests outside the local server: ${foreign.join(', ')}`);
-  const b = bundles(dist);
+  const b = bundles(dist, src);
   const listed = new Set(b[2].files.map((f) => '/ort/' + path.basename(f.file)));
   const unlisted = [...server.served].filter((p) => p.startsWith('/ort/') && !listed.has(p));
   const modelSizes = models.map((m) => m.sizes);
@@ -252,7 +258,7 @@ async function main() {
   console.log('\nbundle (what a user ships)                  raw          gzip -9');
   for (const x of b) {
     console.log(`${x.name.padEnd(42)} ${kib(x.bytes).padStart(11)} ${kib(x.gzip).padStart(12)}`);
-    for (const f of x.files) console.log(`  ${path.basename(f.file).padEnd(40)} ${kib(f.bytes).padStart(11)} ${kib(f.gzip).padStart(12)}`);
+    for (const f of x.files) console.log(`  ${f.name.padEnd(40)} ${kib(f.bytes).padStart(11)} ${kib(f.gzip).padStart(12)}`);
   }
   if (unlisted.length) console.log(`note: the page also fetched ${unlisted.join(', ')} from onnxruntime-web`);
   console.log('\nmodel files            .fam raw   .fam gzip   .onnx raw  .onnx gzip');

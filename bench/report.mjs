@@ -211,7 +211,7 @@ function browserTable(j) {
 
 function bundleTable(j) {
   return { head: ['bundle', 'files', 'raw', 'gzip -9'],
-           body: j.bundles.map((b) => [b.name, b.files.map((f) => path.basename(f.file)).join(', '), kib(b.bytes), kib(b.gzip)]) };
+           body: j.bundles.map((b) => [b.name, b.files.map((f) => f.name ?? path.basename(f.file)).join(', '), kib(b.bytes), kib(b.gzip)]) };
 }
 
 function modelSizeTable(j) {
