@@ -3,7 +3,6 @@
 // canvas into the engine's reusable wasm-heap frame buffer. Used inside the
 // worker (worker.js) and, with {worker: false}, on the page itself.
 import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
-import { GpuEngine } from './webgpu/engine.js';
 
 export class Runner {
   /**
@@ -22,13 +21,19 @@ export class Runner {
     const engine = Engine.create(module, { ...opts, flavour });
     const backend = opts.backend ?? 'wasm';
     if (backend === 'wasm') return new Runner(engine, 'requested');
+    if (backend === 'auto' && !(globalThis.navigator && navigator.gpu)) {
+      return new Runner(engine, 'WebGPU is not available here (no navigator.gpu)');
+    }
     let gpu;
     try {
+      // The WebGPU layer loads only when it may be used.
+      const { GpuEngine } = await import('./webgpu/engine.js');
       gpu = await GpuEngine.create(engine, { allowSoftware: backend === 'webgpu' });
     } catch (e) {
       if (backend === 'webgpu') {
         engine.close();
-        throw e;
+        throw e instanceof FaceAttrError ? e : new FaceAttrError(`WebGPU backend unavailable: ${e && e.message}`,
+                                                                 'FACEATTR_ERR_UNSUPPORTED');
       }
       return new Runner(engine, e.message);  // auto: wasm, and why
     }
