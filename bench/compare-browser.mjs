@@ -96,8 +96,20 @@ function bundles(dist, src) {
     });
     return { name, files: rows, bytes: rows.reduce((s, r) => s + r.bytes, 0), gzip: rows.reduce((s, r) => s + r.gzip, 0) };
   };
-  // The package's JS: every .js under src/ (runner.js imports webgpu/ statically).
-  const pkg = fs.readdirSync(src, { recursive: true }).filter((f) => f.endsWith('.js')).sort().map((f) => path.join(src, f));
+  // The package's JS a page loads for the wasm backend: faceattr.js and the worker
+  // with everything they import statically (dynamic import()s, e.g. the WebGPU
+  // layer, are left out: they load only when used).
+  const pkg = [];
+  const visit = (f) => {
+    if (pkg.includes(f)) return;
+    if (!fs.existsSync(f)) die(`${f} not found`);
+    pkg.push(f);
+    const text = fs.readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/^\s*(?:import|export)\b[^;'"]*?\bfrom\s*['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+      visit(path.resolve(path.dirname(f), m[1]));
+    }
+  };
+  for (const entry of ['faceattr.js', 'worker.js']) visit(path.join(src, entry));
   // emscripten 3.1.6 writes a separate .worker.js for the threads flavour.
   const flavour = (n) => ['.wasm', '.js', '.worker.js'].map((x) => path.join(dist, n + x))
     .filter((f) => !f.endsWith('.worker.js') || fs.existsSync(f));
