@@ -26,9 +26,10 @@ kernels::Family family_of(faceattr_backend b) {
 Status resolve_backend(int requested, faceattr_backend* out) {
   switch (requested) {
     case FACEATTR_BACKEND_AUTO:
-      // The project's Highway kernels beat Debian's XNNPACK on every shipped
-      // model, dtype and thread count (bench/RESULTS.md, bench_pipeline), so
-      // they come first; XNNPACK serves builds without them.
+      // The project's Highway kernels come first: on the shipped models they
+      // beat Debian's XNNPACK 1.4-3x at 1 thread and 1.8x on fp32 at 2 threads;
+      // int8 at 2 threads is within +-20% either way (bench/RESULTS.md).
+      // XNNPACK serves builds without them.
       if (faceattr_backend_available(FACEATTR_BACKEND_SIMD)) {
         *out = FACEATTR_BACKEND_SIMD;
       } else if (faceattr_backend_available(FACEATTR_BACKEND_XNNPACK)) {
