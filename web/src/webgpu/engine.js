@@ -62,6 +62,7 @@ export class GpuEngine {
       await g.#attach(device, adapter);
     } catch (e) {
       g.#release();
+      g.stages.delete();  // the wasm engine stays (auto runs on it)
       device.destroy();
       throw new FaceAttrError(`WebGPU backend unavailable: ${e && e.message}`, 'FACEATTR_ERR_UNSUPPORTED');
     }
