@@ -156,6 +156,74 @@ TEST_CASE("decoder: a blob at the border gives a box clipped to no cell outside 
   CHECK(out[0].w < o2[0].w);
 }
 
+TEST_CASE("decoder: coarse pass finds a face the fine map misses; sizes from the responses",
+          "[lnet_decode]") {
+  // Fine map: nothing (a frame-filling face). Coarse map (frame at half size): a blob at
+  // cell (3.5, 4.5), i.e. coarse pixel (36, 28) -> fine pixel (72, 56) at ratio 2.
+  std::vector<float> fine(kH * kW, 0.02f), coarse(kH * kW, 0.02f);
+  add_blob(coarse, 3.5f, 4.5f, 1.2f, 0.97f);
+  DecodeParams p;
+  p.threshold = 0.9f;
+  FaceBox out[8];
+  SECTION("without half_threshold the coarse map is ignored") {
+    Decoder d(p, kH, kW, kCell, kCell, 8);
+    CHECK(!d.wants_coarse_map());
+    CHECK(d.decode(fine.data(), 0, out, coarse.data()) == 0);
+  }
+  p.half_threshold = 0.95f;
+  p.size_bias = std::log(40.0f);
+  p.size_w1 = 0.0f;
+  p.size_w2 = 0.5f;
+  Decoder d(p, kH, kW, kCell, kCell, 8);
+  REQUIRE(d.wants_coarse_map());
+  SECTION("a coarse candidate, centred at ratio x its map position, sized by the model") {
+    REQUIRE(d.decode(fine.data(), 0, out, coarse.data()) == 1);
+    CHECK(out[0].x + out[0].w / 2 == Approx(72.0f).margin(1.0f));
+    CHECK(out[0].y + out[0].h / 2 == Approx(56.0f).margin(1.0f));
+    CHECK(out[0].score == Approx(0.97f).margin(0.01f));
+    // p2 = the coarse peak near the centre (0.97), p1 = 0.02: side = exp(bias + 0.5 logit(0.97)).
+    const float p2 = coarse[3 * kW + 4];
+    CHECK(out[0].w == Approx(40.0f * std::exp(0.5f * std::log(p2 / (1 - p2)))).epsilon(1e-3));
+    CHECK(out[0].w == Approx(out[0].h));
+    // Other ratios move the centre (a letterbox that does not halve exactly).
+    REQUIRE(d.decode(fine.data(), 0, out, coarse.data(), 2.5f, 2.0f) == 1);
+    CHECK(out[0].x + out[0].w / 2 == Approx(90.0f).margin(1.0f));
+  }
+  SECTION("no coarse map: the fine pass alone") { CHECK(d.decode(fine.data(), 0, out) == 0); }
+  SECTION("a coarse peak below half_threshold is no face") {
+    std::vector<float> weak(kH * kW, 0.02f);
+    add_blob(weak, 3.5f, 4.5f, 1.2f, 0.9f);
+    CHECK(d.decode(fine.data(), 0, out, weak.data()) == 0);
+  }
+  SECTION("coarse candidates whose centre falls off the fine input are dropped") {
+    std::vector<float> far(kH * kW, 0.02f);
+    add_blob(far, 12.5f, 16.5f, 1.2f, 0.99f);  // coarse pixel (132, 100) -> (264, 200): off 160x120
+    CHECK(d.decode(fine.data(), 0, out, far.data()) == 0);
+  }
+  SECTION("a face in both maps gives one box (NMS), strongest score first") {
+    add_blob(fine, 7.0f, 9.0f, 1.2f, 0.93f);    // fine pixel (72, 56): the same face
+    add_blob(fine, 12.5f, 17.5f, 1.0f, 0.99f);  // another, small face only in the fine map
+    REQUIRE(d.decode(fine.data(), 0, out, coarse.data()) == 2);
+    CHECK(out[0].score == Approx(0.99f).margin(0.01f));
+    CHECK(out[1].score == Approx(0.97f).margin(0.01f));
+    // Sizes differ with the responses: p2 near the small face is 0.02 -> a small box.
+    CHECK(out[0].w < 10.0f);
+    CHECK(out[1].w > 40.0f);
+  }
+  SECTION("the size model follows the fine response through size_w1") {
+    DecodeParams q = p;
+    q.half_threshold = 0.0f;
+    q.size_w1 = 0.25f;
+    q.size_w2 = 0.0f;
+    std::vector<float> f2(kH * kW, 0.0f);
+    add_blob(f2, 7.5f, 10.5f, 1.5f, 0.95f);
+    Decoder one(q, kH, kW, kCell, kCell, 8);
+    REQUIRE(one.decode(f2.data(), 0, out) == 1);
+    const float v = f2[7 * kW + 10];
+    CHECK(out[0].w == Approx(40.0f * std::exp(0.25f * std::log(v / (1 - v)))).epsilon(1e-3));
+  }
+}
+
 TEST_CASE("decode params from LNet metadata", "[lnet_decode]") {
   DecodeParams p;
   SECTION("absent keys keep the defaults") {
@@ -169,6 +237,10 @@ TEST_CASE("decode params from LNet metadata", "[lnet_decode]") {
                                                   {"lnet.box_scale", "1.75"},
                                                   {"lnet.box_aspect", "0.8"},
                                                   {"lnet.nms_iou", "0.2"},
+                                                  {"lnet.half_threshold", "0.99"},
+                                                  {"lnet.size_bias", "3.75"},
+                                                  {"lnet.size_w1", "-0.1"},
+                                                  {"lnet.size_w2", "0.125"},
                                                   {"licence", "whatever"}}),
                                        &p);
     REQUIRE(st.is_ok());
@@ -177,13 +249,34 @@ TEST_CASE("decode params from LNet metadata", "[lnet_decode]") {
     CHECK(p.box_scale == Approx(1.75f));
     CHECK(p.box_aspect == Approx(0.8f));
     CHECK(p.nms_iou == Approx(0.2f));
+    CHECK(p.half_threshold == Approx(0.99f));
+    CHECK(p.size_bias == Approx(3.75f));
+    CHECK(p.size_w1 == Approx(-0.1f));
+    CHECK(p.size_w2 == Approx(0.125f));
+  }
+  SECTION("old models (no coarse pass, no size model) keep one pass and box_scale") {
+    REQUIRE(decode_params_from_model(lnet_with({{"lnet.box_scale", "2.3"}}), &p).is_ok());
+    CHECK(p.half_threshold == 0.0f);
+    CHECK(p.size_bias == 0.0f);
   }
   SECTION("garbage, NaN, inf and out-of-range values are refused") {
-    const char* bad[][2] = {
-        {"lnet.threshold", "nan"},        {"lnet.threshold", "0.5x"},       {"lnet.threshold", ""},
-        {"lnet.threshold", "1.5"},        {"lnet.threshold", "0"},          {"lnet.box_scale", "inf"},
-        {"lnet.box_scale", "-1"},         {"lnet.box_aspect", "0"},         {"lnet.nms_iou", "2"},
-        {"lnet.region_fraction", " 0.5"}, {"lnet.region_fraction", "1e999"}};
+    const char* bad[][2] = {{"lnet.threshold", "nan"},
+                            {"lnet.threshold", "0.5x"},
+                            {"lnet.threshold", ""},
+                            {"lnet.threshold", "1.5"},
+                            {"lnet.threshold", "0"},
+                            {"lnet.box_scale", "inf"},
+                            {"lnet.box_scale", "-1"},
+                            {"lnet.box_aspect", "0"},
+                            {"lnet.nms_iou", "2"},
+                            {"lnet.region_fraction", " 0.5"},
+                            {"lnet.region_fraction", "1e999"},
+                            {"lnet.half_threshold", "-0.1"},
+                            {"lnet.half_threshold", "1.01"},
+                            {"lnet.size_bias", "-1"},
+                            {"lnet.size_bias", "25"},
+                            {"lnet.size_w1", "11"},
+                            {"lnet.size_w2", "nan"}};
     for (auto& kv : bad) {
       p = DecodeParams{};
       p.threshold = 0.123f;

@@ -155,6 +155,83 @@ TEST_CASE("letterbox: content resampled at the top-left, the rest exactly 0", "[
   CHECK(!faceattr::image::letterbox_normalize(tall, 33, 20, mean, stdv, nullptr, &g).is_ok());
 }
 
+TEST_CASE("letterbox with shrink 2: the frame at half the letterboxed size, the rest 0", "[pipeline]") {
+  const auto px = faceattr::test::random_bytes(50 * 30 * 3, 5);
+  const faceattr_image img{px.data(), 50, 30, 150, FACEATTR_PIXEL_RGB};
+  const float mean[3] = {0.5f, 0.4f, 0.3f}, stdv[3] = {0.2f, 0.25f, 0.3f};
+  // 50x30 into 40x40 at half size: fits 20x20 -> content 20x12, scale 0.4.
+  std::vector<float> dst(40 * 40 * 3, 123.0f), want(20 * 12 * 3);
+  faceattr::image::Letterbox g;
+  REQUIRE(faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 2).is_ok());
+  CHECK(g.content_w == 20);
+  CHECK(g.content_h == 12);
+  CHECK(g.scale_x == Approx(0.4f));
+  REQUIRE(
+      faceattr::image::crop_resize_normalize(img, {0, 0, 50, 30}, 20, 12, mean, stdv, want.data()).is_ok());
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 40; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const float v = dst[(static_cast<size_t>(y) * 40 + x) * 3 + c];
+        if (x < 20 && y < 12) {
+          CHECK(v == want[(static_cast<size_t>(y) * 20 + x) * 3 + c]);
+        } else {
+          CHECK(v == 0.0f);
+        }
+      }
+  CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 0).is_ok());
+  CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 41).is_ok());
+}
+
+TEST_CASE("pipeline: the coarse pass finds a face the fine pass misses, sized by the model", "[pipeline]") {
+  // The tiny LNet answers 0.9975 on red cells at any scale. threshold 0.999: the fine pass
+  // finds nothing; the coarse pass (frame at half size) finds the square at half_threshold
+  // 0.99; the size model without weights gives every box exp(size_bias) = 40 LNet pixels.
+  const auto anet = tiny_anet();
+  const std::vector<std::pair<std::string, std::string>> base = {{"license", "test-only"},
+                                                                 {"lnet.threshold", "0.999"},
+                                                                 {"lnet.size_bias", "3.6888794541"},
+                                                                 {"lnet.size_w1", "0"},
+                                                                 {"lnet.size_w2", "0"}};
+  const RedBox truth{24, 8, 80, 80};
+  const Frame f = red_frame(128, 96, {truth});  // LNet 64x48: scale 0.5
+  for (bool int8 : {false, true}) {
+    TinyLnetSpec spec;
+    spec.int8 = int8;
+    spec.metadata = base;
+    faceattr_session* one_pass = make(anet, faceattr::test::tiny_lnet_bytes(spec));
+    CHECK(predict(one_pass, f.view()).faces.empty());
+    faceattr_session_free(one_pass);
+
+    spec.metadata.push_back({"lnet.half_threshold", "0.99"});
+    const auto lnet = faceattr::test::tiny_lnet_bytes(spec);
+    for (faceattr_backend b : kAllBackends) {
+      if (!faceattr_backend_available(b)) continue;
+      faceattr_session* s = make(anet, lnet, b);
+      const Result r = predict(s, f.view());
+      INFO("backend " << faceattr_backend_name(b) << " int8 " << int8);
+      REQUIRE(r.faces.size() == 1);
+      const faceattr_face& face = r.faces[0];
+      INFO("box " << face.box[0] << " " << face.box[1] << " " << face.box[2] << " " << face.box[3]);
+      CHECK(face.box[2] == Approx(80.0f).epsilon(1e-4));  // 40 LNet px / 0.5
+      CHECK(face.box[0] + face.box[2] / 2 == Approx(64.0f).margin(1.0f));
+      CHECK(face.box[1] + face.box[3] / 2 == Approx(48.0f).margin(1.0f));
+      CHECK(iou(face.box, truth) > 0.95f);
+      const auto want = anet_on_box(anet, f.view(), face.box);
+      for (int a = 0; a < 6; ++a) CHECK(r.probs[0][a] == Approx(want[a]).margin(1e-6));
+      // The response map is the fine pass's (cells of 4 LNet px = 8 frame px), not the coarse one.
+      faceattr_response_map map{};
+      REQUIRE(faceattr_session_response_map(s, &map) == FACEATTR_OK);
+      CHECK(map.cell_width == Approx(8.0f));
+      CHECK(map.data[(48 / 8) * map.width + 64 / 8] > 0.99f);   // inside the square
+      CHECK(map.data[(48 / 8) * map.width + 120 / 8] < 0.01f);  // right of it
+      faceattr_timings t{};
+      REQUIRE(faceattr_session_last_timings(s, &t) == FACEATTR_OK);
+      CHECK(t.lnet_ms > 0.0);
+      faceattr_session_free(s);
+    }
+  }
+}
+
 TEST_CASE("pipeline: one face, its box, its ANet crop, metadata and timings", "[pipeline]") {
   const auto anet = tiny_anet();
   const auto lnet = faceattr::test::tiny_lnet_bytes({});

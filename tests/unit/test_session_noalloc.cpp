@@ -9,6 +9,7 @@
 #include <new>
 #include <vector>
 
+#include "api/session.h"
 #include "faceattr/faceattr.h"
 #include "image/preprocess.h"
 #include "support/tiny_lnet.h"
@@ -87,39 +88,49 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
     faceattr::test::TinyModelSpec aspec;
     aspec.int8 = int8;
     const auto anet = faceattr::test::tiny_anet_bytes(aspec);
-    faceattr::test::TinyLnetSpec lspec;
-    lspec.int8 = int8;
-    const auto lnet = faceattr::test::tiny_lnet_bytes(lspec);
-    for (faceattr_backend b : {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
-      if (!faceattr_backend_available(b)) continue;
-      for (int threads : {1, 2}) {
-        faceattr_session_params p = faceattr_session_default_params();
-        p.backend = b;
-        p.n_threads = threads;
-        p.min_face_size = 8;
-        faceattr_session* s = nullptr;
-        REQUIRE(faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) ==
-                FACEATTR_OK);
-        const faceattr_face* faces = nullptr;
-        int32_t n = 0;
-        REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);  // warm-up
-        REQUIRE(n == 2);
-        faceattr_response_map map{};
-        faceattr_timings t{};
-        t_news = 0;
-        t_counting = true;
-        bool ok = true;
-        for (int i = 0; i < 5; ++i) {
-          ok = ok && faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK && n == 2;
-          ok = ok && faceattr_session_response_map(s, &map) == FACEATTR_OK;
-          ok = ok && faceattr_session_predict(s, &empty, &faces, &n) == FACEATTR_OK && n == 0;
-          ok = ok && faceattr_session_last_timings(s, &t) == FACEATTR_OK;
+    for (bool coarse : {false, true}) {  // one pass; + the coarse pass and the size model
+      faceattr::test::TinyLnetSpec lspec;
+      lspec.int8 = int8;
+      if (coarse)
+        lspec.metadata.insert(lspec.metadata.end(), {{"lnet.half_threshold", "0.9"},
+                                                     {"lnet.size_bias", "2.8"},
+                                                     {"lnet.size_w1", "0.05"},
+                                                     {"lnet.size_w2", "-0.05"}});
+      const auto lnet = faceattr::test::tiny_lnet_bytes(lspec);
+      for (faceattr_backend b :
+           {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
+        if (!faceattr_backend_available(b)) continue;
+        for (int threads : {1, 2}) {
+          faceattr_session_params p = faceattr_session_default_params();
+          p.backend = b;
+          p.n_threads = threads;
+          p.min_face_size = 8;
+          faceattr_session* s = nullptr;
+          REQUIRE(faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) ==
+                  FACEATTR_OK);
+          const faceattr_face* faces = nullptr;
+          int32_t n = 0;
+          REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);  // warm-up
+          REQUIRE(n == 2);
+          REQUIRE(faceattr::api::lnet_wants_coarse_pass(s) == coarse);
+          faceattr_response_map map{};
+          faceattr_timings t{};
+          t_news = 0;
+          t_counting = true;
+          bool ok = true;
+          for (int i = 0; i < 5; ++i) {
+            ok = ok && faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK && n == 2;
+            ok = ok && faceattr_session_response_map(s, &map) == FACEATTR_OK;
+            ok = ok && faceattr_session_predict(s, &empty, &faces, &n) == FACEATTR_OK && n == 0;
+            ok = ok && faceattr_session_last_timings(s, &t) == FACEATTR_OK;
+          }
+          t_counting = false;
+          INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8
+                          << ", coarse pass " << coarse);
+          CHECK(ok);
+          CHECK(t_news == 0);
+          faceattr_session_free(s);
         }
-        t_counting = false;
-        INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8);
-        CHECK(ok);
-        CHECK(t_news == 0);
-        faceattr_session_free(s);
       }
     }
   }

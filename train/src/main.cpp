@@ -81,6 +81,8 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
                 "large-face validation scenes also tune the decoder (default: reported only)");
   app->add_flag("--lnet-init-keep-head", o.lnet_init_keep_head,
                 "--lnet-init is a trained LNet: keep its tag head (fine-tuning)");
+  app->add_flag("--lnet-coarse-pass,!--no-lnet-coarse-pass", o.lnet_coarse_pass,
+                "export: decoder with a coarse pass at half size and sizes from the response across scales");
 }
 
 int main(int argc, char** argv) {

@@ -121,6 +121,7 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
     s->boxes.resize(static_cast<size_t>(params.max_faces));
     s->crops.resize(static_cast<size_t>(params.max_faces));
     s->response.assign(static_cast<size_t>(s->map_h) * static_cast<size_t>(s->map_w), 0.0f);
+    s->fine_map.assign(s->response.size(), 0.0f);
   }
   const size_t n_attr = s->anet.model().attribute_names.size();
   const size_t n_faces = s->has_lnet ? static_cast<size_t>(params.max_faces) : 1;
@@ -203,8 +204,22 @@ Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n
   const auto t1 = std::chrono::steady_clock::now();
   FACEATTR_RETURN_IF_ERROR(s->lnet.run(s->params.abort_callback, s->params.abort_user_data));
   t->lnet_ms = ms_since(t1);
+  // The fine map leaves the arena before a coarse pass (large faces) overwrites it.
+  std::copy(s->lnet.output_ptr(), s->lnet.output_ptr() + s->fine_map.size(), s->fine_map.begin());
+  faceattr::image::Letterbox g2;
+  const float* coarse = nullptr;
+  if (faceattr::api::lnet_wants_coarse_pass(s)) {
+    const auto t2 = std::chrono::steady_clock::now();
+    FACEATTR_RETURN_IF_ERROR(faceattr::api::lnet_input_of(s, image, s->lnet.input_ptr(), &g2, 2));
+    t->preprocess_ms += ms_since(t2);
+    const auto t3 = std::chrono::steady_clock::now();
+    FACEATTR_RETURN_IF_ERROR(s->lnet.run(s->params.abort_callback, s->params.abort_user_data));
+    t->lnet_ms += ms_since(t3);
+    coarse = s->lnet.output_ptr();
+  }
 
-  const int n = faceattr::api::faces_of_response(s, s->lnet.output_ptr(), g, s->crops.data());
+  const int n = faceattr::api::faces_of_response(s, s->fine_map.data(), g, s->crops.data(), coarse,
+                                                 coarse ? &g2 : nullptr);
   for (int k = 0; k < n; ++k) {
     const faceattr::api::FaceCrop& c = s->crops[static_cast<size_t>(k)];
     FACEATTR_RETURN_IF_ERROR(run_anet_on(s, image, c.anet, t));
@@ -217,7 +232,7 @@ Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n
     face.score = c.score;
   }
 
-  std::copy(s->lnet.output_ptr(), s->lnet.output_ptr() + s->response.size(), s->response.begin());
+  std::copy(s->fine_map.begin(), s->fine_map.end(), s->response.begin());
   faceattr_response_map& r = s->response_map;
   r.data = s->response.data();
   r.width = s->map_w;
@@ -236,22 +251,30 @@ Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n
 namespace faceattr::api {
 
 Status lnet_input_of(const faceattr_session* s, const faceattr_image& image, float* lnet_input,
-                     faceattr::image::Letterbox* g) {
+                     faceattr::image::Letterbox* g, int shrink) {
   if (!s->has_lnet) return Status(FACEATTR_ERR_UNSUPPORTED, "the session has no LNet model");
   FACEATTR_RETURN_IF_ERROR(faceattr::image::validate_image(image, s->params.max_image_pixels));
   const faceattr::model::Model& lm = s->lnet.model();
   return faceattr::image::letterbox_normalize(image, lm.input_width, lm.input_height, lm.mean, lm.std,
-                                              lnet_input, g);
+                                              lnet_input, g, shrink);
+}
+
+bool lnet_wants_coarse_pass(const faceattr_session* s) {
+  return s->has_lnet && s->decoder && s->decoder->wants_coarse_map();
 }
 
 int faces_of_response(faceattr_session* s, const float* map, const faceattr::image::Letterbox& g,
-                      FaceCrop* out) {
+                      FaceCrop* out, const float* coarse, const faceattr::image::Letterbox* coarse_g) {
   if (!s->has_lnet) return 0;
   // min_face_size is in frame pixels; the decoder drops boxes certainly below it (in LNet
   // pixels), the exact test on the frame box follows.
   const float min_face = static_cast<float>(s->params.min_face_size);
   const float min_side = min_face * std::min(g.scale_x, g.scale_y);
-  const int n = s->decoder->decode(map, min_side, s->boxes.data());
+  // The coarse pass's input pixel (x, y) is fine-pass pixel (x * ratio_x, y * ratio_y).
+  const bool use_coarse = coarse && coarse_g && coarse_g->scale_x > 0 && coarse_g->scale_y > 0;
+  const int n = s->decoder->decode(map, min_side, s->boxes.data(), use_coarse ? coarse : nullptr,
+                                   use_coarse ? g.scale_x / coarse_g->scale_x : 2.0f,
+                                   use_coarse ? g.scale_y / coarse_g->scale_y : 2.0f);
   const faceattr::model::Model& am = s->anet.model();
   const float anet_aspect = static_cast<float>(am.input_width) / static_cast<float>(am.input_height);
   int kept = 0;

@@ -53,6 +53,7 @@ struct faceattr_session {
 
   // LNet response map of the last successful predict (copied out of the arena).
   std::vector<float> response;
+  std::vector<float> fine_map;  // the fine map during a predict (a coarse pass reuses the arena)
   faceattr_response_map response_map{};
   bool response_valid = false;
 
@@ -72,9 +73,15 @@ kernels::Family family_of(faceattr_backend b);
 // `lnet_input` (LNet's [1, H, W, 3] f32 input); FACEATTR_ERR_UNSUPPORTED without
 // LNet. faces_of_response decodes a response map (map_h x map_w) into at most
 // params.max_faces faces in `out`, strongest first, and returns their count.
+// Models whose decoder wants a coarse pass (lnet_wants_coarse_pass) get a second
+// LNet run on the frame letterboxed at half size (lnet_input_of with shrink 2);
+// pass its map and geometry as `coarse` / `coarse_g` (without them the decoder
+// uses the fine map alone: fewer large faces found, sizes less exact).
 Status lnet_input_of(const faceattr_session* s, const faceattr_image& image, float* lnet_input,
-                     image::Letterbox* g);
-int faces_of_response(faceattr_session* s, const float* map, const image::Letterbox& g, FaceCrop* out);
+                     image::Letterbox* g, int shrink = 1);
+bool lnet_wants_coarse_pass(const faceattr_session* s);
+int faces_of_response(faceattr_session* s, const float* map, const image::Letterbox& g, FaceCrop* out,
+                      const float* coarse = nullptr, const image::Letterbox* coarse_g = nullptr);
 
 // Creates the thread pools of `s->params.n_threads` and fills s->ctx.
 Status create_exec_context(faceattr_session* s);

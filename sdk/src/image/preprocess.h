@@ -45,7 +45,9 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h);
 // Resamples the whole of `src` into the content rectangle of an out_w x out_h
 // NHWC input (as crop_resize_normalize), and writes exactly 0.0f to the rest
 // (the letterbox is 0 after normalisation, whatever mean/std). No allocation.
+// shrink > 1: the content fits (out_w / shrink) x (out_h / shrink) instead (LNet's
+// coarse pass for large faces: the frame at 1/shrink of its letterboxed size).
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
-                           const float std[3], float* dst, Letterbox* geometry);
+                           const float std[3], float* dst, Letterbox* geometry, int shrink = 1);
 
 }  // namespace faceattr::image

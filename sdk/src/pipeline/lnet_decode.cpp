@@ -39,6 +39,10 @@ constexpr Range kRanges[] = {
     {"lnet.box_scale", &DecodeParams::box_scale, 0.0f, 100.0f, true},
     {"lnet.box_aspect", &DecodeParams::box_aspect, 0.1f, 10.0f, false},
     {"lnet.nms_iou", &DecodeParams::nms_iou, 0.0f, 1.0f, false},
+    {"lnet.half_threshold", &DecodeParams::half_threshold, 0.0f, 1.0f, false},
+    {"lnet.size_bias", &DecodeParams::size_bias, 0.0f, 20.0f, false},
+    {"lnet.size_w1", &DecodeParams::size_w1, -10.0f, 10.0f, false},
+    {"lnet.size_w2", &DecodeParams::size_w2, -10.0f, 10.0f, false},
 };
 
 bool in_range(const Range& r, float v) {
@@ -61,6 +65,12 @@ float iou(const FaceBox& a, const FaceBox& b) {
 inline float cell_value(const float* map, int i) {
   const float v = map[i];
   return std::isfinite(v) ? v : 0.0f;  // NaN/inf never seed or join a region
+}
+
+// Logit of a response, clamped to p in [1e-4, 1 - 1e-4].
+float logit(float p) {
+  p = std::min(1.0f - 1e-4f, std::max(1e-4f, p));
+  return std::log(p / (1.0f - p));
 }
 
 }  // namespace
@@ -105,15 +115,21 @@ Decoder::Decoder(const DecodeParams& p, int map_h, int map_w, float cell_w, floa
   label_.assign(cells, -1);
   stack_.resize(cells);
   peaks_.resize(cells);
-  candidates_.resize(cells);
+  candidates_.resize(2 * cells);  // fine + coarse pass
+  boxes_.resize(2 * cells);
 }
 
-int Decoder::decode(const float* map, float min_side, FaceBox* out) {
-  if (!map || !out || max_faces_ == 0 || map_h_ == 0 || cell_w_ == 0 || cell_h_ == 0) return 0;
-  if (!std::isfinite(min_side)) min_side = 0;
-  const int H = map_h_, W = map_w_;
-  const float thr = p_.threshold;
+float Decoder::near_peak(const float* map, float x, float y) const {
+  const int ci = static_cast<int>(std::floor(y / cell_h_)), cj = static_cast<int>(std::floor(x / cell_w_));
+  float best = 0;
+  for (int i = std::max(0, ci - 1); i <= std::min(map_h_ - 1, ci + 1); ++i)
+    for (int j = std::max(0, cj - 1); j <= std::min(map_w_ - 1, cj + 1); ++j)
+      best = std::max(best, cell_value(map, i * map_w_ + j));
+  return best;
+}
 
+int Decoder::add_regions(const float* map, float thr, float ratio_x, float ratio_y, int n_cand) {
+  const int H = map_h_, W = map_w_;
   // 1. Peaks: cells >= threshold that no 8-neighbour exceeds.
   int n_peaks = 0;
   for (int i = 0; i < H; ++i) {
@@ -143,7 +159,7 @@ int Decoder::decode(const float* map, float min_side, FaceBox* out) {
   // 2. Regions: flood fill (4-connected) from each unclaimed peak over unclaimed
   //    cells >= region_fraction * peak. A plateau's other peaks are then claimed.
   std::fill(label_.begin(), label_.end(), -1);
-  int n_cand = 0;
+  const float in_w = static_cast<float>(W) * cell_w_, in_h = static_cast<float>(H) * cell_h_;
   for (int k = 0; k < n_peaks; ++k) {
     const int seed = peaks_[k];
     if (label_[seed] != -1) continue;
@@ -172,27 +188,66 @@ int Decoder::decode(const float* map, float min_side, FaceBox* out) {
         stack_[sp++] = n;
       }
     }
-    // Box: centred on the weighted centroid, side from the region's area.
-    const float cx = static_cast<float>(wx / wsum) * cell_w_;
-    const float cy = static_cast<float>(wy / wsum) * cell_h_;
-    const float side = p_.box_scale * std::sqrt(static_cast<float>(count) * cell_w_ * cell_h_);
-    const float a = std::sqrt(p_.box_aspect);
+    // Centre: the weighted centroid, in the fine pass's input pixels.
+    Candidate c;
+    c.cx = static_cast<float>(wx / wsum) * cell_w_ * ratio_x;
+    c.cy = static_cast<float>(wy / wsum) * cell_h_ * ratio_y;
+    c.score = std::min(1.0f, std::max(0.0f, peak));
+    c.count = count;
+    if (!(c.cx >= 0 && c.cx < in_w && c.cy >= 0 && c.cy < in_h)) continue;  // coarse pass: off the frame
+    candidates_[n_cand++] = c;
+  }
+  return n_cand;
+}
+
+int Decoder::decode(const float* map, float min_side, FaceBox* out, const float* coarse, float ratio_x,
+                    float ratio_y) {
+  if (!map || !out || max_faces_ == 0 || map_h_ == 0 || cell_w_ == 0 || cell_h_ == 0) return 0;
+  if (!std::isfinite(min_side)) min_side = 0;
+  if (!wants_coarse_map() || !(ratio_x > 0) || !(ratio_y > 0) || !std::isfinite(ratio_x) ||
+      !std::isfinite(ratio_y))
+    coarse = nullptr;
+
+  int n_cand = add_regions(map, p_.threshold, 1.0f, 1.0f, 0);
+  if (coarse) n_cand = add_regions(coarse, p_.half_threshold, ratio_x, ratio_y, n_cand);
+
+  // Boxes: centred on the candidate, side from the size model.
+  const float a = std::sqrt(p_.box_aspect);
+  int n_box = 0;
+  for (int k = 0; k < n_cand; ++k) {
+    const Candidate& c = candidates_[k];
+    float side;
+    if (p_.size_bias > 0) {
+      const float p1 = near_peak(map, c.cx, c.cy);
+      const float p2 = coarse ? near_peak(coarse, c.cx / ratio_x, c.cy / ratio_y) : p1;
+      side = std::exp(std::min(20.0f, p_.size_bias + p_.size_w1 * logit(p1) + p_.size_w2 * logit(p2)));
+    } else {
+      side = p_.box_scale * std::sqrt(static_cast<float>(c.count) * cell_w_ * cell_h_);
+    }
     FaceBox b;
     b.w = side * a;
     b.h = side / a;
-    b.x = cx - 0.5f * b.w;
-    b.y = cy - 0.5f * b.h;
-    b.score = std::min(1.0f, std::max(0.0f, peak));
+    b.x = c.cx - 0.5f * b.w;
+    b.y = c.cy - 0.5f * b.h;
+    b.score = c.score;
     if (!(std::min(b.w, b.h) >= min_side)) continue;
-    candidates_[n_cand++] = b;
+    boxes_[n_box++] = b;
+  }
+  // Strongest first across both passes; insertion sort (stable: the fine pass wins ties; no
+  // allocation, unlike std::stable_sort). Each pass is already sorted, so this is cheap.
+  for (int k = 1; k < n_box; ++k) {
+    const FaceBox b = boxes_[k];
+    int j = k;
+    for (; j > 0 && boxes_[j - 1].score < b.score; --j) boxes_[j] = boxes_[j - 1];
+    boxes_[j] = b;
   }
 
-  // 3. Greedy NMS over candidates (already strongest first).
+  // 3. Greedy NMS over the boxes (strongest first).
   int n_out = 0;
-  for (int c = 0; c < n_cand && n_out < max_faces_; ++c) {
+  for (int c = 0; c < n_box && n_out < max_faces_; ++c) {
     bool keep = true;
-    for (int o = 0; o < n_out && keep; ++o) keep = iou(candidates_[c], out[o]) <= p_.nms_iou;
-    if (keep) out[n_out++] = candidates_[c];
+    for (int o = 0; o < n_out && keep; ++o) keep = iou(boxes_[c], out[o]) <= p_.nms_iou;
+    if (keep) out[n_out++] = boxes_[c];
   }
   return n_out;
 }

@@ -18,6 +18,16 @@ struct DecodeParams {
   float box_scale = 1.0f;        // lnet.box_scale: face box side = box_scale * sqrt(region area)
   float box_aspect = 1.0f;       // lnet.box_aspect: box width / height
   float nms_iou = 0.3f;          // lnet.nms_iou: weaker boxes overlapping a kept one more than this go
+  // Coarse pass for large faces: LNet also runs on the frame letterboxed at half size; that
+  // map's peaks >= half_threshold are candidates too. 0 = one pass (no coarse map).
+  float half_threshold = 0.0f;  // lnet.half_threshold
+  // Box size. size_bias == 0: side = box_scale * sqrt(region area) (the region's extent).
+  // size_bias > 0: side = exp(size_bias + size_w1 * logit(p1) + size_w2 * logit(p2)), where
+  // p1 / p2 are the strongest responses of the fine / coarse map in the 3x3 cells around the
+  // box centre (the face's response across scales tells its size; p2 = p1 without a coarse map).
+  float size_bias = 0.0f;  // lnet.size_bias
+  float size_w1 = 0.0f;    // lnet.size_w1
+  float size_w2 = 0.0f;    // lnet.size_w2
 };
 
 // A face box in LNet-input pixels (x, y top-left), score = peak response in [0, 1].
@@ -42,11 +52,26 @@ class Decoder {
   // Finds up to max_faces faces, strongest first; returns their count. Boxes
   // whose shorter side is below min_side LNet-input pixels are dropped.
   // Non-finite map values count as 0. Allocates nothing.
-  int decode(const float* map, float min_side, FaceBox* out);
+  // coarse: optional map (same size) of the coarse pass, whose input pixel (x, y) is
+  // (x * ratio_x, y * ratio_y) here (2 for a half-size letterbox); used only when
+  // params().half_threshold > 0 (see wants_coarse_map), for candidates and for sizes.
+  int decode(const float* map, float min_side, FaceBox* out, const float* coarse = nullptr,
+             float ratio_x = 2.0f, float ratio_y = 2.0f);
+
+  // Whether decode makes use of a coarse map (the caller may skip that LNet pass otherwise).
+  bool wants_coarse_map() const { return p_.half_threshold > 0.0f; }
 
   const DecodeParams& params() const { return p_; }
 
  private:
+  struct Candidate {
+    float cx, cy, score;
+    int count;  // region cells
+  };
+  // Peaks >= thr of `map` -> flood-filled regions -> candidates_[n..), centres scaled by ratio.
+  int add_regions(const float* map, float thr, float ratio_x, float ratio_y, int n);
+  float near_peak(const float* map, float x, float y) const;  // max over the 3x3 cells around pixel (x, y)
+
   DecodeParams p_;
   int map_h_, map_w_;
   float cell_w_, cell_h_;
@@ -54,7 +79,8 @@ class Decoder {
   std::vector<int32_t> label_;       // per cell: owning region, -1 = none
   std::vector<int32_t> stack_;       // flood-fill stack
   std::vector<int32_t> peaks_;       // peak cells, strongest first
-  std::vector<FaceBox> candidates_;  // before NMS
+  std::vector<Candidate> candidates_;  // both passes, before sizing
+  std::vector<FaceBox> boxes_;         // sized candidates, before NMS
 };
 
 }  // namespace faceattr::pipeline

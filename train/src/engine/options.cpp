@@ -16,7 +16,8 @@ namespace faceattr::train {
                               X(lnet_pool) X(lnet_lse_r) X(lnet_face_weight) X(box_supervision) X(lnet_map)  \
                                   X(lnet_init) X(lnet_val_scenes) X(lnet_max_lfw) X(lnet_max_celeba)         \
                                       X(lnet_calib_scenes) X(lnet_name) X(lnet_large_face_prob)   \
-                                          X(lnet_large_face_max) X(lnet_val_large) X(lnet_init_keep_head) X(lnet_val_tune_large)
+                                          X(lnet_large_face_max) X(lnet_val_large) X(lnet_init_keep_head) X(lnet_val_tune_large) \
+                                              X(lnet_coarse_pass)
 
 #define FA_AUG(X)  \
   X(scale_min)     \

@@ -188,9 +188,19 @@ float box_iou(const pipeline::FaceBox& b, const FaceRect& r) {
   return ix * iy / (b.w * b.h + r.w * r.h - ix * iy);
 }
 
-// maps: [N, mh, mw] probabilities (CPU float). `which`: scene indices to use.
+// The coarse pass's input: the scenes at half size, letterboxed at the top-left (zeros
+// elsewhere), as the SDK's letterbox with shrink 2 (area average = 2x2 mean).
+torch::Tensor half_size_input(const torch::Tensor& x) {
+  auto xh = torch::zeros_like(x);
+  xh.slice(2, 0, x.size(2) / 2).slice(3, 0, x.size(3) / 2).copy_(torch::avg_pool2d(x, 2));
+  return xh;
+}
+
+// maps: [N, mh, mw] probabilities (CPU float); coarse: the same for half_size_input (or an
+// undefined tensor: one pass). `which`: scene indices to use.
 LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, const std::vector<int>& which,
-                   const pipeline::DecodeParams& p, float cell_w, float cell_h) {
+                   const pipeline::DecodeParams& p, float cell_w, float cell_h,
+                   const torch::Tensor& coarse = {}) {
   const int mh = static_cast<int>(maps.size(1)), mw = static_cast<int>(maps.size(2));
   pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
   pipeline::FaceBox boxes[8];
@@ -198,9 +208,12 @@ LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, 
   int found = 0, free_fp = 0, extra = 0, face_scenes = 0, hits = 0;
   double iou_sum = 0;
   auto m = maps.contiguous();
+  auto c = coarse.defined() ? coarse.contiguous() : coarse;
   for (int i : which) {
     const Scene& s = scenes[static_cast<size_t>(i)];
-    const int n = dec.decode(m.data_ptr<float>() + static_cast<int64_t>(i) * mh * mw, 0.0f, boxes);
+    const int64_t off = static_cast<int64_t>(i) * mh * mw;
+    const int n =
+        dec.decode(m.data_ptr<float>() + off, 0.0f, boxes, c.defined() ? c.data_ptr<float>() + off : nullptr);
     ++r.scenes;
     if (s.faces.empty()) {
       ++r.free_scenes;
@@ -260,6 +273,66 @@ float fit_box_scale(const torch::Tensor& maps, const std::vector<Scene>& scenes,
   return ratios[ratios.size() / 2];
 }
 
+// Least-squares fit of the log-linear size model (DecodeParams::size_*) on the boxes whose
+// centre falls inside a face: log(true side) ~ bias + w1 logit(p1) + w2 logit(p2). The
+// candidates do not depend on the size model except through NMS: two rounds.
+void fit_size_model(const torch::Tensor& maps, const torch::Tensor& coarse, const std::vector<Scene>& scenes,
+                    const std::vector<int>& which, pipeline::DecodeParams* p, float cell_w, float cell_h) {
+  const int mh = static_cast<int>(maps.size(1)), mw = static_cast<int>(maps.size(2));
+  auto m = maps.contiguous(), c = coarse.contiguous();
+  auto logit = [](float v) {
+    v = std::min(1.0f - 1e-4f, std::max(1e-4f, v));
+    return std::log(v / (1.0f - v));
+  };
+  auto near = [&](const float* map, float x, float y) {  // = Decoder::near_peak
+    const int ci = static_cast<int>(std::floor(y / cell_h)), cj = static_cast<int>(std::floor(x / cell_w));
+    float best = 0;
+    for (int i = std::max(0, ci - 1); i <= std::min(mh - 1, ci + 1); ++i)
+      for (int j = std::max(0, cj - 1); j <= std::min(mw - 1, cj + 1); ++j)
+        best = std::max(best, map[i * mw + j]);
+    return best;
+  };
+  if (p->size_bias <= 0) p->size_bias = std::log(4.0f * cell_w), p->size_w1 = p->size_w2 = 0;
+  for (int round = 0; round < 2; ++round) {
+    pipeline::Decoder dec(*p, mh, mw, cell_w, cell_h, 8);
+    pipeline::FaceBox boxes[8];
+    double A[3][3] = {}, b[3] = {};
+    int n_pairs = 0;
+    for (int i : which) {
+      const Scene& s = scenes[static_cast<size_t>(i)];
+      const float* fm = m.data_ptr<float>() + static_cast<int64_t>(i) * mh * mw;
+      const float* cm = c.data_ptr<float>() + static_cast<int64_t>(i) * mh * mw;
+      const int n = dec.decode(fm, 0.0f, boxes, cm);
+      for (const auto& f : s.faces)
+        for (int k = 0; k < n; ++k) {
+          const float cx = boxes[k].x + boxes[k].w / 2, cy = boxes[k].y + boxes[k].h / 2;
+          if (cx >= f.x && cx < f.x + f.w && cy >= f.y && cy < f.y + f.h) {
+            const double x[3] = {1.0, logit(near(fm, cx, cy)), logit(near(cm, cx / 2, cy / 2))};
+            const double y = std::log(std::sqrt(f.w * f.h));
+            for (int r = 0; r < 3; ++r) {
+              b[r] += x[r] * y;
+              for (int q = 0; q < 3; ++q) A[r][q] += x[r] * x[q];
+            }
+            ++n_pairs;
+            break;
+          }
+        }
+    }
+    if (n_pairs < 10) return;
+    for (int r = 0; r < 3; ++r) A[r][r] += 1e-3;  // ridge: a constant logit column stays solvable
+    for (int a = 0; a < 3; ++a)
+      for (int r = 0; r < 3; ++r) {
+        if (r == a) continue;
+        const double f = A[r][a] / A[a][a];
+        for (int q = 0; q < 3; ++q) A[r][q] -= f * A[a][q];
+        b[r] -= f * b[a];
+      }
+    p->size_bias = static_cast<float>(std::clamp(b[0] / A[0][0], 0.01, 20.0));
+    p->size_w1 = static_cast<float>(std::clamp(b[1] / A[1][1], -10.0, 10.0));
+    p->size_w2 = static_cast<float>(std::clamp(b[2] / A[2][2], -10.0, 10.0));
+  }
+}
+
 // Faces found, minus 2x the share of face-free scenes showing a face beyond the
 // 2% target, minus a little per extra box.
 double tuning_key(const LocResult& r) {
@@ -274,7 +347,35 @@ struct Tuned {
 // Grid over threshold x region fraction x box scale (around the fitted median)
 // on the `tune` scenes, maximising tuning_key; scored again on the `report` scenes.
 Tuned tune_decoder(const torch::Tensor& maps, const std::vector<Scene>& scenes, const std::vector<int>& tune,
-                   const std::vector<int>& report, float cell_w, float cell_h, bool coarse) {
+                   const std::vector<int>& report, float cell_w, float cell_h, bool coarse,
+                   const torch::Tensor& coarse_maps = {}, const std::vector<int>& fit = {}) {
+  if (coarse_maps.defined()) {
+    // Coarse pass + size model: grid over both thresholds x region fraction (centroids),
+    // size model fitted per cell on the `fit` scenes (all sizes; default: `tune`), then its
+    // overall scale x {0.9, 1, 1.1}.
+    const std::vector<float> thr = {0.8f, 0.9f, 0.95f, 0.97f, 0.98f, 0.99f, 0.995f};
+    const std::vector<float> half = {0.9f, 0.95f, 0.98f, 0.99f, 0.995f, 0.998f, 0.999f};
+    Tuned best;
+    double best_key = -1e9;
+    for (float t : thr)
+      for (float h : half)
+        for (float f : {0.5f, 0.75f}) {
+          pipeline::DecodeParams p;
+          p.threshold = t;
+          p.half_threshold = h;
+          p.region_fraction = f;
+          fit_size_model(maps, coarse_maps, scenes, fit.empty() ? tune : fit, &p, cell_w, cell_h);
+          const float bias = p.size_bias;
+          for (float sm : {0.9f, 1.0f, 1.1f}) {
+            p.size_bias = std::max(0.01f, bias + std::log(sm));
+            LocResult r = localise(maps, scenes, tune, p, cell_w, cell_h, coarse_maps);
+            const double key = tuning_key(r);
+            if (key > best_key) best_key = key, best.params = p, best.tune = r;
+          }
+        }
+    best.report = localise(maps, scenes, report, best.params, cell_w, cell_h, coarse_maps);
+    return best;
+  }
   const std::vector<float> thr =
       coarse ? std::vector<float>{0.3f, 0.5f, 0.7f, 0.85f}
              : std::vector<float>{0.2f, 0.3f,  0.4f,  0.5f,  0.6f,  0.7f,   0.8f,  0.85f,
@@ -355,11 +456,11 @@ nlohmann::json loc_json(const LocResult& r) {
 }
 
 nlohmann::json params_json(const pipeline::DecodeParams& p) {
-  return {{"threshold", p.threshold},
-          {"region_fraction", p.region_fraction},
-          {"box_scale", p.box_scale},
-          {"box_aspect", p.box_aspect},
-          {"nms_iou", p.nms_iou}};
+  return {{"threshold", p.threshold}, {"region_fraction", p.region_fraction},
+          {"box_scale", p.box_scale}, {"box_aspect", p.box_aspect},
+          {"nms_iou", p.nms_iou},     {"half_threshold", p.half_threshold},
+          {"size_bias", p.size_bias}, {"size_w1", p.size_w1},
+          {"size_w2", p.size_w2}};
 }
 
 std::string train_stage(const Options& o) { return o.box_supervision ? "lnet-box" : "lnet"; }
@@ -554,7 +655,13 @@ void run_lnet_export(const Options& o) {
   const double fold_diff = (maps32 - module_maps(net, xv, which)).abs().max().item<double>();
   std::fprintf(stderr, "[lnet-export] BN folding: max |map diff| %.2e\n", fold_diff);
   if (fold_diff > 1e-4) throw std::runtime_error("BN folding changed the response map");
-  Tuned t32 = tune_decoder(maps32, vs, tune_set, odd, cw, chh, false);
+  // The coarse pass's maps (--lnet-coarse-pass): the same network on the scenes at half size.
+  const torch::Tensor xh = o.lnet_coarse_pass ? half_size_input(xv) : torch::Tensor();
+  const torch::Tensor half32 = o.lnet_coarse_pass
+                                   ? torch::sigmoid(folded_forward(folded, xh)).squeeze(1).contiguous()
+                                   : torch::Tensor();
+  // The size model is fitted on every even scene (protocol and large faces: the whole size range).
+  Tuned t32 = tune_decoder(maps32, vs, tune_set, odd, cw, chh, false, half32, even);
 
   // int8: calibration on training scenes.
   RangeObserver obs;
@@ -586,13 +693,17 @@ void run_lnet_export(const Options& o) {
   auto maps8 = torch::sigmoid(conv_stack_dequantized(q, xv)).squeeze(1).contiguous();
   std::fprintf(stderr, "[lnet-export] int8 vs fp32 map: max |diff| %.3f, mean %.4f\n",
                (maps8 - maps32).abs().max().item<double>(), (maps8 - maps32).abs().mean().item<double>());
-  Tuned t8 = tune_decoder(maps8, vs, tune_set, odd, cw, chh, false);
+  const torch::Tensor half8 = o.lnet_coarse_pass
+                                  ? torch::sigmoid(conv_stack_dequantized(q, xh)).squeeze(1).contiguous()
+                                  : torch::Tensor();
+  Tuned t8 = tune_decoder(maps8, vs, tune_set, odd, cw, chh, false, half8, even);
   std::map<std::string, std::pair<LocResult, LocResult>> by_scale;  // odd scenes: protocol, large
   for (auto* tp : {&t32, &t8}) {
     const char* n = tp == &t32 ? "fp32" : "int8";
     const auto& mp = tp == &t32 ? maps32 : maps8;
-    const LocResult rp = localise(mp, vs, odd_protocol, tp->params, cw, chh);
-    const LocResult rl = localise(mp, vs, odd_large, tp->params, cw, chh);
+    const auto& hp = tp == &t32 ? half32 : half8;
+    const LocResult rp = localise(mp, vs, odd_protocol, tp->params, cw, chh, hp);
+    const LocResult rl = localise(mp, vs, odd_large, tp->params, cw, chh, hp);
     by_scale[n] = {rp, rl};
     std::fprintf(stderr,
                  "[lnet-export] %s: odd protocol scenes found %.4f, face-free with a face %.4f (%d scenes); "
@@ -601,9 +712,10 @@ void run_lnet_export(const Options& o) {
     std::fprintf(stderr,
                  "[lnet-export] %s: report (odd scenes) found %.4f (centre hit %.4f), face-free with a face "
                  "%.4f, extra %.3f, iou %.3f; "
-                 "thr %.2f frac %.2f scale %.3f\n",
+                 "thr %.3f frac %.2f scale %.3f half-thr %.4f size %.3f %+.3f %+.3f\n",
                  n, tp->report.found, tp->report.hit, tp->report.free_with_face, tp->report.extra_per_scene,
-                 tp->report.mean_iou, tp->params.threshold, tp->params.region_fraction, tp->params.box_scale);
+                 tp->report.mean_iou, tp->params.threshold, tp->params.region_fraction, tp->params.box_scale,
+                 tp->params.half_threshold, tp->params.size_bias, tp->params.size_w1, tp->params.size_w2);
   }
 
   // Model files.
@@ -642,6 +754,12 @@ void run_lnet_export(const Options& o) {
         {"val_face_free_with_face", fmt(t.report.free_with_face)},
         {"precision", prec},
         {"date", date}};
+    if (t.params.half_threshold > 0 || t.params.size_bias > 0) {  // coarse pass + size model
+      m.push_back({"lnet.half_threshold", fmt(t.params.half_threshold, "%.4f")});
+      m.push_back({"lnet.size_bias", fmt(t.params.size_bias, "%.5f")});
+      m.push_back({"lnet.size_w1", fmt(t.params.size_w1, "%.5f")});
+      m.push_back({"lnet.size_w2", fmt(t.params.size_w2, "%.5f")});
+    }
     return m;
   };
   const std::string name = o.box_supervision ? o.lnet_name + "-box" : o.lnet_name;
@@ -738,13 +856,13 @@ void run_lnet_export(const Options& o) {
                  {"report_odd", loc_json(t32.report)},
                  {"report_odd_protocol", loc_json(by_scale["fp32"].first)},
                  {"report_odd_large", loc_json(by_scale["fp32"].second)},
-                 {"all", loc_json(localise(maps32, vs, all, t32.params, cw, chh))}};
+                 {"all", loc_json(localise(maps32, vs, all, t32.params, cw, chh, half32))}};
   rep["int8"] = {{"params", params_json(t8.params)},
                  {"tune_even", loc_json(t8.tune)},
                  {"report_odd", loc_json(t8.report)},
                  {"report_odd_protocol", loc_json(by_scale["int8"].first)},
                  {"report_odd_large", loc_json(by_scale["int8"].second)},
-                 {"all", loc_json(localise(maps8, vs, all, t8.params, cw, chh))}};
+                 {"all", loc_json(localise(maps8, vs, all, t8.params, cw, chh, half8))}};
   rep["fp32_bytes"] = bytes32.size();
   rep["int8_bytes"] = bytes8.size();
   rep["sdk_checks"] = checks;
