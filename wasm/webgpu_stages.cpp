@@ -1,7 +1,8 @@
 // The CPU side of the browser module's WebGPU backend (web/src/webgpu/): the
 // session's own loaded models as plain JS graphs for the WGSL executor, and the
 // pipeline stages around the two networks, which stay in wasm:
-//   frame -> LNet input (letterbox)           lnetInput()
+//   frame -> LNet input (letterbox; with a second, half-size letterbox in
+//            batch slot 1 for models whose decoder wants a coarse pass)  lnetInput()
 //   LNet response map -> faces -> ANet crops  decodeFaces()   (one batch slot per face)
 //   whole frame -> one ANet crop              cropWhole()     (no LNet, or crop mode)
 // The networks run on the GPU in between. The stages are the SDK's own
@@ -116,8 +117,10 @@ class WebGpuStages {
     faces_.assign(static_cast<size_t>(slots_) * 5, 0.0f);
     if (s_->has_lnet) {
       const faceattr::model::Model& lm = s_->lnet.model();
-      lnet_in_.assign(static_cast<size_t>(lm.input_width) * lm.input_height * 3, 0.0f);
-      map_.assign(static_cast<size_t>(s_->map_w) * s_->map_h, 0.0f);
+      passes_ = faceattr::api::lnet_wants_coarse_pass(s_) ? 2 : 1;
+      lnet_elems_ = static_cast<size_t>(lm.input_width) * lm.input_height * 3;
+      lnet_in_.assign(lnet_elems_ * static_cast<size_t>(passes_), 0.0f);
+      map_.assign(static_cast<size_t>(s_->map_w) * s_->map_h * static_cast<size_t>(passes_), 0.0f);
       crops_.resize(static_cast<size_t>(slots_));
     }
   }
@@ -130,6 +133,9 @@ class WebGpuStages {
   }
 
   int slots() const { return slots_; }
+  // LNet runs per frame: 2 when the decoder also reads a coarse (half-size) pass; the
+  // inputs and maps of both are batch slots 0 (fine) and 1 (coarse).
+  int lnetPasses() const { return passes_; }
   int mapWidth() const { return s_->map_w; }
   int mapHeight() const { return s_->map_h; }
   uintptr_t lnetInputPtr() const { return reinterpret_cast<uintptr_t>(lnet_in_.data()); }
@@ -145,9 +151,10 @@ class WebGpuStages {
   int lnetInput(uintptr_t data, int width, int height, int stride, int format) {
     faceattr::clear_last_error();
     have_g_ = false;
-    const faceattr::Status st =
-        faceattr::api::lnet_input_of(s_, image_at(data, width, height, stride, format), lnet_in_.data(), &g_);
-    if (!st.is_ok()) return faceattr::report(st);
+    const faceattr_image img = image_at(data, width, height, stride, format);
+    FACEATTR_REPORT_IF_ERROR(faceattr::api::lnet_input_of(s_, img, lnet_in_.data(), &g_));
+    if (passes_ == 2)
+      FACEATTR_REPORT_IF_ERROR(faceattr::api::lnet_input_of(s_, img, lnet_in_.data() + lnet_elems_, &g2_, 2));
     have_g_ = true;
     return FACEATTR_OK;
   }
@@ -161,7 +168,10 @@ class WebGpuStages {
     if (!have_g_) return faceattr::report(faceattr::invalid_argument("decodeFaces: no lnetInput() before"));
     const faceattr_image img = image_at(data, width, height, stride, format);
     FACEATTR_REPORT_IF_ERROR(faceattr::image::validate_image(img, s_->params.max_image_pixels));
-    const int n = faceattr::api::faces_of_response(s_, map_.data(), g_, crops_.data());
+    const size_t cells = static_cast<size_t>(s_->map_w) * s_->map_h;
+    const int n = faceattr::api::faces_of_response(s_, map_.data(), g_, crops_.data(),
+                                                   passes_ == 2 ? map_.data() + cells : nullptr,
+                                                   passes_ == 2 ? &g2_ : nullptr);
     for (int k = 0; k < n; ++k) {
       const faceattr::api::FaceCrop& c = crops_[static_cast<size_t>(k)];
       FACEATTR_REPORT_IF_ERROR(anet_crop(img, c.anet, k));
@@ -201,7 +211,9 @@ class WebGpuStages {
   size_t anet_elems_ = 0;
   std::vector<float> lnet_in_, map_, anet_in_, faces_;
   std::vector<faceattr::api::FaceCrop> crops_;
-  faceattr::image::Letterbox g_;
+  int passes_ = 1;
+  size_t lnet_elems_ = 0;
+  faceattr::image::Letterbox g_, g2_;
   bool have_g_ = false;
   int count_ = 0;
 };
@@ -214,6 +226,7 @@ EMSCRIPTEN_BINDINGS(faceattr_webgpu) {
       .constructor<uintptr_t>()
       .function("graph", &WebGpuStages::graph)
       .function("slots", &WebGpuStages::slots)
+      .function("lnetPasses", &WebGpuStages::lnetPasses)
       .function("mapWidth", &WebGpuStages::mapWidth)
       .function("mapHeight", &WebGpuStages::mapHeight)
       .function("lnetInputPtr", &WebGpuStages::lnetInputPtr)

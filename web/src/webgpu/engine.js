@@ -96,7 +96,8 @@ export class GpuEngine {
     device.pushErrorScope('validation');
     const anetGraph = this.stages.graph(0);
     this.anet = new GpuNetwork(device, anetGraph, { maxBatch: this.stages.slots(), label: 'anet' });
-    if (this.hasLocalizer) this.lnet = new GpuNetwork(device, this.stages.graph(1), { label: 'lnet' });
+    // LNet: one batch item per pass (a coarse half-size pass rides in the same command buffer).
+    if (this.hasLocalizer) this.lnet = new GpuNetwork(device, this.stages.graph(1), { maxBatch: this.stages.lnetPasses(), label: 'lnet' });
     // One run of each network inside the error scopes: shader, pipeline and binding
     // errors show up here (create falls back) rather than as wrong numbers later.
     const zeros = (n) => new Float32Array(n);
@@ -229,15 +230,17 @@ export class GpuEngine {
       const p = st.lnetInputPtr() / 4;
       preprocessMs = now() - t0;
       const t1 = now();
-      const map = await this.lnet.run(M.HEAPF32.subarray(p, p + this.lnet.inputElements), 1);
+      const passes = st.lnetPasses();
+      const maps = await this.lnet.run(M.HEAPF32.subarray(p, p + passes * this.lnet.inputElements), passes);
+      const map = maps.subarray(0, this.lnet.outputElements);
       lnetMs = now() - t1;
       const t2 = now();
-      M.HEAPF32.set(map, st.responsePtr() / 4);  // HEAPF32 afresh: the heap may have grown meanwhile
+      M.HEAPF32.set(maps, st.responsePtr() / 4);  // HEAPF32 afresh: the heap may have grown meanwhile
       this.#check(st.decodeFaces(...args));
       preprocessMs += now() - t2;
       const mw = st.mapWidth(), mh = st.mapHeight();
       this.lastMap = {
-        data: map, width: mw, height: mh, originX: 0, originY: 0,
+        data: map.slice(), width: mw, height: mh, originX: 0, originY: 0,
         cellWidth: st.cellWidth(), cellHeight: st.cellHeight(),
       };
     }
