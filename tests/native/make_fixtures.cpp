@@ -15,7 +15,8 @@
 //    listed image missing, one present image that is not listed) and the
 //    accuracies `faceattr eval` must report, computed from the rule above.
 //  - lnet/: tests/support's hand-weighted LNet (response follows R - G, input
-//    160x120, 4 px cells) as lnet-tiny.fam; red.png, a 320x240 grey frame with
+//    160x120, 4 px cells) as lnet-tiny.fam (lnet-tiny-coarse.fam: the same with
+//    the decoder's coarse pass); red.png, a 320x240 grey frame with
 //    two red squares (its two faces); withlnet/ holding anet-int8.fam and
 //    lnet-int8.fam (the LNet found next to the ANet); scenes/img (the CelebA
 //    rows as red crops, so every pasted face is found) and scenes/objects
@@ -352,6 +353,13 @@ void make_lnet(const fs::path& dir, const fs::path& celeba) {
   spec.input_h = 120;
   const std::vector<uint8_t> lnet = faceattr::test::tiny_lnet_bytes(spec);
   write_bytes(dir / "lnet-tiny.fam", lnet);
+  // The same LNet with the decoder's coarse pass (a second, half-size LNet run) and size model.
+  faceattr::test::TinyLnetSpec coarse = spec;
+  coarse.metadata.insert(coarse.metadata.end(), {{"lnet.half_threshold", "0.9"},
+                                                 {"lnet.size_bias", "2.8"},
+                                                 {"lnet.size_w1", "0.05"},
+                                                 {"lnet.size_w2", "-0.05"}});
+  write_bytes(dir / "lnet-tiny-coarse.fam", faceattr::test::tiny_lnet_bytes(coarse));
   write_bytes(dir / "withlnet" / "lnet-int8.fam", lnet);
   write_bytes(dir / "withlnet" / "anet-int8.fam", mf::serialize(brightness_anet()));
   write_bytes(dir / "red.png",

@@ -82,7 +82,7 @@ test('per op: WGSL kernels equal the SDK reference kernels (f32 1e-4 relative; i
 
 // The frames as RGBA, served to the page (no large JSON through evaluate).
 async function frames() {
-  const crops = await Promise.all(testCrops(6).map(decodeJpeg));
+  const crops = await Promise.all(testCrops(4).map(decodeJpeg));
   const rgba = ({ width, height, rgb }) => {
     const out = new Uint8Array(width * height * 4);
     for (let i = 0; i < width * height; ++i) out.set([rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], 255], 4 * i);
@@ -110,7 +110,13 @@ async function frames() {
   for (const [x0, y0, s] of [[40, 60, 60], [200, 80, 80]]) {
     for (let y = y0; y < y0 + s; ++y) for (let x = x0; x < x0 + s; ++x) red.set([230, 30, 30], 3 * (y * W + x));
   }
-  const all = { crops: crops.map(rgba), scenes: scenes.map(rgba), red: [rgba({ width: W, height: H, rgb: red })] };
+  // A frame-filling red square and a small one (large faces: the coarse pass).
+  const big = new Uint8Array(W * H * 3).fill(128);
+  for (const [x0, y0, s] of [[20, 10, 200], [250, 170, 48]]) {
+    for (let y = y0; y < y0 + s && y < H; ++y) for (let x = x0; x < x0 + s; ++x) big.set([230, 30, 30], 3 * (y * W + x));
+  }
+  const all = { crops: crops.map(rgba), scenes: scenes.map(rgba), red: [rgba({ width: W, height: H, rgb: red })],
+                big: [rgba({ width: W, height: H, rgb: big })] };
   const list = {};
   for (const [k, v] of Object.entries(all)) {
     list[k] = v.map((f, i) => {
@@ -180,7 +186,7 @@ for (const [anet, tol] of [['anet-fp32.fam', TOL_F32], ['anet-int8.fam', TOL_INT
 for (const [anet, lnet, tol] of [['anet-fp32.fam', 'lnet-fp32.fam', TOL_F32], ['anet-int8.fam', 'lnet-int8.fam', TOL_INT8]]) {
   test(`whole pipeline ${lnet} + ${anet}: WebGPU = wasm reference on scenes and crops`, async () => {
     const out = await bothBackends({ model: `/models/${anet}`, lnetModel: `/models/${lnet}` },
-                                   [...FRAMES.scenes, ...FRAMES.crops.slice(0, 3)], false);
+                                   [...FRAMES.scenes, FRAMES.crops[0]], false);
     const faces = compareRuns(`${lnet} + ${anet}`, out, tol);
     assert.ok(faces >= 1, 'the shipped LNet finds faces in these frames');
   });
@@ -220,12 +226,19 @@ for (const [lnet, tol] of [['lnet-fp32.fam', TOL_F32], ['lnet-int8.fam', TOL_INT
   });
 }
 
-test('several faces of a frame: one ANet batch on the GPU, equal to wasm per face', async () => {
-  const fixtures = path.join(OUT, 'webgpu_fixtures');
-  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
-  const tiny = need(path.join(fixtures, 'lnet', 'lnet-tiny.fam'), 'faceattr_native_fixtures writes lnet/lnet-tiny.fam');
-  const tinyBytes = Array.from(fs.readFileSync(tiny));
-  const out = await page.evaluate(async ({ tinyBytes, frame }) => {
+// The native fixtures' hand-weighted tiny LNets (response ~ R - G), written once.
+let fixtureDir = null;
+function tinyLnet(name) {
+  if (!fixtureDir) {
+    fixtureDir = path.join(OUT, 'webgpu_fixtures');
+    execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtureDir]);
+  }
+  return Array.from(fs.readFileSync(need(path.join(fixtureDir, 'lnet', name), `faceattr_native_fixtures writes lnet/${name}`)));
+}
+
+// Both backends through FaceAttr (in-page) with ANet int8 and LNet bytes, on one frame.
+function tinyRun(tinyBytes, frame) {
+  return page.evaluate(async ({ tinyBytes, frame }) => {
     const { FaceAttr } = await import('/web/src/faceattr.js');
     const lnetModel = new Uint8Array(tinyBytes);
     const gpu = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel, backend: 'webgpu', worker: false });
@@ -239,10 +252,24 @@ test('several faces of a frame: one ANet batch on the GPU, equal to wasm per fac
     await gpu.close();
     await cpu.close();
     return res;
-  }, { tinyBytes, frame: FRAMES.red[0] });
+  }, { tinyBytes, frame });
+}
+
+test('several faces of a frame: one ANet batch on the GPU, equal to wasm per face', async () => {
+  const out = await tinyRun(tinyLnet('lnet-tiny.fam'), FRAMES.red[0]);
   assert.equal(out.frames[0].cpu.faces.length, 2, 'the tiny LNet finds both squares');
   assert.equal(out.frames[0].gpu.timings.gpuSubmits, 2, 'one command buffer for LNet, one for both faces through ANet');
   compareRuns('tiny LNet + anet-int8, 2 faces in one batch', out, TOL_INT8);
+});
+
+test('LNet with the coarse pass (lnet.half_threshold): fine + half-size run in one LNet batch, faces equal to wasm', async () => {
+  const out = await tinyRun(tinyLnet('lnet-tiny-coarse.fam'), FRAMES.big[0]);
+  assert.ok(out.frames[0].cpu.faces.length >= 1, 'the coarse tiny LNet finds the large square');
+  // The frame tells the passes apart: without the coarse pass the faces differ.
+  const fineOnly = await tinyRun(tinyLnet('lnet-tiny.fam'), FRAMES.big[0]);
+  assert.notDeepEqual(fineOnly.frames[0].cpu.faces.map((f) => f.box), out.frames[0].cpu.faces.map((f) => f.box));
+  assert.equal(out.frames[0].gpu.timings.gpuSubmits, 2, 'both LNet passes in one command buffer, then ANet');
+  compareRuns('tiny coarse-pass LNet + anet-int8', out, TOL_INT8);
 });
 
 test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu refused, auto wasm; device loss -> wasm, same session', async () => {
