@@ -210,6 +210,26 @@ TEST_CASE("decoder: coarse pass finds a face the fine map misses; sizes from the
     CHECK(out[0].w < 10.0f);
     CHECK(out[1].w > 40.0f);
   }
+  SECTION("without the size model a coarse box is half_box_scale x sqrt(region area), fine pixels") {
+    DecodeParams q = p;
+    q.size_bias = 0.0f;
+    q.box_scale = 1.0f;
+    q.half_box_scale = 1.5f;
+    Decoder area(q, kH, kW, kCell, kCell, 8);
+    REQUIRE(area.decode(fine.data(), 0, out, coarse.data()) == 1);
+    // The same region decoded as a fine map (box_scale 1) is half as wide: cells ratio 2 larger.
+    DecodeParams f1;
+    f1.threshold = 0.95f;
+    f1.box_scale = 1.0f;
+    Decoder as_fine(f1, kH, kW, kCell, kCell, 8);
+    FaceBox ref[8];
+    REQUIRE(as_fine.decode(coarse.data(), 0, ref) == 1);
+    CHECK(out[0].w == Approx(1.5f * 2.0f * ref[0].w).epsilon(1e-4));
+    q.half_box_scale = 0.0f;  // 0: box_scale
+    Decoder same(q, kH, kW, kCell, kCell, 8);
+    REQUIRE(same.decode(fine.data(), 0, out, coarse.data()) == 1);
+    CHECK(out[0].w == Approx(2.0f * ref[0].w).epsilon(1e-4));
+  }
   SECTION("the size model follows the fine response through size_w1") {
     DecodeParams q = p;
     q.half_threshold = 0.0f;
@@ -238,6 +258,7 @@ TEST_CASE("decode params from LNet metadata", "[lnet_decode]") {
                                                   {"lnet.box_aspect", "0.8"},
                                                   {"lnet.nms_iou", "0.2"},
                                                   {"lnet.half_threshold", "0.99"},
+                                                  {"lnet.half_box_scale", "2.5"},
                                                   {"lnet.size_bias", "3.75"},
                                                   {"lnet.size_w1", "-0.1"},
                                                   {"lnet.size_w2", "0.125"},
@@ -250,6 +271,7 @@ TEST_CASE("decode params from LNet metadata", "[lnet_decode]") {
     CHECK(p.box_aspect == Approx(0.8f));
     CHECK(p.nms_iou == Approx(0.2f));
     CHECK(p.half_threshold == Approx(0.99f));
+    CHECK(p.half_box_scale == Approx(2.5f));
     CHECK(p.size_bias == Approx(3.75f));
     CHECK(p.size_w1 == Approx(-0.1f));
     CHECK(p.size_w2 == Approx(0.125f));
@@ -260,23 +282,13 @@ TEST_CASE("decode params from LNet metadata", "[lnet_decode]") {
     CHECK(p.size_bias == 0.0f);
   }
   SECTION("garbage, NaN, inf and out-of-range values are refused") {
-    const char* bad[][2] = {{"lnet.threshold", "nan"},
-                            {"lnet.threshold", "0.5x"},
-                            {"lnet.threshold", ""},
-                            {"lnet.threshold", "1.5"},
-                            {"lnet.threshold", "0"},
-                            {"lnet.box_scale", "inf"},
-                            {"lnet.box_scale", "-1"},
-                            {"lnet.box_aspect", "0"},
-                            {"lnet.nms_iou", "2"},
-                            {"lnet.region_fraction", " 0.5"},
-                            {"lnet.region_fraction", "1e999"},
-                            {"lnet.half_threshold", "-0.1"},
-                            {"lnet.half_threshold", "1.01"},
-                            {"lnet.size_bias", "-1"},
-                            {"lnet.size_bias", "25"},
-                            {"lnet.size_w1", "11"},
-                            {"lnet.size_w2", "nan"}};
+    const char* bad[][2] = {
+        {"lnet.threshold", "nan"},        {"lnet.threshold", "0.5x"},        {"lnet.threshold", ""},
+        {"lnet.threshold", "1.5"},        {"lnet.threshold", "0"},           {"lnet.box_scale", "inf"},
+        {"lnet.box_scale", "-1"},         {"lnet.box_aspect", "0"},          {"lnet.nms_iou", "2"},
+        {"lnet.region_fraction", " 0.5"}, {"lnet.region_fraction", "1e999"}, {"lnet.half_threshold", "-0.1"},
+        {"lnet.half_threshold", "1.01"},  {"lnet.size_bias", "-1"},          {"lnet.size_bias", "25"},
+        {"lnet.size_w1", "11"},           {"lnet.size_w2", "nan"},           {"lnet.half_box_scale", "-2"}};
     for (auto& kv : bad) {
       p = DecodeParams{};
       p.threshold = 0.123f;

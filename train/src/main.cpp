@@ -82,7 +82,9 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_flag("--lnet-init-keep-head", o.lnet_init_keep_head,
                 "--lnet-init is a trained LNet: keep its tag head (fine-tuning)");
   app->add_flag("--lnet-coarse-pass,!--no-lnet-coarse-pass", o.lnet_coarse_pass,
-                "export: decoder with a coarse pass at half size and sizes from the response across scales");
+                "export: decoder with a coarse pass (LNet also on the frame at half size, for large faces)");
+  app->add_flag("--lnet-size-model,!--no-lnet-size-model", o.lnet_size_model,
+                "export with --lnet-coarse-pass: box sizes from the responses at both scales (lnet.size_*)");
 }
 
 int main(int argc, char** argv) {

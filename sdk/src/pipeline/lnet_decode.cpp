@@ -40,6 +40,7 @@ constexpr Range kRanges[] = {
     {"lnet.box_aspect", &DecodeParams::box_aspect, 0.1f, 10.0f, false},
     {"lnet.nms_iou", &DecodeParams::nms_iou, 0.0f, 1.0f, false},
     {"lnet.half_threshold", &DecodeParams::half_threshold, 0.0f, 1.0f, false},
+    {"lnet.half_box_scale", &DecodeParams::half_box_scale, 0.0f, 100.0f, false},
     {"lnet.size_bias", &DecodeParams::size_bias, 0.0f, 20.0f, false},
     {"lnet.size_w1", &DecodeParams::size_w1, -10.0f, 10.0f, false},
     {"lnet.size_w2", &DecodeParams::size_w2, -10.0f, 10.0f, false},
@@ -128,7 +129,7 @@ float Decoder::near_peak(const float* map, float x, float y) const {
   return best;
 }
 
-int Decoder::add_regions(const float* map, float thr, float ratio_x, float ratio_y, int n_cand) {
+int Decoder::add_regions(const float* map, float thr, float ratio_x, float ratio_y, bool coarse, int n_cand) {
   const int H = map_h_, W = map_w_;
   // 1. Peaks: cells >= threshold that no 8-neighbour exceeds.
   int n_peaks = 0;
@@ -194,6 +195,7 @@ int Decoder::add_regions(const float* map, float thr, float ratio_x, float ratio
     c.cy = static_cast<float>(wy / wsum) * cell_h_ * ratio_y;
     c.score = std::min(1.0f, std::max(0.0f, peak));
     c.count = count;
+    c.coarse = coarse;
     if (!(c.cx >= 0 && c.cx < in_w && c.cy >= 0 && c.cy < in_h)) continue;  // coarse pass: off the frame
     candidates_[n_cand++] = c;
   }
@@ -208,8 +210,8 @@ int Decoder::decode(const float* map, float min_side, FaceBox* out, const float*
       !std::isfinite(ratio_y))
     coarse = nullptr;
 
-  int n_cand = add_regions(map, p_.threshold, 1.0f, 1.0f, 0);
-  if (coarse) n_cand = add_regions(coarse, p_.half_threshold, ratio_x, ratio_y, n_cand);
+  int n_cand = add_regions(map, p_.threshold, 1.0f, 1.0f, false, 0);
+  if (coarse) n_cand = add_regions(coarse, p_.half_threshold, ratio_x, ratio_y, true, n_cand);
 
   // Boxes: centred on the candidate, side from the size model.
   const float a = std::sqrt(p_.box_aspect);
@@ -221,6 +223,9 @@ int Decoder::decode(const float* map, float min_side, FaceBox* out, const float*
       const float p1 = near_peak(map, c.cx, c.cy);
       const float p2 = coarse ? near_peak(coarse, c.cx / ratio_x, c.cy / ratio_y) : p1;
       side = std::exp(std::min(20.0f, p_.size_bias + p_.size_w1 * logit(p1) + p_.size_w2 * logit(p2)));
+    } else if (c.coarse) {
+      const float scale = p_.half_box_scale > 0 ? p_.half_box_scale : p_.box_scale;
+      side = scale * std::sqrt(static_cast<float>(c.count) * cell_w_ * cell_h_ * ratio_x * ratio_y);
     } else {
       side = p_.box_scale * std::sqrt(static_cast<float>(c.count) * cell_w_ * cell_h_);
     }

@@ -21,6 +21,9 @@ struct DecodeParams {
   // Coarse pass for large faces: LNet also runs on the frame letterboxed at half size; that
   // map's peaks >= half_threshold are candidates too. 0 = one pass (no coarse map).
   float half_threshold = 0.0f;  // lnet.half_threshold
+  // Box side of a coarse-pass candidate without the size model: half_box_scale x sqrt(its
+  // region's area in fine-pass pixels); 0 = box_scale.
+  float half_box_scale = 0.0f;  // lnet.half_box_scale
   // Box size. size_bias == 0: side = box_scale * sqrt(region area) (the region's extent).
   // size_bias > 0: side = exp(size_bias + size_w1 * logit(p1) + size_w2 * logit(p2)), where
   // p1 / p2 are the strongest responses of the fine / coarse map in the 3x3 cells around the
@@ -66,10 +69,11 @@ class Decoder {
  private:
   struct Candidate {
     float cx, cy, score;
-    int count;  // region cells
+    int count;    // region cells
+    bool coarse;  // from the coarse map (cells ratio_x x ratio_y times larger)
   };
   // Peaks >= thr of `map` -> flood-filled regions -> candidates_[n..), centres scaled by ratio.
-  int add_regions(const float* map, float thr, float ratio_x, float ratio_y, int n);
+  int add_regions(const float* map, float thr, float ratio_x, float ratio_y, bool coarse, int n);
   float near_peak(const float* map, float x, float y) const;  // max over the 3x3 cells around pixel (x, y)
 
   DecodeParams p_;

@@ -78,9 +78,10 @@ struct Options {
   int lnet_val_large = 0;
   bool lnet_val_tune_large = false;  // the large-face scenes also tune the decoder (else: reported only)
   bool lnet_init_keep_head = false;  // lnet_init is a trained LNet: keep its tag head (fine-tuning)
-  // Export: tune a decoder with the coarse pass (LNet also on the frame at half size) and the
-  // response-based size model (lnet.half_threshold, lnet.size_*); false = one pass, box_scale.
+  // Export: a decoder with the coarse pass (LNet also on the frame at half size, for large
+  // faces: lnet.half_threshold, lnet.half_box_scale); false = one pass.
   bool lnet_coarse_pass = false;
+  bool lnet_size_model = false;  // with lnet_coarse_pass: the size model (else region-area sizes)
 };
 
 void to_json(nlohmann::json& j, const Options& o);

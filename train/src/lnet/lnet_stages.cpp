@@ -348,7 +348,28 @@ struct Tuned {
 // on the `tune` scenes, maximising tuning_key; scored again on the `report` scenes.
 Tuned tune_decoder(const torch::Tensor& maps, const std::vector<Scene>& scenes, const std::vector<int>& tune,
                    const std::vector<int>& report, float cell_w, float cell_h, bool coarse,
-                   const torch::Tensor& coarse_maps = {}, const std::vector<int>& fit = {}) {
+                   const torch::Tensor& coarse_maps = {}, const std::vector<int>& fit = {},
+                   bool size_model = false) {
+  if (coarse_maps.defined() && !size_model) {
+    // Coarse pass, sizes from region areas: the one-pass decoder tuned as usual on `tune`,
+    // then the coarse threshold x its box scale on `fit` (all sizes), which can only add
+    // boxes (large faces) to the one-pass result.
+    Tuned best = tune_decoder(maps, scenes, tune, report, cell_w, cell_h, coarse);
+    const std::vector<int>& all = fit.empty() ? tune : fit;
+    const pipeline::DecodeParams one = best.params;
+    double best_key = tuning_key(localise(maps, scenes, all, one, cell_w, cell_h));
+    for (float h : {0.9f, 0.95f, 0.98f, 0.99f, 0.995f, 0.998f, 0.999f})
+      for (float hs : {1.0f, 1.25f, 1.5f, 1.75f, 2.0f, 2.3f, 2.6f, 3.0f}) {
+        pipeline::DecodeParams p = one;
+        p.half_threshold = h;
+        p.half_box_scale = hs;
+        const double key = tuning_key(localise(maps, scenes, all, p, cell_w, cell_h, coarse_maps));
+        if (key > best_key) best_key = key, best.params = p;
+      }
+    best.tune = localise(maps, scenes, tune, best.params, cell_w, cell_h, coarse_maps);
+    best.report = localise(maps, scenes, report, best.params, cell_w, cell_h, coarse_maps);
+    return best;
+  }
   if (coarse_maps.defined()) {
     // Coarse pass + size model: grid over both thresholds x region fraction (centroids),
     // size model fitted per cell on the `fit` scenes (all sizes; default: `tune`), then its
@@ -456,10 +477,15 @@ nlohmann::json loc_json(const LocResult& r) {
 }
 
 nlohmann::json params_json(const pipeline::DecodeParams& p) {
-  return {{"threshold", p.threshold}, {"region_fraction", p.region_fraction},
-          {"box_scale", p.box_scale}, {"box_aspect", p.box_aspect},
-          {"nms_iou", p.nms_iou},     {"half_threshold", p.half_threshold},
-          {"size_bias", p.size_bias}, {"size_w1", p.size_w1},
+  return {{"threshold", p.threshold},
+          {"region_fraction", p.region_fraction},
+          {"box_scale", p.box_scale},
+          {"box_aspect", p.box_aspect},
+          {"nms_iou", p.nms_iou},
+          {"half_threshold", p.half_threshold},
+          {"half_box_scale", p.half_box_scale},
+          {"size_bias", p.size_bias},
+          {"size_w1", p.size_w1},
           {"size_w2", p.size_w2}};
 }
 
@@ -661,7 +687,7 @@ void run_lnet_export(const Options& o) {
                                    ? torch::sigmoid(folded_forward(folded, xh)).squeeze(1).contiguous()
                                    : torch::Tensor();
   // The size model is fitted on every even scene (protocol and large faces: the whole size range).
-  Tuned t32 = tune_decoder(maps32, vs, tune_set, odd, cw, chh, false, half32, even);
+  Tuned t32 = tune_decoder(maps32, vs, tune_set, odd, cw, chh, false, half32, even, o.lnet_size_model);
 
   // int8: calibration on training scenes.
   RangeObserver obs;
@@ -696,7 +722,7 @@ void run_lnet_export(const Options& o) {
   const torch::Tensor half8 = o.lnet_coarse_pass
                                   ? torch::sigmoid(conv_stack_dequantized(q, xh)).squeeze(1).contiguous()
                                   : torch::Tensor();
-  Tuned t8 = tune_decoder(maps8, vs, tune_set, odd, cw, chh, false, half8, even);
+  Tuned t8 = tune_decoder(maps8, vs, tune_set, odd, cw, chh, false, half8, even, o.lnet_size_model);
   std::map<std::string, std::pair<LocResult, LocResult>> by_scale;  // odd scenes: protocol, large
   for (auto* tp : {&t32, &t8}) {
     const char* n = tp == &t32 ? "fp32" : "int8";
@@ -712,10 +738,11 @@ void run_lnet_export(const Options& o) {
     std::fprintf(stderr,
                  "[lnet-export] %s: report (odd scenes) found %.4f (centre hit %.4f), face-free with a face "
                  "%.4f, extra %.3f, iou %.3f; "
-                 "thr %.3f frac %.2f scale %.3f half-thr %.4f size %.3f %+.3f %+.3f\n",
+                 "thr %.3f frac %.2f scale %.3f half-thr %.4f half-scale %.3f size %.3f %+.3f %+.3f\n",
                  n, tp->report.found, tp->report.hit, tp->report.free_with_face, tp->report.extra_per_scene,
                  tp->report.mean_iou, tp->params.threshold, tp->params.region_fraction, tp->params.box_scale,
-                 tp->params.half_threshold, tp->params.size_bias, tp->params.size_w1, tp->params.size_w2);
+                 tp->params.half_threshold, tp->params.half_box_scale, tp->params.size_bias,
+                 tp->params.size_w1, tp->params.size_w2);
   }
 
   // Model files.
@@ -754,8 +781,12 @@ void run_lnet_export(const Options& o) {
         {"val_face_free_with_face", fmt(t.report.free_with_face)},
         {"precision", prec},
         {"date", date}};
-    if (t.params.half_threshold > 0 || t.params.size_bias > 0) {  // coarse pass + size model
+    if (t.params.half_threshold > 0) {  // coarse pass
       m.push_back({"lnet.half_threshold", fmt(t.params.half_threshold, "%.4f")});
+      if (t.params.half_box_scale > 0)
+        m.push_back({"lnet.half_box_scale", fmt(t.params.half_box_scale, "%.4f")});
+    }
+    if (t.params.size_bias > 0) {  // size model
       m.push_back({"lnet.size_bias", fmt(t.params.size_bias, "%.5f")});
       m.push_back({"lnet.size_w1", fmt(t.params.size_w1, "%.5f")});
       m.push_back({"lnet.size_w2", fmt(t.params.size_w2, "%.5f")});
