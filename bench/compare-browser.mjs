@@ -40,47 +40,26 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { dieWith, parseOptions } from './options.mjs';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ORT_DIST = path.join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
 
-function die(msg) {
-  console.error(`compare-browser: ${msg}`);
-  process.exit(2);
-}
+const die = dieWith('compare-browser');
 
 function parseArgs(argv) {
-  const o = {
-    wasmBuild: path.join(ROOT, 'build-wasm'), build: path.join(ROOT, 'build'), rounds: 5, runs: 30, warmup: 5,
-    threads: [1, 2], anet: path.join(ROOT, 'models', 'anet-int8.fam'),
-    models: ['anet-int8', 'anet-fp32', 'lnet-int8', 'lnet-fp32'].map((m) => path.join(ROOT, 'models', `${m}.fam`)),
-    json: false,
-  };
-  const need = (i) => (i + 1 < argv.length ? argv[i + 1] : die(`${argv[i]} needs a value`));
-  const int = (i, min = 1) => {
-    const v = Number(need(i));
-    if (!Number.isInteger(v) || v < min) die(`${argv[i]} needs an integer >= ${min}`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; ++i) {
-    switch (argv[i]) {
-      case '--wasm-build': o.wasmBuild = path.resolve(need(i)); ++i; break;
-      case '--build': o.build = path.resolve(need(i)); ++i; break;
-      case '--rounds': o.rounds = int(i); ++i; break;
-      case '--runs': o.runs = int(i); ++i; break;
-      case '--warmup': o.warmup = int(i, 0); ++i; break;
-      case '--threads': o.threads = need(i).split(',').map(Number); ++i; break;
-      case '--models': o.models = need(i).split(',').map((p) => path.resolve(p)); ++i; break;
-      case '--anet': o.anet = path.resolve(need(i)); ++i; break;
-      case '--json': o.json = true; break;
-      case '-h': case '--help':
-        console.log('usage: node bench/compare-browser.mjs [--wasm-build DIR] [--build DIR] [--rounds R] [--runs N] ' +
-                    '[--warmup W] [--threads 1,2] [--models a.fam,...] [--anet anet.fam (the ANet of LNet sessions)] [--json]');
-        process.exit(0);
-      default: die(`unknown argument '${argv[i]}' (see --help)`);
-    }
-  }
-  if (o.threads.some((t) => !Number.isInteger(t) || t < 1 || t > 4)) die('--threads takes integers 1..4');
-  return o;
+  return parseOptions('compare-browser', {
+    'wasm-build': { kind: 'path', default: path.join(ROOT, 'build-wasm') },
+    build: { kind: 'path', default: path.join(ROOT, 'build') },
+    rounds: { kind: 'int', default: 5 },
+    runs: { kind: 'int', default: 30 },
+    warmup: { kind: 'int', default: 5, min: 0 },
+    threads: { kind: 'ints', default: [1, 2], max: 4 },
+    models: { kind: 'paths', default: ['anet-int8', 'anet-fp32', 'lnet-int8', 'lnet-fp32'].map((m) => path.join(ROOT, 'models', `${m}.fam`)) },
+    anet: { kind: 'path', default: path.join(ROOT, 'models', 'anet-int8.fam') },
+    json: { kind: 'flag', default: false },
+  }, 'node bench/compare-browser.mjs [--wasm-build DIR] [--build DIR] [--rounds R] [--runs N] [--warmup W] ' +
+     '[--threads 1,2] [--models a.fam,...] [--anet anet.fam (the ANet of LNet sessions)] [--json]', argv);
 }
 
 const gzipSize = (f) => zlib.gzipSync(fs.readFileSync(f), { level: 9 }).length;

@@ -19,43 +19,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { dieWith, parseOptions } from './options.mjs';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function die(msg) {
-  console.error(`compare: ${msg}`);
-  process.exit(2);
-}
+const die = dieWith('compare');
 
 function parseArgs(argv) {
-  const o = {
-    build: path.join(ROOT, 'build'), rounds: 5, runs: 50, threads: [1, 2], backends: ['xnnpack', 'simd'],
-    models: ['anet-int8', 'anet-fp32', 'lnet-int8', 'lnet-fp32'].map((m) => path.join(ROOT, 'models', `${m}.fam`)),
-    json: false,
-  };
-  const need = (i) => (i + 1 < argv.length ? argv[i + 1] : die(`${argv[i]} needs a value`));
-  const int = (i) => {
-    const v = Number(need(i));
-    if (!Number.isInteger(v) || v < 1) die(`${argv[i]} needs a positive integer`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; ++i) {
-    switch (argv[i]) {
-      case '--build': o.build = path.resolve(need(i)); ++i; break;
-      case '--rounds': o.rounds = int(i); ++i; break;
-      case '--runs': o.runs = int(i); ++i; break;
-      case '--threads': o.threads = need(i).split(',').map(Number); ++i; break;
-      case '--backends': o.backends = need(i).split(','); ++i; break;
-      case '--models': o.models = need(i).split(',').map((p) => path.resolve(p)); ++i; break;
-      case '--json': o.json = true; break;
-      case '-h': case '--help':
-        console.log('usage: node bench/compare.mjs [--build DIR] [--rounds R] [--runs N] [--threads 1,2] ' +
-                    '[--backends xnnpack,simd] [--models a.fam,...] [--json]');
-        process.exit(0);
-      default: die(`unknown argument '${argv[i]}' (see --help)`);
-    }
-  }
-  if (o.threads.some((t) => !Number.isInteger(t) || t < 1)) die('--threads takes positive integers');
-  return o;
+  return parseOptions('compare', {
+    build: { kind: 'path', default: path.join(ROOT, 'build') },
+    rounds: { kind: 'int', default: 5 },
+    runs: { kind: 'int', default: 50 },
+    threads: { kind: 'ints', default: [1, 2] },
+    backends: { kind: 'strings', default: ['xnnpack', 'simd'] },
+    models: { kind: 'paths', default: ['anet-int8', 'anet-fp32', 'lnet-int8', 'lnet-fp32'].map((m) => path.join(ROOT, 'models', `${m}.fam`)) },
+    json: { kind: 'flag', default: false },
+  }, 'node bench/compare.mjs [--build DIR] [--rounds R] [--runs N] [--threads 1,2] ' +
+     '[--backends xnnpack,simd] [--models a.fam,...] [--json]', argv);
 }
 
 const median = (xs) => {

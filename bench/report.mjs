@@ -19,49 +19,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { dieWith, parseOptions } from './options.mjs';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BEGIN = '<!-- bench/report.mjs: begin (generated; edit outside these markers) -->';
 const END = '<!-- bench/report.mjs: end -->';
 
-function die(msg) {
-  console.error(`report: ${msg}`);
-  process.exit(2);
-}
+const die = dieWith('report');
 
 function parseArgs(argv) {
-  const o = { build: path.join(ROOT, 'build'), wasmBuild: path.join(ROOT, 'build-wasm'),
-              out: path.join(ROOT, 'bench', 'report.html'), results: path.join(ROOT, 'bench', 'RESULTS.md'),
-              skip: new Set(), quick: false, rounds: null, runs: null };
-  const need = (i) => (i + 1 < argv.length ? argv[i + 1] : die(`${argv[i]} needs a value`));
-  const int = (i) => {
-    const v = Number(need(i));
-    if (!Number.isInteger(v) || v < 1) die(`${argv[i]} needs a positive integer`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; ++i) {
-    switch (argv[i]) {
-      case '--build': o.build = path.resolve(need(i)); ++i; break;
-      case '--wasm-build': o.wasmBuild = path.resolve(need(i)); ++i; break;
-      case '--out': o.out = path.resolve(need(i)); ++i; break;
-      case '--results': o.results = path.resolve(need(i)); ++i; break;
-      case '--no-results': o.results = null; break;
-      case '--skip':
-        for (const s of need(i).split(',')) {
-          if (!['native', 'browser', 'scaling'].includes(s)) die(`--skip takes native, browser, scaling; got '${s}'`);
-          o.skip.add(s);
-        }
-        ++i;
-        break;
-      case '--quick': o.quick = true; break;
-      case '--rounds': o.rounds = int(i); ++i; break;
-      case '--runs': o.runs = int(i); ++i; break;
-      case '-h': case '--help':
-        console.log('usage: node bench/report.mjs [--build DIR] [--wasm-build DIR] [--out report.html] ' +
-                    '[--results RESULTS.md | --no-results] [--skip native,browser,scaling] [--quick] [--rounds R] [--runs N]');
-        process.exit(0);
-      default: die(`unknown argument '${argv[i]}' (see --help)`);
-    }
-  }
+  const o = parseOptions('report', {
+    build: { kind: 'path', default: path.join(ROOT, 'build') },
+    'wasm-build': { kind: 'path', default: path.join(ROOT, 'build-wasm') },
+    out: { kind: 'path', default: path.join(ROOT, 'bench', 'report.html') },
+    results: { kind: 'path', default: path.join(ROOT, 'bench', 'RESULTS.md') },
+    'no-results': { kind: 'flag', default: false },
+    skip: { kind: 'strings', default: [] },
+    quick: { kind: 'flag', default: false },
+    rounds: { kind: 'int', default: null },
+    runs: { kind: 'int', default: null },
+  }, 'node bench/report.mjs [--build DIR] [--wasm-build DIR] [--out report.html] ' +
+     '[--results RESULTS.md | --no-results] [--skip native,browser,scaling] [--quick] [--rounds R] [--runs N]', argv);
+  for (const s of o.skip)
+    if (!['native', 'browser', 'scaling'].includes(s)) die(`--skip takes native, browser, scaling; got '${s}'`);
+  o.skip = new Set(o.skip);
+  if (o.noResults) o.results = null;
   return o;
 }
 

@@ -25,52 +25,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { dieWith, parseOptions } from './options.mjs';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function die(msg) {
-  console.error(`scaling: ${msg}`);
-  process.exit(2);
-}
+const die = dieWith('scaling');
 
 function parseArgs(argv) {
-  const o = {
-    build: path.join(ROOT, 'build'), backend: 'auto', threads: 1, rounds: 3, runs: 30, warmup: 5,
-    sizes: ['160x120', '320x240', '640x480', '1280x720'], faces: [1, 2, 4, 6, 8], facesSize: '640x480',
-    anet: path.join(ROOT, 'models', 'anet-int8.fam'), lnet: path.join(ROOT, 'models', 'lnet-int8.fam'),
-    crops: path.resolve(process.env.FACEATTR_DATA_DIR || path.join(ROOT, '..', 'shared', 'data'), 'celeba', 'test_crops'),
-    json: false,
-  };
-  const need = (i) => (i + 1 < argv.length ? argv[i + 1] : die(`${argv[i]} needs a value`));
-  const int = (i, min = 1) => {
-    const v = Number(need(i));
-    if (!Number.isInteger(v) || v < min) die(`${argv[i]} needs an integer >= ${min}`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; ++i) {
-    switch (argv[i]) {
-      case '--build': o.build = path.resolve(need(i)); ++i; break;
-      case '--backend': o.backend = need(i); ++i; break;
-      case '--threads': o.threads = int(i); ++i; break;
-      case '--rounds': o.rounds = int(i); ++i; break;
-      case '--runs': o.runs = int(i); ++i; break;
-      case '--warmup': o.warmup = int(i, 0); ++i; break;
-      case '--sizes': o.sizes = need(i).split(','); ++i; break;
-      case '--faces': o.faces = need(i).split(',').map(Number); ++i; break;
-      case '--faces-size': o.facesSize = need(i); ++i; break;
-      case '--anet': o.anet = path.resolve(need(i)); ++i; break;
-      case '--lnet': o.lnet = path.resolve(need(i)); ++i; break;
-      case '--crops': o.crops = path.resolve(need(i)); ++i; break;
-      case '--json': o.json = true; break;
-      case '-h': case '--help':
-        console.log('usage: node bench/scaling.mjs [--build DIR] [--backend B] [--threads T] [--rounds R] [--runs N] ' +
-                    '[--warmup W] [--sizes WxH,...] [--faces 1,2,...] [--faces-size WxH] [--anet F] [--lnet F] ' +
-                    '[--crops DIR] [--json]');
-        process.exit(0);
-      default: die(`unknown argument '${argv[i]}' (see --help)`);
-    }
-  }
+  const o = parseOptions('scaling', {
+    build: { kind: 'path', default: path.join(ROOT, 'build') },
+    backend: { kind: 'string', default: 'auto' },
+    threads: { kind: 'int', default: 1 },
+    rounds: { kind: 'int', default: 3 },
+    runs: { kind: 'int', default: 30 },
+    warmup: { kind: 'int', default: 5, min: 0 },
+    sizes: { kind: 'strings', default: ['160x120', '320x240', '640x480', '1280x720'] },
+    faces: { kind: 'ints', default: [1, 2, 4, 6, 8], max: 8 },  // a 4x2 grid
+    'faces-size': { kind: 'string', default: '640x480' },
+    anet: { kind: 'path', default: path.join(ROOT, 'models', 'anet-int8.fam') },
+    lnet: { kind: 'path', default: path.join(ROOT, 'models', 'lnet-int8.fam') },
+    crops: { kind: 'path', default: path.resolve(process.env.FACEATTR_DATA_DIR || path.join(ROOT, '..', 'shared', 'data'),
+                                                 'celeba', 'test_crops') },
+    json: { kind: 'flag', default: false },
+  }, 'node bench/scaling.mjs [--build DIR] [--backend B] [--threads T] [--rounds R] [--runs N] [--warmup W] ' +
+     '[--sizes WxH,...] [--faces 1,2,...] [--faces-size WxH] [--anet F] [--lnet F] [--crops DIR] [--json]', argv);
   for (const s of [...o.sizes, o.facesSize]) if (!/^\d+x\d+$/.test(s)) die(`sizes are WxH, got '${s}'`);
-  if (o.faces.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) die('--faces takes integers 1..8 (a 4x2 grid)');
   return o;
 }
 

@@ -23,46 +23,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { dieWith, parseOptions } from '../../bench/options.mjs';
+
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function die(message) {
-  console.error(`ort_parity: ${message}`);
-  process.exit(2);
-}
+const die = dieWith('ort_parity');
 
 function parseArgs(argv) {
-  const opts = { tol: 1e-4, tolLsb: null, minExact: 0, runs: 100, warmup: 10, threads: 1, bench: false, optLevel: 'all' };
-  const need = (i) => {
-    if (i + 1 >= argv.length) die(`${argv[i]} needs a value`);
-    return argv[i + 1];
-  };
-  const num = (i) => {
-    const v = Number(need(i));
-    if (!Number.isFinite(v)) die(`${argv[i]} needs a number, got '${argv[i + 1]}'`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; ++i) {
-    switch (argv[i]) {
-      case '--onnx': opts.onnx = need(i); ++i; break;
-      case '--golden': opts.golden = need(i); ++i; break;
-      case '--tol': opts.tol = num(i); ++i; break;
-      case '--tol-lsb': opts.tolLsb = num(i); ++i; break;
-      case '--min-exact': opts.minExact = num(i); ++i; break;
-      case '--bench': opts.bench = true; break;
-      case '--runs': opts.runs = num(i); ++i; break;
-      case '--warmup': opts.warmup = num(i); ++i; break;
-      case '--threads': opts.threads = num(i); ++i; break;
-      case '--opt-level': opts.optLevel = need(i); ++i; break;
-      case '-h': case '--help':
-        console.log('usage: ort_parity.mjs --onnx M.onnx (--golden G.json [--tol T] [--tol-lsb K] [--min-exact F] | --bench ' +
-                    '[--runs N] [--warmup W] [--threads T]) [--opt-level disabled|basic|extended|all]');
-        process.exit(0);
-      default: die(`unknown argument '${argv[i]}' (see --help)`);
-    }
-  }
+  const opts = parseOptions('ort_parity', {
+    onnx: { kind: 'string' },
+    golden: { kind: 'string' },
+    tol: { kind: 'number', default: 1e-4 },
+    'tol-lsb': { kind: 'number', default: null },
+    'min-exact': { kind: 'number', default: 0 },
+    bench: { kind: 'flag', default: false },
+    runs: { kind: 'int', default: 100 },
+    warmup: { kind: 'int', default: 10, min: 0 },
+    threads: { kind: 'int', default: 1 },
+    'opt-level': { kind: 'string', default: 'all' },
+  }, 'ort_parity.mjs --onnx M.onnx (--golden G.json [--tol T] [--tol-lsb K] [--min-exact F] | --bench ' +
+     '[--runs N] [--warmup W] [--threads T]) [--opt-level disabled|basic|extended|all]', argv);
   if (!opts.onnx) die('--onnx is required');
   if (!opts.bench && !opts.golden) die('give --golden G.json (parity) or --bench (latency)');
-  if (!(opts.runs >= 1 && opts.threads >= 1 && opts.warmup >= 0)) die('--runs, --threads must be >= 1');
   return opts;
 }
 
