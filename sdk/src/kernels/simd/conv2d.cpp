@@ -211,6 +211,49 @@ class GemmConvF32 final : public BoundKernel {
   float lo_ = 0, hi_ = 0;
 };
 
+// Winograd F(2x2, 3x3), both dtypes: the tile geometry of a conv, and the
+// three phases of a run (input transform, the 16 GEMMs by panel and row block,
+// output transform), each split over the thread pool.
+template <class WinogradParams>
+void set_winograd_geometry(const Conv2dDesc& d, WinogradParams* wp) {
+  wp->in_h = d.in_h;
+  wp->in_w = d.in_w;
+  wp->in_c = d.in_c;
+  wp->pad_top = d.pad_top;
+  wp->pad_left = d.pad_left;
+  wp->out_h = d.out_h;
+  wp->out_w = d.out_w;
+  wp->out_c = d.out_c;
+  wp->tiles_h = (d.out_h + 1) / 2;
+  wp->tiles_w = (d.out_w + 1) / 2;
+  wp->tiles = static_cast<size_t>(d.batch) * wp->tiles_h * wp->tiles_w;
+  wp->act = d.act;
+  wp->alpha = d.leaky_alpha;
+}
+
+// input(begin, end) / output(begin, end) transform tiles; gemm(g, row_begin,
+// row_end, panel) runs panel `panel` of GEMM g over tile rows [row_begin, row_end).
+// A task of the input transform writes about `in_elems` transformed values, one
+// of the output transform about 4096.
+template <class Input, class Gemm, class Output>
+void run_winograd_phases(ThreadPool* pool, size_t tiles, size_t in_elems, size_t in_c, size_t out_c,
+                         size_t rows, size_t panels, Input&& input, Gemm&& gemm, Output&& output) {
+  const size_t tiles_per_task = std::max<size_t>(1, in_elems / (16 * in_c));
+  parallel_for(pool, ceil_div(tiles, tiles_per_task),
+               [&](size_t b, size_t e) { input(b * tiles_per_task, std::min(tiles, e * tiles_per_task)); });
+  const size_t row_block = rows * kTilesPerTask, blocks = ceil_div(tiles, row_block);
+  parallel_for(pool, 16 * panels * blocks, [&](size_t b, size_t e) {
+    for (size_t task = b; task < e; ++task) {  // panels fastest, then row blocks, then the 16 GEMMs
+      const size_t panel = task % panels, mb = task / panels % blocks, g = task / panels / blocks;
+      gemm(g, mb * row_block, std::min(tiles, (mb + 1) * row_block), panel);
+    }
+  });
+  const size_t out_tiles_per_task = std::max<size_t>(1, 4096 / (16 * out_c));
+  parallel_for(pool, ceil_div(tiles, out_tiles_per_task), [&](size_t b, size_t e) {
+    output(b * out_tiles_per_task, std::min(tiles, e * out_tiles_per_task));
+  });
+}
+
 // fp32 3x3 stride-1 dense convolution by Winograd F(2x2, 3x3) (simd_kernels.h):
 // input transform, 16 GEMMs on gemm_f32 (no bias, no activation), output
 // transform with bias and activation; three parallel passes.
@@ -245,20 +288,8 @@ class WinogradConvF32 final : public BoundKernel {
     zero_bias_.assign(panels_ * nr_, 0.0f);
     bias_.assign(K, 0.0f);
     if (w.bias) std::memcpy(bias_.data(), w.bias, K * sizeof(float));
-    wp_.in_h = d.in_h;
-    wp_.in_w = d.in_w;
-    wp_.in_c = d.in_c;
-    wp_.pad_top = d.pad_top;
-    wp_.pad_left = d.pad_left;
-    wp_.out_h = d.out_h;
-    wp_.out_w = d.out_w;
-    wp_.out_c = d.out_c;
-    wp_.tiles_h = (d.out_h + 1) / 2;
-    wp_.tiles_w = (d.out_w + 1) / 2;
-    wp_.tiles = static_cast<size_t>(d.batch) * wp_.tiles_h * wp_.tiles_w;
+    set_winograd_geometry(d, &wp_);
     wp_.bias = bias_.data();
-    wp_.act = d.act;
-    wp_.alpha = d.leaky_alpha;
     act_frange(d.act, &wp_.lo, &wp_.hi);
   }
 
@@ -269,24 +300,13 @@ class WinogradConvF32 final : public BoundKernel {
   }
 
   void run(const ExecContext& ctx) override {
-    const size_t tiles = wp_.tiles;
-    const size_t tiles_per_task = std::max<size_t>(1, 4096 / (16 * static_cast<size_t>(d_.in_c)));
-    parallel_for(ctx.pool, ceil_div(tiles, tiles_per_task),
-                 [this, tiles, tiles_per_task](size_t b, size_t e) {
-                   winograd_input_f32(wp_, b * tiles_per_task, std::min(tiles, e * tiles_per_task));
-                 });
-    const size_t row_block = rows_ * kTilesPerTask, blocks = ceil_div(tiles, row_block);
-    parallel_for(ctx.pool, 16 * panels_ * blocks, [this, blocks, row_block, tiles](size_t b, size_t e) {
-      for (size_t task = b; task < e; ++task) {  // panels fastest, then row blocks, then the 16 GEMMs
-        const size_t panel = task % panels_, mb = task / panels_ % blocks, g = task / panels_ / blocks;
-        gemm_f32(gemm_[g], mb * row_block, std::min(tiles, (mb + 1) * row_block), panel, panel + 1);
-      }
-    });
-    const size_t out_tiles_per_task = std::max<size_t>(1, 4096 / (16 * static_cast<size_t>(d_.out_c)));
-    parallel_for(ctx.pool, ceil_div(tiles, out_tiles_per_task),
-                 [this, tiles, out_tiles_per_task](size_t b, size_t e) {
-                   winograd_output_f32(wp_, b * out_tiles_per_task, std::min(tiles, e * out_tiles_per_task));
-                 });
+    run_winograd_phases(
+        ctx.pool, wp_.tiles, 4096, static_cast<size_t>(d_.in_c), static_cast<size_t>(d_.out_c), rows_,
+        panels_, [this](size_t b, size_t e) { winograd_input_f32(wp_, b, e); },
+        [this](size_t g, size_t r0, size_t r1, size_t panel) {
+          gemm_f32(gemm_[g], r0, r1, panel, panel + 1);
+        },
+        [this](size_t b, size_t e) { winograd_output_f32(wp_, b, e); });
   }
 
  protected:
@@ -378,22 +398,10 @@ class WinogradConvI8 final : public BoundKernel {
     bias_.assign(K, 0);
     if (w.bias) std::memcpy(bias_.data(), w.bias, K * sizeof(int32_t));
     mult_ = requant_multipliers(d.in_q, w.w_scales, d.out_q, d.out_c);
-    wp_.in_h = d.in_h;
-    wp_.in_w = d.in_w;
-    wp_.in_c = d.in_c;
-    wp_.pad_top = d.pad_top;
-    wp_.pad_left = d.pad_left;
+    set_winograd_geometry(d, &wp_);
     wp_.in_zp = d.in_q.zero_point;
-    wp_.out_h = d.out_h;
-    wp_.out_w = d.out_w;
-    wp_.out_c = d.out_c;
-    wp_.tiles_h = (d.out_h + 1) / 2;
-    wp_.tiles_w = (d.out_w + 1) / 2;
-    wp_.tiles = static_cast<size_t>(d.batch) * wp_.tiles_h * wp_.tiles_w;
     wp_.bias = bias_.data();
     wp_.mult = mult_.data();
-    wp_.act = d.act;
-    wp_.alpha = d.leaky_alpha;
     wp_.zp = d.out_q.zero_point;
     act_qrange(d.act, d.out_q, &wp_.qmin, &wp_.qmax);
   }
@@ -405,24 +413,11 @@ class WinogradConvI8 final : public BoundKernel {
   bool fits() const { return fits_; }
 
   void run(const ExecContext& ctx) override {
-    const size_t tiles = wp_.tiles;
-    const size_t tiles_per_task = std::max<size_t>(1, 8192 / (16 * static_cast<size_t>(d_.in_c)));
-    parallel_for(ctx.pool, ceil_div(tiles, tiles_per_task),
-                 [this, tiles, tiles_per_task](size_t b, size_t e) {
-                   winograd_input_i8(wp_, b * tiles_per_task, std::min(tiles, e * tiles_per_task));
-                 });
-    const size_t row_block = rows_ * kTilesPerTask, blocks = ceil_div(tiles, row_block);
-    parallel_for(ctx.pool, 16 * panels_ * blocks, [this, blocks, row_block, tiles](size_t b, size_t e) {
-      for (size_t task = b; task < e; ++task) {  // panels fastest, then row blocks, then the 16 GEMMs
-        const size_t panel = task % panels_, mb = task / panels_ % blocks, g = task / panels_ / blocks;
-        gemm_i8(gemm_[g], mb * row_block, std::min(tiles, (mb + 1) * row_block), panel, panel + 1);
-      }
-    });
-    const size_t out_tiles_per_task = std::max<size_t>(1, 4096 / (16 * static_cast<size_t>(d_.out_c)));
-    parallel_for(ctx.pool, ceil_div(tiles, out_tiles_per_task),
-                 [this, tiles, out_tiles_per_task](size_t b, size_t e) {
-                   winograd_output_i8(wp_, b * out_tiles_per_task, std::min(tiles, e * out_tiles_per_task));
-                 });
+    run_winograd_phases(
+        ctx.pool, wp_.tiles, 8192, static_cast<size_t>(d_.in_c), static_cast<size_t>(d_.out_c), rows_,
+        panels_, [this](size_t b, size_t e) { winograd_input_i8(wp_, b, e); },
+        [this](size_t g, size_t r0, size_t r1, size_t panel) { gemm_i8(gemm_[g], r0, r1, panel, panel + 1); },
+        [this](size_t b, size_t e) { winograd_output_i8(wp_, b, e); });
   }
 
  protected:
