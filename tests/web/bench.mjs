@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { BUILD, MODELS, decodeJpeg, launchChromium, startServer, testCrops } from './lib.mjs';
+import { BUILD, MODELS, benchScene, launchChromium, startServer } from './lib.mjs';
 
 const gz = (f) => zlib.gzipSync(fs.readFileSync(f), { level: 9 }).length;
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
@@ -28,19 +28,7 @@ for (const m of fs.readdirSync(MODELS).filter((f) => f.endsWith('.fam'))) {
 }
 
 const runs = Number(process.env.RUNS || 50);
-// The frame: a 320x240 scene, a gradient with the third test crop pasted at 0.6x
-// in the centre (one the shipped interim LNet finds; ANet then runs once).
-const crop = await decodeJpeg(testCrops(3)[2]);
-const frame = new Uint8Array(320 * 240 * 4);
-for (let y = 0; y < 240; ++y) for (let x = 0; x < 320; ++x) frame.set([70 + (x >> 3), 90, 110 + (y >> 2), 255], 4 * (y * 320 + x));
-const scale = 0.6;
-const ph = Math.min(Math.round(crop.height * scale), 230), pw = Math.round(crop.width * scale);
-for (let y = 0; y < ph; ++y) {
-  for (let x = 0; x < pw; ++x) {
-    const si = 3 * (Math.floor(y / scale) * crop.width + Math.floor(x / scale));
-    frame.set([crop.rgb[si], crop.rgb[si + 1], crop.rgb[si + 2], 255], 4 * (((240 - ph >> 1) + y) * 320 + (320 - pw >> 1) + x));
-  }
-}
+const frame = await benchScene();
 const withLnet = fs.existsSync(path.join(MODELS, 'lnet-int8.fam'));
 const server = await startServer();
 const { context, close } = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);

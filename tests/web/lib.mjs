@@ -65,6 +65,25 @@ export async function decodeJpeg(file) {
 }
 
 /** The image without its last column / row when odd (y4m frames need even sizes). */
+/**
+ * The benchmarks' frame: 320x240 RGBA, a gradient with the third test crop pasted
+ * at 0.6x in the centre (a face the shipped LNet finds, so ANet runs once).
+ */
+export async function benchScene() {
+  const crop = await decodeJpeg(testCrops(3)[2]);
+  const frame = new Uint8Array(320 * 240 * 4);
+  for (let y = 0; y < 240; ++y) for (let x = 0; x < 320; ++x) frame.set([70 + (x >> 3), 90, 110 + (y >> 2), 255], 4 * (y * 320 + x));
+  const scale = 0.6;
+  const ph = Math.min(Math.round(crop.height * scale), 230), pw = Math.round(crop.width * scale);
+  for (let y = 0; y < ph; ++y) {
+    for (let x = 0; x < pw; ++x) {
+      const si = 3 * (Math.floor(y / scale) * crop.width + Math.floor(x / scale));
+      frame.set([crop.rgb[si], crop.rgb[si + 1], crop.rgb[si + 2], 255], 4 * (((240 - ph >> 1) + y) * 320 + (320 - pw >> 1) + x));
+    }
+  }
+  return frame;
+}
+
 export function evenCrop({ width, height, rgb }) {
   const w = width & ~1;
   const h = height & ~1;

@@ -5,24 +5,19 @@
 //
 //   FACEATTR_WASM_BUILD=build-wasm node tests/web/webgpu_bench.mjs [--runs 20] [--rounds 3] [--models int8,fp32]
 //
-// The frame: a 320x240 scene with one test-crop face (as tests/web/bench.mjs).
+// The frame: lib.mjs benchScene(), a 320x240 scene with one test-crop face (as tests/web/bench.mjs).
 import os from 'node:os';
-import { decodeJpeg, launchChromium, startServer, testCrops } from './lib.mjs';
+import { parseOptions } from '../../bench/options.mjs';
+import { benchScene, launchChromium, startServer } from './lib.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
-const query = new URLSearchParams({ runs: args.runs || '20', rounds: args.rounds || '3', models: args.models || 'int8,fp32' });
+const args = parseOptions('webgpu_bench', {
+  runs: { kind: 'int', default: 20 },
+  rounds: { kind: 'int', default: 3 },
+  models: { kind: 'string', default: 'int8,fp32' },
+}, 'node tests/web/webgpu_bench.mjs [--runs 20] [--rounds 3] [--models int8,fp32]');
+const query = new URLSearchParams({ runs: String(args.runs), rounds: String(args.rounds), models: args.models });
 
-const crop = await decodeJpeg(testCrops(3)[2]);
-const frame = new Uint8Array(320 * 240 * 4);
-for (let y = 0; y < 240; ++y) for (let x = 0; x < 320; ++x) frame.set([70 + (x >> 3), 90, 110 + (y >> 2), 255], 4 * (y * 320 + x));
-const scale = 0.6;
-const ph = Math.min(Math.round(crop.height * scale), 230), pw = Math.round(crop.width * scale);
-for (let y = 0; y < ph; ++y) {
-  for (let x = 0; x < pw; ++x) {
-    const si = 3 * (Math.floor(y / scale) * crop.width + Math.floor(x / scale));
-    frame.set([crop.rgb[si], crop.rgb[si + 1], crop.rgb[si + 2], 255], 4 * (((240 - ph >> 1) + y) * 320 + (320 - pw >> 1) + x));
-  }
-}
+const frame = await benchScene();
 
 const server = await startServer();
 const { context, close } = await launchChromium(['--enable-unsafe-webgpu']);
