@@ -103,6 +103,11 @@ std::vector<Conv2dDesc> layer_convs() {
       // window row: first-layer-like 3 channels, stride 2 and 3, odd widths.
       conv(13, 11, 3, 16, 3, 2, 1, 1, Act::Relu),
       conv(10, 9, 5, 7, 5, 3, 2, 1, Act::None),
+      // Output channels that 2-vector panels would pad run on 3-vector panels
+      // (24 with 8 lanes, 12 with 4): LNet's 16 -> 24 stride-2 and 3 -> 24 layers.
+      conv(14, 12, 16, 24, 3, 2, 1, 1, Act::Relu),
+      conv(13, 10, 3, 24, 3, 2, 1, 1, Act::Relu),
+      conv(9, 8, 20, 12, 3, 2, 1, 1, Act::LeakyRelu),
   };
   v[0].batch = 2;
   v[9].batch = 2;

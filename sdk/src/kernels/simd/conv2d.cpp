@@ -85,17 +85,33 @@ void build_padded_indirection(const Conv2dDesc& d, const PaddedInput& pi, bool m
 // the stride) and become one tap of kernel_w * in_c channels: fewer, longer
 // inner loops, which matters most for the first layer (3 channels). The model
 // weights [oc][kh][kw][ic] already have that layout.
+// Panel geometry of a GEMM with n output channels: vectors per panel (2 or 3,
+// whichever pads fewer channels), panel width and rows per register tile.
+struct Panels {
+  size_t vectors = 2, width = 0, rows = 1;
+};
+Panels f32_panels(size_t n) {
+  const size_t v = gemm_panel_vectors(n, gemm_f32_panel_width(2), gemm_f32_panel_width(3));
+  return {v, gemm_f32_panel_width(v), gemm_f32_rows(v)};
+}
+Panels i8_panels(size_t n) {
+  const size_t v = gemm_panel_vectors(n, gemm_i8_panel_width(2), gemm_i8_panel_width(3));
+  return {v, gemm_i8_panel_width(v), gemm_i8_rows(v)};
+}
+size_t out_channels_per_group(const Conv2dDesc& d) { return static_cast<size_t>(d.out_c / d.groups); }
+
 struct GemmShape {
-  size_t m = 0, taps = 1, icg = 0, ocg = 0, groups = 1, nr = 0, panels = 0, rows = 1;
-  GemmShape(const Conv2dDesc& d, size_t panel_width, size_t tile_rows, bool merge_kx = false)
+  size_t m = 0, taps = 1, icg = 0, ocg = 0, groups = 1, vectors = 2, nr = 0, panels = 0, rows = 1;
+  GemmShape(const Conv2dDesc& d, const Panels& pn, bool merge_kx = false)
       : m(static_cast<size_t>(d.batch) * d.out_h * d.out_w),
         taps(static_cast<size_t>(d.kernel_h) * (merge_kx ? 1 : d.kernel_w)),
         icg(static_cast<size_t>(d.in_c / d.groups) * (merge_kx ? d.kernel_w : 1)),
-        ocg(static_cast<size_t>(d.out_c / d.groups)),
+        ocg(out_channels_per_group(d)),
         groups(static_cast<size_t>(d.groups)),
-        nr(panel_width),
-        panels(ceil_div(ocg, panel_width)),
-        rows(tile_rows) {}
+        vectors(pn.vectors),
+        nr(pn.width),
+        panels(ceil_div(ocg, pn.width)),
+        rows(pn.rows) {}
   size_t row_block() const { return rows * kTilesPerTask; }
   size_t tasks() const { return groups * panels * ceil_div(m, row_block()); }
   // Task order: panels fastest, then row blocks, then groups. The thread pool
@@ -125,7 +141,7 @@ class GemmConvF32 final : public BoundKernel {
       : BoundKernel(1),
         d_(d),
         merge_(merges(d)),
-        s_(d, gemm_f32_panel_width(), gemm_f32_rows(), merge_),
+        s_(d, f32_panels(out_channels_per_group(d)), merge_),
         pi_(d),
         zero_(d.in_c, 0.0f) {
     const size_t panel_size = s_.taps * s_.icg * s_.nr;
@@ -196,6 +212,7 @@ class GemmConvF32 final : public BoundKernel {
       p.alpha = d_.leaky_alpha;
       p.lo = lo_;
       p.hi = hi_;
+      p.vectors = s_.vectors;
     }
     return true;
   }
@@ -260,7 +277,7 @@ void run_winograd_phases(ThreadPool* pool, size_t tiles, size_t in_elems, size_t
 class WinogradConvF32 final : public BoundKernel {
  public:
   WinogradConvF32(const Conv2dDesc& d, const ConvWeights& w)
-      : BoundKernel(1), d_(d), nr_(gemm_f32_panel_width()), rows_(gemm_f32_rows()) {
+      : BoundKernel(1), d_(d), pn_(f32_panels(static_cast<size_t>(d.out_c))), nr_(pn_.width), rows_(pn_.rows) {
     const size_t C = static_cast<size_t>(d.in_c), K = static_cast<size_t>(d.out_c);
     panels_ = ceil_div(K, nr_);
     // U[e] = G g G^T per (oc, ic), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double.
@@ -337,12 +354,14 @@ class WinogradConvF32 final : public BoundKernel {
       p.act = Act::None;
       p.lo = lo;
       p.hi = hi;
+      p.vectors = pn_.vectors;
     }
     return true;
   }
 
  private:
   Conv2dDesc d_;
+  Panels pn_;
   size_t nr_, rows_, panels_ = 0;
   std::vector<float> packed_, zero_bias_, bias_, v_, m_;
   std::vector<const float*> ind_;
@@ -357,7 +376,7 @@ class WinogradConvF32 final : public BoundKernel {
 class WinogradConvI8 final : public BoundKernel {
  public:
   WinogradConvI8(const Conv2dDesc& d, const ConvWeights& w)
-      : BoundKernel(1), d_(d), nr_(gemm_i8_panel_width()), rows_(gemm_i8_rows()) {
+      : BoundKernel(1), d_(d), pn_(i8_panels(static_cast<size_t>(d.out_c))), nr_(pn_.width), rows_(pn_.rows) {
     const size_t C = static_cast<size_t>(d.in_c), K = static_cast<size_t>(d.out_c);
     panels_ = ceil_div(K, nr_);
     kp_ = (C + 1) / 2;
@@ -444,12 +463,14 @@ class WinogradConvI8 final : public BoundKernel {
       p.y_stride = K;
       p.y_offset = 0;
       p.n = K;
+      p.vectors = pn_.vectors;
     }
     return true;
   }
 
  private:
   Conv2dDesc d_;
+  Panels pn_;
   size_t nr_, rows_, panels_ = 0, kp_ = 0;
   bool fits_ = false;
   std::vector<int16_t> packed_, v_;
@@ -469,7 +490,7 @@ class GemmConvI8 final : public BoundKernel {
       : BoundKernel(1),
         d_(d),
         merge_(d.groups == 1),
-        s_(d, gemm_i8_panel_width(), gemm_i8_rows(), merge_),
+        s_(d, i8_panels(out_channels_per_group(d)), merge_),
         pi_(d) {
     const size_t kp = (s_.icg + 1) / 2;
     const size_t panel_size = s_.taps * kp * s_.nr * 2;
@@ -548,6 +569,7 @@ class GemmConvI8 final : public BoundKernel {
       p.zp = d_.out_q.zero_point;
       p.qmin = qmin_;
       p.qmax = qmax_;
+      p.vectors = s_.vectors;
     }
     return true;
   }

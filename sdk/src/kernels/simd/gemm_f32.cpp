@@ -1,6 +1,7 @@
-// fp32 indirect GEMM (see simd_kernels.h): register tiles of kRows output
-// rows x two vectors of output channels, broadcast-FMA over the packed
-// weights, bias/activation fused in the epilogue.
+// fp32 indirect GEMM (see simd_kernels.h): register tiles of R output rows x
+// V vectors of output channels (6 x 2, or 4 x 3 for channel counts that two-
+// vector panels would pad, such as 24 with 8 lanes), broadcast-FMA over the
+// packed weights, bias/activation fused in the epilogue.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/gemm_f32.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -16,80 +17,83 @@ HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
 
-constexpr size_t kRowsF32 = 6;  // 12 accumulators + 2 weight vectors + 1 broadcast fit 16 registers
+// Rows per register tile: R x V accumulators + V weight vectors + 1 broadcast fit 16 registers.
+constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 4 : 6; }
 
-size_t PanelWidthF32() { return 2 * hn::Lanes(hn::ScalableTag<float>()); }
-size_t RowsF32() { return kRowsF32; }
+size_t PanelWidthF32(size_t vectors) { return vectors * hn::Lanes(hn::ScalableTag<float>()); }
+size_t RowsF32(size_t vectors) { return RowsFor(vectors); }
 
-template <size_t R>
+template <size_t R, size_t V>
 HWY_INLINE void TileF32(const GemmF32Params& p, size_t m, size_t panel) {
   const hn::ScalableTag<float> d;
-  using V = hn::Vec<decltype(d)>;
+  using Vec = hn::Vec<decltype(d)>;
   const size_t N = hn::Lanes(d);
-  const size_t nr = 2 * N;
+  const size_t nr = V * N;
   const float* w = p.packed + panel * p.taps * p.kc * nr;
   const float* bias = p.bias + panel * nr;
-  V acc0[R], acc1[R];
-  const V b0 = hn::LoadU(d, bias), b1 = hn::LoadU(d, bias + N);
-  for (size_t r = 0; r < R; ++r) {
-    acc0[r] = b0;
-    acc1[r] = b1;
+  Vec acc[V][R];
+  for (size_t v = 0; v < V; ++v) {
+    const Vec b = hn::LoadU(d, bias + v * N);
+    for (size_t r = 0; r < R; ++r) acc[v][r] = b;
   }
   const float* const* ind = p.ind + m * p.taps;
   for (size_t t = 0; t < p.taps; ++t) {
     const float* xr[R];
     for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
     for (size_t c = 0; c < p.kc; ++c) {
-      const V w0 = hn::LoadU(d, w), w1 = hn::LoadU(d, w + N);
+      Vec wv[V];
+      for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d, w + v * N);
       w += nr;
       for (size_t r = 0; r < R; ++r) {
-        const V xv = hn::Set(d, xr[r][c]);
-        acc0[r] = hn::MulAdd(xv, w0, acc0[r]);
-        acc1[r] = hn::MulAdd(xv, w1, acc1[r]);
+        const Vec xv = hn::Set(d, xr[r][c]);
+        for (size_t v = 0; v < V; ++v) acc[v][r] = hn::MulAdd(xv, wv[v], acc[v][r]);
       }
     }
   }
   const size_t n0 = panel * nr;
   const size_t valid = std::min(nr, p.n - n0);
   for (size_t r = 0; r < R; ++r) {
-    const V a0 = ApplyActF32(d, acc0[r], p.act, p.alpha, p.lo, p.hi);
-    const V a1 = ApplyActF32(d, acc1[r], p.act, p.alpha, p.lo, p.hi);
     float* yr = p.y + (m + r) * p.y_stride + p.y_offset + n0;
-    if (valid == nr) {
-      hn::StoreU(a0, d, yr);
-      hn::StoreU(a1, d, yr + N);
+    HWY_ALIGN float tmp[3 * HWY_MAX_BYTES / sizeof(float)];
+    for (size_t v = 0; v < V; ++v) {
+      const Vec a = ApplyActF32(d, acc[v][r], p.act, p.alpha, p.lo, p.hi);
+      if (valid == nr) {
+        hn::StoreU(a, d, yr + v * N);
+      } else {
+        hn::StoreU(a, d, tmp + v * N);
+      }
+    }
+    if (valid != nr) std::memcpy(yr, tmp, valid * sizeof(float));
+  }
+}
+
+// The m_end - m_begin rows left after whole tiles: one tile of exactly that many rows.
+template <size_t V, size_t R>
+HWY_INLINE void TailF32(const GemmF32Params& p, size_t m, size_t panel, size_t rows) {
+  if constexpr (R > 0) {
+    if (rows == R) {
+      TileF32<R, V>(p, m, panel);
     } else {
-      HWY_ALIGN float tmp[2 * HWY_MAX_BYTES / sizeof(float)];
-      hn::Store(a0, d, tmp);
-      hn::Store(a1, d, tmp + N);
-      std::memcpy(yr, tmp, valid * sizeof(float));
+      TailF32<V, R - 1>(p, m, panel, rows);
     }
   }
 }
 
-void GemmF32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
+template <size_t V>
+void PanelsF32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
+  constexpr size_t R = RowsFor(V);
   for (size_t panel = panel_begin; panel < panel_end; ++panel) {
     size_t m = m_begin;
-    for (; m + kRowsF32 <= m_end; m += kRowsF32) TileF32<kRowsF32>(p, m, panel);
-    switch (m_end - m) {
-      case 5:
-        TileF32<5>(p, m, panel);
-        break;
-      case 4:
-        TileF32<4>(p, m, panel);
-        break;
-      case 3:
-        TileF32<3>(p, m, panel);
-        break;
-      case 2:
-        TileF32<2>(p, m, panel);
-        break;
-      case 1:
-        TileF32<1>(p, m, panel);
-        break;
-      default:
-        break;
-    }
+    for (; m + R <= m_end; m += R) TileF32<R, V>(p, m, panel);
+    TailF32<V, R - 1>(p, m, panel, m_end - m);
+  }
+}
+
+void GemmF32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
+  if (p.vectors == 3) {
+    PanelsF32<3>(p, m_begin, m_end, panel_begin, panel_end);
+  } else {
+    PanelsF32<2>(p, m_begin, m_end, panel_begin, panel_end);
   }
 }
 
@@ -106,8 +110,8 @@ FACEATTR_HWY_EXPORT(PanelWidthF32);
 FACEATTR_HWY_EXPORT(RowsF32);
 FACEATTR_HWY_EXPORT(GemmF32);
 
-size_t gemm_f32_panel_width() { return FACEATTR_HWY_CALL(PanelWidthF32)(); }
-size_t gemm_f32_rows() { return FACEATTR_HWY_CALL(RowsF32)(); }
+size_t gemm_f32_panel_width(size_t vectors) { return FACEATTR_HWY_CALL(PanelWidthF32)(vectors); }
+size_t gemm_f32_rows(size_t vectors) { return FACEATTR_HWY_CALL(RowsF32)(vectors); }
 void gemm_f32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
   FACEATTR_HWY_CALL(GemmF32)(p, m_begin, m_end, panel_begin, panel_end);
 }

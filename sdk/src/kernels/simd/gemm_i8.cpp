@@ -19,16 +19,17 @@ HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
 
-constexpr size_t kRowsI8 = 4;
+// Rows per register tile: 4 rows x V (2 or 3) vectors of int32 sums.
+constexpr size_t RowsFor(size_t /*vectors*/) { return 4; }
 
-size_t PanelWidthI8() { return 2 * hn::Lanes(hn::ScalableTag<int32_t>()); }
-size_t RowsI8() { return kRowsI8; }
+size_t PanelWidthI8(size_t vectors) { return vectors * hn::Lanes(hn::ScalableTag<int32_t>()); }
+size_t RowsI8(size_t vectors) { return RowsFor(vectors); }
 
 #if HWY_TARGET == HWY_SCALAR
 // The scalar target has no 16-bit lane pairs: plain loops over the same packing.
-template <size_t R>
+template <size_t R, size_t V>
 HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
-  const size_t nr = 2;
+  const size_t nr = V;
   const size_t kp = (p.kc + 1) / 2;
   const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
   const int16_t* const* ind = p.ind + m * p.taps;
@@ -52,7 +53,7 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   }
 }
 #else
-template <size_t R>
+template <size_t R, size_t V>
 HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   const hn::ScalableTag<int32_t> d32;
   const hn::Repartition<int16_t, decltype(d32)> d16;
@@ -61,87 +62,96 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   using V32 = hn::Vec<decltype(d32)>;
   using V16 = hn::Vec<decltype(d16)>;
   const size_t N = hn::Lanes(d32);
-  const size_t nr = 2 * N;
+  const size_t nr = V * N;
   const size_t kp = (p.kc + 1) / 2;
   const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
-  V32 acc0[R], acc1[R], odd0[R], odd1[R];
-  const V32 b0 = hn::LoadU(d32, p.bias + panel * nr), b1 = hn::LoadU(d32, p.bias + panel * nr + N);
-  for (size_t r = 0; r < R; ++r) {
-    acc0[r] = b0;
-    acc1[r] = b1;
-    odd0[r] = odd1[r] = hn::Zero(d32);
+  V32 acc[V][R], odd[V][R];
+  for (size_t v = 0; v < V; ++v) {
+    const V32 b = hn::LoadU(d32, p.bias + panel * nr + v * N);
+    for (size_t r = 0; r < R; ++r) {
+      acc[v][r] = b;
+      odd[v][r] = hn::Zero(d32);
+    }
   }
   const int16_t* const* ind = p.ind + m * p.taps;
   for (size_t t = 0; t < p.taps; ++t) {
     const int16_t* xr[R];
     for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
     for (size_t j = 0; j < kp; ++j) {
-      const V16 w0 = hn::LoadU(d16, w), w1 = hn::LoadU(d16, w + 2 * N);
+      V16 wv[V];
+      for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d16, w + 2 * v * N);
       w += 2 * nr;
       for (size_t r = 0; r < R; ++r) {
         int32_t pair;
         std::memcpy(&pair, xr[r] + 2 * j, sizeof(pair));
         const V16 xv = hn::BitCast(d16, hn::Set(d32, pair));
-        acc0[r] = hn::ReorderWidenMulAccumulate(d32, xv, w0, acc0[r], odd0[r]);
-        acc1[r] = hn::ReorderWidenMulAccumulate(d32, xv, w1, acc1[r], odd1[r]);
+        for (size_t v = 0; v < V; ++v)
+          acc[v][r] = hn::ReorderWidenMulAccumulate(d32, xv, wv[v], acc[v][r], odd[v][r]);
       }
     }
   }
   const size_t n0 = panel * nr;
   const size_t valid = std::min(nr, p.n - n0);
-  const auto m0 = hn::LoadU(df, p.mult + panel * nr), m1 = hn::LoadU(df, p.mult + panel * nr + N);
   for (size_t r = 0; r < R; ++r) {
-    const V32 s0 = hn::RearrangeToOddPlusEven(acc0[r], odd0[r]);
-    const V32 s1 = hn::RearrangeToOddPlusEven(acc1[r], odd1[r]);
     if (p.y32 != nullptr) {  // raw sums (Winograd): no requantisation
       int32_t* yr = p.y32 + (m + r) * p.y_stride + p.y_offset + n0;
-      if (valid == nr) {
-        hn::StoreU(s0, d32, yr);
-        hn::StoreU(s1, d32, yr + N);
-      } else {
-        HWY_ALIGN int32_t tmp[2 * HWY_MAX_BYTES / sizeof(int32_t)];
-        hn::Store(s0, d32, tmp);
-        hn::Store(s1, d32, tmp + N);
-        std::memcpy(yr, tmp, valid * sizeof(int32_t));
+      HWY_ALIGN int32_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
+      for (size_t v = 0; v < V; ++v) {
+        const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+        if (valid == nr) {
+          hn::StoreU(s, d32, yr + v * N);
+        } else {
+          hn::StoreU(s, d32, tmp + v * N);
+        }
       }
+      if (valid != nr) std::memcpy(yr, tmp, valid * sizeof(int32_t));
       continue;
     }
-    const auto q0 =
-        RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s0), m0), p.act, p.alpha, p.zp, p.qmin, p.qmax);
-    const auto q1 =
-        RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s1), m1), p.act, p.alpha, p.zp, p.qmin, p.qmax);
     int8_t* yr = p.y + (m + r) * p.y_stride + p.y_offset + n0;
-    if (valid == nr) {
-      hn::StoreU(hn::DemoteTo(d8, q0), d8, yr);
-      hn::StoreU(hn::DemoteTo(d8, q1), d8, yr + N);
-    } else {
-      HWY_ALIGN int8_t tmp[2 * HWY_MAX_BYTES / sizeof(int32_t)];
-      hn::Store(hn::DemoteTo(d8, q0), d8, tmp);
-      hn::Store(hn::DemoteTo(d8, q1), d8, tmp + N);
-      std::memcpy(yr, tmp, valid);
+    HWY_ALIGN int8_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
+    for (size_t v = 0; v < V; ++v) {
+      const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+      const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s), hn::LoadU(df, p.mult + panel * nr + v * N)),
+                                   p.act, p.alpha, p.zp, p.qmin, p.qmax);
+      if (valid == nr) {
+        hn::StoreU(hn::DemoteTo(d8, q), d8, yr + v * N);
+      } else {
+        hn::StoreU(hn::DemoteTo(d8, q), d8, tmp + v * N);
+      }
     }
+    if (valid != nr) std::memcpy(yr, tmp, valid);
   }
 }
 
 #endif  // HWY_TARGET == HWY_SCALAR
 
-void GemmI8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
+// The rows left after whole tiles: one tile of exactly that many rows.
+template <size_t V, size_t R>
+HWY_INLINE void TailI8(const GemmI8Params& p, size_t m, size_t panel, size_t rows) {
+  if constexpr (R > 0) {
+    if (rows == R) {
+      TileI8<R, V>(p, m, panel);
+    } else {
+      TailI8<V, R - 1>(p, m, panel, rows);
+    }
+  }
+}
+
+template <size_t V>
+void PanelsI8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
+  constexpr size_t R = RowsFor(V);
   for (size_t panel = panel_begin; panel < panel_end; ++panel) {
     size_t m = m_begin;
-    for (; m + kRowsI8 <= m_end; m += kRowsI8) TileI8<kRowsI8>(p, m, panel);
-    switch (m_end - m) {
-      case 3:
-        TileI8<3>(p, m, panel);
-        break;
-      case 2:
-        TileI8<2>(p, m, panel);
-        break;
-      case 1:
-        TileI8<1>(p, m, panel);
-        break;
-      default:
-        break;
-    }
+    for (; m + R <= m_end; m += R) TileI8<R, V>(p, m, panel);
+    TailI8<V, R - 1>(p, m, panel, m_end - m);
+  }
+}
+
+void GemmI8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
+  if (p.vectors == 3) {
+    PanelsI8<3>(p, m_begin, m_end, panel_begin, panel_end);
+  } else {
+    PanelsI8<2>(p, m_begin, m_end, panel_begin, panel_end);
   }
 }
 
@@ -169,8 +179,8 @@ FACEATTR_HWY_EXPORT(RowsI8);
 FACEATTR_HWY_EXPORT(GemmI8);
 FACEATTR_HWY_EXPORT(WidenSubI8);
 
-size_t gemm_i8_panel_width() { return FACEATTR_HWY_CALL(PanelWidthI8)(); }
-size_t gemm_i8_rows() { return FACEATTR_HWY_CALL(RowsI8)(); }
+size_t gemm_i8_panel_width(size_t vectors) { return FACEATTR_HWY_CALL(PanelWidthI8)(vectors); }
+size_t gemm_i8_rows(size_t vectors) { return FACEATTR_HWY_CALL(RowsI8)(vectors); }
 void gemm_i8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
   FACEATTR_HWY_CALL(GemmI8)(p, m_begin, m_end, panel_begin, panel_end);
 }

@@ -24,10 +24,20 @@ struct GemmF32Params {
   size_t y_stride = 0, y_offset = 0, n = 0;
   Act act = Act::None;
   float alpha = 0, lo = 0, hi = 0;
+  size_t vectors = 2;  // SIMD vectors per panel: 2 or 3 (the packing's panel width)
 };
-size_t gemm_f32_panel_width();
-size_t gemm_f32_rows();  // rows per register tile
+// Panels of `vectors` (2 or 3) SIMD vectors; 3 suits channel counts that 2 would
+// pad (gemm_panel_vectors).
+size_t gemm_f32_panel_width(size_t vectors = 2);
+size_t gemm_f32_rows(size_t vectors = 2);  // rows per register tile
 void gemm_f32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
+
+// Vectors per panel (2 or 3) for n output channels, given the panel widths of
+// 2 and 3 vectors: 3 only when it pads fewer channels (24 with 8 lanes).
+inline size_t gemm_panel_vectors(size_t n, size_t width2, size_t width3) {
+  const size_t pad2 = (n + width2 - 1) / width2 * width2 - n, pad3 = (n + width3 - 1) / width3 * width3 - n;
+  return pad3 < pad2 ? 3 : 2;
+}
 
 // ---- Winograd F(2x2, 3x3) for fp32 3x3 stride-1 dense convolutions (winograd.cpp) ----
 // Output tiles of 2x2; per tile, the 4x4 input window (zero outside the image)
@@ -89,9 +99,10 @@ struct GemmI8Params {
   Act act = Act::None;
   float alpha = 0;
   int32_t zp = 0, qmin = -128, qmax = 127;
+  size_t vectors = 2;  // SIMD vectors per panel: 2 or 3 (the packing's panel width)
 };
-size_t gemm_i8_panel_width();
-size_t gemm_i8_rows();
+size_t gemm_i8_panel_width(size_t vectors = 2);
+size_t gemm_i8_rows(size_t vectors = 2);
 void gemm_i8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
 // y[i] = x[i] - zp as int16, i in [begin, end).
 void widen_sub_i8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t end);
