@@ -19,8 +19,9 @@ HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
 
-// Rows per register tile: 4 rows x V (2 or 3) vectors of int32 sums.
-constexpr size_t RowsFor(size_t /*vectors*/) { return 4; }
+// Rows per register tile: R x V int32 sums + V weight vectors + 1 broadcast + 1
+// product (pmaddwd does not accumulate) fit 16 registers: 4 x 2, 3 x 3.
+constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 3 : 4; }
 
 size_t PanelWidthI8(size_t vectors) { return vectors * hn::Lanes(hn::ScalableTag<int32_t>()); }
 size_t RowsI8(size_t vectors) { return RowsFor(vectors); }
