@@ -44,7 +44,8 @@ set(LNET --data-root ${WORK_DIR}/data --run-dir ${WORK_DIR}/run --out-dir ${WORK
     --lnet-width-mult 0.34 --lnet-batch 4 --lnet-pretrain-epochs 1 --lnet-pretrain-steps 2 --lnet-epochs 2
     --lnet-steps 2 --lnet-val-scenes 20 --lnet-calib-scenes 8 --lnet-max-lfw 8)
 run_step(${TRAIN_BIN} lnet-pretrain ${LNET})
-run_step(${TRAIN_BIN} lnet-train ${LNET})
+# Hide-and-Seek on (train/README.md, "Hide-and-Seek"): the hiding path runs in the smoke test too.
+run_step(${TRAIN_BIN} lnet-train ${LNET} --lnet-hide-prob 0.5 --lnet-hide-patch 0 8)
 run_step(${TRAIN_BIN} lnet-train ${LNET} --resume)
 run_step(${TRAIN_BIN} lnet-export ${LNET})
 foreach(f lnet-fp32.fam lnet-int8.fam lnet-fp32.fam.golden.json lnet-int8.fam.golden.json)

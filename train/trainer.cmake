@@ -29,3 +29,14 @@ target_compile_definitions(faceattr_train_lib PUBLIC FACEATTR_DEFAULT_DATA_DIR="
 
 add_executable(faceattr_train ${CMAKE_CURRENT_SOURCE_DIR}/src/main.cpp)
 target_link_libraries(faceattr_train PRIVATE faceattr_train_lib)
+
+# Unit tests of the trainer's own code (train/tests/*.cpp; seconds, no data). Here, not in
+# tests/, because LibTorch's imported targets are visible only in this directory.
+if(FACEATTR_BUILD_TESTS)
+  find_package(Catch2 REQUIRED)
+  include(Catch)
+  file(GLOB FACEATTR_TRAIN_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/*.cpp)
+  add_executable(faceattr_train_unit_tests ${FACEATTR_TRAIN_UNIT_TESTS})
+  target_link_libraries(faceattr_train_unit_tests PRIVATE faceattr_train_lib Catch2::Catch2WithMain)
+  catch_discover_tests(faceattr_train_unit_tests TEST_PREFIX "train." PROPERTIES TIMEOUT 120 LABELS "train")
+endif()

@@ -85,6 +85,12 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
                 "export: decoder with a coarse pass (LNet also on the frame at half size, for large faces)");
   app->add_flag("--lnet-size-model,!--no-lnet-size-model", o.lnet_size_model,
                 "export with --lnet-coarse-pass: box sizes from the responses at both scales (lnet.size_*)");
+  app->add_option("--lnet-hide-prob", o.lnet_hide_prob,
+                  "lnet-train: Hide-and-Seek, probability of hiding each grid patch of a scene (0 = off)")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--lnet-hide-patch", o.lnet_hide_patch,
+                  "lnet-train: Hide-and-Seek patch sides in training-scene pixels, one drawn per scene "
+                  "(0 = scene left whole)");
 }
 
 int main(int argc, char** argv) {

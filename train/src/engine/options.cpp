@@ -17,7 +17,7 @@ namespace faceattr::train {
                                   X(lnet_init) X(lnet_val_scenes) X(lnet_max_lfw) X(lnet_max_celeba)         \
                                       X(lnet_calib_scenes) X(lnet_name) X(lnet_large_face_prob)   \
                                           X(lnet_large_face_max) X(lnet_val_large) X(lnet_init_keep_head) X(lnet_val_tune_large) \
-                                              X(lnet_coarse_pass) X(lnet_size_model)
+                                              X(lnet_coarse_pass) X(lnet_size_model) X(lnet_hide_prob) X(lnet_hide_patch)
 
 #define FA_AUG(X)  \
   X(scale_min)     \

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "data/augment.h"
 
@@ -82,6 +83,13 @@ struct Options {
   // faces: lnet.half_threshold, lnet.half_box_scale); false = one pass.
   bool lnet_coarse_pass = false;
   bool lnet_size_model = false;  // with lnet_coarse_pass: the size model (else region-area sizes)
+  // Hide-and-Seek (Singh & Lee, ICCV 2017) during lnet-train: each training scene is cut into a
+  // grid of square patches (side drawn per scene from lnet_hide_patch, training-scene pixels; 0 =
+  // that scene is left whole) and each patch is set to the normalised mean (0) with probability
+  // lnet_hide_prob, so that the tags must also be read from the less telling parts of a face.
+  // Labels unchanged; validation/export scenes never hidden. 0 = off (scenes as before).
+  double lnet_hide_prob = 0.0;
+  std::vector<int> lnet_hide_patch = {0, 8, 16, 24};
 };
 
 void to_json(nlohmann::json& j, const Options& o);

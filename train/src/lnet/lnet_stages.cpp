@@ -533,6 +533,8 @@ void run_lnet_pretrain(const Options& o) {
 }
 
 void run_lnet_train(const Options& o) {
+  if (!(o.lnet_hide_prob >= 0 && o.lnet_hide_prob <= 1))
+    throw std::runtime_error("lnet_hide_prob must be in [0, 1]");
   torch::manual_seed(o.seed);
   const torch::Device dev = pick_device(o.device);
   ScenePools pools = load_scene_pools(o, o.lnet_max_celeba, o.lnet_max_lfw);
@@ -583,6 +585,16 @@ void run_lnet_train(const Options& o) {
     for (int b = 0; b < o.lnet_batch; ++b)
       sc.push_back(compose_train_scene(pools, tin, rng, static_cast<float>(o.lnet_large_face_prob),
                                        static_cast<float>(o.lnet_large_face_max)));
+    if (o.lnet_hide_prob > 0) {
+      // Hide-and-Seek: its own generator, so the composed scenes are those of an unhidden run.
+      std::mt19937 hrng(static_cast<uint32_t>(o.seed * 13 + static_cast<uint64_t>(epoch) * 1000033u + s));
+      double hidden = 0, total = 0;
+      for (auto& scene : sc) {
+        hidden += hide_patches(scene, static_cast<float>(o.lnet_hide_prob), o.lnet_hide_patch, hrng);
+        total += static_cast<double>(scene.width) * scene.height;
+      }
+      stats["hidden_frac"] += hidden / total;
+    }
     stats["compose_s"] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto x = scenes_nchw(sc).to(dev);
     auto tags = torch::empty({o.lnet_batch, T});

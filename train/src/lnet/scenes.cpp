@@ -286,6 +286,27 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
   return out;
 }
 
+int hide_patches(Scene& s, float prob, const std::vector<int>& patch_sizes, std::mt19937& rng) {
+  if (prob <= 0 || patch_sizes.empty()) return 0;
+  const int side = patch_sizes[rng() % patch_sizes.size()];
+  if (side <= 0) return 0;
+  const int ox = static_cast<int>(rng() % static_cast<uint32_t>(side)),
+            oy = static_cast<int>(rng() % static_cast<uint32_t>(side));
+  int hidden = 0;
+  // Patch (gx, gy) covers [gx * side - ox, (gx + 1) * side - ox) x the same in y, clipped to the scene.
+  for (int y0 = -oy; y0 < s.height; y0 += side)
+    for (int x0 = -ox; x0 < s.width; x0 += side) {
+      if (uni(rng, 0, 1) >= prob) continue;
+      for (int y = std::max(0, y0); y < std::min(s.height, y0 + side); ++y) {
+        const int xa = std::max(0, x0), xb = std::min(s.width, x0 + side);
+        float* row = &s.pixels[(static_cast<size_t>(y) * s.width + xa) * 3];
+        std::fill(row, row + static_cast<size_t>(xb - xa) * 3, 0.0f);
+        hidden += xb - xa;
+      }
+    }
+  return hidden;
+}
+
 Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index, bool face_free) {
   std::mt19937 rng(static_cast<uint32_t>(seed * 1000003ull + static_cast<uint64_t>(index) * 7919ull + 17));
   const int W = in.width, H = in.height;

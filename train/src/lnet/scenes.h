@@ -55,6 +55,14 @@ struct Scene {
 Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937& rng,
                           float large_prob = 0.0f, float large_max = 1.1f);
 
+// Hide-and-Seek (Singh & Lee, ICCV 2017) on a composed scene: a grid of square
+// patches, side drawn from patch_sizes (one per scene; 0 or negative = nothing
+// hidden in this scene), grid offset random; each patch is set with probability
+// prob to 0 (the normalised mean, as the letterbox). Tags and rectangles stay as
+// they are. Draws nothing from rng when prob <= 0 or patch_sizes is empty.
+// Returns the number of pixels hidden.
+int hide_patches(Scene& s, float prob, const std::vector<int>& patch_sizes, std::mt19937& rng);
+
 // Validation scene `index` (deterministic): the evaluation protocol at the
 // network's scale: held-out faces framed as square test-crop-like images,
 // pasted whole and hard-edged at 24-70 px wide (48-140 px on 320x240) on a
