@@ -3,55 +3,27 @@
 // weights), computed on the fly. Shrinking integrates the source area the
 // output pixel covers; enlarging interpolates bilinearly. Source indices are
 // clamped, which replicates edge pixels outside the image.
+//
+// This file holds the validation, the geometry and the scalar reference
+// implementation (resample_reference: per output pixel, horizontal taps of each
+// source row, then the vertical taps). The public functions run the Highway
+// one (resample_simd.cpp) when it is compiled in and takes the job; the
+// reference:: functions always run the scalar one, for tests and comparison.
 #include "image/preprocess.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "image/resample.h"
 #include "util/enum_value.h"
 
 namespace faceattr::image {
 namespace {
 
-// Taps along one axis: source indices i0 .. i0 + n - 1 (before clamping) with
-// weights w_first, w_mid ..., w_last (n == 1: w_first only).
-struct Taps {
-  int i0 = 0;
-  int n = 1;
-  float w_first = 1, w_mid = 0, w_last = 0;
-};
-
-// Output pixel `o` of an axis that maps [start, start + length) to `out` pixels.
-inline Taps axis_taps(double start, double length, int out, int o) {
-  const double scale = length / out;
-  Taps t;
-  if (scale > 1.0) {  // area average over [a, b)
-    const double a = start + o * scale;
-    const double b = a + scale;
-    const double fa = std::floor(a);
-    const double cb = std::ceil(b);
-    t.i0 = static_cast<int>(fa);
-    t.n = static_cast<int>(cb - fa);
-    if (t.n <= 1) {
-      t.n = 1;
-      return t;
-    }
-    t.w_first = static_cast<float>((fa + 1.0 - a) / scale);
-    t.w_last = static_cast<float>((b - (cb - 1.0)) / scale);
-    t.w_mid = static_cast<float>(1.0 / scale);
-  } else {  // bilinear between the two nearest source pixel centres
-    const double c = start + (o + 0.5) * scale - 0.5;
-    const double f = std::floor(c);
-    t.i0 = static_cast<int>(f);
-    t.n = 2;
-    t.w_last = static_cast<float>(c - f);
-    t.w_first = 1.0f - t.w_last;
-  }
-  return t;
-}
-
-inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+using detail::axis_taps;
+using detail::clampi;
+using detail::Taps;
 
 // Weighted sum of one source row over the horizontal taps, in RGB order.
 // Middle taps share one weight, so they are summed as integers first.
@@ -138,9 +110,9 @@ CropBox centre_crop_box(int w, int h, float aspect) {
 }
 
 namespace {
-// crop_resize_normalize into rows of `dst_row` floats (>= out_w * 3).
-Status crop_resize_normalize_rows(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
-                                  const float mean[3], const float std[3], float* dst, size_t dst_row) {
+// Validates a crop_resize_normalize call into rows of `dst_row` floats (>= out_w * 3).
+Status make_job(const faceattr_image& src, const CropBox& box, int out_w, int out_h, const float mean[3],
+                const float std[3], float* dst, size_t dst_row, detail::ResampleJob* job) {
   FACEATTR_RETURN_IF_ERROR(validate_image(src, 0));
   if (out_w <= 0 || out_h <= 0 || out_w > 1 << 16 || out_h > 1 << 16)
     return invalid_argument("preprocess: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
@@ -155,20 +127,78 @@ Status crop_resize_normalize_rows(const faceattr_image& src, const CropBox& box,
     if (!(std[c] > 0.0f) || !std::isfinite(mean[c]) || !std::isfinite(std[c]))
       return invalid_argument("preprocess: std must be positive and mean/std finite");
 
-  const int ch = channels_of_value(enum_value(src.format));
+  detail::ResampleJob& j = *job;
+  j.src = &src;
+  j.box = box;
+  j.out_w = out_w;
+  j.out_h = out_h;
+  j.ch = channels_of_value(enum_value(src.format));
   const int format = enum_value(src.format);
   const bool bgr = format == FACEATTR_PIXEL_BGR || format == FACEATTR_PIXEL_BGRA;
   // Output channel c reads source channel order[c].
-  const int r_src = bgr ? 2 : 0, b_src = bgr ? 0 : 2;
+  j.r_src = bgr ? 2 : 0;
+  j.b_src = bgr ? 0 : 2;
   // (p / 255 - mean) / std == p * gain + bias
-  float gain[3], bias[3];
   for (int c = 0; c < 3; ++c) {
-    gain[c] = 1.0f / (255.0f * std[c]);
-    bias[c] = -mean[c] / std[c];
+    j.gain[c] = 1.0f / (255.0f * std[c]);
+    j.bias[c] = -mean[c] / std[c];
   }
+  j.dst = dst;
+  j.dst_row = dst_row;
+  return Status::ok();
+}
+
+void run_job(const detail::ResampleJob& job, bool reference) {
+  if (reference || !detail::resample_simd(job)) detail::resample_reference(job);
+}
+
+Status crop_resize_normalize_impl(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
+                                  const float mean[3], const float std[3], float* dst, bool reference) {
+  detail::ResampleJob job;
+  FACEATTR_RETURN_IF_ERROR(
+      make_job(src, box, out_w, out_h, mean, std, dst, static_cast<size_t>(out_w > 0 ? out_w : 0) * 3, &job));
+  run_job(job, reference);
+  return Status::ok();
+}
+
+Status letterbox_normalize_impl(const faceattr_image& src, int out_w, int out_h, const float mean[3],
+                                const float std[3], float* dst, Letterbox* geometry, int shrink,
+                                bool reference) {
+  FACEATTR_RETURN_IF_ERROR(validate_image(src, 0));
+  if (out_w <= 0 || out_h <= 0 || out_w > 1 << 16 || out_h > 1 << 16)
+    return invalid_argument("letterbox: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
+                            " out of range");
+  if (dst == nullptr) return invalid_argument("letterbox: null pointer");
+  if (shrink < 1 || shrink > out_w || shrink > out_h)
+    return invalid_argument("letterbox: shrink " + std::to_string(shrink) + " out of range");
+  const Letterbox g = letterbox_geometry(src.width, src.height, out_w / shrink, out_h / shrink);
+  const CropBox whole{0.0f, 0.0f, static_cast<float>(src.width), static_cast<float>(src.height)};
+  const size_t row = static_cast<size_t>(out_w) * 3;
+  detail::ResampleJob job;
+  FACEATTR_RETURN_IF_ERROR(make_job(src, whole, g.content_w, g.content_h, mean, std, dst, row, &job));
+  run_job(job, reference);
+  // Letterbox: 0 after normalisation, right of the content and below it.
+  if (g.content_w < out_w) {
+    const size_t pad = static_cast<size_t>(out_w - g.content_w) * 3;
+    for (int y = 0; y < g.content_h; ++y)
+      std::fill_n(dst + static_cast<size_t>(y) * row + static_cast<size_t>(g.content_w) * 3, pad, 0.0f);
+  }
+  std::fill(dst + static_cast<size_t>(g.content_h) * row, dst + static_cast<size_t>(out_h) * row, 0.0f);
+  if (geometry) *geometry = g;
+  return Status::ok();
+}
+}  // namespace
+
+namespace detail {
+void resample_reference(const ResampleJob& job) {
+  const faceattr_image& src = *job.src;
+  const CropBox& box = job.box;
+  const int out_w = job.out_w, out_h = job.out_h;
+  const float* gain = job.gain;
+  const float* bias = job.bias;
   const int max_x = src.width - 1, max_y = src.height - 1;
 
-  const RowSampler rs{ch, r_src, b_src, max_x};
+  const RowSampler rs{job.ch, job.r_src, job.b_src, max_x};
   // Column taps are computed once per block of columns into a small stack table.
   constexpr int kBlock = 128;
   Taps col_taps[kBlock];
@@ -185,7 +215,7 @@ Status crop_resize_normalize_rows(const faceattr_image& src, const CropBox& box,
       auto row_ptr = [&](int k) {
         return src.data + static_cast<size_t>(clampi(ty.i0 + k, 0, max_y)) * src.stride_bytes;
       };
-      float* o = dst + static_cast<size_t>(oy) * dst_row + static_cast<size_t>(x0) * 3;
+      float* o = job.dst + static_cast<size_t>(oy) * job.dst_row + static_cast<size_t>(x0) * 3;
       for (int ox = x0; ox < x1; ++ox, o += 3) {
         const Taps& tx = col_taps[ox - x0];
         const bool inside = col_inside[ox - x0];
@@ -205,14 +235,12 @@ Status crop_resize_normalize_rows(const faceattr_image& src, const CropBox& box,
       }
     }
   }
-  return Status::ok();
 }
-}  // namespace
+}  // namespace detail
 
 Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
                              const float mean[3], const float std[3], float* dst) {
-  return crop_resize_normalize_rows(src, box, out_w, out_h, mean, std, dst,
-                                    static_cast<size_t>(out_w > 0 ? out_w : 0) * 3);
+  return crop_resize_normalize_impl(src, box, out_w, out_h, mean, std, dst, false);
 }
 
 Letterbox letterbox_geometry(int w, int h, int out_w, int out_h) {
@@ -228,27 +256,19 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h) {
 
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
                            const float std[3], float* dst, Letterbox* geometry, int shrink) {
-  FACEATTR_RETURN_IF_ERROR(validate_image(src, 0));
-  if (out_w <= 0 || out_h <= 0 || out_w > 1 << 16 || out_h > 1 << 16)
-    return invalid_argument("letterbox: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
-                            " out of range");
-  if (dst == nullptr) return invalid_argument("letterbox: null pointer");
-  if (shrink < 1 || shrink > out_w || shrink > out_h)
-    return invalid_argument("letterbox: shrink " + std::to_string(shrink) + " out of range");
-  const Letterbox g = letterbox_geometry(src.width, src.height, out_w / shrink, out_h / shrink);
-  const CropBox whole{0.0f, 0.0f, static_cast<float>(src.width), static_cast<float>(src.height)};
-  const size_t row = static_cast<size_t>(out_w) * 3;
-  FACEATTR_RETURN_IF_ERROR(
-      crop_resize_normalize_rows(src, whole, g.content_w, g.content_h, mean, std, dst, row));
-  // Letterbox: 0 after normalisation, right of the content and below it.
-  if (g.content_w < out_w) {
-    const size_t pad = static_cast<size_t>(out_w - g.content_w) * 3;
-    for (int y = 0; y < g.content_h; ++y)
-      std::fill_n(dst + static_cast<size_t>(y) * row + static_cast<size_t>(g.content_w) * 3, pad, 0.0f);
-  }
-  std::fill(dst + static_cast<size_t>(g.content_h) * row, dst + static_cast<size_t>(out_h) * row, 0.0f);
-  if (geometry) *geometry = g;
-  return Status::ok();
+  return letterbox_normalize_impl(src, out_w, out_h, mean, std, dst, geometry, shrink, false);
 }
+
+namespace reference {
+Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
+                             const float mean[3], const float std[3], float* dst) {
+  return crop_resize_normalize_impl(src, box, out_w, out_h, mean, std, dst, true);
+}
+
+Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
+                           const float std[3], float* dst, Letterbox* geometry, int shrink) {
+  return letterbox_normalize_impl(src, out_w, out_h, mean, std, dst, geometry, shrink, true);
+}
+}  // namespace reference
 
 }  // namespace faceattr::image

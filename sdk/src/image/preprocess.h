@@ -50,4 +50,16 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h);
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
                            const float std[3], float* dst, Letterbox* geometry, int shrink = 1);
 
+// The same two functions computed by the scalar reference implementation (one
+// output pixel at a time). The functions above run a SIMD implementation when the
+// SDK is built with Highway (FACEATTR_WITH_SIMD): same taps and weights, only the
+// order of the float sums differs (separable: vertical taps first, then horizontal),
+// so results agree with these to float rounding (tests/unit/test_preprocess_simd.cpp).
+namespace reference {
+Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
+                             const float mean[3], const float std[3], float* dst);
+Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
+                           const float std[3], float* dst, Letterbox* geometry, int shrink = 1);
+}  // namespace reference
+
 }  // namespace faceattr::image

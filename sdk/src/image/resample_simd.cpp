@@ -1,0 +1,241 @@
+// Highway implementation of image/preprocess's crop + resample + normalise
+// (resample.h): the same taps as the scalar reference, applied separably. The
+// output columns go in chunks whose source columns fit a stack scratch row;
+// per chunk and output row:
+//  1. vertical: the row's source rows (first, middle ones summed as integers,
+//     last) are combined over the chunk's contiguous source bytes into the
+//     float scratch row, full vectors of bytes at a time;
+//  2. horizontal: each output pixel sums its column taps of the scratch row,
+//     one 4-float vector per source pixel (its channels, plus one lane that is
+//     ignored), then normalises and stores RGB.
+// Only the order of the float sums differs from the reference. Natively every
+// x86 target is compiled and picked at run time; under Emscripten the WASM
+// SIMD128 target (kernels/simd/hwy_dispatch.h). Without FACEATTR_WITH_SIMD the
+// file only says "not compiled in" and the reference runs.
+#if defined(FACEATTR_HAVE_SIMD)
+
+// clang-format off
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "image/resample_simd.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+// clang-format on
+
+#include <algorithm>
+
+#include "image/resample.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace faceattr::image::detail {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+#if HWY_TARGET == HWY_SCALAR
+// One-lane vectors cannot hold a pixel: the reference does the job.
+bool ResampleRows(const ResampleJob&) { return false; }
+#else
+
+constexpr int kBlock = 256;  // output columns per chunk
+constexpr int kSpan = 1024;  // source pixels per chunk (the scratch row)
+constexpr int kRows = 32;    // middle rows summed per pass in int32 (32 * 255 fits easily)
+
+// Column taps of one output pixel of the chunk; off: first tap's scratch pixel.
+struct ColTap {
+  int i0, n, off;
+  bool inside;  // every tap inside the image (no clamping)
+  float wf, wm, wl;
+};
+
+// Bilinear taps on a source pixel centre (scale 1, or an integer enlargement's
+// aligned samples) are 1 * p + 0 * q == p: one tap, the same value.
+inline Taps exact_taps(Taps t) {
+  if (t.n == 2 && t.w_last == 0.0f && t.w_first == 1.0f) t.n = 1;
+  return t;
+}
+
+// scratch[0, bytes) = vertical taps `ty` over source bytes [byte0, byte0 + bytes) of each row.
+void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_t bytes,
+                  float* HWY_RESTRICT v) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToSigned<decltype(df)> di;
+  const hn::Rebind<uint8_t, decltype(df)> du8;
+  const size_t N = hn::Lanes(df);
+  const int max_y = src.height - 1;
+  auto row = [&](int k) {
+    return src.data + static_cast<size_t>(clampi(ty.i0 + k, 0, max_y)) * src.stride_bytes + byte0;
+  };
+  auto load = [&](const uint8_t* p) { return hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(du8, p))); };
+  const uint8_t* HWY_RESTRICT r0 = row(0);
+  if (ty.n == 1) {  // w_first == 1
+    size_t i = 0;
+    for (; i + N <= bytes; i += N) hn::StoreU(load(r0 + i), df, v + i);
+    for (; i < bytes; ++i) v[i] = static_cast<float>(r0[i]);
+    return;
+  }
+  const uint8_t* HWY_RESTRICT rl = row(ty.n - 1);
+  const auto wf = hn::Set(df, ty.w_first), wm = hn::Set(df, ty.w_mid), wl = hn::Set(df, ty.w_last);
+  // The middle rows, kRows at a time; the first group goes with the first and last rows.
+  const uint8_t* mid[kRows];
+  int k = 1;
+  auto next_group = [&]() {
+    int m = 0;
+    for (; m < kRows && k < ty.n - 1; ++m, ++k) mid[m] = row(k);
+    return m;
+  };
+  int nm = next_group();
+  size_t i = 0;
+  for (; i + N <= bytes; i += N) {
+    auto acc = hn::Mul(load(r0 + i), wf);
+    if (nm > 0) {
+      auto s = hn::PromoteTo(di, hn::LoadU(du8, mid[0] + i));
+      for (int m = 1; m < nm; ++m) s = hn::Add(s, hn::PromoteTo(di, hn::LoadU(du8, mid[m] + i)));
+      acc = hn::MulAdd(hn::ConvertTo(df, s), wm, acc);
+    }
+    hn::StoreU(hn::MulAdd(load(rl + i), wl, acc), df, v + i);
+  }
+  for (; i < bytes; ++i) {
+    int32_t s = 0;
+    for (int m = 0; m < nm; ++m) s += mid[m][i];
+    v[i] = ty.w_first * r0[i] + ty.w_mid * static_cast<float>(s) + ty.w_last * rl[i];
+  }
+  // Tall boxes (more than kRows + 2 source rows per output row): the other groups.
+  while ((nm = next_group()) > 0) {
+    for (i = 0; i + N <= bytes; i += N) {
+      auto s = hn::PromoteTo(di, hn::LoadU(du8, mid[0] + i));
+      for (int m = 1; m < nm; ++m) s = hn::Add(s, hn::PromoteTo(di, hn::LoadU(du8, mid[m] + i)));
+      hn::StoreU(hn::MulAdd(hn::ConvertTo(df, s), wm, hn::LoadU(df, v + i)), df, v + i);
+    }
+    for (; i < bytes; ++i) {
+      int32_t s = 0;
+      for (int m = 0; m < nm; ++m) s += mid[m][i];
+      v[i] += ty.w_mid * static_cast<float>(s);
+    }
+  }
+}
+
+// Sum of `count` >= 1 pixels (4-float vectors) at p, p + ch, ...; long runs in four
+// partial sums (shorter dependency chains, less rounding).
+template <class D4>
+HWY_INLINE hn::Vec<D4> SumPixels(D4 d4, const float* HWY_RESTRICT p, int count, int ch) {
+  auto m = hn::LoadU(d4, p);
+  int k = 1;
+  if (count >= 8) {
+    auto m1 = hn::LoadU(d4, p + ch), m2 = hn::LoadU(d4, p + 2 * ch), m3 = hn::LoadU(d4, p + 3 * ch);
+    for (k = 4; k + 4 <= count; k += 4) {
+      const float* q = p + static_cast<size_t>(k) * ch;
+      m = hn::Add(m, hn::LoadU(d4, q));
+      m1 = hn::Add(m1, hn::LoadU(d4, q + ch));
+      m2 = hn::Add(m2, hn::LoadU(d4, q + 2 * ch));
+      m3 = hn::Add(m3, hn::LoadU(d4, q + 3 * ch));
+    }
+    m = hn::Add(hn::Add(m, m1), hn::Add(m2, m3));
+  }
+  for (; k < count; ++k) m = hn::Add(m, hn::LoadU(d4, p + static_cast<size_t>(k) * ch));
+  return m;
+}
+
+bool ResampleRows(const ResampleJob& j) {
+  const faceattr_image& src = *j.src;
+  const int ch = j.ch, max_x = src.width - 1;
+  // A single output pixel must fit the scratch row (it spans at most ceil(scale) + 1 columns).
+  if (!(static_cast<double>(j.box.w) / j.out_w + 2.0 <= kSpan)) return false;
+
+  const hn::FixedTag<float, 4> d4;
+  // Source lane order -> RGB (BGR formats swap lanes 0 and 2); lane 3 is ignored.
+  HWY_ALIGN const int32_t order[4] = {j.r_src, 1, j.b_src, 3};
+  const auto to_rgb = hn::SetTableIndices(d4, order);
+  const bool swap = j.r_src != 0;
+  HWY_ALIGN const float gain4[4] = {j.gain[0], j.gain[1], j.gain[2], 0.0f};
+  HWY_ALIGN const float bias4[4] = {j.bias[0], j.bias[1], j.bias[2], 0.0f};
+  const auto gain = hn::Load(d4, gain4), bias = hn::Load(d4, bias4);
+
+  HWY_ALIGN float v[kSpan * 4 + 4];  // vertical sums; 4 floats of slack for the last pixel's vector
+  ColTap taps[kBlock];
+  for (int x0 = 0; x0 < j.out_w;) {
+    // The chunk: up to kBlock output columns whose clamped source columns fit kSpan.
+    int lo = 0, hi = 0, cnt = 0;
+    for (int ox = x0; ox < j.out_w && cnt < kBlock; ++ox, ++cnt) {
+      const Taps t = exact_taps(axis_taps(j.box.x, j.box.w, j.out_w, ox));
+      const int a = clampi(t.i0, 0, max_x), b = clampi(t.i0 + t.n - 1, 0, max_x);
+      if (cnt == 0) lo = a;
+      if (b - lo + 1 > kSpan) {
+        if (cnt == 0) return false;  // cannot happen after the check above
+        break;
+      }
+      hi = std::max(hi, b);
+      taps[cnt] = {t.i0, t.n, a - lo, t.i0 >= 0 && t.i0 + t.n - 1 <= max_x, t.w_first, t.w_mid, t.w_last};
+    }
+    const size_t bytes = static_cast<size_t>(hi - lo + 1) * ch;
+    for (size_t i = 0; i < 4; ++i) v[bytes + i] = 0.0f;
+
+    for (int oy = 0; oy < j.out_h; ++oy) {
+      const Taps ty = exact_taps(axis_taps(j.box.y, j.box.h, j.out_h, oy));
+      VerticalPass(src, ty, static_cast<size_t>(lo) * ch, bytes, v);
+      float* o = j.dst + static_cast<size_t>(oy) * j.dst_row + static_cast<size_t>(x0) * 3;
+      for (int c = 0; c < cnt; ++c, o += 3) {
+        const ColTap& t = taps[c];
+        const float* p = v + static_cast<size_t>(t.off) * ch;  // the first tap (clamped)
+        auto acc = hn::Mul(hn::LoadU(d4, p), hn::Set(d4, t.wf));
+        if (t.n > 1) {
+          if (t.inside) {
+            if (t.n > 2) acc = hn::MulAdd(SumPixels(d4, p + ch, t.n - 2, ch), hn::Set(d4, t.wm), acc);
+            acc = hn::MulAdd(hn::LoadU(d4, p + static_cast<size_t>(t.n - 1) * ch), hn::Set(d4, t.wl), acc);
+          } else {
+            // Taps beyond an edge all read the edge pixel: counted, not summed one by one.
+            auto at = [&](int x) { return v + static_cast<size_t>(clampi(x, 0, max_x) - lo) * ch; };
+            if (t.n > 2) {
+              const int k0 = std::max(1, -t.i0), k1 = std::min(t.n - 2, max_x - t.i0);  // mid taps inside
+              const int left = std::min(t.n - 2, -t.i0 - 1),
+                        right = t.n - 2 - std::max(1, max_x - t.i0 + 1) + 1;
+              auto m = k1 >= k0 ? SumPixels(d4, at(t.i0 + k0), k1 - k0 + 1, ch) : hn::Zero(d4);
+              if (left > 0) m = hn::MulAdd(hn::LoadU(d4, at(0)), hn::Set(d4, static_cast<float>(left)), m);
+              if (right > 0)
+                m = hn::MulAdd(hn::LoadU(d4, at(max_x)), hn::Set(d4, static_cast<float>(right)), m);
+              acc = hn::MulAdd(m, hn::Set(d4, t.wm), acc);
+            }
+            acc = hn::MulAdd(hn::LoadU(d4, at(t.i0 + t.n - 1)), hn::Set(d4, t.wl), acc);
+          }
+        }
+        if (swap) acc = hn::TableLookupLanes(acc, to_rgb);
+        const auto out = hn::MulAdd(acc, gain, bias);
+        if (x0 + c + 1 < j.out_w) {
+          hn::StoreU(out, d4, o);  // lane 3 lands on the next pixel, written later
+        } else {
+          HWY_ALIGN float last[4];
+          hn::Store(out, d4, last);
+          o[0] = last[0], o[1] = last[1], o[2] = last[2];
+        }
+      }
+    }
+    x0 += cnt;
+  }
+  return true;
+}
+
+#endif  // HWY_TARGET == HWY_SCALAR
+
+}  // namespace HWY_NAMESPACE
+}  // namespace faceattr::image::detail
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "kernels/simd/hwy_dispatch.h"
+
+namespace faceattr::image::detail {
+
+FACEATTR_HWY_EXPORT(ResampleRows);
+
+bool resample_simd(const ResampleJob& job) { return FACEATTR_HWY_CALL(ResampleRows)(job); }
+
+}  // namespace faceattr::image::detail
+#endif  // HWY_ONCE
+
+#else  // !FACEATTR_HAVE_SIMD
+
+#include "image/resample.h"
+
+namespace faceattr::image::detail {
+bool resample_simd(const ResampleJob&) { return false; }
+}  // namespace faceattr::image::detail
+
+#endif  // FACEATTR_HAVE_SIMD
