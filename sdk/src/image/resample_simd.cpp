@@ -113,25 +113,33 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
   }
 }
 
-// Sum of `count` >= 1 pixels (4-float vectors) at p, p + ch, ...; long runs in four
-// partial sums (shorter dependency chains, less rounding).
+// Sum of `count` >= 1 pixels (4-float vectors) at p, p + ch, ...: two partial sums,
+// four for long runs (shorter dependency chains, less rounding).
 template <class D4>
 HWY_INLINE hn::Vec<D4> SumPixels(D4 d4, const float* HWY_RESTRICT p, int count, int ch) {
-  auto m = hn::LoadU(d4, p);
-  int k = 1;
+  auto m0 = hn::LoadU(d4, p);
+  if (count == 1) return m0;
+  auto m1 = hn::LoadU(d4, p + ch);
+  int k = 2;
   if (count >= 8) {
-    auto m1 = hn::LoadU(d4, p + ch), m2 = hn::LoadU(d4, p + 2 * ch), m3 = hn::LoadU(d4, p + 3 * ch);
+    auto m2 = hn::LoadU(d4, p + 2 * ch), m3 = hn::LoadU(d4, p + 3 * ch);
     for (k = 4; k + 4 <= count; k += 4) {
       const float* q = p + static_cast<size_t>(k) * ch;
-      m = hn::Add(m, hn::LoadU(d4, q));
+      m0 = hn::Add(m0, hn::LoadU(d4, q));
       m1 = hn::Add(m1, hn::LoadU(d4, q + ch));
       m2 = hn::Add(m2, hn::LoadU(d4, q + 2 * ch));
       m3 = hn::Add(m3, hn::LoadU(d4, q + 3 * ch));
     }
-    m = hn::Add(hn::Add(m, m1), hn::Add(m2, m3));
+    m0 = hn::Add(m0, m2);
+    m1 = hn::Add(m1, m3);
   }
-  for (; k < count; ++k) m = hn::Add(m, hn::LoadU(d4, p + static_cast<size_t>(k) * ch));
-  return m;
+  for (; k + 2 <= count; k += 2) {
+    const float* q = p + static_cast<size_t>(k) * ch;
+    m0 = hn::Add(m0, hn::LoadU(d4, q));
+    m1 = hn::Add(m1, hn::LoadU(d4, q + ch));
+  }
+  if (k < count) m0 = hn::Add(m0, hn::LoadU(d4, p + static_cast<size_t>(k) * ch));
+  return hn::Add(m0, m1);
 }
 
 bool ResampleRows(const ResampleJob& j) {
