@@ -40,7 +40,8 @@ add_test(NAME wasm_browser COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_
 # The SDK's kernel unit tests (Catch2, tests/unit/test_kernels_*.cpp) compiled for
 # WASM SIMD128 and run in node: Highway's WASM target against the reference
 # kernels on the suite's seeded random shapes (the whole model only checks the
-# shapes it uses); plus the LNet decoder's tests and the single-threaded thread pool. Catch2 reports failures by exception: this binary alone
+# shapes it uses); plus the LNet decoder's tests, the SIMD image resampling against
+# its scalar reference (test_preprocess_simd.cpp) and the single-threaded thread pool. Catch2 reports failures by exception: this binary alone
 # catches them.
 add_executable(faceattr_wasm_kernel_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/catch_main.cpp
@@ -49,6 +50,7 @@ add_executable(faceattr_wasm_kernel_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_reference.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_lnet_decode.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_preprocess_simd.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_thread_pool.cpp)
 target_include_directories(faceattr_wasm_kernel_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(faceattr_wasm_kernel_tests PRIVATE faceattr_sdk_internal)

@@ -9,16 +9,17 @@
 // so they agree to float rounding. Asserted: |simd - reference| <= 1e-5 of the
 // channel's normalised range (1 / std, i.e. 255 * gain), about 0.0026 in 0..255
 // pixel units, 1/400 of one pixel level. Nothing outside the output is written.
+// Also built into the wasm kernel tests (tests/wasm.cmake): Highway's WASM SIMD128 target.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "image/preprocess.h"
 #include "image/resample.h"
-#include "support/tiny_models.h"
 
 #if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
 #include <hwy/targets.h>
@@ -41,12 +42,19 @@ struct Image {
   faceattr_image img;
 };
 
+std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v(n);
+  for (auto& b : v) b = static_cast<uint8_t>(rng() >> 24);
+  return v;
+}
+
 // w x h random pixels in format f, each row padded by `pad` bytes (0xEE).
 Image make_image(int w, int h, faceattr_pixel_format f, int pad, uint32_t seed) {
   const int ch = fi::channels_of(f);
   const int stride = w * ch + pad;
   Image im;
-  im.bytes = faceattr::test::random_bytes(static_cast<size_t>(stride) * h, seed);
+  im.bytes = random_bytes(static_cast<size_t>(stride) * h, seed);
   for (int y = 0; y < h; ++y)
     std::fill_n(im.bytes.data() + static_cast<size_t>(y) * stride + static_cast<size_t>(w) * ch, pad, 0xEE);
   im.img = faceattr_image{im.bytes.data(), w, h, stride, f};
