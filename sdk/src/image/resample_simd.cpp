@@ -8,7 +8,8 @@
 //  2. horizontal: each output pixel sums its column taps of the scratch row,
 //     one 4-float vector per source pixel (its channels, plus one lane that is
 //     ignored), then normalises and stores RGB.
-// Only the order of the float sums differs from the reference. Natively every
+// Only the order of the float sums differs from the reference; every target gives
+// the same bits (no fused multiply-add, see MulThenAdd). Natively every
 // x86 target is compiled and picked at run time; under Emscripten the WASM
 // SIMD128 target (kernels/simd/hwy_dispatch.h). Without FACEATTR_WITH_SIMD the
 // file only says "not compiled in" and the reference runs.
@@ -45,6 +46,14 @@ struct ColTap {
   bool inside;  // every tap inside the image (no clamping)
   float wf, wm, wl;
 };
+
+// a * b + c, rounded after the product as in scalar code: no fused multiply-add
+// (and this file is compiled with -ffp-contract=off), so every x86 target and
+// WASM SIMD128 give the same bits, and the wasm module equals native builds.
+template <class V>
+HWY_INLINE V MulThenAdd(V a, V b, V c) {
+  return hn::Add(hn::Mul(a, b), c);
+}
 
 // Bilinear taps on a source pixel centre (scale 1, or an integer enlargement's
 // aligned samples) are 1 * p + 0 * q == p: one tap, the same value.
@@ -89,9 +98,9 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
     if (nm > 0) {
       auto s = hn::PromoteTo(di, hn::LoadU(du8, mid[0] + i));
       for (int m = 1; m < nm; ++m) s = hn::Add(s, hn::PromoteTo(di, hn::LoadU(du8, mid[m] + i)));
-      acc = hn::MulAdd(hn::ConvertTo(df, s), wm, acc);
+      acc = MulThenAdd(hn::ConvertTo(df, s), wm, acc);
     }
-    hn::StoreU(hn::MulAdd(load(rl + i), wl, acc), df, v + i);
+    hn::StoreU(MulThenAdd(load(rl + i), wl, acc), df, v + i);
   }
   for (; i < bytes; ++i) {
     int32_t s = 0;
@@ -103,7 +112,7 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
     for (i = 0; i + N <= bytes; i += N) {
       auto s = hn::PromoteTo(di, hn::LoadU(du8, mid[0] + i));
       for (int m = 1; m < nm; ++m) s = hn::Add(s, hn::PromoteTo(di, hn::LoadU(du8, mid[m] + i)));
-      hn::StoreU(hn::MulAdd(hn::ConvertTo(df, s), wm, hn::LoadU(df, v + i)), df, v + i);
+      hn::StoreU(MulThenAdd(hn::ConvertTo(df, s), wm, hn::LoadU(df, v + i)), df, v + i);
     }
     for (; i < bytes; ++i) {
       int32_t s = 0;
@@ -186,8 +195,8 @@ bool ResampleRows(const ResampleJob& j) {
         auto acc = hn::Mul(hn::LoadU(d4, p), hn::Set(d4, t.wf));
         if (t.n > 1) {
           if (t.inside) {
-            if (t.n > 2) acc = hn::MulAdd(SumPixels(d4, p + ch, t.n - 2, ch), hn::Set(d4, t.wm), acc);
-            acc = hn::MulAdd(hn::LoadU(d4, p + static_cast<size_t>(t.n - 1) * ch), hn::Set(d4, t.wl), acc);
+            if (t.n > 2) acc = MulThenAdd(SumPixels(d4, p + ch, t.n - 2, ch), hn::Set(d4, t.wm), acc);
+            acc = MulThenAdd(hn::LoadU(d4, p + static_cast<size_t>(t.n - 1) * ch), hn::Set(d4, t.wl), acc);
           } else {
             // Taps beyond an edge all read the edge pixel: counted, not summed one by one.
             auto at = [&](int x) { return v + static_cast<size_t>(clampi(x, 0, max_x) - lo) * ch; };
@@ -196,16 +205,16 @@ bool ResampleRows(const ResampleJob& j) {
               const int left = std::min(t.n - 2, -t.i0 - 1),
                         right = t.n - 2 - std::max(1, max_x - t.i0 + 1) + 1;
               auto m = k1 >= k0 ? SumPixels(d4, at(t.i0 + k0), k1 - k0 + 1, ch) : hn::Zero(d4);
-              if (left > 0) m = hn::MulAdd(hn::LoadU(d4, at(0)), hn::Set(d4, static_cast<float>(left)), m);
+              if (left > 0) m = MulThenAdd(hn::LoadU(d4, at(0)), hn::Set(d4, static_cast<float>(left)), m);
               if (right > 0)
-                m = hn::MulAdd(hn::LoadU(d4, at(max_x)), hn::Set(d4, static_cast<float>(right)), m);
-              acc = hn::MulAdd(m, hn::Set(d4, t.wm), acc);
+                m = MulThenAdd(hn::LoadU(d4, at(max_x)), hn::Set(d4, static_cast<float>(right)), m);
+              acc = MulThenAdd(m, hn::Set(d4, t.wm), acc);
             }
-            acc = hn::MulAdd(hn::LoadU(d4, at(t.i0 + t.n - 1)), hn::Set(d4, t.wl), acc);
+            acc = MulThenAdd(hn::LoadU(d4, at(t.i0 + t.n - 1)), hn::Set(d4, t.wl), acc);
           }
         }
         if (swap) acc = hn::TableLookupLanes(acc, to_rgb);
-        const auto out = hn::MulAdd(acc, gain, bias);
+        const auto out = MulThenAdd(acc, gain, bias);
         if (x0 + c + 1 < j.out_w) {
           hn::StoreU(out, d4, o);  // lane 3 lands on the next pixel, written later
         } else {
