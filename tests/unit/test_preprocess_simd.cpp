@@ -1,6 +1,6 @@
 // image/preprocess: the SIMD resampling (resample_simd.cpp, what
 // crop_resize_normalize and letterbox_normalize run when Highway is compiled in)
-// against the scalar reference (image::reference::*) on many shapes: source
+// against the scalar reference (Resampler::Reference) on many shapes: source
 // sizes 1x1 .. 1920x1080, all four pixel formats, padded strides, boxes inside,
 // across and beyond the edges, fractional positions, shrink factors 1.01 .. 25,
 // enlarging, output sizes 1 .. 300, letterbox with shrink 1 and 2.
@@ -121,7 +121,8 @@ double check_crop(const faceattr_image& src, const fi::CropBox& box, int ow, int
   std::vector<float> fast(n + 8, kGuard), ref(n + 8, kGuard);
   INFO(describe(src, box, ow, oh));
   REQUIRE(fi::crop_resize_normalize(src, box, ow, oh, kMean, kStd, fast.data()).is_ok());
-  REQUIRE(fi::reference::crop_resize_normalize(src, box, ow, oh, kMean, kStd, ref.data()).is_ok());
+  REQUIRE(
+      fi::crop_resize_normalize(src, box, ow, oh, kMean, kStd, ref.data(), fi::Resampler::Reference).is_ok());
   for (size_t i = n; i < n + 8; ++i) REQUIRE(fast[i] == kGuard);
   const double d = max_rel_diff(fast.data(), ref.data(), n);
   if (!many_taps) {
@@ -217,8 +218,9 @@ void letterbox_suite() {
         fi::Letterbox gf, gr;
         INFO(describe(im.img, {}, ow, oh) << " shrink " << shrink);
         REQUIRE(fi::letterbox_normalize(im.img, ow, oh, kMean, kStd, fast.data(), &gf, shrink).is_ok());
-        REQUIRE(
-            fi::reference::letterbox_normalize(im.img, ow, oh, kMean, kStd, ref.data(), &gr, shrink).is_ok());
+        REQUIRE(fi::letterbox_normalize(im.img, ow, oh, kMean, kStd, ref.data(), &gr, shrink,
+                                        fi::Resampler::Reference)
+                    .is_ok());
         CHECK(gf.content_w == gr.content_w);
         CHECK(gf.content_h == gr.content_h);
         for (size_t i = n; i < n + 8; ++i) REQUIRE(fast[i] == kGuard);

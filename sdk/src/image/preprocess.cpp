@@ -7,8 +7,8 @@
 // This file holds the validation, the geometry and the scalar reference
 // implementation (resample_reference: per output pixel, horizontal taps of each
 // source row, then the vertical taps). The public functions run the Highway
-// one (resample_simd.cpp) when it is compiled in and takes the job; the
-// reference:: functions always run the scalar one, for tests and comparison.
+// one (resample_simd.cpp) when it is compiled in and takes the job, unless the
+// caller asks for Resampler::Reference (tests, comparisons).
 #include "image/preprocess.h"
 
 #include <algorithm>
@@ -239,8 +239,9 @@ void resample_reference(const ResampleJob& job) {
 }  // namespace detail
 
 Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
-                             const float mean[3], const float std[3], float* dst) {
-  return crop_resize_normalize_impl(src, box, out_w, out_h, mean, std, dst, false);
+                             const float mean[3], const float std[3], float* dst, Resampler resampler) {
+  return crop_resize_normalize_impl(src, box, out_w, out_h, mean, std, dst,
+                                    resampler == Resampler::Reference);
 }
 
 Letterbox letterbox_geometry(int w, int h, int out_w, int out_h) {
@@ -255,20 +256,10 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h) {
 }
 
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
-                           const float std[3], float* dst, Letterbox* geometry, int shrink) {
-  return letterbox_normalize_impl(src, out_w, out_h, mean, std, dst, geometry, shrink, false);
+                           const float std[3], float* dst, Letterbox* geometry, int shrink,
+                           Resampler resampler) {
+  return letterbox_normalize_impl(src, out_w, out_h, mean, std, dst, geometry, shrink,
+                                  resampler == Resampler::Reference);
 }
-
-namespace reference {
-Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
-                             const float mean[3], const float std[3], float* dst) {
-  return crop_resize_normalize_impl(src, box, out_w, out_h, mean, std, dst, true);
-}
-
-Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
-                           const float std[3], float* dst, Letterbox* geometry, int shrink) {
-  return letterbox_normalize_impl(src, out_w, out_h, mean, std, dst, geometry, shrink, true);
-}
-}  // namespace reference
 
 }  // namespace faceattr::image

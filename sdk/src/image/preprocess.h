@@ -24,12 +24,24 @@ Status validate_image(const faceattr_image& img, int64_t max_pixels);
 // Largest box of aspect `aspect` (= width / height) centred in a w x h image.
 CropBox centre_crop_box(int w, int h, float aspect);
 
+// Which implementation resamples. Simd (Highway, resample_simd.cpp) when the SDK is
+// built with it (FACEATTR_WITH_SIMD), else, and for a single output pixel wider than
+// its 1024-pixel scratch row, the scalar Reference (one output pixel at a time). Same
+// taps and float weights; only the order of the float sums differs (separable:
+// vertical taps first, then horizontal), so the two agree to float rounding
+// (tests/unit/test_preprocess_simd.cpp). Simd gives the same bits on every x86 target
+// and in wasm. Sessions use Simd whatever their kernel backend, so backends differ
+// only in their network kernels (int8 outputs of the WebGPU and wasm backends are
+// compared with the reference backend's exactly, where one input rounding step shows).
+enum class Resampler { Simd, Reference };
+
 // Resamples `box` of `src` to out_w x out_h RGB and normalises:
 // dst[(y * out_w + x) * 3 + c] = (p / 255 - mean[c]) / std[c], NHWC, RGB order
 // whatever src's format. When shrinking, each output pixel averages the source
 // area it covers (anti-aliased); when enlarging, bilinear. No allocation.
 Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
-                             const float mean[3], const float std[3], float* dst);
+                             const float mean[3], const float std[3], float* dst,
+                             Resampler resampler = Resampler::Simd);
 
 // LNet input geometry (docs/model-format.md, "LNet models"): the w x h frame,
 // scaled with its aspect kept, fills content_w x content_h pixels at the
@@ -48,18 +60,7 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h);
 // shrink > 1: the content fits (out_w / shrink) x (out_h / shrink) instead (LNet's
 // coarse pass for large faces: the frame at 1/shrink of its letterboxed size).
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
-                           const float std[3], float* dst, Letterbox* geometry, int shrink = 1);
-
-// The same two functions computed by the scalar reference implementation (one
-// output pixel at a time). The functions above run a SIMD implementation when the
-// SDK is built with Highway (FACEATTR_WITH_SIMD): same taps and weights, only the
-// order of the float sums differs (separable: vertical taps first, then horizontal),
-// so results agree with these to float rounding (tests/unit/test_preprocess_simd.cpp).
-namespace reference {
-Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
-                             const float mean[3], const float std[3], float* dst);
-Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
-                           const float std[3], float* dst, Letterbox* geometry, int shrink = 1);
-}  // namespace reference
+                           const float std[3], float* dst, Letterbox* geometry, int shrink = 1,
+                           Resampler resampler = Resampler::Simd);
 
 }  // namespace faceattr::image
