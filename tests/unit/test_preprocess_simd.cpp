@@ -46,7 +46,10 @@ struct Image {
 std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<uint8_t> v(n);
-  for (auto& b : v) b = static_cast<uint8_t>(rng() >> 24);
+  for (size_t i = 0; i < n; i += 4) {
+    const uint32_t r = rng();
+    for (size_t k = 0; k < 4 && i + k < n; ++k) v[i + k] = static_cast<uint8_t>(r >> (8 * k));
+  }
   return v;
 }
 
@@ -138,8 +141,8 @@ double check_crop(const faceattr_image& src, const fi::CropBox& box, int ow, int
   return 0;
 }
 
-// Source sizes 1x1 .. 641x479 (quick: .. 89x109), every format, with and without row
-// padding, six boxes, outputs 1 .. 64.
+// Source sizes 1x1 .. 641x479 (quick: .. 89x109), every format, padded rows (and tight
+// ones for the small sizes unless quick), six boxes, outputs 1 .. 64.
 double shapes_suite(bool quick = false) {
   const struct {
     int w, h;
@@ -151,6 +154,7 @@ double shapes_suite(bool quick = false) {
     if (quick && s.w * s.h > 89 * 109) continue;
     for (faceattr_pixel_format f : kFormats) {
       for (int pad : {0, 3}) {
+        if (pad == 0 && (quick || s.w * s.h > 89 * 109)) continue;  // padded rows only, to save time
         const Image im = make_image(s.w, s.h, f, pad, seed++);
         const float W = static_cast<float>(s.w), H = static_cast<float>(s.h);
         const fi::CropBox boxes[] = {
@@ -175,9 +179,11 @@ double factors_suite() {
   const Image hd = make_image(1920, 1080, FACEATTR_PIXEL_RGBA, 0, 77);
   const Image hd_bgr = make_image(1920, 1080, FACEATTR_PIXEL_BGR, 5, 78);
   const Image vga = make_image(640, 480, FACEATTR_PIXEL_RGB, 1, 79);
-  // Shrink factor s (both axes, different fractional offsets), up to 300 outputs.
+  // Shrink factor s (both axes, different fractional offsets), up to 300 outputs; the
+  // 1920x1080 frames take turns (the reference is slow in sanitizer builds).
+  int turn = 0;
   for (double s : {1.01, 1.3, 1.5, 2.0, 2.5, 3.0, 3.7, 4.0, 6.0, 8.0, 11.3, 20.0, 25.0}) {
-    for (const Image* im : {&hd, &hd_bgr, &vga}) {
+    for (const Image* im : {turn++ % 2 ? &hd : &hd_bgr, &vga}) {
       const int ow = std::min(300, static_cast<int>(im->img.width / s));
       const int oh = std::min(300, static_cast<int>(im->img.height / s));
       if (ow < 1 || oh < 1) continue;
@@ -198,7 +204,7 @@ double factors_suite() {
   worst = std::max(worst, check_crop(vga.img, {3, 2, 600, 470}, 40, 5));
   worst = std::max(worst, check_crop(hd.img, {0, 0, 1920, 1080}, 300, 3));
   check_crop(hd.img, {-2000, -100, 5000, 2000}, 2, 2, true);
-  check_crop(hd.img, {-100, -5000, 2000, 12000}, 5, 1, true);
+  check_crop(hd.img, {-100, -1500, 2000, 4000}, 5, 1, true);
   return worst;
 }
 
@@ -210,6 +216,8 @@ void letterbox_suite() {
   uint32_t seed = 100;
   for (const auto& fr : frames) {
     for (faceattr_pixel_format f : kFormats) {
+      // The large frames in two formats (one of 3 and one of 4 channels).
+      if (fr.w >= 1280 && (f == FACEATTR_PIXEL_BGR || f == FACEATTR_PIXEL_RGBA)) continue;
       const Image im = make_image(fr.w, fr.h, f, f == FACEATTR_PIXEL_RGB ? 0 : 7, seed++);
       for (int shrink : {1, 2}) {
         const int ow = 320, oh = 240;
