@@ -184,6 +184,18 @@ TEST_CASE("uniform image gives the exact normalised value in every format", "[pr
   }
 }
 
+// The largest box the validation allows (1e7 pixels wide, nearly all past the
+// image's edge) over one output pixel: 1e7 taps of 255 overflow an int32 sum.
+TEST_CASE("a 1e7-pixel-wide box over one output pixel stays the edge value", "[preprocess]") {
+  const std::vector<uint8_t> white(2 * 2 * 3, 255);
+  const faceattr_image src{white.data(), 2, 2, 6, FACEATTR_PIXEL_RGB};
+  for (auto r : {faceattr::image::Resampler::Simd, faceattr::image::Resampler::Reference}) {
+    float dst[3] = {0, 0, 0};
+    REQUIRE(crop_resize_normalize(src, CropBox{-5e6f, 0, 1e7f, 2}, 1, 1, kMean, kStd, dst, r).is_ok());
+    for (int c = 0; c < 3; ++c) CHECK(dst[c] == Approx((1.0f - kMean[c]) / kStd[c]).epsilon(1e-4));
+  }
+}
+
 TEST_CASE("shrinking averages areas, enlarging interpolates (vs double precision)", "[preprocess]") {
   const Rgb img = random_rgb(53, 41, 11);
   const Reference ref(img, 64);

@@ -34,7 +34,8 @@ struct RowSampler {
     const uint8_t* p = px(row, t.i0, inside);
     out[0] = t.w_first * p[r_src], out[1] = t.w_first * p[1], out[2] = t.w_first * p[b_src];
     if (t.n == 1) return;
-    int32_t m0 = 0, m1 = 0, m2 = 0;
+    // int64: a box may reach 1e7 pixels past the image, 1e7 x 255 overflows int32.
+    int64_t m0 = 0, m1 = 0, m2 = 0;
     if (inside) {
       const uint8_t* q = p + ch;
       for (int k = 1; k < t.n - 1; ++k, q += ch) m0 += q[r_src], m1 += q[1], m2 += q[b_src];
