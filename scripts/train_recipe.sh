@@ -8,8 +8,11 @@
 #   scripts/train_recipe.sh --gpu           # CUDA LibTorch (PyTorch 2.x's libtorch)
 #   scripts/train_recipe.sh --resume        # continue a killed run
 #   scripts/train_recipe.sh --stages export # re-run some stages only
-#   scripts/train_recipe.sh --lnet          # LNet instead (models/lnet-*.fam; train/configs/lnet.json):
-#                                           # lnet-pretrain lnet-train lnet-export (about 15 min on 2 cores)
+#   scripts/train_recipe.sh --lnet          # LNet instead (models/lnet-*.fam): lnet-pretrain and
+#                                           # lnet-train (train/configs/lnet.json) into <run>/base, then
+#                                           # lnet-hide = lnet-train fine-tuning that with Hide-and-Seek
+#                                           # (train/configs/lnet-hide.json) into <run>, lnet-export
+#                                           # (about 25 min on 2 cores)
 #   scripts/train_recipe.sh --lnet --box-supervision   # the box-supervised comparison LNet
 #                                           # (run folder lnet-box/, models only there, not in models/)
 #
@@ -41,15 +44,24 @@ while [[ $# -gt 0 ]]; do
     --config) CONFIG="$2"; shift ;;
     --lnet) LNET=1 ;;
     --box-supervision) EXTRA+=(--box-supervision) ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
 done
+BASE=""
+HIDE_CONFIG="$ROOT/train/configs/lnet-hide.json"
 if [[ "$LNET" == 1 ]]; then
-  STAGES="${STAGES:-lnet-pretrain lnet-train lnet-export}"
   [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/lnet.json"
   RUN="${RUN:-$BUILD/runs/lnet}"
+  if [[ " ${EXTRA[*]} " == *" --box-supervision "* ]]; then
+    STAGES="${STAGES:-lnet-pretrain lnet-train lnet-export}"
+    BASE="$RUN"
+  else
+    # The shipped LNet: the weak 16-epoch run in <run>/base, fine-tuned with Hide-and-Seek in <run>.
+    STAGES="${STAGES:-lnet-pretrain lnet-train lnet-hide lnet-export}"
+    BASE="$RUN/base"
+  fi
 else
   STAGES="${STAGES:-pretrain finetune linear export}"
   RUN="${RUN:-$BUILD/runs/anet}"
@@ -72,7 +84,12 @@ mkdir -p "$RUN" "$OUT"
 start=$(date +%s)
 for stage in $STAGES; do
   echo "== $stage ($(date +%T))"
-  "$BIN" "$stage" --config "$CONFIG" --data-root "$DATA" --run-dir "$RUN" --out-dir "$OUT" \
-    --device "$DEVICE" "${EXTRA[@]}"
+  cmd=("$stage" --config "$CONFIG" --run-dir "$RUN")
+  case "$stage" in
+    lnet-pretrain|lnet-train) cmd=("$stage" --config "$CONFIG" --run-dir "${BASE:-$RUN}") ;;
+    lnet-hide) cmd=(lnet-train --config "$HIDE_CONFIG" --run-dir "$RUN" --lnet-init "$BASE/lnet/lnet.pt") ;;
+    lnet-export) if [[ "$BASE" != "$RUN" ]]; then cmd=(lnet-export --config "$HIDE_CONFIG" --run-dir "$RUN"); fi ;;
+  esac
+  "$BIN" "${cmd[@]}" --data-root "$DATA" --out-dir "$OUT" --device "$DEVICE" "${EXTRA[@]}"
 done
 echo "== done in $(( ($(date +%s) - start) / 60 )) min; run folder: $RUN"

@@ -542,6 +542,8 @@ void run_lnet_train(const Options& o) {
   const int T = n_tags(pools);
   LNet net(T, o.lnet_width_mult);
   std::string init = o.lnet_init == "auto" ? o.run_dir + "/lnet-pretrain/lnet.pt" : o.lnet_init;
+  if (o.lnet_init_keep_head && (init.empty() || !fs::exists(init)))
+    throw std::runtime_error("lnet_init_keep_head: no trained LNet to fine-tune at '" + init + "' (--lnet-init)");
   if (!init.empty()) {
     if (o.lnet_init == "auto" && !fs::exists(init)) {
       std::fprintf(stderr, "[lnet] no pre-trained body at %s: training from scratch\n", init.c_str());
