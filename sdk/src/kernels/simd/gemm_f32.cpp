@@ -32,30 +32,30 @@ HWY_INLINE void TileF32(const GemmF32Params& p, size_t m, size_t panel) {
   const float* w = p.packed + panel * p.taps * p.kc * nr;
   const float* bias = p.bias + panel * nr;
   Vec acc[V][R];
-  for (size_t v = 0; v < V; ++v) {
+  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
     const Vec b = hn::LoadU(d, bias + v * N);
-    for (size_t r = 0; r < R; ++r) acc[v][r] = b;
+    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[v][r] = b;
   }
   const float* const* ind = p.ind + m * p.taps;
   for (size_t t = 0; t < p.taps; ++t) {
     const float* xr[R];
-    for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
+    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
     for (size_t c = 0; c < p.kc; ++c) {
       Vec wv[V];
-      for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d, w + v * N);
+      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d, w + v * N);
       w += nr;
-      for (size_t r = 0; r < R; ++r) {
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
         const Vec xv = hn::Set(d, xr[r][c]);
-        for (size_t v = 0; v < V; ++v) acc[v][r] = hn::MulAdd(xv, wv[v], acc[v][r]);
+        FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) acc[v][r] = hn::MulAdd(xv, wv[v], acc[v][r]);
       }
     }
   }
   const size_t n0 = panel * nr;
   const size_t valid = std::min(nr, p.n - n0);
-  for (size_t r = 0; r < R; ++r) {
+  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
     float* yr = p.y + (m + r) * p.y_stride + p.y_offset + n0;
     HWY_ALIGN float tmp[3 * HWY_MAX_BYTES / sizeof(float)];
-    for (size_t v = 0; v < V; ++v) {
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       const Vec a = ApplyActF32(d, acc[v][r], p.act, p.alpha, p.lo, p.hi);
       if (valid == nr) {
         hn::StoreU(a, d, yr + v * N);

@@ -67,9 +67,9 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   const size_t kp = (p.kc + 1) / 2;
   const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
   V32 acc[V][R], odd[V][R];
-  for (size_t v = 0; v < V; ++v) {
+  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
     const V32 b = hn::LoadU(d32, p.bias + panel * nr + v * N);
-    for (size_t r = 0; r < R; ++r) {
+    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
       acc[v][r] = b;
       odd[v][r] = hn::Zero(d32);
     }
@@ -77,27 +77,27 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   const int16_t* const* ind = p.ind + m * p.taps;
   for (size_t t = 0; t < p.taps; ++t) {
     const int16_t* xr[R];
-    for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
+    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
     for (size_t j = 0; j < kp; ++j) {
       V16 wv[V];
-      for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d16, w + 2 * v * N);
+      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d16, w + 2 * v * N);
       w += 2 * nr;
-      for (size_t r = 0; r < R; ++r) {
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
         int32_t pair;
         std::memcpy(&pair, xr[r] + 2 * j, sizeof(pair));
         const V16 xv = hn::BitCast(d16, hn::Set(d32, pair));
-        for (size_t v = 0; v < V; ++v)
+        FACEATTR_UNROLL for (size_t v = 0; v < V; ++v)
           acc[v][r] = hn::ReorderWidenMulAccumulate(d32, xv, wv[v], acc[v][r], odd[v][r]);
       }
     }
   }
   const size_t n0 = panel * nr;
   const size_t valid = std::min(nr, p.n - n0);
-  for (size_t r = 0; r < R; ++r) {
+  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
     if (p.y32 != nullptr) {  // raw sums (Winograd): no requantisation
       int32_t* yr = p.y32 + (m + r) * p.y_stride + p.y_offset + n0;
       HWY_ALIGN int32_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
-      for (size_t v = 0; v < V; ++v) {
+      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
         const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
         if (valid == nr) {
           hn::StoreU(s, d32, yr + v * N);
@@ -110,7 +110,7 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
     }
     int8_t* yr = p.y + (m + r) * p.y_stride + p.y_offset + n0;
     HWY_ALIGN int8_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
-    for (size_t v = 0; v < V; ++v) {
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
       const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s), hn::LoadU(df, p.mult + panel * nr + v * N)),
                                    p.act, p.alpha, p.zp, p.qmin, p.qmax);
