@@ -20,8 +20,14 @@ namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
 
 // Rows per register tile: R x V int32 sums + V weight vectors + 1 broadcast + 1
-// product (pmaddwd does not accumulate) fit 16 registers: 4 x 2, 3 x 3.
+// product (pmaddwd does not accumulate) fit 16 registers: 6 x 2, 3 x 3. Targets
+// other than AVX2 / AVX-512 keep 4 x 2 (V8 reserves an xmm register in wasm,
+// and SSE4's pmaddwd overwrites its operand).
+#if HWY_TARGET <= HWY_AVX2
+constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 3 : 6; }
+#else
 constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 3 : 4; }
+#endif
 
 size_t PanelWidthI8(size_t vectors) { return vectors * hn::Lanes(hn::ScalableTag<int32_t>()); }
 size_t RowsI8(size_t vectors) { return RowsFor(vectors); }
