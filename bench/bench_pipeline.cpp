@@ -3,6 +3,11 @@
 //                                  filled input), what `faceattr bench` times as
 //                                  the anet / lnet stage and bench/compare.mjs
 //                                  compares with ONNX Runtime;
+//  layers/<model>/<family>/t<T>    the same whole-network run, each node timed
+//                                  on its own (steady_clock around it): one
+//                                  counter per node, µs per run (n<index>_<op>),
+//                                  to set against ORT's per-node profile
+//                                  (bench/profile-ort.mjs);
 //  crop/<anet>/<backend>/t<T>      faceattr_session_predict_crop on a 320x240
 //                                  frame: preprocessing + ANet through the C API;
 //  frame/<anet>+<lnet>/<backend>/t<T>  faceattr_session_predict on the same
@@ -18,6 +23,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -70,6 +76,46 @@ void run_net(benchmark::State& state, const ModelBytes* m, fk::Family fam, int t
     }
     benchmark::ClobberMemory();
   }
+}
+
+// Short node label for a counter: n<index>_<op>[<kh>x<kw>s<stride>].
+std::string node_label(const faceattr::model::Model& m, size_t i) {
+  const faceattr::model::Node& n = m.nodes[i];
+  char buf[64];
+  if (n.op == faceattr::model::Op::Conv2d) {
+    const bool dw = n.groups > 1 && n.groups == m.tensors[n.inputs[0]].shape[3];
+    std::snprintf(buf, sizeof(buf), "n%02zu_%s%dx%ds%d", i, dw ? "dw" : "conv", n.kernel_h, n.kernel_w,
+                  n.stride_h);
+  } else {
+    std::snprintf(buf, sizeof(buf), "n%02zu_%s", i, faceattr::model::op_name(n.op));
+  }
+  return buf;
+}
+
+void run_layers(benchmark::State& state, const ModelBytes* m, fk::Family fam, int threads) {
+  fb::Context ctx(threads, fam);
+  faceattr::Network net;
+  if (!net.load(m->bytes.data(), m->bytes.size(), fam, ctx.get()).is_ok() || net.main_family() != fam) {
+    state.SkipWithError("the network does not load with this family");
+    return;
+  }
+  float* x = net.input_ptr();
+  for (size_t i = 0; i < net.input_elements(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
+  const size_t nodes = net.node_count();
+  std::vector<double> us(nodes, 0.0);
+  for (auto _ : state) {
+    for (size_t i = 0; i < nodes; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!net.run_nodes(i, i + 1).is_ok()) {
+        state.SkipWithError("run failed");
+        return;
+      }
+      us[i] += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    }
+    benchmark::ClobberMemory();
+  }
+  for (size_t i = 0; i < nodes; ++i)
+    state.counters[node_label(net.model(), i)] = benchmark::Counter(us[i], benchmark::Counter::kAvgIterations);
 }
 
 std::vector<uint8_t> synthetic_frame(int w, int h) {
@@ -144,6 +190,9 @@ int main(int argc, char** argv) {
       for (int t : thread_counts) {
         const std::string name = "net/" + m.name + "/" + fk::family_name(f.family) + "/t" + std::to_string(t);
         add(benchmark::RegisterBenchmark(name.c_str(), run_net, &m, f.family, t));
+        const std::string layers =
+            "layers/" + m.name + "/" + fk::family_name(f.family) + "/t" + std::to_string(t);
+        add(benchmark::RegisterBenchmark(layers.c_str(), run_layers, &m, f.family, t));
       }
     }
   }

@@ -208,6 +208,12 @@ TEST_CASE("network in one arena equals a naive executor, every family", "[graph]
         // Running again on the same arena gives the same answer: the input survives a run.
         REQUIRE(net.run().is_ok());
         CHECK(std::vector<float>(net.output_ptr(), net.output_ptr() + net.output_elements()) == got);
+        // Node by node (how bench_pipeline's layers/ profile runs it) gives the same answer too.
+        REQUIRE(net.node_count() == net.model().nodes.size());
+        for (size_t i = 0; i < net.node_count(); ++i) REQUIRE(net.run_nodes(i, i + 1).is_ok());
+        CHECK(std::vector<float>(net.output_ptr(), net.output_ptr() + net.output_elements()) == got);
+        CHECK(net.run_nodes(1, 0).code() == FACEATTR_ERR_INVALID_ARGUMENT);
+        CHECK(net.run_nodes(0, net.node_count() + 1).code() == FACEATTR_ERR_INVALID_ARGUMENT);
       }
     }
   }

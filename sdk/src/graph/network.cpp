@@ -127,6 +127,16 @@ Status Network::run(faceattr_abort_callback abort_cb, void* abort_user_data) {
   return Status::ok();
 }
 
+Status Network::run_nodes(size_t begin, size_t end) {
+  if (!impl_) return Status(FACEATTR_ERR_INTERNAL, "network: run before load");
+  if (begin > end || end > impl_->kernels.size())
+    return Status(FACEATTR_ERR_INVALID_ARGUMENT, "network: node range out of bounds");
+  for (size_t i = begin; i < end; ++i) impl_->kernels[i]->run(impl_->ctx);
+  return Status::ok();
+}
+
+size_t Network::node_count() const { return impl_ ? impl_->kernels.size() : 0; }
+
 const std::vector<Family>& Network::node_families() const { return impl_->families; }
 size_t Network::arena_bytes() const { return impl_ ? impl_->arena_bytes : 0; }
 

@@ -56,6 +56,10 @@ class Network {
 
   // Runs all nodes; polls `abort_cb` between nodes (FACEATTR_ERR_CANCELLED). Allocates nothing.
   Status run(faceattr_abort_callback abort_cb = nullptr, void* abort_user_data = nullptr);
+  // Runs nodes [begin, end) only (in order; the nodes before `begin` must have
+  // run): lets a profiler time each node inside a whole-network run.
+  Status run_nodes(size_t begin, size_t end);
+  size_t node_count() const;
 
   // Diagnostics: the family serving each node, and the arena size in bytes.
   const std::vector<kernels::Family>& node_families() const;
