@@ -99,6 +99,9 @@ std::vector<Conv2dDesc> layer_convs() {
       conv(7, 6, 9, 13, 3, 1, 0, 1, Act::None),
       conv(6, 5, 17, 8, 3, 1, 2, 1, Act::Relu),
       conv(3, 2, 8, 8, 3, 1, 1, 1, Act::None),
+      // Few tiles, many output channels: with 2+ threads the Winograd tasks
+      // split the panels into groups (the last one short, 200 off the panel width).
+      conv(5, 4, 40, 200, 3, 1, 1, 1, Act::Relu),
       // int8 dense convs read a zero-padded copy and merge the taps of a
       // window row: first-layer-like 3 channels, stride 2 and 3, odd widths.
       conv(13, 11, 3, 16, 3, 2, 1, 1, Act::Relu),
@@ -108,6 +111,13 @@ std::vector<Conv2dDesc> layer_convs() {
       conv(14, 12, 16, 24, 3, 2, 1, 1, Act::Relu),
       conv(13, 10, 3, 24, 3, 2, 1, 1, Act::Relu),
       conv(9, 8, 20, 12, 3, 2, 1, 1, Act::LeakyRelu),
+      // One output channel runs as a dot product per output pixel (gemv):
+      // LNet's 1x1 output layer, channels off the vector width, odd int8 pairs,
+      // a merged first-layer-like 3x3 and a 5x5 stride 2.
+      conv(15, 20, 48, 1, 1, 1, 0, 1, Act::None),
+      conv(7, 6, 37, 1, 1, 1, 0, 1, Act::LeakyRelu),
+      conv(11, 9, 3, 1, 3, 2, 1, 1, Act::Relu),
+      conv(9, 10, 13, 1, 5, 2, 2, 1, Act::Relu6),
   };
   v[0].batch = 2;
   v[9].batch = 2;

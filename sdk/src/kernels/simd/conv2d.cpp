@@ -16,6 +16,7 @@ namespace faceattr::kernels::simd {
 namespace {
 
 constexpr size_t kTilesPerTask = 4;  // register tiles of rows per parallel task
+constexpr size_t kGemvRows = 64;     // output rows per parallel task of a one-channel conv
 constexpr int kMaxExactDepthwiseTaps = 512;
 
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -160,6 +161,8 @@ class GemmConvF32 final : public BoundKernel {
         }
       }
     }
+    // One output channel: its weights [taps][icg] as they are, for gemv_f32.
+    if (s_.groups == 1 && s_.ocg == 1) wvec_.assign(wf, wf + s_.taps * s_.icg);
     act_frange(d.act, &lo_, &hi_);
   }
 
@@ -177,6 +180,12 @@ class GemmConvF32 final : public BoundKernel {
           std::memcpy(dst, src, row_len * sizeof(float));
         }
       });
+    }
+    if (!wvec_.empty()) {
+      parallel_for(ctx.pool, ceil_div(s_.m, kGemvRows), [this](size_t begin, size_t end) {
+        gemv_f32(params_[0], wvec_.data(), begin * kGemvRows, std::min(s_.m, end * kGemvRows));
+      });
+      return;
     }
     parallel_for(ctx.pool, s_.tasks(), [this](size_t begin, size_t end) {
       for (size_t task = begin; task < end; ++task) {
@@ -222,7 +231,7 @@ class GemmConvF32 final : public BoundKernel {
   bool merge_;
   GemmShape s_;
   PaddedInput pi_;
-  std::vector<float> packed_, bias_, zero_, padded_;
+  std::vector<float> packed_, bias_, zero_, padded_, wvec_;
   std::vector<const float*> ind_;
   std::vector<GemmF32Params> params_;
   float lo_ = 0, hi_ = 0;
@@ -514,6 +523,13 @@ class GemmConvI8 final : public BoundKernel {
         }
       }
     }
+    // One output channel: its weights [taps][icg rounded up to even] as int16, for gemv_i8.
+    if (s_.groups == 1 && s_.ocg == 1) {
+      const size_t kc2 = 2 * kp;
+      wvec_.assign(s_.taps * kc2, 0);
+      for (size_t t = 0; t < s_.taps; ++t)
+        for (size_t c = 0; c < s_.icg; ++c) wvec_[t * kc2 + c] = wq[t * s_.icg + c];
+    }
     act_qrange(d.act, d.out_q, &qmin_, &qmax_);
   }
 
@@ -535,6 +551,12 @@ class GemmConvI8 final : public BoundKernel {
                      widen_sub_i8(src, d_.in_q.zero_point, dst, 0, row_len);
                    }
                  });
+    if (!wvec_.empty()) {
+      parallel_for(ctx.pool, ceil_div(s_.m, kGemvRows), [this](size_t begin, size_t end) {
+        gemv_i8(params_[0], wvec_.data(), begin * kGemvRows, std::min(s_.m, end * kGemvRows));
+      });
+      return;
+    }
     parallel_for(ctx.pool, s_.tasks(), [this](size_t begin, size_t end) {
       for (size_t task = begin; task < end; ++task) {
         size_t g, panel, m0, m1;
@@ -579,7 +601,7 @@ class GemmConvI8 final : public BoundKernel {
   bool merge_;
   GemmShape s_;
   PaddedInput pi_;
-  std::vector<int16_t> packed_, widened_;
+  std::vector<int16_t> packed_, widened_, wvec_;
   std::vector<int32_t> bias_;
   std::vector<float> mult_;
   std::vector<const int16_t*> ind_;

@@ -97,6 +97,30 @@ void GemmF32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_
   }
 }
 
+void GemvF32(const GemmF32Params& p, const float* w, size_t m_begin, size_t m_end) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const size_t kc = p.kc;
+  for (size_t m = m_begin; m < m_end; ++m) {
+    auto acc0 = hn::Zero(d), acc1 = hn::Zero(d);
+    float tail = 0.0f;
+    for (size_t t = 0; t < p.taps; ++t) {
+      const float* x = p.ind[m * p.taps + t] + p.x_offset;
+      const float* wt = w + t * kc;
+      size_t c = 0;
+      for (; c + 2 * N <= kc; c += 2 * N) {
+        acc0 = hn::MulAdd(hn::LoadU(d, x + c), hn::LoadU(d, wt + c), acc0);
+        acc1 = hn::MulAdd(hn::LoadU(d, x + c + N), hn::LoadU(d, wt + c + N), acc1);
+      }
+      for (; c + N <= kc; c += N) acc0 = hn::MulAdd(hn::LoadU(d, x + c), hn::LoadU(d, wt + c), acc0);
+      for (; c < kc; ++c) tail += x[c] * wt[c];
+    }
+    const float v = p.bias[0] + hn::GetLane(hn::SumOfLanes(d, hn::Add(acc0, acc1))) + tail;
+    p.y[m * p.y_stride + p.y_offset] =
+        p.act == Act::LeakyRelu ? (v < 0.0f ? v * p.alpha : v) : std::min(std::max(v, p.lo), p.hi);
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace faceattr::kernels::simd
 HWY_AFTER_NAMESPACE();
@@ -109,11 +133,15 @@ namespace faceattr::kernels::simd {
 FACEATTR_HWY_EXPORT(PanelWidthF32);
 FACEATTR_HWY_EXPORT(RowsF32);
 FACEATTR_HWY_EXPORT(GemmF32);
+FACEATTR_HWY_EXPORT(GemvF32);
 
 size_t gemm_f32_panel_width(size_t vectors) { return FACEATTR_HWY_CALL(PanelWidthF32)(vectors); }
 size_t gemm_f32_rows(size_t vectors) { return FACEATTR_HWY_CALL(RowsF32)(vectors); }
 void gemm_f32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
   FACEATTR_HWY_CALL(GemmF32)(p, m_begin, m_end, panel_begin, panel_end);
+}
+void gemv_f32(const GemmF32Params& p, const float* w, size_t m_begin, size_t m_end) {
+  FACEATTR_HWY_CALL(GemvF32)(p, w, m_begin, m_end);
 }
 
 }  // namespace faceattr::kernels::simd

@@ -162,6 +162,39 @@ void GemmI8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_be
   }
 }
 
+void GemvI8(const GemmI8Params& p, const int16_t* w, size_t m_begin, size_t m_end) {
+  const size_t kc2 = (p.kc + 1) / 2 * 2;  // an odd kc reads one past, times the zero pad weight
+  for (size_t m = m_begin; m < m_end; ++m) {
+    int32_t sum = p.bias[0];
+    size_t c0 = 0;  // channels [0, c0) of every tap summed by the vector loop
+#if HWY_TARGET != HWY_SCALAR
+    const hn::ScalableTag<int32_t> d32;
+    const hn::Repartition<int16_t, decltype(d32)> d16;
+    const size_t N16 = hn::Lanes(d16);
+    auto acc = hn::Zero(d32), odd = hn::Zero(d32);
+    c0 = kc2 / N16 * N16;
+    for (size_t t = 0; t < p.taps; ++t) {
+      const int16_t* x = p.ind[m * p.taps + t] + p.x_offset;
+      const int16_t* wt = w + t * kc2;
+      for (size_t c = 0; c < c0; c += N16)
+        acc = hn::ReorderWidenMulAccumulate(d32, hn::LoadU(d16, x + c), hn::LoadU(d16, wt + c), acc, odd);
+    }
+    sum += hn::GetLane(hn::SumOfLanes(d32, hn::RearrangeToOddPlusEven(acc, odd)));
+#endif
+    for (size_t t = 0; t < p.taps; ++t) {
+      const int16_t* x = p.ind[m * p.taps + t] + p.x_offset;
+      const int16_t* wt = w + t * kc2;
+      for (size_t c = c0; c < kc2; ++c) sum += x[c] * wt[c];
+    }
+    if (p.y32 != nullptr) {
+      p.y32[m * p.y_stride + p.y_offset] = sum;
+    } else {
+      p.y[m * p.y_stride + p.y_offset] =
+          requantize_scaled(static_cast<float>(sum) * p.mult[0], p.act, p.alpha, p.zp, p.qmin, p.qmax);
+    }
+  }
+}
+
 void WidenSubI8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t end) {
   const hn::ScalableTag<int16_t> d16;
   const hn::Rebind<int8_t, decltype(d16)> d8;
@@ -184,12 +217,16 @@ namespace faceattr::kernels::simd {
 FACEATTR_HWY_EXPORT(PanelWidthI8);
 FACEATTR_HWY_EXPORT(RowsI8);
 FACEATTR_HWY_EXPORT(GemmI8);
+FACEATTR_HWY_EXPORT(GemvI8);
 FACEATTR_HWY_EXPORT(WidenSubI8);
 
 size_t gemm_i8_panel_width(size_t vectors) { return FACEATTR_HWY_CALL(PanelWidthI8)(vectors); }
 size_t gemm_i8_rows(size_t vectors) { return FACEATTR_HWY_CALL(RowsI8)(vectors); }
 void gemm_i8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
   FACEATTR_HWY_CALL(GemmI8)(p, m_begin, m_end, panel_begin, panel_end);
+}
+void gemv_i8(const GemmI8Params& p, const int16_t* w, size_t m_begin, size_t m_end) {
+  FACEATTR_HWY_CALL(GemvI8)(p, w, m_begin, m_end);
 }
 void widen_sub_i8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t end) {
   FACEATTR_HWY_CALL(WidenSubI8)(x, zp, y, begin, end);

@@ -37,6 +37,11 @@ struct GemmF32Params {
 size_t gemm_f32_panel_width(size_t vectors = 2);
 size_t gemm_f32_rows(size_t vectors = 2);  // rows per register tile
 void gemm_f32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
+// One output channel (n == 1, e.g. LNet's 1x1 conv to a single logit map): a
+// dot product per output row over the taps, vectorised along the channels,
+// instead of a panel of which one column is used. w: the channel's weights
+// [taps][kc], contiguous; p.bias[0] its bias.
+void gemv_f32(const GemmF32Params& p, const float* w, size_t m_begin, size_t m_end);
 
 // Vectors per panel (2 or 3) for n output channels, given the panel widths of
 // 2 and 3 vectors: 3 only when it pads fewer channels (24 with 8 lanes).
@@ -110,6 +115,9 @@ struct GemmI8Params {
 size_t gemm_i8_panel_width(size_t vectors = 2);
 size_t gemm_i8_rows(size_t vectors = 2);
 void gemm_i8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
+// As gemv_f32 on int16 inputs: w is [taps][kc rounded up to even] int16 (the
+// pad weight 0), exact int32 sums, requantised like gemm_i8 (p.bias[0], p.mult[0]).
+void gemv_i8(const GemmI8Params& p, const int16_t* w, size_t m_begin, size_t m_end);
 // y[i] = x[i] - zp as int16, i in [begin, end).
 void widen_sub_i8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t end);
 
