@@ -131,9 +131,11 @@ struct GemmShape {
 };
 
 // fp32 direct convolution on the indirect GEMM. A dense conv with few input
-// channels (the first layer: 3) copies its input into a zero-padded buffer
-// each run and merges the taps of a window row (GemmShape): the copy is small
-// next to the 3 -> 9 channels per inner loop it buys.
+// channels (the first layer: 3) merges the taps of a window row (GemmShape):
+// 3 -> 9 channels per inner loop. A window row inside the input is read in
+// place; one that overlaps the left/right padding reads a patch (its kernel_w
+// x in_c values, zero outside the input) copied each run, and one in the
+// top/bottom padding a zero patch: no copy of the whole input.
 class GemmConvF32 final : public BoundKernel {
  public:
   static bool merges(const Conv2dDesc& d) { return d.groups == 1 && d.in_c <= 4 && d.kernel_w > 1; }
@@ -143,7 +145,6 @@ class GemmConvF32 final : public BoundKernel {
         d_(d),
         merge_(merges(d)),
         s_(d, f32_panels(out_channels_per_group(d)), merge_),
-        pi_(d),
         zero_(d.in_c, 0.0f) {
     const size_t panel_size = s_.taps * s_.icg * s_.nr;
     packed_.assign(s_.groups * s_.panels * panel_size, 0.0f);
@@ -167,19 +168,18 @@ class GemmConvF32 final : public BoundKernel {
   }
 
   void run(const ExecContext& ctx) override {
-    if (merge_) {  // copy the input rows into the padded buffer's interior (its border stays zero)
-      const size_t in_rows = pi_.row_end - pi_.row_begin, rows = static_cast<size_t>(d_.batch) * in_rows;
-      const size_t row_len = pi_.col_end * pi_.c;
-      parallel_for(ctx.pool, rows, [this, in_rows, row_len](size_t begin, size_t end) {
-        for (size_t r = begin; r < end; ++r) {
-          const size_t b = r / in_rows, iy = pi_.row_begin + r % in_rows;
-          const float* src = in<float>(0) + (b * d_.in_h + iy) * d_.in_w * pi_.c;
-          float* dst = padded_.data() + ((b * pi_.h + iy + static_cast<size_t>(d_.pad_top)) * pi_.w +
-                                         static_cast<size_t>(d_.pad_left)) *
-                                            pi_.c;
-          std::memcpy(dst, src, row_len * sizeof(float));
-        }
-      });
+    // Patches of the window rows that overlap the left/right padding (few: one
+    // or two output columns per input row), zero outside the input.
+    const size_t c = static_cast<size_t>(d_.in_c), kw = static_cast<size_t>(d_.kernel_w);
+    for (size_t i = 0; i < patches_.size(); ++i) {
+      const Patch& pt = patches_[i];
+      float* dst = patch_buf_.data() + i * kw * c;
+      for (size_t kx = 0; kx < kw; ++kx) {
+        const int ix = pt.ix0 + static_cast<int>(kx);
+        if (ix < 0 || ix >= d_.in_w) continue;  // stays zero
+        std::memcpy(dst + kx * c, in<float>(0) + (pt.row * d_.in_w + static_cast<size_t>(ix)) * c,
+                    c * sizeof(float));
+      }
     }
     if (!wvec_.empty()) {
       parallel_for(ctx.pool, ceil_div(s_.m, kGemvRows), [this](size_t begin, size_t end) {
@@ -199,8 +199,7 @@ class GemmConvF32 final : public BoundKernel {
  protected:
   bool on_bind(const ExecContext&) override {
     if (merge_) {
-      padded_.assign(pi_.elements(d_.batch), 0.0f);
-      build_padded_indirection<float>(d_, pi_, true, padded_.data(), &ind_);
+      build_merged_indirection();
     } else {
       build_indirection(d_, in<float>(0), zero_.data(), &ind_);
     }
@@ -227,11 +226,49 @@ class GemmConvF32 final : public BoundKernel {
   }
 
  private:
+  struct Patch {
+    size_t row;  // batch * in_h + iy
+    int ix0;     // first input column of the window row
+  };
+
+  // ind_[m * kernel_h + ky]: the window row ky of output pixel m, in place or a patch.
+  void build_merged_indirection() {
+    const size_t c = static_cast<size_t>(d_.in_c), kw = static_cast<size_t>(d_.kernel_w);
+    zero_.assign(kw * c, 0.0f);
+    patches_.clear();
+    ind_.clear();
+    ind_.reserve(static_cast<size_t>(d_.batch) * d_.out_h * d_.out_w * d_.kernel_h);
+    std::vector<size_t> patch_of;  // ind_ slots that point at patch i (filled in below)
+    for (int b = 0; b < d_.batch; ++b) {
+      for (int oy = 0; oy < d_.out_h; ++oy) {
+        for (int ox = 0; ox < d_.out_w; ++ox) {
+          for (int ky = 0; ky < d_.kernel_h; ++ky) {
+            const int iy = oy * d_.stride_h - d_.pad_top + ky, ix0 = ox * d_.stride_w - d_.pad_left;
+            if (iy < 0 || iy >= d_.in_h) {
+              ind_.push_back(zero_.data());
+              continue;
+            }
+            const size_t row = static_cast<size_t>(b) * d_.in_h + static_cast<size_t>(iy);
+            if (ix0 >= 0 && ix0 + d_.kernel_w <= d_.in_w) {
+              ind_.push_back(in<float>(0) + (row * d_.in_w + static_cast<size_t>(ix0)) * c);
+              continue;
+            }
+            patches_.push_back({row, ix0});
+            patch_of.push_back(ind_.size());
+            ind_.push_back(nullptr);
+          }
+        }
+      }
+    }
+    patch_buf_.assign(patches_.size() * kw * c, 0.0f);
+    for (size_t i = 0; i < patch_of.size(); ++i) ind_[patch_of[i]] = patch_buf_.data() + i * kw * c;
+  }
+
   Conv2dDesc d_;
   bool merge_;
   GemmShape s_;
-  PaddedInput pi_;
-  std::vector<float> packed_, bias_, zero_, padded_, wvec_;
+  std::vector<float> packed_, bias_, zero_, patch_buf_, wvec_;
+  std::vector<Patch> patches_;
   std::vector<const float*> ind_;
   std::vector<GemmF32Params> params_;
   float lo_ = 0, hi_ = 0;
