@@ -5,6 +5,7 @@
 //  - depthwise (groups == in_c == out_c): channel-vectorised direct loop;
 //  - everything else (dense, grouped, strided, padded, 1x1, FC): indirect GEMM.
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 
@@ -294,28 +295,128 @@ void set_winograd_geometry(const Conv2dDesc& d, WinogradParams* wp) {
   wp->alpha = d.leaky_alpha;
 }
 
-// input(begin, end) / output(begin, end) transform tiles; gemm(g, row_begin,
-// row_end, panel) runs panel `panel` of GEMM g over tile rows [row_begin, row_end).
-// A task of the input transform writes about `in_elems` transformed values, one
-// of the output transform about 4096.
-template <class Input, class Gemm, class Output>
-void run_winograd_phases(ThreadPool* pool, size_t tiles, size_t in_elems, size_t in_c, size_t out_c,
-                         size_t rows, size_t panels, Input&& input, Gemm&& gemm, Output&& output) {
-  const size_t tiles_per_task = std::max<size_t>(1, in_elems / (16 * in_c));
-  parallel_for(pool, ceil_div(tiles, tiles_per_task),
-               [&](size_t b, size_t e) { input(b * tiles_per_task, std::min(tiles, e * tiles_per_task)); });
-  const size_t row_block = rows * kTilesPerTask, blocks = ceil_div(tiles, row_block);
-  parallel_for(pool, 16 * panels * blocks, [&](size_t b, size_t e) {
-    for (size_t task = b; task < e; ++task) {  // panels fastest, then row blocks, then the 16 GEMMs
-      const size_t panel = task % panels, mb = task / panels % blocks, g = task / panels / blocks;
-      gemm(g, mb * row_block, std::min(tiles, (mb + 1) * row_block), panel);
-    }
-  });
-  const size_t out_tiles_per_task = std::max<size_t>(1, 4096 / (16 * out_c));
-  parallel_for(pool, ceil_div(tiles, out_tiles_per_task), [&](size_t b, size_t e) {
-    output(b * out_tiles_per_task, std::min(tiles, e * out_tiles_per_task));
-  });
+// How a Winograd layer's run is split into tasks: a task is one block of
+// tiles x one group of output-channel panels and runs the 16 GEMMs for its
+// panels and the output transform of its channels, so the GEMM results stay
+// in cache and no barrier separates those phases. With one group per block
+// the task also does its block's input transform first (one parallel_for, no
+// barrier at all); with several groups (few tiles, as in the deep layers) the
+// input transform of each block runs once, in a first parallel_for over the
+// blocks. With threads > 1 blocks are 1-2 register tiles of rows, and the
+// panels are split only when there are too few blocks.
+struct WinogradTasks {
+  size_t block_tiles = 1, blocks = 1, groups = 1, panels_per_group = 1;
+  size_t input_splits = 1;  // with groups > 1: parallel input-transform tasks per block
+  size_t count() const { return blocks * groups; }
+};
+
+WinogradTasks plan_winograd(size_t tiles, size_t rows, size_t panels, int threads) {
+  WinogradTasks w;
+  // 1 thread: one task of all tiles (the phases in sequence, as unfused).
+  // More threads: about 4 tasks per thread, like the pool's chunking, for
+  // load balance, of 1-2 register tiles of rows each.
+  if (threads <= 1) {
+    w.block_tiles = tiles;
+    w.panels_per_group = panels;
+    return w;
+  }
+  const size_t row_blocks = ceil_div(tiles, rows);
+  const size_t want = 4 * static_cast<size_t>(threads);
+  const size_t per_block = std::max<size_t>(1, std::min<size_t>(2, row_blocks / want));
+  w.block_tiles = std::min(tiles, per_block * rows);
+  w.blocks = ceil_div(tiles, w.block_tiles);
+  w.panels_per_group = panels;
+  if (w.blocks < want) w.panels_per_group = ceil_div(panels, std::min(panels, ceil_div(want, w.blocks)));
+  w.groups = ceil_div(panels, w.panels_per_group);
+  if (w.groups > 1) w.input_splits = std::min(w.block_tiles, ceil_div(want, w.blocks));
+  return w;
 }
+
+// Per-block / per-task scratch and parameters of a Winograd layer, both
+// dtypes: TV / TM are the transformed input / GEMM result element types, WP
+// the transform parameters, GP the GEMM parameters.
+template <class TV, class TM, class WP, class GP>
+struct WinogradRun {
+  WinogradTasks plan;
+  size_t panels = 0, nr = 0;
+  std::vector<std::vector<TV>> v;  // [block][16][block_tiles][in_c] (+2 slack)
+  std::vector<std::vector<TM>> m;  // [task][16][block_tiles][out_c]
+  std::vector<std::vector<const TV*>> ind;  // [block]
+  std::vector<WP> wp;                       // per task: its tiles, buffers and channels
+  std::vector<std::array<GP, 16>> gp;       // per task and GEMM
+
+  // base / gemm: the layer's transform parameters and its 16 GEMMs' common
+  // ones (packed weights per GEMM e, bias, n, ...); set_out(gp, m) points a
+  // GEMM's output at m.
+  template <class SetOut>
+  void bind(const WP& base, const GP (&gemm)[16], size_t rows, size_t n_panels, size_t panel_width,
+            int threads, SetOut&& set_out) {
+    panels = n_panels;
+    nr = panel_width;
+    plan = plan_winograd(base.tiles, rows, panels, threads);
+    const size_t tasks = plan.count(), bt = plan.block_tiles;
+    const size_t C = static_cast<size_t>(base.in_c), K = static_cast<size_t>(base.out_c);
+    v.assign(plan.blocks, {});
+    ind.assign(plan.blocks, {});
+    for (size_t block = 0; block < plan.blocks; ++block) {
+      v[block].assign(16 * bt * C + 2, TV{0});  // + 2: an odd int8 channel count reads one past
+      ind[block].resize(16 * bt);
+      for (size_t i = 0; i < ind[block].size(); ++i) ind[block][i] = v[block].data() + i * C;
+    }
+    m.assign(tasks, {});
+    wp.assign(tasks, base);
+    gp.assign(tasks, {});
+    for (size_t task = 0; task < tasks; ++task) {
+      const size_t block = task / plan.groups, group = task % plan.groups;
+      m[task].assign(16 * bt * K, TM{0});
+      WP& w = wp[task];
+      w.v = v[block].data();
+      w.m = m[task].data();
+      w.buf_tile0 = block * bt;
+      w.buf_tiles = bt;
+      w.k_begin = group * plan.panels_per_group * nr;
+      w.k_end = std::min(K, (group + 1) * plan.panels_per_group * nr);
+      for (size_t e = 0; e < 16; ++e) {
+        gp[task][e] = gemm[e];
+        gp[task][e].ind = ind[block].data() + e * bt;
+        set_out(&gp[task][e], m[task].data() + e * bt * K);
+      }
+    }
+  }
+
+  template <class Input, class Gemm, class Output>
+  void run(ThreadPool* pool, Input&& input, Gemm&& gemm, Output&& output) {
+    auto tiles_of = [this](const WP& w, size_t* t0, size_t* t1) {
+      *t0 = w.buf_tile0;
+      *t1 = std::min(w.tiles, w.buf_tile0 + w.buf_tiles);
+    };
+    const bool shared_input = plan.groups > 1;
+    if (shared_input) {  // each block's tiles in input_splits parts
+      const size_t splits = plan.input_splits;
+      parallel_for(pool, plan.blocks * splits, [&](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) {
+          const WP& w = wp[i / splits * plan.groups];
+          size_t t0, t1;
+          tiles_of(w, &t0, &t1);
+          const size_t part = ceil_div(t1 - t0, splits), a = t0 + i % splits * part;
+          if (a < t1) input(w, a, std::min(t1, a + part));
+        }
+      });
+    }
+    parallel_for(pool, plan.count(), [&](size_t begin, size_t end) {
+      for (size_t task = begin; task < end; ++task) {
+        const WP& w = wp[task];
+        size_t t0, t1;
+        tiles_of(w, &t0, &t1);
+        const size_t group = task % plan.groups;
+        const size_t p0 = group * plan.panels_per_group, p1 = std::min(panels, p0 + plan.panels_per_group);
+        if (!shared_input) input(w, t0, t1);
+        for (size_t e = 0; e < 16; ++e) gemm(gp[task][e], t1 - t0, p0, p1);
+        output(w, t0, t1);
+      }
+    });
+  }
+};
 
 // fp32 3x3 stride-1 dense convolution by Winograd F(2x2, 3x3) (simd_kernels.h):
 // input transform, 16 GEMMs on gemm_f32 (no bias, no activation), output
@@ -363,37 +464,27 @@ class WinogradConvF32 final : public BoundKernel {
   }
 
   void run(const ExecContext& ctx) override {
-    run_winograd_phases(
-        ctx.pool, wp_.tiles, 4096, static_cast<size_t>(d_.in_c), static_cast<size_t>(d_.out_c), rows_,
-        panels_, [this](size_t b, size_t e) { winograd_input_f32(wp_, b, e); },
-        [this](size_t g, size_t r0, size_t r1, size_t panel) {
-          gemm_f32(gemm_[g], r0, r1, panel, panel + 1);
-        },
-        [this](size_t b, size_t e) { winograd_output_f32(wp_, b, e); });
+    run_.run(
+        ctx.pool, [](const WinogradF32Params& w, size_t b, size_t e) { winograd_input_f32(w, b, e); },
+        [](const GemmF32Params& g, size_t rows, size_t p0, size_t p1) { gemm_f32(g, 0, rows, p0, p1); },
+        [](const WinogradF32Params& w, size_t b, size_t e) { winograd_output_f32(w, b, e); });
   }
 
  protected:
-  bool on_bind(const ExecContext&) override {
-    const size_t tiles = wp_.tiles, C = static_cast<size_t>(d_.in_c), K = static_cast<size_t>(d_.out_c);
-    v_.assign(16 * tiles * C, 0.0f);
-    m_.assign(16 * tiles * K, 0.0f);
-    ind_.resize(16 * tiles);
-    for (size_t i = 0; i < ind_.size(); ++i) ind_[i] = v_.data() + i * C;
+  bool on_bind(const ExecContext& ctx) override {
+    const size_t C = static_cast<size_t>(d_.in_c), K = static_cast<size_t>(d_.out_c);
     wp_.x = in<float>(0);
-    wp_.v = v_.data();
-    wp_.m = m_.data();
     wp_.y = out<float>();
     float lo = 0, hi = 0;
     act_frange(Act::None, &lo, &hi);
+    GemmF32Params gemm[16];
     for (size_t e = 0; e < 16; ++e) {
-      GemmF32Params& p = gemm_[e];
-      p.ind = ind_.data() + e * tiles;
+      GemmF32Params& p = gemm[e];
       p.taps = 1;
       p.kc = C;
       p.x_offset = 0;
       p.packed = packed_.data() + e * panels_ * C * nr_;
       p.bias = zero_bias_.data();
-      p.y = m_.data() + e * tiles * K;
       p.y_stride = K;
       p.y_offset = 0;
       p.n = K;
@@ -402,6 +493,8 @@ class WinogradConvF32 final : public BoundKernel {
       p.hi = hi;
       p.vectors = pn_.vectors;
     }
+    run_.bind(wp_, gemm, rows_, panels_, nr_, ctx.n_threads,
+              [](GemmF32Params* g, float* m) { g->y = m; });
     return true;
   }
 
@@ -409,10 +502,9 @@ class WinogradConvF32 final : public BoundKernel {
   Conv2dDesc d_;
   Panels pn_;
   size_t nr_, rows_, panels_ = 0;
-  std::vector<float> packed_, zero_bias_, bias_, v_, m_;
-  std::vector<const float*> ind_;
-  GemmF32Params gemm_[16];
+  std::vector<float> packed_, zero_bias_, bias_;
   WinogradF32Params wp_;
+  WinogradRun<float, float, WinogradF32Params, GemmF32Params> run_;
 };
 
 // int8 3x3 stride-1 dense convolution by exact integer Winograd F(2x2, 3x3)
@@ -478,39 +570,33 @@ class WinogradConvI8 final : public BoundKernel {
   bool fits() const { return fits_; }
 
   void run(const ExecContext& ctx) override {
-    run_winograd_phases(
-        ctx.pool, wp_.tiles, 8192, static_cast<size_t>(d_.in_c), static_cast<size_t>(d_.out_c), rows_,
-        panels_, [this](size_t b, size_t e) { winograd_input_i8(wp_, b, e); },
-        [this](size_t g, size_t r0, size_t r1, size_t panel) { gemm_i8(gemm_[g], r0, r1, panel, panel + 1); },
-        [this](size_t b, size_t e) { winograd_output_i8(wp_, b, e); });
+    run_.run(
+        ctx.pool, [](const WinogradI8Params& w, size_t b, size_t e) { winograd_input_i8(w, b, e); },
+        [](const GemmI8Params& g, size_t rows, size_t p0, size_t p1) { gemm_i8(g, 0, rows, p0, p1); },
+        [](const WinogradI8Params& w, size_t b, size_t e) { winograd_output_i8(w, b, e); });
   }
 
  protected:
-  bool on_bind(const ExecContext&) override {
-    const size_t tiles = wp_.tiles, C = static_cast<size_t>(d_.in_c), K = static_cast<size_t>(d_.out_c);
-    v_.assign(16 * tiles * C + 2, 0);  // + 2: an odd channel count reads one past (times a zero weight)
-    m_.assign(16 * tiles * K, 0);
-    ind_.resize(16 * tiles);
-    for (size_t i = 0; i < ind_.size(); ++i) ind_[i] = v_.data() + i * C;
+  bool on_bind(const ExecContext& ctx) override {
+    const size_t C = static_cast<size_t>(d_.in_c), K = static_cast<size_t>(d_.out_c);
     wp_.x = in<int8_t>(0);
-    wp_.v = v_.data();
-    wp_.m = m_.data();
     wp_.y = out<int8_t>();
+    GemmI8Params gemm[16];
     for (size_t e = 0; e < 16; ++e) {
-      GemmI8Params& p = gemm_[e];
-      p.ind = ind_.data() + e * tiles;
+      GemmI8Params& p = gemm[e];
       p.taps = 1;
       p.kc = C;
       p.x_offset = 0;
       p.packed = packed_.data() + e * panels_ * kp_ * nr_ * 2;
       p.bias = zero_bias_.data();
       p.mult = ones_.data();
-      p.y32 = m_.data() + e * tiles * K;
       p.y_stride = K;
       p.y_offset = 0;
       p.n = K;
       p.vectors = pn_.vectors;
     }
+    run_.bind(wp_, gemm, rows_, panels_, nr_, ctx.n_threads,
+              [](GemmI8Params* g, int32_t* m) { g->y32 = m; });
     return true;
   }
 
@@ -519,12 +605,11 @@ class WinogradConvI8 final : public BoundKernel {
   Panels pn_;
   size_t nr_, rows_, panels_ = 0, kp_ = 0;
   bool fits_ = false;
-  std::vector<int16_t> packed_, v_;
-  std::vector<int32_t> zero_bias_, bias_, m_;
+  std::vector<int16_t> packed_;
+  std::vector<int32_t> zero_bias_, bias_;
   std::vector<float> ones_, mult_;
-  std::vector<const int16_t*> ind_;
-  GemmI8Params gemm_[16];
   WinogradI8Params wp_;
+  WinogradRun<int16_t, int32_t, WinogradI8Params, GemmI8Params> run_;
 };
 
 // int8: the input is widened to int16 (x - zero point) once per run anyway, so

@@ -67,6 +67,9 @@ struct WinogradF32Params {
   const float* bias = nullptr;
   Act act = Act::None;
   float alpha = 0, lo = 0, hi = 0;
+  // v and m hold tiles [buf_tile0, buf_tile0 + buf_tiles) only (0: all tiles);
+  // the output transform writes channels [k_begin, k_end) (k_end 0: out_c).
+  size_t buf_tile0 = 0, buf_tiles = 0, k_begin = 0, k_end = 0;
 };
 void winograd_input_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end);
 void winograd_output_f32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end);
@@ -90,6 +93,7 @@ struct WinogradI8Params {
   Act act = Act::None;
   float alpha = 0;
   int32_t zp = 0, qmin = -128, qmax = 127;
+  size_t buf_tile0 = 0, buf_tiles = 0, k_begin = 0, k_end = 0;  // as in WinogradF32Params
 };
 void winograd_input_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end);
 void winograd_output_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end);

@@ -67,7 +67,7 @@ void WinogradInputF32(const WinogradF32Params& p, size_t tile_begin, size_t tile
   using V = hn::Vec<decltype(df)>;
   const size_t N = hn::Lanes(df);
   const size_t C = static_cast<size_t>(p.in_c);
-  const size_t plane = p.tiles * C;  // one of the 16 V matrices
+  const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * C;  // one of the 16 V matrices
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
     const TilePos tp = TileAt(p, tile);
     // The 16 input pixels of the tile, or null outside the image (zero padding).
@@ -81,7 +81,7 @@ void WinogradInputF32(const WinogradF32Params& p, size_t tile_begin, size_t tile
                    : nullptr;
       }
     }
-    float* dst = p.v + tile * C;
+    float* dst = p.v + (tile - p.buf_tile0) * C;
     size_t c = 0;
     for (; c + N <= C; c += N) {
       V d[16], v[16];
@@ -102,11 +102,11 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
   const hn::ScalableTag<float> df;
   using V = hn::Vec<decltype(df)>;
   const size_t N = hn::Lanes(df);
-  const size_t K = static_cast<size_t>(p.out_c);
-  const size_t plane = p.tiles * K;
+  const size_t K = static_cast<size_t>(p.out_c), k_end = p.k_end ? p.k_end : K;
+  const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * K;
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
     const TilePos tp = TileAt(p, tile);
-    const float* src = p.m + tile * K;
+    const float* src = p.m + (tile - p.buf_tile0) * K;
     float* dst[4];
     for (int i = 0; i < 2; ++i) {
       for (int j = 0; j < 2; ++j) {
@@ -117,8 +117,8 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
                 : nullptr;
       }
     }
-    size_t k = 0;
-    for (; k + N <= K; k += N) {
+    size_t k = p.k_begin;
+    for (; k + N <= k_end; k += N) {
       V m[16], y[4];
       for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(df, src + e * plane + k);
       OutputTransform(m, y);
@@ -128,7 +128,7 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
           hn::StoreU(ApplyActF32(df, hn::Add(y[e], bias), p.act, p.alpha, p.lo, p.hi), df, dst[e] + k);
       }
     }
-    for (; k < K; ++k) {
+    for (; k < k_end; ++k) {
       float m[16], y[4];
       for (int e = 0; e < 16; ++e) m[e] = src[e * plane + k];
       OutputTransform(m, y);
@@ -150,7 +150,7 @@ HWY_INLINE TilePos TileAtI8(const WinogradI8Params& p, size_t tile) {
 
 void WinogradInputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
   const size_t C = static_cast<size_t>(p.in_c);
-  const size_t plane = p.tiles * C;
+  const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * C;
 #if HWY_TARGET != HWY_SCALAR
   const hn::ScalableTag<int16_t> d16;
   const hn::Rebind<int8_t, decltype(d16)> d8;
@@ -170,7 +170,7 @@ void WinogradInputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_e
                    : nullptr;
       }
     }
-    int16_t* dst = p.v + tile * C;
+    int16_t* dst = p.v + (tile - p.buf_tile0) * C;
     size_t c = 0;
 #if HWY_TARGET != HWY_SCALAR
     for (; c + N <= C; c += N) {
@@ -191,8 +191,8 @@ void WinogradInputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_e
 }
 
 void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
-  const size_t K = static_cast<size_t>(p.out_c);
-  const size_t plane = p.tiles * K;
+  const size_t K = static_cast<size_t>(p.out_c), k_end = p.k_end ? p.k_end : K;
+  const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * K;
 #if HWY_TARGET != HWY_SCALAR
   const hn::ScalableTag<int32_t> d32;
   const hn::Rebind<float, decltype(d32)> df;
@@ -202,7 +202,7 @@ void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_
 #endif
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
     const TilePos tp = TileAtI8(p, tile);
-    const int32_t* src = p.m + tile * K;
+    const int32_t* src = p.m + (tile - p.buf_tile0) * K;
     int8_t* dst[4];
     for (int i = 0; i < 2; ++i) {
       for (int j = 0; j < 2; ++j) {
@@ -213,9 +213,9 @@ void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_
                 : nullptr;
       }
     }
-    size_t k = 0;
+    size_t k = p.k_begin;
 #if HWY_TARGET != HWY_SCALAR
-    for (; k + N <= K; k += N) {
+    for (; k + N <= k_end; k += N) {
       V m[16], y[4];
       for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(d32, src + e * plane + k);
       OutputTransform(m, y);
@@ -230,7 +230,7 @@ void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_
       }
     }
 #endif
-    for (; k < K; ++k) {
+    for (; k < k_end; ++k) {
       int32_t m[16], y[4];
       for (int e = 0; e < 16; ++e) m[e] = src[e * plane + k];
       OutputTransform(m, y);
