@@ -386,7 +386,7 @@ struct WinogradRun {
 
   template <class Input, class Gemm, class Output>
   void run(ThreadPool* pool, Input&& input, Gemm&& gemm, Output&& output) {
-    auto tiles_of = [this](const WP& w, size_t* t0, size_t* t1) {
+    auto tiles_of = [](const WP& w, size_t* t0, size_t* t1) {
       *t0 = w.buf_tile0;
       *t1 = std::min(w.tiles, w.buf_tile0 + w.buf_tiles);
     };
