@@ -1,12 +1,12 @@
 // The CPU side of the browser module's WebGPU backend (web/src/webgpu/): the
 // session's own loaded models as plain JS graphs for the WGSL executor, and the
 // pipeline stages around the two networks, which stay in wasm:
-//   frame -> LNet input (letterbox; with a second, half-size letterbox in
-//            batch slot 1 for models whose decoder wants a coarse pass)  lnetInput()
+//   frame -> LNet input (letterbox; one batch slot per LNet pass: a half-size
+//            coarse pass, or the levels of an image-pyramid decoder)  lnetInput()
 //   LNet response map -> faces -> ANet crops  decodeFaces()   (one batch slot per face)
 //   whole frame -> one ANet crop              cropWhole()     (no LNet, or crop mode)
 // The networks run on the GPU in between. The stages are the SDK's own
-// (faceattr::api::lnet_input_of / faces_of_response, image::crop_resize_normalize),
+// (faceattr::api::lnet_input_of / faces_of_passes, image::crop_resize_normalize),
 // so both backends see the same pixels and decode maps the same way.
 //
 // Fallible calls return a faceattr_status code (lastError() has the message);
@@ -14,6 +14,7 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -117,7 +118,7 @@ class WebGpuStages {
     faces_.assign(static_cast<size_t>(slots_) * 5, 0.0f);
     if (s_->has_lnet) {
       const faceattr::model::Model& lm = s_->lnet.model();
-      passes_ = faceattr::api::lnet_wants_coarse_pass(s_) ? 2 : 1;
+      passes_ = std::max(1, std::min(kMaxPasses, faceattr::api::lnet_passes(s_)));
       lnet_elems_ = static_cast<size_t>(lm.input_width) * lm.input_height * 3;
       lnet_in_.assign(lnet_elems_ * static_cast<size_t>(passes_), 0.0f);
       map_.assign(static_cast<size_t>(s_->map_w) * s_->map_h * static_cast<size_t>(passes_), 0.0f);
@@ -133,8 +134,8 @@ class WebGpuStages {
   }
 
   int slots() const { return slots_; }
-  // LNet runs per frame: 2 when the decoder also reads a coarse (half-size) pass; the
-  // inputs and maps of both are batch slots 0 (fine) and 1 (coarse).
+  // LNet runs per frame: 2 when the decoder also reads a coarse (half-size) pass, one per
+  // level of an image-pyramid decoder; pass k's input and map are batch slot k.
   int lnetPasses() const { return passes_; }
   int mapWidth() const { return s_->map_w; }
   int mapHeight() const { return s_->map_h; }
@@ -144,17 +145,17 @@ class WebGpuStages {
   uintptr_t facesPtr() const { return reinterpret_cast<uintptr_t>(faces_.data()); }
   // A response-map cell in frame pixels, for the frame of the last lnetInput() (as
   // faceattr_session_response_map reports it).
-  float cellWidth() const { return s_->cell_w / g_.scale_x; }
-  float cellHeight() const { return s_->cell_h / g_.scale_y; }
+  float cellWidth() const { return s_->cell_w / g_[0].scale_x; }
+  float cellHeight() const { return s_->cell_h / g_[0].scale_y; }
 
   // Validates the frame and letterboxes it into lnetInputPtr().
   int lnetInput(uintptr_t data, int width, int height, int stride, int format) {
     faceattr::clear_last_error();
     have_g_ = false;
     const faceattr_image img = image_at(data, width, height, stride, format);
-    FACEATTR_REPORT_IF_ERROR(faceattr::api::lnet_input_of(s_, img, lnet_in_.data(), &g_));
-    if (passes_ == 2)
-      FACEATTR_REPORT_IF_ERROR(faceattr::api::lnet_input_of(s_, img, lnet_in_.data() + lnet_elems_, &g2_, 2));
+    for (int k = 0; k < passes_; ++k)
+      FACEATTR_REPORT_IF_ERROR(faceattr::api::lnet_input_of(s_, img, lnet_in_.data() + lnet_elems_ * k, &g_[k],
+                                                            faceattr::api::lnet_pass_shrink(s_, k)));
     have_g_ = true;
     return FACEATTR_OK;
   }
@@ -169,9 +170,9 @@ class WebGpuStages {
     const faceattr_image img = image_at(data, width, height, stride, format);
     FACEATTR_REPORT_IF_ERROR(faceattr::image::validate_image(img, s_->params.max_image_pixels));
     const size_t cells = static_cast<size_t>(s_->map_w) * s_->map_h;
-    const int n = faceattr::api::faces_of_response(s_, map_.data(), g_, crops_.data(),
-                                                   passes_ == 2 ? map_.data() + cells : nullptr,
-                                                   passes_ == 2 ? &g2_ : nullptr);
+    const float* maps[kMaxPasses];
+    for (int k = 0; k < passes_; ++k) maps[k] = map_.data() + cells * static_cast<size_t>(k);
+    const int n = faceattr::api::faces_of_passes(s_, maps, g_, passes_, crops_.data());
     for (int k = 0; k < n; ++k) {
       const faceattr::api::FaceCrop& c = crops_[static_cast<size_t>(k)];
       FACEATTR_REPORT_IF_ERROR(anet_crop(img, c.anet, k));
@@ -213,7 +214,8 @@ class WebGpuStages {
   std::vector<faceattr::api::FaceCrop> crops_;
   int passes_ = 1;
   size_t lnet_elems_ = 0;
-  faceattr::image::Letterbox g_, g2_;
+  static constexpr int kMaxPasses = 8;
+  faceattr::image::Letterbox g_[kMaxPasses];
   bool have_g_ = false;
   int count_ = 0;
 };

@@ -306,3 +306,168 @@ TEST_CASE("decode params from LNet metadata", "[lnet_decode]") {
     CHECK(!faceattr::pipeline::validate_decode_params(q).is_ok());
   }
 }
+
+namespace {
+
+// Pyramid levels of one face: level l sees it at (ci, cj) / ratio^l cells, its blob centred on
+// that cell's centre so that the cell holds exactly amps[l]; `levels` maps of kH x kW at 0.02
+// elsewhere.
+std::vector<std::vector<float>> pyramid_maps(int levels, float ratio, float ci, float cj,
+                                             const std::vector<float>& amps) {
+  std::vector<std::vector<float>> m(static_cast<size_t>(levels), std::vector<float>(kH * kW, 0.02f));
+  for (int l = 0; l < levels; ++l) {
+    const float r = std::pow(ratio, static_cast<float>(l));
+    add_blob(m[static_cast<size_t>(l)], std::floor(ci / r) + 0.5f, std::floor(cj / r) + 0.5f, 0.8f,
+             amps[static_cast<size_t>(l)]);
+  }
+  return m;
+}
+
+DecodeParams pyramid_params(int levels, float factor, float side) {
+  DecodeParams p;
+  p.threshold = 0.5f;
+  p.region_fraction = 0.5f;
+  p.pyramid_levels = static_cast<float>(levels);
+  p.pyramid_factor = factor;
+  p.pyramid_side = side;
+  return p;
+}
+
+float logit_of(float p) { return std::log(p / (1 - p)); }
+
+}  // namespace
+
+TEST_CASE("pyramid decoder: the level that answers most sizes the box", "[lnet_decode]") {
+  const float F = 1.5f;
+  Decoder d(pyramid_params(4, F, 24.0f), kH, kW, kCell, kCell, 4);
+  REQUIRE(d.pyramid());
+  REQUIRE(d.passes() == 4);
+  CHECK(d.pass_shrink(0) == 1.0f);
+  CHECK(d.pass_shrink(2) == Approx(F * F));
+  CHECK(!d.wants_coarse_map());
+  const float rx[4] = {1, F, F * F, F * F * F}, ry[4] = {1, F, F * F, F * F * F};
+  FaceBox out[4];
+  // A face centred at cell (6.5, 9.5) of level 0 = pixel (76, 52).
+  SECTION("symmetric responses around level 2: side = side x F^2, centred on the face") {
+    auto m = pyramid_maps(4, F, 6.5f, 9.5f, {0.6f, 0.8f, 0.95f, 0.8f});
+    const float* maps[4] = {m[0].data(), m[1].data(), m[2].data(), m[3].data()};
+    REQUIRE(d.decode_passes(maps, rx, ry, 4, 0, out) == 1);
+    CHECK(out[0].w == Approx(24.0f * F * F).epsilon(1e-4));
+    CHECK(out[0].h == Approx(out[0].w));
+    CHECK(out[0].score == Approx(0.95f).margin(1e-3));
+    // The blob on level 2 sits at cell (2.89, 4.22): its 3x3 centroid, times F^2, lies within a
+    // level-2 cell (8 x 2.25 px) of the true centre.
+    CHECK(std::abs(out[0].x + out[0].w / 2 - 76.0f) < 8 * F * F);
+    CHECK(std::abs(out[0].y + out[0].h / 2 - 52.0f) < 8 * F * F);
+  }
+  SECTION("asymmetric neighbours shift the level by the parabola through the logits") {
+    auto m = pyramid_maps(4, F, 6.5f, 9.5f, {0.3f, 0.9f, 0.95f, 0.6f});
+    const float* maps[4] = {m[0].data(), m[1].data(), m[2].data(), m[3].data()};
+    REQUIRE(d.decode_passes(maps, rx, ry, 4, 0, out) == 1);
+    // Neighbour responses are the maxima of the 3x3 cells around the centre on levels 1 and 3.
+    auto near = [&](int l) {
+      const float cx = out[0].x + out[0].w / 2, cy = out[0].y + out[0].h / 2;
+      const int ci = static_cast<int>(cy / rx[l] / kCell), cj = static_cast<int>(cx / rx[l] / kCell);
+      float b = 0;
+      for (int i = ci - 1; i <= ci + 1; ++i)
+        for (int j = cj - 1; j <= cj + 1; ++j)
+          if (i >= 0 && i < kH && j >= 0 && j < kW) b = std::max(b, m[static_cast<size_t>(l)][i * kW + j]);
+      return b;
+    };
+    const float zd = logit_of(near(1)), z = logit_of(0.95f), zu = logit_of(near(3));
+    const float level = 2 + 0.5f * (zd - zu) / (zd - 2 * z + zu);
+    CHECK(level < 2.0f);  // level 1 answers more than level 3: a smaller face
+    CHECK(out[0].w == Approx(24.0f * std::pow(F, level)).epsilon(1e-3));
+  }
+  SECTION("a peak that another level beats at the same spot is no face of its own") {
+    auto m = pyramid_maps(4, F, 6.5f, 9.5f, {0.9f, 0.97f, 0.7f, 0.02f});
+    const float* maps[4] = {m[0].data(), m[1].data(), m[2].data(), m[3].data()};
+    REQUIRE(d.decode_passes(maps, rx, ry, 4, 0, out) == 1);
+    CHECK(out[0].score == Approx(0.97f).margin(1e-3));
+    CHECK(out[0].w > 24.0f);
+    CHECK(out[0].w < 24.0f * F * F);
+  }
+  SECTION("two faces at different sizes give two boxes, strongest first") {
+    auto m = pyramid_maps(4, F, 3.5f, 3.5f, {0.97f, 0.6f, 0.02f, 0.02f});
+    auto big = pyramid_maps(4, F, 9.5f, 14.5f, {0.02f, 0.5f, 0.7f, 0.9f});
+    for (int l = 0; l < 4; ++l)
+      for (int c = 0; c < kH * kW; ++c) m[l][c] = std::max(m[l][c], big[l][c]);
+    const float* maps[4] = {m[0].data(), m[1].data(), m[2].data(), m[3].data()};
+    REQUIRE(d.decode_passes(maps, rx, ry, 4, 0, out) == 2);
+    CHECK(out[0].score > out[1].score);
+    CHECK(out[0].w < 24.0f * F);      // the small face, answering at level 0
+    CHECK(out[1].w > 24.0f * F * F);  // the large one, at level 3
+    CHECK(out[1].x + out[1].w / 2 == Approx(9.5f * 8 * 0 + 14.5f * 8).margin(8 * F * F * F));
+  }
+  SECTION("the same face at another level is suppressed by the centre rule, below nms_iou") {
+    // Two levels answer at the same spot with a gap level in between that answers less: two
+    // local maxima across scales, boxes F^2 apart in side (IoU 1/F^4 < nms_iou).
+    auto m = pyramid_maps(4, F, 6.5f, 9.5f, {0.9f, 0.6f, 0.8f, 0.02f});
+    const float* maps[4] = {m[0].data(), m[1].data(), m[2].data(), m[3].data()};
+    REQUIRE(d.decode_passes(maps, rx, ry, 4, 0, out) == 1);
+    CHECK(out[0].score == Approx(0.9f).margin(1e-3));
+  }
+  SECTION("fewer maps than levels: the decoder uses what it has; none finds nothing") {
+    auto m = pyramid_maps(4, F, 6.5f, 9.5f, {0.6f, 0.95f, 0.7f, 0.6f});
+    const float* maps[4] = {m[0].data(), m[1].data(), m[2].data(), m[3].data()};
+    REQUIRE(d.decode_passes(maps, rx, ry, 2, 0, out) == 1);
+    CHECK(out[0].w == Approx(24.0f * F).epsilon(1e-4));  // top level: no upper neighbour, no refinement
+    CHECK(d.decode_passes(maps, rx, ry, 0, 0, out) == 0);
+    const float* none[1] = {nullptr};
+    CHECK(d.decode_passes(none, rx, ry, 1, 0, out) == 0);
+  }
+  SECTION("garbage maps and ratios find nothing and do not crash") {
+    std::vector<float> nan(kH * kW, std::numeric_limits<float>::quiet_NaN());
+    const float* maps[4] = {nan.data(), nan.data(), nan.data(), nan.data()};
+    CHECK(d.decode_passes(maps, rx, ry, 4, 0, out) == 0);
+    auto m = pyramid_maps(4, F, 6.5f, 9.5f, {0.6f, 0.95f, 0.7f, 0.6f});
+    const float* good[4] = {m[0].data(), m[1].data(), m[2].data(), m[3].data()};
+    const float bad[4] = {1, std::numeric_limits<float>::infinity(), -1, 0};
+    // Level 1's ratio is unusable: only level 0 is decoded (its peak 0.6 is a maximum there).
+    const int n = d.decode_passes(good, bad, bad, 4, 0, out);
+    REQUIRE(n <= 1);
+    if (n == 1) CHECK(out[0].w == Approx(24.0f));
+  }
+  SECTION("min_side drops small boxes") {
+    auto m = pyramid_maps(4, F, 6.5f, 9.5f, {0.95f, 0.6f, 0.02f, 0.02f});
+    const float* maps[4] = {m[0].data(), m[1].data(), m[2].data(), m[3].data()};
+    CHECK(d.decode_passes(maps, rx, ry, 4, 30.0f, out) == 0);
+    CHECK(d.decode_passes(maps, rx, ry, 4, 20.0f, out) == 1);
+  }
+}
+
+TEST_CASE("pyramid decoder: metadata", "[lnet_decode]") {
+  DecodeParams p;
+  SECTION("read and checked") {
+    REQUIRE(decode_params_from_model(lnet_with({{"lnet.pyramid_levels", "5"},
+                                                {"lnet.pyramid_factor", "1.41421"},
+                                                {"lnet.pyramid_side", "28.4"}}),
+                                     &p)
+                .is_ok());
+    CHECK(p.pyramid_levels == 5.0f);
+    CHECK(p.pyramid_factor == Approx(1.41421f));
+    CHECK(p.pyramid_side == Approx(28.4f));
+    Decoder d(p, kH, kW, kCell, kCell, 4);
+    CHECK(d.passes() == 5);
+  }
+  SECTION("old models: one pass") {
+    REQUIRE(decode_params_from_model(lnet_with({}), &p).is_ok());
+    Decoder d(p, kH, kW, kCell, kCell, 4);
+    CHECK(!d.pyramid());
+    CHECK(d.passes() == 1);
+  }
+  SECTION("bad values are refused") {
+    const std::vector<std::vector<std::pair<std::string, std::string>>> bad = {
+        {{"lnet.pyramid_levels", "2.5"}, {"lnet.pyramid_side", "20"}},
+        {{"lnet.pyramid_levels", "9"}, {"lnet.pyramid_side", "20"}},
+        {{"lnet.pyramid_levels", "3"}},  // no side
+        {{"lnet.pyramid_levels", "3"}, {"lnet.pyramid_side", "0"}},
+        {{"lnet.pyramid_levels", "3"}, {"lnet.pyramid_side", "20"}, {"lnet.pyramid_factor", "1"}},
+        {{"lnet.pyramid_levels", "3"}, {"lnet.pyramid_side", "nan"}},
+        {{"lnet.pyramid_factor", "5"}}};
+    for (const auto& meta : bad) {
+      INFO(meta[0].first << " = " << meta[0].second);
+      CHECK(decode_params_from_model(lnet_with(meta), &p).code() == FACEATTR_ERR_MODEL_FORMAT);
+    }
+  }
+}

@@ -91,6 +91,13 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--lnet-hide-patch", o.lnet_hide_patch,
                   "lnet-train: Hide-and-Seek patch sides in training-scene pixels, one drawn per scene "
                   "(0 = scene left whole)");
+  app->add_option("--lnet-face-min", o.lnet_face_min, "lnet-train: smallest training face width (input px)");
+  app->add_option("--lnet-face-max", o.lnet_face_max, "lnet-train: largest training face width (input px)");
+  app->add_option("--lnet-pyramid-levels", o.lnet_pyramid_levels,
+                  "lnet-export: image-pyramid levels of the decoder (1 = one pass)")
+      ->check(CLI::Range(1, 8));
+  app->add_option("--lnet-pyramid-factor", o.lnet_pyramid_factor, "lnet-export: scale step between pyramid levels")
+      ->check(CLI::Range(1.05, 4.0));
 }
 
 int main(int argc, char** argv) {

@@ -121,7 +121,7 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
     s->boxes.resize(static_cast<size_t>(params.max_faces));
     s->crops.resize(static_cast<size_t>(params.max_faces));
     s->response.assign(static_cast<size_t>(s->map_h) * static_cast<size_t>(s->map_w), 0.0f);
-    s->fine_map.assign(s->response.size(), 0.0f);
+    s->fine_map.assign(s->response.size() * static_cast<size_t>(s->decoder->passes()), 0.0f);
   }
   const size_t n_attr = s->anet.model().attribute_names.size();
   const size_t n_faces = s->has_lnet ? static_cast<size_t>(params.max_faces) : 1;
@@ -204,22 +204,29 @@ Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n
   const auto t1 = std::chrono::steady_clock::now();
   FACEATTR_RETURN_IF_ERROR(s->lnet.run(s->params.abort_callback, s->params.abort_user_data));
   t->lnet_ms = ms_since(t1);
-  // The fine map leaves the arena before a coarse pass (large faces) overwrites it.
-  std::copy(s->lnet.output_ptr(), s->lnet.output_ptr() + s->fine_map.size(), s->fine_map.begin());
-  faceattr::image::Letterbox g2;
-  const float* coarse = nullptr;
-  if (faceattr::api::lnet_wants_coarse_pass(s)) {
+  // Each pass's map leaves the arena before the next pass overwrites it.
+  const size_t cells = s->response.size();
+  std::copy(s->lnet.output_ptr(), s->lnet.output_ptr() + cells, s->fine_map.begin());
+  constexpr int kMaxPasses = 8;
+  const int passes = std::min(kMaxPasses, faceattr::api::lnet_passes(s));
+  faceattr::image::Letterbox gs[kMaxPasses];
+  const float* maps[kMaxPasses];
+  gs[0] = g;
+  maps[0] = s->fine_map.data();
+  for (int k = 1; k < passes; ++k) {
     const auto t2 = std::chrono::steady_clock::now();
-    FACEATTR_RETURN_IF_ERROR(faceattr::api::lnet_input_of(s, image, s->lnet.input_ptr(), &g2, 2));
+    FACEATTR_RETURN_IF_ERROR(faceattr::api::lnet_input_of(s, image, s->lnet.input_ptr(), &gs[k],
+                                                          faceattr::api::lnet_pass_shrink(s, k)));
     t->preprocess_ms += ms_since(t2);
     const auto t3 = std::chrono::steady_clock::now();
     FACEATTR_RETURN_IF_ERROR(s->lnet.run(s->params.abort_callback, s->params.abort_user_data));
     t->lnet_ms += ms_since(t3);
-    coarse = s->lnet.output_ptr();
+    float* dst = s->fine_map.data() + cells * static_cast<size_t>(k);
+    std::copy(s->lnet.output_ptr(), s->lnet.output_ptr() + cells, dst);
+    maps[k] = dst;
   }
 
-  const int n = faceattr::api::faces_of_response(s, s->fine_map.data(), g, s->crops.data(), coarse,
-                                                 coarse ? &g2 : nullptr);
+  const int n = faceattr::api::faces_of_passes(s, maps, gs, passes, s->crops.data());
   for (int k = 0; k < n; ++k) {
     const faceattr::api::FaceCrop& c = s->crops[static_cast<size_t>(k)];
     FACEATTR_RETURN_IF_ERROR(run_anet_on(s, image, c.anet, t));
@@ -232,7 +239,7 @@ Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n
     face.score = c.score;
   }
 
-  std::copy(s->fine_map.begin(), s->fine_map.end(), s->response.begin());
+  std::copy(s->fine_map.begin(), s->fine_map.begin() + static_cast<std::ptrdiff_t>(cells), s->response.begin());
   faceattr_response_map& r = s->response_map;
   r.data = s->response.data();
   r.width = s->map_w;
@@ -251,12 +258,20 @@ Status run_pipeline(faceattr_session* s, const faceattr_image& image, int32_t* n
 namespace faceattr::api {
 
 Status lnet_input_of(const faceattr_session* s, const faceattr_image& image, float* lnet_input,
-                     faceattr::image::Letterbox* g, int shrink) {
+                     faceattr::image::Letterbox* g, float shrink) {
   if (!s->has_lnet) return Status(FACEATTR_ERR_UNSUPPORTED, "the session has no LNet model");
   FACEATTR_RETURN_IF_ERROR(faceattr::image::validate_image(image, s->params.max_image_pixels));
   const faceattr::model::Model& lm = s->lnet.model();
   return faceattr::image::letterbox_normalize(image, lm.input_width, lm.input_height, lm.mean, lm.std,
                                               lnet_input, g, shrink);
+}
+
+int lnet_passes(const faceattr_session* s) {
+  return s->has_lnet && s->decoder ? s->decoder->passes() : 0;
+}
+
+float lnet_pass_shrink(const faceattr_session* s, int pass) {
+  return s->has_lnet && s->decoder ? s->decoder->pass_shrink(pass) : 1.0f;
 }
 
 bool lnet_wants_coarse_pass(const faceattr_session* s) {
@@ -265,20 +280,35 @@ bool lnet_wants_coarse_pass(const faceattr_session* s) {
 
 int faces_of_response(faceattr_session* s, const float* map, const faceattr::image::Letterbox& g,
                       FaceCrop* out, const float* coarse, const faceattr::image::Letterbox* coarse_g) {
-  if (!s->has_lnet) return 0;
+  const float* maps[2] = {map, coarse};
+  faceattr::image::Letterbox gs[2] = {g, coarse_g ? *coarse_g : faceattr::image::Letterbox{}};
+  return faces_of_passes(s, maps, gs, coarse && coarse_g ? 2 : 1, out);
+}
+
+int faces_of_passes(faceattr_session* s, const float* const* maps, const faceattr::image::Letterbox* gs,
+                    int n_maps, FaceCrop* out) {
+  if (!s->has_lnet || !maps || !gs || n_maps < 1) return 0;
+  const faceattr::image::Letterbox& g = gs[0];
   // min_face_size is in frame pixels; the decoder drops boxes certainly below it (in LNet
   // pixels), the exact test on the frame box follows.
   const float min_face = static_cast<float>(s->params.min_face_size);
   const float min_side = min_face * std::min(g.scale_x, g.scale_y);
-  // The coarse pass's input pixel (x, y) is fine-pass pixel (x * ratio_x, y * ratio_y).
-  const bool use_coarse = coarse && coarse_g && coarse_g->scale_x > 0 && coarse_g->scale_y > 0;
-  const int n = s->decoder->decode(map, min_side, s->boxes.data(), use_coarse ? coarse : nullptr,
-                                   use_coarse ? g.scale_x / coarse_g->scale_x : 2.0f,
-                                   use_coarse ? g.scale_y / coarse_g->scale_y : 2.0f);
+  // Pass k's input pixel (x, y) is pass 0's pixel (x * ratio_x[k], y * ratio_y[k]); a pass
+  // without a usable geometry ends the list.
+  constexpr int kMaxPasses = 8;
+  float rx[kMaxPasses], ry[kMaxPasses];
+  int n = 0;
+  for (; n < std::min(n_maps, kMaxPasses); ++n) {
+    if (!maps[n] || !(gs[n].scale_x > 0) || !(gs[n].scale_y > 0)) break;
+    rx[n] = g.scale_x / gs[n].scale_x;
+    ry[n] = g.scale_y / gs[n].scale_y;
+  }
+  if (n == 0) return 0;
+  const int found = s->decoder->decode_passes(maps, rx, ry, n, min_side, s->boxes.data());
   const faceattr::model::Model& am = s->anet.model();
   const float anet_aspect = static_cast<float>(am.input_width) / static_cast<float>(am.input_height);
   int kept = 0;
-  for (int k = 0; k < n && kept < s->params.max_faces; ++k) {
+  for (int k = 0; k < found && kept < s->params.max_faces; ++k) {
     const faceattr::pipeline::FaceBox& b = s->boxes[static_cast<size_t>(k)];
     const faceattr::image::CropBox frame{b.x / g.scale_x, b.y / g.scale_y, b.w / g.scale_x, b.h / g.scale_y};
     if (!(frame.w > 0.0f) || !(frame.h > 0.0f) || !std::isfinite(frame.x) || !std::isfinite(frame.y) ||

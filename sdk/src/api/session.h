@@ -53,7 +53,7 @@ struct faceattr_session {
 
   // LNet response map of the last successful predict (copied out of the arena).
   std::vector<float> response;
-  std::vector<float> fine_map;  // the fine map during a predict (a coarse pass reuses the arena)
+  std::vector<float> fine_map;  // the maps of all LNet passes during a predict (passes reuse the arena)
   faceattr_response_map response_map{};
   bool response_valid = false;
 
@@ -73,13 +73,18 @@ kernels::Family family_of(faceattr_backend b);
 // `lnet_input` (LNet's [1, H, W, 3] f32 input); FACEATTR_ERR_UNSUPPORTED without
 // LNet. faces_of_response decodes a response map (map_h x map_w) into at most
 // params.max_faces faces in `out`, strongest first, and returns their count.
-// Models whose decoder wants a coarse pass (lnet_wants_coarse_pass) get a second
-// LNet run on the frame letterboxed at half size (lnet_input_of with shrink 2);
-// pass its map and geometry as `coarse` / `coarse_g` (without them the decoder
-// uses the fine map alone: fewer large faces found, sizes less exact).
+// LNet runs lnet_passes(s) times per frame (1; 2 for a decoder with a coarse pass;
+// the levels of an image-pyramid decoder): pass k on the frame letterboxed by
+// lnet_input_of(..., lnet_pass_shrink(s, k)). faces_of_passes decodes the maps of
+// all passes (with fewer, the decoder uses what it has: fewer faces found).
 Status lnet_input_of(const faceattr_session* s, const faceattr_image& image, float* lnet_input,
-                     image::Letterbox* g, int shrink = 1);
-bool lnet_wants_coarse_pass(const faceattr_session* s);
+                     image::Letterbox* g, float shrink = 1.0f);
+int lnet_passes(const faceattr_session* s);
+float lnet_pass_shrink(const faceattr_session* s, int pass);
+bool lnet_wants_coarse_pass(const faceattr_session* s);  // lnet_passes(s) == 2, not a pyramid
+int faces_of_passes(faceattr_session* s, const float* const* maps, const image::Letterbox* gs, int n_maps,
+                    FaceCrop* out);
+// One map (+ optionally the coarse pass's): faces_of_passes of those.
 int faces_of_response(faceattr_session* s, const float* map, const image::Letterbox& g, FaceCrop* out,
                       const float* coarse = nullptr, const image::Letterbox* coarse_g = nullptr);
 

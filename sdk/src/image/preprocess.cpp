@@ -163,16 +163,19 @@ Status crop_resize_normalize_impl(const faceattr_image& src, const CropBox& box,
 }
 
 Status letterbox_normalize_impl(const faceattr_image& src, int out_w, int out_h, const float mean[3],
-                                const float std[3], float* dst, Letterbox* geometry, int shrink,
+                                const float std[3], float* dst, Letterbox* geometry, float shrink,
                                 bool reference) {
   FACEATTR_RETURN_IF_ERROR(validate_image(src, 0));
   if (out_w <= 0 || out_h <= 0 || out_w > 1 << 16 || out_h > 1 << 16)
     return invalid_argument("letterbox: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
                             " out of range");
   if (dst == nullptr) return invalid_argument("letterbox: null pointer");
-  if (shrink < 1 || shrink > out_w || shrink > out_h)
+  if (!(shrink >= 1.0f) || !(shrink <= static_cast<float>(out_w)) || !(shrink <= static_cast<float>(out_h)))
     return invalid_argument("letterbox: shrink " + std::to_string(shrink) + " out of range");
-  const Letterbox g = letterbox_geometry(src.width, src.height, out_w / shrink, out_h / shrink);
+  // Integer shrinks give out / shrink exactly; others round to the nearest pixel.
+  const int area_w = std::max(1, static_cast<int>(std::lround(out_w / static_cast<double>(shrink))));
+  const int area_h = std::max(1, static_cast<int>(std::lround(out_h / static_cast<double>(shrink))));
+  const Letterbox g = letterbox_geometry(src.width, src.height, area_w, area_h);
   const CropBox whole{0.0f, 0.0f, static_cast<float>(src.width), static_cast<float>(src.height)};
   const size_t row = static_cast<size_t>(out_w) * 3;
   detail::ResampleJob job;
@@ -257,7 +260,7 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h) {
 }
 
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
-                           const float std[3], float* dst, Letterbox* geometry, int shrink,
+                           const float std[3], float* dst, Letterbox* geometry, float shrink,
                            Resampler resampler) {
   return letterbox_normalize_impl(src, out_w, out_h, mean, std, dst, geometry, shrink,
                                   resampler == Resampler::Reference);

@@ -44,6 +44,9 @@ constexpr Range kRanges[] = {
     {"lnet.size_bias", &DecodeParams::size_bias, 0.0f, 20.0f, false},
     {"lnet.size_w1", &DecodeParams::size_w1, -10.0f, 10.0f, false},
     {"lnet.size_w2", &DecodeParams::size_w2, -10.0f, 10.0f, false},
+    {"lnet.pyramid_levels", &DecodeParams::pyramid_levels, 0.0f, 8.0f, false},
+    {"lnet.pyramid_factor", &DecodeParams::pyramid_factor, 1.05f, 4.0f, false},
+    {"lnet.pyramid_side", &DecodeParams::pyramid_side, 0.0f, 1000.0f, false},
 };
 
 bool in_range(const Range& r, float v) {
@@ -76,6 +79,16 @@ float logit(float p) {
 
 }  // namespace
 
+// Cross-field checks after the ranges.
+Status check_pyramid(const DecodeParams& p, const char* prefix) {
+  if (p.pyramid_levels != std::floor(p.pyramid_levels))
+    return model_format_error(std::string(prefix) + "lnet.pyramid_levels = " + std::to_string(p.pyramid_levels) +
+                              " is not an integer");
+  if (p.pyramid_levels >= 2.0f && !(p.pyramid_side > 0.0f))
+    return model_format_error(std::string(prefix) + "lnet.pyramid_levels needs lnet.pyramid_side > 0");
+  return Status::ok();
+}
+
 Status validate_decode_params(const DecodeParams& p) {
   for (const Range& r : kRanges) {
     const float v = p.*(r.field);
@@ -83,7 +96,7 @@ Status validate_decode_params(const DecodeParams& p) {
       return model_format_error(std::string(r.key) + " = " + std::to_string(v) + " is outside " +
                                 range_text(r));
   }
-  return Status::ok();
+  return check_pyramid(p, "");
 }
 
 Status decode_params_from_model(const model::Model& lnet, DecodeParams* out) {
@@ -101,6 +114,7 @@ Status decode_params_from_model(const model::Model& lnet, DecodeParams* out) {
                                 range_text(r));
     p.*(r.field) = v;
   }
+  FACEATTR_RETURN_IF_ERROR(check_pyramid(p, "LNet metadata "));
   *out = p;
   return Status::ok();
 }
@@ -117,7 +131,131 @@ Decoder::Decoder(const DecodeParams& p, int map_h, int map_w, float cell_w, floa
   stack_.resize(cells);
   peaks_.resize(cells);
   candidates_.resize(2 * cells);  // fine + coarse pass
-  boxes_.resize(2 * cells);
+  boxes_.resize(static_cast<size_t>(std::max(2, passes())) * cells);  // every pass's peaks
+}
+
+int Decoder::passes() const {
+  if (pyramid()) return static_cast<int>(p_.pyramid_levels);
+  return wants_coarse_map() ? 2 : 1;
+}
+
+float Decoder::pass_shrink(int pass) const {
+  if (pass <= 0) return 1.0f;
+  if (pyramid()) return std::pow(p_.pyramid_factor, static_cast<float>(pass));
+  return 2.0f;
+}
+
+int Decoder::decode_passes(const float* const* maps, const float* ratio_x, const float* ratio_y, int n_maps,
+                           float min_side, FaceBox* out) {
+  if (!maps || n_maps < 1 || !maps[0]) return 0;
+  if (pyramid()) return decode_pyramid(maps, ratio_x, ratio_y, std::min(n_maps, passes()), min_side, out);
+  const bool coarse = n_maps >= 2 && ratio_x && ratio_y;
+  return decode(maps[0], min_side, out, coarse ? maps[1] : nullptr, coarse ? ratio_x[1] : 2.0f,
+                coarse ? ratio_y[1] : 2.0f);
+}
+
+int Decoder::decode_pyramid(const float* const* maps, const float* ratio_x, const float* ratio_y, int n_maps,
+                            float min_side, FaceBox* out) {
+  if (!out || max_faces_ == 0 || map_h_ == 0 || cell_w_ == 0 || cell_h_ == 0) return 0;
+  if (!std::isfinite(min_side)) min_side = 0;
+  // Usable levels: consecutive from 0, each with a map and finite positive ratios.
+  int L = 0;
+  while (L < n_maps && maps[L] && (L == 0 || (ratio_x && ratio_y && ratio_x[L] > 0 && ratio_y[L] > 0 &&
+                                              std::isfinite(ratio_x[L]) && std::isfinite(ratio_y[L]))))
+    ++L;
+  const int H = map_h_, W = map_w_;
+  const float in_w = static_cast<float>(W) * cell_w_, in_h = static_cast<float>(H) * cell_h_;
+  const float a = std::sqrt(p_.box_aspect), f = std::log(p_.pyramid_factor);
+  int n_box = 0;
+  for (int l = 0; l < L; ++l) {
+    const float* map = maps[l];
+    const float rx = l == 0 ? 1.0f : ratio_x[l], ry = l == 0 ? 1.0f : ratio_y[l];
+    for (int i = 0; i < H; ++i) {
+      for (int j = 0; j < W; ++j) {
+        const float v = cell_value(map, i * W + j);
+        if (!(v >= p_.threshold)) continue;
+        bool is_peak = true;
+        for (int di = -1; di <= 1 && is_peak; ++di)
+          for (int dj = -1; dj <= 1; ++dj) {
+            const int y = i + di, x = j + dj;
+            if ((di == 0 && dj == 0) || y < 0 || y >= H || x < 0 || x >= W) continue;
+            if (cell_value(map, y * W + x) > v) {
+              is_peak = false;
+              break;
+            }
+          }
+        if (!is_peak) continue;
+        // Centre: weighted centroid of the 3x3 cells, in this level's input pixels.
+        const float floor_v = p_.region_fraction * v;
+        double wsum = 0, wx = 0, wy = 0;
+        for (int y = std::max(0, i - 1); y <= std::min(H - 1, i + 1); ++y)
+          for (int x = std::max(0, j - 1); x <= std::min(W - 1, j + 1); ++x) {
+            const double w = std::max(0.0f, cell_value(map, y * W + x) - floor_v) + 1e-6;
+            wsum += w, wx += w * (x + 0.5), wy += w * (y + 0.5);
+          }
+        const float lx = static_cast<float>(wx / wsum) * cell_w_, ly = static_cast<float>(wy / wsum) * cell_h_;
+        const float cx = lx * rx, cy = ly * ry;  // level-0 input pixels
+        if (!(cx >= 0 && cx < in_w && cy >= 0 && cy < in_h)) continue;
+        // Across scales: the same spot on the adjacent levels must not answer more.
+        const float z = logit(v);
+        float zd = 0, zu = 0;
+        const bool has_d = l > 0, has_u = l + 1 < L;
+        if (has_d) {
+          const float rdx = l - 1 == 0 ? 1.0f : ratio_x[l - 1], rdy = l - 1 == 0 ? 1.0f : ratio_y[l - 1];
+          zd = logit(near_peak(maps[l - 1], cx / rdx, cy / rdy));
+          if (zd > z) continue;
+        }
+        if (has_u) {
+          zu = logit(near_peak(maps[l + 1], cx / ratio_x[l + 1], cy / ratio_y[l + 1]));
+          if (zu > z) continue;
+        }
+        float level = static_cast<float>(l);
+        if (has_d && has_u) {
+          const float den = zd - 2.0f * z + zu;
+          if (den < 0) level += std::min(0.5f, std::max(-0.5f, 0.5f * (zd - zu) / den));
+        }
+        const float side = p_.pyramid_side * std::exp(level * f);
+        FaceBox b;
+        b.w = side * a;
+        b.h = side / a;
+        b.x = cx - 0.5f * b.w;
+        b.y = cy - 0.5f * b.h;
+        b.score = std::min(1.0f, std::max(0.0f, v));
+        if (!(std::min(b.w, b.h) >= min_side)) continue;
+        if (n_box < static_cast<int>(boxes_.size())) boxes_[n_box++] = b;
+      }
+    }
+  }
+  return sort_and_suppress(n_box, out, true);
+}
+
+int Decoder::sort_and_suppress(int n_box, FaceBox* out, bool centre_rule) {
+  // Strongest first; insertion sort (stable: earlier passes win ties; no allocation, unlike
+  // std::stable_sort).
+  for (int k = 1; k < n_box; ++k) {
+    const FaceBox b = boxes_[k];
+    int j = k;
+    for (; j > 0 && boxes_[j - 1].score < b.score; --j) boxes_[j] = boxes_[j - 1];
+    boxes_[j] = b;
+  }
+  // Greedy NMS (strongest first); with centre_rule a box whose centre lies in a kept box (or
+  // that holds a kept box's centre) goes too: the same face at another pyramid level.
+  int n_out = 0;
+  for (int c = 0; c < n_box && n_out < max_faces_; ++c) {
+    const FaceBox& b = boxes_[c];
+    bool keep = true;
+    for (int o = 0; o < n_out && keep; ++o) {
+      keep = iou(b, out[o]) <= p_.nms_iou;
+      if (keep && centre_rule) {
+        const FaceBox& k = out[o];
+        const float bx = b.x + 0.5f * b.w, by = b.y + 0.5f * b.h, kx = k.x + 0.5f * k.w, ky = k.y + 0.5f * k.h;
+        keep = !(bx >= k.x && bx < k.x + k.w && by >= k.y && by < k.y + k.h) &&
+               !(kx >= b.x && kx < b.x + b.w && ky >= b.y && ky < b.y + b.h);
+      }
+    }
+    if (keep) out[n_out++] = b;
+  }
+  return n_out;
 }
 
 float Decoder::near_peak(const float* map, float x, float y) const {
@@ -238,23 +376,7 @@ int Decoder::decode(const float* map, float min_side, FaceBox* out, const float*
     if (!(std::min(b.w, b.h) >= min_side)) continue;
     boxes_[n_box++] = b;
   }
-  // Strongest first across both passes; insertion sort (stable: the fine pass wins ties; no
-  // allocation, unlike std::stable_sort). Each pass is already sorted, so this is cheap.
-  for (int k = 1; k < n_box; ++k) {
-    const FaceBox b = boxes_[k];
-    int j = k;
-    for (; j > 0 && boxes_[j - 1].score < b.score; --j) boxes_[j] = boxes_[j - 1];
-    boxes_[j] = b;
-  }
-
-  // 3. Greedy NMS over the boxes (strongest first).
-  int n_out = 0;
-  for (int c = 0; c < n_box && n_out < max_faces_; ++c) {
-    bool keep = true;
-    for (int o = 0; o < n_out && keep; ++o) keep = iou(boxes_[c], out[o]) <= p_.nms_iou;
-    if (keep) out[n_out++] = boxes_[c];
-  }
-  return n_out;
+  return sort_and_suppress(n_box, out, false);
 }
 
 }  // namespace faceattr::pipeline

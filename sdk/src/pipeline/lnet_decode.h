@@ -31,6 +31,17 @@ struct DecodeParams {
   float size_bias = 0.0f;  // lnet.size_bias
   float size_w1 = 0.0f;    // lnet.size_w1
   float size_w2 = 0.0f;    // lnet.size_w2
+  // Image pyramid (a net trained on one band of face sizes answers most at the level where the
+  // face falls into that band): LNet runs on the frame letterboxed at 1, 1/f, 1/f^2, ... (f =
+  // pyramid_factor) for pyramid_levels levels (< 2: off, the decoder above). A face is a cell
+  // >= threshold that is a maximum among its 8 neighbours and over the same spot on the adjacent
+  // levels; its level, refined by a parabola through the three levels' logits, gives the side
+  // pyramid_side x f^level (LNet-input pixels), its centre the response-weighted centroid of the
+  // 3x3 cells (weights: response - region_fraction x peak). NMS also drops a weaker box whose
+  // centre lies in a stronger one. box_scale, half_* and size_* are unused then.
+  float pyramid_levels = 0.0f;          // lnet.pyramid_levels (integer 0..8)
+  float pyramid_factor = 1.41421356f;   // lnet.pyramid_factor
+  float pyramid_side = 0.0f;            // lnet.pyramid_side
 };
 
 // A face box in LNet-input pixels (x, y top-left), score = peak response in [0, 1].
@@ -62,7 +73,19 @@ class Decoder {
              float ratio_x = 2.0f, float ratio_y = 2.0f);
 
   // Whether decode makes use of a coarse map (the caller may skip that LNet pass otherwise).
-  bool wants_coarse_map() const { return p_.half_threshold > 0.0f; }
+  bool wants_coarse_map() const { return p_.half_threshold > 0.0f && !pyramid(); }
+
+  // LNet passes per frame: the pyramid's levels, 2 with a coarse map, else 1. Pass k runs on
+  // the frame letterboxed at 1 / pass_shrink(k) of the input (pass 0: 1).
+  int passes() const;
+  float pass_shrink(int pass) const;
+  bool pyramid() const { return p_.pyramid_levels >= 2.0f; }
+
+  // Decodes the maps of all passes (passes() of them, same size): pass k's input pixel (x, y)
+  // is pass 0's (x * ratio_x[k], y * ratio_y[k]). With fewer maps than passes() the decoder
+  // uses what it has. Allocates nothing.
+  int decode_passes(const float* const* maps, const float* ratio_x, const float* ratio_y, int n_maps,
+                    float min_side, FaceBox* out);
 
   const DecodeParams& params() const { return p_; }
 
@@ -75,6 +98,9 @@ class Decoder {
   // Peaks >= thr of `map` -> flood-filled regions -> candidates_[n..), centres scaled by ratio.
   int add_regions(const float* map, float thr, float ratio_x, float ratio_y, bool coarse, int n);
   float near_peak(const float* map, float x, float y) const;  // max over the 3x3 cells around pixel (x, y)
+  int decode_pyramid(const float* const* maps, const float* ratio_x, const float* ratio_y, int n_maps,
+                     float min_side, FaceBox* out);
+  int sort_and_suppress(int n_box, FaceBox* out, bool centre_rule);
 
   DecodeParams p_;
   int map_h_, map_w_;

@@ -17,7 +17,8 @@ namespace faceattr::train {
                                   X(lnet_init) X(lnet_val_scenes) X(lnet_max_lfw) X(lnet_max_celeba)         \
                                       X(lnet_calib_scenes) X(lnet_name) X(lnet_large_face_prob)   \
                                           X(lnet_large_face_max) X(lnet_val_large) X(lnet_init_keep_head) X(lnet_val_tune_large) \
-                                              X(lnet_coarse_pass) X(lnet_size_model) X(lnet_hide_prob) X(lnet_hide_patch)
+                                              X(lnet_coarse_pass) X(lnet_size_model) X(lnet_hide_prob) X(lnet_hide_patch) \
+                                                  X(lnet_face_min) X(lnet_face_max) X(lnet_pyramid_levels) X(lnet_pyramid_factor)
 
 #define FA_AUG(X)  \
   X(scale_min)     \

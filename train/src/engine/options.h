@@ -90,6 +90,15 @@ struct Options {
   // Labels unchanged; validation/export scenes never hidden. 0 = off (scenes as before).
   double lnet_hide_prob = 0.0;
   std::vector<int> lnet_hide_patch = {0, 8, 16, 24};
+  // Width range of the (ordinary, not large) training faces in network-input pixels, drawn
+  // log-uniform. The default 14-84 covers the protocol's 24-70 at one scale; a narrow band
+  // (e.g. 22-36) trains a scale-selective net for the image-pyramid decoder (export with
+  // lnet_pyramid_levels > 1), whose levels bring every face size into the band.
+  double lnet_face_min = 14.0, lnet_face_max = 84.0;
+  // Export: image pyramid of the frame, lnet_pyramid_levels levels (1 = the plain decoder), each
+  // lnet_pyramid_factor times smaller than the one before.
+  int lnet_pyramid_levels = 1;
+  double lnet_pyramid_factor = 1.41421356;
 };
 
 void to_json(nlohmann::json& j, const Options& o);

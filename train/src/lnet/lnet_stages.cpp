@@ -196,6 +196,124 @@ torch::Tensor half_size_input(const torch::Tensor& x) {
   return xh;
 }
 
+// Pyramid level input: the scenes scaled by `scale` (antialiased bilinear), letterboxed at the
+// top-left of the full input (zeros elsewhere), as the SDK's letterbox of a smaller level.
+torch::Tensor level_input(const torch::Tensor& x, double scale) {
+  if (scale >= 0.999) return x;
+  const int64_t h = std::max<int64_t>(1, std::lround(x.size(2) * scale)),
+                w = std::max<int64_t>(1, std::lround(x.size(3) * scale));
+  namespace F = torch::nn::functional;
+  auto small = F::interpolate(x, F::InterpolateFuncOptions()
+                                     .size(std::vector<int64_t>{h, w})
+                                     .mode(torch::kBilinear)
+                                     .align_corners(false)
+                                     .antialias(true));
+  auto out = torch::zeros_like(x);
+  out.slice(2, 0, h).slice(3, 0, w).copy_(small);
+  return out;
+}
+
+// Scale selectivity of the response (diagnostic for the pyramid decoder): for every face whose
+// scene is in `which`, the strongest response in the 3x3 cells around its centre at each level;
+// the level of the maximum (parabola-refined in log scale) predicts log(side) up to a constant.
+// Prints the rms error of that prediction against a constant, and the mean response per level
+// for bins of the true side.
+void pyramid_diagnostic(const std::vector<torch::Tensor>& level_maps, double factor,
+                        const std::vector<Scene>& scenes, const std::vector<int>& which, float cell) {
+  const int L = static_cast<int>(level_maps.size());
+  const int mh = static_cast<int>(level_maps[0].size(1)), mw = static_cast<int>(level_maps[0].size(2));
+  std::vector<double> logs, lhat;
+  const double ts[] = {0.3, 0.5, 0.7, 0.85};
+  std::vector<std::vector<double>> cross(4);
+  const double edges[] = {0, 30, 38, 48, 60, 1e9};
+  std::vector<std::vector<double>> bin_sum(5, std::vector<double>(L, 0.0));
+  std::vector<int> bin_n(5, 0);
+  for (int i : which) {
+    const Scene& s = scenes[static_cast<size_t>(i)];
+    for (const auto& f : s.faces) {
+      const double side = std::sqrt(static_cast<double>(f.w) * f.h);
+      std::vector<double> r(L);
+      for (int l = 0; l < L; ++l) {
+        const double sc = std::pow(factor, -l);
+        const int ci = static_cast<int>((f.y + f.h / 2) * sc / cell), cj = static_cast<int>((f.x + f.w / 2) * sc / cell);
+        const float* m = level_maps[l].data_ptr<float>() + static_cast<int64_t>(i) * mh * mw;
+        double best = 0;
+        for (int di = -1; di <= 1; ++di)
+          for (int dj = -1; dj <= 1; ++dj) {
+            const int a = ci + di, b = cj + dj;
+            if (a >= 0 && a < mh && b >= 0 && b < mw) best = std::max<double>(best, m[a * mw + b]);
+          }
+        r[l] = best;
+      }
+      int bl = static_cast<int>(std::max_element(r.begin(), r.end()) - r.begin());
+      double lc = bl;
+      if (bl > 0 && bl < L - 1) {
+        const double a = r[bl - 1], b = r[bl], c = r[bl + 1], den = a - 2 * b + c;
+        if (den < 0) lc = bl + 0.5 * (a - c) / den;
+      }
+      logs.push_back(std::log(side));
+      lhat.push_back(lc * std::log(factor));
+      // The level where the response first falls below t (linear in between): the face has
+      // become too small for the net there, so side x factor^-level ~ constant.
+      for (int k = 0; k < 4; ++k) {
+        double c = L - 1;
+        if (r[0] < ts[k]) c = 0;
+        else
+          for (int l = 1; l < L; ++l)
+            if (r[l] < ts[k]) {
+              c = (l - 1) + (r[l - 1] - ts[k]) / std::max(1e-9, r[l - 1] - r[l]);
+              break;
+            }
+        cross[k].push_back(c * std::log(factor));
+      }
+      int bin = 0;
+      while (side >= edges[bin + 1]) ++bin;
+      for (int l = 0; l < L; ++l) bin_sum[bin][l] += r[l];
+      ++bin_n[bin];
+    }
+  }
+  const size_t n = logs.size();
+  if (n < 2) return;
+  double ml = 0, mp = 0;
+  for (size_t k = 0; k < n; ++k) ml += logs[k] / n, mp += (logs[k] - lhat[k]) / n;
+  double v0 = 0, v1 = 0, cov = 0, vx = 0, mx = 0;
+  for (size_t k = 0; k < n; ++k) mx += lhat[k] / n;
+  for (size_t k = 0; k < n; ++k) {
+    v0 += (logs[k] - ml) * (logs[k] - ml) / n;
+    v1 += (logs[k] - lhat[k] - mp) * (logs[k] - lhat[k] - mp) / n;
+    cov += (logs[k] - ml) * (lhat[k] - mx) / n;
+    vx += (lhat[k] - mx) * (lhat[k] - mx) / n;
+  }
+  const double beta = vx > 0 ? cov / vx : 0;
+  double v2 = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const double e = logs[k] - ml - beta * (lhat[k] - mx);
+    v2 += e * e / n;
+  }
+  std::fprintf(stderr,
+               "[lnet-export] pyramid (%d levels, factor %.3f, %zu faces): rms log-side error: constant %.3f, "
+               "argmax level %.3f, fitted slope %.3f (%.3f)\n",
+               L, factor, n, std::sqrt(v0), std::sqrt(v1), beta, std::sqrt(v2));
+  for (int k = 0; k < 4; ++k) {
+    double cx = 0, cv = 0, xv = 0;
+    for (size_t q = 0; q < n; ++q) cx += cross[k][q] / n;
+    for (size_t q = 0; q < n; ++q) cv += (logs[q] - ml) * (cross[k][q] - cx) / n, xv += (cross[k][q] - cx) * (cross[k][q] - cx) / n;
+    const double b = xv > 0 ? cv / xv : 0;
+    double e2 = 0;
+    for (size_t q = 0; q < n; ++q) {
+      const double e = logs[q] - ml - b * (cross[k][q] - cx);
+      e2 += e * e / n;
+    }
+    std::fprintf(stderr, "[lnet-export]   falls below %.2f: fitted slope %.3f, rms %.3f\n", ts[k], b, std::sqrt(e2));
+  }
+  for (int b = 0; b < 5; ++b) {
+    if (!bin_n[b]) continue;
+    std::fprintf(stderr, "[lnet-export]   side %3.0f-%-3.0f (%4d):", edges[b], std::min(edges[b + 1], 999.0), bin_n[b]);
+    for (int l = 0; l < L; ++l) std::fprintf(stderr, " %.3f", bin_sum[b][l] / bin_n[b]);
+    std::fprintf(stderr, "\n");
+  }
+}
+
 // maps: [N, mh, mw] probabilities (CPU float); coarse: the same for half_size_input (or an
 // undefined tensor: one pass). `which`: scene indices to use.
 LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, const std::vector<int>& which,
@@ -427,6 +545,128 @@ Tuned tune_decoder(const torch::Tensor& maps, const std::vector<Scene>& scenes, 
   return best;
 }
 
+// Image-pyramid maps: level l = the scenes at factor^-l (level_input), its input pixel (x, y)
+// = level 0's (x * rx[l], y * ry[l]).
+struct Levels {
+  std::vector<torch::Tensor> maps;  // [N, mh, mw] each, contiguous
+  std::vector<float> rx, ry;
+};
+
+Levels make_levels(const torch::Tensor& x, int levels, double factor,
+                   const std::function<torch::Tensor(const torch::Tensor&)>& maps_of) {
+  Levels lv;
+  for (int l = 0; l < levels; ++l) {
+    const double sc = std::pow(factor, -l);
+    lv.maps.push_back(maps_of(level_input(x, sc)).contiguous());
+    const double w = l == 0 ? x.size(3) : std::max<int64_t>(1, std::lround(x.size(3) * sc));
+    const double h = l == 0 ? x.size(2) : std::max<int64_t>(1, std::lround(x.size(2) * sc));
+    lv.rx.push_back(static_cast<float>(x.size(3) / w));
+    lv.ry.push_back(static_cast<float>(x.size(2) / h));
+  }
+  return lv;
+}
+
+// localise() for the pyramid decoder.
+LocResult localise_levels(const Levels& lv, const std::vector<Scene>& scenes, const std::vector<int>& which,
+                          const pipeline::DecodeParams& p, float cell_w, float cell_h) {
+  const int mh = static_cast<int>(lv.maps[0].size(1)), mw = static_cast<int>(lv.maps[0].size(2));
+  const int L = static_cast<int>(lv.maps.size());
+  pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+  pipeline::FaceBox boxes[8];
+  LocResult r;
+  int found = 0, free_fp = 0, extra = 0, face_scenes = 0, hits = 0;
+  double iou_sum = 0;
+  std::vector<const float*> maps(static_cast<size_t>(L));
+  for (int i : which) {
+    const Scene& s = scenes[static_cast<size_t>(i)];
+    for (int l = 0; l < L; ++l)
+      maps[static_cast<size_t>(l)] = lv.maps[static_cast<size_t>(l)].data_ptr<float>() + static_cast<int64_t>(i) * mh * mw;
+    const int n = dec.decode_passes(maps.data(), lv.rx.data(), lv.ry.data(), L, 0.0f, boxes);
+    ++r.scenes;
+    if (s.faces.empty()) {
+      ++r.free_scenes;
+      free_fp += n > 0;
+      continue;
+    }
+    ++face_scenes;
+    bool used[8] = {};
+    for (const auto& f : s.faces) {
+      ++r.faces;
+      for (int k = 0; k < n; ++k) {
+        const float cx = boxes[k].x + boxes[k].w / 2, cy = boxes[k].y + boxes[k].h / 2;
+        if (cx >= f.x && cx < f.x + f.w && cy >= f.y && cy < f.y + f.h) {
+          ++hits;
+          break;
+        }
+      }
+      int best = -1;
+      float bi = 0.5f;
+      for (int k = 0; k < n; ++k)
+        if (!used[k] && box_iou(boxes[k], f) >= bi) bi = box_iou(boxes[k], f), best = k;
+      if (best >= 0) used[best] = true, ++found, iou_sum += bi;
+    }
+    for (int k = 0; k < n; ++k) extra += !used[k];
+  }
+  r.found = r.faces ? static_cast<double>(found) / r.faces : 0;
+  r.free_with_face = r.free_scenes ? static_cast<double>(free_fp) / r.free_scenes : 0;
+  r.extra_per_scene = face_scenes ? static_cast<double>(extra) / face_scenes : 0;
+  r.mean_iou = found ? iou_sum / found : 0;
+  r.hit = r.faces ? static_cast<double>(hits) / r.faces : 0;
+  return r;
+}
+
+// Pyramid decoder constants on the `tune` scenes: threshold x centroid floor x side (the median
+// of true side / decoded side on the hit faces, times a few factors); scored on `report`.
+Tuned tune_pyramid(const Levels& lv, double factor, const std::vector<Scene>& scenes,
+                   const std::vector<int>& tune, const std::vector<int>& report, float cell_w, float cell_h) {
+  Tuned best;
+  double best_key = -1e9;
+  const int mh = static_cast<int>(lv.maps[0].size(1)), mw = static_cast<int>(lv.maps[0].size(2));
+  const int L = static_cast<int>(lv.maps.size());
+  for (float t : {0.3f, 0.5f, 0.7f, 0.8f, 0.85f, 0.9f, 0.95f, 0.97f, 0.98f, 0.99f, 0.995f})
+    for (float f : {0.0f, 0.5f, 0.8f}) {
+      pipeline::DecodeParams p;
+      p.threshold = t;
+      p.region_fraction = f;
+      p.box_aspect = 1.0f;
+      p.nms_iou = 0.3f;
+      p.pyramid_levels = static_cast<float>(L);
+      p.pyramid_factor = static_cast<float>(factor);
+      p.pyramid_side = 1.0f;
+      // Median ratio of true side / side at pyramid_side 1 over the boxes centred on a face.
+      std::vector<float> ratios;
+      {
+        pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+        pipeline::FaceBox boxes[8];
+        std::vector<const float*> maps(static_cast<size_t>(L));
+        for (int i : tune) {
+          const Scene& s = scenes[static_cast<size_t>(i)];
+          for (int l = 0; l < L; ++l)
+            maps[static_cast<size_t>(l)] =
+                lv.maps[static_cast<size_t>(l)].data_ptr<float>() + static_cast<int64_t>(i) * mh * mw;
+          const int n = dec.decode_passes(maps.data(), lv.rx.data(), lv.ry.data(), L, 0.0f, boxes);
+          for (int k = 0; k < n; ++k) {
+            const float cx = boxes[k].x + boxes[k].w / 2, cy = boxes[k].y + boxes[k].h / 2;
+            for (const auto& fr : s.faces)
+              if (cx >= fr.x && cx < fr.x + fr.w && cy >= fr.y && cy < fr.y + fr.h)
+                ratios.push_back(std::sqrt(fr.w * fr.h) / boxes[k].w);
+          }
+        }
+      }
+      if (ratios.empty()) continue;
+      std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
+      const float side = ratios[ratios.size() / 2];
+      for (float sm : {0.85f, 0.92f, 1.0f, 1.08f, 1.17f}) {
+        p.pyramid_side = std::clamp(side * sm, 0.5f, 1000.0f);
+        LocResult r = localise_levels(lv, scenes, tune, p, cell_w, cell_h);
+        const double key = tuning_key(r);
+        if (key > best_key) best_key = key, best.params = p, best.tune = r;
+      }
+    }
+  best.report = localise_levels(lv, scenes, report, best.params, cell_w, cell_h);
+  return best;
+}
+
 // Face response maps [N, mh, mw] of the module for scenes (batches of 64).
 torch::Tensor module_maps(LNet& net, const torch::Tensor& x, const std::string& which) {
   torch::NoGradGuard ng;
@@ -486,7 +726,10 @@ nlohmann::json params_json(const pipeline::DecodeParams& p) {
           {"half_box_scale", p.half_box_scale},
           {"size_bias", p.size_bias},
           {"size_w1", p.size_w1},
-          {"size_w2", p.size_w2}};
+          {"size_w2", p.size_w2},
+          {"pyramid_levels", p.pyramid_levels},
+          {"pyramid_factor", p.pyramid_factor},
+          {"pyramid_side", p.pyramid_side}};
 }
 
 std::string train_stage(const Options& o) { return o.box_supervision ? "lnet-box" : "lnet"; }
@@ -586,7 +829,8 @@ void run_lnet_train(const Options& o) {
     std::vector<Scene> sc;
     for (int b = 0; b < o.lnet_batch; ++b)
       sc.push_back(compose_train_scene(pools, tin, rng, static_cast<float>(o.lnet_large_face_prob),
-                                       static_cast<float>(o.lnet_large_face_max)));
+                                       static_cast<float>(o.lnet_large_face_max),
+                                       static_cast<float>(o.lnet_face_min), static_cast<float>(o.lnet_face_max)));
     if (o.lnet_hide_prob > 0) {
       // Hide-and-Seek: its own generator, so the composed scenes are those of an unhidden run.
       std::mt19937 hrng(static_cast<uint32_t>(o.seed * 13 + static_cast<uint64_t>(epoch) * 1000033u + s));
@@ -689,6 +933,14 @@ void run_lnet_export(const Options& o) {
   }
   std::fprintf(stderr, "[lnet-export] response map: %s\n", which.c_str());
 
+  if (o.lnet_pyramid_levels > 1) {
+    std::vector<torch::Tensor> lm;
+    for (int l = 0; l < o.lnet_pyramid_levels; ++l)
+      lm.push_back(module_maps(net, level_input(xv, std::pow(o.lnet_pyramid_factor, -l)), which));
+    std::vector<int> prot, large;
+    split_val(o.lnet_val_scenes, all, prot, large);
+    pyramid_diagnostic(lm, o.lnet_pyramid_factor, vs, prot, cw);
+  }
   // fp32: fold BN, check against the module.
   auto folded = fold_lnet(net, which);
   auto maps32 = torch::sigmoid(folded_forward(folded, xv)).squeeze(1).contiguous();
@@ -701,7 +953,14 @@ void run_lnet_export(const Options& o) {
                                    ? torch::sigmoid(folded_forward(folded, xh)).squeeze(1).contiguous()
                                    : torch::Tensor();
   // The size model is fitted on every even scene (protocol and large faces: the whole size range).
-  Tuned t32 = tune_decoder(maps32, vs, tune_set, odd, cw, chh, false, half32, even, o.lnet_size_model);
+  const bool pyr = o.lnet_pyramid_levels > 1;
+  Levels lv32, lv8;
+  if (pyr)
+    lv32 = make_levels(xv, o.lnet_pyramid_levels, o.lnet_pyramid_factor, [&](const torch::Tensor& x) {
+      return torch::sigmoid(folded_forward(folded, x)).squeeze(1);
+    });
+  Tuned t32 = pyr ? tune_pyramid(lv32, o.lnet_pyramid_factor, vs, tune_set, odd, cw, chh)
+                  : tune_decoder(maps32, vs, tune_set, odd, cw, chh, false, half32, even, o.lnet_size_model);
 
   // int8: calibration on training scenes.
   RangeObserver obs;
@@ -712,7 +971,8 @@ void run_lnet_export(const Options& o) {
       std::vector<Scene> sc;
       for (int b = 0; b < std::min(32, o.lnet_calib_scenes - done); ++b)
         sc.push_back(compose_train_scene(pools, in, rng, static_cast<float>(o.lnet_large_face_prob),
-                                         static_cast<float>(o.lnet_large_face_max)));
+                                         static_cast<float>(o.lnet_large_face_max),
+                                         static_cast<float>(o.lnet_face_min), static_cast<float>(o.lnet_face_max)));
       std::vector<torch::Tensor> acts;
       folded_forward(folded, scenes_nchw(sc), &acts);
       obs.observe(acts);
@@ -736,14 +996,22 @@ void run_lnet_export(const Options& o) {
   const torch::Tensor half8 = o.lnet_coarse_pass
                                   ? torch::sigmoid(conv_stack_dequantized(q, xh)).squeeze(1).contiguous()
                                   : torch::Tensor();
-  Tuned t8 = tune_decoder(maps8, vs, tune_set, odd, cw, chh, false, half8, even, o.lnet_size_model);
+  if (pyr)
+    lv8 = make_levels(xv, o.lnet_pyramid_levels, o.lnet_pyramid_factor, [&](const torch::Tensor& x) {
+      return torch::sigmoid(conv_stack_dequantized(q, x)).squeeze(1);
+    });
+  Tuned t8 = pyr ? tune_pyramid(lv8, o.lnet_pyramid_factor, vs, tune_set, odd, cw, chh)
+                 : tune_decoder(maps8, vs, tune_set, odd, cw, chh, false, half8, even, o.lnet_size_model);
   std::map<std::string, std::pair<LocResult, LocResult>> by_scale;  // odd scenes: protocol, large
   for (auto* tp : {&t32, &t8}) {
     const char* n = tp == &t32 ? "fp32" : "int8";
     const auto& mp = tp == &t32 ? maps32 : maps8;
     const auto& hp = tp == &t32 ? half32 : half8;
-    const LocResult rp = localise(mp, vs, odd_protocol, tp->params, cw, chh, hp);
-    const LocResult rl = localise(mp, vs, odd_large, tp->params, cw, chh, hp);
+    const Levels& lv = tp == &t32 ? lv32 : lv8;
+    const LocResult rp = pyr ? localise_levels(lv, vs, odd_protocol, tp->params, cw, chh)
+                             : localise(mp, vs, odd_protocol, tp->params, cw, chh, hp);
+    const LocResult rl = pyr ? localise_levels(lv, vs, odd_large, tp->params, cw, chh)
+                             : localise(mp, vs, odd_large, tp->params, cw, chh, hp);
     by_scale[n] = {rp, rl};
     std::fprintf(stderr,
                  "[lnet-export] %s: odd protocol scenes found %.4f, face-free with a face %.4f (%d scenes); "
@@ -752,11 +1020,13 @@ void run_lnet_export(const Options& o) {
     std::fprintf(stderr,
                  "[lnet-export] %s: report (odd scenes) found %.4f (centre hit %.4f), face-free with a face "
                  "%.4f, extra %.3f, iou %.3f; "
-                 "thr %.3f frac %.2f scale %.3f half-thr %.4f half-scale %.3f size %.3f %+.3f %+.3f\n",
+                 "thr %.3f frac %.2f scale %.3f half-thr %.4f half-scale %.3f size %.3f %+.3f %+.3f "
+                 "pyramid %g x %.3f side %.2f\n",
                  n, tp->report.found, tp->report.hit, tp->report.free_with_face, tp->report.extra_per_scene,
                  tp->report.mean_iou, tp->params.threshold, tp->params.region_fraction, tp->params.box_scale,
                  tp->params.half_threshold, tp->params.half_box_scale, tp->params.size_bias,
-                 tp->params.size_w1, tp->params.size_w2);
+                 tp->params.size_w1, tp->params.size_w2, tp->params.pyramid_levels, tp->params.pyramid_factor,
+                 tp->params.pyramid_side);
   }
 
   // Model files.
@@ -799,6 +1069,11 @@ void run_lnet_export(const Options& o) {
       m.push_back({"lnet.half_threshold", fmt(t.params.half_threshold, "%.4f")});
       if (t.params.half_box_scale > 0)
         m.push_back({"lnet.half_box_scale", fmt(t.params.half_box_scale, "%.4f")});
+    }
+    if (t.params.pyramid_levels >= 2) {  // image pyramid
+      m.push_back({"lnet.pyramid_levels", fmt(t.params.pyramid_levels, "%.0f")});
+      m.push_back({"lnet.pyramid_factor", fmt(t.params.pyramid_factor, "%.5f")});
+      m.push_back({"lnet.pyramid_side", fmt(t.params.pyramid_side, "%.3f")});
     }
     if (t.params.size_bias > 0) {  // size model
       m.push_back({"lnet.size_bias", fmt(t.params.size_bias, "%.5f")});
@@ -901,13 +1176,15 @@ void run_lnet_export(const Options& o) {
                  {"report_odd", loc_json(t32.report)},
                  {"report_odd_protocol", loc_json(by_scale["fp32"].first)},
                  {"report_odd_large", loc_json(by_scale["fp32"].second)},
-                 {"all", loc_json(localise(maps32, vs, all, t32.params, cw, chh, half32))}};
+                 {"all", loc_json(pyr ? localise_levels(lv32, vs, all, t32.params, cw, chh)
+                                      : localise(maps32, vs, all, t32.params, cw, chh, half32))}};
   rep["int8"] = {{"params", params_json(t8.params)},
                  {"tune_even", loc_json(t8.tune)},
                  {"report_odd", loc_json(t8.report)},
                  {"report_odd_protocol", loc_json(by_scale["int8"].first)},
                  {"report_odd_large", loc_json(by_scale["int8"].second)},
-                 {"all", loc_json(localise(maps8, vs, all, t8.params, cw, chh, half8))}};
+                 {"all", loc_json(pyr ? localise_levels(lv8, vs, all, t8.params, cw, chh)
+                                      : localise(maps8, vs, all, t8.params, cw, chh, half8))}};
   rep["fp32_bytes"] = bytes32.size();
   rep["int8_bytes"] = bytes8.size();
   rep["sdk_checks"] = checks;

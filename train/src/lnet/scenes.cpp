@@ -205,7 +205,7 @@ ScenePools load_scene_pools(const Options& o, int max_celeba, int max_lfw) {
 }
 
 Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937& rng, float large_prob,
-                          float large_max) {
+                          float large_max, float face_min, float face_max) {
   const int W = in.width, H = in.height;
   // 80%: the input's own aspect; 20%: a 16:9 frame letterboxed at the top-left.
   const int CH = uni(rng, 0, 1) < 0.2f ? std::min(H, static_cast<int>(std::lround(W * 9.0 / 16.0))) : H;
@@ -258,7 +258,7 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
       s.tags.back() = 1.0f;
       continue;
     }
-    const int w = static_cast<int>(std::exp(uni(rng, std::log(14.0f), std::log(84.0f))));
+    const int w = static_cast<int>(std::exp(uni(rng, std::log(face_min), std::log(face_max))));
     const int h = std::max(4, static_cast<int>(std::lround(w * sh / sw)));
     if (w >= W - 2 || h >= CH - 2) continue;
     FaceRect fr;

@@ -52,8 +52,10 @@ struct Scene {
 // large_prob: share of scenes holding instead one large face, its height drawn
 // 0.45..large_max of the frame height, placed so that up to a quarter of it
 // may be cut by the border (webcam framing; 0 = the old 14-84 px range only).
+// face_min / face_max: width range of the ordinary faces (log-uniform, input pixels).
 Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937& rng,
-                          float large_prob = 0.0f, float large_max = 1.1f);
+                          float large_prob = 0.0f, float large_max = 1.1f, float face_min = 14.0f,
+                          float face_max = 84.0f);
 
 // Hide-and-Seek (Singh & Lee, ICCV 2017) on a composed scene: a grid of square
 // patches, side drawn from patch_sizes (one per scene; 0 or negative = nothing
