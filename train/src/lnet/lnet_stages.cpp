@@ -13,6 +13,7 @@
 
 #include "engine/fit.h"
 #include "engine/history.h"
+#include "image/preprocess.h"
 #include "lnet/lnet.h"
 #include "lnet/scenes.h"
 #include "model_def.h"
@@ -196,21 +197,34 @@ torch::Tensor half_size_input(const torch::Tensor& x) {
   return xh;
 }
 
-// Pyramid level input: the scenes scaled by `scale` (antialiased bilinear), letterboxed at the
-// top-left of the full input (zeros elsewhere), as the SDK's letterbox of a smaller level.
-torch::Tensor level_input(const torch::Tensor& x, double scale) {
-  if (scale >= 0.999) return x;
-  const int64_t h = std::max<int64_t>(1, std::lround(x.size(2) * scale)),
-                w = std::max<int64_t>(1, std::lround(x.size(3) * scale));
-  namespace F = torch::nn::functional;
-  auto small = F::interpolate(x, F::InterpolateFuncOptions()
-                                     .size(std::vector<int64_t>{h, w})
-                                     .mode(torch::kBilinear)
-                                     .align_corners(false)
-                                     .antialias(true));
-  auto out = torch::zeros_like(x);
-  out.slice(2, 0, h).slice(3, 0, w).copy_(small);
-  return out;
+// Pyramid level input as the SDK makes it: each scene as an 8-bit RGB frame (its pixels
+// de-normalised and rounded, as a camera frame would be), letterboxed by the SDK's own
+// image::letterbox_normalize at 1 / shrink of the input (zeros elsewhere). Level 0 (shrink 1)
+// is the scenes as composed.
+torch::Tensor level_input(const std::vector<Scene>& scenes, const InputSpec& in, double shrink) {
+  const int64_t N = static_cast<int64_t>(scenes.size());
+  auto out = torch::zeros({N, in.height, in.width, 3});
+  std::vector<uint8_t> rgb;
+  for (int64_t i = 0; i < N; ++i) {
+    const Scene& s = scenes[static_cast<size_t>(i)];
+    float* dst = out.data_ptr<float>() + i * in.height * in.width * 3;
+    if (shrink < 1.0001) {
+      std::copy(s.pixels.begin(), s.pixels.end(), dst);
+      continue;
+    }
+    rgb.resize(s.pixels.size());
+    for (size_t k = 0; k < s.pixels.size(); ++k) {
+      const int c = static_cast<int>(k % 3);
+      const float v = (s.pixels[k] * in.std[c] + in.mean[c]) * 255.0f;
+      rgb[k] = static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+    }
+    const faceattr_image img{rgb.data(), s.width, s.height, s.width * 3, FACEATTR_PIXEL_RGB};
+    image::Letterbox g;
+    const Status st = image::letterbox_normalize(img, in.width, in.height, in.mean, in.std, dst, &g,
+                                                 static_cast<float>(shrink));
+    if (!st.is_ok()) throw std::runtime_error("pyramid level: " + st.message());
+  }
+  return out.permute({0, 3, 1, 2}).contiguous();
 }
 
 // Scale selectivity of the response (diagnostic for the pyramid decoder): for every face whose
@@ -552,16 +566,17 @@ struct Levels {
   std::vector<float> rx, ry;
 };
 
-Levels make_levels(const torch::Tensor& x, int levels, double factor,
+Levels make_levels(const std::vector<Scene>& scenes, const InputSpec& in, int levels, double factor,
                    const std::function<torch::Tensor(const torch::Tensor&)>& maps_of) {
   Levels lv;
   for (int l = 0; l < levels; ++l) {
-    const double sc = std::pow(factor, -l);
-    lv.maps.push_back(maps_of(level_input(x, sc)).contiguous());
-    const double w = l == 0 ? x.size(3) : std::max<int64_t>(1, std::lround(x.size(3) * sc));
-    const double h = l == 0 ? x.size(2) : std::max<int64_t>(1, std::lround(x.size(2) * sc));
-    lv.rx.push_back(static_cast<float>(x.size(3) / w));
-    lv.ry.push_back(static_cast<float>(x.size(2) / h));
+    const double shrink = std::pow(factor, l);
+    lv.maps.push_back(maps_of(level_input(scenes, in, shrink)).contiguous());
+    // The SDK's geometry: content round(W / shrink) x round(H / shrink) (the scenes fill the input).
+    const double w = l == 0 ? in.width : std::max<long>(1, std::lround(in.width / shrink));
+    const double h = l == 0 ? in.height : std::max<long>(1, std::lround(in.height / shrink));
+    lv.rx.push_back(static_cast<float>(in.width / w));
+    lv.ry.push_back(static_cast<float>(in.height / h));
   }
   return lv;
 }
@@ -936,7 +951,7 @@ void run_lnet_export(const Options& o) {
   if (o.lnet_pyramid_levels > 1) {
     std::vector<torch::Tensor> lm;
     for (int l = 0; l < o.lnet_pyramid_levels; ++l)
-      lm.push_back(module_maps(net, level_input(xv, std::pow(o.lnet_pyramid_factor, -l)), which));
+      lm.push_back(module_maps(net, level_input(vs, in, std::pow(o.lnet_pyramid_factor, l)), which));
     std::vector<int> prot, large;
     split_val(o.lnet_val_scenes, all, prot, large);
     pyramid_diagnostic(lm, o.lnet_pyramid_factor, vs, prot, cw);
@@ -956,7 +971,7 @@ void run_lnet_export(const Options& o) {
   const bool pyr = o.lnet_pyramid_levels > 1;
   Levels lv32, lv8;
   if (pyr)
-    lv32 = make_levels(xv, o.lnet_pyramid_levels, o.lnet_pyramid_factor, [&](const torch::Tensor& x) {
+    lv32 = make_levels(vs, in, o.lnet_pyramid_levels, o.lnet_pyramid_factor, [&](const torch::Tensor& x) {
       return torch::sigmoid(folded_forward(folded, x)).squeeze(1);
     });
   Tuned t32 = pyr ? tune_pyramid(lv32, o.lnet_pyramid_factor, vs, tune_set, odd, cw, chh)
@@ -997,7 +1012,7 @@ void run_lnet_export(const Options& o) {
                                   ? torch::sigmoid(conv_stack_dequantized(q, xh)).squeeze(1).contiguous()
                                   : torch::Tensor();
   if (pyr)
-    lv8 = make_levels(xv, o.lnet_pyramid_levels, o.lnet_pyramid_factor, [&](const torch::Tensor& x) {
+    lv8 = make_levels(vs, in, o.lnet_pyramid_levels, o.lnet_pyramid_factor, [&](const torch::Tensor& x) {
       return torch::sigmoid(conv_stack_dequantized(q, x)).squeeze(1);
     });
   Tuned t8 = pyr ? tune_pyramid(lv8, o.lnet_pyramid_factor, vs, tune_set, odd, cw, chh)
