@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <limits>
 #include <vector>
 
 #include "faceattr/faceattr.h"
@@ -180,6 +181,32 @@ TEST_CASE("letterbox with shrink 2: the frame at half the letterboxed size, the 
       }
   CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 0).is_ok());
   CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 41).is_ok());
+  CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 0.5f).is_ok());
+  CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g,
+                                              std::numeric_limits<float>::quiet_NaN())
+             .is_ok());
+  // Integer shrinks round down (an odd output at shrink 2: 41 / 2 -> 20, as before fractional
+  // shrinks existed); a fractional one (an image-pyramid level) rounds to the nearest pixel:
+  // 40 / 1.5 = 26.7 -> 27, content 27 x round(27 x 30 / 50).
+  std::vector<float> odd(41 * 41 * 3);
+  REQUIRE(faceattr::image::letterbox_normalize(img, 41, 41, mean, stdv, odd.data(), &g, 2).is_ok());
+  CHECK(g.content_w == 20);
+  REQUIRE(faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 1.5f).is_ok());
+  CHECK(g.content_w == 27);
+  CHECK(g.content_h == 16);
+  CHECK(g.scale_x == Approx(27.0f / 50.0f));
+  std::vector<float> lvl(27 * 16 * 3);
+  REQUIRE(faceattr::image::crop_resize_normalize(img, {0, 0, 50, 30}, 27, 16, mean, stdv, lvl.data()).is_ok());
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 40; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const float v = dst[(static_cast<size_t>(y) * 40 + x) * 3 + c];
+        if (x < 27 && y < 16) {
+          CHECK(v == lvl[(static_cast<size_t>(y) * 27 + x) * 3 + c]);
+        } else {
+          CHECK(v == 0.0f);
+        }
+      }
 }
 
 TEST_CASE("pipeline: the coarse pass finds a face the fine pass misses, sized by the model", "[pipeline]") {

@@ -172,9 +172,13 @@ Status letterbox_normalize_impl(const faceattr_image& src, int out_w, int out_h,
   if (dst == nullptr) return invalid_argument("letterbox: null pointer");
   if (!(shrink >= 1.0f) || !(shrink <= static_cast<float>(out_w)) || !(shrink <= static_cast<float>(out_h)))
     return invalid_argument("letterbox: shrink " + std::to_string(shrink) + " out of range");
-  // Integer shrinks give out / shrink exactly; others round to the nearest pixel.
-  const int area_w = std::max(1, static_cast<int>(std::lround(out_w / static_cast<double>(shrink))));
-  const int area_h = std::max(1, static_cast<int>(std::lround(out_h / static_cast<double>(shrink))));
+  // Integer shrinks: out / shrink rounded down (as always); others: to the nearest pixel.
+  const bool integral = shrink == std::floor(shrink);
+  auto area = [&](int out) {
+    const double a = out / static_cast<double>(shrink);
+    return std::max(1, static_cast<int>(integral ? std::floor(a) : std::lround(a)));
+  };
+  const int area_w = area(out_w), area_h = area(out_h);
   const Letterbox g = letterbox_geometry(src.width, src.height, area_w, area_h);
   const CropBox whole{0.0f, 0.0f, static_cast<float>(src.width), static_cast<float>(src.height)};
   const size_t row = static_cast<size_t>(out_w) * 3;

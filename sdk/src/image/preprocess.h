@@ -57,8 +57,10 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h);
 // Resamples the whole of `src` into the content rectangle of an out_w x out_h
 // NHWC input (as crop_resize_normalize), and writes exactly 0.0f to the rest
 // (the letterbox is 0 after normalisation, whatever mean/std). No allocation.
-// shrink > 1: the content fits round(out_w / shrink) x round(out_h / shrink) instead
-// (LNet's coarse pass and image pyramid: the frame at 1/shrink of its letterboxed size).
+// shrink > 1: the content fits (out_w / shrink) x (out_h / shrink) instead, rounded down
+// for integer shrinks and to the nearest pixel otherwise (LNet's coarse pass and image
+// pyramid: the frame at 1/shrink of its letterboxed size). shrink < 1, NaN or beyond the
+// output size: FACEATTR_ERR_INVALID_ARGUMENT.
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
                            const float std[3], float* dst, Letterbox* geometry, float shrink = 1,
                            Resampler resampler = Resampler::Simd);

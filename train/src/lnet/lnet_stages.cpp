@@ -201,7 +201,9 @@ torch::Tensor half_size_input(const torch::Tensor& x) {
 // de-normalised and rounded, as a camera frame would be), letterboxed by the SDK's own
 // image::letterbox_normalize at 1 / shrink of the input (zeros elsewhere). Level 0 (shrink 1)
 // is the scenes as composed.
-torch::Tensor level_input(const std::vector<Scene>& scenes, const InputSpec& in, double shrink) {
+// geo (optional): the SDK's letterbox geometry of the level (all scenes are input-sized).
+torch::Tensor level_input(const std::vector<Scene>& scenes, const InputSpec& in, double shrink,
+                          image::Letterbox* geo = nullptr) {
   const int64_t N = static_cast<int64_t>(scenes.size());
   auto out = torch::zeros({N, in.height, in.width, 3});
   std::vector<uint8_t> rgb;
@@ -223,6 +225,7 @@ torch::Tensor level_input(const std::vector<Scene>& scenes, const InputSpec& in,
     const Status st = image::letterbox_normalize(img, in.width, in.height, in.mean, in.std, dst, &g,
                                                  static_cast<float>(shrink));
     if (!st.is_ok()) throw std::runtime_error("pyramid level: " + st.message());
+    if (geo) *geo = g;
   }
   return out.permute({0, 3, 1, 2}).contiguous();
 }
@@ -571,12 +574,12 @@ Levels make_levels(const std::vector<Scene>& scenes, const InputSpec& in, int le
   Levels lv;
   for (int l = 0; l < levels; ++l) {
     const double shrink = std::pow(factor, l);
-    lv.maps.push_back(maps_of(level_input(scenes, in, shrink)).contiguous());
-    // The SDK's geometry: content round(W / shrink) x round(H / shrink) (the scenes fill the input).
-    const double w = l == 0 ? in.width : std::max<long>(1, std::lround(in.width / shrink));
-    const double h = l == 0 ? in.height : std::max<long>(1, std::lround(in.height / shrink));
-    lv.rx.push_back(static_cast<float>(in.width / w));
-    lv.ry.push_back(static_cast<float>(in.height / h));
+    image::Letterbox g;  // level 0: the scenes as composed (scale 1)
+    g.scale_x = g.scale_y = 1.0f;
+    lv.maps.push_back(maps_of(level_input(scenes, in, shrink, &g)).contiguous());
+    // Level l's input pixel -> level 0's, from the SDK's own geometry (as faces_of_passes).
+    lv.rx.push_back(1.0f / g.scale_x);
+    lv.ry.push_back(1.0f / g.scale_y);
   }
   return lv;
 }
