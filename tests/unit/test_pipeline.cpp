@@ -209,6 +209,52 @@ TEST_CASE("letterbox with shrink 2: the frame at half the letterboxed size, the 
       }
 }
 
+TEST_CASE("pipeline: an image-pyramid LNet runs every level and keeps one box per face", "[pipeline]") {
+  // The tiny LNet answers 0.9975 on red cells at any scale, so every level answers alike: the
+  // first level's box (side lnet.pyramid_side, no refinement at level 0) wins and the same face
+  // on the other levels goes by the centre rule.
+  const auto anet = tiny_anet();
+  const RedBox truth{56, 40, 16, 16};           // LNet 64x48 (scale 0.5): 8x8 px, 2x2 cells
+  const Frame f = red_frame(128, 96, {truth});
+  for (bool int8 : {false, true}) {
+    TinyLnetSpec spec;
+    spec.int8 = int8;
+    spec.metadata = {{"license", "test-only"},
+                     {"lnet.threshold", "0.99"},
+                     {"lnet.pyramid_levels", "3"},
+                     {"lnet.pyramid_factor", "2"},
+                     {"lnet.pyramid_side", "10"}};
+    const auto lnet = faceattr::test::tiny_lnet_bytes(spec);
+    for (faceattr_backend b : kAllBackends) {
+      if (!faceattr_backend_available(b)) continue;
+      faceattr_session* s = make(anet, lnet, b);
+      const Result r = predict(s, f.view());
+      INFO("backend " << faceattr_backend_name(b) << " int8 " << int8);
+      REQUIRE(r.faces.size() == 1);
+      const faceattr_face& face = r.faces[0];
+      CHECK(face.box[2] == Approx(20.0f).epsilon(1e-4));  // 10 LNet px / 0.5
+      CHECK(face.box[0] + face.box[2] / 2 == Approx(64.0f).margin(1.0f));
+      CHECK(face.box[1] + face.box[3] / 2 == Approx(48.0f).margin(1.0f));
+      faceattr_response_map map{};
+      REQUIRE(faceattr_session_response_map(s, &map) == FACEATTR_OK);
+      CHECK(map.cell_width == Approx(8.0f));  // level 0's map
+      faceattr_session_free(s);
+    }
+  }
+  SECTION("a pyramid whose last level would shrink the input below a pixel is refused at load") {
+    TinyLnetSpec spec;
+    spec.metadata = {{"license", "test-only"},
+                     {"lnet.pyramid_levels", "8"},
+                     {"lnet.pyramid_factor", "4"},
+                     {"lnet.pyramid_side", "10"}};
+    faceattr_session_params p = faceattr_session_default_params();
+    faceattr_session* s = nullptr;
+    CHECK(create(anet, faceattr::test::tiny_lnet_bytes(spec), p, &s) == FACEATTR_ERR_MODEL_FORMAT);
+    CHECK(s == nullptr);
+    CHECK(std::string(faceattr_last_error()).find("pyramid") != std::string::npos);
+  }
+}
+
 TEST_CASE("pipeline: the coarse pass finds a face the fine pass misses, sized by the model", "[pipeline]") {
   // The tiny LNet answers 0.9975 on red cells at any scale. threshold 0.999: the fine pass
   // finds nothing; the coarse pass (frame at half size) finds the square at half_threshold

@@ -88,7 +88,8 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
     faceattr::test::TinyModelSpec aspec;
     aspec.int8 = int8;
     const auto anet = faceattr::test::tiny_anet_bytes(aspec);
-    for (bool coarse : {false, true}) {  // one pass; + the coarse pass and the size model
+    for (int mode : {0, 1, 2}) {  // one pass; + the coarse pass and the size model; image pyramid
+      const bool coarse = mode == 1;
       faceattr::test::TinyLnetSpec lspec;
       lspec.int8 = int8;
       if (coarse)
@@ -96,6 +97,10 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
                                                      {"lnet.size_bias", "2.8"},
                                                      {"lnet.size_w1", "0.05"},
                                                      {"lnet.size_w2", "-0.05"}});
+      if (mode == 2)
+        lspec.metadata.insert(lspec.metadata.end(), {{"lnet.pyramid_levels", "3"},
+                                                     {"lnet.pyramid_factor", "1.5"},
+                                                     {"lnet.pyramid_side", "24"}});
       const auto lnet = faceattr::test::tiny_lnet_bytes(lspec);
       for (faceattr_backend b :
            {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
@@ -113,6 +118,7 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
           REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);  // warm-up
           REQUIRE(n == 2);
           REQUIRE(faceattr::api::lnet_wants_coarse_pass(s) == coarse);
+          REQUIRE(faceattr::api::lnet_passes(s) == (mode == 0 ? 1 : mode == 1 ? 2 : 3));
           faceattr_response_map map{};
           faceattr_timings t{};
           t_news = 0;
@@ -126,7 +132,7 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
           }
           t_counting = false;
           INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8
-                          << ", coarse pass " << coarse);
+                          << ", coarse pass " << coarse << ", pyramid " << (mode == 2));
           CHECK(ok);
           CHECK(t_news == 0);
           faceattr_session_free(s);

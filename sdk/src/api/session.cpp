@@ -105,6 +105,16 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
       return invalid_argument("the LNet slot holds a \"" + lnet.kind + "\" model, expected \"lnet\"");
     FACEATTR_RETURN_IF_ERROR(check_lnet(lnet, s.get()));
     FACEATTR_RETURN_IF_ERROR(faceattr::pipeline::decode_params_from_model(lnet, &decode_params));
+    if (decode_params.pyramid_levels >= 2.0f) {
+      // Every pyramid level must keep at least one input pixel each way.
+      const double smallest = std::pow(static_cast<double>(decode_params.pyramid_factor),
+                                       static_cast<double>(decode_params.pyramid_levels) - 1.0);
+      if (smallest > std::min(lnet.input_width, lnet.input_height))
+        return faceattr::model_format_error(
+            "LNet metadata lnet.pyramid_levels / lnet.pyramid_factor: the last level shrinks the " +
+            std::to_string(lnet.input_width) + "x" + std::to_string(lnet.input_height) + " input " +
+            std::to_string(smallest) + " times");
+    }
     s->has_lnet = true;
   }
 
