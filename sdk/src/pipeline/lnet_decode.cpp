@@ -71,6 +71,14 @@ inline float cell_value(const float* map, int i) {
   return std::isfinite(v) ? v : 0.0f;  // NaN/inf never seed or join a region
 }
 
+// Whether no 8-neighbour of cell (i, j) of an H x W map exceeds v (its value).
+bool is_local_peak(const float* map, int H, int W, int i, int j, float v) {
+  for (int y = std::max(0, i - 1); y <= std::min(H - 1, i + 1); ++y)
+    for (int x = std::max(0, j - 1); x <= std::min(W - 1, j + 1); ++x)
+      if ((y != i || x != j) && cell_value(map, y * W + x) > v) return false;
+  return true;
+}
+
 // Logit of a response, clamped to p in [1e-4, 1 - 1e-4].
 float logit(float p) {
   p = std::min(1.0f - 1e-4f, std::max(1e-4f, p));
@@ -173,18 +181,7 @@ int Decoder::decode_pyramid(const float* const* maps, const float* ratio_x, cons
     for (int i = 0; i < H; ++i) {
       for (int j = 0; j < W; ++j) {
         const float v = cell_value(map, i * W + j);
-        if (!(v >= p_.threshold)) continue;
-        bool is_peak = true;
-        for (int di = -1; di <= 1 && is_peak; ++di)
-          for (int dj = -1; dj <= 1; ++dj) {
-            const int y = i + di, x = j + dj;
-            if ((di == 0 && dj == 0) || y < 0 || y >= H || x < 0 || x >= W) continue;
-            if (cell_value(map, y * W + x) > v) {
-              is_peak = false;
-              break;
-            }
-          }
-        if (!is_peak) continue;
+        if (!(v >= p_.threshold) || !is_local_peak(map, H, W, i, j, v)) continue;
         // Centre: weighted centroid of the 3x3 cells, in this level's input pixels.
         const float floor_v = p_.region_fraction * v;
         double wsum = 0, wx = 0, wy = 0;
@@ -274,19 +271,7 @@ int Decoder::add_regions(const float* map, float thr, float ratio_x, float ratio
   for (int i = 0; i < H; ++i) {
     for (int j = 0; j < W; ++j) {
       const float v = cell_value(map, i * W + j);
-      if (!(v >= thr)) continue;
-      bool is_peak = true;
-      for (int di = -1; di <= 1 && is_peak; ++di) {
-        for (int dj = -1; dj <= 1; ++dj) {
-          const int y = i + di, x = j + dj;
-          if ((di == 0 && dj == 0) || y < 0 || y >= H || x < 0 || x >= W) continue;
-          if (cell_value(map, y * W + x) > v) {
-            is_peak = false;
-            break;
-          }
-        }
-      }
-      if (is_peak) peaks_[n_peaks++] = i * W + j;
+      if (v >= thr && is_local_peak(map, H, W, i, j, v)) peaks_[n_peaks++] = i * W + j;
     }
   }
   // Strongest first; ties by cell index so the result is deterministic.
