@@ -161,24 +161,29 @@ TEST_CASE("letterbox with shrink 2: the frame at half the letterboxed size, the 
   const faceattr_image img{px.data(), 50, 30, 150, FACEATTR_PIXEL_RGB};
   const float mean[3] = {0.5f, 0.4f, 0.3f}, stdv[3] = {0.2f, 0.25f, 0.3f};
   // 50x30 into 40x40 at half size: fits 20x20 -> content 20x12, scale 0.4.
-  std::vector<float> dst(40 * 40 * 3, 123.0f), want(20 * 12 * 3);
+  std::vector<float> dst(40 * 40 * 3, 123.0f);
+  // dst (40x40) holds the whole frame resampled to cw x ch at the top-left and 0 elsewhere.
+  auto check_content = [&](int cw, int ch) {
+    std::vector<float> want(static_cast<size_t>(cw) * ch * 3);
+    REQUIRE(
+        faceattr::image::crop_resize_normalize(img, {0, 0, 50, 30}, cw, ch, mean, stdv, want.data()).is_ok());
+    for (int y = 0; y < 40; ++y)
+      for (int x = 0; x < 40; ++x)
+        for (int c = 0; c < 3; ++c) {
+          const float v = dst[(static_cast<size_t>(y) * 40 + x) * 3 + c];
+          if (x < cw && y < ch) {
+            CHECK(v == want[(static_cast<size_t>(y) * cw + x) * 3 + c]);
+          } else {
+            CHECK(v == 0.0f);
+          }
+        }
+  };
   faceattr::image::Letterbox g;
   REQUIRE(faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 2).is_ok());
   CHECK(g.content_w == 20);
   CHECK(g.content_h == 12);
   CHECK(g.scale_x == Approx(0.4f));
-  REQUIRE(
-      faceattr::image::crop_resize_normalize(img, {0, 0, 50, 30}, 20, 12, mean, stdv, want.data()).is_ok());
-  for (int y = 0; y < 40; ++y)
-    for (int x = 0; x < 40; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const float v = dst[(static_cast<size_t>(y) * 40 + x) * 3 + c];
-        if (x < 20 && y < 12) {
-          CHECK(v == want[(static_cast<size_t>(y) * 20 + x) * 3 + c]);
-        } else {
-          CHECK(v == 0.0f);
-        }
-      }
+  check_content(20, 12);
   CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 0).is_ok());
   CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 41).is_ok());
   CHECK(!faceattr::image::letterbox_normalize(img, 40, 40, mean, stdv, dst.data(), &g, 0.5f).is_ok());
@@ -195,18 +200,7 @@ TEST_CASE("letterbox with shrink 2: the frame at half the letterboxed size, the 
   CHECK(g.content_w == 27);
   CHECK(g.content_h == 16);
   CHECK(g.scale_x == Approx(27.0f / 50.0f));
-  std::vector<float> lvl(27 * 16 * 3);
-  REQUIRE(faceattr::image::crop_resize_normalize(img, {0, 0, 50, 30}, 27, 16, mean, stdv, lvl.data()).is_ok());
-  for (int y = 0; y < 40; ++y)
-    for (int x = 0; x < 40; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const float v = dst[(static_cast<size_t>(y) * 40 + x) * 3 + c];
-        if (x < 27 && y < 16) {
-          CHECK(v == lvl[(static_cast<size_t>(y) * 27 + x) * 3 + c]);
-        } else {
-          CHECK(v == 0.0f);
-        }
-      }
+  check_content(27, 16);
 }
 
 TEST_CASE("pipeline: an image-pyramid LNet runs every level and keeps one box per face", "[pipeline]") {

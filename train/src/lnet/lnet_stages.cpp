@@ -331,24 +331,16 @@ void pyramid_diagnostic(const std::vector<torch::Tensor>& level_maps, double fac
   }
 }
 
-// maps: [N, mh, mw] probabilities (CPU float); coarse: the same for half_size_input (or an
-// undefined tensor: one pass). `which`: scene indices to use.
-LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, const std::vector<int>& which,
-                   const pipeline::DecodeParams& p, float cell_w, float cell_h,
-                   const torch::Tensor& coarse = {}) {
-  const int mh = static_cast<int>(maps.size(1)), mw = static_cast<int>(maps.size(2));
-  pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+// Scores the boxes decode(i, boxes) gives (at most 8) for each scene i in `which`.
+LocResult score_scenes(const std::vector<Scene>& scenes, const std::vector<int>& which,
+                       const std::function<int(int, pipeline::FaceBox*)>& decode) {
   pipeline::FaceBox boxes[8];
   LocResult r;
   int found = 0, free_fp = 0, extra = 0, face_scenes = 0, hits = 0;
   double iou_sum = 0;
-  auto m = maps.contiguous();
-  auto c = coarse.defined() ? coarse.contiguous() : coarse;
   for (int i : which) {
     const Scene& s = scenes[static_cast<size_t>(i)];
-    const int64_t off = static_cast<int64_t>(i) * mh * mw;
-    const int n =
-        dec.decode(m.data_ptr<float>() + off, 0.0f, boxes, c.defined() ? c.data_ptr<float>() + off : nullptr);
+    const int n = decode(i, boxes);
     ++r.scenes;
     if (s.faces.empty()) {
       ++r.free_scenes;
@@ -380,6 +372,21 @@ LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, 
   r.mean_iou = found ? iou_sum / found : 0;
   r.hit = r.faces ? static_cast<double>(hits) / r.faces : 0;
   return r;
+}
+
+// maps: [N, mh, mw] probabilities (CPU float); coarse: the same for half_size_input (or an
+// undefined tensor: one pass). `which`: scene indices to use.
+LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, const std::vector<int>& which,
+                   const pipeline::DecodeParams& p, float cell_w, float cell_h,
+                   const torch::Tensor& coarse = {}) {
+  const int mh = static_cast<int>(maps.size(1)), mw = static_cast<int>(maps.size(2));
+  pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+  auto m = maps.contiguous();
+  auto c = coarse.defined() ? coarse.contiguous() : coarse;
+  return score_scenes(scenes, which, [&](int i, pipeline::FaceBox* boxes) {
+    const int64_t off = static_cast<int64_t>(i) * mh * mw;
+    return dec.decode(m.data_ptr<float>() + off, 0.0f, boxes, c.defined() ? c.data_ptr<float>() + off : nullptr);
+  });
 }
 
 // Median of (true side / predicted side) over boxes whose centre falls inside a face.
@@ -584,53 +591,22 @@ Levels make_levels(const std::vector<Scene>& scenes, const InputSpec& in, int le
   return lv;
 }
 
+// Decodes scene i of the pyramid maps (boxes: at most the decoder's max_faces).
+int decode_levels(pipeline::Decoder& dec, const Levels& lv, int i, pipeline::FaceBox* boxes) {
+  const int64_t cells = lv.maps[0].size(1) * lv.maps[0].size(2);
+  const float* maps[8];
+  const int L = std::min<int>(8, static_cast<int>(lv.maps.size()));
+  for (int l = 0; l < L; ++l) maps[l] = lv.maps[static_cast<size_t>(l)].data_ptr<float>() + i * cells;
+  return dec.decode_passes(maps, lv.rx.data(), lv.ry.data(), L, 0.0f, boxes);
+}
+
 // localise() for the pyramid decoder.
 LocResult localise_levels(const Levels& lv, const std::vector<Scene>& scenes, const std::vector<int>& which,
                           const pipeline::DecodeParams& p, float cell_w, float cell_h) {
-  const int mh = static_cast<int>(lv.maps[0].size(1)), mw = static_cast<int>(lv.maps[0].size(2));
-  const int L = static_cast<int>(lv.maps.size());
-  pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
-  pipeline::FaceBox boxes[8];
-  LocResult r;
-  int found = 0, free_fp = 0, extra = 0, face_scenes = 0, hits = 0;
-  double iou_sum = 0;
-  std::vector<const float*> maps(static_cast<size_t>(L));
-  for (int i : which) {
-    const Scene& s = scenes[static_cast<size_t>(i)];
-    for (int l = 0; l < L; ++l)
-      maps[static_cast<size_t>(l)] = lv.maps[static_cast<size_t>(l)].data_ptr<float>() + static_cast<int64_t>(i) * mh * mw;
-    const int n = dec.decode_passes(maps.data(), lv.rx.data(), lv.ry.data(), L, 0.0f, boxes);
-    ++r.scenes;
-    if (s.faces.empty()) {
-      ++r.free_scenes;
-      free_fp += n > 0;
-      continue;
-    }
-    ++face_scenes;
-    bool used[8] = {};
-    for (const auto& f : s.faces) {
-      ++r.faces;
-      for (int k = 0; k < n; ++k) {
-        const float cx = boxes[k].x + boxes[k].w / 2, cy = boxes[k].y + boxes[k].h / 2;
-        if (cx >= f.x && cx < f.x + f.w && cy >= f.y && cy < f.y + f.h) {
-          ++hits;
-          break;
-        }
-      }
-      int best = -1;
-      float bi = 0.5f;
-      for (int k = 0; k < n; ++k)
-        if (!used[k] && box_iou(boxes[k], f) >= bi) bi = box_iou(boxes[k], f), best = k;
-      if (best >= 0) used[best] = true, ++found, iou_sum += bi;
-    }
-    for (int k = 0; k < n; ++k) extra += !used[k];
-  }
-  r.found = r.faces ? static_cast<double>(found) / r.faces : 0;
-  r.free_with_face = r.free_scenes ? static_cast<double>(free_fp) / r.free_scenes : 0;
-  r.extra_per_scene = face_scenes ? static_cast<double>(extra) / face_scenes : 0;
-  r.mean_iou = found ? iou_sum / found : 0;
-  r.hit = r.faces ? static_cast<double>(hits) / r.faces : 0;
-  return r;
+  pipeline::Decoder dec(p, static_cast<int>(lv.maps[0].size(1)), static_cast<int>(lv.maps[0].size(2)), cell_w,
+                        cell_h, 8);
+  return score_scenes(scenes, which,
+                      [&](int i, pipeline::FaceBox* boxes) { return decode_levels(dec, lv, i, boxes); });
 }
 
 // Pyramid decoder constants on the `tune` scenes: threshold x centroid floor x side (the median
@@ -656,13 +632,9 @@ Tuned tune_pyramid(const Levels& lv, double factor, const std::vector<Scene>& sc
       {
         pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
         pipeline::FaceBox boxes[8];
-        std::vector<const float*> maps(static_cast<size_t>(L));
         for (int i : tune) {
           const Scene& s = scenes[static_cast<size_t>(i)];
-          for (int l = 0; l < L; ++l)
-            maps[static_cast<size_t>(l)] =
-                lv.maps[static_cast<size_t>(l)].data_ptr<float>() + static_cast<int64_t>(i) * mh * mw;
-          const int n = dec.decode_passes(maps.data(), lv.rx.data(), lv.ry.data(), L, 0.0f, boxes);
+          const int n = decode_levels(dec, lv, i, boxes);
           for (int k = 0; k < n; ++k) {
             const float cx = boxes[k].x + boxes[k].w / 2, cy = boxes[k].y + boxes[k].h / 2;
             for (const auto& fr : s.faces)
