@@ -5,6 +5,7 @@
 // (approximations of exp in [0, 1] outputs); int8 results within 1 LSB.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 #include "unit/test_kernels_util.h"
 
@@ -177,8 +178,13 @@ TEST_CASE("quantize: exact ties and their neighbours round like the reference",
                     static_cast<float>(k), std::nextafter(static_cast<float>(k), 1e9f)})
       x.push_back(v);
   }
-  for (float v : {0.0f, -0.0f, 0.49999997f, -0.49999997f, 1e30f, -1e30f}) x.push_back(v);
-  for (int zp : {0, -7, 12}) {
+  // Out of range, infinite and NaN inputs (NaN quantises to qmin); the SIMD path
+  // clamps before it truncates, so these check the clamp bounds with each zero point.
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float v : {0.0f, -0.0f, 0.49999997f, -0.49999997f, 1e30f, -1e30f, 3e9f, -3e9f, inf, -inf,
+                  std::numeric_limits<float>::quiet_NaN()})
+    x.push_back(v);
+  for (int zp : {0, -7, 12, -128, 127}) {
     UnaryDesc d;
     d.size = x.size();
     d.out_q = {1.0f, zp};

@@ -99,8 +99,8 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   }
   const size_t n0 = panel * nr;
   const size_t valid = std::min(nr, p.n - n0);
-  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-    if (p.y32 != nullptr) {  // raw sums (Winograd): no requantisation
+  if (p.y32 != nullptr) {  // raw sums (Winograd): no requantisation
+    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
       int32_t* yr = p.y32 + (m + r) * p.y_stride + p.y_offset + n0;
       HWY_ALIGN int32_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
       FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
@@ -112,14 +112,24 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
         }
       }
       if (valid != nr) std::memcpy(yr, tmp, valid * sizeof(int32_t));
-      continue;
     }
-    int8_t* yr = p.y + (m + r) * p.y_stride + p.y_offset + n0;
+    return;
+  }
+  // The requantisation parameters in locals first: the int8 stores may alias
+  // *p, and the compiler reloaded (and re-broadcast) them for every row.
+  const Act act = p.act;
+  const float alpha = p.alpha;
+  const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
+  const size_t y_stride = p.y_stride;
+  int8_t* const y = p.y + m * y_stride + p.y_offset + n0;
+  hn::Vec<decltype(df)> mult[V];
+  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) mult[v] = hn::LoadU(df, p.mult + n0 + v * N);
+  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+    int8_t* yr = y + r * y_stride;
     HWY_ALIGN int8_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
-      const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s), hn::LoadU(df, p.mult + panel * nr + v * N)),
-                                   p.act, p.alpha, p.zp, p.qmin, p.qmax);
+      const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s), mult[v]), act, alpha, zp, qmin, qmax);
       if (valid == nr) {
         hn::StoreU(hn::DemoteTo(d8, q), d8, yr + v * N);
       } else {

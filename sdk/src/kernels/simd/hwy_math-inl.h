@@ -32,17 +32,48 @@ HWY_INLINE V ApplyActF32(D d, V v, Act act, float alpha, float lo, float hi) {
   return hn::Min(hn::Max(v, hn::Set(d, lo)), hn::Set(d, hi));
 }
 
+// float -> int32 truncation of values known to be well inside the int32 range:
+// on x86 the bare cvttps2dq, without the overflow fix-up that hn::ConvertTo adds
+// (4 more operations per vector).
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+HWY_INLINE __m128i CvttRaw(__m128 v) { return _mm_cvttps_epi32(v); }
+#if HWY_TARGET <= HWY_AVX2
+HWY_INLINE __m256i CvttRaw(__m256 v) { return _mm256_cvttps_epi32(v); }
+#endif
+#if HWY_TARGET <= HWY_AVX3
+HWY_INLINE __m512i CvttRaw(__m512 v) { return _mm512_cvttps_epi32(v); }
+#endif
+#endif
+template <class DI, class VF>
+HWY_INLINE hn::Vec<DI> TruncInRange(DI di, VF v) {
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+  (void)di;
+  return hn::Vec<DI>{CvttRaw(v.raw)};
+#else
+  return hn::ConvertTo(di, v);
+#endif
+}
+
 // Requantises values in output steps (acc * multiplier) to int32 lanes:
-// leaky slope, round half away, + zero point, clamp to [qmin, qmax].
+// leaky slope, round half away, + zero point, clamp to [qmin, qmax], exactly
+// as requantize_scaled. With a = v +- (0.5 - 2^-25), trunc(a) is v rounded
+// half away (RoundHalfAway); trunc is monotone and keeps integers, so
+// clamp(trunc(a) + zp, qmin, qmax) = trunc(clamp(a, qmin - zp, qmax - zp)) + zp.
+// Clamping first leaves every lane within a few hundred of zero, where the bare
+// truncating conversion is exact: no separate rounding, no overflow fix-up
+// (7 operations instead of 12). NaN clamps to qmin (Max(NaN, x) = x on x86 and
+// in Highway's wasm Max), as in the reference.
 template <class DF, class VF>
 HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> RequantizeF32(DF df, VF scaled, Act act, float alpha, int32_t zp,
                                                          int32_t qmin, int32_t qmax) {
   if (act == Act::LeakyRelu) {
     scaled = hn::IfThenElse(scaled < hn::Zero(df), hn::Mul(scaled, hn::Set(df, alpha)), scaled);
   }
-  VF r = hn::Add(RoundHalfAway(df, scaled), hn::Set(df, static_cast<float>(zp)));
-  r = hn::Min(hn::Max(r, hn::Set(df, static_cast<float>(qmin))), hn::Set(df, static_cast<float>(qmax)));
-  return hn::ConvertTo(hn::RebindToSigned<DF>(), r);
+  const hn::RebindToSigned<DF> di;
+  const VF a = hn::Add(scaled, hn::CopySignToAbs(hn::Set(df, 0.49999997f), scaled));
+  const VF c = hn::Min(hn::Max(a, hn::Set(df, static_cast<float>(qmin - zp))),
+                       hn::Set(df, static_cast<float>(qmax - zp)));
+  return hn::Add(TruncInRange(di, c), hn::Set(di, zp));
 }
 
 }  // namespace HWY_NAMESPACE
