@@ -118,6 +118,9 @@ std::vector<Conv2dDesc> layer_convs() {
       conv(7, 6, 37, 1, 1, 1, 0, 1, Act::LeakyRelu),
       conv(11, 9, 3, 1, 3, 2, 1, 1, Act::Relu),
       conv(9, 10, 13, 1, 5, 2, 2, 1, Act::Relu6),
+      // int8 Winograd input transform: 45 channels = two full int16 vectors, a
+      // half vector and 5 scalar channels with AVX2 (40 above: no scalar ones).
+      conv(6, 5, 45, 24, 3, 1, 1, 1, Act::Relu),
   };
   v[0].batch = 2;
   v[9].batch = 2;

@@ -62,6 +62,31 @@ HWY_INLINE TilePos TileAt(const WinogradF32Params& p, size_t tile) {
   return {tile / per_image, static_cast<int>(r / p.tiles_w) * 2, static_cast<int>(r % p.tiles_w) * 2};
 }
 
+// The 16 input pixels of a tile (row-major 4x4), null outside the image (zero
+// padding). Interior tiles, nearly all of them, take fixed offsets from the
+// first pixel instead of 16 bounds checks.
+template <class P, class T>
+HWY_INLINE void TileSources(const P& p, const T* x, const TilePos& tp, const T* (&src)[16]) {
+  const int iy0 = tp.y0 - p.pad_top, ix0 = tp.x0 - p.pad_left;
+  const size_t C = static_cast<size_t>(p.in_c), row = static_cast<size_t>(p.in_w) * C;
+  if (iy0 >= 0 && iy0 + 4 <= p.in_h && ix0 >= 0 && ix0 + 4 <= p.in_w) {
+    const T* base = x + ((tp.b * p.in_h + static_cast<size_t>(iy0)) * p.in_w + static_cast<size_t>(ix0)) * C;
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        src[i * 4 + j] = base + static_cast<size_t>(i) * row + static_cast<size_t>(j) * C;
+    return;
+  }
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      const int iy = iy0 + i, ix = ix0 + j;
+      const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
+      src[i * 4 + j] =
+          inside ? x + ((tp.b * p.in_h + static_cast<size_t>(iy)) * p.in_w + static_cast<size_t>(ix)) * C
+                 : nullptr;
+    }
+  }
+}
+
 void WinogradInputF32(const WinogradF32Params& p, size_t tile_begin, size_t tile_end) {
   const hn::ScalableTag<float> df;
   using V = hn::Vec<decltype(df)>;
@@ -69,18 +94,9 @@ void WinogradInputF32(const WinogradF32Params& p, size_t tile_begin, size_t tile
   const size_t C = static_cast<size_t>(p.in_c);
   const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * C;  // one of the 16 V matrices
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
-    const TilePos tp = TileAt(p, tile);
     // The 16 input pixels of the tile, or null outside the image (zero padding).
     const float* src[16];
-    for (int i = 0; i < 4; ++i) {
-      for (int j = 0; j < 4; ++j) {
-        const int iy = tp.y0 - p.pad_top + i, ix = tp.x0 - p.pad_left + j;
-        const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
-        src[i * 4 + j] =
-            inside ? p.x + ((tp.b * p.in_h + static_cast<size_t>(iy)) * p.in_w + static_cast<size_t>(ix)) * C
-                   : nullptr;
-      }
-    }
+    TileSources(p, p.x, TileAt(p, tile), src);
     float* dst = p.v + (tile - p.buf_tile0) * C;
     size_t c = 0;
     for (; c + N <= C; c += N) {
@@ -148,38 +164,38 @@ HWY_INLINE TilePos TileAtI8(const WinogradI8Params& p, size_t tile) {
   return {tile / per_image, static_cast<int>(r / p.tiles_w) * 2, static_cast<int>(r % p.tiles_w) * 2};
 }
 
+#if HWY_TARGET != HWY_SCALAR
+// Channels [c, c + Lanes(d16)) of one tile: widen, subtract the zero point, transform.
+template <class D16>
+HWY_INLINE void InputChannelsI8(D16 d16, const int8_t* const* src, int32_t zp, size_t c, int16_t* dst,
+                                size_t plane) {
+  const hn::Rebind<int8_t, D16> d8;
+  using V = hn::Vec<D16>;
+  const V vzp = hn::Set(d16, static_cast<int16_t>(zp));
+  V d[16], v[16];
+  for (int k = 0; k < 16; ++k)
+    d[k] = src[k] ? hn::Sub(hn::PromoteTo(d16, hn::LoadU(d8, src[k] + c)), vzp) : hn::Zero(d16);
+  InputTransform(d, v);
+  for (int k = 0; k < 16; ++k) hn::StoreU(v[k], d16, dst + k * plane + c);
+}
+#endif
+
 void WinogradInputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
   const size_t C = static_cast<size_t>(p.in_c);
   const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * C;
 #if HWY_TARGET != HWY_SCALAR
   const hn::ScalableTag<int16_t> d16;
-  const hn::Rebind<int8_t, decltype(d16)> d8;
-  using V = hn::Vec<decltype(d16)>;
-  const size_t N = hn::Lanes(d16);
-  const V vzp = hn::Set(d16, static_cast<int16_t>(p.in_zp));
+  const hn::Half<decltype(d16)> dh;  // a half vector for the channels after the last full one (24 = 16 + 8)
+  const size_t N = hn::Lanes(d16), NH = hn::Lanes(dh);
 #endif
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
-    const TilePos tp = TileAtI8(p, tile);
     const int8_t* src[16];  // null: padding, whose (x - zero point) is 0
-    for (int i = 0; i < 4; ++i) {
-      for (int j = 0; j < 4; ++j) {
-        const int iy = tp.y0 - p.pad_top + i, ix = tp.x0 - p.pad_left + j;
-        const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
-        src[i * 4 + j] =
-            inside ? p.x + ((tp.b * p.in_h + static_cast<size_t>(iy)) * p.in_w + static_cast<size_t>(ix)) * C
-                   : nullptr;
-      }
-    }
+    TileSources(p, p.x, TileAtI8(p, tile), src);
     int16_t* dst = p.v + (tile - p.buf_tile0) * C;
     size_t c = 0;
 #if HWY_TARGET != HWY_SCALAR
-    for (; c + N <= C; c += N) {
-      V d[16], v[16];
-      for (int k = 0; k < 16; ++k)
-        d[k] = src[k] ? hn::Sub(hn::PromoteTo(d16, hn::LoadU(d8, src[k] + c)), vzp) : hn::Zero(d16);
-      InputTransform(d, v);
-      for (int k = 0; k < 16; ++k) hn::StoreU(v[k], d16, dst + k * plane + c);
-    }
+    for (; c + N <= C; c += N) InputChannelsI8(d16, src, p.in_zp, c, dst, plane);
+    for (; c + NH <= C; c += NH) InputChannelsI8(dh, src, p.in_zp, c, dst, plane);
 #endif
     for (; c < C; ++c) {
       int32_t d[16], v[16];
@@ -193,6 +209,13 @@ void WinogradInputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_e
 void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
   const size_t K = static_cast<size_t>(p.out_c), k_end = p.k_end ? p.k_end : K;
   const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * K;
+  // Parameters in locals: the int8 stores may alias p, which made the compiler
+  // reload them (and re-broadcast the requantisation constants) after every store.
+  const int32_t* const bias = p.bias;
+  const float* const mult = p.mult;
+  const Act act = p.act;
+  const float alpha = p.alpha;
+  const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
 #if HWY_TARGET != HWY_SCALAR
   const hn::ScalableTag<int32_t> d32;
   const hn::Rebind<float, decltype(d32)> df;
@@ -219,13 +242,12 @@ void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_
       V m[16], y[4];
       for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(d32, src + e * plane + k);
       OutputTransform(m, y);
-      const V bias = hn::LoadU(d32, p.bias + k);
-      const auto mult = hn::LoadU(df, p.mult + k);
+      const V vbias = hn::LoadU(d32, bias + k);
+      const auto vmult = hn::LoadU(df, mult + k);
       for (int e = 0; e < 4; ++e) {
         if (!dst[e]) continue;
-        const V acc = hn::Add(hn::ShiftRight<2>(y[e]), bias);  // y is exactly 4x the sum
-        const auto q =
-            RequantizeF32(df, hn::Mul(hn::ConvertTo(df, acc), mult), p.act, p.alpha, p.zp, p.qmin, p.qmax);
+        const V acc = hn::Add(hn::ShiftRight<2>(y[e]), vbias);  // y is exactly 4x the sum
+        const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, acc), vmult), act, alpha, zp, qmin, qmax);
         hn::StoreU(hn::DemoteTo(d8, q), d8, dst[e] + k);
       }
     }
@@ -236,9 +258,8 @@ void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_
       OutputTransform(m, y);
       for (int e = 0; e < 4; ++e) {
         if (!dst[e]) continue;
-        const int32_t acc = y[e] / 4 + p.bias[k];
-        dst[e][k] =
-            requantize_scaled(static_cast<float>(acc) * p.mult[k], p.act, p.alpha, p.zp, p.qmin, p.qmax);
+        const int32_t acc = y[e] / 4 + bias[k];
+        dst[e][k] = requantize_scaled(static_cast<float>(acc) * mult[k], act, alpha, zp, qmin, qmax);
       }
     }
   }
