@@ -60,6 +60,44 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   }
 }
 #else
+// Two vectors of int32 lanes (already in [-128, 127]) stored as 2N int8 in order.
+// AVX2: one pack to int16, one to int8 and one lane permute for both vectors
+// (DemoteTo takes three operations and a store per vector).
+template <class D32, class V32>
+HWY_INLINE void StorePairI8(D32 d32, V32 a, V32 b, int8_t* dst) {
+#if HWY_TARGET == HWY_AVX2
+  (void)d32;
+  const __m256i i16 = _mm256_packs_epi32(a.raw, b.raw);  // a0-3 b0-3 | a4-7 b4-7
+  const __m256i i8 = _mm256_packs_epi16(i16, i16);       // dwords: a0-3 b0-3 a0-3 b0-3 | a4-7 b4-7 ...
+  const __m256i order = _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_castsi256_si128(order));
+#else
+  const hn::Rebind<int8_t, D32> d8;
+  hn::StoreU(hn::DemoteTo(d8, a), d8, dst);
+  hn::StoreU(hn::DemoteTo(d8, b), d8, dst + hn::Lanes(d32));
+#endif
+}
+
+// Requantises and stores an R x V tile whose V vectors are all valid outputs;
+// kLeaky selects the activation at compile time (others are in [qmin, qmax]).
+template <bool kLeaky, size_t R, size_t V, class D32, class DF, class V32, class VF>
+HWY_INLINE void StoreFullTileI8(D32 d32, DF df, const V32 (&acc)[V][R], const VF (&mult)[V], int8_t* y,
+                                size_t y_stride, float alpha, int32_t zp, int32_t qmin, int32_t qmax) {
+  const hn::Rebind<int8_t, D32> d8;
+  const size_t N = hn::Lanes(d32);
+  const Act act = kLeaky ? Act::LeakyRelu : Act::None;
+  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+    int8_t* yr = y + r * y_stride;
+    V32 q[V];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      q[v] = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, acc[v][r]), mult[v]), act, alpha, zp, qmin, qmax);
+    }
+    size_t v = 0;
+    FACEATTR_UNROLL for (; v + 2 <= V; v += 2) StorePairI8(d32, q[v], q[v + 1], yr + v * N);
+    if (v < V) hn::StoreU(hn::DemoteTo(d8, q[v]), d8, yr + v * N);
+  }
+}
+
 template <size_t R, size_t V>
 HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   const hn::ScalableTag<int32_t> d32;
@@ -124,19 +162,29 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   int8_t* const y = p.y + m * y_stride + p.y_offset + n0;
   hn::Vec<decltype(df)> mult[V];
   FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) mult[v] = hn::LoadU(df, p.mult + n0 + v * N);
+  if (valid == nr) {  // a full panel: no partial stores, the activation chosen once per tile
+    V32 sums[V][R];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+        sums[v][r] = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+      }
+    }
+    if (act == Act::LeakyRelu) {
+      StoreFullTileI8<true, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
+    } else {
+      StoreFullTileI8<false, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
+    }
+    return;
+  }
   FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
     int8_t* yr = y + r * y_stride;
     HWY_ALIGN int8_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
       const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s), mult[v]), act, alpha, zp, qmin, qmax);
-      if (valid == nr) {
-        hn::StoreU(hn::DemoteTo(d8, q), d8, yr + v * N);
-      } else {
-        hn::StoreU(hn::DemoteTo(d8, q), d8, tmp + v * N);
-      }
+      hn::StoreU(hn::DemoteTo(d8, q), d8, tmp + v * N);
     }
-    if (valid != nr) std::memcpy(yr, tmp, valid);
+    std::memcpy(yr, tmp, valid);  // a partial panel (the last one)
   }
 }
 
