@@ -6,7 +6,9 @@
 // int8 counts its integer multiply-adds the same way) and peak, the fraction
 // of this machine's peak for the dtype at that thread count (see machine.h:
 // lanes x FMA pipes x 2 x measured clock, int8 = 2x fp32). peak/* measure
-// what register-only loops reach, to check that peak.
+// what register-only loops reach, to check that peak; peak/*_tile the int8
+// GEMM's 6 x 2 register-tile step (broadcasts and weight loads included) and
+// the same step with ONNX Runtime's saturating u8 x s8 instructions.
 //
 //   faceattr_bench_kernels --benchmark_min_time=0.1 --benchmark_filter='anet-int8/.*/t1'
 //   faceattr_bench_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true  (adds "min")
@@ -127,10 +129,10 @@ void run_node(benchmark::State& state, const LoadedModel* lm, size_t index, fk::
 // With --benchmark_repetitions: on a shared machine the fastest repetition is the least disturbed.
 double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
-void run_peak(benchmark::State& state, bool i8) {
+void run_peak(benchmark::State& state, double (*loop)(size_t), bool i8) {
   constexpr size_t kIterations = 100000;
   double ops = 0;
-  for (auto _ : state) ops = i8 ? fb::peak_loop_i16(kIterations) : fb::peak_loop_f32(kIterations);
+  for (auto _ : state) ops = loop(kIterations);
   if (ops == 0) {
     state.SkipWithError("no register-only peak loop for this CPU");
     return;
@@ -175,8 +177,14 @@ int main(int argc, char** argv) {
   const fb::Machine& mc = fb::machine();
   benchmark::AddCustomContext("faceattr_peak", mc.describe());
   benchmark::AddCustomContext("faceattr_models", fb::models_dir());
-  benchmark::RegisterBenchmark("peak/fma_f32/t1", run_peak, false)->Unit(benchmark::kMicrosecond);
-  benchmark::RegisterBenchmark("peak/madd_i16/t1", run_peak, true)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("peak/fma_f32/t1", run_peak, fb::peak_loop_f32, false)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("peak/madd_i16/t1", run_peak, fb::peak_loop_i16, true)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("peak/madd_i16_tile/t1", run_peak, fb::peak_loop_i16_tile, true)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("peak/maddubs_u8s8_tile/t1", run_peak, fb::peak_loop_u8s8_tile, true)
+      ->Unit(benchmark::kMicrosecond);
 
   for (int threads : {1, 2}) {
     benchmark::RegisterBenchmark(("pool/parallel_for/t" + std::to_string(threads)).c_str(), run_pool, threads)

@@ -172,7 +172,47 @@ double peak_i16_avx2(size_t iterations) {
       : FACEATTR_ACC_CLOBBERS);
   return static_cast<double>(iterations) * 12 * 16 * 2;  // 16 int16 products, multiply + add
 }
+// ymm0-11: sums, ymm12/13: two weight vectors, ymm14: the broadcast input pair, ymm15: products.
+#define FACEATTR_TILE_CLOBBERS FACEATTR_ACC_CLOBBERS, "xmm15", "memory"
+#define FACEATTR_REP6(op) op(0, 1, 0) op(2, 3, 4) op(4, 5, 8) op(6, 7, 12) op(8, 9, 16) op(10, 11, 20)
+#define FACEATTR_ROW_WD(a, b, off)                                                                         \
+  "vpbroadcastd " #off "(%[x]), %%ymm14\n\tvpmaddwd %%ymm12, %%ymm14, %%ymm15\n\tvpaddd %%ymm15, %%ymm" #a \
+  ", %%ymm" #a "\n\tvpmaddwd %%ymm13, %%ymm14, %%ymm15\n\tvpaddd %%ymm15, %%ymm" #b ", %%ymm" #b "\n\t"
+#define FACEATTR_ROW_UBS(a, b, off)                                                          \
+  "vpbroadcastd " #off                                                                       \
+  "(%[x]), %%ymm14\n\tvpmaddubsw %%ymm12, %%ymm14, %%ymm15\n\tvpmaddwd (%[ones]), %%ymm15, " \
+  "%%ymm15\n\tvpaddd %%ymm15, %%ymm" #a ", %%ymm" #a                                         \
+  "\n\tvpmaddubsw %%ymm13, %%ymm14, %%ymm15\n\tvpmaddwd "                                    \
+  "(%[ones]), %%ymm15, %%ymm15\n\tvpaddd %%ymm15, %%ymm" #b ", %%ymm" #b "\n\t"
+alignas(32) const int16_t kTileW[32] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+                                        1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+alignas(32) const int16_t kTileX[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+alignas(32) const int16_t kTileOnes[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+double peak_i16_tile_avx2(size_t iterations) {
+  uint64_t n = iterations;
+  asm volatile(FACEATTR_REP12(FACEATTR_ZERO, 0) "1:\n\tvmovdqa (%[w]), %%ymm12\n\tvmovdqa 32(%[w]), %%ymm13\n\t" FACEATTR_REP6(
+                   FACEATTR_ROW_WD) "dec %[n]\n\tjnz 1b\n\tvzeroupper\n\t"
+               : [n] "+r"(n)
+               : [w] "r"(kTileW), [x] "r"(kTileX)
+               : FACEATTR_TILE_CLOBBERS);
+  return static_cast<double>(iterations) * 12 * 16 * 2;
+}
+double peak_u8s8_tile_avx2(size_t iterations) {
+  uint64_t n = iterations;
+  asm volatile(FACEATTR_REP12(FACEATTR_ZERO, 0) "1:\n\tvmovdqa (%[w]), %%ymm12\n\tvmovdqa 32(%[w]), %%ymm13\n\t" FACEATTR_REP6(
+                   FACEATTR_ROW_UBS) "dec %[n]\n\tjnz 1b\n\tvzeroupper\n\t"
+               : [n] "+r"(n)
+               : [w] "r"(kTileW), [x] "r"(kTileX), [ones] "r"(kTileOnes)
+               : FACEATTR_TILE_CLOBBERS);
+  return static_cast<double>(iterations) * 12 * 32 * 2;
+}
 }  // namespace
+double peak_loop_i16_tile(size_t iterations) {
+  return __builtin_cpu_supports("avx2") ? peak_i16_tile_avx2(iterations) : 0;
+}
+double peak_loop_u8s8_tile(size_t iterations) {
+  return __builtin_cpu_supports("avx2") ? peak_u8s8_tile_avx2(iterations) : 0;
+}
 double peak_loop_f32(size_t iterations) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? peak_f32_avx2(iterations) : 0;
 }
@@ -182,6 +222,8 @@ double peak_loop_i16(size_t iterations) {
 #else
 double peak_loop_f32(size_t) { return 0; }
 double peak_loop_i16(size_t) { return 0; }
+double peak_loop_i16_tile(size_t) { return 0; }
+double peak_loop_u8s8_tile(size_t) { return 0; }
 #endif
 
 }  // namespace faceattr::bench

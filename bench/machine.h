@@ -74,5 +74,12 @@ class Context {
 // Register-only peak loops; return the arithmetic operations done (0 if not supported here).
 double peak_loop_f32(size_t iterations);
 double peak_loop_i16(size_t iterations);
+// The int8 GEMM's inner step as it runs (6 x 2 tile, L1-resident operands): two
+// weight vectors loaded, six input pairs broadcast, 12 vpmaddwd + vpaddd; and the
+// same tile with the saturating u8 x s8 scheme ONNX Runtime uses on AVX2 without
+// VNNI (vpmaddubsw + vpmaddwd by ones + vpaddd: 32 products per pair of
+// multiplies instead of 16). Operations counted as 2 per product.
+double peak_loop_i16_tile(size_t iterations);
+double peak_loop_u8s8_tile(size_t iterations);
 
 }  // namespace faceattr::bench
