@@ -23,6 +23,24 @@ constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 4 : 6; }
 size_t PanelWidthF32(size_t vectors) { return vectors * hn::Lanes(hn::ScalableTag<float>()); }
 size_t RowsF32(size_t vectors) { return RowsFor(vectors); }
 
+// Activation of a full R x V tile, chosen at compile time: none (the Winograd
+// GEMMs), clamp to [lo, hi] (ReLU, ReLU6) or the leaky slope.
+constexpr int kActNone = 0, kActClamp = 1, kActLeaky = 2;
+template <int kAct, size_t R, size_t V, class D, class Vec>
+HWY_INLINE void StoreFullTileF32(D d, const Vec (&acc)[V][R], float* y, size_t y_stride, float alpha,
+                                 float lo, float hi) {
+  const size_t N = hn::Lanes(d);
+  const Vec vlo = hn::Set(d, lo), vhi = hn::Set(d, hi), valpha = hn::Set(d, alpha);
+  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      Vec a = acc[v][r];
+      if (kAct == kActClamp) a = hn::Min(hn::Max(a, vlo), vhi);
+      if (kAct == kActLeaky) a = hn::IfThenElse(a < hn::Zero(d), hn::Mul(a, valpha), a);
+      hn::StoreU(a, d, y + r * y_stride + v * N);
+    }
+  }
+}
+
 template <size_t R, size_t V>
 HWY_INLINE void TileF32(const GemmF32Params& p, size_t m, size_t panel) {
   const hn::ScalableTag<float> d;
@@ -52,18 +70,28 @@ HWY_INLINE void TileF32(const GemmF32Params& p, size_t m, size_t panel) {
   }
   const size_t n0 = panel * nr;
   const size_t valid = std::min(nr, p.n - n0);
+  // The parameters in locals first: float stores may alias p's float fields, and
+  // the compiler reloaded (and re-broadcast) them for every row.
+  const size_t y_stride = p.y_stride;
+  float* const y = p.y + m * y_stride + p.y_offset + n0;
+  const Act act = p.act;
+  const float alpha = p.alpha, lo = p.lo, hi = p.hi;
+  if (valid == nr) {  // a full panel: the activation chosen once per tile
+    if (act == Act::None) {
+      StoreFullTileF32<kActNone, R, V>(d, acc, y, y_stride, alpha, lo, hi);
+    } else if (act == Act::LeakyRelu) {
+      StoreFullTileF32<kActLeaky, R, V>(d, acc, y, y_stride, alpha, lo, hi);
+    } else {
+      StoreFullTileF32<kActClamp, R, V>(d, acc, y, y_stride, alpha, lo, hi);
+    }
+    return;
+  }
   FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-    float* yr = p.y + (m + r) * p.y_stride + p.y_offset + n0;
     HWY_ALIGN float tmp[3 * HWY_MAX_BYTES / sizeof(float)];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-      const Vec a = ApplyActF32(d, acc[v][r], p.act, p.alpha, p.lo, p.hi);
-      if (valid == nr) {
-        hn::StoreU(a, d, yr + v * N);
-      } else {
-        hn::StoreU(a, d, tmp + v * N);
-      }
+      hn::StoreU(ApplyActF32(d, acc[v][r], act, alpha, lo, hi), d, tmp + v * N);
     }
-    if (valid != nr) std::memcpy(yr, tmp, valid * sizeof(float));
+    std::memcpy(y + r * y_stride, tmp, valid * sizeof(float));  // a partial panel (the last one)
   }
 }
 

@@ -120,6 +120,10 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
   const size_t N = hn::Lanes(df);
   const size_t K = static_cast<size_t>(p.out_c), k_end = p.k_end ? p.k_end : K;
   const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * K;
+  // Parameters in locals: the float stores may alias p's float fields.
+  const float* const bias = p.bias;
+  const Act act = p.act;
+  const float alpha = p.alpha, lo = p.lo, hi = p.hi;
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
     const TilePos tp = TileAt(p, tile);
     const float* src = p.m + (tile - p.buf_tile0) * K;
@@ -138,10 +142,9 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
       V m[16], y[4];
       for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(df, src + e * plane + k);
       OutputTransform(m, y);
-      const V bias = hn::LoadU(df, p.bias + k);
+      const V vbias = hn::LoadU(df, bias + k);
       for (int e = 0; e < 4; ++e) {
-        if (dst[e])
-          hn::StoreU(ApplyActF32(df, hn::Add(y[e], bias), p.act, p.alpha, p.lo, p.hi), df, dst[e] + k);
+        if (dst[e]) hn::StoreU(ApplyActF32(df, hn::Add(y[e], vbias), act, alpha, lo, hi), df, dst[e] + k);
       }
     }
     for (; k < k_end; ++k) {
@@ -150,9 +153,8 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
       OutputTransform(m, y);
       for (int e = 0; e < 4; ++e) {
         if (!dst[e]) continue;
-        const float v = y[e] + p.bias[k];
-        dst[e][k] =
-            p.act == Act::LeakyRelu ? (v < 0.0f ? v * p.alpha : v) : std::min(std::max(v, p.lo), p.hi);
+        const float v = y[e] + bias[k];
+        dst[e][k] = act == Act::LeakyRelu ? (v < 0.0f ? v * alpha : v) : std::min(std::max(v, lo), hi);
       }
     }
   }
