@@ -138,8 +138,11 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   const size_t n0 = panel * nr;
   const size_t valid = std::min(nr, p.n - n0);
   if (p.y32 != nullptr) {  // raw sums (Winograd): no requantisation
+    // (Locals: vector stores may alias anything, so p's fields were reloaded per row.)
+    int32_t* const y32 = p.y32 + m * p.y_stride + p.y_offset + n0;
+    const size_t y32_stride = p.y_stride;
     FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-      int32_t* yr = p.y32 + (m + r) * p.y_stride + p.y_offset + n0;
+      int32_t* yr = y32 + r * y32_stride;
       HWY_ALIGN int32_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
       FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
         const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
@@ -153,8 +156,8 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
     }
     return;
   }
-  // The requantisation parameters in locals first: the int8 stores may alias
-  // *p, and the compiler reloaded (and re-broadcast) them for every row.
+  // The requantisation parameters in locals first: the int8 (and vector) stores
+  // may alias *p, and the compiler reloaded (and re-broadcast) them for every row.
   const Act act = p.act;
   const float alpha = p.alpha;
   const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
