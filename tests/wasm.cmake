@@ -60,6 +60,19 @@ target_link_options(faceattr_wasm_kernel_tests PRIVATE -fexceptions -sDISABLE_EX
 set_target_properties(faceattr_wasm_kernel_tests PROPERTIES SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/web)
 add_dependencies(faceattr_web faceattr_wasm_kernel_tests)
+# bench/layers_main.cpp as WebAssembly (node, reads model files from disk): per-node times
+# of a network on V8 + SIMD128, to set against the native build of the same tool.
+add_executable(faceattr_wasm_layers ${PROJECT_SOURCE_DIR}/bench/layers_main.cpp)
+target_link_libraries(faceattr_wasm_layers PRIVATE faceattr_sdk_internal)
+target_compile_options(faceattr_wasm_layers PRIVATE -msimd128)
+target_link_options(faceattr_wasm_layers PRIVATE -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1
+  -sNODERAWFS=1)
+set_target_properties(faceattr_wasm_layers PROPERTIES SUFFIX ".js" RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bench)
+add_dependencies(faceattr_web faceattr_wasm_layers)
+add_test(NAME wasm_layers_smoke COMMAND ${FACEATTR_NODE} --no-experimental-fetch $<TARGET_FILE:faceattr_wasm_layers>
+         ${PROJECT_SOURCE_DIR}/models/anet-int8.fam --runs 3)
+set_tests_properties(wasm_layers_smoke PROPERTIES TIMEOUT 60
+                     PASS_REGULAR_EXPRESSION "  12 +[0-9.]+ +[0-9.]+% +Sigmoid 1x40 -> 1x40\n +sum +[0-9.]+")
 add_test(NAME wasm_kernels COMMAND ${FACEATTR_NODE} --no-experimental-fetch $<TARGET_FILE:faceattr_wasm_kernel_tests>)
 set_tests_properties(wasm_kernels PROPERTIES TIMEOUT 300)
 

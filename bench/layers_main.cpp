@@ -1,0 +1,144 @@
+// faceattr_layers: per-node times of one network, without Google Benchmark, so
+// that the same tool runs natively and as WebAssembly under node (the browser's
+// V8 and SIMD128 code, without the page): where does a model's time go in wasm,
+// and which layers lose most against native?
+//
+//   faceattr_layers models/lnet-int8.fam [--runs 300] [--family simd|reference|xnnpack]
+//   node build-wasm/bench/faceattr_layers.js models/lnet-int8.fam --runs 300
+//
+// Single thread. Each run executes the whole network node by node
+// (Network::run_nodes) with a steady_clock around every node; prints, per node,
+// the median over the runs in microseconds and its share of the summed medians.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "graph/network.h"
+#include "kernels/kernels.h"
+#include "util/thread_pool.h"
+
+namespace fk = faceattr::kernels;
+namespace fm = faceattr::model;
+
+namespace {
+
+int usage(const char* msg) {
+  std::fprintf(stderr,
+               "error: %s\nusage: faceattr_layers MODEL.fam [--runs N (1-100000, default 300)] "
+               "[--family simd|reference|xnnpack]\n",
+               msg);
+  return 2;
+}
+
+std::string shape_str(const std::vector<int>& s) {
+  std::string r;
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? "x" : "") + std::to_string(s[i]);
+  return r;
+}
+
+std::string describe(const fm::Model& m, size_t i) {
+  const fm::Node& n = m.nodes[i];
+  char buf[160];
+  const std::string in = n.inputs.empty() || n.inputs[0] < 0 ? "" : shape_str(m.tensors[n.inputs[0]].shape);
+  const std::string out = shape_str(m.tensors[n.output].shape);
+  if (n.op == fm::Op::Conv2d) {
+    const bool dw = n.groups > 1 && n.groups == m.tensors[n.inputs[0]].shape[3];
+    std::snprintf(buf, sizeof(buf), "%s%dx%d s%d %s %s -> %s", dw ? "dwconv" : "conv", n.kernel_h, n.kernel_w,
+                  n.stride_h, m.tensors[n.output].dtype == fm::DType::I8 ? "i8" : "f32", in.c_str(), out.c_str());
+  } else {
+    std::snprintf(buf, sizeof(buf), "%s %s -> %s", fm::op_name(n.op), in.c_str(), out.c_str());
+  }
+  return buf;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string path, family = "simd";
+  long runs = 300;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--runs" && i + 1 < argc) {
+      char* end = nullptr;
+      runs = std::strtol(argv[++i], &end, 10);
+      if (*end != '\0' || runs < 1 || runs > 100000) return usage("--runs must be an integer in 1..100000");
+    } else if (a == "--family" && i + 1 < argc) {
+      family = argv[++i];
+    } else if (!a.empty() && a[0] == '-') {
+      return usage(("unknown option " + a).c_str());
+    } else if (path.empty()) {
+      path = a;
+    } else {
+      return usage("more than one model file");
+    }
+  }
+  if (path.empty()) return usage("no model file");
+  fk::Family fam;
+  if (family == "simd") {
+    fam = fk::Family::Simd;
+  } else if (family == "reference") {
+    fam = fk::Family::Reference;
+  } else if (family == "xnnpack") {
+    fam = fk::Family::Xnnpack;
+  } else {
+    return usage(("unknown family " + family).c_str());
+  }
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return usage(("cannot open " + path).c_str());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+
+  faceattr::ThreadPool pool(1);
+  fk::ExecContext ctx;
+  ctx.n_threads = 1;
+  ctx.pool = &pool;
+  faceattr::Network net;
+  const faceattr::Status st = net.load(bytes.data(), bytes.size(), fam, ctx);
+  if (!st.is_ok()) {
+    std::fprintf(stderr, "error: %s: %s\n", path.c_str(), st.message().c_str());
+    return 1;
+  }
+  if (net.main_family() != fam) {
+    std::fprintf(stderr, "error: the %s family serves none of this network's convolutions here\n",
+                 family.c_str());
+    return 1;
+  }
+  float* x = net.input_ptr();
+  for (size_t i = 0; i < net.input_elements(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
+
+  const size_t nodes = net.node_count();
+  std::vector<std::vector<double>> us(nodes, std::vector<double>(static_cast<size_t>(runs)));
+  for (long w = 0; w < std::min(runs, 20L); ++w) (void)net.run();  // warm-up
+  for (long r = 0; r < runs; ++r) {
+    for (size_t i = 0; i < nodes; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!net.run_nodes(i, i + 1).is_ok()) {
+        std::fprintf(stderr, "error: node %zu failed\n", i);
+        return 1;
+      }
+      us[i][static_cast<size_t>(r)] =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
+  std::vector<double> med(nodes);
+  double total = 0;
+  for (size_t i = 0; i < nodes; ++i) total += (med[i] = median(us[i]));
+  std::printf("%s: %s family, 1 thread, median of %ld runs per node\n", path.c_str(), family.c_str(), runs);
+  std::printf("%4s %10s %6s  %s\n", "node", "us", "share", "op");
+  for (size_t i = 0; i < nodes; ++i)
+    std::printf("%4zu %10.1f %5.1f%%  %s\n", i, med[i], 100.0 * med[i] / total, describe(net.model(), i).c_str());
+  std::printf("%4s %10.1f\n", "sum", total);
+  return 0;
+}
