@@ -499,13 +499,17 @@ Tuned tune_decoder(const torch::Tensor& maps, const std::vector<Scene>& scenes, 
     Tuned best = tune_decoder(maps, scenes, tune, report, cell_w, cell_h, coarse);
     const std::vector<int>& all = fit.empty() ? tune : fit;
     const pipeline::DecodeParams one = best.params;
-    double best_key = tuning_key(localise(maps, scenes, all, one, cell_w, cell_h));
+    const LocResult one_all = localise(maps, scenes, all, one, cell_w, cell_h);
+    double best_key = tuning_key(one_all);
     for (float h : {0.9f, 0.95f, 0.98f, 0.99f, 0.995f, 0.998f, 0.999f})
       for (float hs : {1.0f, 1.25f, 1.5f, 1.75f, 2.0f, 2.3f, 2.6f, 3.0f}) {
         pipeline::DecodeParams p = one;
         p.half_threshold = h;
         p.half_box_scale = hs;
-        const double key = tuning_key(localise(maps, scenes, all, p, cell_w, cell_h, coarse_maps));
+        const LocResult r = localise(maps, scenes, all, p, cell_w, cell_h, coarse_maps);
+        // The coarse pass may add at most 1 point of face-free scenes with a face.
+        if (r.free_with_face > one_all.free_with_face + 0.01 + 1e-9) continue;
+        const double key = tuning_key(r);
         if (key > best_key) best_key = key, best.params = p;
       }
     best.tune = localise(maps, scenes, tune, best.params, cell_w, cell_h, coarse_maps);
