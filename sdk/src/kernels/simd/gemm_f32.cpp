@@ -18,7 +18,13 @@ namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
 
 // Rows per register tile: R x V accumulators + V weight vectors + 1 broadcast fit 16 registers.
+// WASM SIMD128 has no FMA (MulAdd is a multiply and an add: one more temporary) and V8
+// keeps one xmm register for itself: 4 x 2 and 3 x 3 there.
+#if HWY_TARGET == HWY_WASM
+constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 3 : 4; }
+#else
 constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 4 : 6; }
+#endif
 
 size_t PanelWidthF32(size_t vectors) { return vectors * hn::Lanes(hn::ScalableTag<float>()); }
 size_t RowsF32(size_t vectors) { return RowsFor(vectors); }
