@@ -121,6 +121,13 @@ std::vector<Conv2dDesc> layer_convs() {
       // int8 Winograd input transform: 45 channels = two full int16 vectors, a
       // half vector and 5 scalar channels with AVX2 (40 above: no scalar ones).
       conv(6, 5, 45, 24, 3, 1, 1, 1, Act::Relu),
+      // fp32 Winograd F(4x4, 3x3) (layers with enough 4x4 tiles): LNet's
+      // 15x20x48, partial tiles at odd sizes, pads 0 and 2, 17 channels (a
+      // channel past the last vector), batch 2.
+      conv(15, 20, 48, 48, 3, 1, 1, 1, Act::Relu),
+      conv(18, 22, 24, 24, 3, 1, 1, 1, Act::Relu6),
+      conv(18, 15, 20, 16, 3, 1, 0, 1, Act::None),
+      conv(12, 14, 17, 24, 3, 1, 2, 1, Act::LeakyRelu),
   };
   v[0].batch = 2;
   v[9].batch = 2;
@@ -128,6 +135,7 @@ std::vector<Conv2dDesc> layer_convs() {
   v[14].pad_top = 0;  // asymmetric padding
   v[14].pad_right = 0;
   v[14] = finish_conv(v[14]);
+  v[v.size() - 2].batch = 2;
   return v;
 }
 

@@ -335,21 +335,21 @@ WinogradTasks plan_winograd(size_t tiles, size_t rows, size_t panels, int thread
 // Per-block / per-task scratch and parameters of a Winograd layer, both
 // dtypes: TV / TM are the transformed input / GEMM result element types, WP
 // the transform parameters, GP the GEMM parameters.
-template <class TV, class TM, class WP, class GP>
-struct WinogradRun {
+template <size_t E, class TV, class TM, class WP, class GP>
+struct WinogradRun {  // E: transformed elements per tile (16: F(2x2, 3x3), 36: F(4x4, 3x3))
   WinogradTasks plan;
   size_t panels = 0, nr = 0;
-  std::vector<std::vector<TV>> v;  // [block][16][block_tiles][in_c] (+2 slack)
-  std::vector<std::vector<TM>> m;  // [task][16][block_tiles][out_c]
+  std::vector<std::vector<TV>> v;           // [block][E][block_tiles][in_c] (+2 slack)
+  std::vector<std::vector<TM>> m;           // [task][E][block_tiles][out_c]
   std::vector<std::vector<const TV*>> ind;  // [block]
   std::vector<WP> wp;                       // per task: its tiles, buffers and channels
-  std::vector<std::array<GP, 16>> gp;       // per task and GEMM
+  std::vector<std::array<GP, E>> gp;        // per task and GEMM
 
-  // base / gemm: the layer's transform parameters and its 16 GEMMs' common
+  // base / gemm: the layer's transform parameters and its E GEMMs' common
   // ones (packed weights per GEMM e, bias, n, ...); set_out(gp, m) points a
   // GEMM's output at m.
   template <class SetOut>
-  void bind(const WP& base, const GP (&gemm)[16], size_t rows, size_t n_panels, size_t panel_width,
+  void bind(const WP& base, const GP (&gemm)[E], size_t rows, size_t n_panels, size_t panel_width,
             int threads, SetOut&& set_out) {
     panels = n_panels;
     nr = panel_width;
@@ -359,8 +359,8 @@ struct WinogradRun {
     v.assign(plan.blocks, {});
     ind.assign(plan.blocks, {});
     for (size_t block = 0; block < plan.blocks; ++block) {
-      v[block].assign(16 * bt * C + 2, TV{0});  // + 2: an odd int8 channel count reads one past
-      ind[block].resize(16 * bt);
+      v[block].assign(E * bt * C + 2, TV{0});  // + 2: an odd int8 channel count reads one past
+      ind[block].resize(E * bt);
       for (size_t i = 0; i < ind[block].size(); ++i) ind[block][i] = v[block].data() + i * C;
     }
     m.assign(tasks, {});
@@ -368,7 +368,7 @@ struct WinogradRun {
     gp.assign(tasks, {});
     for (size_t task = 0; task < tasks; ++task) {
       const size_t block = task / plan.groups, group = task % plan.groups;
-      m[task].assign(16 * bt * K, TM{0});
+      m[task].assign(E * bt * K, TM{0});
       WP& w = wp[task];
       w.v = v[block].data();
       w.m = m[task].data();
@@ -376,7 +376,7 @@ struct WinogradRun {
       w.buf_tiles = bt;
       w.k_begin = group * plan.panels_per_group * nr;
       w.k_end = std::min(K, (group + 1) * plan.panels_per_group * nr);
-      for (size_t e = 0; e < 16; ++e) {
+      for (size_t e = 0; e < E; ++e) {
         gp[task][e] = gemm[e];
         gp[task][e].ind = ind[block].data() + e * bt;
         set_out(&gp[task][e], m[task].data() + e * bt * K);
@@ -411,39 +411,55 @@ struct WinogradRun {
         const size_t group = task % plan.groups;
         const size_t p0 = group * plan.panels_per_group, p1 = std::min(panels, p0 + plan.panels_per_group);
         if (!shared_input) input(w, t0, t1);
-        for (size_t e = 0; e < 16; ++e) gemm(gp[task][e], t1 - t0, p0, p1);
+        for (size_t e = 0; e < E; ++e) gemm(gp[task][e], t1 - t0, p0, p1);
         output(w, t0, t1);
       }
     });
   }
 };
 
-// fp32 3x3 stride-1 dense convolution by Winograd F(2x2, 3x3) (simd_kernels.h):
-// input transform, 16 GEMMs on gemm_f32 (no bias, no activation), output
-// transform with bias and activation; three parallel passes.
+// fp32 3x3 stride-1 dense convolution by Winograd (simd_kernels.h): F(2x2, 3x3)
+// or, where it needs clearly fewer GEMM rows x elements, F(4x4, 3x3); input
+// transform, 16 / 36 GEMMs on gemm_f32 (no bias, no activation), output
+// transform with bias and activation.
 class WinogradConvF32 final : public BoundKernel {
  public:
   WinogradConvF32(const Conv2dDesc& d, const ConvWeights& w)
-      : BoundKernel(1), d_(d), pn_(f32_panels(static_cast<size_t>(d.out_c))), nr_(pn_.width), rows_(pn_.rows) {
+      : BoundKernel(1),
+        d_(d),
+        pn_(f32_panels(static_cast<size_t>(d.out_c))),
+        nr_(pn_.width),
+        rows_(pn_.rows),
+        f4_(prefers_f4(d, pn_.rows)) {
     const size_t C = static_cast<size_t>(d.in_c), K = static_cast<size_t>(d.out_c);
     panels_ = ceil_div(K, nr_);
-    // U[e] = G g G^T per (oc, ic), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double.
-    packed_.assign(16 * panels_ * C * nr_, 0.0f);
+    // U[e] = G g G^T per (oc, ic), in double. F(2x2): G = [1 0 0; 1/2 1/2 1/2;
+    // 1/2 -1/2 1/2; 0 0 1]; F(4x4): the 6x3 G of Lavin and Gray.
+    const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const double G4[6][3] = {{1.0 / 4, 0, 0},
+                             {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                             {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                             {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                             {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                             {0, 0, 1}};
+    const int n = f4_ ? 6 : 4;
+    const size_t elements = static_cast<size_t>(n * n);
+    packed_.assign(elements * panels_ * C * nr_, 0.0f);
     const auto* wf = static_cast<const float*>(w.weights);
-    const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     for (size_t oc = 0; oc < K; ++oc) {
       for (size_t ic = 0; ic < C; ++ic) {
         double g[3][3];
         for (int ky = 0; ky < 3; ++ky)
           for (int kx = 0; kx < 3; ++kx) g[ky][kx] = wf[((oc * 3 + ky) * 3 + kx) * C + ic];
-        double t[4][3];
-        for (int i = 0; i < 4; ++i)
+        auto gm = [&](int i, int k) { return f4_ ? G4[i][k] : G2[i][k]; };
+        double t[6][3];
+        for (int i = 0; i < n; ++i)
           for (int kx = 0; kx < 3; ++kx)
-            t[i][kx] = G[i][0] * g[0][kx] + G[i][1] * g[1][kx] + G[i][2] * g[2][kx];
-        for (int i = 0; i < 4; ++i) {
-          for (int j = 0; j < 4; ++j) {
-            const double u = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-            const size_t e = static_cast<size_t>(i * 4 + j);
+            t[i][kx] = gm(i, 0) * g[0][kx] + gm(i, 1) * g[1][kx] + gm(i, 2) * g[2][kx];
+        for (int i = 0; i < n; ++i) {
+          for (int j = 0; j < n; ++j) {
+            const double u = t[i][0] * gm(j, 0) + t[i][1] * gm(j, 1) + t[i][2] * gm(j, 2);
+            const size_t e = static_cast<size_t>(i * n + j);
             packed_[((e * panels_ + oc / nr_) * C + ic) * nr_ + oc % nr_] = static_cast<float>(u);
           }
         }
@@ -453,6 +469,11 @@ class WinogradConvF32 final : public BoundKernel {
     bias_.assign(K, 0.0f);
     if (w.bias) std::memcpy(bias_.data(), w.bias, K * sizeof(float));
     set_winograd_geometry(d, &wp_);
+    if (f4_) {
+      wp_.tiles_h = (d.out_h + 3) / 4;
+      wp_.tiles_w = (d.out_w + 3) / 4;
+      wp_.tiles = static_cast<size_t>(d.batch) * wp_.tiles_h * wp_.tiles_w;
+    }
     wp_.bias = bias_.data();
     act_frange(d.act, &wp_.lo, &wp_.hi);
   }
@@ -462,23 +483,56 @@ class WinogradConvF32 final : public BoundKernel {
     return d.dtype == DType::F32 && d.groups == 1 && d.kernel_h == 3 && d.kernel_w == 3 && d.stride_h == 1 &&
            d.stride_w == 1 && d.in_c >= 8 && d.out_c >= 8 && d.pad_top <= 2 && d.pad_left <= 2;
   }
+  // F(4x4, 3x3) when its GEMM rows (tiles rounded up to register tiles) x 36
+  // come to at most 3/4 of F(2x2)'s x 16, with 16+ input channels (few channels:
+  // the larger transforms dominate).
+  static bool prefers_f4(const Conv2dDesc& d, size_t rows) {
+    if (d.in_c < 16) return false;
+    auto gemm_rows = [&](int t) {
+      const size_t tiles = static_cast<size_t>(d.batch) * ((d.out_h + t - 1) / t) * ((d.out_w + t - 1) / t);
+      return ceil_div(tiles, rows) * rows;
+    };
+    return 36 * gemm_rows(4) * 4 <= 16 * gemm_rows(2) * 3;
+  }
 
   void run(const ExecContext& ctx) override {
-    run_.run(
-        ctx.pool, [](const WinogradF32Params& w, size_t b, size_t e) { winograd_input_f32(w, b, e); },
-        [](const GemmF32Params& g, size_t rows, size_t p0, size_t p1) { gemm_f32(g, 0, rows, p0, p1); },
-        [](const WinogradF32Params& w, size_t b, size_t e) { winograd_output_f32(w, b, e); });
+    auto gemm = [](const GemmF32Params& g, size_t rows, size_t p0, size_t p1) {
+      gemm_f32(g, 0, rows, p0, p1);
+    };
+    if (f4_) {
+      run4_.run(
+          ctx.pool, [](const WinogradF32Params& w, size_t b, size_t e) { winograd4_input_f32(w, b, e); },
+          gemm, [](const WinogradF32Params& w, size_t b, size_t e) { winograd4_output_f32(w, b, e); });
+    } else {
+      run2_.run(
+          ctx.pool, [](const WinogradF32Params& w, size_t b, size_t e) { winograd_input_f32(w, b, e); }, gemm,
+          [](const WinogradF32Params& w, size_t b, size_t e) { winograd_output_f32(w, b, e); });
+    }
   }
 
  protected:
   bool on_bind(const ExecContext& ctx) override {
-    const size_t C = static_cast<size_t>(d_.in_c), K = static_cast<size_t>(d_.out_c);
     wp_.x = in<float>(0);
     wp_.y = out<float>();
+    if (f4_) {
+      GemmF32Params gemm[36];
+      gemm_params(gemm);
+      run4_.bind(wp_, gemm, rows_, panels_, nr_, ctx.n_threads, [](GemmF32Params* g, float* m) { g->y = m; });
+    } else {
+      GemmF32Params gemm[16];
+      gemm_params(gemm);
+      run2_.bind(wp_, gemm, rows_, panels_, nr_, ctx.n_threads, [](GemmF32Params* g, float* m) { g->y = m; });
+    }
+    return true;
+  }
+
+ private:
+  template <size_t E>
+  void gemm_params(GemmF32Params (&gemm)[E]) const {
+    const size_t C = static_cast<size_t>(d_.in_c), K = static_cast<size_t>(d_.out_c);
     float lo = 0, hi = 0;
     act_frange(Act::None, &lo, &hi);
-    GemmF32Params gemm[16];
-    for (size_t e = 0; e < 16; ++e) {
+    for (size_t e = 0; e < E; ++e) {
       GemmF32Params& p = gemm[e];
       p.taps = 1;
       p.kc = C;
@@ -493,18 +547,16 @@ class WinogradConvF32 final : public BoundKernel {
       p.hi = hi;
       p.vectors = pn_.vectors;
     }
-    run_.bind(wp_, gemm, rows_, panels_, nr_, ctx.n_threads,
-              [](GemmF32Params* g, float* m) { g->y = m; });
-    return true;
   }
 
- private:
   Conv2dDesc d_;
   Panels pn_;
   size_t nr_, rows_, panels_ = 0;
+  bool f4_;
   std::vector<float> packed_, zero_bias_, bias_;
   WinogradF32Params wp_;
-  WinogradRun<float, float, WinogradF32Params, GemmF32Params> run_;
+  WinogradRun<16, float, float, WinogradF32Params, GemmF32Params> run2_;
+  WinogradRun<36, float, float, WinogradF32Params, GemmF32Params> run4_;
 };
 
 // int8 3x3 stride-1 dense convolution by exact integer Winograd F(2x2, 3x3)
@@ -595,8 +647,7 @@ class WinogradConvI8 final : public BoundKernel {
       p.n = K;
       p.vectors = pn_.vectors;
     }
-    run_.bind(wp_, gemm, rows_, panels_, nr_, ctx.n_threads,
-              [](GemmI8Params* g, int32_t* m) { g->y32 = m; });
+    run_.bind(wp_, gemm, rows_, panels_, nr_, ctx.n_threads, [](GemmI8Params* g, int32_t* m) { g->y32 = m; });
     return true;
   }
 
@@ -609,7 +660,7 @@ class WinogradConvI8 final : public BoundKernel {
   std::vector<int32_t> zero_bias_, bias_;
   std::vector<float> ones_, mult_;
   WinogradI8Params wp_;
-  WinogradRun<int16_t, int32_t, WinogradI8Params, GemmI8Params> run_;
+  WinogradRun<16, int16_t, int32_t, WinogradI8Params, GemmI8Params> run_;
 };
 
 // int8: the input is widened to int16 (x - zero point) once per run anyway, so
