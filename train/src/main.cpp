@@ -44,6 +44,10 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--out-dir", o.out_dir, "export: folder for the .fam files");
   app->add_option("--model-name", o.model_name, "export: file stem (anet -> anet-fp32.fam, anet-int8.fam)");
   app->add_option("--calib-images", o.calib_images, "export: training images for int8 calibration");
+  app->add_option("--int8-weight-bits", o.int8_weight_bits,
+                  "export, lnet-export: int8 weight range, 8 = [-127, 127], 7 = [-64, 64] (no saturation in "
+                  "u8 x s8 pair products)")
+      ->check(CLI::Range(7, 8));
   app->add_option("--head", o.head, "export: auto | finetuned | linear")
       ->check(CLI::IsMember({"auto", "finetuned", "linear"}));
   app->add_option("--lnet-input-width", o.lnet_input_width, "LNet input width");

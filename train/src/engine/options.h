@@ -50,6 +50,9 @@ struct Options {
   std::string model_name = "anet";
   int calib_images = 512;
   double calib_percentile = 99.99;
+  // int8 weight bits (8: [-127, 127]; 7: [-64, 64], so that an AVX2 kernel may multiply
+  // uint8 activations by them with vpmaddubsw without saturating; ORT's "reduce_range").
+  int int8_weight_bits = 8;
   std::string head = "auto";  // auto (better on validation) | finetuned | linear
 
   // LNet (lnet-* stages; train/README.md "LNet").

@@ -981,7 +981,7 @@ void run_lnet_export(const Options& o) {
   // int8 range is clipped below at -8 (p = 0.0003: "no face" either way),
   // which spends the 256 steps on the useful range.
   obs.lo.back() = std::max(obs.lo.back(), -8.0 * obs.batches);
-  QNet q = quantize_conv_stack(folded, in_lo, in_hi, obs);
+  QNet q = quantize_conv_stack(folded, in_lo, in_hi, obs, weight_qmax_for_bits(o.int8_weight_bits));
   std::fprintf(stderr, "[lnet-export] int8 output logit range %.3f..%.3f (step %.4f)\n",
                obs.lo.back() / obs.batches, obs.hi.back() / obs.batches, q.convs.back().out.scale);
   auto maps8 = torch::sigmoid(conv_stack_dequantized(q, xv)).squeeze(1).contiguous();

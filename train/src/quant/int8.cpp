@@ -72,17 +72,25 @@ void RangeObserver::observe(const std::vector<torch::Tensor>& acts) {
   ++batches;
 }
 
-// Symmetric per-output-channel int8 weights; int32 bias in steps of in_scale * w_scale[o].
+int weight_qmax_for_bits(int bits) {
+  if (bits == 8) return 127;
+  if (bits == 7) return 64;
+  throw std::runtime_error("int8_weight_bits must be 7 or 8, got " + std::to_string(bits));
+}
+
+// Symmetric per-output-channel int8 weights in [-qmax, qmax]; int32 bias in steps of in_scale * w_scale[o].
 static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, const QParams& in,
-                             const QParams& out) {
+                             const QParams& out, int qmax) {
   QLayer l;
   const int64_t O = w.size(0);
   auto wf = w.to(torch::kFloat64);
   auto amax = wf.reshape({O, -1}).abs().amax(1);
-  l.w_scale = torch::where(amax > 0, amax / 127.0, torch::ones_like(amax)).to(torch::kFloat32);
+  if (qmax < 1 || qmax > 127) throw std::runtime_error("quantize_layer: weight qmax out of range");
+  const double qm = static_cast<double>(qmax);
+  l.w_scale = torch::where(amax > 0, amax / qm, torch::ones_like(amax)).to(torch::kFloat32);
   std::vector<int64_t> shape(static_cast<size_t>(w.dim()), 1);
   shape[0] = O;
-  l.wq = round_half_away(wf / l.w_scale.to(torch::kFloat64).view(shape)).clamp(-127, 127).to(torch::kFloat32);
+  l.wq = round_half_away(wf / l.w_scale.to(torch::kFloat64).view(shape)).clamp(-qm, qm).to(torch::kFloat32);
   auto bias_scale = torch::full({O}, in.scale, torch::kFloat32) * l.w_scale;
   l.bias_q = round_half_away(b.to(torch::kFloat64) / bias_scale.to(torch::kFloat64))
                  .clamp(-2147483647.0, 2147483647.0)
@@ -92,7 +100,7 @@ static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, con
   return l;
 }
 
-QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r) {
+QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r, int weight_qmax) {
   if (r.batches == 0 || r.lo.size() != f.convs.size() + 2)
     throw std::runtime_error("quantize_net: no calibration");
   auto range = [&](size_t i) { return qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches); };
@@ -101,7 +109,7 @@ QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const Ra
   QParams prev = q.input;
   for (size_t i = 0; i < f.convs.size(); ++i) {
     const auto& c = f.convs[i];
-    QLayer l = quantize_layer(c.weight, c.bias, prev, range(i));
+    QLayer l = quantize_layer(c.weight, c.bias, prev, range(i), weight_qmax);
     l.stride = c.stride;
     l.pad = c.pad;
     l.groups = c.groups;
@@ -110,13 +118,13 @@ QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const Ra
     prev = l.out;
   }
   q.pooled = prev;  // the pool keeps its input's quantisation
-  q.fc = quantize_layer(f.fc_weight, f.fc_bias, q.pooled, range(f.convs.size() + 1));
+  q.fc = quantize_layer(f.fc_weight, f.fc_bias, q.pooled, range(f.convs.size() + 1), weight_qmax);
   q.fc.relu = false;
   return q;
 }
 
 QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, double input_hi,
-                         const RangeObserver& r) {
+                         const RangeObserver& r, int weight_qmax) {
   if (r.batches == 0 || r.lo.size() != convs.size())
     throw std::runtime_error("quantize_conv_stack: no calibration");
   QNet q;
@@ -125,7 +133,8 @@ QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, 
   for (size_t i = 0; i < convs.size(); ++i) {
     const auto& c = convs[i];
     QLayer l =
-        quantize_layer(c.weight, c.bias, prev, qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches));
+        quantize_layer(c.weight, c.bias, prev, qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches),
+                       weight_qmax);
     l.stride = c.stride;
     l.pad = c.pad;
     l.groups = c.groups;

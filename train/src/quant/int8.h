@@ -51,12 +51,16 @@ torch::Tensor quantize_emul(const torch::Tensor& x, const QParams& q);
 
 // Builds the int8 network. `input_lo/hi` is the range of normalised pixels;
 // `ranges` holds one entry per conv output, the pooled features and the logits.
-QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& ranges);
+// `weight_qmax`: the weights' largest magnitude (127 for 8 bits, 64 for 7).
+QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& ranges,
+                 int weight_qmax = 127);
 
 // Fully convolutional nets (LNet): convs only (QNet::fc/pooled unused);
 // `ranges` holds one entry per conv output.
 QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, double input_hi,
-                         const RangeObserver& ranges);
+                         const RangeObserver& ranges, int weight_qmax = 127);
+// The largest weight magnitude for an int8_weight_bits option value (7 or 8).
+int weight_qmax_for_bits(int bits);
 // Emulated int8 conv stack: normalised input [N,3,H,W] -> dequantised last conv output [N,C,h,w].
 torch::Tensor conv_stack_dequantized(const QNet& q, const torch::Tensor& x);
 

@@ -147,7 +147,7 @@ void run_export(const Options& o) {
     in_lo = std::min(in_lo, static_cast<double>((0 - o.input.mean[c]) / o.input.std[c]));
     in_hi = std::max(in_hi, static_cast<double>((1 - o.input.mean[c]) / o.input.std[c]));
   }
-  QNet qnet = quantize_net(folded, in_lo, in_hi, obs);
+  QNet qnet = quantize_net(folded, in_lo, in_hi, obs, weight_qmax_for_bits(o.int8_weight_bits));
   auto print_layer = [](const std::string& n, const QLayer& l) {
     auto m = l.w_scale * (l.in.scale / l.out.scale);
     std::fprintf(stderr, "[export] int8 %-6s in %.4g/%d out %.4g/%d requant multiplier %.3g..%.3g\n",
