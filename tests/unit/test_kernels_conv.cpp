@@ -11,6 +11,10 @@
 
 #include "unit/test_kernels_util.h"
 
+#if defined(FACEATTR_HAVE_SIMD)
+#include "kernels/simd/simd_kernels.h"
+#endif
+
 #if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
 #include <hwy/targets.h>
 #endif
@@ -316,6 +320,95 @@ TEST_CASE("conv2d int8 3x3: extreme weights and inputs stay exact", "[kernels][c
     CHECK(fraction_different_i8(want, got) == 0.0);
   }
 }
+
+#if defined(FACEATTR_HAVE_SIMD)
+// Weights in [-64, 64] (7-bit exports) take the exact u8 x s8 pmaddubsw path on
+// AVX2 (simd::conv2d_i8_takes_u8; other targets keep the int16 path): every
+// shape bit-identical to the reference, including input channels off 4 (K
+// padded), outputs off the panel width, padding (u = zp + 128), strides, zero
+// points -128 / 127, weights exactly +-64 with inputs at the extremes. One
+// weight of 65 falls back to the int16 path, also exact.
+TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels][conv][simd]") {
+  if (!family_available(Family::Simd)) return;
+  const bool u8 = simd::gemm_u8_available();
+  std::mt19937 rng(777);
+  std::vector<Conv2dDesc> shapes = {
+      conv(40, 32, 3, 32, 3, 2, 1, 1, Act::Relu),       // first layer: 9 merged channels
+      conv(20, 16, 32, 64, 1, 1, 0, 1, Act::Relu),      // pointwise
+      conv(5, 4, 67, 45, 1, 1, 0, 1, Act::LeakyRelu),   // channels off 4, outputs off the panel
+      conv(9, 7, 5, 24, 3, 2, 1, 1, Act::Relu6),        // 3-vector panel, stride 2
+      conv(6, 7, 13, 17, 3, 1, 1, 1, Act::LeakyRelu),   // 3x3 stride 1, direct (13 channels)
+      conv(7, 6, 9, 13, 3, 2, 0, 1, Act::None),         // no padding
+      conv(1, 1, 64, 40, 3, 1, 1, 1, Act::None),        // all but one tap in the padding
+      conv(11, 9, 6, 100, 5, 2, 2, 1, Act::LeakyRelu),  // 5x5, several panels, a partial one
+      conv(3, 5, 2, 2, 1, 1, 0, 1, Act::Relu),          // two output channels
+  };
+  shapes[3].pad_right = shapes[3].pad_bottom = 0;  // asymmetric
+  shapes[3] = finish_conv(shapes[3]);
+  shapes[1].batch = shapes[7].batch = 2;
+  TestContext tc1(1), tc2(2);
+  int idx = 0;
+  for (Conv2dDesc d : shapes) {
+    for (int variant = 0; variant < 4; ++variant, ++idx) {
+      d.dtype = DType::I8;
+      ConvData w = random_weights(rng, d, variant != 1);
+      random_quant(rng, &d, w.ws);
+      for (auto& v : w.wq) v = static_cast<int8_t>(rand_int(rng, -64, 64));
+      w.wq[0] = 64;
+      w.wq[w.wq.size() - 1] = -64;
+      const size_t n_in = static_cast<size_t>(d.batch) * d.in_h * d.in_w * d.in_c;
+      std::vector<int8_t> x = random_i8(rng, n_in + kInputSlackBytes);
+      if (variant == 2) d.in_q.zero_point = -128;
+      if (variant == 3) {  // extremes: x - zp = +-255 against weights +-64
+        d.in_q.zero_point = 127;
+        for (size_t i = 0; i < w.wq.size(); ++i) w.wq[i] = (i / 3 + i / 5) % 2 ? 64 : -64;
+        for (auto& v : x) v = rand_int(rng, 0, 3) ? -128 : 127;
+        d.out_q.scale *= 4;
+      }
+      if (variant == 1) w.wq[w.wq.size() / 2] = 65;  // one weight out of range: the int16 path
+      INFO(describe(d) << " variant " << variant << " in zp " << d.in_q.zero_point);
+      CHECK(simd::conv2d_i8_takes_u8(d, view(w)) == (u8 && variant != 1));
+      auto ref = reference::make_conv2d(d, view(w));
+      auto opt = simd::make_conv2d(d, view(w));
+      REQUIRE(ref);
+      REQUIRE(opt);
+      const size_t n_out = static_cast<size_t>(d.batch) * d.out_h * d.out_w * d.out_c;
+      std::vector<int8_t> want(n_out), got(n_out, 99);
+      const ExecContext& ctx = idx % 2 ? tc2.ctx() : tc1.ctx();
+      REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), ctx));
+      REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), ctx));
+      std::string report;
+      CHECK(count_mismatches_i8(want, got, 0, &report) == 0);
+      INFO(report);
+      std::fill(got.begin(), got.end(), 99);  // re-runnable on the same binding
+      opt->run(ctx);
+      CHECK(count_mismatches_i8(want, got, 0, nullptr) == 0);
+    }
+  }
+  // Fully connected (a 1x1 conv underneath) with 7-bit weights.
+  FullyConnectedDesc fd;
+  fd.batch = 3;
+  fd.in_features = 75;
+  fd.out_features = 21;
+  fd.dtype = DType::I8;
+  fd.act = Act::Relu;
+  fd.in_q = {0.03f, -128};
+  fd.out_q = {0.05f, 4};
+  ConvData w;
+  w.wq = random_i8(rng, static_cast<size_t>(fd.in_features) * fd.out_features, -64, 64);
+  w.ws = random_f32(rng, fd.out_features, 0.002f, 0.02f);
+  w.bq = random_i32(rng, fd.out_features, -3000, 3000);
+  auto ref = reference::make_fully_connected(fd, view(w));
+  auto opt = simd::make_fully_connected(fd, view(w));
+  REQUIRE(ref);
+  REQUIRE(opt);
+  const auto x = random_i8(rng, static_cast<size_t>(fd.batch) * fd.in_features + kInputSlackBytes);
+  std::vector<int8_t> want(static_cast<size_t>(fd.batch) * fd.out_features), got(want.size(), 99);
+  REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc1.ctx()));
+  REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc1.ctx()));
+  CHECK(count_mismatches_i8(want, got, 0, nullptr) == 0);
+}
+#endif
 
 // Three threads: the pool's per-thread ranges and stealing split work unevenly.
 TEST_CASE("conv2d with 3 threads", "[kernels][conv]") {

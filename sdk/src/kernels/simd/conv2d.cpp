@@ -782,6 +782,110 @@ class GemmConvI8 final : public BoundKernel {
   int32_t qmin_ = -128, qmax_ = 127;
 };
 
+// int8 dense conv whose weights all lie in [-64, 64] (e.g. a 7-bit export), on
+// AVX2: the input flipped to u8 (x + 128) into a padded buffer whose border is
+// zp + 128 (x - zp = 0, as the reference pads), K grouped by 4 for pmaddubsw,
+// exact (gemm_u8); -(zp + 128) * sum of the channel's weights is in the bias.
+class GemmConvU8 final : public BoundKernel {
+ public:
+  static Panels panels(size_t n) {
+    const size_t w2 = 2 * kGemmU8Lanes, w3 = 3 * kGemmU8Lanes;
+    const size_t v = gemm_panel_vectors(n, w2, w3);
+    return {v, v * kGemmU8Lanes, v == 3 ? size_t{3} : size_t{6}};
+  }
+
+  GemmConvU8(const Conv2dDesc& d, const ConvWeights& w)
+      : BoundKernel(1), d_(d), s_(d, panels(static_cast<size_t>(d.out_c)), true), pi_(d) {
+    const size_t kq = (s_.icg + 3) / 4;
+    const size_t panel_size = s_.taps * kq * s_.nr * 4;
+    packed_.assign(s_.panels * panel_size, 0);
+    bias_.assign(s_.panels * s_.nr, 0);
+    mult_.assign(s_.panels * s_.nr, 0.0f);
+    const auto* wq = static_cast<const int8_t*>(w.weights);
+    const auto* bq = static_cast<const int32_t*>(w.bias);
+    const std::vector<float> mult = requant_multipliers(d.in_q, w.w_scales, d.out_q, d.out_c);
+    const int64_t u_zp = static_cast<int64_t>(d.in_q.zero_point) + 128;
+    for (size_t oc = 0; oc < s_.ocg; ++oc) {
+      const size_t panel = oc / s_.nr, j = oc % s_.nr;
+      int64_t sum_w = 0;
+      for (size_t t = 0; t < s_.taps; ++t) {
+        for (size_t c = 0; c < s_.icg; ++c) {
+          const int8_t v = wq[(oc * s_.taps + t) * s_.icg + c];
+          packed_[panel * panel_size + ((t * kq + c / 4) * s_.nr + j) * 4 + c % 4] = v;
+          sum_w += v;
+        }
+      }
+      // Modulo 2^32 like the kernel's int32 sums: the total is the reference's int32 sum.
+      const int64_t b = (bq ? bq[oc] : 0) - u_zp * sum_w;
+      bias_[panel * s_.nr + j] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(b)));
+      mult_[panel * s_.nr + j] = mult[oc];
+    }
+    act_qrange(d.act, d.out_q, &qmin_, &qmax_);
+  }
+
+  void run(const ExecContext& ctx) override {
+    const size_t rows = static_cast<size_t>(d_.batch) * (pi_.row_end - pi_.row_begin);
+    const size_t row_len = pi_.col_end * pi_.c;
+    const size_t rows_per_task = std::max<size_t>(1, 16384 / std::max<size_t>(1, row_len));
+    parallel_for(ctx.pool, ceil_div(rows, rows_per_task),
+                 [this, rows, row_len, rows_per_task](size_t begin, size_t end) {
+                   const size_t in_rows = pi_.row_end - pi_.row_begin;
+                   for (size_t r = begin * rows_per_task; r < std::min(rows, end * rows_per_task); ++r) {
+                     const size_t b = r / in_rows, iy = pi_.row_begin + r % in_rows;
+                     const int8_t* src = in<int8_t>(0) + (b * d_.in_h + iy) * d_.in_w * pi_.c;
+                     uint8_t* dst = flipped_.data() + ((b * pi_.h + iy + static_cast<size_t>(d_.pad_top)) * pi_.w +
+                                                       static_cast<size_t>(d_.pad_left)) *
+                                                          pi_.c;
+                     flip_i8_to_u8(src, dst, row_len);
+                   }
+                 });
+    parallel_for(ctx.pool, s_.tasks(), [this](size_t begin, size_t end) {
+      for (size_t task = begin; task < end; ++task) {
+        size_t g, panel, m0, m1;
+        s_.decode(task, &g, &panel, &m0, &m1);
+        gemm_u8(p_, m0, m1, panel, panel + 1);
+      }
+    });
+  }
+
+ protected:
+  bool on_bind(const ExecContext&) override {
+    // Padded u8 copy of the input, border zp + 128, plus 4 readable bytes (a tap
+    // reads its channels rounded up to 4).
+    flipped_.assign(pi_.elements(d_.batch) + 4, static_cast<uint8_t>(d_.in_q.zero_point + 128));
+    build_padded_indirection<uint8_t>(d_, pi_, true, flipped_.data(), &ind_);
+    p_ = GemmU8Params{};
+    p_.ind = ind_.data();
+    p_.taps = s_.taps;
+    p_.kc = s_.icg;
+    p_.packed = packed_.data();
+    p_.bias = bias_.data();
+    p_.mult = mult_.data();
+    p_.y = out<int8_t>();
+    p_.y_stride = static_cast<size_t>(d_.out_c);
+    p_.n = s_.ocg;
+    p_.act = d_.act;
+    p_.alpha = d_.leaky_alpha;
+    p_.zp = d_.out_q.zero_point;
+    p_.qmin = qmin_;
+    p_.qmax = qmax_;
+    p_.vectors = s_.vectors;
+    return true;
+  }
+
+ private:
+  Conv2dDesc d_;
+  GemmShape s_;
+  PaddedInput pi_;
+  std::vector<int8_t> packed_;
+  std::vector<uint8_t> flipped_;
+  std::vector<int32_t> bias_;
+  std::vector<float> mult_;
+  std::vector<const uint8_t*> ind_;
+  GemmU8Params p_;
+  int32_t qmin_ = -128, qmax_ = 127;
+};
+
 class DepthwiseConv final : public BoundKernel {
  public:
   DepthwiseConv(const Conv2dDesc& d, const ConvWeights& w) : BoundKernel(1), d_(d) {
@@ -866,6 +970,13 @@ bool is_depthwise(const Conv2dDesc& d) { return d.groups == d.in_c && d.out_c ==
 
 }  // namespace
 
+bool conv2d_i8_takes_u8(const Conv2dDesc& d, const ConvWeights& w) {
+  if (d.dtype != DType::I8 || d.groups != 1 || d.out_c < 2 || !gemm_u8_available()) return false;
+  const auto* wq = static_cast<const int8_t*>(w.weights);
+  const size_t n = static_cast<size_t>(d.out_c) * d.kernel_h * d.kernel_w * d.in_c;
+  return std::all_of(wq, wq + n, [](int8_t v) { return v >= -64 && v <= 64; });
+}
+
 KernelPtr make_conv2d(const Conv2dDesc& d, const ConvWeights& w) {
   if (!conv2d_desc_valid(d, w)) return nullptr;
   if (is_depthwise(d) && (d.dtype == DType::F32 || d.kernel_h * d.kernel_w <= kMaxExactDepthwiseTaps)) {
@@ -877,6 +988,7 @@ KernelPtr make_conv2d(const Conv2dDesc& d, const ConvWeights& w) {
     if (k->fits()) return k;
   }
   if (d.dtype == DType::F32) return std::make_unique<GemmConvF32>(d, w);
+  if (conv2d_i8_takes_u8(d, w)) return std::make_unique<GemmConvU8>(d, w);
   return std::make_unique<GemmConvI8>(d, w);
 }
 
@@ -893,6 +1005,7 @@ KernelPtr make_fully_connected(const FullyConnectedDesc& d, const ConvWeights& w
   c.in_q = d.in_q;
   c.out_q = d.out_q;
   if (d.dtype == DType::F32) return std::make_unique<GemmConvF32>(c, w);
+  if (conv2d_i8_takes_u8(c, w)) return std::make_unique<GemmConvU8>(c, w);
   return std::make_unique<GemmConvI8>(c, w);
 }
 

@@ -130,6 +130,37 @@ void gemv_i8(const GemmI8Params& p, const int16_t* w, size_t m_begin, size_t m_e
 // y[i] = x[i] - zp as int16, i in [begin, end).
 void widen_sub_i8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t end);
 
+// ---- exact int8 GEMM on u8 inputs for weights in [-64, 64] (AVX2 pmaddubsw) ----
+// u = x + 128 (x ^ 0x80); sum (x - zp) w = sum u w - (zp + 128) sum w, the
+// second term folded into the bias at packing. pmaddubsw's int16 pair sums
+// saturate in general but not here: |u w + u' w'| <= 255 * 128 < 32767.
+// Packed weights: [panel][taps][ceil(kc / 4)][panel_width][4] int8, zero past
+// kc (a tap reads up to 3 bytes past its kc channels, times weight 0).
+// Panels of `vectors` (2 or 3) x kGemmU8Lanes outputs on every target.
+constexpr size_t kGemmU8Lanes = 8;
+struct GemmU8Params {
+  const uint8_t* const* ind = nullptr;
+  size_t taps = 1, kc = 0, x_offset = 0;
+  const int8_t* packed = nullptr;
+  const int32_t* bias = nullptr;  // [panel][panel_width], the zero-point term folded in
+  const float* mult = nullptr;    // [panel][panel_width]
+  int8_t* y = nullptr;
+  size_t y_stride = 0, y_offset = 0, n = 0;
+  Act act = Act::None;
+  float alpha = 0;
+  int32_t zp = 0, qmin = -128, qmax = 127;
+  size_t vectors = 2;
+};
+// True on x86 targets with AVX2 or better (elsewhere gemm_u8 is a plain loop).
+bool gemm_u8_available();
+void gemm_u8(const GemmU8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
+// y[i] = x[i] + 128 as uint8 (x ^ 0x80), i in [0, n).
+void flip_i8_to_u8(const int8_t* x, uint8_t* y, size_t n);
+// Whether make_conv2d / make_fully_connected (int8) take the u8 path for these
+// weights: groups 1, more than one output channel, every weight in [-64, 64],
+// gemm_u8_available().
+bool conv2d_i8_takes_u8(const Conv2dDesc& d, const ConvWeights& w);
+
 // ---- depthwise convolution (one output channel per input channel) ----
 // Weights packed [tap][channels]; rows [row_begin, row_end) of batch*out_h.
 struct DepthwiseParams {
