@@ -48,6 +48,10 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
                   "export, lnet-export: int8 weight range, 8 = [-127, 127], 7 = [-64, 64] (no saturation in "
                   "u8 x s8 pair products)")
       ->check(CLI::Range(7, 8));
+  app->add_option("--from-model", o.from_model,
+                  "export: re-export the network of this fp32 ANet .fam (e.g. models/anet-fp32.fam) "
+                  "instead of the run folder's checkpoint")
+      ->check(CLI::ExistingFile);
   app->add_option("--head", o.head, "export: auto | finetuned | linear")
       ->check(CLI::IsMember({"auto", "finetuned", "linear"}));
   app->add_option("--lnet-input-width", o.lnet_input_width, "LNet input width");

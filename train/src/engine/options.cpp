@@ -10,7 +10,7 @@ namespace faceattr::train {
       X(threads) X(workers) X(seed) X(resume) X(cache_images) X(max_steps) X(width_mult) X(dropout)          \
           X(batch_size) X(pretrain_epochs) X(pretrain_lr) X(finetune_epochs) X(finetune_lr) X(weight_decay)  \
               X(label_smoothing) X(pos_weighting) X(init) X(out_dir) X(model_name) X(calib_images)           \
-                  X(calib_percentile) X(int8_weight_bits) X(head) X(lnet_input_width) X(lnet_input_height) X(lnet_train_width)   \
+                  X(calib_percentile) X(int8_weight_bits) X(from_model) X(head) X(lnet_input_width) X(lnet_input_height) X(lnet_train_width)   \
                       X(lnet_train_height) X(lnet_width_mult) X(lnet_batch) X(lnet_pretrain_epochs)          \
                           X(lnet_pretrain_steps) X(lnet_pretrain_lr) X(lnet_epochs) X(lnet_steps) X(lnet_lr) \
                               X(lnet_pool) X(lnet_lse_r) X(lnet_face_weight) X(box_supervision) X(lnet_map)  \

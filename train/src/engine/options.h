@@ -53,6 +53,7 @@ struct Options {
   // int8 weight bits (8: [-127, 127]; 7: [-64, 64], so that an AVX2 kernel may multiply
   // uint8 activations by them with vpmaddubsw without saturating; ORT's "reduce_range").
   int int8_weight_bits = 8;
+  std::string from_model;  // export: re-export this fp32 .fam's network instead of run_dir's checkpoint
   std::string head = "auto";  // auto (better on validation) | finetuned | linear
 
   // LNet (lnet-* stages; train/README.md "LNet").

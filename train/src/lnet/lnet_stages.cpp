@@ -1084,7 +1084,7 @@ void run_lnet_export(const Options& o) {
   auto bytes32 = modelfile::serialize(build_fp32_fcn_model(folded, info));
   info.name = name + "-int8";
   info.description = "LNet face localiser (weakly supervised, response map), int8 post-training quantised";
-  info.metadata = meta(t8, "int8: per-channel symmetric weights, per-tensor activations (" +
+  info.metadata = meta(t8, "int8: " + weight_bits_description(o.int8_weight_bits) + ", per-tensor activations (" +
                                std::to_string(o.lnet_calib_scenes) + " calibration scenes)");
   auto bytes8 = modelfile::serialize(build_int8_fcn_model(q, info));
 

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
 #include <vector>
 
 #include "model/anet.h"
@@ -28,6 +30,12 @@ struct FoldedNet {
 
 // BN (eval statistics) folded: w' = w * g / sqrt(v + eps), b' = beta - m * g / sqrt(v + eps).
 FoldedNet fold_batchnorm(ANet& net);
+
+// The folded network of an fp32 ANet model file (what export wrote: convs with their
+// fused ReLU, global average pool, fully connected, sigmoid), to re-export a shipped
+// model without its training checkpoint. `head` receives its "head" metadata ("" if
+// none). Throws with a message naming the file on anything else.
+FoldedNet folded_from_model_file(const std::string& path, std::string* head);
 
 // One conv-BN-ReLU block folded the same way (ANet's and LNet's blocks share
 // the members conv, bn and spec {stride, kernel, groups}).

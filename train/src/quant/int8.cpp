@@ -78,6 +78,11 @@ int weight_qmax_for_bits(int bits) {
   throw std::runtime_error("int8_weight_bits must be 7 or 8, got " + std::to_string(bits));
 }
 
+std::string weight_bits_description(int bits) {
+  return weight_qmax_for_bits(bits) == 127 ? "per-channel symmetric weights"
+                                           : "per-channel symmetric 7-bit weights ([-64, 64])";
+}
+
 // Symmetric per-output-channel int8 weights in [-qmax, qmax]; int32 bias in steps of in_scale * w_scale[o].
 static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, const QParams& in,
                              const QParams& out, int qmax) {

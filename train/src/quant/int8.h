@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "quant/folded.h"
@@ -61,6 +62,8 @@ QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, 
                          const RangeObserver& ranges, int weight_qmax = 127);
 // The largest weight magnitude for an int8_weight_bits option value (7 or 8).
 int weight_qmax_for_bits(int bits);
+// The weights' part of a model's "quantization" metadata for that option value.
+std::string weight_bits_description(int bits);
 // Emulated int8 conv stack: normalised input [N,3,H,W] -> dequantised last conv output [N,C,h,w].
 torch::Tensor conv_stack_dequantized(const QNet& q, const torch::Tensor& x);
 

@@ -88,15 +88,27 @@ void run_export(const Options& o) {
   const auto& names = splits.attribute_names;
   const int A = static_cast<int>(names.size());
   ANet net(A, o.width_mult, o.dropout);
-  load_module(*net, o.run_dir + "/finetune/anet.pt");
   std::string head = o.head;
+  FoldedNet folded;
+  const bool from_file = !o.from_model.empty();
+  if (from_file) {
+    // Re-export a model file's network (its BN already folded): no checkpoint needed.
+    folded = folded_from_model_file(o.from_model, &head);
+    if (static_cast<int>(folded.fc_weight.size(0)) != A)
+      throw std::runtime_error(o.from_model + ": " + std::to_string(folded.fc_weight.size(0)) +
+                               " outputs, the data has " + std::to_string(A) + " attributes");
+    if (head.empty()) head = "finetuned";
+    std::fprintf(stderr, "[export] network from %s\n", o.from_model.c_str());
+  } else {
+    load_module(*net, o.run_dir + "/finetune/anet.pt");
+  }
   nlohmann::json linear_report;
   if (std::filesystem::exists(o.run_dir + "/linear/report.json")) {
     std::ifstream f(o.run_dir + "/linear/report.json");
     linear_report = nlohmann::json::parse(f);
   }
   if (head == "auto") head = linear_report.value("winner", std::string("finetuned"));
-  if (head == "linear") {
+  if (head == "linear" && !from_file) {
     torch::nn::Linear lin(net->feature_dim(), A);
     load_module(*lin, o.run_dir + "/linear/head.pt");
     torch::NoGradGuard ng;
@@ -108,11 +120,13 @@ void run_export(const Options& o) {
   std::fprintf(stderr, "[export] head: %s\n", head.c_str());
 
   // fp32: fold BN and check the folded network against the module.
-  FoldedNet folded = fold_batchnorm(net);
+  if (!from_file) folded = fold_batchnorm(net);
   torch::Tensor y_val;
   auto x_val = load_inputs(splits.val, o, false, 0, &y_val);
   torch::Tensor logits32;
-  {
+  if (from_file) {
+    logits32 = folded.logits(x_val);
+  } else {
     torch::NoGradGuard ng;
     // Compare pooled features (the head is copied verbatim; a badly conditioned
     // linear head would only amplify float rounding).
@@ -195,7 +209,8 @@ void run_export(const Options& o) {
   info.description = "ANet (CelebA 40 attributes), int8 post-training quantised";
   info.thresholds = thr8;
   info.metadata.push_back({"val_mean_accuracy", fmt(mean_of(acc8))});
-  info.metadata.push_back({"quantization", "int8: per-channel symmetric weights, per-tensor activations (" +
+  info.metadata.push_back({"quantization", "int8: " + weight_bits_description(o.int8_weight_bits) +
+                                               ", per-tensor activations (" +
                                                std::to_string(o.calib_images) + " calibration images, p" +
                                                fmt(o.calib_percentile) + ")"});
   auto bytes8 = modelfile::serialize(build_int8_model(qnet, info));
