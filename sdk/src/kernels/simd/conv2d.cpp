@@ -833,9 +833,10 @@ class GemmConvU8 final : public BoundKernel {
                    for (size_t r = begin * rows_per_task; r < std::min(rows, end * rows_per_task); ++r) {
                      const size_t b = r / in_rows, iy = pi_.row_begin + r % in_rows;
                      const int8_t* src = in<int8_t>(0) + (b * d_.in_h + iy) * d_.in_w * pi_.c;
-                     uint8_t* dst = flipped_.data() + ((b * pi_.h + iy + static_cast<size_t>(d_.pad_top)) * pi_.w +
-                                                       static_cast<size_t>(d_.pad_left)) *
-                                                          pi_.c;
+                     uint8_t* dst =
+                         flipped_.data() + ((b * pi_.h + iy + static_cast<size_t>(d_.pad_top)) * pi_.w +
+                                            static_cast<size_t>(d_.pad_left)) *
+                                               pi_.c;
                      flip_i8_to_u8(src, dst, row_len);
                    }
                  });

@@ -286,8 +286,9 @@ HWY_INLINE void TileU8(const GemmU8Params& p, size_t m, size_t panel) {
     FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
     for (size_t j = 0; j < kq; ++j) {
       __m256i wv[V];
-      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v)
+      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
         wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + v * 4 * N));
+      }
       w += 4 * nr;
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
         int32_t quad;
@@ -324,7 +325,8 @@ HWY_INLINE void TileU8(const GemmU8Params& p, size_t m, size_t panel) {
   FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
     HWY_ALIGN int8_t tmp[3 * N];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-      const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, sums[v][r]), mult[v]), act, alpha, zp, qmin, qmax);
+      const auto q =
+          RequantizeF32(df, hn::Mul(hn::ConvertTo(df, sums[v][r]), mult[v]), act, alpha, zp, qmin, qmax);
       hn::StoreU(hn::DemoteTo(d8, q), d8, tmp + v * N);
     }
     std::memcpy(y + r * y_stride, tmp, valid);  // a partial panel (the last one)
