@@ -98,6 +98,13 @@ void run_export(const Options& o) {
       throw std::runtime_error(o.from_model + ": " + std::to_string(folded.fc_weight.size(0)) +
                                " outputs, the data has " + std::to_string(A) + " attributes");
     if (head.empty()) head = "finetuned";
+    // The file must hold the config's architecture (its cost goes into the metadata).
+    const FoldedNet arch = fold_batchnorm(net);
+    bool same = arch.convs.size() == folded.convs.size() && arch.fc_weight.sizes() == folded.fc_weight.sizes();
+    for (size_t i = 0; same && i < arch.convs.size(); ++i)
+      same = arch.convs[i].weight.sizes() == folded.convs[i].weight.sizes() &&
+             arch.convs[i].stride == folded.convs[i].stride && arch.convs[i].groups == folded.convs[i].groups;
+    if (!same) throw std::runtime_error(o.from_model + ": not the architecture of the config (width_mult?)");
     std::fprintf(stderr, "[export] network from %s\n", o.from_model.c_str());
   } else {
     load_module(*net, o.run_dir + "/finetune/anet.pt");
