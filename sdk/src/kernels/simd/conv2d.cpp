@@ -57,6 +57,26 @@ struct PaddedInput {
     col_end = std::min(static_cast<size_t>(d.in_w), w - std::min(w, static_cast<size_t>(d.pad_left)));
   }
   size_t elements(int batch) const { return static_cast<size_t>(batch) * h * w * c; }
+
+  // Copies the input rows of int8 `x` into the interior of the padded buffer `buf`,
+  // in parallel, each row through convert(src, dst, elements); about `task_elems`
+  // input elements per task. The border is left as it is.
+  template <class T, class Convert>
+  void fill(ThreadPool* pool, const Conv2dDesc& d, const int8_t* x, T* buf, size_t task_elems,
+            Convert&& convert) const {
+    const size_t in_rows = row_end - row_begin;
+    const size_t rows = static_cast<size_t>(d.batch) * in_rows;
+    const size_t row_len = col_end * c;
+    const size_t rows_per_task = std::max<size_t>(1, task_elems / std::max<size_t>(1, row_len));
+    parallel_for(pool, ceil_div(rows, rows_per_task), [&](size_t begin, size_t end) {
+      for (size_t r = begin * rows_per_task; r < std::min(rows, end * rows_per_task); ++r) {
+        const size_t b = r / in_rows, iy = row_begin + r % in_rows;
+        const int8_t* src = x + (b * static_cast<size_t>(d.in_h) + iy) * static_cast<size_t>(d.in_w) * c;
+        T* dst = buf + ((b * h + iy + static_cast<size_t>(d.pad_top)) * w + static_cast<size_t>(d.pad_left)) * c;
+        convert(src, dst, row_len);
+      }
+    });
+  }
 };
 
 // ind[m * taps + t] for a padded input: tap t = ky (merge_kx) or ky * kernel_w + kx.
@@ -708,22 +728,9 @@ class GemmConvI8 final : public BoundKernel {
 
   void run(const ExecContext& ctx) override {
     // Widen the input rows into the interior of the padded buffer (its border stays zero).
-    const size_t rows = static_cast<size_t>(d_.batch) * (pi_.row_end - pi_.row_begin);
-    const size_t row_len = pi_.col_end * pi_.c;
-    const size_t rows_per_task = std::max<size_t>(1, 8192 / std::max<size_t>(1, row_len));
-    parallel_for(ctx.pool, ceil_div(rows, rows_per_task),
-                 [this, rows, row_len, rows_per_task](size_t begin, size_t end) {
-                   const size_t in_rows = pi_.row_end - pi_.row_begin;
-                   for (size_t r = begin * rows_per_task; r < std::min(rows, end * rows_per_task); ++r) {
-                     const size_t b = r / in_rows, iy = pi_.row_begin + r % in_rows;
-                     const int8_t* src = in<int8_t>(0) + (b * d_.in_h + iy) * d_.in_w * pi_.c;
-                     int16_t* dst =
-                         widened_.data() + ((b * pi_.h + iy + static_cast<size_t>(d_.pad_top)) * pi_.w +
-                                            static_cast<size_t>(d_.pad_left)) *
-                                               pi_.c;
-                     widen_sub_i8(src, d_.in_q.zero_point, dst, 0, row_len);
-                   }
-                 });
+    const int32_t zp = d_.in_q.zero_point;
+    pi_.fill(ctx.pool, d_, in<int8_t>(0), widened_.data(), 8192,
+             [zp](const int8_t* src, int16_t* dst, size_t n) { widen_sub_i8(src, zp, dst, 0, n); });
     if (!wvec_.empty()) {
       parallel_for(ctx.pool, ceil_div(s_.m, kGemvRows), [this](size_t begin, size_t end) {
         gemv_i8(params_[0], wvec_.data(), begin * kGemvRows, std::min(s_.m, end * kGemvRows));
@@ -824,22 +831,8 @@ class GemmConvU8 final : public BoundKernel {
   }
 
   void run(const ExecContext& ctx) override {
-    const size_t rows = static_cast<size_t>(d_.batch) * (pi_.row_end - pi_.row_begin);
-    const size_t row_len = pi_.col_end * pi_.c;
-    const size_t rows_per_task = std::max<size_t>(1, 16384 / std::max<size_t>(1, row_len));
-    parallel_for(ctx.pool, ceil_div(rows, rows_per_task),
-                 [this, rows, row_len, rows_per_task](size_t begin, size_t end) {
-                   const size_t in_rows = pi_.row_end - pi_.row_begin;
-                   for (size_t r = begin * rows_per_task; r < std::min(rows, end * rows_per_task); ++r) {
-                     const size_t b = r / in_rows, iy = pi_.row_begin + r % in_rows;
-                     const int8_t* src = in<int8_t>(0) + (b * d_.in_h + iy) * d_.in_w * pi_.c;
-                     uint8_t* dst =
-                         flipped_.data() + ((b * pi_.h + iy + static_cast<size_t>(d_.pad_top)) * pi_.w +
-                                            static_cast<size_t>(d_.pad_left)) *
-                                               pi_.c;
-                     flip_i8_to_u8(src, dst, row_len);
-                   }
-                 });
+    pi_.fill(ctx.pool, d_, in<int8_t>(0), flipped_.data(), 16384,
+             [](const int8_t* src, uint8_t* dst, size_t n) { flip_i8_to_u8(src, dst, n); });
     parallel_for(ctx.pool, s_.tasks(), [this](size_t begin, size_t end) {
       for (size_t task = begin; task < end; ++task) {
         size_t g, panel, m0, m1;
