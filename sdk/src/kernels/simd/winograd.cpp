@@ -56,10 +56,25 @@ struct TilePos {
   size_t b;
   int y0, x0;  // top-left output of the tile
 };
-HWY_INLINE TilePos TileAt(const WinogradF32Params& p, size_t tile) {
+// Tile `tile` of T x T outputs (T = 2: F(2x2, 3x3), 4: F(4x4, 3x3)).
+template <int T, class P>
+HWY_INLINE TilePos TileAt(const P& p, size_t tile) {
   const size_t per_image = static_cast<size_t>(p.tiles_h) * p.tiles_w;
   const size_t r = tile % per_image;
-  return {tile / per_image, static_cast<int>(r / p.tiles_w) * 2, static_cast<int>(r % p.tiles_w) * 2};
+  return {tile / per_image, static_cast<int>(r / p.tiles_w) * T, static_cast<int>(r % p.tiles_w) * T};
+}
+
+// The T x T output pixels of a tile (row-major), null past the output's edge.
+template <int T, class P, class Out>
+HWY_INLINE void TileOutputs(const P& p, const TilePos& tp, size_t K, Out* (&dst)[T * T]) {
+  for (int i = 0; i < T; ++i) {
+    for (int j = 0; j < T; ++j) {
+      const int oy = tp.y0 + i, ox = tp.x0 + j;
+      dst[i * T + j] = oy < p.out_h && ox < p.out_w
+                           ? p.y + ((tp.b * p.out_h + static_cast<size_t>(oy)) * p.out_w + static_cast<size_t>(ox)) * K
+                           : nullptr;
+    }
+  }
 }
 
 // The 16 input pixels of a tile (row-major 4x4), null outside the image (zero
@@ -96,7 +111,7 @@ void WinogradInputF32(const WinogradF32Params& p, size_t tile_begin, size_t tile
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
     // The 16 input pixels of the tile, or null outside the image (zero padding).
     const float* src[16];
-    TileSources(p, p.x, TileAt(p, tile), src);
+    TileSources(p, p.x, TileAt<2>(p, tile), src);
     float* dst = p.v + (tile - p.buf_tile0) * C;
     size_t c = 0;
     for (; c + N <= C; c += N) {
@@ -125,18 +140,10 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
   const Act act = p.act;
   const float alpha = p.alpha, lo = p.lo, hi = p.hi;
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
-    const TilePos tp = TileAt(p, tile);
+    const TilePos tp = TileAt<2>(p, tile);
     const float* src = p.m + (tile - p.buf_tile0) * K;
     float* dst[4];
-    for (int i = 0; i < 2; ++i) {
-      for (int j = 0; j < 2; ++j) {
-        const int oy = tp.y0 + i, ox = tp.x0 + j;
-        dst[i * 2 + j] =
-            oy < p.out_h && ox < p.out_w
-                ? p.y + ((tp.b * p.out_h + static_cast<size_t>(oy)) * p.out_w + static_cast<size_t>(ox)) * K
-                : nullptr;
-      }
-    }
+    TileOutputs<2>(p, tp, K, dst);
     size_t k = p.k_begin;
     for (; k + N <= k_end; k += N) {
       V m[16], y[4];
@@ -188,12 +195,6 @@ HWY_INLINE void OutputTransform6x1(D d, V m0, V m1, V m2, V m3, V m4, V m5, V* y
   y[3 * stride] = hn::Add(hn::MulAdd(eight, d34, d12), m5);
 }
 
-HWY_INLINE TilePos TileAt4(const WinogradF32Params& p, size_t tile) {
-  const size_t per_image = static_cast<size_t>(p.tiles_h) * p.tiles_w;
-  const size_t r = tile % per_image;
-  return {tile / per_image, static_cast<int>(r / p.tiles_w) * 4, static_cast<int>(r % p.tiles_w) * 4};
-}
-
 // Channels [c, c + Lanes(d)) of one tile: B^T d B into the 36 planes.
 template <class D>
 HWY_INLINE void Input4Channels(D d, const float* const* src, size_t c, float* dst, size_t plane) {
@@ -215,7 +216,7 @@ void Winograd4InputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
   const size_t C = static_cast<size_t>(p.in_c);
   const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * C;
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
-    const TilePos tp = TileAt4(p, tile);
+    const TilePos tp = TileAt<4>(p, tile);
     const int iy0 = tp.y0 - p.pad_top, ix0 = tp.x0 - p.pad_left;
     const float* src[36];  // null: padding
     const bool interior = iy0 >= 0 && iy0 + 6 <= p.in_h && ix0 >= 0 && ix0 + 6 <= p.in_w;
@@ -264,28 +265,14 @@ void Winograd4OutputF32(const WinogradF32Params& p, size_t tile_begin, size_t ti
   const Act act = p.act;
   const float alpha = p.alpha, lo = p.lo, hi = p.hi;
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
-    const TilePos tp = TileAt4(p, tile);
+    const TilePos tp = TileAt<4>(p, tile);
     const float* src = p.m + (tile - p.buf_tile0) * K;
     float* dst[16];
-    for (int i = 0; i < 4; ++i) {
-      for (int j = 0; j < 4; ++j) {
-        const int oy = tp.y0 + i, ox = tp.x0 + j;
-        dst[i * 4 + j] =
-            oy < p.out_h && ox < p.out_w
-                ? p.y + ((tp.b * p.out_h + static_cast<size_t>(oy)) * p.out_w + static_cast<size_t>(ox)) * K
-                : nullptr;
-      }
-    }
+    TileOutputs<4>(p, tp, K, dst);
     size_t k = p.k_begin;
     for (; k + N <= k_end; k += N) Output4Channels(df, src, plane, k, dst, bias, act, alpha, lo, hi);
     for (; k < k_end; ++k) Output4Channels(d1, src, plane, k, dst, bias, act, alpha, lo, hi);
   }
-}
-
-HWY_INLINE TilePos TileAtI8(const WinogradI8Params& p, size_t tile) {
-  const size_t per_image = static_cast<size_t>(p.tiles_h) * p.tiles_w;
-  const size_t r = tile % per_image;
-  return {tile / per_image, static_cast<int>(r / p.tiles_w) * 2, static_cast<int>(r % p.tiles_w) * 2};
 }
 
 #if HWY_TARGET != HWY_SCALAR
@@ -314,7 +301,7 @@ void WinogradInputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_e
 #endif
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
     const int8_t* src[16];  // null: padding, whose (x - zero point) is 0
-    TileSources(p, p.x, TileAtI8(p, tile), src);
+    TileSources(p, p.x, TileAt<2>(p, tile), src);
     int16_t* dst = p.v + (tile - p.buf_tile0) * C;
     size_t c = 0;
 #if HWY_TARGET != HWY_SCALAR
@@ -348,18 +335,10 @@ void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_
   const size_t N = hn::Lanes(d32);
 #endif
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
-    const TilePos tp = TileAtI8(p, tile);
+    const TilePos tp = TileAt<2>(p, tile);
     const int32_t* src = p.m + (tile - p.buf_tile0) * K;
     int8_t* dst[4];
-    for (int i = 0; i < 2; ++i) {
-      for (int j = 0; j < 2; ++j) {
-        const int oy = tp.y0 + i, ox = tp.x0 + j;
-        dst[i * 2 + j] =
-            oy < p.out_h && ox < p.out_w
-                ? p.y + ((tp.b * p.out_h + static_cast<size_t>(oy)) * p.out_w + static_cast<size_t>(ox)) * K
-                : nullptr;
-      }
-    }
+    TileOutputs<2>(p, tp, K, dst);
     size_t k = p.k_begin;
 #if HWY_TARGET != HWY_SCALAR
     for (; k + N <= k_end; k += N) {
