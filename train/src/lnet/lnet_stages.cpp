@@ -390,17 +390,15 @@ LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, 
 }
 
 // Median of (true side / predicted side) over boxes whose centre falls inside a face.
-float fit_box_scale(const torch::Tensor& maps, const std::vector<Scene>& scenes,
-                    const std::vector<int>& which, pipeline::DecodeParams p, float cell_w, float cell_h) {
-  p.box_scale = 1.0f;
-  const int mh = static_cast<int>(maps.size(1)), mw = static_cast<int>(maps.size(2));
-  pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+// Median of true side / decoded side over the faces of `which` that some decoded box
+// is centred on (the first such box, strongest first); 0 when there is none.
+float median_side_ratio(const std::vector<Scene>& scenes, const std::vector<int>& which,
+                        const std::function<int(int, pipeline::FaceBox*)>& decode) {
   pipeline::FaceBox boxes[8];
   std::vector<float> ratios;
-  auto m = maps.contiguous();
   for (int i : which) {
     const Scene& s = scenes[static_cast<size_t>(i)];
-    const int n = dec.decode(m.data_ptr<float>() + static_cast<int64_t>(i) * mh * mw, 0.0f, boxes);
+    const int n = decode(i, boxes);
     for (const auto& f : s.faces)
       for (int k = 0; k < n; ++k) {
         const float cx = boxes[k].x + boxes[k].w / 2, cy = boxes[k].y + boxes[k].h / 2;
@@ -410,9 +408,21 @@ float fit_box_scale(const torch::Tensor& maps, const std::vector<Scene>& scenes,
         }
       }
   }
-  if (ratios.empty()) return 1.0f;
+  if (ratios.empty()) return 0.0f;
   std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
   return ratios[ratios.size() / 2];
+}
+
+float fit_box_scale(const torch::Tensor& maps, const std::vector<Scene>& scenes,
+                    const std::vector<int>& which, pipeline::DecodeParams p, float cell_w, float cell_h) {
+  p.box_scale = 1.0f;
+  const int mh = static_cast<int>(maps.size(1)), mw = static_cast<int>(maps.size(2));
+  pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+  auto m = maps.contiguous();
+  const float r = median_side_ratio(scenes, which, [&](int i, pipeline::FaceBox* boxes) {
+    return dec.decode(m.data_ptr<float>() + static_cast<int64_t>(i) * mh * mw, 0.0f, boxes);
+  });
+  return r > 0 ? r : 1.0f;
 }
 
 // Least-squares fit of the log-linear size model (DecodeParams::size_*) on the boxes whose
@@ -631,25 +641,11 @@ Tuned tune_pyramid(const Levels& lv, double factor, const std::vector<Scene>& sc
       p.pyramid_levels = static_cast<float>(L);
       p.pyramid_factor = static_cast<float>(factor);
       p.pyramid_side = 1.0f;
-      // Median ratio of true side / side at pyramid_side 1 over the boxes centred on a face.
-      std::vector<float> ratios;
-      {
-        pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
-        pipeline::FaceBox boxes[8];
-        for (int i : tune) {
-          const Scene& s = scenes[static_cast<size_t>(i)];
-          const int n = decode_levels(dec, lv, i, boxes);
-          for (int k = 0; k < n; ++k) {
-            const float cx = boxes[k].x + boxes[k].w / 2, cy = boxes[k].y + boxes[k].h / 2;
-            for (const auto& fr : s.faces)
-              if (cx >= fr.x && cx < fr.x + fr.w && cy >= fr.y && cy < fr.y + fr.h)
-                ratios.push_back(std::sqrt(fr.w * fr.h) / boxes[k].w);
-          }
-        }
-      }
-      if (ratios.empty()) continue;
-      std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
-      const float side = ratios[ratios.size() / 2];
+      // Median ratio of true side / side at pyramid_side 1 over the faces a box is centred on.
+      pipeline::Decoder dec(p, mh, mw, cell_w, cell_h, 8);
+      const float side = median_side_ratio(
+          scenes, tune, [&](int i, pipeline::FaceBox* boxes) { return decode_levels(dec, lv, i, boxes); });
+      if (side <= 0) continue;
       for (float sm : {0.85f, 0.92f, 1.0f, 1.08f, 1.17f}) {
         p.pyramid_side = std::clamp(side * sm, 0.5f, 1000.0f);
         LocResult r = localise_levels(lv, scenes, tune, p, cell_w, cell_h);
