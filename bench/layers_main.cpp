@@ -51,7 +51,8 @@ std::string describe(const fm::Model& m, size_t i) {
   if (n.op == fm::Op::Conv2d) {
     const bool dw = n.groups > 1 && n.groups == m.tensors[n.inputs[0]].shape[3];
     std::snprintf(buf, sizeof(buf), "%s%dx%d s%d %s %s -> %s", dw ? "dwconv" : "conv", n.kernel_h, n.kernel_w,
-                  n.stride_h, m.tensors[n.output].dtype == fm::DType::I8 ? "i8" : "f32", in.c_str(), out.c_str());
+                  n.stride_h, m.tensors[n.output].dtype == fm::DType::I8 ? "i8" : "f32", in.c_str(),
+                  out.c_str());
   } else {
     std::snprintf(buf, sizeof(buf), "%s %s -> %s", fm::op_name(n.op), in.c_str(), out.c_str());
   }
@@ -138,7 +139,8 @@ int main(int argc, char** argv) {
   std::printf("%s: %s family, 1 thread, median of %ld runs per node\n", path.c_str(), family.c_str(), runs);
   std::printf("%4s %10s %6s  %s\n", "node", "us", "share", "op");
   for (size_t i = 0; i < nodes; ++i)
-    std::printf("%4zu %10.1f %5.1f%%  %s\n", i, med[i], 100.0 * med[i] / total, describe(net.model(), i).c_str());
+    std::printf("%4zu %10.1f %5.1f%%  %s\n", i, med[i], 100.0 * med[i] / total,
+                describe(net.model(), i).c_str());
   std::printf("%4s %10.1f\n", "sum", total);
   return 0;
 }

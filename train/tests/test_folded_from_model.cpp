@@ -3,9 +3,9 @@
 // network (weights, strides, padding, ReLU, head metadata, logits), and anything that is
 // not such a file is refused with a message naming it.
 // (Catch REQUIRE only: LibTorch headers define their own CHECK macro.)
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -38,8 +38,8 @@ ft::FoldedNet tiny_anet() {
 
 std::string write_temp(const std::vector<uint8_t>& bytes, const char* name) {
   const std::string path = (std::filesystem::temp_directory_path() / name).string();
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   return path;
 }
 
@@ -54,8 +54,8 @@ TEST_CASE("export --from-model reads back the folded network of an fp32 ANet fil
   for (int a = 0; a < 5; ++a) info.attribute_names.push_back("attr" + std::to_string(a));
   info.thresholds.assign(5, 0.5f);
   info.metadata = {{"head", "linear"}};
-  const std::string path =
-      write_temp(faceattr::modelfile::serialize(ft::build_fp32_model(f, info)), "faceattr_from_model_test.fam");
+  const std::string path = write_temp(faceattr::modelfile::serialize(ft::build_fp32_model(f, info)),
+                                      "faceattr_from_model_test.fam");
   std::string head;
   const ft::FoldedNet g = ft::folded_from_model_file(path, &head);
   REQUIRE(head == "linear");
@@ -77,16 +77,17 @@ TEST_CASE("export --from-model reads back the folded network of an fp32 ANet fil
   SECTION("a missing file, a corrupt file and an LNet file are refused") {
     REQUIRE_THROWS_WITH(ft::folded_from_model_file("/nonexistent/anet.fam", &head),
                         Catch::Contains("cannot read model file /nonexistent/anet.fam"));
-    const std::string bad = write_temp({'n', 'o', 't', ' ', 'a', ' ', 'm', 'o', 'd', 'e', 'l'},
-                                       "faceattr_from_model_bad.fam");
-    REQUIRE_THROWS_WITH(ft::folded_from_model_file(bad, &head), Catch::Contains("faceattr_from_model_bad.fam"));
+    const std::string bad =
+        write_temp({'n', 'o', 't', ' ', 'a', ' ', 'm', 'o', 'd', 'e', 'l'}, "faceattr_from_model_bad.fam");
+    REQUIRE_THROWS_WITH(ft::folded_from_model_file(bad, &head),
+                        Catch::Contains("faceattr_from_model_bad.fam"));
     std::remove(bad.c_str());
     ft::ModelInfo li = info;
     li.kind = "lnet";
     li.attribute_names.clear();
     li.thresholds.clear();
-    const std::string lnet =
-        write_temp(faceattr::modelfile::serialize(ft::build_fp32_fcn_model(f.convs, li)), "faceattr_from_model_l.fam");
+    const std::string lnet = write_temp(faceattr::modelfile::serialize(ft::build_fp32_fcn_model(f.convs, li)),
+                                        "faceattr_from_model_l.fam");
     REQUIRE_THROWS_WITH(ft::folded_from_model_file(lnet, &head), Catch::Contains("not an ANet model"));
     std::remove(lnet.c_str());
   }

@@ -2,9 +2,9 @@
 // [-127, 127], 7-bit ones [-64, 64] (--int8-weight-bits 7: a u8 x s8 pair product sum
 // then fits int16), per output channel, and the emulated network stays close to fp32.
 // (Catch REQUIRE only: LibTorch headers define their own CHECK macro.)
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <catch2/catch.hpp>
 #include <vector>
 
 #include "quant/int8.h"
@@ -57,7 +57,8 @@ TEST_CASE("int8 weights: 8 bits span [-127, 127], 7 bits [-64, 64], per output c
     for (const auto& l : q.convs) {
       const auto per_channel = l.wq.reshape({l.wq.size(0), -1}).abs().amax(1);
       REQUIRE(per_channel.max().item<float>() == static_cast<float>(qmax));
-      REQUIRE(per_channel.min().item<float>() == static_cast<float>(qmax));  // every channel uses its full range
+      REQUIRE(per_channel.min().item<float>() ==
+              static_cast<float>(qmax));  // every channel uses its full range
       REQUIRE(torch::equal(l.wq, l.wq.round()));
     }
     // The emulated int8 stack follows fp32 (a loose bound: two layers, 8 or 7 bits).

@@ -252,7 +252,8 @@ void pyramid_diagnostic(const std::vector<torch::Tensor>& level_maps, double fac
       std::vector<double> r(L);
       for (int l = 0; l < L; ++l) {
         const double sc = std::pow(factor, -l);
-        const int ci = static_cast<int>((f.y + f.h / 2) * sc / cell), cj = static_cast<int>((f.x + f.w / 2) * sc / cell);
+        const int ci = static_cast<int>((f.y + f.h / 2) * sc / cell),
+                  cj = static_cast<int>((f.x + f.w / 2) * sc / cell);
         const float* m = level_maps[l].data_ptr<float>() + static_cast<int64_t>(i) * mh * mw;
         double best = 0;
         for (int di = -1; di <= 1; ++di)
@@ -274,7 +275,8 @@ void pyramid_diagnostic(const std::vector<torch::Tensor>& level_maps, double fac
       // become too small for the net there, so side x factor^-level ~ constant.
       for (int k = 0; k < 4; ++k) {
         double c = L - 1;
-        if (r[0] < ts[k]) c = 0;
+        if (r[0] < ts[k])
+          c = 0;
         else
           for (int l = 1; l < L; ++l)
             if (r[l] < ts[k]) {
@@ -307,25 +309,29 @@ void pyramid_diagnostic(const std::vector<torch::Tensor>& level_maps, double fac
     const double e = logs[k] - ml - beta * (lhat[k] - mx);
     v2 += e * e / n;
   }
-  std::fprintf(stderr,
-               "[lnet-export] pyramid (%d levels, factor %.3f, %zu faces): rms log-side error: constant %.3f, "
-               "argmax level %.3f, fitted slope %.3f (%.3f)\n",
-               L, factor, n, std::sqrt(v0), std::sqrt(v1), beta, std::sqrt(v2));
+  std::fprintf(
+      stderr,
+      "[lnet-export] pyramid (%d levels, factor %.3f, %zu faces): rms log-side error: constant %.3f, "
+      "argmax level %.3f, fitted slope %.3f (%.3f)\n",
+      L, factor, n, std::sqrt(v0), std::sqrt(v1), beta, std::sqrt(v2));
   for (int k = 0; k < 4; ++k) {
     double cx = 0, cv = 0, xv = 0;
     for (size_t q = 0; q < n; ++q) cx += cross[k][q] / n;
-    for (size_t q = 0; q < n; ++q) cv += (logs[q] - ml) * (cross[k][q] - cx) / n, xv += (cross[k][q] - cx) * (cross[k][q] - cx) / n;
+    for (size_t q = 0; q < n; ++q)
+      cv += (logs[q] - ml) * (cross[k][q] - cx) / n, xv += (cross[k][q] - cx) * (cross[k][q] - cx) / n;
     const double b = xv > 0 ? cv / xv : 0;
     double e2 = 0;
     for (size_t q = 0; q < n; ++q) {
       const double e = logs[q] - ml - b * (cross[k][q] - cx);
       e2 += e * e / n;
     }
-    std::fprintf(stderr, "[lnet-export]   falls below %.2f: fitted slope %.3f, rms %.3f\n", ts[k], b, std::sqrt(e2));
+    std::fprintf(stderr, "[lnet-export]   falls below %.2f: fitted slope %.3f, rms %.3f\n", ts[k], b,
+                 std::sqrt(e2));
   }
   for (int b = 0; b < 5; ++b) {
     if (!bin_n[b]) continue;
-    std::fprintf(stderr, "[lnet-export]   side %3.0f-%-3.0f (%4d):", edges[b], std::min(edges[b + 1], 999.0), bin_n[b]);
+    std::fprintf(stderr, "[lnet-export]   side %3.0f-%-3.0f (%4d):", edges[b], std::min(edges[b + 1], 999.0),
+                 bin_n[b]);
     for (int l = 0; l < L; ++l) std::fprintf(stderr, " %.3f", bin_sum[b][l] / bin_n[b]);
     std::fprintf(stderr, "\n");
   }
@@ -385,7 +391,8 @@ LocResult localise(const torch::Tensor& maps, const std::vector<Scene>& scenes, 
   auto c = coarse.defined() ? coarse.contiguous() : coarse;
   return score_scenes(scenes, which, [&](int i, pipeline::FaceBox* boxes) {
     const int64_t off = static_cast<int64_t>(i) * mh * mw;
-    return dec.decode(m.data_ptr<float>() + off, 0.0f, boxes, c.defined() ? c.data_ptr<float>() + off : nullptr);
+    return dec.decode(m.data_ptr<float>() + off, 0.0f, boxes,
+                      c.defined() ? c.data_ptr<float>() + off : nullptr);
   });
 }
 
@@ -776,7 +783,8 @@ void run_lnet_train(const Options& o) {
   LNet net(T, o.lnet_width_mult);
   std::string init = o.lnet_init == "auto" ? o.run_dir + "/lnet-pretrain/lnet.pt" : o.lnet_init;
   if (o.lnet_init_keep_head && (init.empty() || !fs::exists(init)))
-    throw std::runtime_error("lnet_init_keep_head: no trained LNet to fine-tune at '" + init + "' (--lnet-init)");
+    throw std::runtime_error("lnet_init_keep_head: no trained LNet to fine-tune at '" + init +
+                             "' (--lnet-init)");
   if (!init.empty()) {
     if (o.lnet_init == "auto" && !fs::exists(init)) {
       std::fprintf(stderr, "[lnet] no pre-trained body at %s: training from scratch\n", init.c_str());
@@ -820,7 +828,8 @@ void run_lnet_train(const Options& o) {
     for (int b = 0; b < o.lnet_batch; ++b)
       sc.push_back(compose_train_scene(pools, tin, rng, static_cast<float>(o.lnet_large_face_prob),
                                        static_cast<float>(o.lnet_large_face_max),
-                                       static_cast<float>(o.lnet_face_min), static_cast<float>(o.lnet_face_max)));
+                                       static_cast<float>(o.lnet_face_min),
+                                       static_cast<float>(o.lnet_face_max)));
     if (o.lnet_hide_prob > 0) {
       // Hide-and-Seek: its own generator, so the composed scenes are those of an unhidden run.
       std::mt19937 hrng(static_cast<uint32_t>(o.seed * 13 + static_cast<uint64_t>(epoch) * 1000033u + s));
@@ -962,7 +971,8 @@ void run_lnet_export(const Options& o) {
       for (int b = 0; b < std::min(32, o.lnet_calib_scenes - done); ++b)
         sc.push_back(compose_train_scene(pools, in, rng, static_cast<float>(o.lnet_large_face_prob),
                                          static_cast<float>(o.lnet_large_face_max),
-                                         static_cast<float>(o.lnet_face_min), static_cast<float>(o.lnet_face_max)));
+                                         static_cast<float>(o.lnet_face_min),
+                                         static_cast<float>(o.lnet_face_max)));
       std::vector<torch::Tensor> acts;
       folded_forward(folded, scenes_nchw(sc), &acts);
       obs.observe(acts);
@@ -1080,8 +1090,9 @@ void run_lnet_export(const Options& o) {
   auto bytes32 = modelfile::serialize(build_fp32_fcn_model(folded, info));
   info.name = name + "-int8";
   info.description = "LNet face localiser (weakly supervised, response map), int8 post-training quantised";
-  info.metadata = meta(t8, "int8: " + weight_bits_description(o.int8_weight_bits) + ", per-tensor activations (" +
-                               std::to_string(o.lnet_calib_scenes) + " calibration scenes)");
+  info.metadata =
+      meta(t8, "int8: " + weight_bits_description(o.int8_weight_bits) + ", per-tensor activations (" +
+                   std::to_string(o.lnet_calib_scenes) + " calibration scenes)");
   auto bytes8 = modelfile::serialize(build_int8_fcn_model(q, info));
 
   // SDK checks (raw network, every kernel family) on 32 validation scenes and the golden inputs.

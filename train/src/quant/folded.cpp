@@ -30,7 +30,8 @@ torch::Tensor f32_tensor(const fm::Model& m, int i, const std::string& what) {
     throw std::runtime_error(what + ": missing tensor");
   const fm::Tensor& t = m.tensors[static_cast<size_t>(i)];
   if (!t.constant || t.dtype != fm::DType::F32 || t.data == nullptr)
-    throw std::runtime_error(what + ": '" + t.name + "' is not a constant f32 tensor (an fp32 model is needed)");
+    throw std::runtime_error(what + ": '" + t.name +
+                             "' is not a constant f32 tensor (an fp32 model is needed)");
   std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
   return torch::from_blob(const_cast<uint8_t*>(t.data), shape, torch::kFloat32).clone();
 }
@@ -65,7 +66,7 @@ FoldedNet folded_from_model_file(const std::string& path, std::string* head) {
         FoldedConv c;
         c.weight = f32_tensor(m, n.inputs.at(1), where).permute({0, 3, 1, 2}).contiguous();  // OHWI -> OIHW
         c.bias = n.inputs.size() > 2 && n.inputs[2] >= 0 ? f32_tensor(m, n.inputs[2], where)
-                                                          : torch::zeros({c.weight.size(0)});
+                                                         : torch::zeros({c.weight.size(0)});
         c.stride = n.stride_h;
         c.pad = n.pad_top;
         c.groups = n.groups;
@@ -82,7 +83,7 @@ FoldedNet folded_from_model_file(const std::string& path, std::string* head) {
         if (n.act != fm::Act::None) throw std::runtime_error(where + ": fused activation on the logits");
         net.fc_weight = f32_tensor(m, n.inputs.at(1), where);
         net.fc_bias = n.inputs.size() > 2 && n.inputs[2] >= 0 ? f32_tensor(m, n.inputs[2], where)
-                                                               : torch::zeros({net.fc_weight.size(0)});
+                                                              : torch::zeros({net.fc_weight.size(0)});
         fc = true;
         break;
       case fm::Op::Sigmoid:

@@ -100,7 +100,8 @@ void run_export(const Options& o) {
     if (head.empty()) head = "finetuned";
     // The file must hold the config's architecture (its cost goes into the metadata).
     const FoldedNet arch = fold_batchnorm(net);
-    bool same = arch.convs.size() == folded.convs.size() && arch.fc_weight.sizes() == folded.fc_weight.sizes();
+    bool same =
+        arch.convs.size() == folded.convs.size() && arch.fc_weight.sizes() == folded.fc_weight.sizes();
     for (size_t i = 0; same && i < arch.convs.size(); ++i)
       same = arch.convs[i].weight.sizes() == folded.convs[i].weight.sizes() &&
              arch.convs[i].stride == folded.convs[i].stride && arch.convs[i].groups == folded.convs[i].groups;
@@ -217,9 +218,8 @@ void run_export(const Options& o) {
   info.thresholds = thr8;
   info.metadata.push_back({"val_mean_accuracy", fmt(mean_of(acc8))});
   info.metadata.push_back({"quantization", "int8: " + weight_bits_description(o.int8_weight_bits) +
-                                               ", per-tensor activations (" +
-                                               std::to_string(o.calib_images) + " calibration images, p" +
-                                               fmt(o.calib_percentile) + ")"});
+                                               ", per-tensor activations (" + std::to_string(o.calib_images) +
+                                               " calibration images, p" + fmt(o.calib_percentile) + ")"});
   auto bytes8 = modelfile::serialize(build_int8_model(qnet, info));
 
   // SDK checks before anything is written to out_dir.

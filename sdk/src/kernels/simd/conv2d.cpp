@@ -72,7 +72,8 @@ struct PaddedInput {
       for (size_t r = begin * rows_per_task; r < std::min(rows, end * rows_per_task); ++r) {
         const size_t b = r / in_rows, iy = row_begin + r % in_rows;
         const int8_t* src = x + (b * static_cast<size_t>(d.in_h) + iy) * static_cast<size_t>(d.in_w) * c;
-        T* dst = buf + ((b * h + iy + static_cast<size_t>(d.pad_top)) * w + static_cast<size_t>(d.pad_left)) * c;
+        T* dst =
+            buf + ((b * h + iy + static_cast<size_t>(d.pad_top)) * w + static_cast<size_t>(d.pad_left)) * c;
         convert(src, dst, row_len);
       }
     });

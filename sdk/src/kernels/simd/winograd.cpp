@@ -70,9 +70,10 @@ HWY_INLINE void TileOutputs(const P& p, const TilePos& tp, size_t K, Out* (&dst)
   for (int i = 0; i < T; ++i) {
     for (int j = 0; j < T; ++j) {
       const int oy = tp.y0 + i, ox = tp.x0 + j;
-      dst[i * T + j] = oy < p.out_h && ox < p.out_w
-                           ? p.y + ((tp.b * p.out_h + static_cast<size_t>(oy)) * p.out_w + static_cast<size_t>(ox)) * K
-                           : nullptr;
+      dst[i * T + j] =
+          oy < p.out_h && ox < p.out_w
+              ? p.y + ((tp.b * p.out_h + static_cast<size_t>(oy)) * p.out_w + static_cast<size_t>(ox)) * K
+              : nullptr;
     }
   }
 }
