@@ -14,9 +14,11 @@ add_test(NAME bench_pipeline_smoke
 set_tests_properties(bench_kernels_smoke bench_pipeline_smoke PROPERTIES
                      TIMEOUT 120 FAIL_REGULAR_EXPRESSION "ERROR OCCURRED|cannot load|no models")
 # faceattr_layers (bench/layers_main.cpp): one line per node of the shipped LNet (12 nodes:
-# the last is its sigmoid) and the sum; a missing file is a clear error.
-add_test(NAME bench_layers_smoke COMMAND faceattr_layers ${PROJECT_SOURCE_DIR}/models/lnet-int8.fam --runs 3)
+# the last is its sigmoid; median, min, share), the sum and the whole run, here on 2
+# threads; a missing file is a clear error.
+add_test(NAME bench_layers_smoke COMMAND faceattr_layers ${PROJECT_SOURCE_DIR}/models/lnet-int8.fam --runs 3
+         --threads 2)
 set_tests_properties(bench_layers_smoke PROPERTIES TIMEOUT 60
-                     PASS_REGULAR_EXPRESSION "  11 +[0-9.]+ +[0-9.]+% +Sigmoid 1x15x20x1 -> 1x15x20x1\n +sum +[0-9.]+")
+                     PASS_REGULAR_EXPRESSION "simd family, 2 threads.*  11 +[0-9.]+ +[0-9.]+ +[0-9.]+% +Sigmoid 1x15x20x1 -> 1x15x20x1\n +sum +[0-9.]+\n +run +[0-9.]+ +[0-9.]+")
 add_test(NAME bench_layers_missing_file COMMAND faceattr_layers ${PROJECT_SOURCE_DIR}/models/no-such-model.fam)
 set_tests_properties(bench_layers_missing_file PROPERTIES PASS_REGULAR_EXPRESSION "error: cannot open .*no-such-model.fam")

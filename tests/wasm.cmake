@@ -72,7 +72,7 @@ add_dependencies(faceattr_web faceattr_wasm_layers)
 add_test(NAME wasm_layers_smoke COMMAND ${FACEATTR_NODE} --no-experimental-fetch $<TARGET_FILE:faceattr_wasm_layers>
          ${PROJECT_SOURCE_DIR}/models/anet-int8.fam --runs 3)
 set_tests_properties(wasm_layers_smoke PROPERTIES TIMEOUT 60
-                     PASS_REGULAR_EXPRESSION "  12 +[0-9.]+ +[0-9.]+% +Sigmoid 1x40 -> 1x40\n +sum +[0-9.]+")
+                     PASS_REGULAR_EXPRESSION "  12 +[0-9.]+ +[0-9.]+ +[0-9.]+% +Sigmoid 1x40 -> 1x40\n +sum +[0-9.]+\n +run +[0-9.]+ +[0-9.]+")
 add_test(NAME wasm_kernels COMMAND ${FACEATTR_NODE} --no-experimental-fetch $<TARGET_FILE:faceattr_wasm_kernel_tests>)
 set_tests_properties(wasm_kernels PROPERTIES TIMEOUT 300)
 
