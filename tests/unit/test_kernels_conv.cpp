@@ -103,9 +103,14 @@ std::vector<Conv2dDesc> layer_convs() {
       conv(7, 6, 9, 13, 3, 1, 0, 1, Act::None),
       conv(6, 5, 17, 8, 3, 1, 2, 1, Act::Relu),
       conv(3, 2, 8, 8, 3, 1, 1, 1, Act::None),
-      // Few tiles, many output channels: with 2+ threads the Winograd tasks
-      // split the panels into groups (the last one short, 200 off the panel width).
+      // Few tiles, many output channels. With 2+ threads: no more tiles than one
+      // register tile's rows, the run goes by element (fp32 and int8); a few
+      // register tiles of rows, the tasks split the panels into groups (the
+      // last one short, 200 off the panel width; fp32 F(2x2) below 16 input
+      // channels, int8 from 32).
       conv(5, 4, 40, 200, 3, 1, 1, 1, Act::Relu),
+      conv(10, 8, 12, 200, 3, 1, 1, 1, Act::Relu),
+      conv(10, 8, 40, 200, 3, 1, 1, 1, Act::LeakyRelu),
       // int8 dense convs read a zero-padded copy and merge the taps of a
       // window row: first-layer-like 3 channels, stride 2 and 3, odd widths.
       conv(13, 11, 3, 16, 3, 2, 1, 1, Act::Relu),

@@ -325,9 +325,20 @@ void set_winograd_geometry(const Conv2dDesc& d, WinogradParams* wp) {
 // input transform of each block runs once, in a first parallel_for over the
 // blocks. With threads > 1 blocks are 1-2 register tiles of rows, and the
 // panels are split only when there are too few blocks.
+// The deepest layers have no more tiles than one register tile has rows (ANet's
+// 10x8 with F(4x4) and 5x4 with F(2x2): 6 tiles). There the run goes by
+// element instead (by_element): input transform split over the tiles, then
+// the E GEMMs split over the threads (each thread streams only its elements'
+// weights, which dominate: 2.4 MB for ANet's 5x4x192 layer), then the output
+// transform split over the tiles; two barriers, but every thread has an equal
+// share. Split by panel groups as above, each thread streamed a slice of
+// every element's weights and gained little from the second thread there:
+// `faceattr_layers models/anet-fp32.fam --threads 2`, 8 interleaved rounds,
+// 10x8x96 0.79-0.88x and 5x4x192 0.86-0.89x of the time split by panels.
 struct WinogradTasks {
   size_t block_tiles = 1, blocks = 1, groups = 1, panels_per_group = 1;
-  size_t input_splits = 1;  // with groups > 1: parallel input-transform tasks per block
+  size_t input_splits = 1;  // with groups > 1 or by_element: parallel input-transform tasks per block
+  bool by_element = false;
   size_t count() const { return blocks * groups; }
 };
 
@@ -347,6 +358,11 @@ WinogradTasks plan_winograd(size_t tiles, size_t rows, size_t panels, int thread
   w.block_tiles = std::min(tiles, per_block * rows);
   w.blocks = ceil_div(tiles, w.block_tiles);
   w.panels_per_group = panels;
+  if (row_blocks == 1) {
+    w.by_element = true;
+    w.input_splits = std::min(tiles, want);
+    return w;
+  }
   if (w.blocks < want) w.panels_per_group = ceil_div(panels, std::min(panels, ceil_div(want, w.blocks)));
   w.groups = ceil_div(panels, w.panels_per_group);
   if (w.groups > 1) w.input_splits = std::min(w.block_tiles, ceil_div(want, w.blocks));
@@ -411,6 +427,24 @@ struct WinogradRun {  // E: transformed elements per tile (16: F(2x2, 3x3), 36: 
       *t0 = w.buf_tile0;
       *t1 = std::min(w.tiles, w.buf_tile0 + w.buf_tiles);
     };
+    if (plan.by_element) {
+      const WP& w = wp[0];
+      size_t t0, t1;
+      tiles_of(w, &t0, &t1);
+      const size_t splits = plan.input_splits, part = ceil_div(t1 - t0, splits);
+      parallel_for(pool, splits, [&](size_t begin, size_t end) {
+        const size_t a = t0 + begin * part, b = std::min(t1, t0 + end * part);
+        if (a < b) input(w, a, b);
+      });
+      parallel_for(pool, E, [&](size_t begin, size_t end) {
+        for (size_t e = begin; e < end; ++e) gemm(gp[0][e], t1 - t0, 0, panels);
+      });
+      parallel_for(pool, splits, [&](size_t begin, size_t end) {
+        const size_t a = t0 + begin * part, b = std::min(t1, t0 + end * part);
+        if (a < b) output(w, a, b);
+      });
+      return;
+    }
     const bool shared_input = plan.groups > 1;
     if (shared_input) {  // each block's tiles in input_splits parts
       const size_t splits = plan.input_splits;
