@@ -105,9 +105,9 @@ std::vector<Conv2dDesc> layer_convs() {
       conv(3, 2, 8, 8, 3, 1, 1, 1, Act::None),
       // Few tiles, many output channels. With 2+ threads: no more tiles than one
       // register tile's rows, the run goes by element (fp32 and int8); a few
-      // register tiles of rows, the tasks split the panels into groups (the
-      // last one short, 200 off the panel width; fp32 F(2x2) below 16 input
-      // channels, int8 from 32).
+      // register tiles of rows, equal blocks of tiles (fp32 F(2x2) below 16
+      // input channels, int8 from 32), or with 4 threads panel groups (the
+      // last one short, 200 off the panel width).
       conv(5, 4, 40, 200, 3, 1, 1, 1, Act::Relu),
       conv(10, 8, 12, 200, 3, 1, 1, 1, Act::Relu),
       conv(10, 8, 40, 200, 3, 1, 1, 1, Act::LeakyRelu),
@@ -416,9 +416,12 @@ TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels
 #endif
 
 // Three threads: the pool's per-thread ranges and stealing split work unevenly.
-TEST_CASE("conv2d with 3 threads", "[kernels][conv]") {
+// Four: Winograd layers with a few register tiles of rows split their panels.
+TEST_CASE("conv2d with 3 and 4 threads", "[kernels][conv]") {
   run_conv_suite(DType::F32, 3, 20, 303);
   run_conv_suite(DType::I8, 3, 20, 304);
+  run_conv_suite(DType::F32, 4, 10, 305);
+  run_conv_suite(DType::I8, 4, 10, 306);
 }
 
 #if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
