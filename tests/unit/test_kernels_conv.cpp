@@ -111,6 +111,7 @@ std::vector<Conv2dDesc> layer_convs() {
       conv(5, 4, 40, 200, 3, 1, 1, 1, Act::Relu),
       conv(10, 8, 12, 200, 3, 1, 1, 1, Act::Relu),
       conv(10, 8, 40, 200, 3, 1, 1, 1, Act::LeakyRelu),
+      conv(4, 7, 40, 32, 3, 1, 1, 1, Act::Relu),  // 8 tiles: panel groups on 4 threads
       // int8 dense convs read a zero-padded copy and merge the taps of a
       // window row: first-layer-like 3 channels, stride 2 and 3, odd widths.
       conv(13, 11, 3, 16, 3, 2, 1, 1, Act::Relu),
