@@ -51,6 +51,7 @@ add_executable(faceattr_wasm_kernel_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_kernels_reference.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_lnet_decode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_preprocess_simd.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/test_preprocess_threads.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/test_thread_pool.cpp)
 target_include_directories(faceattr_wasm_kernel_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(faceattr_wasm_kernel_tests PRIVATE faceattr_sdk_internal)

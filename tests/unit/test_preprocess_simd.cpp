@@ -314,7 +314,7 @@ TEST_CASE("the SIMD resampler takes the usual jobs when compiled in", "[preproce
   job.dst = dst.data();
   job.dst_row = 64 * 3;
 #if defined(FACEATTR_HAVE_SIMD)
-  REQUIRE(fi::detail::resample_simd(job));
+  REQUIRE(fi::detail::resample_simd(job, 0, job.out_h));
   size_t written = 0;
   for (size_t i = 0; i < 64 * 64 * 3; ++i) written += dst[i] != kGuard;
   CHECK(written == 64 * 64 * 3);
@@ -324,9 +324,9 @@ TEST_CASE("the SIMD resampler takes the usual jobs when compiled in", "[preproce
   job.box = {0, 0, 5000, 10};
   job.out_w = job.out_h = 1;
   job.dst = one.data();
-  CHECK(!fi::detail::resample_simd(job));
+  CHECK(!fi::detail::resample_simd(job, 0, job.out_h));
   for (float v : one) CHECK(v == kGuard);
 #else
-  CHECK(!fi::detail::resample_simd(job));
+  CHECK(!fi::detail::resample_simd(job, 0, job.out_h));
 #endif
 }

@@ -171,8 +171,9 @@ Status run_anet_on(faceattr_session* s, const faceattr_image& image, const facea
                    faceattr_timings* t) {
   const faceattr::model::Model& m = s->anet.model();
   const auto t0 = std::chrono::steady_clock::now();
-  FACEATTR_RETURN_IF_ERROR(faceattr::image::crop_resize_normalize(image, box, m.input_width, m.input_height,
-                                                                  m.mean, m.std, s->anet.input_ptr()));
+  FACEATTR_RETURN_IF_ERROR(faceattr::image::crop_resize_normalize(
+      image, box, m.input_width, m.input_height, m.mean, m.std, s->anet.input_ptr(),
+      faceattr::image::Resampler::Simd, s->ctx.pool));
   t->preprocess_ms += ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
   FACEATTR_RETURN_IF_ERROR(s->anet.run(s->params.abort_callback, s->params.abort_user_data));
@@ -272,8 +273,10 @@ Status lnet_input_of(const faceattr_session* s, const faceattr_image& image, flo
   if (!s->has_lnet) return Status(FACEATTR_ERR_UNSUPPORTED, "the session has no LNet model");
   FACEATTR_RETURN_IF_ERROR(faceattr::image::validate_image(image, s->params.max_image_pixels));
   const faceattr::model::Model& lm = s->lnet.model();
+  // The rows split over the session's threads (the same values as one thread).
   return faceattr::image::letterbox_normalize(image, lm.input_width, lm.input_height, lm.mean, lm.std,
-                                              lnet_input, g, shrink);
+                                              lnet_input, g, shrink, faceattr::image::Resampler::Simd,
+                                              s->ctx.pool);
 }
 
 int lnet_passes(const faceattr_session* s) {

@@ -8,7 +8,8 @@
 // implementation (resample_reference: per output pixel, horizontal taps of each
 // source row, then the vertical taps). The public functions run the Highway
 // one (resample_simd.cpp) when it is compiled in and takes the job, unless the
-// caller asks for Resampler::Reference (tests, comparisons).
+// caller asks for Resampler::Reference (tests, comparisons). Given a thread pool,
+// the Highway one splits the output rows over it.
 #include "image/preprocess.h"
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 
 #include "image/resample.h"
 #include "util/enum_value.h"
+#include "util/thread_pool.h"
 
 namespace faceattr::image {
 namespace {
@@ -149,22 +151,39 @@ Status make_job(const faceattr_image& src, const CropBox& box, int out_w, int ou
   return Status::ok();
 }
 
-void run_job(const detail::ResampleJob& job, bool reference) {
-  if (reference || !detail::resample_simd(job)) detail::resample_reference(job);
+// Output rows per thread below which splitting a job does not pay.
+constexpr int kMinRowsPerThread = 8;
+
+void run_job(const detail::ResampleJob& job, bool reference, ThreadPool* pool) {
+  if (!reference) {
+    const int threads = std::min(pool != nullptr ? pool->size() : 1, job.out_h / kMinRowsPerThread);
+    if (threads <= 1) {
+      if (detail::resample_simd(job, 0, job.out_h)) return;
+    } else if (detail::resample_simd(job, 0, 0)) {  // takes the job: one contiguous share of rows per thread
+      const size_t n = static_cast<size_t>(threads);
+      parallel_for(pool, n, [&](size_t begin, size_t end) {
+        const auto row = [&](size_t i) { return static_cast<int>(i * static_cast<size_t>(job.out_h) / n); };
+        detail::resample_simd(job, row(begin), row(end));
+      });
+      return;
+    }
+  }
+  detail::resample_reference(job);
 }
 
 Status crop_resize_normalize_impl(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
-                                  const float mean[3], const float std[3], float* dst, bool reference) {
+                                  const float mean[3], const float std[3], float* dst, bool reference,
+                                  ThreadPool* pool) {
   detail::ResampleJob job;
   FACEATTR_RETURN_IF_ERROR(
       make_job(src, box, out_w, out_h, mean, std, dst, static_cast<size_t>(out_w > 0 ? out_w : 0) * 3, &job));
-  run_job(job, reference);
+  run_job(job, reference, pool);
   return Status::ok();
 }
 
 Status letterbox_normalize_impl(const faceattr_image& src, int out_w, int out_h, const float mean[3],
                                 const float std[3], float* dst, Letterbox* geometry, float shrink,
-                                bool reference) {
+                                bool reference, ThreadPool* pool) {
   FACEATTR_RETURN_IF_ERROR(validate_image(src, 0));
   if (out_w <= 0 || out_h <= 0 || out_w > 1 << 16 || out_h > 1 << 16)
     return invalid_argument("letterbox: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
@@ -184,7 +203,7 @@ Status letterbox_normalize_impl(const faceattr_image& src, int out_w, int out_h,
   const size_t row = static_cast<size_t>(out_w) * 3;
   detail::ResampleJob job;
   FACEATTR_RETURN_IF_ERROR(make_job(src, whole, g.content_w, g.content_h, mean, std, dst, row, &job));
-  run_job(job, reference);
+  run_job(job, reference, pool);
   // Letterbox: 0 after normalisation, right of the content and below it.
   if (g.content_w < out_w) {
     const size_t pad = static_cast<size_t>(out_w - g.content_w) * 3;
@@ -247,9 +266,10 @@ void resample_reference(const ResampleJob& job) {
 }  // namespace detail
 
 Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
-                             const float mean[3], const float std[3], float* dst, Resampler resampler) {
-  return crop_resize_normalize_impl(src, box, out_w, out_h, mean, std, dst,
-                                    resampler == Resampler::Reference);
+                             const float mean[3], const float std[3], float* dst, Resampler resampler,
+                             ThreadPool* pool) {
+  return crop_resize_normalize_impl(src, box, out_w, out_h, mean, std, dst, resampler == Resampler::Reference,
+                                    pool);
 }
 
 Letterbox letterbox_geometry(int w, int h, int out_w, int out_h) {
@@ -265,9 +285,9 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h) {
 
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
                            const float std[3], float* dst, Letterbox* geometry, float shrink,
-                           Resampler resampler) {
+                           Resampler resampler, ThreadPool* pool) {
   return letterbox_normalize_impl(src, out_w, out_h, mean, std, dst, geometry, shrink,
-                                  resampler == Resampler::Reference);
+                                  resampler == Resampler::Reference, pool);
 }
 
 }  // namespace faceattr::image

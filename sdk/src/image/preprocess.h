@@ -7,6 +7,10 @@
 #include "faceattr/faceattr.h"
 #include "util/status.h"
 
+namespace faceattr {
+class ThreadPool;
+}
+
 namespace faceattr::image {
 
 // A box in source-image pixels; may extend past the image (outside pixels
@@ -39,9 +43,11 @@ enum class Resampler { Simd, Reference };
 // dst[(y * out_w + x) * 3 + c] = (p / 255 - mean[c]) / std[c], NHWC, RGB order
 // whatever src's format. When shrinking, each output pixel averages the source
 // area it covers (anti-aliased); when enlarging, bilinear. No allocation.
+// `pool` (optional): the Simd resampler splits the output rows over its threads
+// (rows are independent: the same values as one thread).
 Status crop_resize_normalize(const faceattr_image& src, const CropBox& box, int out_w, int out_h,
                              const float mean[3], const float std[3], float* dst,
-                             Resampler resampler = Resampler::Simd);
+                             Resampler resampler = Resampler::Simd, ThreadPool* pool = nullptr);
 
 // LNet input geometry (docs/model-format.md, "LNet models"): the w x h frame,
 // scaled with its aspect kept, fills content_w x content_h pixels at the
@@ -61,8 +67,9 @@ Letterbox letterbox_geometry(int w, int h, int out_w, int out_h);
 // for integer shrinks and to the nearest pixel otherwise (LNet's coarse pass and image
 // pyramid: the frame at 1/shrink of its letterboxed size). shrink < 1, NaN or beyond the
 // output size: FACEATTR_ERR_INVALID_ARGUMENT.
+// `pool` as for crop_resize_normalize.
 Status letterbox_normalize(const faceattr_image& src, int out_w, int out_h, const float mean[3],
                            const float std[3], float* dst, Letterbox* geometry, float shrink = 1,
-                           Resampler resampler = Resampler::Simd);
+                           Resampler resampler = Resampler::Simd, ThreadPool* pool = nullptr);
 
 }  // namespace faceattr::image

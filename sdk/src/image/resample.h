@@ -68,9 +68,11 @@ struct ResampleJob {
 // The scalar reference implementation (preprocess.cpp).
 void resample_reference(const ResampleJob& job);
 
-// The Highway implementation (resample_simd.cpp): false when it is not compiled
-// in (FACEATTR_WITH_SIMD=OFF) or does not take this job (a single output pixel
-// spanning more source columns than its scratch row holds), and then writes nothing.
-bool resample_simd(const ResampleJob& job);
+// The Highway implementation (resample_simd.cpp) of output rows [row_begin,
+// row_end): false when it is not compiled in (FACEATTR_WITH_SIMD=OFF) or does not
+// take this job (a single output pixel spanning more source columns than its
+// scratch row holds; the same answer for every row range, also an empty one), and
+// then writes nothing. Rows are independent: any split gives the same values.
+bool resample_simd(const ResampleJob& job, int row_begin, int row_end);
 
 }  // namespace faceattr::image::detail

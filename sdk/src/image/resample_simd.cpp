@@ -8,6 +8,7 @@
 //  2. horizontal: each output pixel sums its column taps of the scratch row,
 //     one 4-float vector per source pixel (its channels, plus one lane that is
 //     ignored), then normalises and stores RGB.
+// Rows are independent, so a job's rows may be split over threads.
 // Only the order of the float sums differs from the reference; every target gives
 // the same bits (no fused multiply-add, see MulThenAdd). Natively every
 // x86 target is compiled and picked at run time; under Emscripten the WASM
@@ -33,7 +34,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 #if HWY_TARGET == HWY_SCALAR
 // One-lane vectors cannot hold a pixel: the reference does the job.
-bool ResampleRows(const ResampleJob&) { return false; }
+bool ResampleRows(const ResampleJob&, int, int) { return false; }
 #else
 
 constexpr int kBlock = 256;  // output columns per chunk
@@ -168,7 +169,7 @@ HWY_INLINE hn::Vec<D4> SumPixels(D4 d4, const float* HWY_RESTRICT p, int count, 
   return hn::Add(m0, m1);
 }
 
-bool ResampleRows(const ResampleJob& j) {
+bool ResampleRows(const ResampleJob& j, int row_begin, int row_end) {
   const faceattr_image& src = *j.src;
   const int ch = j.ch, max_x = src.width - 1;
   // A single output pixel must fit the scratch row (it spans at most ceil(scale) + 1 columns).
@@ -185,6 +186,7 @@ bool ResampleRows(const ResampleJob& j) {
 
   HWY_ALIGN float v[kSpan * 4 + 4];  // vertical sums; 4 floats of slack for the last pixel's vector
   ColTap taps[kBlock];
+  if (row_begin >= row_end) return true;
   for (int x0 = 0; x0 < j.out_w;) {
     // The chunk: up to kBlock output columns whose clamped source columns fit kSpan.
     int lo = 0, hi = 0, cnt = 0;
@@ -202,14 +204,15 @@ bool ResampleRows(const ResampleJob& j) {
     const size_t bytes = static_cast<size_t>(hi - lo + 1) * ch;
     for (size_t i = 0; i < 4; ++i) v[bytes + i] = 0.0f;
 
-    for (int oy = 0; oy < j.out_h; ++oy) {
+    for (int oy = row_begin; oy < row_end; ++oy) {
       const Taps ty = exact_taps(axis_taps(j.box.y, j.box.h, j.out_h, oy));
       VerticalPass(src, ty, static_cast<size_t>(lo) * ch, bytes, v);
       float* o = j.dst + static_cast<size_t>(oy) * j.dst_row + static_cast<size_t>(x0) * 3;
       for (int c = 0; c < cnt; ++c, o += 3) {
         const ColTap& t = taps[c];
         const float* p = v + static_cast<size_t>(t.off) * ch;  // the first tap (clamped)
-        auto acc = hn::Mul(hn::LoadU(d4, p), hn::Set(d4, t.wf));
+        // One tap has weight 1 (axis_taps, exact_taps): 1 * p == p, no multiply.
+        auto acc = t.n == 1 ? hn::LoadU(d4, p) : hn::Mul(hn::LoadU(d4, p), hn::Set(d4, t.wf));
         if (t.n > 1) {
           if (t.inside) {
             if (t.n > 2) acc = MulThenAdd(SumPixels(d4, p + ch, t.n - 2, ch), hn::Set(d4, t.wm), acc);
@@ -259,7 +262,9 @@ namespace faceattr::image::detail {
 
 FACEATTR_HWY_EXPORT(ResampleRows);
 
-bool resample_simd(const ResampleJob& job) { return FACEATTR_HWY_CALL(ResampleRows)(job); }
+bool resample_simd(const ResampleJob& job, int row_begin, int row_end) {
+  return FACEATTR_HWY_CALL(ResampleRows)(job, row_begin, row_end);
+}
 
 }  // namespace faceattr::image::detail
 #endif  // HWY_ONCE
@@ -269,7 +274,7 @@ bool resample_simd(const ResampleJob& job) { return FACEATTR_HWY_CALL(ResampleRo
 #include "image/resample.h"
 
 namespace faceattr::image::detail {
-bool resample_simd(const ResampleJob&) { return false; }
+bool resample_simd(const ResampleJob&, int, int) { return false; }
 }  // namespace faceattr::image::detail
 
 #endif  // FACEATTR_HAVE_SIMD
