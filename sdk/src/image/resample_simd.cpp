@@ -56,6 +56,21 @@ HWY_INLINE V MulThenAdd(V a, V b, V c) {
   return hn::Add(hn::Mul(a, b), c);
 }
 
+// Exact float of int32 lanes in [0, 2^23) (pixel bytes and their integer sums).
+// In wasm: the bits of 2^23 + v minus 2^23, the same value as the conversion. A
+// plain ConvertTo of zero-extended bytes is folded by the compiler into an
+// unsigned byte-to-float conversion, which WASM SIMD128 lacks, and clang 14
+// scalarised it (per vector 4 lane extracts, 4 scalar conversions, 4 inserts).
+template <class DF, class VI>
+HWY_INLINE hn::Vec<DF> SmallToFloat(DF df, VI v) {
+#if HWY_TARGET == HWY_WASM
+  const hn::RebindToSigned<DF> di;
+  return hn::Sub(hn::BitCast(df, hn::Or(v, hn::Set(di, 0x4B000000))), hn::Set(df, 8388608.0f));
+#else
+  return hn::ConvertTo(df, v);
+#endif
+}
+
 // Bilinear taps on a source pixel centre (scale 1, or an integer enlargement's
 // aligned samples) are 1 * p + 0 * q == p: one tap, the same value.
 inline Taps exact_taps(Taps t) {
@@ -74,7 +89,7 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
   auto row = [&](int k) {
     return src.data + static_cast<size_t>(clampi(ty.i0 + k, 0, max_y)) * src.stride_bytes + byte0;
   };
-  auto load = [&](const uint8_t* p) { return hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(du8, p))); };
+  auto load = [&](const uint8_t* p) { return SmallToFloat(df, hn::PromoteTo(di, hn::LoadU(du8, p))); };
   const uint8_t* HWY_RESTRICT r0 = row(0);
   if (ty.n == 1) {  // w_first == 1
     size_t i = 0;
@@ -103,8 +118,8 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
     for (; i + 2 * N <= bytes; i += 2 * N) {
       auto s = hn::PromoteTo(d16, hn::LoadU(du8w, mid[0] + i));
       for (int m = 1; m < nm; ++m) s = hn::Add(s, hn::PromoteTo(d16, hn::LoadU(du8w, mid[m] + i)));
-      const auto s_lo = hn::ConvertTo(df, hn::PromoteTo(di, hn::LowerHalf(d16h, s)));
-      const auto s_hi = hn::ConvertTo(df, hn::PromoteTo(di, hn::UpperHalf(d16h, s)));
+      const auto s_lo = SmallToFloat(df, hn::PromoteTo(di, hn::LowerHalf(d16h, s)));
+      const auto s_hi = SmallToFloat(df, hn::PromoteTo(di, hn::UpperHalf(d16h, s)));
       const auto lo = MulThenAdd(s_lo, wm, hn::Mul(load(r0 + i), wf));
       const auto hi = MulThenAdd(s_hi, wm, hn::Mul(load(r0 + i + N), wf));
       hn::StoreU(MulThenAdd(load(rl + i), wl, lo), df, v + i);
@@ -116,7 +131,7 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
     if (nm > 0) {
       auto s = hn::PromoteTo(di, hn::LoadU(du8, mid[0] + i));
       for (int m = 1; m < nm; ++m) s = hn::Add(s, hn::PromoteTo(di, hn::LoadU(du8, mid[m] + i)));
-      acc = MulThenAdd(hn::ConvertTo(df, s), wm, acc);
+      acc = MulThenAdd(SmallToFloat(df, s), wm, acc);
     }
     hn::StoreU(MulThenAdd(load(rl + i), wl, acc), df, v + i);
   }
@@ -130,7 +145,7 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
     for (i = 0; i + N <= bytes; i += N) {
       auto s = hn::PromoteTo(di, hn::LoadU(du8, mid[0] + i));
       for (int m = 1; m < nm; ++m) s = hn::Add(s, hn::PromoteTo(di, hn::LoadU(du8, mid[m] + i)));
-      hn::StoreU(MulThenAdd(hn::ConvertTo(df, s), wm, hn::LoadU(df, v + i)), df, v + i);
+      hn::StoreU(MulThenAdd(SmallToFloat(df, s), wm, hn::LoadU(df, v + i)), df, v + i);
     }
     for (; i < bytes; ++i) {
       int32_t s = 0;
