@@ -1,6 +1,8 @@
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -25,6 +27,26 @@ TEST_CASE("parallel_for covers every index exactly once", "[thread_pool]") {
         for (size_t i = 0; i < n; ++i) REQUIRE(hits[i].load() == 1);
       }
     }
+  }
+}
+
+// Chunks are 4 per thread (n permitting) and differ in size by at most one index,
+// so every thread's range holds the same work: 36 or 42 tasks on 2 threads are
+// 8 chunks of 4-5 or 5-6, not 5 + 4 chunks of 5 or 7 chunks of 6.
+TEST_CASE("parallel_for chunks are even", "[thread_pool]") {
+  faceattr::ThreadPool pool(2);
+  if (pool.size() < 2) return;  // a wasm build without threads runs inline: one chunk
+  for (size_t n : {3, 8, 36, 42, 1000}) {
+    std::vector<size_t> sizes;
+    std::mutex m;
+    pool.parallel_for(n, [&](size_t b, size_t e) {
+      std::lock_guard<std::mutex> lock(m);
+      sizes.push_back(e - b);
+    });
+    INFO("n = " << n);
+    REQUIRE(sizes.size() == std::min<size_t>(n, 8));
+    const auto [lo, hi] = std::minmax_element(sizes.begin(), sizes.end());
+    CHECK(*hi - *lo <= 1);
   }
 }
 

@@ -61,7 +61,7 @@ struct ThreadPool::Impl {
   alignas(64) std::atomic<uint64_t> generation{0};
   std::atomic<void (*)(void*, size_t, size_t)> fn{nullptr};
   std::atomic<void*> ctx{nullptr};
-  std::atomic<size_t> n{0}, chunk{1};
+  std::atomic<size_t> n{0}, chunks{1};      // chunk i is [n * i / chunks, n * (i + 1) / chunks)
   alignas(64) std::atomic<size_t> done{0};  // chunks of the current job finished
   alignas(64) std::atomic<int> sleepers{0};
   std::mutex mutex;  // guards the sleep/wake hand-over and stop
@@ -79,7 +79,7 @@ struct ThreadPool::Impl {
       auto* const f = fn.load(std::memory_order_relaxed);
       void* const c = ctx.load(std::memory_order_relaxed);
       const size_t total = n.load(std::memory_order_relaxed);
-      const size_t step = chunk.load(std::memory_order_relaxed);
+      const size_t nc = chunks.load(std::memory_order_relaxed);
       if (i >= range.end.load(std::memory_order_relaxed)) return;
       if (!range.cursor.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel,
                                               std::memory_order_relaxed)) {
@@ -87,8 +87,7 @@ struct ThreadPool::Impl {
       }
       // The claim succeeded on (gen, i), so the fields read above were job gen's:
       // the caller rewrites them only after every chunk of gen is done.
-      const size_t begin = i * step;
-      f(c, begin, std::min(total, begin + step));
+      f(c, total * i / nc, total * (i + 1) / nc);
       done.fetch_add(1, std::memory_order_release);
     }
   }
@@ -164,15 +163,17 @@ void ThreadPool::parallel_for(size_t n, void (*fn)(void* ctx, size_t begin, size
   }
   std::lock_guard<std::mutex> call_lock(p.call_mutex);
   // A few chunks per thread let threads that finish early (or a worker that
-  // is late to wake) take over the rest without much claiming overhead.
+  // is late to wake) take over the rest without much claiming overhead. The
+  // chunks differ in size by at most one index, and there are 4 per thread
+  // (n permitting), so the threads' ranges are equal: with chunks of a fixed
+  // ceil(n / 8) indices, 2 threads got 7 chunks (42 indices) or 5 + 4 of 36
+  // in 8 chunks, and the last chunk was short or the ranges uneven.
   const size_t threads = static_cast<size_t>(p.n_threads);
-  const size_t target = std::min(n, threads * 4);
-  const size_t chunk = (n + target - 1) / target;
-  const size_t n_chunks = (n + chunk - 1) / chunk;
+  const size_t n_chunks = std::min(n, threads * 4);
   p.fn.store(fn, std::memory_order_relaxed);
   p.ctx.store(ctx, std::memory_order_relaxed);
   p.n.store(n, std::memory_order_relaxed);
-  p.chunk.store(chunk, std::memory_order_relaxed);
+  p.chunks.store(n_chunks, std::memory_order_relaxed);
   p.done.store(0, std::memory_order_relaxed);
   const uint64_t gen = (p.generation.load(std::memory_order_relaxed) + 1) & kIndexMask;
   for (size_t t = 0; t < threads; ++t) {
