@@ -24,6 +24,7 @@
 // clang-format on
 
 #include <algorithm>
+#include <type_traits>
 
 #include "image/resample.h"
 
@@ -258,6 +259,7 @@ bool ResampleRows(const ResampleJob& j, int row_begin, int row_end) {
   for (int x0 = 0; x0 < j.out_w;) {
     // The chunk: up to kBlock output columns whose clamped source columns fit kSpan.
     int lo = 0, hi = 0, cnt = 0;
+    bool one_tap = true;  // every column of the chunk has one tap (weight 1)
     for (int ox = x0; ox < j.out_w && cnt < kBlock; ++ox, ++cnt) {
       const Taps t = exact_taps(axis_taps(j.box.x, j.box.w, j.out_w, ox));
       const int a = clampi(t.i0, 0, max_x), b = clampi(t.i0 + t.n - 1, 0, max_x);
@@ -268,15 +270,36 @@ bool ResampleRows(const ResampleJob& j, int row_begin, int row_end) {
       }
       hi = std::max(hi, b);
       taps[cnt] = {t.i0, t.n, a - lo, t.i0 >= 0 && t.i0 + t.n - 1 <= max_x, t.w_first, t.w_mid, t.w_last};
+      one_tap = one_tap && t.n == 1;
     }
+    // Output pixels stored as whole vectors (lane 3 lands on the next pixel, written
+    // later): all but the image's last one.
+    const int whole = x0 + cnt < j.out_w ? cnt : cnt - 1;
     const size_t bytes = static_cast<size_t>(hi - lo + 1) * ch;
     for (size_t i = 0; i < 4; ++i) v[bytes + i] = 0.0f;
 
     for (int oy = row_begin; oy < row_end; ++oy) {
       const Taps ty = exact_taps(axis_taps(j.box.y, j.box.h, j.out_h, oy));
       VerticalPass(src, ty, static_cast<size_t>(lo) * ch, bytes, v);
-      float* o = j.dst + static_cast<size_t>(oy) * j.dst_row + static_cast<size_t>(x0) * 3;
-      for (int c = 0; c < cnt; ++c, o += 3) {
+      float* const row_out = j.dst + static_cast<size_t>(oy) * j.dst_row + static_cast<size_t>(x0) * 3;
+      if (one_tap) {
+        // One tap per column: the pixel itself (1 * p == p), as the loop below computes it.
+        auto one = [&](auto swap_lanes) {
+          float* o = row_out;
+          for (int c = 0; c < whole; ++c, o += 3) {
+            auto acc = hn::LoadU(d4, v + static_cast<size_t>(taps[c].off) * ch);
+            if (decltype(swap_lanes)::value) acc = hn::TableLookupLanes(acc, to_rgb);
+            hn::StoreU(MulThenAdd(acc, gain, bias), d4, o);
+          }
+        };
+        if (swap) {
+          one(std::true_type());
+        } else {
+          one(std::false_type());
+        }
+      }
+      float* o = row_out + static_cast<size_t>(one_tap ? whole : 0) * 3;
+      for (int c = one_tap ? whole : 0; c < cnt; ++c, o += 3) {
         const ColTap& t = taps[c];
         const float* p = v + static_cast<size_t>(t.off) * ch;  // the first tap (clamped)
         // One tap has weight 1 (axis_taps, exact_taps): 1 * p == p, no multiply.
@@ -303,7 +326,7 @@ bool ResampleRows(const ResampleJob& j, int row_begin, int row_end) {
         }
         if (swap) acc = hn::TableLookupLanes(acc, to_rgb);
         const auto out = MulThenAdd(acc, gain, bias);
-        if (x0 + c + 1 < j.out_w) {
+        if (c < whole) {
           hn::StoreU(out, d4, o);  // lane 3 lands on the next pixel, written later
         } else {
           HWY_ALIGN float last[4];
