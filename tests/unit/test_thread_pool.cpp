@@ -32,7 +32,8 @@ TEST_CASE("parallel_for covers every index exactly once", "[thread_pool]") {
 
 // Chunks are 4 per thread (n permitting) and differ in size by at most one index,
 // so every thread's range holds the same work: 36 or 42 tasks on 2 threads are
-// 8 chunks of 4-5 or 5-6, not 5 + 4 chunks of 5 or 7 chunks of 6.
+// 8 chunks of 4-5 or 5-6 (ranges of 18 + 18, 21 + 21), not seven chunks of 5 and one
+// of 1 (ranges of 20 + 16) or 7 chunks of 6 (18 + 24).
 TEST_CASE("parallel_for chunks are even", "[thread_pool]") {
   faceattr::ThreadPool pool(2);
   if (pool.size() < 2) return;  // a wasm build without threads runs inline: one chunk

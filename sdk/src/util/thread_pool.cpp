@@ -166,8 +166,8 @@ void ThreadPool::parallel_for(size_t n, void (*fn)(void* ctx, size_t begin, size
   // is late to wake) take over the rest without much claiming overhead. The
   // chunks differ in size by at most one index, and there are 4 per thread
   // (n permitting), so the threads' ranges are equal: with chunks of a fixed
-  // ceil(n / 8) indices, 2 threads got 7 chunks (42 indices) or 5 + 4 of 36
-  // in 8 chunks, and the last chunk was short or the ranges uneven.
+  // ceil(n / 8) indices, 42 indices on 2 threads made 7 chunks of 6 (ranges of
+  // 18 and 24) and 36 made 8 chunks, the last of 1 (ranges of 20 and 16).
   const size_t threads = static_cast<size_t>(p.n_threads);
   const size_t n_chunks = std::min(n, threads * 4);
   p.fn.store(fn, std::memory_order_relaxed);
