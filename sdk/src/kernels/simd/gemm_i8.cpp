@@ -98,12 +98,47 @@ HWY_INLINE void StoreFullTileI8(D32 d32, DF df, const V32 (&acc)[V][R], const VF
   }
 }
 
+// Requantises and stores an R x V tile of int32 sums to output rows m.. and
+// channels n0.. of p (GemmI8Params or GemmU8Params): whole vectors for a full
+// panel, else through a scratch row (the last, partial panel).
+template <size_t R, size_t V, class D32, class P>
+HWY_INLINE void StoreTileI8(D32 d32, const P& p, size_t m, size_t n0, const hn::Vec<D32> (&sums)[V][R]) {
+  const hn::Rebind<float, D32> df;
+  const hn::Rebind<int8_t, D32> d8;
+  const size_t N = hn::Lanes(d32), nr = V * N;
+  const size_t valid = std::min(nr, p.n - n0);
+  // The requantisation parameters in locals first: the int8 (and vector) stores
+  // may alias *p, and the compiler reloaded (and re-broadcast) them for every row.
+  const Act act = p.act;
+  const float alpha = p.alpha;
+  const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
+  const size_t y_stride = p.y_stride;
+  int8_t* const y = p.y + m * y_stride + p.y_offset + n0;
+  hn::Vec<decltype(df)> mult[V];
+  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) mult[v] = hn::LoadU(df, p.mult + n0 + v * N);
+  if (valid == nr) {  // a full panel: no partial stores, the activation chosen once per tile
+    if (act == Act::LeakyRelu) {
+      StoreFullTileI8<true, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
+    } else {
+      StoreFullTileI8<false, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
+    }
+    return;
+  }
+  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+    HWY_ALIGN int8_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      const auto q =
+          RequantizeF32(df, hn::Mul(hn::ConvertTo(df, sums[v][r]), mult[v]), act, alpha, zp, qmin, qmax);
+      hn::StoreU(hn::DemoteTo(d8, q), d8, tmp + v * N);
+    }
+    std::memcpy(y + r * y_stride, tmp, valid);  // a partial panel (the last one)
+  }
+}
+
 template <size_t R, size_t V>
 HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
   const hn::ScalableTag<int32_t> d32;
   const hn::Repartition<int16_t, decltype(d32)> d16;
-  const hn::Rebind<float, decltype(d32)> df;
-  const hn::Rebind<int8_t, decltype(d32)> d8;
   using V32 = hn::Vec<decltype(d32)>;
   using V16 = hn::Vec<decltype(d16)>;
   const size_t N = hn::Lanes(d32);
@@ -156,39 +191,13 @@ HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
     }
     return;
   }
-  // The requantisation parameters in locals first: the int8 (and vector) stores
-  // may alias *p, and the compiler reloaded (and re-broadcast) them for every row.
-  const Act act = p.act;
-  const float alpha = p.alpha;
-  const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
-  const size_t y_stride = p.y_stride;
-  int8_t* const y = p.y + m * y_stride + p.y_offset + n0;
-  hn::Vec<decltype(df)> mult[V];
-  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) mult[v] = hn::LoadU(df, p.mult + n0 + v * N);
-  if (valid == nr) {  // a full panel: no partial stores, the activation chosen once per tile
-    V32 sums[V][R];
-    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        sums[v][r] = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
-      }
+  V32 sums[V][R];
+  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+      sums[v][r] = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
     }
-    if (act == Act::LeakyRelu) {
-      StoreFullTileI8<true, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
-    } else {
-      StoreFullTileI8<false, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
-    }
-    return;
   }
-  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-    int8_t* yr = y + r * y_stride;
-    HWY_ALIGN int8_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
-    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-      const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
-      const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, s), mult[v]), act, alpha, zp, qmin, qmax);
-      hn::StoreU(hn::DemoteTo(d8, q), d8, tmp + v * N);
-    }
-    std::memcpy(yr, tmp, valid);  // a partial panel (the last one)
-  }
+  StoreTileI8<R, V>(d32, p, m, n0, sums);
 }
 
 #endif  // HWY_TARGET == HWY_SCALAR
@@ -268,8 +277,6 @@ bool U8Available() { return true; }
 template <size_t R, size_t V>
 HWY_INLINE void TileU8(const GemmU8Params& p, size_t m, size_t panel) {
   const hn::Full256<int32_t> d32;
-  const hn::Full256<float> df;
-  const hn::Rebind<int8_t, decltype(d32)> d8;
   using V32 = hn::Vec<decltype(d32)>;
   constexpr size_t N = 8, nr = V * N;
   const size_t kq = (p.kc + 3) / 4;
@@ -300,37 +307,11 @@ HWY_INLINE void TileU8(const GemmU8Params& p, size_t m, size_t panel) {
       }
     }
   }
-  // The epilogue of TileI8 (parameters in locals: the stores may alias *p).
-  const size_t n0 = panel * nr;
-  const size_t valid = std::min(nr, p.n - n0);
-  const Act act = p.act;
-  const float alpha = p.alpha;
-  const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
-  const size_t y_stride = p.y_stride;
-  int8_t* const y = p.y + m * y_stride + p.y_offset + n0;
-  hn::Vec<decltype(df)> mult[V];
-  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) mult[v] = hn::LoadU(df, p.mult + n0 + v * N);
   V32 sums[V][R];
   FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
     FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) sums[v][r] = V32{acc[v][r]};
   }
-  if (valid == nr) {
-    if (act == Act::LeakyRelu) {
-      StoreFullTileI8<true, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
-    } else {
-      StoreFullTileI8<false, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
-    }
-    return;
-  }
-  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-    HWY_ALIGN int8_t tmp[3 * N];
-    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-      const auto q =
-          RequantizeF32(df, hn::Mul(hn::ConvertTo(df, sums[v][r]), mult[v]), act, alpha, zp, qmin, qmax);
-      hn::StoreU(hn::DemoteTo(d8, q), d8, tmp + v * N);
-    }
-    std::memcpy(y + r * y_stride, tmp, valid);  // a partial panel (the last one)
-  }
+  StoreTileI8<R, V>(d32, p, m, panel * nr, sums);
 }
 
 template <size_t V, size_t R>
