@@ -3,11 +3,13 @@
 // pipeline stages around the two networks, which stay in wasm:
 //   frame -> LNet input (letterbox; one batch slot per LNet pass: a half-size
 //            coarse pass, or the levels of an image-pyramid decoder)  lnetInput()
-//   LNet response map -> faces -> ANet crops  decodeFaces()   (one batch slot per face)
-//   whole frame -> one ANet crop              cropWhole()     (no LNet, or crop mode)
-// The networks run on the GPU in between. The stages are the SDK's own
-// (faceattr::api::lnet_input_of / faces_of_passes, image::crop_resize_normalize),
-// so both backends see the same pixels and decode maps the same way.
+//   LNet maps (HWC, mapChannels() floats per cell) -> faces -> ANet crops
+//                                             decodeFaces()   (one batch slot per face)
+//   whole frame -> one ANet crop              cropWhole()     (not localising, or crop mode)
+// The networks run on the GPU in between. The stages are the session's own
+// pipeline (faceattr::pipeline::FacePipeline: lnet_input, faces_of_maps, anet_input,
+// whole_image_box), the functions its CPU path runs, so both backends see the same
+// pixels, decode maps the same way and frame faces the same way.
 //
 // Fallible calls return a faceattr_status code (lastError() has the message);
 // nothing throws.
@@ -22,6 +24,7 @@
 #include "api/session.h"
 #include "image/preprocess.h"
 #include "model/model.h"
+#include "pipeline/face_pipeline.h"
 #include "util/last_error.h"
 
 namespace {
@@ -105,80 +108,92 @@ faceattr_image image_at(uintptr_t data, int width, int height, int stride, int f
                         static_cast<faceattr_pixel_format>(format)};
 }
 
-// Per-session buffers of the stages: LNet input, response map, ANet input batch
-// (max_faces slots), faces [x, y, w, h, score] per slot. Sized once.
+// Per-session buffers of the stages: LNet input and maps (one per pass), the score map
+// (channel 0 of pass 0), ANet input batch (face_slots() slots), faces [x, y, w, h, score]
+// per slot. Sized once.
 class WebGpuStages {
  public:
   // `session`: Session.handle() of the binding (a faceattr_session*); it must outlive this.
-  explicit WebGpuStages(uintptr_t session) : s_(reinterpret_cast<faceattr_session*>(session)) {
-    const faceattr::model::Model& am = s_->anet.model();
-    slots_ = s_->has_lnet ? s_->params.max_faces : 1;
+  explicit WebGpuStages(uintptr_t session)
+      : s_(reinterpret_cast<faceattr_session*>(session)), pl_(&s_->pipeline) {
+    const faceattr::model::Model& am = pl_->anet().model();
+    slots_ = pl_->face_slots();
     anet_elems_ = static_cast<size_t>(am.input_width) * am.input_height * 3;
     anet_in_.assign(anet_elems_ * static_cast<size_t>(slots_), 0.0f);
     faces_.assign(static_cast<size_t>(slots_) * 5, 0.0f);
-    if (s_->has_lnet) {
-      const faceattr::model::Model& lm = s_->lnet.model();
-      passes_ = std::max(1, std::min(kMaxPasses, faceattr::api::lnet_passes(s_)));
+    if (pl_->localizes()) {
+      const faceattr::model::Model& lm = pl_->lnet().model();
+      passes_ = std::max(1, pl_->lnet_passes());
       lnet_elems_ = static_cast<size_t>(lm.input_width) * lm.input_height * 3;
       lnet_in_.assign(lnet_elems_ * static_cast<size_t>(passes_), 0.0f);
-      map_.assign(static_cast<size_t>(s_->map_w) * s_->map_h * static_cast<size_t>(passes_), 0.0f);
+      map_.assign(pl_->lnet_geometry().floats() * static_cast<size_t>(passes_), 0.0f);
+      scores_.assign(pl_->lnet_geometry().cells(), 0.0f);
       crops_.resize(static_cast<size_t>(slots_));
     }
   }
 
   // which: 0 ANet, 1 LNet (undefined without LNet).
   val graph(int which) const {
-    if (which == 0) return graph_of(s_->anet.model());
-    if (which == 1 && s_->has_lnet) return graph_of(s_->lnet.model());
+    if (which == 0) return graph_of(pl_->anet().model());
+    if (which == 1 && pl_->has_lnet()) return graph_of(pl_->lnet().model());
     return val::undefined();
   }
 
   int slots() const { return slots_; }
+  // Whether frames go through LNet (an LNet loaded and the session's localize param on).
+  bool localizes() const { return pl_->localizes(); }
   // LNet runs per frame: 2 when the decoder also reads a coarse (half-size) pass, one per
   // level of an image-pyramid decoder; pass k's input and map are batch slot k.
   int lnetPasses() const { return passes_; }
-  int mapWidth() const { return s_->map_w; }
-  int mapHeight() const { return s_->map_h; }
+  int mapWidth() const { return pl_->lnet_geometry().map_w; }
+  int mapHeight() const { return pl_->lnet_geometry().map_h; }
+  int mapChannels() const { return pl_->lnet_geometry().channels; }
   uintptr_t lnetInputPtr() const { return reinterpret_cast<uintptr_t>(lnet_in_.data()); }
+  // Where the LNet output of every pass goes (passes x mapHeight x mapWidth x mapChannels floats).
   uintptr_t responsePtr() const { return reinterpret_cast<uintptr_t>(map_.data()); }
+  // After decodeFaces: the face score map (channel 0 of pass 0), mapHeight x mapWidth floats.
+  uintptr_t scoresPtr() const { return reinterpret_cast<uintptr_t>(scores_.data()); }
   uintptr_t anetInputPtr() const { return reinterpret_cast<uintptr_t>(anet_in_.data()); }
   uintptr_t facesPtr() const { return reinterpret_cast<uintptr_t>(faces_.data()); }
   // A response-map cell in frame pixels, for the frame of the last lnetInput() (as
   // faceattr_session_response_map reports it).
-  float cellWidth() const { return s_->cell_w / g_[0].scale_x; }
-  float cellHeight() const { return s_->cell_h / g_[0].scale_y; }
+  float cellWidth() const { return pl_->response_cell_width(g_[0]); }
+  float cellHeight() const { return pl_->response_cell_height(g_[0]); }
 
-  // Validates the frame and letterboxes it into lnetInputPtr().
+  // Validates the frame and letterboxes it into lnetInputPtr(), one slot per pass.
   int lnetInput(uintptr_t data, int width, int height, int stride, int format) {
     faceattr::clear_last_error();
     have_g_ = false;
+    if (!pl_->localizes())
+      return faceattr::report(faceattr::Status(FACEATTR_ERR_UNSUPPORTED, "lnetInput: the session does not localise"));
     const faceattr_image img = image_at(data, width, height, stride, format);
+    FACEATTR_REPORT_IF_ERROR(faceattr::image::validate_image(img, s_->params.max_image_pixels));
     for (int k = 0; k < passes_; ++k)
-      FACEATTR_REPORT_IF_ERROR(faceattr::api::lnet_input_of(s_, img, lnet_in_.data() + lnet_elems_ * k, &g_[k],
-                                                            faceattr::api::lnet_pass_shrink(s_, k)));
+      FACEATTR_REPORT_IF_ERROR(pl_->lnet_input(img, k, lnet_in_.data() + lnet_elems_ * k, &g_[k]));
     have_g_ = true;
     return FACEATTR_OK;
   }
 
-  // Decodes the response map in responsePtr() (of the frame given to the last
-  // lnetInput) and resamples each face's ANet crop of the same frame into its
-  // batch slot; the count goes to count(), boxes to facesPtr().
+  // Decodes the maps in responsePtr() (of the frame given to the last lnetInput) and
+  // resamples each face's ANet crop of the same frame into its batch slot; the count goes
+  // to count(), boxes to facesPtr(), the score map to scoresPtr().
   int decodeFaces(uintptr_t data, int width, int height, int stride, int format) {
     faceattr::clear_last_error();
     count_ = 0;
     if (!have_g_) return faceattr::report(faceattr::invalid_argument("decodeFaces: no lnetInput() before"));
     const faceattr_image img = image_at(data, width, height, stride, format);
     FACEATTR_REPORT_IF_ERROR(faceattr::image::validate_image(img, s_->params.max_image_pixels));
-    const size_t cells = static_cast<size_t>(s_->map_w) * s_->map_h;
+    const size_t floats = pl_->lnet_geometry().floats();
     const float* maps[kMaxPasses];
-    for (int k = 0; k < passes_; ++k) maps[k] = map_.data() + cells * static_cast<size_t>(k);
-    const int n = faceattr::api::faces_of_passes(s_, maps, g_, passes_, crops_.data());
+    for (int k = 0; k < passes_; ++k) maps[k] = map_.data() + floats * static_cast<size_t>(k);
+    const int n = pl_->faces_of_maps(maps, g_, passes_, crops_.data());
     for (int k = 0; k < n; ++k) {
-      const faceattr::api::FaceCrop& c = crops_[static_cast<size_t>(k)];
-      FACEATTR_REPORT_IF_ERROR(anet_crop(img, c.anet, k));
+      const faceattr::pipeline::FaceCrop& c = crops_[static_cast<size_t>(k)];
+      FACEATTR_REPORT_IF_ERROR(pl_->anet_input(img, c.anet, anet_in_.data() + anet_elems_ * static_cast<size_t>(k)));
       float* f = faces_.data() + static_cast<size_t>(k) * 5;
       f[0] = c.frame.x, f[1] = c.frame.y, f[2] = c.frame.w, f[3] = c.frame.h, f[4] = c.score;
     }
+    pl_->score_channel(maps[0], scores_.data());
     count_ = n;
     return FACEATTR_OK;
   }
@@ -189,10 +204,8 @@ class WebGpuStages {
     count_ = 0;
     const faceattr_image img = image_at(data, width, height, stride, format);
     FACEATTR_REPORT_IF_ERROR(faceattr::image::validate_image(img, s_->params.max_image_pixels));
-    const faceattr::model::Model& am = s_->anet.model();
-    const faceattr::image::CropBox box = faceattr::image::centre_crop_box(
-        width, height, static_cast<float>(am.input_width) / static_cast<float>(am.input_height));
-    FACEATTR_REPORT_IF_ERROR(anet_crop(img, box, 0));
+    const faceattr::image::CropBox box = pl_->whole_image_box(width, height);
+    FACEATTR_REPORT_IF_ERROR(pl_->anet_input(img, box, anet_in_.data()));
     faces_[0] = box.x, faces_[1] = box.y, faces_[2] = box.w, faces_[3] = box.h, faces_[4] = 1.0f;
     count_ = 1;
     return FACEATTR_OK;
@@ -201,20 +214,15 @@ class WebGpuStages {
   int count() const { return count_; }
 
  private:
-  faceattr::Status anet_crop(const faceattr_image& img, const faceattr::image::CropBox& box, int slot) {
-    const faceattr::model::Model& am = s_->anet.model();
-    return faceattr::image::crop_resize_normalize(img, box, am.input_width, am.input_height, am.mean, am.std,
-                                                  anet_in_.data() + anet_elems_ * static_cast<size_t>(slot));
-  }
-
+  static constexpr int kMaxPasses = faceattr::pipeline::FacePipeline::kMaxPasses;
   faceattr_session* s_;
+  faceattr::pipeline::FacePipeline* pl_;
   int slots_ = 1;
   size_t anet_elems_ = 0;
-  std::vector<float> lnet_in_, map_, anet_in_, faces_;
-  std::vector<faceattr::api::FaceCrop> crops_;
-  int passes_ = 1;
+  std::vector<float> lnet_in_, map_, scores_, anet_in_, faces_;
+  std::vector<faceattr::pipeline::FaceCrop> crops_;
+  int passes_ = 0;
   size_t lnet_elems_ = 0;
-  static constexpr int kMaxPasses = 8;
   faceattr::image::Letterbox g_[kMaxPasses];
   bool have_g_ = false;
   int count_ = 0;
@@ -228,11 +236,14 @@ EMSCRIPTEN_BINDINGS(faceattr_webgpu) {
       .constructor<uintptr_t>()
       .function("graph", &WebGpuStages::graph)
       .function("slots", &WebGpuStages::slots)
+      .function("localizes", &WebGpuStages::localizes)
       .function("lnetPasses", &WebGpuStages::lnetPasses)
       .function("mapWidth", &WebGpuStages::mapWidth)
       .function("mapHeight", &WebGpuStages::mapHeight)
+      .function("mapChannels", &WebGpuStages::mapChannels)
       .function("lnetInputPtr", &WebGpuStages::lnetInputPtr)
       .function("responsePtr", &WebGpuStages::responsePtr)
+      .function("scoresPtr", &WebGpuStages::scoresPtr)
       .function("anetInputPtr", &WebGpuStages::anetInputPtr)
       .function("facesPtr", &WebGpuStages::facesPtr)
       .function("cellWidth", &WebGpuStages::cellWidth)

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model_def.h"
@@ -30,6 +31,27 @@ struct TinyModelSpec {
 // -> [1, n_attributes] f32.
 modelfile::ModelDef make_tiny_anet(const TinyModelSpec& spec);
 std::vector<uint8_t> tiny_anet_bytes(const TinyModelSpec& spec);
+
+// A hand-weighted dense-box-map LNet (metadata lnet.dense = 1) for tests:
+//   input [1,H,W,3] f32 (mean 0, std 1) -> conv1x1 3->5 -> avgpool cell x cell, stride cell
+//   -> Sigmoid -> [1, H/cell, W/cell, 5] f32.
+// Channel 0 (the face score) follows redness, gain * (r - g) + bias[0], as the tiny LNet of
+// tiny_lnet.h; channels 1..4 (ox, oy, sw, sh) are constant: sigmoid(bias[c]) at every cell.
+// So a pure-red square covering exactly one map cell (i, j) is one face whose box follows
+// from the decode rule of lnet_decode.h with those constants. `channels` != 5 gives a
+// model whose output disagrees with its metadata (refused at create).
+struct TinyDenseLnetSpec {
+  int input_w = 64;
+  int input_h = 48;
+  int cell = 4;
+  int channels = 5;
+  float gain = 12.0f;
+  float bias[5] = {-6.0f, 0.5f, -0.25f, 0.0f, 0.3f};
+  // Added to the model's metadata after lnet.dense = 1 (e.g. box_min, crop_w).
+  std::vector<std::pair<std::string, std::string>> metadata = {{"lnet.box_min", "8"}, {"lnet.box_max", "128"}};
+};
+modelfile::ModelDef make_tiny_dense_lnet(const TinyDenseLnetSpec& spec);
+std::vector<uint8_t> tiny_dense_lnet_bytes(const TinyDenseLnetSpec& spec);
 
 // Deterministic pseudo-random bytes for images (xorshift; independent of <random> implementations).
 std::vector<uint8_t> random_bytes(size_t n, uint32_t seed);

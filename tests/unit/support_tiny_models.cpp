@@ -187,4 +187,48 @@ std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
   return out;
 }
 
+ModelDef make_tiny_dense_lnet(const TinyDenseLnetSpec& spec) {
+  ModelDef m;
+  m.kind = "lnet";
+  m.name = "tiny-dense-lnet";
+  m.description = "hand-weighted test localiser: dense box map, score follows R - G, constant box";
+  m.input_width = spec.input_w;
+  m.input_height = spec.input_h;
+  m.mean = {0.0f, 0.0f, 0.0f};
+  m.std = {1.0f, 1.0f, 1.0f};
+  m.metadata = {{"license", "test-only"}, {"lnet.dense", "1"}};
+  m.metadata.insert(m.metadata.end(), spec.metadata.begin(), spec.metadata.end());
+  const int oc = spec.channels;
+  const int mh = spec.input_h / spec.cell, mw = spec.input_w / spec.cell;
+  const int input = m.add_activation("input", {1, spec.input_h, spec.input_w, 3});
+  m.inputs = {input};
+  // OHWI [oc,1,1,3]: channel 0 = gain * (r - g), the others 0; biases per channel.
+  std::vector<float> w(static_cast<size_t>(oc) * 3, 0.0f), b(static_cast<size_t>(oc), 0.0f);
+  w[0] = spec.gain;
+  w[1] = -spec.gain;
+  for (int c = 0; c < oc; ++c) b[static_cast<size_t>(c)] = spec.bias[std::min(c, 4)];
+  const int wt = m.add_const_f32("conv.weight", {oc, 1, 1, 3}, w);
+  const int bt = m.add_const_f32("conv.bias", {oc}, b);
+  auto add = [&](Op op, std::vector<int> inputs, int y, int k, int stride) {
+    NodeDef n;
+    n.name = "n" + std::to_string(m.nodes.size());
+    n.op = op;
+    n.inputs = std::move(inputs);
+    n.output = y;
+    n.kernel_h = n.kernel_w = k;
+    n.stride_h = n.stride_w = stride;
+    m.add_node(n);
+    return y;
+  };
+  int x = add(Op::Conv2d, {input, wt, bt}, m.add_activation("conv.out", {1, spec.input_h, spec.input_w, oc}), 1, 1);
+  x = add(Op::AvgPool2d, {x}, m.add_activation("pool.out", {1, mh, mw, oc}), spec.cell, spec.cell);
+  x = add(Op::Sigmoid, {x}, m.add_activation("boxes", {1, mh, mw, oc}), 1, 1);
+  m.outputs = {x};
+  return m;
+}
+
+std::vector<uint8_t> tiny_dense_lnet_bytes(const TinyDenseLnetSpec& spec) {
+  return modelfile::serialize(make_tiny_dense_lnet(spec));
+}
+
 }  // namespace faceattr::test

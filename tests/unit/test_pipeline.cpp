@@ -13,6 +13,7 @@
 #include "faceattr/faceattr.hpp"
 #include "graph/network.h"
 #include "image/preprocess.h"
+#include "pipeline/face_pipeline.h"
 #include "support/tiny_lnet.h"
 #include "support/tiny_models.h"
 
@@ -545,6 +546,14 @@ TEST_CASE("pipeline: malformed or misplaced LNet models are refused with a messa
   TinyLnetSpec spec;
   spec.out_channels = 2;
   refused(anet, faceattr::test::tiny_lnet_bytes(spec), FACEATTR_ERR_MODEL_FORMAT, "[1,map_h,map_w,1]");
+  // Output channels must match the metadata: 5 for a dense box map (lnet.dense = 1), else 1.
+  spec.out_channels = 5;
+  refused(anet, faceattr::test::tiny_lnet_bytes(spec), FACEATTR_ERR_MODEL_FORMAT, "[1,map_h,map_w,1]");
+  faceattr::test::TinyDenseLnetSpec dense;
+  dense.channels = 1;
+  refused(anet, faceattr::test::tiny_dense_lnet_bytes(dense), FACEATTR_ERR_MODEL_FORMAT, "[1,map_h,map_w,5]");
+  dense.channels = 4;
+  refused(anet, faceattr::test::tiny_dense_lnet_bytes(dense), FACEATTR_ERR_MODEL_FORMAT, "lnet.dense = 1");
   spec = {};
   spec.two_outputs = true;
   refused(anet, faceattr::test::tiny_lnet_bytes(spec), FACEATTR_ERR_MODEL_FORMAT, "exactly one output");
@@ -668,5 +677,132 @@ TEST_CASE("pipeline: C++ wrapper", "[pipeline]") {
     FAIL("expected faceattr::Error");
   } catch (const faceattr::Error& e) {
     CHECK(e.status() == FACEATTR_ERR_UNSUPPORTED);
+  }
+}
+
+namespace {
+
+float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+
+// The face box (frame pixels) of the dense fixture for a red square filling map cell (i, j),
+// by the decode rule of lnet_decode.h, for a frame `scale` times LNet's input (no letterbox).
+std::vector<float> dense_box(const faceattr::test::TinyDenseLnetSpec& spec, int i, int j, float box_min,
+                             float box_max, float scale) {
+  const float cell = static_cast<float>(spec.cell);
+  const float ox = sigmoid(spec.bias[1]), oy = sigmoid(spec.bias[2]);
+  const float sw = sigmoid(spec.bias[3]), sh = sigmoid(spec.bias[4]);
+  const float cx = (j + 0.5f + (2.0f * ox - 1.0f)) * cell, cy = (i + 0.5f + (2.0f * oy - 1.0f)) * cell;
+  const float w = box_min * std::pow(box_max / box_min, sw), h = box_min * std::pow(box_max / box_min, sh);
+  return {(cx - 0.5f * w) * scale, (cy - 0.5f * h) * scale, w * scale, h * scale};
+}
+
+// The raw LNet output for `img` letterboxed into its input (reference kernels).
+std::vector<float> lnet_output(const std::vector<uint8_t>& lnet, const faceattr_image& img) {
+  faceattr::kernels::ExecContext ctx;
+  faceattr::Network net;
+  REQUIRE(net.load(lnet.data(), lnet.size(), faceattr::kernels::Family::Reference, ctx).is_ok());
+  const auto& m = net.model();
+  faceattr::image::Letterbox g;
+  REQUIRE(faceattr::image::letterbox_normalize(img, m.input_width, m.input_height, m.mean, m.std, net.input_ptr(), &g)
+              .is_ok());
+  REQUIRE(net.run().is_ok());
+  return std::vector<float>(net.output_ptr(), net.output_ptr() + net.output_elements());
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: a dense box-map LNet (5 channels) on every backend: its face, box and score map", "[pipeline]") {
+  const auto anet = tiny_anet();
+  faceattr::test::TinyDenseLnetSpec spec;  // 64x48 input, cells of 4: a 16x12 map of 5 channels
+  const auto lnet = faceattr::test::tiny_dense_lnet_bytes(spec);
+  // 128x96 frame = 2x LNet's input; the red 8x8 square at (56, 40) fills map cell (5, 7) alone.
+  const int ci = 5, cj = 7;
+  const Frame f = red_frame(128, 96, {{cj * 8, ci * 8, 8, 8}});
+  const std::vector<float> want = dense_box(spec, ci, cj, 8.0f, 128.0f, 2.0f);
+  const std::vector<float> raw = lnet_output(lnet, f.view());
+  REQUIRE(raw.size() == 16u * 12u * 5u);
+  for (faceattr_backend b : kAllBackends) {
+    if (!faceattr_backend_available(b)) continue;
+    for (int threads : {1, 2}) {
+      INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads");
+      faceattr_session* s = make(anet, lnet, b, threads);
+      const Result r = predict(s, f.view());
+      REQUIRE(r.faces.size() == 1);
+      const faceattr_face& face = r.faces[0];
+      INFO("box " << face.box[0] << " " << face.box[1] << " " << face.box[2] << " " << face.box[3]);
+      for (int k = 0; k < 4; ++k) CHECK(face.box[k] == Approx(want[static_cast<size_t>(k)]).epsilon(1e-4));
+      CHECK(face.score == Approx(sigmoid(spec.gain + spec.bias[0])).epsilon(1e-5));
+      // No framing metadata: ANet reads the box, centre-cropped to its aspect.
+      const auto probs = anet_on_box(anet, f.view(), face.box);
+      for (int a = 0; a < 6; ++a) CHECK(r.probs[0][a] == Approx(probs[a]).margin(1e-5));
+      // The response map is channel 0 of the output, a plain 16x12 map.
+      faceattr_response_map map{};
+      REQUIRE(faceattr_session_response_map(s, &map) == FACEATTR_OK);
+      REQUIRE(map.width == 16);
+      REQUIRE(map.height == 12);
+      CHECK(map.cell_width == Approx(8.0f));
+      CHECK(map.cell_height == Approx(8.0f));
+      for (int c = 0; c < 16 * 12; ++c) CHECK(map.data[c] == Approx(raw[static_cast<size_t>(c) * 5]).margin(1e-6));
+      CHECK(map.data[ci * 16 + cj] > 0.99f);
+      // A face-free frame: no face, a map of low scores.
+      CHECK(predict(s, red_frame(128, 96, {}).view()).faces.empty());
+      faceattr_session_free(s);
+    }
+  }
+}
+
+TEST_CASE("pipeline: ANet framing of a face box follows lnet.crop_w / crop_h / crop_dy", "[pipeline]") {
+  using faceattr::image::CropBox;
+  using faceattr::pipeline::anet_crop_of;
+  faceattr::pipeline::DecodeParams p;
+  const CropBox face{10, 20, 40, 90};  // S = sqrt(40 * 90) = 60
+  // crop_w = 0: the box centre-cropped to the aspect (0.5: 40 x 80 centred).
+  CropBox c = anet_crop_of(face, p, 0.5f);
+  CHECK(c.x == Approx(10));
+  CHECK(c.y == Approx(25));
+  CHECK(c.w == Approx(40));
+  CHECK(c.h == Approx(80));
+  // 1.2 S x 1.5 S = 72 x 90 centred at (30, 65 + 0.1 * 60 = 71), then centre-cropped to 0.5: 45 x 90.
+  p.crop_w = 1.2f;
+  p.crop_h = 1.5f;
+  p.crop_dy = 0.1f;
+  c = anet_crop_of(face, p, 0.5f);
+  CHECK(c.w == Approx(45));
+  CHECK(c.h == Approx(90));
+  CHECK(c.x + 0.5f * c.w == Approx(30));
+  CHECK(c.y + 0.5f * c.h == Approx(71));
+  // Wider than the aspect: the height stays.
+  c = anet_crop_of(face, p, 1.0f);
+  CHECK(c.w == Approx(72));
+  CHECK(c.h == Approx(72));
+  CHECK(c.y + 0.5f * c.h == Approx(71));
+
+  // End to end: the session's ANet reads that crop, its face keeps LNet's box.
+  const auto anet = tiny_anet();
+  faceattr::test::TinyDenseLnetSpec spec;
+  spec.metadata.insert(spec.metadata.end(), {{"lnet.crop_w", "1.2"}, {"lnet.crop_h", "1.5"}, {"lnet.crop_dy", "0.1"}});
+  const auto lnet = faceattr::test::tiny_dense_lnet_bytes(spec);
+  const Frame f = red_frame(128, 96, {{7 * 8, 5 * 8, 8, 8}});
+  for (faceattr_backend b : kAllBackends) {
+    if (!faceattr_backend_available(b)) continue;
+    INFO("backend " << faceattr_backend_name(b));
+    faceattr_session* s = make(anet, lnet, b);
+    const Result r = predict(s, f.view());
+    REQUIRE(r.faces.size() == 1);
+    const std::vector<float> want = dense_box(spec, 5, 7, 8.0f, 128.0f, 2.0f);
+    for (int k = 0; k < 4; ++k) CHECK(r.faces[0].box[k] == Approx(want[static_cast<size_t>(k)]).epsilon(1e-4));
+    const float side = std::sqrt(r.faces[0].box[2] * r.faces[0].box[3]);
+    const float crop[4] = {r.faces[0].box[0] + 0.5f * r.faces[0].box[2] - 0.6f * side,
+                           r.faces[0].box[1] + 0.5f * r.faces[0].box[3] + 0.1f * side - 0.75f * side, 1.2f * side,
+                           1.5f * side};
+    const auto probs = anet_on_box(anet, f.view(), crop);
+    const auto plain = anet_on_box(anet, f.view(), r.faces[0].box);
+    bool differs = false;
+    for (int a = 0; a < 6; ++a) {
+      CHECK(r.probs[0][a] == Approx(probs[a]).margin(1e-5));
+      differs = differs || std::fabs(plain[a] - probs[a]) > 1e-4f;
+    }
+    CHECK(differs);  // the framing changed what ANet saw
+    faceattr_session_free(s);
   }
 }

@@ -117,8 +117,8 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
           int32_t n = 0;
           REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);  // warm-up
           REQUIRE(n == 2);
-          REQUIRE(faceattr::api::lnet_wants_coarse_pass(s) == coarse);
-          REQUIRE(faceattr::api::lnet_passes(s) == (mode == 0 ? 1 : mode == 1 ? 2 : 3));
+          REQUIRE(s->pipeline.lnet_wants_coarse_pass() == coarse);
+          REQUIRE(s->pipeline.lnet_passes() == (mode == 0 ? 1 : mode == 1 ? 2 : 3));
           faceattr_response_map map{};
           faceattr_timings t{};
           t_news = 0;

@@ -80,8 +80,7 @@ Status create_exec_context(faceattr_session* s) {
 }  // namespace faceattr::api
 
 faceattr_session::~faceattr_session() {
-  anet = faceattr::Network();  // kernels go before the pools they use
-  lnet = faceattr::Network();
+  pipeline.release();  // kernels go before the pools they use
 #if defined(FACEATTR_HAVE_XNNPACK)
   if (xnn_pool != nullptr) pthreadpool_destroy(static_cast<pthreadpool_t>(xnn_pool));
 #endif

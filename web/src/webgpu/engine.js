@@ -3,9 +3,10 @@
 // decoding, face crops), and the wasm session itself kept as the fallback.
 //
 // Per frame: wasm letterboxes the frame -> GPU LNet (one command buffer, the
-// response map read back) -> wasm decodes faces and resamples every face crop
-// into one batch -> GPU ANet on the batch (one command buffer, the probabilities
-// read back). Without LNet (or with {crop: true}) only the ANet part runs.
+// output map read back: mapChannels floats per cell) -> wasm decodes faces and
+// resamples every face crop into one batch -> GPU ANet on the batch (one command
+// buffer, the probabilities read back). Without localisation (no LNet, the session's localize option off,
+// or {crop: true}) only the ANet part runs.
 //
 // When the device is lost, an error is raised by the GPU, or the adapter goes
 // away, the engine switches to the wasm session for this and every later frame
@@ -97,7 +98,7 @@ export class GpuEngine {
     const anetGraph = this.stages.graph(0);
     this.anet = new GpuNetwork(device, anetGraph, { maxBatch: this.stages.slots(), label: 'anet' });
     // LNet: one batch item per pass (a coarse half-size pass rides in the same command buffer).
-    if (this.hasLocalizer) this.lnet = new GpuNetwork(device, this.stages.graph(1), { maxBatch: this.stages.lnetPasses(), label: 'lnet' });
+    if (this.stages.localizes()) this.lnet = new GpuNetwork(device, this.stages.graph(1), { maxBatch: this.stages.lnetPasses(), label: 'lnet' });
     // One run of each network inside the error scopes: shader, pipeline and binding
     // errors show up here (create falls back) rather than as wrong numbers later.
     const zeros = (n) => new Float32Array(n);
@@ -231,16 +232,17 @@ export class GpuEngine {
       preprocessMs = now() - t0;
       const t1 = now();
       const passes = st.lnetPasses();
+      // Every pass's map: mapHeight x mapWidth cells of mapChannels floats (HWC; a dense
+      // box map has 5), decoded in wasm.
       const maps = await this.lnet.run(M.HEAPF32.subarray(p, p + passes * this.lnet.inputElements), passes);
-      const map = maps.subarray(0, this.lnet.outputElements);
       lnetMs = now() - t1;
       const t2 = now();
       M.HEAPF32.set(maps, st.responsePtr() / 4);  // HEAPF32 afresh: the heap may have grown meanwhile
       this.#check(st.decodeFaces(...args));
       preprocessMs += now() - t2;
-      const mw = st.mapWidth(), mh = st.mapHeight();
+      const mw = st.mapWidth(), mh = st.mapHeight(), sp = st.scoresPtr() / 4;
       this.lastMap = {
-        data: map.slice(), width: mw, height: mh, originX: 0, originY: 0,
+        data: M.HEAPF32.slice(sp, sp + mw * mh), width: mw, height: mh, originX: 0, originY: 0,
         cellWidth: st.cellWidth(), cellHeight: st.cellHeight(),
       };
     }

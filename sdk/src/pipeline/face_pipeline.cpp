@@ -1,0 +1,277 @@
+// Frame -> faces -> attributes (see face_pipeline.h).
+#include "pipeline/face_pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace faceattr::pipeline {
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string shape_string(const std::vector<int32_t>& d) {
+  std::string s;
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
+  return "[" + s + "]";
+}
+
+}  // namespace
+
+image::CropBox centre_crop_of(const image::CropBox& b, float aspect) {
+  image::CropBox c = b;
+  if (b.w >= b.h * aspect) {
+    c.w = b.h * aspect;
+  } else {
+    c.h = b.w / aspect;
+  }
+  c.x = b.x + (b.w - c.w) * 0.5f;
+  c.y = b.y + (b.h - c.h) * 0.5f;
+  return c;
+}
+
+image::CropBox anet_crop_of(const image::CropBox& face, const DecodeParams& p, float anet_aspect) {
+  if (!(p.crop_w > 0.0f) || !(p.crop_h > 0.0f)) return centre_crop_of(face, anet_aspect);
+  const float side = std::sqrt(face.w * face.h);
+  const float cx = face.x + 0.5f * face.w;
+  const float cy = face.y + 0.5f * face.h + p.crop_dy * side;
+  const float w = p.crop_w * side, h = p.crop_h * side;
+  return centre_crop_of(image::CropBox{cx - 0.5f * w, cy - 0.5f * h, w, h}, anet_aspect);
+}
+
+Status check_lnet(const model::Model& m, DecodeParams* params, LnetGeometry* geometry) {
+  FACEATTR_RETURN_IF_ERROR(decode_params_from_model(m, params));
+  if (m.outputs.size() != 1)
+    return model_format_error("LNet model must have exactly one output (the response map), got " +
+                              std::to_string(m.outputs.size()));
+  const model::Tensor& out = m.tensors[static_cast<size_t>(m.outputs[0])];
+  const auto& d = out.shape;
+  const int channels = params->channels();
+  if (out.dtype != model::DType::F32 || d.size() != 4 || d[0] != 1 || d[1] < 1 || d[2] < 1 || d[3] != channels)
+    return model_format_error("LNet output '" + out.name + "' must be f32 [1,map_h,map_w," +
+                              std::to_string(channels) + "] (metadata lnet.dense = " +
+                              (params->dense > 0.5f ? "1: a dense box map, 5 channels" : "0: 1 channel") +
+                              " per cell), got " + (out.dtype == model::DType::F32 ? "f32 " : "non-f32 ") +
+                              shape_string(d));
+  if (m.input_width % d[2] != 0 || m.input_height % d[1] != 0)
+    return model_format_error("LNet input " + std::to_string(m.input_width) + "x" +
+                              std::to_string(m.input_height) + " is not a multiple of its response map " +
+                              std::to_string(d[2]) + "x" + std::to_string(d[1]));
+  if (params->pyramid_levels >= 2.0f && !(params->dense > 0.5f)) {
+    // Every pyramid level must keep at least one input pixel each way.
+    const double smallest = std::pow(static_cast<double>(params->pyramid_factor),
+                                     static_cast<double>(params->pyramid_levels) - 1.0);
+    if (smallest > std::min(m.input_width, m.input_height))
+      return model_format_error("LNet metadata lnet.pyramid_levels / lnet.pyramid_factor: the last level shrinks the " +
+                                std::to_string(m.input_width) + "x" + std::to_string(m.input_height) + " input " +
+                                std::to_string(smallest) + " times");
+  }
+  geometry->map_h = d[1];
+  geometry->map_w = d[2];
+  geometry->channels = channels;
+  geometry->cell_w = static_cast<float>(m.input_width / d[2]);
+  geometry->cell_h = static_cast<float>(m.input_height / d[1]);
+  return Status::ok();
+}
+
+Status FacePipeline::load(model::Model&& anet, model::Model* lnet, kernels::Family family,
+                          const kernels::ExecContext& ctx, const Logger* logger, const PipelineOptions& options) {
+  options_ = options;
+  ctx_ = ctx;
+  DecodeParams decode_params;
+  if (lnet != nullptr) FACEATTR_RETURN_IF_ERROR(check_lnet(*lnet, &decode_params, &geometry_));
+  FACEATTR_RETURN_IF_ERROR(anet_.load(std::move(anet), family, ctx, logger));
+  const model::Model& am = anet_.model();
+  anet_aspect_ = static_cast<float>(am.input_width) / static_cast<float>(am.input_height);
+  if (lnet != nullptr) {
+    FACEATTR_RETURN_IF_ERROR(lnet_.load(std::move(*lnet), family, ctx, logger));
+    has_lnet_ = true;
+    decoder_.reset(new (std::nothrow) Decoder(decode_params, geometry_.map_h, geometry_.map_w, geometry_.cell_w,
+                                              geometry_.cell_h, options.max_faces));
+    if (!decoder_) return Status(FACEATTR_ERR_OUT_OF_MEMORY, "cannot allocate the LNet decoder");
+    boxes_.resize(static_cast<size_t>(options.max_faces));
+    crops_.resize(static_cast<size_t>(options.max_faces));
+    const int passes = std::min(kMaxPasses, decoder_->passes());
+    maps_.assign(geometry_.floats() * static_cast<size_t>(passes), 0.0f);
+    response_.assign(geometry_.cells(), 0.0f);
+  }
+  n_attributes_ = am.attribute_names.size();
+  const size_t slots = static_cast<size_t>(face_slots());
+  probs_.assign(slots * n_attributes_, 0.0f);
+  present_.assign(slots * n_attributes_, 0);
+  faces_.assign(slots, faceattr_face{});
+  for (size_t f = 0; f < slots; ++f) {
+    faces_[f].probs = probs_.data() + f * n_attributes_;
+    faces_[f].present = present_.data() + f * n_attributes_;
+  }
+  return Status::ok();
+}
+
+void FacePipeline::release() {
+  anet_ = Network();
+  lnet_ = Network();
+}
+
+int FacePipeline::lnet_passes() const { return has_lnet_ && decoder_ ? std::min(kMaxPasses, decoder_->passes()) : 0; }
+
+float FacePipeline::lnet_pass_shrink(int pass) const {
+  return has_lnet_ && decoder_ ? decoder_->pass_shrink(pass) : 1.0f;
+}
+
+bool FacePipeline::lnet_wants_coarse_pass() const { return has_lnet_ && decoder_ && decoder_->wants_coarse_map(); }
+
+Status FacePipeline::lnet_input(const faceattr_image& image, int pass, float* dst, image::Letterbox* g) const {
+  if (!has_lnet_) return Status(FACEATTR_ERR_UNSUPPORTED, "the session has no LNet model");
+  const model::Model& lm = lnet_.model();
+  // The rows split over the session's threads (the same values as one thread).
+  return image::letterbox_normalize(image, lm.input_width, lm.input_height, lm.mean, lm.std, dst, g,
+                                    lnet_pass_shrink(pass), image::Resampler::Simd, ctx_.pool);
+}
+
+int FacePipeline::faces_of_maps(const float* const* maps, const image::Letterbox* gs, int n_maps, FaceCrop* out) {
+  if (!has_lnet_ || !maps || !gs || n_maps < 1) return 0;
+  const image::Letterbox& g = gs[0];
+  // min_face_size is in frame pixels; the decoder drops boxes certainly below it (in LNet
+  // pixels), the exact test on the frame box follows.
+  const float min_face = static_cast<float>(options_.min_face_size);
+  const float min_side = min_face * std::min(g.scale_x, g.scale_y);
+  // Pass k's input pixel (x, y) is pass 0's pixel (x * ratio_x[k], y * ratio_y[k]); a pass
+  // without a usable geometry ends the list.
+  float rx[kMaxPasses], ry[kMaxPasses];
+  int n = 0;
+  for (; n < std::min(n_maps, kMaxPasses); ++n) {
+    if (!maps[n] || !(gs[n].scale_x > 0) || !(gs[n].scale_y > 0)) break;
+    rx[n] = g.scale_x / gs[n].scale_x;
+    ry[n] = g.scale_y / gs[n].scale_y;
+  }
+  if (n == 0) return 0;
+  const int found = decoder_->decode_passes(maps, rx, ry, n, min_side, boxes_.data());
+  const DecodeParams& dp = decoder_->params();
+  int kept = 0;
+  for (int k = 0; k < found && kept < options_.max_faces; ++k) {
+    const FaceBox& b = boxes_[static_cast<size_t>(k)];
+    const image::CropBox frame{b.x / g.scale_x, b.y / g.scale_y, b.w / g.scale_x, b.h / g.scale_y};
+    if (!(frame.w > 0.0f) || !(frame.h > 0.0f) || !std::isfinite(frame.x) || !std::isfinite(frame.y) ||
+        !std::isfinite(frame.w) || !std::isfinite(frame.h))
+      continue;
+    if (std::min(frame.w, frame.h) < min_face) continue;
+    FaceCrop& c = out[kept++];
+    c.frame = frame;
+    c.anet = anet_crop_of(frame, dp, anet_aspect_);
+    c.score = std::min(1.0f, std::max(0.0f, b.score));
+  }
+  return kept;
+}
+
+void FacePipeline::score_channel(const float* map, float* out) const {
+  const size_t cells = geometry_.cells();
+  const size_t c = static_cast<size_t>(geometry_.channels);
+  if (c == 1) {
+    std::memcpy(out, map, cells * sizeof(float));
+    return;
+  }
+  for (size_t i = 0; i < cells; ++i) out[i] = map[i * c];
+}
+
+image::CropBox FacePipeline::whole_image_box(int w, int h) const {
+  return image::centre_crop_box(w, h, anet_aspect_);
+}
+
+Status FacePipeline::anet_input(const faceattr_image& image, const image::CropBox& box, float* dst) const {
+  const model::Model& m = anet_.model();
+  return image::crop_resize_normalize(image, box, m.input_width, m.input_height, m.mean, m.std, dst,
+                                      image::Resampler::Simd, ctx_.pool);
+}
+
+// Resamples `box` of `image` into ANet's input and runs ANet; adds to the timings.
+Status FacePipeline::run_anet(const faceattr_image& image, const image::CropBox& box, faceattr_timings* t) {
+  const auto t0 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(anet_input(image, box, anet_.input_ptr()));
+  t->preprocess_ms += ms_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(anet_.run(options_.abort_callback, options_.abort_user_data));
+  t->anet_ms += ms_since(t1);
+  return Status::ok();
+}
+
+// Copies ANet's output into face slot `slot` (probs, present) with its box and score.
+void FacePipeline::store_face(size_t slot, const image::CropBox& box, float score) {
+  const float* out = anet_.output_ptr();
+  const auto& thr = anet_.model().thresholds;
+  float* probs = probs_.data() + slot * n_attributes_;
+  uint8_t* present = present_.data() + slot * n_attributes_;
+  for (size_t i = 0; i < n_attributes_; ++i) {
+    probs[i] = out[i];
+    present[i] = out[i] >= thr[i] ? 1 : 0;
+  }
+  faceattr_face& face = faces_[slot];
+  face.box[0] = box.x;
+  face.box[1] = box.y;
+  face.box[2] = box.w;
+  face.box[3] = box.h;
+  face.score = score;
+}
+
+Status FacePipeline::predict(const faceattr_image& image, int32_t* n_faces, faceattr_timings* t) {
+  *n_faces = 0;
+  if (localizes()) return localise(image, n_faces, t);
+  const image::CropBox box = whole_image_box(image.width, image.height);
+  FACEATTR_RETURN_IF_ERROR(run_anet(image, box, t));
+  store_face(0, box, 1.0f);
+  *n_faces = 1;
+  return Status::ok();
+}
+
+Status FacePipeline::predict_crop(const faceattr_image& image, float* probs, faceattr_timings* t) {
+  FACEATTR_RETURN_IF_ERROR(run_anet(image, whole_image_box(image.width, image.height), t));
+  std::memcpy(probs, anet_.output_ptr(), n_attributes_ * sizeof(float));
+  return Status::ok();
+}
+
+// frame -> letterboxed LNet input per pass -> maps -> boxes -> per box: its ANet crop -> ANet.
+Status FacePipeline::localise(const faceattr_image& image, int32_t* n_faces, faceattr_timings* t) {
+  const int passes = lnet_passes();
+  const size_t floats = geometry_.floats();
+  image::Letterbox gs[kMaxPasses];
+  const float* maps[kMaxPasses];
+  for (int k = 0; k < passes; ++k) {
+    const auto t0 = std::chrono::steady_clock::now();
+    FACEATTR_RETURN_IF_ERROR(lnet_input(image, k, lnet_.input_ptr(), &gs[k]));
+    t->preprocess_ms += ms_since(t0);
+    const auto t1 = std::chrono::steady_clock::now();
+    FACEATTR_RETURN_IF_ERROR(lnet_.run(options_.abort_callback, options_.abort_user_data));
+    t->lnet_ms += ms_since(t1);
+    // Each pass's map leaves the arena before the next pass overwrites it.
+    float* dst = maps_.data() + floats * static_cast<size_t>(k);
+    std::copy(lnet_.output_ptr(), lnet_.output_ptr() + floats, dst);
+    maps[k] = dst;
+  }
+
+  const int n = faces_of_maps(maps, gs, passes, crops_.data());
+  for (int k = 0; k < n; ++k) {
+    const FaceCrop& c = crops_[static_cast<size_t>(k)];
+    FACEATTR_RETURN_IF_ERROR(run_anet(image, c.anet, t));
+    store_face(static_cast<size_t>(k), c.frame, c.score);
+  }
+
+  score_channel(maps[0], response_.data());
+  faceattr_response_map& r = response_map_;
+  r.data = response_.data();
+  r.width = geometry_.map_w;
+  r.height = geometry_.map_h;
+  r.origin_x = 0.0f;
+  r.origin_y = 0.0f;
+  r.cell_width = response_cell_width(gs[0]);
+  r.cell_height = response_cell_height(gs[0]);
+  response_valid_ = true;
+  *n_faces = static_cast<int32_t>(n);
+  return Status::ok();
+}
+
+}  // namespace faceattr::pipeline
