@@ -1,8 +1,8 @@
 // The webcam demo: live video (or a dropped image) -> FaceAttr.detect -> boxes
 // and 40 attribute bars. Query options: ?threads=N (1: single-threaded flavour),
-// ?worker=0 (run on the page), ?lnet=1 (localise faces with the shipped LNet:
-// experimental, off by default until it meets its accuracy targets — see
-// models/MODEL_CARD.md; without it the frame is one face), ?source=image,
+// ?worker=0 (run on the page), ?lnet=0 (whole-frame mode: the frame is one face;
+// by default the shipped LNet, models/lnet-int8.fam, localises every face and a box
+// is drawn for each, up to the session's maxFaces), ?source=image,
 // ?backend=auto|webgpu|wasm (also switchable on the page: the session is recreated).
 import { FaceAttr } from '/web/src/faceattr.js';
 
@@ -179,7 +179,7 @@ async function showImage(file) {
 }
 
 async function lnetAvailable() {
-  if (params.get('lnet') !== '1') return false;
+  if (params.get('lnet') === '0') return false;
   try {
     return (await fetch(LNET, { method: 'HEAD' })).ok;
   } catch {
@@ -229,10 +229,19 @@ async function main() {
   mark('session');
   state.hasLocalizer = fa.hasLocalizer;
   const toggle = $('lnet-toggle');
-  if (toggle && params.get('lnet') === '1') {
-    toggle.href = '?lnet=0';
-    toggle.textContent = 'Whole frame';
-    toggle.title = 'Take the whole frame as one face (no LNet)';
+  if (toggle) {
+    // Switches between localising (the default) and whole-frame mode, keeping the other options.
+    const q = new URLSearchParams(location.search);
+    if (fa.hasLocalizer) {
+      q.set('lnet', '0');
+      toggle.textContent = 'Whole frame';
+      toggle.title = 'Take the whole frame as one face (no LNet)';
+    } else {
+      q.delete('lnet');
+      toggle.textContent = 'Find faces';
+      toggle.title = 'Find every face with LNet';
+    }
+    toggle.href = `?${q}`;
   }
   state.thresholds = Object.fromEntries(fa.attributes.map((a) => [a.name, a.threshold]));
   buildBars(fa.attributes);

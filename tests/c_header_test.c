@@ -17,7 +17,8 @@ int main(void) {
   faceattr_session_params p = faceattr_session_default_params();
   CHECK(p.n_threads == 1);
   CHECK(p.backend == FACEATTR_BACKEND_AUTO);
-  CHECK(p.max_faces == 8);
+  CHECK(p.max_faces == 32);
+  CHECK(p.localize == 1);
   CHECK(p.max_image_pixels > 0);
 
   CHECK(strcmp(faceattr_status_string(FACEATTR_OK), "FACEATTR_OK") == 0);

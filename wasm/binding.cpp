@@ -33,13 +33,16 @@ thread_local int t_create_status = FACEATTR_OK;
 class Session {
  public:
   // Returns nullptr on failure: lastCreateStatus() gives the code, lastError() the reason.
+  // max_faces / min_face_size <= 0: the SDK's defaults. localize: with an LNet model,
+  // predict localises faces (false: each frame is one face, as without LNet).
   static Session* create(uintptr_t anet, size_t anet_size, uintptr_t lnet, size_t lnet_size, int n_threads,
-                         int backend, int max_faces, int min_face_size) {
+                         int backend, int max_faces, int min_face_size, bool localize) {
     faceattr_session_params p = faceattr_session_default_params();
     if (n_threads > 0) p.n_threads = n_threads;
     p.backend = static_cast<faceattr_backend>(backend);
     if (max_faces > 0) p.max_faces = max_faces;
     if (min_face_size > 0) p.min_face_size = min_face_size;
+    p.localize = localize ? 1 : 0;
     faceattr_session* s = nullptr;
     t_create_status =
         faceattr_session_create(reinterpret_cast<const void*>(anet), anet_size,
@@ -104,6 +107,7 @@ class Session {
   }
   float attributeThreshold(int i) const { return faceattr_session_attribute_threshold(s_, i); }
   std::string backend() const { return faceattr_backend_name(faceattr_session_backend(s_)); }
+  // True when predict localises faces (an LNet model, localize on).
   bool hasLocalizer() const {
     return faceattr_session_has_localizer != nullptr && faceattr_session_has_localizer(s_) != 0;
   }

@@ -26,8 +26,14 @@ export interface GpuAdapter {
 export interface CreateOptions {
   /** ANet model (.fam), e.g. '/models/anet-int8.fam'. Required. */
   model: ModelSource;
-  /** LNet face localiser (.fam). Without it the frame, centre-cropped, is one face with score 1. */
+  /**
+   * LNet face localiser (.fam); the shipped '/models/lnet-int8.fam' is the recommended default.
+   * With it detect() localises every face of the frame; without it the frame, centre-cropped,
+   * is one face with score 1.
+   */
   lnetModel?: ModelSource;
+  /** With an lnetModel: localise faces (default true); false takes each frame as one face crop. */
+  localize?: boolean;
   /** Default 'auto'. */
   backend?: Backend;
   /** Run in a Web Worker (default true) so the page never stalls. */
@@ -38,7 +44,7 @@ export interface CreateOptions {
    * when isolated, else 1. 1 forces the single-threaded flavour.
    */
   threads?: number;
-  /** Cap on faces per frame (default 8). */
+  /** Cap on faces per frame (default 32). */
   maxFaces?: number;
   /** Smallest face side in pixels the localiser reports (default 24). */
   minFaceSize?: number;
@@ -135,6 +141,7 @@ export class FaceAttr {
   /** Test/demo hook: destroys the WebGPU device (as a GPU reset would); later frames run on wasm. */
   loseGpuDevice(): Promise<void>;
   readonly attributes: ReadonlyArray<{ name: string; threshold: number }>;
+  /** True when detect() localises faces (an lnetModel, localize not false). */
   readonly hasLocalizer: boolean;
   readonly inWorker: boolean;
 }

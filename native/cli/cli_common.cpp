@@ -17,11 +17,12 @@ void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_
                         const char* extra_backend) {
   app.add_option("-m,--model", opts.model,
                  "ANet model file (.fam); default: $FACEATTR_MODEL, then the shipped anet-int8.fam");
-  CLI::Option* lnet =
-      app.add_option("--lnet", opts.lnet,
-                     "LNet face localiser model (experimental: see models/MODEL_CARD.md); default: none, "
-                     "except eval --scenes, which takes lnet-int8.fam next to the ANet model");
-  app.add_flag("--no-lnet", opts.no_lnet, "No localiser: each image is one face (centre crop)")
+  CLI::Option* lnet = app.add_option(
+      "--lnet", opts.lnet,
+      "LNet face localiser model; default: lnet-int8.fam next to the ANet model when it exists "
+      "(predict, bench, eval --scenes)");
+  app.add_flag("--no-localize,--no-lnet", opts.no_lnet,
+               "Whole-image mode: no localiser, each image is one face (centre crop)")
       ->excludes(lnet);
   app.add_option("-t,--threads", opts.threads, threads_help)
       ->check(CLI::Range(1, 256))

@@ -1,6 +1,6 @@
 // Pieces every `faceattr` subcommand shares: the user-facing error type, the
-// common options (--model, --lnet, --threads, --backend), file reading and an
-// owning wrapper around faceattr_session.
+// common options (--model, --lnet, --no-localize, --threads, --backend), file
+// reading and an owning wrapper around faceattr_session.
 #pragma once
 
 #include <cstdint>
@@ -24,13 +24,13 @@ class Error : public std::runtime_error {
 
 struct CommonOptions {
   std::string model;     // --model; empty: $FACEATTR_MODEL, then the default model
-  std::string lnet;      // --lnet; empty: none, or lnet-int8.fam next to the ANet (see load_models)
-  bool no_lnet = false;  // --no-lnet: never load a localiser
+  std::string lnet;      // --lnet; empty: lnet-int8.fam next to the ANet where discovered (see load_models)
+  bool no_lnet = false;  // --no-localize (alias --no-lnet): never load a localiser, whole-image mode
   int threads = 1;
   std::string backend = "auto";
 };
 
-// Adds --model, --lnet, --threads, --backend to a subcommand. `extra_backend`
+// Adds --model, --lnet, --no-localize (--no-lnet), --threads, --backend to a subcommand. `extra_backend`
 // (e.g. "all" for bench) is accepted besides auto|reference|xnnpack|simd.
 void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_help,
                         const char* extra_backend = nullptr);
@@ -51,10 +51,10 @@ struct ModelFiles {
 };
 
 // Resolves the ANet path (see model_path.h) and reads both files. The LNet is
-// --lnet when given; else, with `discover_lnet` and unless --no-lnet,
+// --lnet when given; else, with `discover_lnet` and unless --no-localize,
 // kDefaultLnetFile in the ANet's folder when that file exists; else none (each
-// image is one face). The shipped LNet misses its targets (see the model card),
-// so only commands that evaluate the localiser itself discover it.
+// image is one face). Commands that run on photos in the wild (predict, bench,
+// eval --scenes) discover it, so the shipped models localise faces by default.
 ModelFiles load_models(const CommonOptions& opts, bool discover_lnet = false);
 
 // Owns one faceattr_session. Not copyable; movable.

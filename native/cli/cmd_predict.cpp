@@ -1,4 +1,6 @@
-// faceattr predict [--model M] [--json] IMAGE...
+// faceattr predict [--model M] [--lnet L | --no-localize] [--json] IMAGE...
+// Localises the faces of each image with the LNet beside the ANet (lnet-int8.fam) or --lnet;
+// --no-localize takes each image as one face crop.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -55,7 +57,7 @@ void print_table(const Session& s, const std::string& path, const RgbImage& img,
 }
 
 int run_predict(const PredictOptions& o) {
-  const ModelFiles models = load_models(o.common);
+  const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
   Session session(models, parse_backend(o.common.backend), o.common.threads);
   ImageDecoder decoder;
   for (size_t i = 0; i < o.images.size(); ++i) {
@@ -85,6 +87,8 @@ Command add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* sub = app.add_subcommand("predict", "Predict the attributes of the faces in one or more images");
   sub->footer(
+      "Faces are localised by the LNet model next to the ANet model (lnet-int8.fam) or --lnet;\n"
+      "--no-localize takes each image as one face (the centre crop at the model's aspect).\n"
       "Output: a table per image, or with --json one JSON object per image and line:\n"
       "  {\"image\": PATH, \"faces\": [{\"box\": [x, y, w, h], \"score\": S,\n"
       "    \"attributes\": {\"Male\": {\"p\": 0.97, \"present\": true}, ...}}]}");

@@ -656,6 +656,18 @@ TEST_CASE("pipeline: the abort callback stops either network and the session rec
 }
 
 TEST_CASE("pipeline: C++ wrapper", "[pipeline]") {
+  {
+    // params.localize = 0: whole-image mode through the wrapper too.
+    const auto anet = tiny_anet();
+    const auto lnet = faceattr::test::tiny_lnet_bytes({});
+    faceattr_session_params p = faceattr_session_default_params();
+    p.localize = 0;
+    faceattr::Session off = faceattr::Session::create(anet.data(), anet.size(), &p, lnet.data(), lnet.size());
+    CHECK(!off.has_localizer());
+    const auto faces = off.predict(red_frame(128, 96, {{32, 16, 48, 48}}).view());
+    REQUIRE(faces.size() == 1);
+    CHECK(faces[0].score == 1.0f);
+  }
   const auto anet = tiny_anet();
   const auto lnet = faceattr::test::tiny_lnet_bytes({});
   faceattr::Session s =
@@ -805,4 +817,66 @@ TEST_CASE("pipeline: ANet framing of a face box follows lnet.crop_w / crop_h / c
     CHECK(differs);  // the framing changed what ANet saw
     faceattr_session_free(s);
   }
+}
+
+TEST_CASE("pipeline: localize = 0 with an LNet gives exactly the whole-image face", "[pipeline]") {
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  const Frame f = red_frame(128, 96, {{8, 8, 32, 32}, {72, 40, 48, 48}});
+  faceattr_session* plain = make(anet, {});
+  const Result want = predict(plain, f.view());
+  REQUIRE(want.faces.size() == 1);
+  faceattr_session_free(plain);
+
+  faceattr_session_params p = faceattr_session_default_params();
+  p.backend = FACEATTR_BACKEND_REFERENCE;
+  p.localize = 0;
+  faceattr_session* s = nullptr;
+  REQUIRE(create(anet, lnet, p, &s) == FACEATTR_OK);
+  CHECK(faceattr_session_has_localizer(s) == 0);
+  CHECK(std::string(faceattr_session_model_metadata(s, 1, "kind")) == "lnet");  // loaded all the same
+  const Result r = predict(s, f.view());
+  REQUIRE(r.faces.size() == 1);
+  for (int k = 0; k < 4; ++k) CHECK(r.faces[0].box[k] == want.faces[0].box[k]);
+  CHECK(r.faces[0].box[2] == 80.0f);  // 128x96 centre-cropped to ANet's 20:24
+  CHECK(r.faces[0].box[3] == 96.0f);
+  CHECK(r.faces[0].score == 1.0f);
+  CHECK(r.probs == want.probs);
+  faceattr_timings t{};
+  REQUIRE(faceattr_session_last_timings(s, &t) == FACEATTR_OK);
+  CHECK(t.lnet_ms == 0.0);
+  faceattr_response_map map{};
+  CHECK(faceattr_session_response_map(s, &map) == FACEATTR_ERR_UNSUPPORTED);
+  CHECK(std::string(faceattr_last_error()).find("localize") != std::string::npos);
+  faceattr_session_free(s);
+
+  // The default localises: both faces.
+  s = make(anet, lnet);
+  CHECK(faceattr_session_has_localizer(s) == 1);
+  CHECK(predict(s, f.view()).faces.size() == 2);
+  faceattr_session_free(s);
+}
+
+TEST_CASE("pipeline: the default max_faces (32) holds a crowd of 24 faces", "[pipeline]") {
+  // 24 red squares of 16 px, one map cell each (256x192 frame: LNet 64x48 at scale 1/4,
+  // cells of 16 frame pixels), a free cell between neighbours: 24 separate faces.
+  std::vector<RedBox> boxes;
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 6; ++c) boxes.push_back({(2 * c + 1) * 16, (2 * r + 1) * 16, 16, 16});
+  const Frame f = red_frame(256, 192, boxes);
+  const auto anet = tiny_anet();
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  faceattr_session_params p = faceattr_session_default_params();
+  p.backend = FACEATTR_BACKEND_REFERENCE;
+  p.min_face_size = 8;
+  faceattr_session* s = nullptr;
+  REQUIRE(create(anet, lnet, p, &s) == FACEATTR_OK);
+  const Result r = predict(s, f.view());
+  CHECK(r.faces.size() == 24);
+  for (const RedBox& b : boxes) {
+    int matched = 0;
+    for (const auto& face : r.faces) matched += iou(face.box, b) > 0.5f ? 1 : 0;
+    CHECK(matched == 1);
+  }
+  faceattr_session_free(s);
 }

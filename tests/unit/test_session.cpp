@@ -212,6 +212,12 @@ TEST_CASE("session creation errors", "[session]") {
   p = faceattr_session_default_params();
   p.max_image_pixels = 0;
   CHECK(create(model, &p) == FACEATTR_ERR_INVALID_ARGUMENT);
+  p = faceattr_session_default_params();
+  CHECK(p.localize == 1);
+  CHECK(p.max_faces == 32);
+  p.localize = 2;
+  CHECK(create(model, &p) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(faceattr_last_error()).find("localize") != std::string::npos);
 
   // LNet: a model of kind "lnet" whose output is not a response map is refused; an anet in the
   // lnet slot and an lnet in the anet slot are mistakes (tests/unit/test_pipeline.cpp has the rest).

@@ -287,3 +287,75 @@ test('LNet (tiny, hand-weighted): two faces with boxes equal native; response ma
     plain.close();
   }
 });
+
+// localize: false with an LNet: whole-image mode, exactly the face of a session without one.
+test('LNet with localize: false gives one face, the whole-image one', () => {
+  const fixtures = path.join(OUT, 'native_fixtures');
+  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
+  const lnet = fs.readFileSync(need(path.join(fixtures, 'lnet', 'lnet-tiny.fam'), 'faceattr_native_fixtures writes lnet/lnet-tiny.fam'));
+  const anet = fs.readFileSync(path.join(MODELS, 'anet-int8.fam'));
+  const width = 320, height = 240;
+  const rgb = new Uint8Array(width * height * 3).fill(128);
+  for (const [x0, y0, s] of [[40, 60, 60], [200, 80, 80]]) {
+    for (let y = y0; y < y0 + s; ++y) for (let x = x0; x < x0 + s; ++x) rgb.set([230, 30, 30], 3 * (y * width + x));
+  }
+  const off = core.Engine.create(module, { model: anet, lnetModel: lnet, localize: false, kernels: 'simd' });
+  const plain = core.Engine.create(module, { model: anet, kernels: 'simd' });
+  const on = core.Engine.create(module, { model: anet, lnetModel: lnet, kernels: 'simd' });
+  try {
+    assert.equal(off.hasLocalizer, false);
+    assert.equal(on.hasLocalizer, true);
+    const r = off.predict(rgb, width, height, 'rgb');
+    const want = plain.predict(rgb, width, height, 'rgb');
+    assert.equal(r.faces.length, 1);
+    assert.deepEqual(r.faces, want.faces);
+    assert.equal(r.faces[0].score, 1);
+    assert.equal(r.timings.lnetMs, 0);
+    assert.equal(off.responseMap(), null);
+    assert.equal(on.predict(rgb, width, height, 'rgb').faces.length, 2);
+  } finally {
+    off.close();
+    plain.close();
+    on.close();
+  }
+  assert.throws(() => core.Engine.create(module, { model: anet, lnetModel: lnet, localize: 'no' }),
+                (e) => e instanceof core.FaceAttrError && e.code === 'FACEATTR_ERR_INVALID_ARGUMENT');
+});
+
+// A dense box-map LNet (5 output channels per cell): faces and boxes equal the native CLI's;
+// the response map is channel 0 (the face score), one float per cell.
+test('dense box-map LNet (5 channels): faces equal native, response map = channel 0', () => {
+  const fixtures = path.join(OUT, 'native_fixtures');
+  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
+  const lnetFile = need(path.join(fixtures, 'lnet', 'lnet-tiny-dense.fam'), 'faceattr_native_fixtures writes lnet/lnet-tiny-dense.fam');
+  const anetFile = path.join(MODELS, 'anet-int8.fam');
+  // 320x240 = 2x the 160x120 input: 8 px cells; a red 8x8 square fills map cell (row 10, column 20).
+  const width = 320, height = 240;
+  const rgb = new Uint8Array(width * height * 3).fill(128);
+  for (let y = 80; y < 88; ++y) for (let x = 160; x < 168; ++x) rgb.set([255, 0, 0], 3 * (y * width + x));
+  const ppm = writePpm(path.join(OUT, 'parity', 'dense-square.ppm'), { width, height, rgb });
+  const engine = core.Engine.create(module, { model: fs.readFileSync(anetFile), lnetModel: fs.readFileSync(lnetFile), kernels: 'simd' });
+  try {
+    const r = engine.predict(rgb, width, height, 'rgb');
+    const native = nativePredict([ppm], { model: anetFile, backend: 'simd', lnet: lnetFile })[0];
+    assert.equal(r.faces.length, 1);
+    compare('dense-square', r, native, TOL['anet-int8.fam'], engine.attributes.map((a) => a.threshold));
+    // The decode rule (lnet_decode.h) with the fixture's constants: box_min 8, box_max 128,
+    // offsets sigmoid(0.5), sigmoid(-0.25), sides sigmoid(0), sigmoid(0.3); frame = 2 x input.
+    const sig = (v) => 1 / (1 + Math.exp(-v));
+    const w = 8 * 16 ** sig(0), h = 8 * 16 ** sig(0.3);
+    const cx = (20.5 + 2 * sig(0.5) - 1) * 4, cy = (10.5 + 2 * sig(-0.25) - 1) * 4;
+    const b = r.faces[0].box;
+    for (const [got, want] of [[b.x, 2 * (cx - w / 2)], [b.y, 2 * (cy - h / 2)], [b.width, 2 * w], [b.height, 2 * h]]) {
+      assert.ok(Math.abs(got - want) < 1e-2, `box ${JSON.stringify(b)}`);
+    }
+    const map = engine.responseMap();
+    assert.equal(map.width, 40);
+    assert.equal(map.height, 30);
+    assert.equal(map.data.length, 40 * 30);
+    assert.ok(Math.abs(map.data[10 * 40 + 20] - sig(6)) < 1e-4);
+    for (let i = 0; i < map.data.length; ++i) if (i !== 10 * 40 + 20) assert.ok(Math.abs(map.data[i] - sig(-6)) < 1e-4);
+  } finally {
+    engine.close();
+  }
+});

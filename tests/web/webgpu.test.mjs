@@ -272,6 +272,13 @@ test('LNet with the coarse pass (lnet.half_threshold): fine + half-size run in o
   compareRuns('tiny coarse-pass LNet + anet-int8', out, TOL_INT8);
 });
 
+test('dense box-map LNet (5 channels per cell): the GPU reads back h*w*5, wasm decodes; faces equal to wasm', async () => {
+  const out = await tinyRun(tinyLnet('lnet-tiny-dense.fam'), FRAMES.red[0]);
+  assert.ok(out.frames[0].cpu.faces.length >= 2, 'the dense tiny LNet finds both squares');
+  assert.equal(out.frames[0].gpu.timings.gpuSubmits, 2, 'one command buffer for LNet, one for the faces through ANet');
+  compareRuns('tiny dense LNet + anet-int8', out, TOL_INT8);
+});
+
 test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu refused, auto wasm; device loss -> wasm, same session', async () => {
   const r = await page.evaluate(async (frame) => {
     const { FaceAttr } = await import('/web/src/faceattr.js');

@@ -78,12 +78,16 @@ function invalid(message) {
 export class Engine {
   /**
    * @param module  a loaded module (loadModule)
-   * @param opts    {model, lnetModel?, threads?, kernels?: 'auto'|'simd'|'reference',
+   * @param opts    {model, lnetModel?, localize?, threads?, kernels?: 'auto'|'simd'|'reference',
    *                 maxFaces?, minFaceSize?, flavour?}
+   * With an lnetModel the engine localises faces unless localize is false (then,
+   * as without one, each frame is one face: the centre crop).
    */
   static create(module, opts = {}) {
     const anet = toBytes(opts.model, 'model');
     const lnet = opts.lnetModel != null ? toBytes(opts.lnetModel, 'lnetModel') : null;
+    const localize = opts.localize ?? true;
+    if (typeof localize !== 'boolean') throw invalid(`localize must be true or false, got ${localize}`);
     const kernels = KERNELS[opts.kernels ?? 'auto'];
     if (kernels === undefined) throw invalid(`unknown kernels "${opts.kernels}"`);
     const threaded = module.threaded();
@@ -99,7 +103,7 @@ export class Engine {
       M.HEAPU8.set(anet, pa);
       if (lnet) M.HEAPU8.set(lnet, pl);
       session = M.Session.create(pa, anet.length, pl, lnet ? lnet.length : 0, threads, kernels,
-                                 opts.maxFaces ?? 0, opts.minFaceSize ?? 0);
+                                 opts.maxFaces ?? 0, opts.minFaceSize ?? 0, localize);
       if (!session) {
         const code = M.statusString(M.lastCreateStatus());
         throw new FaceAttrError(M.lastError() || code, code);

@@ -16,9 +16,12 @@ const BACKENDS = ['auto', 'wasm', 'webgpu'];
 
 export class FaceAttr {
   /**
-   * options: {model, lnetModel?, backend?: 'auto'|'wasm'|'webgpu', worker?: boolean (default true),
-   *           threads?: number, maxFaces?, minFaceSize?, kernels?: 'auto'|'simd'|'reference', distUrl?}
-   * model / lnetModel: a same-origin URL (string or URL) or the model bytes.
+   * options: {model, lnetModel?, localize?: boolean (default true), backend?: 'auto'|'wasm'|'webgpu',
+   *           worker?: boolean (default true), threads?: number, maxFaces? (default 32), minFaceSize?,
+   *           kernels?: 'auto'|'simd'|'reference', distUrl?}
+   * model / lnetModel: a same-origin URL (string or URL) or the model bytes. With an lnetModel
+   * (the shipped models/lnet-int8.fam is the recommended default) detect() localises every face
+   * of the frame; localize: false takes each frame as one face crop instead.
    */
   static async create(options = {}) {
     const backend = options.backend ?? 'auto';
@@ -59,7 +62,7 @@ export class FaceAttr {
       throw e;
     }
     const init = {
-      model, lnetModel, threads, backend,
+      model, lnetModel, localize: options.localize, threads, backend,
       kernels: options.kernels, maxFaces: options.maxFaces, minFaceSize: options.minFaceSize, distUrl,
     };
     if (useWorker) {
@@ -87,7 +90,7 @@ export class FaceAttr {
   get gpuAdapter() { return this.info.gpuAdapter; }
   /** Attribute names and thresholds, in the model's order. */
   get attributes() { return this.info.attributes; }
-  /** True when an LNet model is loaded (several faces, real boxes). */
+  /** True when detect() localises faces (an LNet model loaded, localize not false): several faces, real boxes. */
   get hasLocalizer() { return this.info.hasLocalizer; }
   get inWorker() { return this.#worker != null; }
 

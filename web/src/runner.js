@@ -6,7 +6,8 @@ import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
 
 export class Runner {
   /**
-   * opts: {model, lnetModel?, backend?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?} (bytes, not URLs).
+   * opts: {model, lnetModel?, localize?, backend?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?}
+   * (bytes, not URLs).
    * preloading: {flavour, distUrl, threads, promise} of a loadModule call already under way.
    * backend 'webgpu': the networks on the GPU (rejects without a usable adapter); 'auto': the
    * GPU when the adapter is a hardware one (a software adapter such as SwiftShader is far

@@ -105,9 +105,12 @@ typedef struct faceattr_session_params {
   faceattr_log_level log_level;      /* minimum level passed to log_callback; default WARN */
   faceattr_abort_callback abort_callback; /* default NULL */
   void *abort_user_data;
-  int32_t max_faces;                 /* cap on faces per frame; default 8 */
+  int32_t max_faces;                 /* cap on faces per frame; default 32 */
   int32_t min_face_size;             /* smallest face side in pixels the localiser reports; default 24 */
   int64_t max_image_pixels;          /* larger images are refused before allocating; default 64 Mpx */
+  int32_t localize;                  /* 1 (default): with an LNet model, predict localises the faces of
+                                        the frame; 0: whole-image mode even with one (each image is one
+                                        face crop: the centre crop, score 1) */
 } faceattr_session_params;
 
 /** An image: `height` rows of `width` pixels; row r starts at data + r * stride_bytes. */
@@ -138,9 +141,13 @@ typedef struct faceattr_session faceattr_session;
 FACEATTR_API faceattr_session_params faceattr_session_default_params(void);
 
 /**
- * Creates a session from an ANet model (required) and an optional LNet model
- * (NULL/0: the whole image, centre-cropped to ANet's aspect ratio, is taken as
- * one face). `params` may be NULL for defaults. On success *out owns the session.
+ * Creates a session from an ANet model (required) and an optional LNet model,
+ * the face localiser (the shipped one is models/lnet-int8.fam). Without an LNet
+ * model, or with params.localize = 0, the whole image, centre-cropped to ANet's
+ * aspect ratio, is taken as one face. `params` may be NULL for defaults. An LNet
+ * whose output is not f32 [1, map_h, map_w, C], C = 5 for a dense box map
+ * (metadata lnet.dense = 1) else 1, is refused (FACEATTR_ERR_MODEL_FORMAT).
+ * Every buffer predict uses is allocated here. On success *out owns the session.
  */
 FACEATTR_API faceattr_status faceattr_session_create(const void *anet_model, size_t anet_size,
                                                      const void *lnet_model, size_t lnet_size,
@@ -153,11 +160,16 @@ FACEATTR_API void faceattr_session_free(faceattr_session *session);
 /**
  * Finds faces in `image` and predicts their attributes. On success *faces
  * points to *n_faces faces owned by the session (see faceattr_face).
- * Without an LNet model: exactly one face, the centre crop. With one: the
- * faces LNet finds, strongest first, at most params.max_faces, none whose
- * shorter box side is below params.min_face_size pixels; zero faces (*faces
- * NULL) is a valid result. Each face's ANet input is its box centre-cropped
- * to ANet's aspect ratio, pixels past the image border replicating the edge.
+ * Localising (an LNet model and params.localize = 1, the default): the faces
+ * LNet finds, strongest first, at most params.max_faces, none whose shorter
+ * box side is below params.min_face_size pixels; zero faces (*faces NULL) is
+ * a valid result. Each face's ANet input is framed from its box by the LNet's
+ * metadata (lnet.crop_w, lnet.crop_h, lnet.crop_dy: a box of side
+ * S = sqrt(w * h) centred at (cx, cy + crop_dy * S), crop_w * S wide and
+ * crop_h * S tall; without them the box itself), centre-cropped to ANet's
+ * aspect ratio, pixels past the image border replicating the edge; the
+ * reported box is LNet's. Whole-image mode (no LNet, or params.localize = 0):
+ * exactly one face, the centre crop, score 1.
  */
 FACEATTR_API faceattr_status faceattr_session_predict(faceattr_session *session,
                                                       const faceattr_image *image,
@@ -198,9 +210,10 @@ FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_sessio
                                                            faceattr_timings *out);
 
 /**
- * LNet's face response map from the last successful predict call (needs an
- * LNet model, FACEATTR_ERR_UNSUPPORTED otherwise; FACEATTR_ERR_INVALID_ARGUMENT
- * before the first successful predict). The frame is letterboxed at the
+ * LNet's face response map (its face score, channel 0 of a multi-channel
+ * output) from the last successful predict call (needs a localising session,
+ * FACEATTR_ERR_UNSUPPORTED otherwise; FACEATTR_ERR_INVALID_ARGUMENT before the
+ * first successful predict). The frame is letterboxed at the
  * top-left of LNet's input, so origin_x = origin_y = 0. `data` holds `height` rows
  * of `width` floats in [0, 1]; map cell (i, j) covers the image rectangle
  * x in [origin_x + j * cell_width, origin_x + (j + 1) * cell_width), and likewise
@@ -218,7 +231,7 @@ typedef struct faceattr_response_map {
 } faceattr_response_map;
 FACEATTR_API faceattr_status faceattr_session_response_map(const faceattr_session *session,
                                                            faceattr_response_map *out);
-/** 1 when the session has an LNet model (predict localises faces), else 0. */
+/** 1 when predict localises faces (an LNet model and params.localize = 1), else 0. */
 FACEATTR_API int faceattr_session_has_localizer(const faceattr_session *session);
 /** The calling thread's last error message ("" when none). Valid until the next call on this thread. */
 FACEATTR_API const char *faceattr_last_error(void);

@@ -3,8 +3,9 @@
 //   #include <faceattr/faceattr.hpp>
 //
 //   faceattr_session_params params = faceattr_session_default_params();
-//   params.n_threads = 2;
-//   faceattr::Session session = faceattr::Session::create(bytes.data(), bytes.size(), &params);
+//   params.n_threads = 2;  // params.localize = 0: whole-image mode even with an LNet
+//   faceattr::Session session = faceattr::Session::create(bytes.data(), bytes.size(), &params,
+//                                                         lnet.data(), lnet.size());
 //   for (const faceattr_face& face : session.predict(image))
 //     for (int32_t a = 0; a < session.n_attributes(); ++a)
 //       std::cout << session.attribute_name(a) << " " << face.probs[a] << "\n";
@@ -125,7 +126,7 @@ class Session {
     const char* v = faceattr_session_model_metadata(s_, which, key);
     return v ? v : "";
   }
-  // True when the session has an LNet model (predict localises faces).
+  // True when predict localises faces (an LNet model and params.localize = 1).
   bool has_localizer() const noexcept { return faceattr_session_has_localizer(s_) != 0; }
   // LNet's response map of the last successful predict (see faceattr_session_response_map).
   faceattr_status try_response_map(faceattr_response_map* out) const noexcept {

@@ -40,6 +40,7 @@ Status check_params(const faceattr_session_params& p) {
   if (p.max_faces < 1) return invalid_argument("params.max_faces must be >= 1");
   if (p.min_face_size < 1) return invalid_argument("params.min_face_size must be >= 1");
   if (p.max_image_pixels < 1) return invalid_argument("params.max_image_pixels must be >= 1");
+  if (p.localize != 0 && p.localize != 1) return invalid_argument("params.localize must be 0 or 1");
   return Status::ok();
 }
 
@@ -75,6 +76,7 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
   faceattr::pipeline::PipelineOptions options;
   options.max_faces = params.max_faces;
   options.min_face_size = params.min_face_size;
+  options.localize = params.localize != 0;
   options.abort_callback = params.abort_callback;
   options.abort_user_data = params.abort_user_data;
   const std::string lnet_name = lnet.name;
@@ -109,9 +111,10 @@ faceattr_session_params faceattr_session_default_params(void) {
   p.log_level = FACEATTR_LOG_WARN;
   p.abort_callback = nullptr;
   p.abort_user_data = nullptr;
-  p.max_faces = 8;
+  p.max_faces = 32;
   p.min_face_size = 24;
   p.max_image_pixels = int64_t{64} * 1000 * 1000;
+  p.localize = 1;
   return p;
 }
 
