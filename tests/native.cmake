@@ -87,8 +87,11 @@ set_tests_properties(cli_eval_html_report PROPERTIES DEPENDS cli_eval_html FIXTU
 set(L ${F}/lnet)
 faceattr_cli_test(predict_lnet_json ARGS predict -m ${M} --lnet ${L}/lnet-tiny.fam --json ${L}/red.png
                   OUTPUT_REGEX "^{\"image\":[^\n]*\"faces\":\\[{\"box\":\\[40\\.0,40\\.0,80\\.0,80\\.0\\],\"score\":0\\.99[^\n]*{\"box\":\\[200\\.0,120\\.0,64\\.0,64\\.0\\],\"score\":0\\.99")
-# The shipped LNet is experimental: predict never loads one unasked, even beside the ANet.
-faceattr_cli_test(predict_lnet_not_automatic ARGS predict -m ${L}/withlnet/anet-int8.fam ${L}/red.png
+# predict localises by default with the LNet beside the ANet (lnet-int8.fam); --no-localize
+# (alias --no-lnet) takes the image as one face.
+faceattr_cli_test(predict_lnet_discovered ARGS predict -m ${L}/withlnet/anet-int8.fam ${L}/red.png
+                  OUTPUT_REGEX "red.png \\(320x240\\): 2 faces\nface 1: box x=40 y=40 w=80 h=80, score 0.99")
+faceattr_cli_test(predict_no_localize ARGS predict -m ${L}/withlnet/anet-int8.fam --no-localize ${L}/red.png
                   OUTPUT_REGEX "red.png \\(320x240\\): 1 face\n.*score 1.000")
 faceattr_cli_test(predict_no_lnet ARGS predict -m ${L}/withlnet/anet-int8.fam --no-lnet ${L}/red.png
                   OUTPUT_REGEX "red.png \\(320x240\\): 1 face\n.*score 1.000")
@@ -104,6 +107,10 @@ faceattr_cli_test(eval_scenes_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam -
 faceattr_cli_test(eval_scenes_text ARGS eval -m ${L}/withlnet/anet-int8.fam --images ${L}/scenes/img
                   --attrs ${C}/list_attr.txt --objects ${L}/scenes/objects --scenes 12 --threads 1
                   OUTPUT_REGEX "12 scenes 320x240 \\(seed 1\\).*found \\(IoU >= 0.5\\) +1.0000.*end to end")
+# bench times what predict runs: the discovered LNet + ANet on a 640x480 frame with one face.
+faceattr_cli_test(bench_lnet_discovered ARGS bench -m ${L}/withlnet/anet-int8.fam --image ${L}/scenes/objects/obj0.jpg
+                  --size 640x480 --paste ${L}/scenes/img/000001.jpg --grid 3x3 --backend reference --runs 2 --warmup 1 --json
+                  OUTPUT_REGEX "\"lnet\":\"[^\"]*withlnet/lnet-int8.fam\".*\"width\":640,\"height\":480,.*\"lnet_ms\":{\"median\":[0-9.]*[1-9][0-9.]*,.*\"faces\":1,")
 faceattr_cli_test(bench_lnet ARGS bench -m ${F}/anet-tiny-int8.fam --lnet ${L}/lnet-tiny.fam --image ${L}/red.png
                   --backend all --runs 3 --warmup 1 --json
                   OUTPUT_REGEX "\"lnet\":\"[^\"]*lnet-tiny.fam\".*\"backend\":\"reference\",\"preprocess_ms\".*\"faces\":2")

@@ -16,7 +16,8 @@
 //    accuracies `faceattr eval` must report, computed from the rule above.
 //  - lnet/: tests/support's hand-weighted LNet (response follows R - G, input
 //    160x120, 4 px cells) as lnet-tiny.fam (lnet-tiny-coarse.fam: the same with
-//    the decoder's coarse pass); red.png, a 320x240 grey frame with
+//    the decoder's coarse pass; lnet-tiny-dense.fam: a 5-channel dense box map,
+//    tests/support/tiny_models.h); red.png, a 320x240 grey frame with
 //    two red squares (its two faces); withlnet/ holding anet-int8.fam and
 //    lnet-int8.fam (the LNet found next to the ANet); scenes/img (the CelebA
 //    rows as red crops, so every pasted face is found) and scenes/objects
@@ -360,6 +361,11 @@ void make_lnet(const fs::path& dir, const fs::path& celeba) {
                                                  {"lnet.size_w1", "0.05"},
                                                  {"lnet.size_w2", "-0.05"}});
   write_bytes(dir / "lnet-tiny-coarse.fam", faceattr::test::tiny_lnet_bytes(coarse));
+  // A dense box-map LNet (5 output channels, lnet.dense = 1) of the same input size.
+  faceattr::test::TinyDenseLnetSpec dense;
+  dense.input_w = 160;
+  dense.input_h = 120;
+  write_bytes(dir / "lnet-tiny-dense.fam", faceattr::test::tiny_dense_lnet_bytes(dense));
   write_bytes(dir / "withlnet" / "lnet-int8.fam", lnet);
   write_bytes(dir / "withlnet" / "anet-int8.fam", mf::serialize(brightness_anet()));
   write_bytes(dir / "red.png",
