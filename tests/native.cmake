@@ -122,6 +122,39 @@ faceattr_cli_test(error_scenes_without_lnet ERROR ERROR_REGEX "needs an LNet"
 faceattr_cli_test(error_scenes_no_objects ERROR ERROR_REGEX "object photo folder"
                   ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --images ${L}/scenes/img --attrs ${C}/list_attr.txt
                   --objects ${L}/nothing --scenes 5)
+# eval --real-scenes / --mtfl on the red-square fixtures (make_fixtures.cpp: make_real_scenes,
+# make_mtfl): every number follows from which true boxes match exactly, leniently, or not at all.
+faceattr_cli_test(eval_real_scenes_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --real-scenes ${L}/real --json
+                  OUTPUT_REGEX "^{\"images\":3,\"split\":\"all\",\"face_boxes\":7,\"min_face_height\":24\\.0,\"faces\":6,\"found_iou\":3,\"recall_iou\":0\\.5,\"found_lenient\":4,\"recall_lenient\":0\\.666666[0-9]*,\"mean_iou_found\":1\\.0,\"predicted_boxes\":5,\"false_faces\":1,\"false_faces_per_image\":0\\.333333[0-9]*,\"by_size\":{\"24-39\":{\"faces\":2,\"found_iou\":0,\"recall_iou\":0\\.0,\"found_lenient\":0,[^}]*},\"40-79\":{\"faces\":3,\"found_iou\":2,[^}]*\"found_lenient\":3,[^}]*},\">=80\":{\"faces\":1,\"found_iou\":1,[^}]*},\"<24\":{\"faces\":1,\"found_iou\":0,[^}]*}},\"by_label\":{\"mask_weared_incorrect\":{\"faces\":1,\"found_iou\":1,[^}]*},\"with_mask\":{\"faces\":3,\"found_iou\":1,[^}]*\"found_lenient\":1,[^}]*},\"without_mask\":{\"faces\":2,\"found_iou\":1,\"recall_iou\":0\\.5,\"found_lenient\":2,\"recall_lenient\":1\\.0}}")
+faceattr_cli_test(eval_real_scenes_dev ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --real-scenes ${L}/real --split dev --json --threads 2
+                  OUTPUT_REGEX "^{\"images\":2,\"split\":\"dev\",\"face_boxes\":5,[^\n]*\"faces\":4,\"found_iou\":2,\"recall_iou\":0\\.5,\"found_lenient\":3,\"recall_lenient\":0\\.75,[^\n]*\"false_faces\":1,\"false_faces_per_image\":0\\.5,")
+faceattr_cli_test(eval_real_scenes_train_text ARGS eval -m ${L}/withlnet/anet-int8.fam --real-scenes ${L}/real --split train
+                  OUTPUT_REGEX "split train: 1 images, 2 face boxes \\(2 at least 24 px tall, counted\\).*faces >= 24 px tall +2 +0\\.5000 +0\\.5000.*false faces per image +0\\.0000")
+faceattr_cli_test(eval_mtfl_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --mtfl ${L}/mtfl/training.txt --json --threads 2
+                  OUTPUT_REGEX "^{\"images\":6,\"found_iou\":3,\"found_rate_iou\":0\\.5,\"found_lenient\":4,\"found_rate_lenient\":0\\.666666[0-9]*,\"split\":\"all\",\"mean_iou_found\":1\\.0,\"by_pose\":{\"frontal\":{\"images\":3,\"found_iou\":2,[^}]*\"found_lenient\":2,[^}]*},\"non_frontal\":{\"images\":3,\"found_iou\":1,[^}]*\"found_lenient\":2,[^}]*}},\"attributes\":{\"Male\":{\"accuracy\":0\\.333333[0-9]*,[^}]*\"accuracy_found\":0\\.5,[^}]*},\"Smiling\":{\"accuracy\":0\\.5,[^}]*\"accuracy_found\":0\\.75,[^}]*},\"Eyeglasses\":{\"accuracy\":0\\.1666666[0-9]*,[^}]*\"accuracy_found\":0\\.25,")
+faceattr_cli_test(eval_mtfl_dev_text ARGS eval -m ${L}/withlnet/anet-int8.fam --mtfl ${L}/mtfl/training.txt --split dev
+                  OUTPUT_REGEX "split dev: 1 images.*all +1 +1\\.0000 +1\\.0000.*Male +1\\.0000")
+faceattr_cli_test(eval_mtfl_train_limit ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --mtfl ${L}/mtfl/training.txt --split train --limit 2 --json
+                  OUTPUT_REGEX "^{\"images\":2,\"found_iou\":0,\"found_rate_iou\":0\\.0,\"found_lenient\":1,")
+faceattr_cli_test(error_real_scenes_no_lnet ERROR ERROR_REGEX "--real-scenes needs an LNet"
+                  ARGS eval -m ${L}/withlnet/anet-int8.fam --no-lnet --real-scenes ${L}/real)
+faceattr_cli_test(error_mtfl_no_lnet ERROR ERROR_REGEX "--mtfl needs an LNet"
+                  ARGS eval -m ${M} --mtfl ${L}/mtfl/training.txt)
+faceattr_cli_test(error_real_scenes_no_boxes ERROR ERROR_REGEX "cannot open '.*scenes/boxes.tsv'"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --real-scenes ${L}/scenes)
+faceattr_cli_test(error_real_scenes_bad_line ERROR ERROR_REGEX "real_bad/boxes.tsv:2: expected image"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --real-scenes ${L}/real_bad)
+faceattr_cli_test(error_real_scenes_missing_image ERROR ERROR_REGEX "boxes.tsv:1: image '.*maksssksksss9.jpg' does not exist"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --real-scenes ${L}/real_missing)
+faceattr_cli_test(error_mtfl_missing_file ERROR ERROR_REGEX "cannot open MTFL file '.*nope.txt'"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --mtfl ${L}/mtfl/nope.txt)
+faceattr_cli_test(error_mtfl_bad_line ERROR ERROR_REGEX "training_bad.txt:2: expected 'path x1..x5"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --mtfl ${L}/mtfl/training_bad.txt)
+faceattr_cli_test(error_mtfl_missing_image ERROR ERROR_REGEX "training_missing.txt:1: image '.*nope.png' does not exist"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --mtfl ${L}/mtfl/training_missing.txt)
+faceattr_cli_test(error_eval_no_mode ERROR ERROR_REGEX "needs --images DIR and --attrs FILE" ARGS eval -m ${M})
+faceattr_cli_test(error_real_scenes_with_scenes ERROR ERROR_REGEX "excludes"
+                  ARGS eval -m ${M} --real-scenes ${L}/real --scenes 5)
 faceattr_cli_test(error_lnet_wrong_kind_named ERROR ERROR_REGEX "with LNet .*anet-tiny-int8.fam.*LNet slot"
                   ARGS predict -m ${M} --lnet ${F}/anet-tiny-int8.fam ${L}/red.png)
 faceattr_cli_test(error_lnet_and_no_lnet ERROR ERROR_REGEX "excludes"
@@ -233,3 +266,10 @@ foreach(mode consumer_shared consumer_static pkgconfig_shared pkgconfig_static)
   set_tests_properties(native_package_${mode} PROPERTIES
     FIXTURES_REQUIRED "native_prefix;native_fixtures" TIMEOUT 300)
 endforeach()
+
+# Box matching and the canonical face box of the eval modes (native/cli/eval_match.h, face_box.h).
+add_executable(faceattr_cli_unit_tests native/eval_match_test.cpp unit/catch_main.cpp
+               ${PROJECT_SOURCE_DIR}/native/cli/eval_match.cpp ${PROJECT_SOURCE_DIR}/native/cli/face_box.cpp)
+target_include_directories(faceattr_cli_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/native/cli)
+target_link_libraries(faceattr_cli_unit_tests PRIVATE Catch2::Catch2)
+catch_discover_tests(faceattr_cli_unit_tests TEST_PREFIX "cli_unit_" PROPERTIES TIMEOUT 60)

@@ -1,5 +1,6 @@
 // faceattr eval --images DIR --attrs FILE [--limit N] [--json] [--html REPORT]
 //               [--scenes N [--objects DIR] [--seed S] [--save-scenes DIR]]
+// faceattr eval --real-scenes DIR | --mtfl FILE [--split all|dev|train] [--limit N] [--json]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -20,7 +21,9 @@
 #include "celeba_attrs.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "eval_match.h"
 #include "eval_metrics.h"
+#include "eval_run.h"
 #include "html_report.h"
 #include "image_decode.h"
 #include "progress.h"
@@ -45,6 +48,10 @@ struct EvalOptions {
   uint32_t seed = 1;
   std::string save_scenes;
   std::string objects_split = "held-out";
+  // --real-scenes DIR / --mtfl FILE: the localiser-only modes (eval_run.h).
+  std::string real_scenes;
+  std::string mtfl;
+  std::string split = "all";
 };
 
 struct AttrMatch {
@@ -66,61 +73,6 @@ void predict_crop(faceattr_session* s, const faceattr_image& img, std::vector<fl
                   const std::string& what) {
   faceattr_status st = faceattr_session_predict_crop(s, &img, probs.data());
   if (st != FACEATTR_OK) throw_api_error("cannot predict " + what, st);
-}
-
-// The full pipeline on `img`: the faces found (strongest first), copied out of the session.
-struct FoundFace {
-  float box[4];
-  float score;
-  std::vector<float> probs;
-};
-std::vector<FoundFace> predict_faces(faceattr_session* s, const faceattr_image& img, size_t n_attr,
-                                     const std::string& what) {
-  const faceattr_face* faces = nullptr;
-  int32_t n = 0;
-  faceattr_status st = faceattr_session_predict(s, &img, &faces, &n);
-  if (st != FACEATTR_OK) throw_api_error("cannot predict " + what, st);
-  std::vector<FoundFace> out(static_cast<size_t>(n));
-  for (int32_t i = 0; i < n; ++i) {
-    std::copy(faces[i].box, faces[i].box + 4, out[i].box);
-    out[i].score = faces[i].score;
-    out[i].probs.assign(faces[i].probs, faces[i].probs + n_attr);
-  }
-  return out;
-}
-
-// Runs fn(worker, item) for items [0, n) on one thread per session, with a progress bar;
-// the first exception stops the others and is rethrown as Error.
-template <typename Fn>
-void run_parallel(size_t n, std::vector<Session>& sessions, const char* label, Fn fn) {
-  std::atomic<size_t> next{0}, done{0};
-  std::atomic<bool> failed{false};
-  std::mutex error_mutex;
-  std::string error;
-  auto worker = [&](size_t w) {
-    try {
-      for (size_t i = next++; i < n && !failed; i = next++) {
-        fn(w, i);
-        ++done;
-      }
-    } catch (const std::exception& e) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!failed) error = e.what();
-      failed = true;
-    }
-  };
-  {
-    Progress progress(static_cast<int64_t>(n), label);
-    std::vector<std::thread> threads;
-    for (size_t w = 0; w < sessions.size(); ++w) threads.emplace_back(worker, w);
-    while (done < n && !failed) {
-      progress.update(static_cast<int64_t>(done));
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    for (std::thread& t : threads) t.join();
-    if (!failed) progress.update(static_cast<int64_t>(done));
-  }
-  if (failed) throw Error(error);
 }
 
 EvalSummary make_summary(const std::vector<std::string>& model_names, const std::vector<AttrMatch>& matches) {
@@ -204,7 +156,9 @@ struct SceneOutcome {
   std::vector<size_t> rows;              // attribute-table row of each pasted face
   std::vector<double> ious;              // best IoU per pasted face (0: none)
   std::vector<uint8_t> found;            // IoU >= 0.5
+  std::vector<uint8_t> found_lenient;    // matched by the lenient rule (eval_match.h)
   std::vector<uint8_t> e2e, rect, crop;  // decisions per pasted face x matched attribute
+  std::vector<uint8_t> e2e_lenient;      // decisions of the lenient match's box
 };
 
 std::string scene_file_name(size_t i) {
@@ -288,6 +242,11 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
     out.n_boxes = static_cast<int>(found.size());
     std::vector<uint8_t> used(found.size(), 0);
     std::vector<float> probs(model_names.size());
+    std::vector<Box> truth_boxes, pred_boxes;
+    for (const Rect& r : plan.rects)
+      truth_boxes.push_back({double(r.x), double(r.y), double(r.w), double(r.h)});
+    for (const FoundFace& f : found) pred_boxes.push_back({f.box[0], f.box[1], f.box[2], f.box[3]});
+    const std::vector<int> lenient = match_lenient(truth_boxes, pred_boxes);
     for (size_t t = 0; t < plan.rects.size(); ++t) {
       const Rect& r = plan.rects[t];
       // Best still-unclaimed box for this pasted face.
@@ -302,8 +261,13 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
       out.rows.push_back(rows[static_cast<size_t>(plan.faces[t])]);
       out.ious.push_back(best_iou);
       out.found.push_back(ok ? 1 : 0);
+      out.found_lenient.push_back(lenient[t] >= 0 ? 1 : 0);
       const size_t base = out.e2e.size();
       out.e2e.resize(base + na, 0);
+      out.e2e_lenient.resize(base + na, 0);
+      if (lenient[t] >= 0)
+        decide(found[static_cast<size_t>(lenient[t])].probs.data(), matches, thresholds,
+               &out.e2e_lenient[base]);
       out.rect.resize(base + na, 0);
       out.crop.resize(base + na, 0);
       if (ok) decide(found[static_cast<size_t>(best)].probs.data(), matches, thresholds, &out.e2e[base]);
@@ -320,10 +284,10 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
 
   // Aggregate.
   int64_t face_free = 0, two_face = 0, n_faces = 0, n_found = 0, free_boxes = 0, free_with_face = 0;
-  int64_t face_scenes = 0, unmatched_in_face_scenes = 0;
+  int64_t face_scenes = 0, unmatched_in_face_scenes = 0, n_found_lenient = 0;
   double iou_sum = 0;
   EvalSummary e2e = make_summary(model_names, matches), rect_found = e2e, crop_found = e2e, rect_all = e2e,
-              crop_all = e2e;
+              crop_all = e2e, e2e_all = e2e;
   for (const SceneOutcome& sc : outcomes) {
     if (sc.n_truth == 0) {
       ++face_free;
@@ -339,6 +303,13 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
       const size_t base = static_cast<size_t>(t) * na;
       add_decisions(rect_all, &sc.rect[base], table, sc.rows[t], matches);
       add_decisions(crop_all, &sc.crop[base], table, sc.rows[t], matches);
+      // End to end over all pasted faces: a face without a lenient match gets every attribute wrong.
+      n_found_lenient += sc.found_lenient[t];
+      ++e2e_all.n_images;
+      for (size_t k = 0; k < na; ++k) {
+        const bool truth = table.label(sc.rows[t], matches[k].file_col) > 0;
+        e2e_all.counts[k].add(sc.found_lenient[t] ? sc.e2e_lenient[base + k] != 0 : !truth, truth);
+      }
       if (!sc.found[t]) continue;
       ++n_found;
       iou_sum += sc.ious[t];
@@ -351,6 +322,7 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
     return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
   };
   const double found_rate = ratio(n_found, n_faces), mean_iou = n_found ? iou_sum / n_found : 0.0;
+  const double found_rate_lenient = ratio(n_found_lenient, n_faces);
   const double false_per_free = ratio(free_boxes, face_free), free_with = ratio(free_with_face, face_free);
   const double unmatched_per = ratio(unmatched_in_face_scenes, face_scenes);
 
@@ -364,12 +336,15 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
                                 {"faces", n_faces},
                                 {"found", n_found},
                                 {"found_rate", found_rate},
+                                {"found_lenient", n_found_lenient},
+                                {"found_rate_lenient", found_rate_lenient},
                                 {"mean_iou_found", mean_iou},
                                 {"false_faces_per_face_free_scene", false_per_free},
                                 {"face_free_scenes_with_a_face", free_with},
                                 {"unmatched_boxes_per_face_scene", unmatched_per},
                                 {"accuracy",
                                  {{"end_to_end_found", summary_json(e2e)},
+                                  {"end_to_end_all", summary_json(e2e_all)},
                                   {"pasted_rect_found", summary_json(rect_found)},
                                   {"original_found", summary_json(crop_found)},
                                   {"pasted_rect_all", summary_json(rect_all)},
@@ -388,6 +363,8 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
               sessions[0].backend_name());
   std::printf("found (IoU >= 0.5)                    %.4f  (%lld of %lld)\n", found_rate,
               static_cast<long long>(n_found), static_cast<long long>(n_faces));
+  std::printf("found (lenient match)                 %.4f  (%lld of %lld)\n", found_rate_lenient,
+              static_cast<long long>(n_found_lenient), static_cast<long long>(n_faces));
   std::printf("mean IoU of found faces               %.4f\n", mean_iou);
   std::printf("false faces per face-free scene       %.4f\n", false_per_free);
   std::printf("face-free scenes with any face        %.4f  (%lld of %lld)\n", free_with,
@@ -399,15 +376,24 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
     std::snprintf(buf, sizeof buf, "%.4f (%.4f)", x.mean_accuracy(), x.mean_balanced_accuracy());
     return std::string(buf);
   };
-  std::printf("  end to end (LNet box -> ANet)       %-18s %-18s\n", acc(e2e).c_str(), "-");
+  std::printf("  end to end (LNet box -> ANet)       %-18s %-18s\n", acc(e2e).c_str(), acc(e2e_all).c_str());
   std::printf("  ANet on the pasted rectangle        %-18s %-18s\n", acc(rect_found).c_str(),
               acc(rect_all).c_str());
   std::printf("  ANet on the original image          %-18s %-18s\n", acc(crop_found).c_str(),
               acc(crop_all).c_str());
+  std::printf(
+      "(end to end over all pasted faces: a face with no lenient match counts as every attribute wrong)\n");
   return 0;
 }
 
 int run_eval(const EvalOptions& o) {
+  if (!o.real_scenes.empty() || !o.mtfl.empty()) {
+    LocaliserEvalOptions lo{o.common, !o.real_scenes.empty() ? o.real_scenes : o.mtfl, o.split, o.limit,
+                            o.json};
+    return !o.real_scenes.empty() ? run_real_scenes_eval(lo) : run_mtfl_eval(lo);
+  }
+  if (o.images_dir.empty() || o.attrs.empty())
+    throw Error("eval needs --images DIR and --attrs FILE (or --real-scenes DIR, or --mtfl FILE)");
   // Opened first: an unwritable report path fails before a long evaluation.
   // A failed evaluation leaves no half-written report behind.
   std::ofstream html_out;
@@ -443,7 +429,7 @@ int run_eval(const EvalOptions& o) {
                 "' is in '" + o.images_dir + "'");
   }
 
-  const ModelFiles models = load_models(o.common, /*discover_lnet=*/o.scenes > 0);
+  const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
   const bool has_lnet = !models.lnet.empty();
   if (o.scenes > 0 && !has_lnet)
     throw Error(
@@ -545,6 +531,20 @@ int run_eval(const EvalOptions& o) {
 
 }  // namespace
 
+std::vector<Session> localiser_sessions(const CommonOptions& common, size_t n_items, const char* mode,
+                                        ModelFiles& models) {
+  models = load_models(common, /*discover_lnet=*/true);
+  if (models.lnet.empty())
+    throw Error(std::string(mode) +
+                " needs an LNet model: pass --lnet FILE (or put lnet-int8.fam next to the ANet model)");
+  const faceattr_backend backend = parse_backend(common.backend);
+  std::vector<Session> sessions;
+  sessions.emplace_back(models, backend, 1);
+  const size_t n_workers = std::max<size_t>(1, std::min(static_cast<size_t>(common.threads), n_items));
+  for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1);
+  return sessions;
+}
+
 Command add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   o->common.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
@@ -555,13 +555,14 @@ Command add_eval_command(CLI::App& app) {
       "are matched to the file's columns by name. --threads is the number of worker sessions.\n"
       "--json prints {\"n_images\": N, \"mean_accuracy\": A, \"mean_balanced_accuracy\": B,\n"
       "  \"per_attribute\": {\"Male\": {\"accuracy\": ..., \"balanced_accuracy\": ...}, ...}}\n"
-      "With an LNet, the strongest face's crop is used (the centre crop when none is found) and the\n"
-      "fixed centre crop is reported beside it. --scenes N measures localisation instead (docs/cli.md).");
+      "The LNet beside the ANet model (lnet-int8.fam) is used unless --no-localize: the strongest face's\n"
+      "crop (the centre crop when none is found), with the fixed centre crop reported beside it.\n"
+      "--scenes N, --real-scenes DIR and --mtfl FILE measure localisation instead (docs/cli.md).");
   add_common_options(*sub, o->common, "Worker threads (one session each)");
-  sub->add_option("--images", o->images_dir, "Folder with the images named in the attribute file")
-      ->required();
-  sub->add_option("--attrs", o->attrs, "CelebA attribute file, plain or .gz (list_attr_celeba.txt)")
-      ->required();
+  CLI::Option* images =
+      sub->add_option("--images", o->images_dir, "Folder with the images named in the attribute file");
+  CLI::Option* attrs =
+      sub->add_option("--attrs", o->attrs, "CelebA attribute file, plain or .gz (list_attr_celeba.txt)");
   sub->add_option("--limit", o->limit, "Evaluate at most N images (the first found, file order)")
       ->check(CLI::PositiveNumber);
   sub->add_flag("--json", o->json, "Print the result as one JSON object");
@@ -579,6 +580,23 @@ Command add_eval_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--seed", o->seed, "Scene seed for --scenes")->capture_default_str();
   sub->add_option("--save-scenes", o->save_scenes, "Also write the composed scenes as PPM files to DIR");
+  CLI::Option* real = sub->add_option(
+      "--real-scenes", o->real_scenes,
+      "Instead: localisation on real photos, DIR/boxes.tsv (image, label, x, y, w, h per face) and "
+      "DIR/images/; needs an LNet");
+  CLI::Option* mtfl = sub->add_option(
+      "--mtfl", o->mtfl,
+      "Instead: faces found and Male/Smiling/Eyeglasses on MTFL photos (training.txt; image paths "
+      "relative to its folder); needs an LNet");
+  sub->add_option("--split", o->split,
+                  "Images for --real-scenes / --mtfl: all; dev (real scenes: even image number; MTFL: "
+                  "every tenth line from the first) or train (the rest)")
+      ->check(CLI::IsMember({"all", "dev", "train"}))
+      ->capture_default_str();
+  for (CLI::Option* opt : {images, attrs}) opt->excludes(real)->excludes(mtfl);
+  real->excludes(mtfl);
+  for (const char* name : {"--scenes", "--html", "--objects", "--objects-split", "--seed", "--save-scenes"})
+    sub->get_option(name)->excludes(real)->excludes(mtfl);
   return {sub, [o] { return run_eval(*o); }};
 }
 

@@ -22,6 +22,15 @@
 //    lnet-int8.fam (the LNet found next to the ANet); scenes/img (the CelebA
 //    rows as red crops, so every pasted face is found) and scenes/objects
 //    (grey photos: no face) for `eval --scenes`.
+//  - real/: a `eval --real-scenes` folder (boxes.tsv + images/ of red squares,
+//    which the tiny LNet finds exactly), with true boxes matched exactly,
+//    leniently only, missed, under 24 px, and a red square boxed as no face;
+//    real_bad/ (malformed line 2) and real_missing/ (an absent image).
+//  - mtfl/: an MTFL-format file (training.txt; imgs/ of red squares) whose
+//    landmarks give face boxes matched exactly, leniently only, or not at all;
+//    training_bad.txt (malformed line 2), training_missing.txt (absent image).
+//    The brightness ANet sees a red face as dark: Male no, Smiling and
+//    Eyeglasses yes. tests/native.cmake holds the numbers these give.
 //
 // Usage: faceattr_native_fixtures OUT_DIR
 #include <turbojpeg.h>
@@ -392,6 +401,60 @@ void make_lnet(const fs::path& dir, const fs::path& celeba) {
   write_text(dir / "scenes" / "objects" / "labels.tsv", "obj0\tgrey\n");
 }
 
+// `eval --real-scenes`: images 320x240 with red squares on the 8 px grid of the tiny LNet at
+// 160x120 (so each is found as itself); boxes.tsv lists the true faces.
+void make_real_scenes(const fs::path& dir) {
+  using faceattr::test::red_boxes_frame;
+  fs::create_directories(dir / "real" / "images");
+  const fs::path img = dir / "real" / "images";
+  // PNG bytes under .jpg names (the decoder sniffs the format): exact red.
+  write_bytes(img / "maksssksksss2.jpg",
+              encode_png(red_boxes_frame(320, 240, {{40, 40, 80, 80}, {200, 120, 64, 64}}), 320, 240));
+  write_bytes(img / "maksssksksss3.jpg", encode_png(red_boxes_frame(320, 240, {{96, 64, 48, 48}}), 320, 240));
+  write_bytes(img / "maksssksksss4.jpg",
+              encode_png(red_boxes_frame(320, 240, {{16, 16, 32, 32}, {160, 96, 48, 48}}), 320, 240));
+  write_text(dir / "real" / "boxes.tsv",
+             "maksssksksss2.jpg\twith_mask\t40\t40\t80\t80\n"               // IoU 1
+             "maksssksksss2.jpg\twithout_mask\t216\t136\t40\t40\n"          // IoU 0.39, lenient
+             "maksssksksss3.jpg\twithout_mask\t96\t64\t48\t48\n"            // IoU 1
+             "maksssksksss3.jpg\twith_mask\t240\t16\t30\t30\n"              // missed
+             "maksssksksss4.jpg\tmask_weared_incorrect\t160\t96\t48\t48\n"  // IoU 1 (16,16,32,32: false face)
+             "maksssksksss4.jpg\twith_mask\t200\t200\t28\t28\n"             // missed
+             "maksssksksss2.jpg\tmask_weared_incorrect\t10\t200\t16\t16\n");  // < 24 px, missed
+  fs::create_directories(dir / "real_bad" / "images");
+  write_text(dir / "real_bad" / "boxes.tsv",
+             "maksssksksss2.jpg\twith_mask\t40\t40\t80\t80\nmaksssksksss2.jpg\twith_mask\t40\t40\t80\n");
+  fs::create_directories(dir / "real_missing" / "images");
+  write_text(dir / "real_missing" / "boxes.tsv", "maksssksksss9.jpg\twith_mask\t40\t40\t80\t80\n");
+}
+
+// `eval --mtfl`: the canonical box of the landmarks is the square of side 2.8 s (s = eye-mouth =
+// eye-eye distance here) centred 0.3 s below the eyes' midpoint.
+void make_mtfl(const fs::path& dir) {
+  using faceattr::test::red_boxes_frame;
+  fs::create_directories(dir / "mtfl" / "imgs");
+  const fs::path img = dir / "mtfl" / "imgs";
+  write_bytes(img / "a.png", encode_png(red_boxes_frame(320, 240, {{80, 48, 56, 56}}), 320, 240));
+  write_bytes(img / "b.png", encode_png(red_boxes_frame(320, 240, {{160, 104, 112, 112}}), 320, 240));
+  write_bytes(img / "grey.png", encode_png(red_boxes_frame(320, 240, {}), 320, 240));
+  // Landmarks x1..x5 y1..y5 (eyes, nose, mouth corners).
+  const std::string a_exact = "98 118 108 101 115 70 70 78 90 90";                 // box 80,48,56,56
+  const std::string a_lenient = "112.5 127.5 120 115 125 71.5 71.5 78 86.5 86.5";  // 99,55,42,42: IoU 0.46
+  const std::string a_far = "240 260 250 243 257 174 174 182 194 194";             // box 222,152,56,56
+  const std::string b_exact = "196 236 216 202 230 148 148 165 188 188";           // box 160,104,112,112
+  // path, landmarks, gender smile glasses pose; index 0 is the only dev record.
+  write_text(dir / "mtfl" / "training.txt",
+             "imgs/a.png " + a_exact + " 2 1 1 3\n" +         // found; all three right
+                 "imgs/a.png " + a_lenient + " 1 2 2 2\n" +   // found leniently only; all three wrong
+                 "imgs/grey.png " + a_exact + " 2 1 2 3\n" +  // no face: missed
+                 "imgs/a.png " + a_far + " 1 1 1 1\n" +       // missed
+                 "imgs/b.png " + b_exact + " 2 1 2 4\n" +     // found; Eyeglasses wrong
+                 "imgs/a.png " + a_exact + " 1 1 2 3\n");     // found; Male, Eyeglasses wrong
+  write_text(dir / "mtfl" / "training_bad.txt",
+             "imgs/a.png " + a_exact + " 2 1 1 3\nimgs/a.png " + a_exact + " 2 1 1 7\n");
+  write_text(dir / "mtfl" / "training_missing.txt", "imgs/nope.png " + a_exact + " 2 1 1 3\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -407,6 +470,8 @@ int main(int argc, char** argv) {
     make_images(dir);
     make_celeba(dir / "celeba");
     make_lnet(dir / "lnet", dir / "celeba");
+    make_real_scenes(dir / "lnet");
+    make_mtfl(dir / "lnet");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_fixtures: %s\n", e.what());
     return 1;

@@ -1,0 +1,222 @@
+// faceattr eval --mtfl FILE: the localiser and three attributes on MTFL photos
+// (docs/cli.md, "eval on MTFL").
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "eval_match.h"
+#include "eval_metrics.h"
+#include "eval_run.h"
+#include "face_box.h"
+#include "image_decode.h"
+
+namespace faceattr::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct MtflRecord {
+  std::string path;   // relative to the file's folder
+  std::string where;  // "FILE:LINE"
+  float lx[5], ly[5];
+  bool male, smiling, glasses;
+  int pose;  // 1 left profile, 2 left, 3 frontal, 4 right, 5 right profile
+};
+
+// Records of `path` in file order; `index` counts records from 0 (blank lines skipped).
+std::vector<MtflRecord> read_mtfl(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open MTFL file '" + path + "'");
+  std::vector<MtflRecord> out;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::istringstream ss(line);
+    std::vector<std::string> tok;
+    for (std::string t; ss >> t;) tok.push_back(t);
+    if (tok.empty()) continue;
+    MtflRecord r;
+    r.where = path + ":" + std::to_string(line_no);
+    bool ok = tok.size() == 15;
+    auto num = [&](const std::string& s, auto& v) {
+      const auto res = std::from_chars(s.data(), s.data() + s.size(), v);
+      ok = ok && res.ec == std::errc() && res.ptr == s.data() + s.size();
+    };
+    int label[4] = {0, 0, 0, 0};
+    if (ok) {
+      r.path = tok[0];
+      for (int k = 0; k < 5; ++k) num(tok[1 + k], r.lx[k]), num(tok[6 + k], r.ly[k]);
+      for (int k = 0; k < 4; ++k) num(tok[11 + k], label[k]);
+    }
+    for (int k = 0; ok && k < 3; ++k) ok = label[k] == 1 || label[k] == 2;
+    ok = ok && label[3] >= 1 && label[3] <= 5;
+    if (!ok)
+      throw Error(r.where +
+                  ": expected 'path x1..x5 y1..y5 gender smile glasses pose' (gender, smile, glasses 1 or 2; "
+                  "pose 1-5)");
+    r.male = label[0] == 1;
+    r.smiling = label[1] == 1;
+    r.glasses = label[2] == 1;
+    r.pose = label[3];
+    out.push_back(std::move(r));
+  }
+  if (in.bad()) throw Error("cannot read MTFL file '" + path + "'");
+  if (out.empty()) throw Error("no records in MTFL file '" + path + "'");
+  return out;
+}
+
+struct Outcome {
+  double iou = 0;  // of the face (the predicted box with the largest IoU), 0 without one
+  bool found_iou = false, found_lenient = false;
+  std::vector<uint8_t> present;  // the face's decisions for the evaluated attributes
+};
+
+struct Found {
+  int64_t images = 0, iou = 0, lenient = 0;
+  nlohmann::ordered_json json() const {
+    auto rate = [&](int64_t k) {
+      return images ? static_cast<double>(k) / static_cast<double>(images) : 0.0;
+    };
+    return {{"images", images},
+            {"found_iou", iou},
+            {"found_rate_iou", rate(iou)},
+            {"found_lenient", lenient},
+            {"found_rate_lenient", rate(lenient)}};
+  }
+};
+
+}  // namespace
+
+int run_mtfl_eval(const LocaliserEvalOptions& o) {
+  std::vector<MtflRecord> all = read_mtfl(o.path);
+  std::vector<MtflRecord> recs;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (o.split == "dev" && i % 10 != 0) continue;
+    if (o.split == "train" && i % 10 == 0) continue;
+    if (o.limit > 0 && static_cast<int64_t>(recs.size()) >= o.limit) break;
+    recs.push_back(std::move(all[i]));
+  }
+  if (recs.empty()) throw Error("no records of split '" + o.split + "' in '" + o.path + "'");
+  const fs::path root = fs::path(o.path).parent_path();
+
+  ModelFiles models;
+  std::vector<Session> sessions = localiser_sessions(o.common, recs.size(), "--mtfl", models);
+  const std::vector<std::string> names = sessions[0].attribute_names();
+  const std::vector<float> thresholds = sessions[0].thresholds();
+  // MTFL's labels as CelebA attributes: gender 1 = Male, smile 1 = Smiling, glasses 1 = Eyeglasses.
+  struct Attr {
+    const char* name;
+    bool MtflRecord::*label;
+    int model_index = -1;
+  };
+  std::vector<Attr> attrs = {
+      {"Male", &MtflRecord::male}, {"Smiling", &MtflRecord::smiling}, {"Eyeglasses", &MtflRecord::glasses}};
+  for (Attr& a : attrs) {
+    for (size_t k = 0; k < names.size(); ++k)
+      if (names[k] == a.name) a.model_index = static_cast<int>(k);
+    if (a.model_index < 0)
+      std::fprintf(stderr, "faceattr: warning: the model has no attribute %s, not evaluated\n", a.name);
+  }
+
+  std::vector<std::unique_ptr<ImageDecoder>> decoders;
+  for (size_t w = 0; w < sessions.size(); ++w) decoders.emplace_back(new ImageDecoder());
+  std::vector<Outcome> outcomes(recs.size());
+  run_parallel(recs.size(), sessions, "mtfl", [&](size_t w, size_t i) {
+    const MtflRecord& r = recs[i];
+    const std::string path = (root / r.path).string();
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) throw Error(r.where + ": image '" + path + "' does not exist");
+    const RgbImage img = decoders[w]->load(path);
+    const std::vector<FoundFace> found =
+        predict_faces(sessions[w].get(), img.view(), names.size(), "'" + path + "'");
+    const FaceBox fb = canonical_face_box(r.lx, r.ly);
+    const Box truth{fb.x, fb.y, fb.w, fb.h};
+    Outcome& out = outcomes[i];
+    int best = -1;
+    for (size_t k = 0; k < found.size(); ++k) {
+      const double v = box_iou({found[k].box[0], found[k].box[1], found[k].box[2], found[k].box[3]}, truth);
+      if (v > out.iou) out.iou = v, best = static_cast<int>(k);
+    }
+    if (best < 0) return;
+    const FoundFace& f = found[static_cast<size_t>(best)];
+    out.found_iou = out.iou >= 0.5;
+    out.found_lenient = lenient_match({f.box[0], f.box[1], f.box[2], f.box[3]}, truth);
+    for (const Attr& a : attrs)
+      out.present.push_back(a.model_index >= 0 && f.probs[static_cast<size_t>(a.model_index)] >=
+                                                      thresholds[static_cast<size_t>(a.model_index)]);
+  });
+
+  Found total, frontal, other;
+  std::vector<AttrCounts> all_counts(attrs.size()), found_counts(attrs.size());
+  double iou_sum = 0;
+  for (size_t i = 0; i < recs.size(); ++i) {
+    const Outcome& out = outcomes[i];
+    for (Found* f : {&total, recs[i].pose == 3 ? &frontal : &other}) {
+      ++f->images;
+      f->iou += out.found_iou ? 1 : 0;
+      f->lenient += out.found_lenient ? 1 : 0;
+    }
+    if (out.found_iou) iou_sum += out.iou;
+    for (size_t a = 0; a < attrs.size(); ++a) {
+      const bool truth = recs[i].*(attrs[a].label);
+      // A missed face (no lenient match) counts as a wrong answer.
+      all_counts[a].add(out.found_lenient ? out.present[a] != 0 : !truth, truth);
+      if (out.found_lenient) found_counts[a].add(out.present[a] != 0, truth);
+    }
+  }
+  const double mean_iou = total.iou ? iou_sum / static_cast<double>(total.iou) : 0.0;
+
+  if (o.json) {
+    nlohmann::ordered_json j = total.json();
+    j["split"] = o.split;
+    j["mean_iou_found"] = mean_iou;
+    j["by_pose"] = {{"frontal", frontal.json()}, {"non_frontal", other.json()}};
+    nlohmann::ordered_json per = nlohmann::ordered_json::object();
+    for (size_t a = 0; a < attrs.size(); ++a) {
+      if (attrs[a].model_index < 0) continue;
+      per[attrs[a].name] = {{"accuracy", all_counts[a].accuracy()},
+                            {"balanced_accuracy", all_counts[a].balanced_accuracy()},
+                            {"accuracy_found", found_counts[a].accuracy()},
+                            {"balanced_accuracy_found", found_counts[a].balanced_accuracy()}};
+    }
+    j["attributes"] = std::move(per);
+    j["anet"] = models.anet_path;
+    j["lnet"] = models.lnet_path;
+    j["backend"] = sessions[0].backend_name();
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  std::printf("%s, split %s: %lld images\n", o.path.c_str(), o.split.c_str(),
+              static_cast<long long>(total.images));
+  std::printf("models %s + %s, backend %s\n\n", models.anet_path.c_str(), models.lnet_path.c_str(),
+              sessions[0].backend_name());
+  std::printf("%-28s %7s %11s %9s\n", "face found", "images", "IoU >= 0.5", "lenient");
+  auto row = [](const char* name, const Found& f) {
+    auto rate = [&](int64_t k) {
+      return f.images ? static_cast<double>(k) / static_cast<double>(f.images) : 0.0;
+    };
+    std::printf("%-28s %7lld %11.4f %9.4f\n", name, static_cast<long long>(f.images), rate(f.iou),
+                rate(f.lenient));
+  };
+  row("all", total);
+  row("  frontal (pose 3)", frontal);
+  row("  not frontal", other);
+  std::printf("mean IoU of IoU-found faces  %.4f\n\n", mean_iou);
+  std::printf("%-12s %-28s %-28s\n", "attribute", "accuracy, missed = wrong", "on faces found (lenient)");
+  for (size_t a = 0; a < attrs.size(); ++a) {
+    if (attrs[a].model_index < 0) continue;
+    std::printf("%-12s %.4f (balanced %.4f)      %.4f (balanced %.4f)\n", attrs[a].name,
+                all_counts[a].accuracy(), all_counts[a].balanced_accuracy(), found_counts[a].accuracy(),
+                found_counts[a].balanced_accuracy());
+  }
+  return 0;
+}
+
+}  // namespace faceattr::cli
