@@ -9,7 +9,7 @@ APT_PACKAGES=(
   zlib1g-dev libflatbuffers-dev flatbuffers-compiler
   libxnnpack-dev libcpuinfo-dev libpthreadpool-dev libhwy-dev
   catch2 libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev
+  libcli11-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
   libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
   emscripten binaryen chromium node-typescript
 )

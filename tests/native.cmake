@@ -15,6 +15,19 @@ add_executable(faceattr_native_fixtures native/make_fixtures.cpp unit/support_ti
 target_include_directories(faceattr_native_fixtures PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${FACEATTR_STB_INCLUDE_DIR})
 target_link_libraries(faceattr_native_fixtures PRIVATE
   faceattr_modelfile_writer nlohmann_json::nlohmann_json libjpeg-turbo::turbojpeg ZLIB::ZLIB)
+# Image fixtures (tests/native/image_fixtures.h): libjpeg for CMYK, libexif, libwebp + its mux.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(FACEATTR_WEBPMUX REQUIRED IMPORTED_TARGET libwebpmux)
+set(FACEATTR_NT_IMAGE_LIBS libjpeg-turbo::turbojpeg libjpeg-turbo::jpeg PkgConfig::FACEATTR_WEBP
+    PkgConfig::FACEATTR_WEBPMUX PkgConfig::FACEATTR_EXIF)
+target_link_libraries(faceattr_native_fixtures PRIVATE ${FACEATTR_NT_IMAGE_LIBS})
+
+# The CLI's image decoder on JPEG (EXIF orientation, CMYK/YCCK) and WebP inputs built in memory.
+add_executable(faceattr_image_decode_tests native/test_image_decode.cpp unit/catch_main.cpp)
+target_include_directories(faceattr_image_decode_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(faceattr_image_decode_tests PRIVATE faceattr_cli_common Catch2::Catch2 ${FACEATTR_NT_IMAGE_LIBS})
+catch_discover_tests(faceattr_image_decode_tests PROPERTIES TIMEOUT 120)
+
 add_executable(faceattr_native_check native/check_output.cpp)
 target_link_libraries(faceattr_native_check PRIVATE nlohmann_json::nlohmann_json)
 
@@ -69,6 +82,22 @@ faceattr_cli_test(predict_table ARGS predict --model ${M} ${F}/white.jpg
                   OUTPUT_REGEX "white.jpg \\(24x16\\): 1 face.*attribute +p +present.*5_o_Clock_Shadow +1.000  yes.*Arched_Eyebrows +0.000 ")
 faceattr_cli_test(predict_model_from_env ENV FACEATTR_MODEL=${M} ARGS predict --json ${F}/black.png
                   OUTPUT_REGEX "\"Arched_Eyebrows\":{\"p\":0\\.9999[0-9]*,\"present\":true}")
+
+# Decoding: EXIF orientation (a 24x16 JPEG stored sideways is seen as 16x24), a broken EXIF
+# block ignored, CMYK JPEG, WebP; a truncated WebP is an error naming the file.
+set(D ${F}/decode)
+set(FACEATTR_NT_WHITE "1 face.*5_o_Clock_Shadow +1.000  yes.*Arched_Eyebrows +0.000 ")
+faceattr_cli_test(predict_exif_rotated_jpeg ARGS predict --model ${M} ${D}/rotated.jpg
+                  OUTPUT_REGEX "rotated.jpg \\(16x24\\): ${FACEATTR_NT_WHITE}")
+faceattr_cli_test(predict_exif_rotated_jpeg_json ARGS predict --model ${M} --json ${D}/rotated.jpg
+                  OUTPUT_REGEX "\"box\":\\[0\\.0,4\\.0,16\\.0,16\\.0\\]")
+faceattr_cli_test(predict_bad_exif_jpeg ARGS predict --model ${M} ${D}/bad-exif.jpg
+                  OUTPUT_REGEX "bad-exif.jpg \\(24x16\\): ${FACEATTR_NT_WHITE}")
+faceattr_cli_test(predict_cmyk_jpeg ARGS predict --model ${M} ${D}/cmyk.jpg
+                  OUTPUT_REGEX "cmyk.jpg \\(24x16\\): ${FACEATTR_NT_WHITE}")
+faceattr_cli_test(predict_webp ARGS predict --model ${M} ${D}/white.webp
+                  OUTPUT_REGEX "white.webp \\(24x16\\): ${FACEATTR_NT_WHITE}")
+faceattr_cli_test(error_truncated_webp ERROR ERROR_REGEX "truncated.webp" ARGS predict -m ${M} ${D}/truncated.webp)
 
 # --- eval -------------------------------------------------------------------
 faceattr_cli_test(eval_gz_json ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz --json --threads 2

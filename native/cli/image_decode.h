@@ -1,8 +1,12 @@
-// Image files -> 8-bit RGB pixels. JPEG through libjpeg-turbo (SIMD decoder,
-// the format of CelebA/LFW, hence of `eval`'s hot loop); PNG, BMP, TGA, GIF
-// and PNM through stb_image. The format is sniffed from the bytes, not the
-// file name. Every failure (unreadable, truncated, unsupported, too large)
-// throws Error naming the file.
+// Image files -> 8-bit RGB pixels, upright. JPEG through libjpeg-turbo (SIMD
+// decoder, the format of CelebA/LFW, hence of `eval`'s hot loop), including
+// CMYK and YCCK JPEGs (converted to RGB); WebP through libwebp (the first frame
+// of an animation); PNG, BMP, TGA, GIF and PNM through stb_image. The format is
+// sniffed from the bytes, not the file name. An EXIF Orientation (JPEG APP1,
+// WebP EXIF chunk; read with libexif) is applied to the pixels, so a portrait
+// phone photo comes out upright. Every failure (unreadable, truncated,
+// unsupported, too large) throws Error naming the file; an unreadable EXIF
+// block is not a failure (the image is taken as stored).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +44,12 @@ class ImageDecoder {
  private:
   void* tj_ = nullptr;
 };
+
+// Turns pixels stored with EXIF Orientation `orientation` (1-8) upright:
+// 2 mirrors, 3 turns 180 degrees, 4 flips, 5 transposes, 6 turns 90 degrees
+// clockwise, 7 transverses, 8 turns 90 degrees anticlockwise; 5-8 swap width
+// and height. Any other value leaves the image as it is.
+void apply_exif_orientation(RgbImage& img, int orientation);
 
 // A deterministic synthetic RGB frame (gradients plus a face-sized blob).
 RgbImage synthetic_frame(int width, int height);

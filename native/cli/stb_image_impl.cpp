@@ -1,5 +1,5 @@
 // The stb_image decoder (Debian's libstb-dev header), compiled once, limited to
-// the formats the CLI hands it: JPEG goes through libjpeg-turbo instead.
+// the formats the CLI hands it: JPEG and WebP go to libjpeg-turbo and libwebp.
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
 #define STBI_ONLY_PNG

@@ -22,6 +22,10 @@
 //    lnet-int8.fam (the LNet found next to the ANet); scenes/img (the CelebA
 //    rows as red crops, so every pasted face is found) and scenes/objects
 //    (grey photos: no face) for `eval --scenes`.
+//  - decode/: what the decoder must turn upright or read: rotated.jpg (a 24x16
+//    white JPEG with EXIF Orientation 6, seen as 16x24), bad-exif.jpg (24x16
+//    white, an unreadable EXIF block: taken as stored), cmyk.jpg (24x16, Adobe
+//    CMYK without ink: white), white.webp (24x16 lossless), and truncated.webp.
 //  - real/: a `eval --real-scenes` folder (boxes.tsv + images/ of red squares,
 //    which the tiny LNet finds exactly), with true boxes matched exactly,
 //    leniently only, missed, under 24 px, and a red square boxed as no face;
@@ -48,6 +52,7 @@
 #include "model_def.h"
 #include "support/tiny_lnet.h"
 #include "support/tiny_models.h"
+#include "native/image_fixtures.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
@@ -455,6 +460,20 @@ void make_mtfl(const fs::path& dir) {
   write_text(dir / "mtfl" / "training_missing.txt", "imgs/nope.png " + a_exact + " 2 1 1 3\n");
 }
 
+void make_decode(const fs::path& dir) {
+  fs::create_directories(dir);
+  const auto white = solid_rgb(24, 16, 255);
+  const auto jpeg = encode_jpeg(white, 24, 16);
+  write_bytes(dir / "rotated.jpg", faceattr::test::with_app1(jpeg, faceattr::test::exif_orientation_block(6, true)));
+  std::vector<uint8_t> bad_exif = {'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0xFF, 0xFF, 0xFF, 0xF0};
+  write_bytes(dir / "bad-exif.jpg", faceattr::test::with_app1(jpeg, bad_exif));
+  const std::vector<uint8_t> no_ink(size_t{24} * 16 * 4, 255);  // Adobe CMYK is stored inverted
+  write_bytes(dir / "cmyk.jpg", faceattr::test::jpeg_from_cmyk(no_ink, 24, 16, false, true));
+  const auto webp = faceattr::test::webp_lossless(white, 24, 16);
+  write_bytes(dir / "white.webp", webp);
+  write_bytes(dir / "truncated.webp", std::vector<uint8_t>(webp.begin(), webp.begin() + webp.size() / 2));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -470,6 +489,7 @@ int main(int argc, char** argv) {
     make_images(dir);
     make_celeba(dir / "celeba");
     make_lnet(dir / "lnet", dir / "celeba");
+    make_decode(dir / "decode");
     make_real_scenes(dir / "lnet");
     make_mtfl(dir / "lnet");
   } catch (const std::exception& e) {
