@@ -471,3 +471,113 @@ TEST_CASE("pyramid decoder: metadata", "[lnet_decode]") {
     }
   }
 }
+
+// ---- Dense box maps (lnet.dense = 1): 5 channels per cell ----
+namespace {
+
+constexpr int kDH = 12, kDW = 16;
+constexpr float kDCell = 16.0f;  // 256x192 input, stride 16
+
+DecodeParams dense_params() {
+  DecodeParams p;
+  p.dense = 1.0f;
+  p.threshold = 0.5f;
+  p.offset_range = 2.0f;
+  p.box_min = 6.0f;
+  p.box_max = 384.0f;
+  p.nms_iou = 0.3f;
+  return p;
+}
+
+// Writes a face proposal at cell (i, j): score p, centre (cx, cy) and size (w, h) in input
+// pixels, encoded by the inverse of the decode rule.
+void put_face(std::vector<float>& m, const DecodeParams& d, int i, int j, float p, float cx, float cy, float w,
+              float h) {
+  float* c = &m[(static_cast<size_t>(i) * kDW + j) * 5];
+  c[0] = p;
+  c[1] = 0.5f + (cx / kDCell - (j + 0.5f)) / (2 * d.offset_range);
+  c[2] = 0.5f + (cy / kDCell - (i + 0.5f)) / (2 * d.offset_range);
+  const float lr = std::log(d.box_max / d.box_min);
+  c[3] = std::log(w / d.box_min) / lr;
+  c[4] = std::log(h / d.box_min) / lr;
+}
+
+}  // namespace
+
+TEST_CASE("dense decoder: boxes from the regression channels", "[lnet_decode]") {
+  const DecodeParams p = dense_params();
+  REQUIRE(p.channels() == 5);
+  std::vector<float> map(static_cast<size_t>(kDH) * kDW * 5, 0.5f);
+  for (size_t c = 0; c < map.size(); c += 5) map[c] = 0.01f;
+  put_face(map, p, 3, 4, 0.9f, 70.0f, 58.0f, 40.0f, 44.0f);     // centre inside its cell
+  put_face(map, p, 8, 12, 0.7f, 190.0f, 150.0f, 150.0f, 150.0f);  // offset 0.6 cell to the left
+  put_face(map, p, 8, 11, 0.6f, 185.0f, 150.0f, 150.0f, 150.0f);  // neighbour of a stronger cell: not a peak
+  put_face(map, p, 0, 15, 0.4f, 250.0f, 8.0f, 30.0f, 30.0f);      // below the threshold
+  Decoder d(p, kDH, kDW, kDCell, kDCell, 8);
+  REQUIRE(d.passes() == 1);
+  REQUIRE_FALSE(d.wants_coarse_map());
+  FaceBox out[8];
+  REQUIRE(d.decode(map.data(), 0, out) == 2);
+  CHECK(out[0].score == Approx(0.9f));
+  CHECK(out[0].x + out[0].w / 2 == Approx(70.0f).margin(1e-3));
+  CHECK(out[0].y + out[0].h / 2 == Approx(58.0f).margin(1e-3));
+  CHECK(out[0].w == Approx(40.0f).epsilon(1e-4));
+  CHECK(out[0].h == Approx(44.0f).epsilon(1e-4));
+  CHECK(out[1].score == Approx(0.7f));
+  CHECK(out[1].x + out[1].w / 2 == Approx(190.0f).margin(1e-3));
+  CHECK(out[1].w == Approx(150.0f).epsilon(1e-4));
+
+  SECTION("min_side drops small boxes; max_faces caps the count") {
+    REQUIRE(d.decode(map.data(), 45.0f, out) == 1);
+    CHECK(out[0].w == Approx(150.0f).epsilon(1e-4));
+    Decoder one(p, kDH, kDW, kDCell, kDCell, 1);
+    REQUIRE(one.decode(map.data(), 0, out) == 1);
+    CHECK(out[0].score == Approx(0.9f));
+  }
+  SECTION("overlapping proposals of one face are suppressed") {
+    put_face(map, p, 3, 6, 0.8f, 74.0f, 60.0f, 40.0f, 44.0f);  // another peak, same face
+    REQUIRE(d.decode(map.data(), 0, out) == 2);
+    CHECK(out[0].score == Approx(0.9f));
+    CHECK(out[1].score == Approx(0.7f));
+  }
+  SECTION("decode_passes reads the same single map") {
+    const float* maps[1] = {map.data()};
+    const float one = 1.0f;
+    REQUIRE(d.decode_passes(maps, &one, &one, 1, 0, out) == 2);
+  }
+  SECTION("non-finite values propose nothing and never crash") {
+    std::vector<float> bad = map;
+    bad[(3 * kDW + 4) * 5] = std::numeric_limits<float>::quiet_NaN();
+    bad[(8 * kDW + 12) * 5 + 3] = std::numeric_limits<float>::infinity();  // clamped size channel
+    const int n = d.decode(bad.data(), 0, out);
+    REQUIRE(n >= 1);
+    for (int k = 0; k < n; ++k) {
+      CHECK(std::isfinite(out[k].w));
+      CHECK(out[k].w <= p.box_max);
+    }
+  }
+}
+
+TEST_CASE("dense decoder metadata", "[lnet_decode]") {
+  DecodeParams p;
+  REQUIRE(faceattr::pipeline::decode_params_from_model(
+              lnet_with({{"lnet.dense", "1"}, {"lnet.box_min", "8"}, {"lnet.box_max", "320"},
+                         {"lnet.offset_range", "1.5"}, {"lnet.crop_w", "1.5"}, {"lnet.crop_h", "1.9"},
+                         {"lnet.crop_dy", "-0.1"}}),
+              &p)
+              .is_ok());
+  CHECK(p.channels() == 5);
+  CHECK(p.box_min == 8.0f);
+  CHECK(p.crop_dy == Approx(-0.1f));
+  CHECK(DecodeParams{}.channels() == 1);
+  for (const auto& bad : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"lnet.dense", "0.5"}},
+           {{"lnet.dense", "2"}},
+           {{"lnet.dense", "1"}, {"lnet.box_min", "400"}, {"lnet.box_max", "300"}},
+           {{"lnet.offset_range", "0"}},
+           {{"lnet.crop_w", "1.5"}},
+           {{"lnet.crop_dy", "5"}}}) {
+    const auto st = faceattr::pipeline::decode_params_from_model(lnet_with(bad), &p);
+    CHECK(st.code() == FACEATTR_ERR_MODEL_FORMAT);
+  }
+}

@@ -47,6 +47,13 @@ constexpr Range kRanges[] = {
     {"lnet.pyramid_levels", &DecodeParams::pyramid_levels, 0.0f, 8.0f, false},
     {"lnet.pyramid_factor", &DecodeParams::pyramid_factor, 1.05f, 4.0f, false},
     {"lnet.pyramid_side", &DecodeParams::pyramid_side, 0.0f, 1000.0f, false},
+    {"lnet.dense", &DecodeParams::dense, 0.0f, 1.0f, false},
+    {"lnet.offset_range", &DecodeParams::offset_range, 0.0f, 8.0f, true},
+    {"lnet.box_min", &DecodeParams::box_min, 0.0f, 10000.0f, true},
+    {"lnet.box_max", &DecodeParams::box_max, 0.0f, 10000.0f, true},
+    {"lnet.crop_w", &DecodeParams::crop_w, 0.0f, 10.0f, false},
+    {"lnet.crop_h", &DecodeParams::crop_h, 0.0f, 10.0f, false},
+    {"lnet.crop_dy", &DecodeParams::crop_dy, -2.0f, 2.0f, false},
 };
 
 bool in_range(const Range& r, float v) {
@@ -94,6 +101,13 @@ Status check_pyramid(const DecodeParams& p, const char* prefix) {
                               " is not an integer");
   if (p.pyramid_levels >= 2.0f && !(p.pyramid_side > 0.0f))
     return model_format_error(std::string(prefix) + "lnet.pyramid_levels needs lnet.pyramid_side > 0");
+  if (p.dense != 0.0f && p.dense != 1.0f)
+    return model_format_error(std::string(prefix) + "lnet.dense = " + std::to_string(p.dense) +
+                              " is neither 0 nor 1");
+  if (!(p.box_max > p.box_min))
+    return model_format_error(std::string(prefix) + "lnet.box_max must exceed lnet.box_min");
+  if ((p.crop_w > 0.0f) != (p.crop_h > 0.0f))
+    return model_format_error(std::string(prefix) + "lnet.crop_w and lnet.crop_h must both be set (> 0)");
   return Status::ok();
 }
 
@@ -143,6 +157,7 @@ Decoder::Decoder(const DecodeParams& p, int map_h, int map_w, float cell_w, floa
 }
 
 int Decoder::passes() const {
+  if (dense()) return 1;
   if (pyramid()) return static_cast<int>(p_.pyramid_levels);
   return wants_coarse_map() ? 2 : 1;
 }
@@ -156,6 +171,7 @@ float Decoder::pass_shrink(int pass) const {
 int Decoder::decode_passes(const float* const* maps, const float* ratio_x, const float* ratio_y, int n_maps,
                            float min_side, FaceBox* out) {
   if (!maps || n_maps < 1 || !maps[0]) return 0;
+  if (dense()) return decode_dense(maps[0], min_side, out);
   if (pyramid()) return decode_pyramid(maps, ratio_x, ratio_y, std::min(n_maps, passes()), min_side, out);
   const bool coarse = n_maps >= 2 && ratio_x && ratio_y;
   return decode(maps[0], min_side, out, coarse ? maps[1] : nullptr, coarse ? ratio_x[1] : 2.0f,
@@ -224,6 +240,45 @@ int Decoder::decode_pyramid(const float* const* maps, const float* ratio_x, cons
     }
   }
   return sort_and_suppress(n_box, out, true);
+}
+
+int Decoder::decode_dense(const float* map, float min_side, FaceBox* out) {
+  if (!map || !out || max_faces_ == 0 || map_h_ == 0 || cell_w_ == 0 || cell_h_ == 0) return 0;
+  if (!std::isfinite(min_side)) min_side = 0;
+  const int H = map_h_, W = map_w_;
+  const float log_range = std::log(p_.box_max / p_.box_min);
+  // Each channel's value in [0, 1] (NaN/inf -> 0: such a cell proposes nothing).
+  auto ch = [map](int cell, int c) {
+    const float v = map[static_cast<size_t>(cell) * 5 + static_cast<size_t>(c)];
+    return std::isfinite(v) ? std::min(1.0f, std::max(0.0f, v)) : 0.0f;
+  };
+  int n_box = 0;
+  for (int i = 0; i < H; ++i) {
+    for (int j = 0; j < W; ++j) {
+      const int cell = i * W + j;
+      const float v = ch(cell, 0);
+      if (!(v >= p_.threshold)) continue;
+      bool peak = true;  // no 8-neighbour scores higher
+      for (int y = std::max(0, i - 1); y <= std::min(H - 1, i + 1) && peak; ++y)
+        for (int x = std::max(0, j - 1); x <= std::min(W - 1, j + 1); ++x)
+          if ((y != i || x != j) && ch(y * W + x, 0) > v) {
+            peak = false;
+            break;
+          }
+      if (!peak) continue;
+      const float cx = (static_cast<float>(j) + 0.5f + p_.offset_range * (2.0f * ch(cell, 1) - 1.0f)) * cell_w_;
+      const float cy = (static_cast<float>(i) + 0.5f + p_.offset_range * (2.0f * ch(cell, 2) - 1.0f)) * cell_h_;
+      FaceBox b;
+      b.w = p_.box_min * std::exp(log_range * ch(cell, 3));
+      b.h = p_.box_min * std::exp(log_range * ch(cell, 4));
+      b.x = cx - 0.5f * b.w;
+      b.y = cy - 0.5f * b.h;
+      b.score = v;
+      if (!(std::min(b.w, b.h) >= min_side)) continue;
+      boxes_[n_box++] = b;
+    }
+  }
+  return sort_and_suppress(n_box, out, false);
 }
 
 int Decoder::sort_and_suppress(int n_box, FaceBox* out, bool centre_rule) {
@@ -327,6 +382,7 @@ int Decoder::add_regions(const float* map, float thr, float ratio_x, float ratio
 
 int Decoder::decode(const float* map, float min_side, FaceBox* out, const float* coarse, float ratio_x,
                     float ratio_y) {
+  if (dense()) return decode_dense(map, min_side, out);
   if (!map || !out || max_faces_ == 0 || map_h_ == 0 || cell_w_ == 0 || cell_h_ == 0) return 0;
   if (!std::isfinite(min_side)) min_side = 0;
   if (!wants_coarse_map() || !(ratio_x > 0) || !(ratio_y > 0) || !std::isfinite(ratio_x) ||

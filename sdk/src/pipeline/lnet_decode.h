@@ -42,6 +42,25 @@ struct DecodeParams {
   float pyramid_levels = 0.0f;          // lnet.pyramid_levels (integer 0..8)
   float pyramid_factor = 1.41421356f;   // lnet.pyramid_factor
   float pyramid_side = 0.0f;            // lnet.pyramid_side
+  // Dense box map (lnet.dense = 1; replaces the decoders above): the network's output has 5
+  // channels per cell, all sigmoid: face score p, centre offsets ox, oy and sides sw, sh. Cell
+  // (i, j) proposes the box centred at ((j + 0.5 + offset_range * (2 ox - 1)) * cell_w, (i + 0.5 +
+  // offset_range * (2 oy - 1)) * cell_h), w = box_min * (box_max / box_min)^sw (h likewise with
+  // sh), scored p. A face is a cell with p >= threshold that no 8-neighbour exceeds; NMS at
+  // nms_iou (strongest first). One pass per frame.
+  float dense = 0.0f;          // lnet.dense (0 or 1)
+  float offset_range = 1.0f;   // lnet.offset_range (cells)
+  float box_min = 4.0f;        // lnet.box_min (LNet-input pixels)
+  float box_max = 512.0f;      // lnet.box_max
+  // ANet framing of a face box (frame pixels, side S = sqrt(w h), centre c): the crop handed
+  // to ANet is centred at (c_x, c_y + crop_dy S), crop_w S wide and crop_h S tall, then
+  // centre-cropped to ANet's aspect. crop_w = 0 (absent): the box itself, centre-cropped.
+  float crop_w = 0.0f;   // lnet.crop_w
+  float crop_h = 0.0f;   // lnet.crop_h
+  float crop_dy = 0.0f;  // lnet.crop_dy
+
+  // Floats per map cell of the network output: 5 for a dense box map, else 1.
+  int channels() const { return dense > 0.5f ? 5 : 1; }
 };
 
 // A face box in LNet-input pixels (x, y top-left), score = peak response in [0, 1].
@@ -63,6 +82,7 @@ class Decoder {
   // Non-positive sizes give a decoder that finds nothing.
   Decoder(const DecodeParams& p, int map_h, int map_w, float cell_w, float cell_h, int max_faces);
 
+  // Maps are HWC with params().channels() floats per cell (channel 0: the face response).
   // Finds up to max_faces faces, strongest first; returns their count. Boxes
   // whose shorter side is below min_side LNet-input pixels are dropped.
   // Non-finite map values count as 0. Allocates nothing.
@@ -73,13 +93,14 @@ class Decoder {
              float ratio_x = 2.0f, float ratio_y = 2.0f);
 
   // Whether decode makes use of a coarse map (the caller may skip that LNet pass otherwise).
-  bool wants_coarse_map() const { return p_.half_threshold > 0.0f && !pyramid(); }
+  bool wants_coarse_map() const { return p_.half_threshold > 0.0f && !pyramid() && !dense(); }
 
   // LNet passes per frame: the pyramid's levels, 2 with a coarse map, else 1. Pass k runs on
   // the frame letterboxed at 1 / pass_shrink(k) of the input (pass 0: 1).
   int passes() const;
   float pass_shrink(int pass) const;
-  bool pyramid() const { return p_.pyramid_levels >= 2.0f; }
+  bool pyramid() const { return p_.pyramid_levels >= 2.0f && !dense(); }
+  bool dense() const { return p_.dense > 0.5f; }
 
   // Decodes the maps of all passes (passes() of them, same size): pass k's input pixel (x, y)
   // is pass 0's (x * ratio_x[k], y * ratio_y[k]). With fewer maps than passes() the decoder
@@ -100,6 +121,7 @@ class Decoder {
   float near_peak(const float* map, float x, float y) const;  // max over the 3x3 cells around pixel (x, y)
   int decode_pyramid(const float* const* maps, const float* ratio_x, const float* ratio_y, int n_maps,
                      float min_side, FaceBox* out);
+  int decode_dense(const float* map, float min_side, FaceBox* out);
   int sort_and_suppress(int n_box, FaceBox* out, bool centre_rule);
 
   DecodeParams p_;
