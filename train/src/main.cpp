@@ -106,6 +106,20 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
       ->check(CLI::Range(1, 8));
   app->add_option("--lnet-pyramid-factor", o.lnet_pyramid_factor, "lnet-export: scale step between pyramid levels")
       ->check(CLI::Range(1.05, 4.0));
+  app->add_option("--loc-input-width", o.loc_input_width, "localiser input width");
+  app->add_option("--loc-input-height", o.loc_input_height, "localiser input height");
+  app->add_option("--loc-width-mult", o.loc_width_mult, "localiser channel width multiplier");
+  app->add_option("--loc-batch", o.loc_batch, "localiser batch size (canvases)");
+  app->add_option("--loc-epochs", o.loc_epochs);
+  app->add_option("--loc-steps", o.loc_steps, "localiser steps per epoch");
+  app->add_option("--loc-lr", o.loc_lr);
+  app->add_option("--loc-max-mtfl", o.loc_max_mtfl, "MTFL training photos (0 = all)");
+  app->add_option("--loc-max-celeba", o.loc_max_celeba, "CelebA faces for composites (0 = all)");
+  app->add_option("--loc-calib", o.loc_calib, "localiser int8 calibration canvases");
+  app->add_option("--loc-init", o.loc_init, "loc-train: start from this checkpoint");
+  app->add_option("--loc-crop-w", o.loc_crop_w, "loc-export: ANet crop width in face-box sides");
+  app->add_option("--loc-crop-h", o.loc_crop_h, "loc-export: ANet crop height in face-box sides");
+  app->add_option("--loc-crop-dy", o.loc_crop_dy, "loc-export: ANet crop centre below the box centre (sides)");
 }
 
 int main(int argc, char** argv) {
@@ -141,7 +155,9 @@ int main(int argc, char** argv) {
       {"bench", "training throughput (img/s)", run_bench},
       {"lnet-pretrain", "LNet: self-supervised object pre-training (rotation)", run_lnet_pretrain},
       {"lnet-train", "LNet: weakly supervised training on composed scenes", run_lnet_train},
-      {"lnet-export", "LNet: decoder tuning, int8, .fam files, SDK check", run_lnet_export}};
+      {"lnet-export", "LNet: decoder tuning, int8, .fam files, SDK check", run_lnet_export},
+      {"loc-train", "localiser: box-supervised training on real photos and composites", run_loc_train},
+      {"loc-export", "localiser: threshold, int8, .fam files, SDK check", run_loc_export}};
   std::vector<std::pair<CLI::App*, const Cmd*>> subs;
   for (const auto& c : cmds) {
     auto* s = app.add_subcommand(c.name, c.help);

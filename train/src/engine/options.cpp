@@ -18,7 +18,10 @@ namespace faceattr::train {
                                       X(lnet_calib_scenes) X(lnet_name) X(lnet_large_face_prob)   \
                                           X(lnet_large_face_max) X(lnet_val_large) X(lnet_init_keep_head) X(lnet_val_tune_large) \
                                               X(lnet_coarse_pass) X(lnet_size_model) X(lnet_hide_prob) X(lnet_hide_patch) \
-                                                  X(lnet_face_min) X(lnet_face_max) X(lnet_pyramid_levels) X(lnet_pyramid_factor)
+                                                  X(lnet_face_min) X(lnet_face_max) X(lnet_pyramid_levels) X(lnet_pyramid_factor) \
+      X(loc_input_width) X(loc_input_height) X(loc_width_mult) X(loc_batch) X(loc_epochs) X(loc_steps) X(loc_lr) \
+      X(loc_max_mtfl) X(loc_max_celeba) X(loc_calib) X(loc_offset_range) X(loc_box_min) X(loc_box_max) \
+      X(loc_crop_w) X(loc_crop_h) X(loc_crop_dy) X(loc_init)
 
 #define FA_AUG(X)  \
   X(scale_min)     \

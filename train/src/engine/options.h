@@ -103,6 +103,23 @@ struct Options {
   // lnet_pyramid_factor times smaller than the one before.
   int lnet_pyramid_levels = 1;
   double lnet_pyramid_factor = 1.41421356;
+
+  // Box-supervised localiser (loc-* stages; train/README.md "Localiser"): a dense box map
+  // at stride 16, trained on real photos (MTFL, half of scenes_real), CelebA faces pasted
+  // on object photos at every scale, and face-free photos.
+  int loc_input_width = 256, loc_input_height = 192;
+  float loc_width_mult = 1.0f;
+  int loc_batch = 32;
+  int loc_epochs = 8, loc_steps = 300;
+  double loc_lr = 2e-3;
+  int loc_max_mtfl = 0, loc_max_celeba = 0;  // caps on the pools (0 = all)
+  int loc_calib = 256;                        // int8 calibration canvases
+  float loc_offset_range = 2.0f;              // lnet.offset_range (cells)
+  float loc_box_min = 6.0f, loc_box_max = 384.0f;  // lnet.box_min / box_max (input pixels)
+  // ANet framing of a face box (lnet.crop_*): the crop is crop_w x crop_h box sides, its
+  // centre crop_dy sides below the box centre.
+  float loc_crop_w = 1.52f, loc_crop_h = 1.9f, loc_crop_dy = -0.12f;
+  std::string loc_init;  // loc-train: start from this checkpoint ("" = from scratch)
 };
 
 void to_json(nlohmann::json& j, const Options& o);

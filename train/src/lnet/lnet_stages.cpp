@@ -22,6 +22,7 @@
 #include "quant/sdk_check.h"
 #include "quant/to_modeldef.h"
 #include "stages/stages.h"
+#include "engine/generated_loop.h"
 #include "util/progress.h"
 
 namespace faceattr::train {
@@ -67,109 +68,6 @@ torch::Tensor pool_maps(const torch::Tensor& maps, const Options& o) {
   return (torch::logsumexp(flat * r, 2) - std::log(static_cast<double>(flat.size(2)))) / r;
 }
 
-void set_lr(torch::optim::AdamW& opt, double lr) {
-  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-}
-
-using StepLoss = std::function<torch::Tensor(int epoch, int step, std::map<std::string, double>& stats)>;
-using EpochEval = std::function<std::map<std::string, double>()>;
-
-// The epoch loop of engine/fit.cpp for generated batches: AdamW, warm-up +
-// cosine, progress/ETA, metrics CSV/JSON/HTML, atomic checkpoints, --resume.
-void train_loop(const Options& o, const std::string& stage, int epochs, int steps, double lr0, LNet& net,
-                const StepLoss& step_loss, const EpochEval& eval) {
-  const std::string dir = o.run_dir + "/" + stage;
-  fs::create_directories(dir);
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : net->parameters()) (p.dim() <= 1 ? no_decay : decay).push_back(p);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions(lr0).weight_decay(o.weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(lr0).weight_decay(0)));
-  torch::optim::AdamW opt(groups, torch::optim::AdamWOptions(lr0));
-  History hist;
-  int start = 1;
-  const std::string state_path = dir + "/state.json";
-  if (o.resume && fs::exists(state_path)) {
-    std::ifstream f(state_path);
-    auto st = nlohmann::json::parse(f);
-    const int done = st.at("epoch").get<int>();
-    if (st.value("seed", o.seed) != o.seed) throw std::runtime_error("--resume with a different seed");
-    load_module(*net, dir + "/lnet-e" + std::to_string(done) + ".pt");
-    torch::serialize::InputArchive ar;
-    ar.load_from(dir + "/optim-e" + std::to_string(done) + ".pt");
-    opt.load(ar);
-    hist = History::from_json(st.at("history"));
-    start = done + 1;
-    std::fprintf(stderr, "[%s] resuming after epoch %d\n", stage.c_str(), done);
-  }
-  const double total = static_cast<double>(epochs) * steps, warm = 0.3 * steps;
-  for (int epoch = start; epoch <= epochs; ++epoch) {
-    torch::manual_seed(o.seed * 131 + static_cast<uint64_t>(epoch));
-    net->train();
-    Progress bar("[" + stage + "] epoch " + std::to_string(epoch) + "/" + std::to_string(epochs),
-                 static_cast<size_t>(steps), static_cast<size_t>(o.lnet_batch));
-    std::map<std::string, double> stats;
-    double loss_sum = 0, lr = lr0;
-    for (int s = 0; s < steps; ++s) {
-      const double t = static_cast<double>((epoch - 1) * steps + s);
-      lr = t < warm ? lr0 * (t + 1) / warm
-                    : lr0 * 0.5 * (1 + std::cos(M_PI * (t - warm) / std::max(1.0, total - warm)));
-      set_lr(opt, lr);
-      opt.zero_grad();
-      torch::Tensor loss = step_loss(epoch, s, stats);
-      loss.backward();
-      opt.step();
-      const double l = loss.item<double>();
-      if (!std::isfinite(l)) throw std::runtime_error("[" + stage + "] loss is not finite");
-      loss_sum += l;
-      char extra[64];
-      std::snprintf(extra, sizeof extra, "loss %.4f", loss_sum / (s + 1));
-      bar.update(static_cast<size_t>(s + 1), extra);
-    }
-    const double secs = bar.elapsed_s();
-    bar.finish("");
-    EpochRecord rec;
-    rec.epoch = epoch;
-    rec.values["train_loss"] = loss_sum / steps;
-    for (auto& [k, v] : stats) rec.values[k] = v / steps;
-    rec.values["lr"] = lr;
-    rec.values["seconds"] = secs;
-    rec.values["img_per_s"] = static_cast<double>(steps) * o.lnet_batch / secs;
-    net->eval();
-    if (eval) {
-      torch::NoGradGuard ng;
-      for (auto& [k, v] : eval()) rec.values[k] = v;
-    }
-    std::string line = "[" + stage + "] epoch " + std::to_string(epoch);
-    for (auto& [k, v] : rec.values) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, " %s=%.5g", k.c_str(), v);
-      line += buf;
-    }
-    std::fprintf(stderr, "%s\n", line.c_str());
-    hist.records.push_back(rec);
-    save_module_atomic(*net, dir + "/lnet-e" + std::to_string(epoch) + ".pt");
-    {
-      torch::serialize::OutputArchive ar;
-      opt.save(ar);
-      const std::string p = dir + "/optim-e" + std::to_string(epoch) + ".pt";
-      ar.save_to(p + ".tmp");
-      fs::rename(p + ".tmp", p);
-    }
-    nlohmann::json st;
-    st["epoch"] = epoch;
-    st["seed"] = o.seed;
-    st["history"] = hist.to_json();
-    write_text_atomic(state_path, st.dump(2) + "\n");
-    std::error_code ec;
-    fs::remove(dir + "/lnet-e" + std::to_string(epoch - 1) + ".pt", ec);
-    fs::remove(dir + "/optim-e" + std::to_string(epoch - 1) + ".pt", ec);
-    hist.write(dir + "/metrics", stage + " learning curves");
-  }
-  save_module_atomic(*net, dir + "/lnet.pt");
-}
 
 // ---- Localisation metrics with the SDK's decoder ----
 
@@ -768,7 +666,7 @@ void run_lnet_pretrain(const Options& o) {
     stats["rot_acc"] += logits.argmax(1).eq(yb).to(torch::kFloat32).mean().item<double>();
     return torch::nn::functional::cross_entropy(logits, yb);
   };
-  train_loop(o, "lnet-pretrain", o.lnet_pretrain_epochs, o.lnet_pretrain_steps, o.lnet_pretrain_lr, net, step,
+  train_loop(o, "lnet-pretrain", o.lnet_pretrain_epochs, o.lnet_pretrain_steps, o.lnet_pretrain_lr, *net, o.lnet_batch, "lnet", step,
              nullptr);
 }
 
@@ -878,7 +776,7 @@ void run_lnet_train(const Options& o) {
     net->train();
     return r;
   };
-  train_loop(o, train_stage(o), o.lnet_epochs, o.lnet_steps, o.lnet_lr, net, step, eval);
+  train_loop(o, train_stage(o), o.lnet_epochs, o.lnet_steps, o.lnet_lr, *net, o.lnet_batch, "lnet", step, eval);
   auto cost = lnet_cost(net, in.width, in.height);
   std::fprintf(stderr, "[lnet] %s: %.1f M MACs at %dx%d, %.3f M parameters (exported)\n",
                train_stage(o).c_str(), cost.macs / 1e6, in.width, in.height, cost.params / 1e6);

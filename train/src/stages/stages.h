@@ -21,6 +21,10 @@ void run_export(const Options& o);
 void run_lnet_pretrain(const Options& o);
 void run_lnet_train(const Options& o);
 void run_lnet_export(const Options& o);
+// The box-supervised localiser (train/src/loc): a dense box map trained on real photos with
+// face boxes and composites; export tunes its threshold and writes the shipped LNet files.
+void run_loc_train(const Options& o);
+void run_loc_export(const Options& o);
 // Training throughput on synthetic batches (img/s), for sizing the recipe.
 void run_bench(const Options& o);
 // Writes a tiny generated dataset in the CelebA/LFW layout under `root` (smoke test).
