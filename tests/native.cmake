@@ -181,6 +181,28 @@ faceattr_cli_test(error_mtfl_bad_line ERROR ERROR_REGEX "training_bad.txt:2: exp
                   ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --mtfl ${L}/mtfl/training_bad.txt)
 faceattr_cli_test(error_mtfl_missing_image ERROR ERROR_REGEX "training_missing.txt:1: image '.*nope.png' does not exist"
                   ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --mtfl ${L}/mtfl/training_missing.txt)
+# eval --utkface on the solid-colour chips (make_fixtures.cpp: make_utkface): red and magenta fill
+# the frame (faces; Male no / yes), light grey is no face (whole image: Male yes); two names are
+# not in the pattern. Every count and accuracy per age band and race group follows.
+faceattr_cli_test(eval_utkface_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/utkface --json --threads 2
+                  OUTPUT_REGEX "^{\"images\":7,\"malformed_names\":2,\"faces_found\":6,\"found_rate\":0\\.857142[0-9]*,\"Male\":{\"all\":{\"images\":7,\"faces_found\":6,\"accuracy\":0\\.571428[0-9]*,\"balanced_accuracy\":0\\.583333[0-9]*,\"accuracy_found\":0\\.666666[0-9]*,\"balanced_accuracy_found\":0\\.666666[0-9]*,\"mean_p_label_found\":0\\.65518[0-9]*},\"adults\":{\"images\":5,\"faces_found\":4,\"accuracy\":0\\.8,\"balanced_accuracy\":0\\.833333[0-9]*,\"accuracy_found\":1\\.0,\"balanced_accuracy_found\":1\\.0,\"mean_p_label_found\":0\\.96555[0-9]*},\"by_age\":{\"0-12\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*\"mean_p_label_found\":0\\.03444[0-9]*},\"13-19\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*},\"20-39\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,[^}]*},\"40-59\":{\"images\":1,\"faces_found\":1,\"accuracy\":1\\.0,[^}]*},\"60\\+\":{\"images\":2,\"faces_found\":1,\"accuracy\":0\\.5,\"balanced_accuracy\":0\\.5,\"accuracy_found\":1\\.0,[^}]*}},\"by_race\":{\"White\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,[^}]*},\"Black\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*},\"Asian\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*},\"Indian\":{\"images\":1,\"faces_found\":1,\"accuracy\":1\\.0,[^}]*},\"Others\":{\"images\":2,\"faces_found\":1,\"accuracy\":0\\.5,[^}]*\"accuracy_found\":1\\.0,[^}]*}}},\"anet\":\"[^\"]*anet-brightness.fam\",\"lnet\":\"[^\"]*lnet-tiny.fam\",")
+faceattr_cli_test(eval_utkface_whole_image ARGS eval -m ${L}/withlnet/anet-int8.fam --no-localize --utkface ${L}/utkface --json
+                  OUTPUT_REGEX "^{\"images\":7,\"malformed_names\":2,\"faces_found\":7,\"found_rate\":1\\.0,\"Male\":{\"all\":{\"images\":7,\"faces_found\":7,\"accuracy\":0\\.714285[0-9]*,\"balanced_accuracy\":0\\.708333[0-9]*,[^}]*},\"adults\":{\"images\":5,\"faces_found\":5,\"accuracy\":1\\.0,[^\n]*\"60\\+\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,\"balanced_accuracy\":1\\.0,\"accuracy_found\":1\\.0,\"balanced_accuracy_found\":1\\.0,\"mean_p_label_found\":0\\.97962[0-9]*}[^\n]*\"lnet\":null,")
+faceattr_cli_test(eval_utkface_limit ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/utkface --limit 3 --json
+                  OUTPUT_REGEX "^{\"images\":3,\"malformed_names\":2,\"faces_found\":3,[^\n]*\"all\":{\"images\":3,\"faces_found\":3,\"accuracy\":0\\.666666[0-9]*,\"balanced_accuracy\":0\\.75,[^\n]*\"by_age\":{\"0-12\":{\"images\":0,\"faces_found\":0,\"accuracy\":null,\"balanced_accuracy\":null,\"accuracy_found\":null,\"balanced_accuracy_found\":null,\"mean_p_label_found\":null},\"13-19\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*},\"20-39\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,")
+faceattr_cli_test(eval_utkface_text ARGS eval -m ${L}/withlnet/anet-int8.fam --utkface ${L}/utkface
+                  OUTPUT_REGEX "utkface: 7 images \\(2 files not named age_gender_race_datetime.jpg.chip.jpg, skipped\\)\nmodels [^\n]*withlnet/anet-int8.fam \\+ [^\n]*withlnet/lnet-int8.fam, backend [a-z]+\nfaces found  6 of 7 \\(0\\.8571\\)\n.*\nall +7 +6 +0\\.5714 +0\\.5833 +0\\.6667 +0\\.6667 +0\\.6552\nadults \\(>= 20\\) +5 +4 +0\\.8000 +0\\.8333 +1\\.0000 +1\\.0000 +0\\.9656\nage 0-12 +1 +1 +0\\.0000 .*\nage 60\\+ +2 +1 +0\\.5000 .*\nOthers +2 +1 +0\\.5000 +0\\.5000 +1\\.0000 ")
+# The files not in the pattern are named on stderr (warnings), and the run still succeeds.
+add_test(NAME cli_eval_utkface_warnings
+         COMMAND faceattr_cli eval -m ${M} --no-localize --utkface ${L}/utkface --json)
+set_tests_properties(cli_eval_utkface_warnings PROPERTIES FIXTURES_REQUIRED native_fixtures ENVIRONMENT "FACEATTR_MODEL="
+  PASS_REGULAR_EXPRESSION "warning: '[^'\n]*utkface/39_1_20170116174525125\\.jpg\\.chip\\.jpg' is not named age_gender_race_datetime\\.jpg\\.chip\\.jpg, skipped\nfaceattr: warning: '[^'\n]*utkface/notes\\.txt' is not named[^\n]*\n.*\"images\":7,")
+faceattr_cli_test(error_utkface_missing_dir ERROR ERROR_REGEX "UTKFace folder '.*lnet/nodir' does not exist"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/nodir)
+faceattr_cli_test(error_utkface_empty_dir ERROR ERROR_REGEX "no UTKFace images \\(age_gender_race_datetime.jpg.chip.jpg\\) in '.*utkface_empty'"
+                  ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/utkface_empty)
+faceattr_cli_test(error_utkface_with_split ERROR ERROR_REGEX "excludes"
+                  ARGS eval -m ${M} --utkface ${L}/utkface --split dev)
 faceattr_cli_test(error_eval_no_mode ERROR ERROR_REGEX "needs --images DIR and --attrs FILE" ARGS eval -m ${M})
 faceattr_cli_test(error_real_scenes_with_scenes ERROR ERROR_REGEX "excludes"
                   ARGS eval -m ${M} --real-scenes ${L}/real --scenes 5)

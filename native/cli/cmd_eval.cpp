@@ -1,6 +1,7 @@
 // faceattr eval --images DIR --attrs FILE [--limit N] [--json] [--html REPORT]
 //               [--scenes N [--objects DIR] [--seed S] [--save-scenes DIR]]
 // faceattr eval --real-scenes DIR | --mtfl FILE [--split all|dev|train] [--limit N] [--json]
+// faceattr eval --utkface DIR [--limit N] [--json]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -52,6 +53,8 @@ struct EvalOptions {
   std::string real_scenes;
   std::string mtfl;
   std::string split = "all";
+  // --utkface DIR: Male by age band and race group on UTKFace chips (eval_run.h).
+  std::string utkface;
 };
 
 struct AttrMatch {
@@ -387,13 +390,15 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
 }
 
 int run_eval(const EvalOptions& o) {
+  if (!o.utkface.empty()) return run_utkface_eval({o.common, o.utkface, o.limit, o.json});
   if (!o.real_scenes.empty() || !o.mtfl.empty()) {
     LocaliserEvalOptions lo{o.common, !o.real_scenes.empty() ? o.real_scenes : o.mtfl, o.split, o.limit,
                             o.json};
     return !o.real_scenes.empty() ? run_real_scenes_eval(lo) : run_mtfl_eval(lo);
   }
   if (o.images_dir.empty() || o.attrs.empty())
-    throw Error("eval needs --images DIR and --attrs FILE (or --real-scenes DIR, or --mtfl FILE)");
+    throw Error(
+        "eval needs --images DIR and --attrs FILE (or --real-scenes DIR, --mtfl FILE, or --utkface DIR)");
   // Opened first: an unwritable report path fails before a long evaluation.
   // A failed evaluation leaves no half-written report behind.
   std::ofstream html_out;
@@ -557,7 +562,8 @@ Command add_eval_command(CLI::App& app) {
       "  \"per_attribute\": {\"Male\": {\"accuracy\": ..., \"balanced_accuracy\": ...}, ...}}\n"
       "The LNet beside the ANet model (lnet-int8.fam) is used unless --no-localize: the strongest face's\n"
       "crop (the centre crop when none is found), with the fixed centre crop reported beside it.\n"
-      "--scenes N, --real-scenes DIR and --mtfl FILE measure localisation instead (docs/cli.md).");
+      "--scenes N, --real-scenes DIR and --mtfl FILE measure localisation instead; --utkface DIR\n"
+      "measures Male by age band and race group on UTKFace chips (docs/cli.md).");
   add_common_options(*sub, o->common, "Worker threads (one session each)");
   CLI::Option* images =
       sub->add_option("--images", o->images_dir, "Folder with the images named in the attribute file");
@@ -588,15 +594,21 @@ Command add_eval_command(CLI::App& app) {
       "--mtfl", o->mtfl,
       "Instead: faces found and Male/Smiling/Eyeglasses on MTFL photos (training.txt; image paths "
       "relative to its folder); needs an LNet");
-  sub->add_option("--split", o->split,
-                  "Images for --real-scenes / --mtfl: all; dev (real scenes: even image number; MTFL: "
-                  "every tenth line from the first) or train (the rest)")
-      ->check(CLI::IsMember({"all", "dev", "train"}))
-      ->capture_default_str();
-  for (CLI::Option* opt : {images, attrs}) opt->excludes(real)->excludes(mtfl);
+  CLI::Option* utk = sub->add_option(
+      "--utkface", o->utkface,
+      "Instead: faces found and Male accuracy by age band and race group on UTKFace chips in DIR "
+      "(age_gender_race_datetime.jpg.chip.jpg); the localiser when there is one, else whole images");
+  CLI::Option* split =
+      sub->add_option("--split", o->split,
+                      "Images for --real-scenes / --mtfl: all; dev (real scenes: even image number; MTFL: "
+                      "every tenth line from the first) or train (the rest)")
+          ->check(CLI::IsMember({"all", "dev", "train"}))
+          ->capture_default_str();
+  for (CLI::Option* opt : {images, attrs}) opt->excludes(real)->excludes(mtfl)->excludes(utk);
   real->excludes(mtfl);
+  utk->excludes(real)->excludes(mtfl)->excludes(split);
   for (const char* name : {"--scenes", "--html", "--objects", "--objects-split", "--seed", "--save-scenes"})
-    sub->get_option(name)->excludes(real)->excludes(mtfl);
+    sub->get_option(name)->excludes(real)->excludes(mtfl)->excludes(utk);
   return {sub, [o] { return run_eval(*o); }};
 }
 

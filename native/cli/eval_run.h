@@ -1,6 +1,6 @@
 // Pieces the `faceattr eval` modes share: the faces a session finds in an
-// image, worker sessions run in parallel, and the localiser-only modes
-// (--real-scenes, --mtfl; docs/cli.md).
+// image, worker sessions run in parallel, the localiser-only modes
+// (--real-scenes, --mtfl) and the UTKFace mode (--utkface; docs/cli.md).
 #pragma once
 
 #include <algorithm>
@@ -88,6 +88,19 @@ struct LocaliserEvalOptions {
 int run_real_scenes_eval(const LocaliserEvalOptions& o);
 // `faceattr eval --mtfl FILE`: faces found and Male/Smiling/Eyeglasses on MTFL photos.
 int run_mtfl_eval(const LocaliserEvalOptions& o);
+
+// Options of `faceattr eval --utkface DIR`.
+struct UtkfaceEvalOptions {
+  CommonOptions common;
+  std::string dir;    // the chips, age_gender_race_datetime.jpg.chip.jpg
+  int64_t limit = 0;  // > 0: the first N chips, name order
+  bool json = false;
+};
+
+// `faceattr eval --utkface DIR`: faces found and Male accuracy on UTKFace chips, overall, for
+// adults, by age band and by race group; runs with the session's defaults (the localiser when
+// there is one, else the whole image as the face).
+int run_utkface_eval(const UtkfaceEvalOptions& o);
 
 // Faces smaller than this (box height, px) are not counted by the localiser modes.
 inline constexpr double kMinCountedFace = 24.0;

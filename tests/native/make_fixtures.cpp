@@ -35,6 +35,11 @@
 //    training_bad.txt (malformed line 2), training_missing.txt (absent image).
 //    The brightness ANet sees a red face as dark: Male no, Smiling and
 //    Eyeglasses yes. tests/native.cmake holds the numbers these give.
+//  - utkface/: `eval --utkface` chips named age_gender_race_datetime.jpg.chip.jpg,
+//    200x200 solid colours: red and magenta fill the frame (both faces for the
+//    tiny LNet; the brightness ANet sees red as dark: Male no, p = sigmoid(-10/3);
+//    magenta as bright: Male yes, p = sigmoid(10/3)), light grey is no face (in
+//    whole-image mode Male yes); two files not in the pattern; utkface_empty/.
 //
 // Usage: faceattr_native_fixtures OUT_DIR
 #include <turbojpeg.h>
@@ -460,6 +465,31 @@ void make_mtfl(const fs::path& dir) {
   write_text(dir / "mtfl" / "training_missing.txt", "imgs/nope.png " + a_exact + " 2 1 1 3\n");
 }
 
+// `eval --utkface`: labels in the names, Male = gender 0; every count and accuracy per age band
+// and race group follows from the colour (tests/native.cmake holds them).
+void make_utkface(const fs::path& dir) {
+  const fs::path utk = dir / "utkface";
+  fs::create_directories(utk);
+  fs::create_directories(dir / "utkface_empty");
+  auto chip = [&](const std::string& name, uint8_t r, uint8_t g, uint8_t b) {
+    std::vector<uint8_t> px(size_t{200} * 200 * 3);
+    for (size_t i = 0; i < px.size(); i += 3) px[i] = r, px[i + 1] = g, px[i + 2] = b;
+    write_bytes(utk / name, encode_png(px, 200, 200));  // PNG bytes: exact colours
+  };
+  const auto red = [&](const std::string& n) { chip(n, 255, 0, 0); };        // face, Male no
+  const auto magenta = [&](const std::string& n) { chip(n, 255, 0, 255); };  // face, Male yes
+
+  magenta("25_0_0_20170101000000001.jpg.chip.jpg");              // man, 20-39, White: right
+  red("30_1_0_20170101000000002.jpg.chip.jpg");                  // woman, 20-39, White: right
+  red("8_0_1_20170101000000003.jpg.chip.jpg");                   // boy, 0-12, Black: wrong
+  magenta("15_1_2_20170101000000004.jpg.chip.jpg");              // girl, 13-19, Asian: wrong
+  magenta("45_0_3_20170101000000005.jpg.chip.jpg");              // man, 40-59, Indian: right
+  chip("70_0_4_20170101000000006.jpg.chip.jpg", 192, 192, 192);  // man, 60+, Others: no face
+  red("62_1_4_20170101000000007.jpg.chip.jpg");                  // woman, 60+, Others: right
+  red("39_1_20170116174525125.jpg.chip.jpg");                    // no race: not in the pattern
+  write_text(utk / "notes.txt", "not a chip\n");
+}
+
 void make_decode(const fs::path& dir) {
   fs::create_directories(dir);
   const auto white = solid_rgb(24, 16, 255);
@@ -492,6 +522,7 @@ int main(int argc, char** argv) {
     make_decode(dir / "decode");
     make_real_scenes(dir / "lnet");
     make_mtfl(dir / "lnet");
+    make_utkface(dir / "lnet");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_fixtures: %s\n", e.what());
     return 1;
