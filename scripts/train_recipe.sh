@@ -8,7 +8,11 @@
 #   scripts/train_recipe.sh --gpu           # CUDA LibTorch (PyTorch 2.x's libtorch)
 #   scripts/train_recipe.sh --resume        # continue a killed run
 #   scripts/train_recipe.sh --stages export # re-run some stages only
-#   scripts/train_recipe.sh --lnet          # LNet instead (models/lnet-*.fam): lnet-pretrain and
+#   scripts/train_recipe.sh --loc           # the shipped face localiser (models/lnet-*.fam): loc-train
+#                                           # and loc-export, box-supervised (train/configs/loc.json;
+#                                           # about 25 min on 2 cores)
+#   scripts/train_recipe.sh --lnet          # the paper's weakly supervised LNet (comparison; writes
+#                                           # models/lnet-*.fam too: use --out-dir): lnet-pretrain and
 #                                           # lnet-train (train/configs/lnet.json) into <run>/base, then
 #                                           # lnet-hide = lnet-train fine-tuning that with Hide-and-Seek
 #                                           # (train/configs/lnet-hide.json) into <run>, lnet-export
@@ -43,15 +47,20 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD="$2"; shift ;;
     --config) CONFIG="$2"; shift ;;
     --lnet) LNET=1 ;;
+    --loc) LNET=2 ;;
     --box-supervision) EXTRA+=(--box-supervision) ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
 done
 BASE=""
 HIDE_CONFIG="$ROOT/train/configs/lnet-hide.json"
-if [[ "$LNET" == 1 ]]; then
+if [[ "$LNET" == 2 ]]; then
+  [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/loc.json"
+  RUN="${RUN:-$BUILD/runs/loc}"
+  STAGES="${STAGES:-loc-train loc-export}"
+elif [[ "$LNET" == 1 ]]; then
   [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/lnet.json"
   RUN="${RUN:-$BUILD/runs/lnet}"
   if [[ " ${EXTRA[*]} " == *" --box-supervision "* ]]; then

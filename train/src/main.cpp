@@ -119,6 +119,9 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--loc-init", o.loc_init, "loc-train: start from this checkpoint");
   app->add_option("--loc-crop-w", o.loc_crop_w, "loc-export: ANet crop width in face-box sides");
   app->add_option("--loc-crop-h", o.loc_crop_h, "loc-export: ANet crop height in face-box sides");
+  app->add_option("--joint-lnet", o.joint_lnet, "anet-joint: the localiser (.fam) whose crops ANet learns from");
+  app->add_option("--joint-epochs", o.joint_epochs, "anet-joint: epochs");
+  app->add_option("--joint-lr", o.joint_lr, "anet-joint: peak learning rate");
   app->add_option("--loc-crop-dy", o.loc_crop_dy, "loc-export: ANet crop centre below the box centre (sides)");
 }
 
@@ -157,7 +160,8 @@ int main(int argc, char** argv) {
       {"lnet-train", "LNet: weakly supervised training on composed scenes", run_lnet_train},
       {"lnet-export", "LNet: decoder tuning, int8, .fam files, SDK check", run_lnet_export},
       {"loc-train", "localiser: box-supervised training on real photos and composites", run_loc_train},
-      {"loc-export", "localiser: threshold, int8, .fam files, SDK check", run_loc_export}};
+      {"loc-export", "localiser: threshold, int8, .fam files, SDK check", run_loc_export},
+      {"anet-joint", "ANet fine-tuned on the localiser's crops (then export --head finetuned)", run_anet_joint}};
   std::vector<std::pair<CLI::App*, const Cmd*>> subs;
   for (const auto& c : cmds) {
     auto* s = app.add_subcommand(c.name, c.help);

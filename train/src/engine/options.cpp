@@ -21,7 +21,7 @@ namespace faceattr::train {
                                                   X(lnet_face_min) X(lnet_face_max) X(lnet_pyramid_levels) X(lnet_pyramid_factor) \
       X(loc_input_width) X(loc_input_height) X(loc_width_mult) X(loc_batch) X(loc_epochs) X(loc_steps) X(loc_lr) \
       X(loc_max_mtfl) X(loc_max_celeba) X(loc_calib) X(loc_offset_range) X(loc_box_min) X(loc_box_max) \
-      X(loc_crop_w) X(loc_crop_h) X(loc_crop_dy) X(loc_init)
+      X(loc_crop_w) X(loc_crop_h) X(loc_crop_dy) X(loc_init) X(joint_lnet) X(joint_epochs) X(joint_lr)
 
 #define FA_AUG(X)  \
   X(scale_min)     \

@@ -120,6 +120,12 @@ struct Options {
   // centre crop_dy sides below the box centre.
   float loc_crop_w = 1.52f, loc_crop_h = 1.9f, loc_crop_dy = -0.12f;
   std::string loc_init;  // loc-train: start from this checkpoint ("" = from scratch)
+
+  // anet-joint: fine-tunes the ANet of --from-model on the crops that this localiser
+  // (an LNet .fam) cuts from the training images (train/README.md "Joint fine-tuning").
+  std::string joint_lnet = "models/lnet-int8.fam";
+  int joint_epochs = 3;
+  double joint_lr = 3e-4;
 };
 
 void to_json(nlohmann::json& j, const Options& o);

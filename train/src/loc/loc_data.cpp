@@ -54,6 +54,8 @@ std::vector<RgbImage> decode_all(const std::vector<std::string>& paths, int thre
   return out;
 }
 
+}  // namespace
+
 std::vector<LocImage> read_mtfl(const std::string& file, int max_lines, int split, int threads) {
   std::ifstream in(file);
   if (!in) throw std::runtime_error("cannot read MTFL list " + file);
@@ -94,6 +96,8 @@ std::vector<LocImage> read_mtfl(const std::string& file, int max_lines, int spli
   for (size_t i = 0; i < imgs.size(); ++i) imgs[i].img = std::move(px[i]);
   return imgs;
 }
+
+namespace {
 
 // scenes_real/boxes.tsv: scene number odd -> training (parity 1), even -> validation (0).
 std::vector<LocImage> read_real(const std::string& dir, int parity, int threads) {

@@ -44,6 +44,11 @@ struct LocPools {
   std::vector<RgbImage> objects_train, objects_val;  // index % 10 != 0 / == 0
 };
 
+// MTFL's training.txt (paths relative to its folder), decoded on `threads` threads:
+// split 0 = lines with index % 10 != 0 (training), 1 = index % 10 == 0 (held out), 2 = all.
+// max_lines > 0 keeps the first max_lines of the split.
+std::vector<LocImage> read_mtfl(const std::string& file, int max_lines, int split, int threads);
+
 // Loads everything into memory (JPEG decoding on `threads` threads). Caps of 0 = all.
 LocPools load_loc_pools(const Options& o, int max_mtfl, int max_celeba);
 

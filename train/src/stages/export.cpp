@@ -192,17 +192,26 @@ void run_export(const Options& o) {
   std::time_t now = std::time(nullptr);
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  // A network from anet-joint (<run>/joint) was fine-tuned on the localiser's crops of
+  // CelebA and MTFL photos after the recipe's training.
+  const bool joint = !from_file && std::filesystem::exists(o.run_dir + "/joint/state.json");
   info.metadata = {
       {"license",
-       "Trained on CelebA, LFW and ImageNet images: non-commercial research use only (see the datasets' "
-       "terms)"},
-      {"training_data", "CelebA 10,000 aligned train-split images (89x109) + LFW identities (1,680 people)"},
-      {"recipe", "scripts/train_recipe.sh (train/configs/anet.json)"},
+       std::string("Trained on CelebA, LFW") + (joint ? ", MTFL" : "") +
+           " and ImageNet images: non-commercial research use only (see the datasets' terms)"},
+      {"training_data",
+       std::string("CelebA 10,000 aligned train-split images (89x109) + LFW identities (1,680 people)") +
+           (joint ? "; joint fine-tuning on the localiser's crops of the CelebA images and 9,000 MTFL photos "
+                    "(Male, Smiling, Eyeglasses)"
+                  : "")},
+      {"recipe", joint ? "scripts/train_recipe.sh, then --joint (train/README.md, Joint fine-tuning)"
+                       : "scripts/train_recipe.sh (train/configs/anet.json)"},
       {"architecture", "7x conv3x3-BN-ReLU (4 stride-2) + conv1x1, global avg pool, fc 40; BN folded"},
       {"macs", std::to_string(cost.macs)},
       {"params", std::to_string(cost.params)},
       {"head", head},
-      {"framing", "face crop, centre-cropped to width/height 0.8 by the SDK"},
+      {"framing", "face crop, centre-cropped to width/height 0.8 by the SDK; with the localiser, the crop "
+                  "its lnet.crop_* keys derive from the face box"},
       {"date", date}};
   const std::string stem = o.out_dir + "/" + o.model_name;
   std::filesystem::create_directories(o.out_dir);

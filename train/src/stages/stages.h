@@ -25,6 +25,9 @@ void run_lnet_export(const Options& o);
 // face boxes and composites; export tunes its threshold and writes the shipped LNet files.
 void run_loc_train(const Options& o);
 void run_loc_export(const Options& o);
+// Joint fine-tuning: the ANet of --from-model on the crops the localiser --joint-lnet cuts
+// from CelebA and MTFL training images (masked loss); writes <run>/finetune/anet.pt.
+void run_anet_joint(const Options& o);
 // Training throughput on synthetic batches (img/s), for sizing the recipe.
 void run_bench(const Options& o);
 // Writes a tiny generated dataset in the CelebA/LFW layout under `root` (smoke test).
