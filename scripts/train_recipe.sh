@@ -11,8 +11,11 @@
 #   scripts/train_recipe.sh --loc           # the shipped face localiser (models/lnet-*.fam): loc-train
 #                                           # and loc-export, box-supervised (train/configs/loc.json;
 #                                           # about 25 min on 2 cores)
-#   scripts/train_recipe.sh --lnet          # the paper's weakly supervised LNet (comparison; writes
-#                                           # models/lnet-*.fam too: use --out-dir): lnet-pretrain and
+#   scripts/train_recipe.sh --joint         # joint fine-tuning: anet-joint of <out>/anet-fp32.fam on the
+#                                           # crops of <out>/lnet-int8.fam, then export --head finetuned
+#                                           # (run after the ANet and --loc recipes; about 5 min)
+#   scripts/train_recipe.sh --lnet          # the paper's weakly supervised LNet (comparison; its
+#                                           # models go to <run>/models unless --out-dir): lnet-pretrain and
 #                                           # lnet-train (train/configs/lnet.json) into <run>/base, then
 #                                           # lnet-hide = lnet-train fine-tuning that with Hide-and-Seek
 #                                           # (train/configs/lnet-hide.json) into <run>, lnet-export
@@ -48,21 +51,27 @@ while [[ $# -gt 0 ]]; do
     --config) CONFIG="$2"; shift ;;
     --lnet) LNET=1 ;;
     --loc) LNET=2 ;;
+    --joint) LNET=3 ;;
     --box-supervision) EXTRA+=(--box-supervision) ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
 done
 BASE=""
 HIDE_CONFIG="$ROOT/train/configs/lnet-hide.json"
-if [[ "$LNET" == 2 ]]; then
+if [[ "$LNET" == 3 ]]; then
+  RUN="${RUN:-$BUILD/runs/joint}"
+  STAGES="${STAGES:-anet-joint export}"
+elif [[ "$LNET" == 2 ]]; then
   [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/loc.json"
   RUN="${RUN:-$BUILD/runs/loc}"
   STAGES="${STAGES:-loc-train loc-export}"
 elif [[ "$LNET" == 1 ]]; then
   [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/lnet.json"
   RUN="${RUN:-$BUILD/runs/lnet}"
+  # The weak LNet is a comparison: it must not replace the shipped localiser by default.
+  [[ "$OUT" == "$ROOT/models" ]] && OUT="$RUN/models"
   if [[ " ${EXTRA[*]} " == *" --box-supervision "* ]]; then
     STAGES="${STAGES:-lnet-pretrain lnet-train lnet-export}"
     BASE="$RUN"
@@ -96,6 +105,8 @@ for stage in $STAGES; do
   cmd=("$stage" --config "$CONFIG" --run-dir "$RUN")
   case "$stage" in
     lnet-pretrain|lnet-train) cmd=("$stage" --config "$CONFIG" --run-dir "${BASE:-$RUN}") ;;
+    anet-joint) cmd+=(--from-model "$OUT/anet-fp32.fam" --joint-lnet "$OUT/lnet-int8.fam") ;;
+    export) [[ "$LNET" == 3 ]] && cmd+=(--head finetuned) ;;
     lnet-hide) cmd=(lnet-train --config "$HIDE_CONFIG" --run-dir "$RUN" --lnet-init "$BASE/lnet/lnet.pt") ;;
     lnet-export) if [[ "$BASE" != "$RUN" ]]; then cmd=(lnet-export --config "$HIDE_CONFIG" --run-dir "$RUN"); fi ;;
   esac

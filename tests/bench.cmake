@@ -19,6 +19,6 @@ set_tests_properties(bench_kernels_smoke bench_pipeline_smoke PROPERTIES
 add_test(NAME bench_layers_smoke COMMAND faceattr_layers ${PROJECT_SOURCE_DIR}/models/lnet-int8.fam --runs 3
          --threads 2)
 set_tests_properties(bench_layers_smoke PROPERTIES TIMEOUT 60
-                     PASS_REGULAR_EXPRESSION "simd family, 2 threads.*  11 +[0-9.]+ +[0-9.]+ +[0-9.]+% +Sigmoid 1x15x20x1 -> 1x15x20x1\n +sum +[0-9.]+\n +run +[0-9.]+ +[0-9.]+")
+                     PASS_REGULAR_EXPRESSION "simd family, 2 threads.*  16 +[0-9.]+ +[0-9.]+ +[0-9.]+% +Sigmoid 1x12x16x5 -> 1x12x16x5\n +sum +[0-9.]+\n +run +[0-9.]+ +[0-9.]+")
 add_test(NAME bench_layers_missing_file COMMAND faceattr_layers ${PROJECT_SOURCE_DIR}/models/no-such-model.fam)
 set_tests_properties(bench_layers_missing_file PROPERTIES PASS_REGULAR_EXPRESSION "error: cannot open .*no-such-model.fam")

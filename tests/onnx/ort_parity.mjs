@@ -102,9 +102,17 @@ function feedsFor(ort, s, x) {
   return { [s.session.inputNames[0]]: new ort.Tensor('float32', x, [1, s.C, s.H, s.W]) };
 }
 
+// The model's output in the .fam's layout: a rank-4 ONNX output is NCHW, the goldens (and the
+// SDK) are NHWC, so [1, C, H, W] is transposed (a no-op for C = 1).
 async function run(s, feeds) {
-  const out = await s.session.run(feeds);
-  return out[s.session.outputNames[0]].data;
+  const out = (await s.session.run(feeds))[s.session.outputNames[0]];
+  if (out.dims.length !== 4 || out.dims[1] === 1) return out.data;
+  const [, C, H, W] = out.dims;
+  const y = new Float32Array(out.data.length);
+  for (let c = 0; c < C; ++c)
+    for (let h = 0; h < H; ++h)
+      for (let w = 0; w < W; ++w) y[(h * W + w) * C + c] = out.data[(c * H + h) * W + w];
+  return y;
 }
 
 async function parity(ort, opts) {
