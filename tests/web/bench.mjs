@@ -1,7 +1,7 @@
 // Browser figures for the closing notes (prints, asserts nothing):
 //   node tests/web/bench.mjs            (FACEATTR_WASM_BUILD=<build dir>, default build-wasm)
 // - gzip -9 sizes of each flavour's .wasm + .js (+ worker.js) and of the models
-// - per-frame latency of detect() on a 320x240 scene with one face in headless
+// - per-frame latency of detect() on a 320x240 (FRAME=WxH) scene with one face in headless
 //   Chromium, SIMD vs SIMD+threads, in-page (wasm time = the SDK pipeline) and
 //   through the worker, without and (when shipped) with LNet
 // - time from navigation to the first result (bench page; and the webcam demo
@@ -28,19 +28,20 @@ for (const m of fs.readdirSync(MODELS).filter((f) => f.endsWith('.fam'))) {
 }
 
 const runs = Number(process.env.RUNS || 50);
-const frame = await benchScene();
+const [frameW, frameH] = (process.env.FRAME || '320x240').split('x').map(Number);
+const frame = await benchScene(frameW, frameH);
 const withLnet = fs.existsSync(path.join(MODELS, 'lnet-int8.fam'));
 const server = await startServer();
 const { context, close } = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
 try {
   await context.addInitScript((bytes) => { window.benchFrame = Uint8Array.from(bytes); }, Array.from(frame));
-  console.log(`\n== detect() on a 320x240 RGBA scene (ImageData), ${runs} runs after 5 warm-up, median (p90) ms`);
+  console.log(`\n== detect() on a ${frameW}x${frameH} RGBA scene (ImageData), ${runs} runs after 5 warm-up, median (p90) ms`);
   console.log('flavour             threads worker lnet  faces wasm(pipeline)   preprocess lnet   anet    detect() total   create  first result');
   const configs = [[1, 0, 0], [1, 1, 0], [2, 0, 0], [2, 1, 0], [4, 1, 0]];
   if (withLnet) configs.push([1, 0, 1], [1, 1, 1], [2, 0, 1], [2, 1, 1]);
   for (const [threads, worker, lnet] of configs) {
     const page = await context.newPage();
-    await page.goto(`${server.origin}/demo/bench.html?threads=${threads}&worker=${worker}&lnet=${lnet}&runs=${runs}`);
+    await page.goto(`${server.origin}/demo/bench.html?threads=${threads}&worker=${worker}&lnet=${lnet}&runs=${runs}&size=${frameW}x${frameH}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 120000 });
     const r = await page.evaluate(() => window.benchResult);
     await page.close();

@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { MODELS, NATIVE_FIXTURES, OUT, need, decodeJpeg, evenCrop, writePpm, guardOrigin, launchChromium, nativePredict, startServer, testCrops, writeY4m } from './lib.mjs';
+import { MODELS, NATIVE_FIXTURES, OUT, DATA_DIR, need, decodeJpeg, evenCrop, writePng, writePpm, guardOrigin, launchChromium, nativePredict, startServer, testCrops, writeY4m } from './lib.mjs';
 
 const MARGIN = 0.05;
 const MAX_DIFF = 0.05;  // measured 0.025 on this photo
@@ -275,6 +275,47 @@ test('webcam demo with an LNet model: several faces, boxes as native', async () 
     const nBoxes = native.faces.map((f) => f.box).sort((a, b) => a[0] - b[0]);
     boxes.forEach((b, k) => b.forEach((v, j) => assert.ok(Math.abs(v - nBoxes[k][j]) <= 1, `box ${b} vs native ${nBoxes[k]}`)));
     await page.screenshot({ path: path.join(OUT, 'demo-lnet.png') });
+    assert.deepEqual(foreign, []);
+  } finally {
+    await close();
+    await server.close();
+  }
+});
+
+test('demo, shipped models: a dropped group photo gets a box for every face, as native', async () => {
+  // A real crowd photo (scenes_real, an even-numbered one: not a localiser training image) as
+  // a PNG, so that the page and the native CLI read the same pixels.
+  const photo = need(path.join(DATA_DIR, 'scenes_real', 'images', 'maksssksksss42.jpg'), 'set FACEATTR_DATA_DIR');
+  const img = await decodeJpeg(photo);
+  const png = writePng(path.join(OUT, 'group.png'), img);
+  const native = nativePredict([writePpm(path.join(OUT, 'group.ppm'), img)],
+                               { lnet: path.join(MODELS, 'lnet-int8.fam') })[0];
+  assert.ok(native.faces.length >= 4, `native finds ${native.faces.length} faces`);
+  const server = await startServer();
+  const { context, close } = await launchChromium();
+  try {
+    const foreign = await guardOrigin(context, server.origin);
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.origin}/demo/?threads=1`);  // localising is the default
+    await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.backend || window.faceattrDemo.error),
+                               null, { timeout: 30000 });
+    await page.setInputFiles('#file', png);
+    await page.waitForFunction(() => window.faceattrDemo.mode === 'image' && window.faceattrDemo.lastResult &&
+                               document.querySelectorAll('#boxes .face-box').length > 0, null, { timeout: 30000 });
+    const state = await page.evaluate(() => ({ ...window.faceattrDemo,
+      nBoxes: document.querySelectorAll('#boxes .face-box').length }));
+    assert.equal(state.error, null);
+    assert.deepEqual(errors, []);
+    assert.equal(state.hasLocalizer, true);
+    assert.equal(state.lastResult.faces.length, native.faces.length);
+    assert.equal(state.nBoxes, native.faces.length, 'one drawn box per face');
+    const key = (b) => b[0] * 10000 + b[1];
+    const boxes = state.lastResult.faces.map((f) => [f.box.x, f.box.y, f.box.width, f.box.height]).sort((a, b) => key(a) - key(b));
+    const nBoxes = native.faces.map((f) => f.box).sort((a, b) => key(a) - key(b));
+    boxes.forEach((b, k) => assert.ok(iou(b, nBoxes[k]) >= 0.9, `box ${b} vs native ${nBoxes[k]}`));
+    await page.screenshot({ path: path.join(OUT, 'demo-group.png') });
     assert.deepEqual(foreign, []);
   } finally {
     await close();

@@ -3,6 +3,7 @@
 // tests/wasm.cmake sets: FACEATTR_WASM_BUILD (the wasm build dir),
 // FACEATTR_NATIVE_CLI (a native `faceattr`), FACEATTR_DATA_DIR (../shared/data).
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -69,16 +70,18 @@ export async function decodeJpeg(file) {
  * The benchmarks' frame: 320x240 RGBA, a gradient with the third test crop pasted
  * at 0.6x in the centre (a face the shipped LNet finds, so ANet runs once).
  */
-export async function benchScene() {
+/** An RGBA scene of width x height with one test-crop face at 0.6 x (height / 240) of its size. */
+export async function benchScene(width = 320, height = 240) {
   const crop = await decodeJpeg(testCrops(3)[2]);
-  const frame = new Uint8Array(320 * 240 * 4);
-  for (let y = 0; y < 240; ++y) for (let x = 0; x < 320; ++x) frame.set([70 + (x >> 3), 90, 110 + (y >> 2), 255], 4 * (y * 320 + x));
-  const scale = 0.6;
-  const ph = Math.min(Math.round(crop.height * scale), 230), pw = Math.round(crop.width * scale);
+  const frame = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; ++y)
+    for (let x = 0; x < width; ++x) frame.set([70 + ((x * 320 / width) >> 3), 90, 110 + ((y * 240 / height) >> 2), 255], 4 * (y * width + x));
+  const scale = 0.6 * height / 240;
+  const ph = Math.min(Math.round(crop.height * scale), height - 10), pw = Math.round(crop.width * scale);
   for (let y = 0; y < ph; ++y) {
     for (let x = 0; x < pw; ++x) {
       const si = 3 * (Math.floor(y / scale) * crop.width + Math.floor(x / scale));
-      frame.set([crop.rgb[si], crop.rgb[si + 1], crop.rgb[si + 2], 255], 4 * (((240 - ph >> 1) + y) * 320 + (320 - pw >> 1) + x));
+      frame.set([crop.rgb[si], crop.rgb[si + 1], crop.rgb[si + 2], 255], 4 * (((height - ph >> 1) + y) * width + (width - pw >> 1) + x));
     }
   }
   return frame;
@@ -90,6 +93,37 @@ export function evenCrop({ width, height, rgb }) {
   const out = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; ++y) out.set(rgb.subarray(y * width * 3, (y * width + w) * 3), y * w * 3);
   return { width: w, height: h, rgb: out };
+}
+
+/** An 8-bit RGB PNG (no colour chunks, so a browser decodes the exact pixels). */
+export function writePng(file, { width, height, rgb }) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; ++k) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);  // 8 bits, RGB, deflate, no filter method, no interlace
+  const raw = Buffer.alloc(height * (width * 3 + 1));
+  for (let y = 0; y < height; ++y) raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * (width * 3 + 1) + 1);
+  fs.writeFileSync(file, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+                                        chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
+  return file;
 }
 
 export function writePpm(file, { width, height, rgb }) {

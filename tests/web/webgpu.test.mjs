@@ -14,8 +14,10 @@
 //     worker) against the same API with backend 'wasm' and the reference kernels,
 //     on test-crop photos ({crop: true}) and on scenes with LNet: fp32 and int8
 //     ANet and LNet. Tolerances on probabilities (and the response map): fp32
-//     1e-4; int8 TOL_INT8 (one int8 step of a late layer moves a probability by
-//     about 1e-2 at most; measured differences are far below), decisions equal
+//     1e-4; int8 TOL_INT8, one step of the last int8 tensor through the sigmoid
+//     (slope <= 1/4): the shipped ANet's logit step is 0.110 (0.027 in
+//     probability), the localiser's 0.027 (0.007), and a tie rounded one step
+//     differently on the GPU moves one output by that much; decisions equal
 //     wherever the CPU probability is at least that far from its threshold; the
 //     same faces (count, boxes within 1 px, scores within the map tolerance).
 //     Several faces of a frame go through ANet as one batch (asserted: a frame
@@ -32,7 +34,7 @@ import { execFileSync } from 'node:child_process';
 import { BUILD, MODELS, NATIVE_FIXTURES, OUT, REPO, decodeJpeg, launchChromium, need, startServer, testCrops } from './lib.mjs';
 
 const TOL_F32 = 1e-4;
-const TOL_INT8 = 0.01;
+const TOL_INT8 = 0.03;
 
 const server = await startServer();
 const { context, close } = await launchChromium(['--enable-unsafe-webgpu']);
