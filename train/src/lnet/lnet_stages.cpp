@@ -18,6 +18,7 @@
 #include "lnet/scenes.h"
 #include "model_def.h"
 #include "pipeline/lnet_decode.h"
+#include "quant/golden.h"
 #include "quant/int8.h"
 #include "quant/sdk_check.h"
 #include "quant/to_modeldef.h"
@@ -997,15 +998,7 @@ void run_lnet_export(const Options& o) {
   const int64_t n_check = std::min<int64_t>(32, xv.size(0));
   auto x_nhwc = xv.slice(0, 0, n_check).permute({0, 2, 3, 1}).contiguous();
   const int G = 4;
-  auto g_in = torch::empty({G, in.height, in.width, 3});
-  {
-    auto a = g_in.accessor<float, 4>();
-    for (int i = 0; i < G; ++i)
-      for (int h = 0; h < in.height; ++h)
-        for (int w = 0; w < in.width; ++w)
-          for (int c = 0; c < 3; ++c)
-            a[i][h][w][c] = static_cast<float>(1.5 * std::sin(0.37 * h + 0.23 * w + 1.1 * c + 0.7 * i));
-  }
+  auto g_in = golden_inputs(G, in.height, in.width);
   auto g_nchw = g_in.permute({0, 3, 1, 2}).contiguous();
   auto g32 = torch::sigmoid(folded_forward(folded, g_nchw)).flatten(1);
   auto g8 = torch::sigmoid(conv_stack_dequantized(q, g_nchw)).flatten(1);
@@ -1043,24 +1036,9 @@ void run_lnet_export(const Options& o) {
   const std::string stem = out_dir + "/" + name;
   modelfile::write_file_atomic(stem + "-fp32.fam", bytes32);
   modelfile::write_file_atomic(stem + "-int8.fam", bytes8);
-  auto golden = [&](const std::string& path, const torch::Tensor& probs, double lsb) {
-    nlohmann::json j;
-    j["n"] = probs.size(0);
-    j["input"] = "x[i][h][w][c] = 1.5*sin(0.37*h + 0.23*w + 1.1*c + 0.7*i)";
-    j["layout"] =
-        "NHWC, already normalised (the network input, not pixels); outputs: the [h][w] response map";
-    if (lsb > 0) j["output_lsb"] = lsb;
-    j["source"] = "LibTorch (faceattr_train lnet-export)";
-    nlohmann::json outs = nlohmann::json::array();
-    for (int64_t i = 0; i < probs.size(0); ++i) {
-      auto r = probs[i].contiguous();
-      outs.push_back(std::vector<float>(r.data_ptr<float>(), r.data_ptr<float>() + r.numel()));
-    }
-    j["outputs"] = outs;
-    write_text_atomic(path, j.dump(1) + "\n");
-  };
-  golden(stem + "-fp32.fam.golden.json", g32, 0);
-  golden(stem + "-int8.fam.golden.json", g8, out_step / 4);
+  const std::string layout = "NHWC, already normalised (the network input, not pixels); outputs: the [h][w] response map", source = "LibTorch (faceattr_train lnet-export)";
+  write_golden(stem + "-fp32.fam.golden.json", g32, layout, source);
+  write_golden(stem + "-int8.fam.golden.json", g8, layout, source, out_step / 4);
 
   rep["map"] = which;
   rep["box_supervision"] = o.box_supervision;

@@ -44,18 +44,9 @@ int loc_stride(const LocNet& net) {
 }
 
 ModelCost loc_cost(const LocNet& net, int in_w, int in_h) {
-  ModelCost c;
-  int h = in_h, w = in_w, ch = 3;
-  for (const auto& l : net->layers) {
-    const auto& s = l->spec;
-    h = (h + 2 * (s.kernel / 2) - s.kernel) / s.stride + 1;
-    w = (w + 2 * (s.kernel / 2) - s.kernel) / s.stride + 1;
-    const int64_t per_out = static_cast<int64_t>(s.kernel) * s.kernel * (s.in_c / s.groups);
-    c.macs += per_out * s.out_c * h * w;
-    c.params += per_out * s.out_c + s.out_c;
-    ch = s.out_c;
-  }
-  c.macs += static_cast<int64_t>(ch) * 5 * h * w;
+  int w = 0, h = 0, ch = 0;
+  ModelCost c = conv_stack_cost(specs_of(net->layers), in_w, in_h, &w, &h, &ch);
+  c.macs += static_cast<int64_t>(ch) * 5 * h * w;  // the 1x1 head
   c.params += ch * 5 + 5;
   return c;
 }

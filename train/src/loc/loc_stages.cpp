@@ -21,6 +21,7 @@
 #include "loc/loc_net.h"
 #include "model_def.h"
 #include "pipeline/lnet_decode.h"
+#include "quant/golden.h"
 #include "quant/int8.h"
 #include "quant/sdk_check.h"
 #include "quant/to_modeldef.h"
@@ -451,15 +452,7 @@ void run_loc_export(const Options& o0) {
   const auto xc = nchw_of(cs);
   const auto x_nhwc = xc.permute({0, 2, 3, 1}).contiguous();
   const int G = 4;
-  auto g_in = torch::empty({G, in.height, in.width, 3});
-  {
-    auto a = g_in.accessor<float, 4>();
-    for (int i = 0; i < G; ++i)
-      for (int h = 0; h < in.height; ++h)
-        for (int w = 0; w < in.width; ++w)
-          for (int c = 0; c < 3; ++c)
-            a[i][h][w][c] = static_cast<float>(1.5 * std::sin(0.37 * h + 0.23 * w + 1.1 * c + 0.7 * i));
-  }
+  auto g_in = golden_inputs(G, in.height, in.width);
   const auto g_nchw = g_in.permute({0, 3, 1, 2}).contiguous();
   auto nhwc_probs = [](const torch::Tensor& logits) {
     return torch::sigmoid(logits).permute({0, 2, 3, 1}).contiguous().flatten(1);
@@ -491,23 +484,9 @@ void run_loc_export(const Options& o0) {
   const std::string stem = o.out_dir + "/" + name;
   modelfile::write_file_atomic(stem + "-fp32.fam", bytes32);
   modelfile::write_file_atomic(stem + "-int8.fam", bytes8);
-  auto golden = [&](const std::string& path, const torch::Tensor& probs, double lsb) {
-    nlohmann::json j;
-    j["n"] = probs.size(0);
-    j["input"] = "x[i][h][w][c] = 1.5*sin(0.37*h + 0.23*w + 1.1*c + 0.7*i)";
-    j["layout"] = "NHWC, already normalised (the network input, not pixels); outputs: the [h][w][5] box map";
-    if (lsb > 0) j["output_lsb"] = lsb;
-    j["source"] = "LibTorch (faceattr_train loc-export)";
-    nlohmann::json outs = nlohmann::json::array();
-    for (int64_t i = 0; i < probs.size(0); ++i) {
-      auto r = probs[i].contiguous();
-      outs.push_back(std::vector<float>(r.data_ptr<float>(), r.data_ptr<float>() + r.numel()));
-    }
-    j["outputs"] = outs;
-    write_text_atomic(path, j.dump(1) + "\n");
-  };
-  golden(stem + "-fp32.fam.golden.json", g32, 0);
-  golden(stem + "-int8.fam.golden.json", g8, out_step / 4);
+  const std::string layout = "NHWC, already normalised (the network input, not pixels); outputs: the [h][w][5] box map", source = "LibTorch (faceattr_train loc-export)";
+  write_golden(stem + "-fp32.fam.golden.json", g32, layout, source);
+  write_golden(stem + "-int8.fam.golden.json", g8, layout, source, out_step / 4);
 
   nlohmann::json rep;
   rep["input"] = {in.width, in.height};

@@ -53,17 +53,32 @@ torch::Tensor ANetImpl::forward(const torch::Tensor& x) {
   return head->forward(dropout->forward(features(x)));
 }
 
-ModelCost anet_cost(const ANet& net, int in_w, int in_h) {
+ModelCost conv_stack_cost(const std::vector<ConvSpec>& specs, int in_w, int in_h, int* out_w, int* out_h,
+                          int* out_c) {
   ModelCost c;
-  int h = in_h, w = in_w;
-  for (const auto& l : net->layers) {
-    const auto& s = l->spec;
+  int h = in_h, w = in_w, ch = 3;
+  for (const auto& s : specs) {
     h = (h + 2 * (s.kernel / 2) - s.kernel) / s.stride + 1;
     w = (w + 2 * (s.kernel / 2) - s.kernel) / s.stride + 1;
     const int64_t per_out = static_cast<int64_t>(s.kernel) * s.kernel * (s.in_c / s.groups);
     c.macs += per_out * s.out_c * h * w;
     c.params += per_out * s.out_c + s.out_c;  // folded bias
+    ch = s.out_c;
   }
+  if (out_w) *out_w = w;
+  if (out_h) *out_h = h;
+  if (out_c) *out_c = ch;
+  return c;
+}
+
+std::vector<ConvSpec> specs_of(const std::vector<ConvBnRelu>& layers) {
+  std::vector<ConvSpec> s;
+  for (const auto& l : layers) s.push_back(l->spec);
+  return s;
+}
+
+ModelCost anet_cost(const ANet& net, int in_w, int in_h) {
+  ModelCost c = conv_stack_cost(specs_of(net->layers), in_w, in_h);
   const int64_t f = net->feature_dim(), a = net->head->options.out_features();
   c.macs += f * a;
   c.params += f * a + a;

@@ -44,5 +44,11 @@ struct ModelCost {
 };
 // Inference cost of the exported network (BN folded) at the given input size.
 ModelCost anet_cost(const ANet& net, int in_w, int in_h);
+// Cost of a conv stack (BN folded, "same" padding) on an in_w x in_h input; the last
+// layer's output size and channels go to *out_w, *out_h, *out_c when not null.
+// The specs of a module's conv-BN-ReLU layers.
+std::vector<ConvSpec> specs_of(const std::vector<ConvBnRelu>& layers);
+ModelCost conv_stack_cost(const std::vector<ConvSpec>& specs, int in_w, int in_h, int* out_w = nullptr,
+                          int* out_h = nullptr, int* out_c = nullptr);
 
 }  // namespace faceattr::train

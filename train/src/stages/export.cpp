@@ -15,6 +15,7 @@
 #include "model/anet.h"
 #include "quant/folded.h"
 #include "quant/int8.h"
+#include "quant/golden.h"
 #include "quant/sdk_check.h"
 #include "quant/to_modeldef.h"
 #include "stages/stages.h"
@@ -41,32 +42,7 @@ torch::Tensor load_inputs(const Dataset& ds, const Options& o, bool augment, siz
   return torch::cat(xs);
 }
 
-// The golden input of docs: x[i][h][w][c] = 1.5*sin(0.37*h + 0.23*w + 1.1*c + 0.7*i), NHWC.
-torch::Tensor golden_input(int n, int H, int W) {
-  auto x = torch::empty({n, H, W, 3}, torch::kFloat32);
-  auto a = x.accessor<float, 4>();
-  for (int i = 0; i < n; ++i)
-    for (int h = 0; h < H; ++h)
-      for (int w = 0; w < W; ++w)
-        for (int c = 0; c < 3; ++c)
-          a[i][h][w][c] = static_cast<float>(1.5 * std::sin(0.37 * h + 0.23 * w + 1.1 * c + 0.7 * i));
-  return x;
-}
-
-void write_golden(const std::string& path, const torch::Tensor& probs) {
-  nlohmann::json j;
-  j["n"] = probs.size(0);
-  j["input"] = "x[i][h][w][c] = 1.5*sin(0.37*h + 0.23*w + 1.1*c + 0.7*i)";
-  j["layout"] = "NHWC, already normalised (the network input, not pixels)";
-  nlohmann::json outs = nlohmann::json::array();
-  for (int64_t i = 0; i < probs.size(0); ++i) {
-    std::vector<float> row(static_cast<size_t>(probs.size(1)));
-    for (int64_t a = 0; a < probs.size(1); ++a) row[static_cast<size_t>(a)] = probs[i][a].item<float>();
-    outs.push_back(row);
-  }
-  j["outputs"] = outs;
-  write_text_atomic(path, j.dump(1) + "\n");
-}
+constexpr const char* kAnetGoldenLayout = "NHWC, already normalised (the network input, not pixels)";
 
 nlohmann::json per_attribute(const std::vector<std::string>& names, const std::vector<double>& acc) {
   nlohmann::json j;
@@ -235,7 +211,7 @@ void run_export(const Options& o) {
   const int64_t n_check = std::min<int64_t>(32, x_val.size(0));
   auto x_nhwc = x_val.slice(0, 0, n_check).permute({0, 2, 3, 1}).contiguous();
   const int G = 4;
-  auto g_in = golden_input(G, o.input.height, o.input.width);
+  auto g_in = golden_inputs(G, o.input.height, o.input.width);
   auto g_nchw = g_in.permute({0, 3, 1, 2}).contiguous();
   auto g32 = torch::sigmoid(folded.logits(g_nchw)), g8 = torch::sigmoid(qnet.logits(g_nchw));
   std::vector<RgbImage> raw;
@@ -286,8 +262,8 @@ void run_export(const Options& o) {
 
   modelfile::write_file_atomic(stem + "-fp32.fam", bytes32);
   modelfile::write_file_atomic(stem + "-int8.fam", bytes8);
-  write_golden(stem + "-fp32.fam.golden.json", g32);
-  write_golden(stem + "-int8.fam.golden.json", g8);
+  write_golden(stem + "-fp32.fam.golden.json", g32, kAnetGoldenLayout);
+  write_golden(stem + "-int8.fam.golden.json", g8, kAnetGoldenLayout);
 
   nlohmann::json rep;
   rep["head"] = head;
