@@ -322,3 +322,30 @@ test('demo, shipped models: a dropped group photo gets a box for every face, as 
     await server.close();
   }
 });
+
+test('demo: a dropped JPEG with EXIF orientation 6 is analysed upright (the browser applies EXIF)', async () => {
+  // The native fixtures' 24x16 JPEG whose EXIF says "rotate 90 degrees clockwise": the native
+  // CLI reads it as 16x24 (cli_predict_exif_rotated_jpeg); the page must see the same size.
+  const fixtures = path.join(OUT, 'native_fixtures');
+  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
+  const rotated = need(path.join(fixtures, 'decode', 'rotated.jpg'), 'native fixtures');
+  const server = await startServer();
+  const { context, close } = await launchChromium();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/demo/?threads=1&lnet=0`);
+    await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.backend || window.faceattrDemo.error),
+                               null, { timeout: 30000 });
+    await page.setInputFiles('#file', rotated);
+    await page.waitForFunction(() => window.faceattrDemo.mode === 'image' && window.faceattrDemo.lastResult, null,
+                               { timeout: 30000 });
+    const size = await page.evaluate(() => {
+      const c = document.getElementById('still');
+      return [c.width, c.height];
+    });
+    assert.deepEqual(size, [16, 24]);
+  } finally {
+    await close();
+    await server.close();
+  }
+});
