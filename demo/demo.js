@@ -223,7 +223,7 @@ async function main() {
   // The camera starts while the module and the models load; its loop waits for `fa`.
   const camera = params.get('source') !== 'image' ? startCamera() : null;
   const lnet = await lnetAvailable();
-  createOpts = { model: ANET, lnetModel: lnet ? LNET : undefined, worker: params.get('worker') !== '0', threads };
+  createOpts = { model: ANET, lnetModel: lnet ? LNET : null, worker: params.get('worker') !== '0', threads };
   await createSession(params.get('backend') || 'auto');
   state.createMs = performance.now() - t0;
   mark('session');

@@ -27,12 +27,12 @@ export interface CreateOptions {
   /** ANet model (.fam), e.g. '/models/anet-int8.fam'. Required. */
   model: ModelSource;
   /**
-   * LNet face localiser (.fam); the shipped '/models/lnet-int8.fam' is the recommended default.
-   * With it detect() localises every face of the frame; without it the frame, centre-cropped,
-   * is one face with score 1.
+   * Face localiser (.fam). Left out: when `model` is a URL, 'lnet-int8.fam' in its folder if the
+   * server has it (the shipped localiser). With a localiser detect() localises every face of the
+   * frame; null, or none found, takes the frame, centre-cropped, as one face with score 1.
    */
-  lnetModel?: ModelSource;
-  /** With an lnetModel: localise faces (default true); false takes each frame as one face crop. */
+  lnetModel?: ModelSource | null;
+  /** With a localiser: localise faces (default true); false takes each frame as one face crop. */
   localize?: boolean;
   /** Default 'auto'. */
   backend?: Backend;

@@ -161,7 +161,7 @@ test('package API in Chromium: flavours equal native, frame types, errors, origi
       const probs = (r) => r.faces[0].attributes.map((a) => a.probability);
       const res = {};
       for (const [name, opts] of [['simd', { threads: 1 }], ['simd-threads', { threads: 2 }], ['inline', { threads: 1, worker: false }]]) {
-        const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', ...opts });
+        const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null, ...opts });
         const r = await fa.detect(new ImageData(data, width, height));
         res[name] = { backend: r.backend, inWorker: fa.inWorker, faces: r.faces, attributes: fa.attributes };
         if (name === 'simd') {
@@ -347,5 +347,36 @@ test('demo: a dropped JPEG with EXIF orientation 6 is analysed upright (the brow
   } finally {
     await close();
     await server.close();
+  }
+});
+
+test('package: the localiser beside the model is found by default; lnetModel null or none there: whole frame', async () => {
+  const bare = path.join(OUT, 'models-anet-only');
+  fs.mkdirSync(bare, { recursive: true });
+  fs.copyFileSync(path.join(MODELS, 'anet-int8.fam'), path.join(bare, 'anet-int8.fam'));
+  for (const [models, expect] of [[MODELS, { found: true, off: false }], [bare, { found: false, off: false }]]) {
+    const server = await startServer({ models });
+    const { context, close } = await launchChromium();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.origin}/demo/?source=image`);
+      const r = await page.evaluate(async () => {
+        const { FaceAttr } = await import('/web/src/faceattr.js');
+        const found = await FaceAttr.create({ model: '/models/anet-int8.fam', worker: false, threads: 1 });
+        const off = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null, worker: false, threads: 1 });
+        const img = new ImageData(64, 48);
+        const nOff = (await off.detect(img)).faces.length;
+        const out = { found: found.hasLocalizer, off: off.hasLocalizer, nOff };
+        await found.close();
+        await off.close();
+        return out;
+      });
+      assert.equal(r.found, expect.found, `hasLocalizer with ${models}`);
+      assert.equal(r.off, expect.off);
+      assert.equal(r.nOff, 1, 'whole-frame mode: one face');
+    } finally {
+      await close();
+      await server.close();
+    }
   }
 });

@@ -180,7 +180,7 @@ function compareRuns(label, out, tol) {
 
 for (const [anet, tol] of [['anet-fp32.fam', TOL_F32], ['anet-int8.fam', TOL_INT8]]) {
   test(`whole ANet ${anet}: WebGPU = wasm reference on face crops`, async () => {
-    const out = await bothBackends({ model: `/models/${anet}` }, FRAMES.crops, true);
+    const out = await bothBackends({ model: `/models/${anet}`, lnetModel: null }, FRAMES.crops, true);
     compareRuns(anet, out, tol);
   });
 }
@@ -289,7 +289,7 @@ test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu r
     const out = {};
     const probs = (res) => res.faces.map((f) => f.attributes.map((a) => a.probability));
     // auto: SwiftShader is a fallback (software) adapter.
-    const auto = await FaceAttr.create({ model: '/models/anet-int8.fam' });
+    const auto = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null });
     out.auto = { backend: auto.backend, reason: auto.backendReason };
     await auto.close();
     // Device loss, worker mode and in-page mode.
@@ -318,12 +318,12 @@ test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu r
     navigator.gpu.requestAdapter = async () => null;
     try {
       try {
-        await FaceAttr.create({ model: '/models/anet-int8.fam', backend: 'webgpu', worker: false });
+        await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null, backend: 'webgpu', worker: false });
         out.none = { code: 'no error' };
       } catch (e) {
         out.none = { code: e.code, message: e.message, name: e.name };
       }
-      const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', worker: false });
+      const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null, worker: false });
       out.noneAuto = { backend: fa.backend, reason: fa.backendReason, faces: (await fa.detect(img)).faces.length };
       await fa.close();
     } finally {

@@ -19,9 +19,10 @@ export class FaceAttr {
    * options: {model, lnetModel?, localize?: boolean (default true), backend?: 'auto'|'wasm'|'webgpu',
    *           worker?: boolean (default true), threads?: number, maxFaces? (default 32), minFaceSize?,
    *           kernels?: 'auto'|'simd'|'reference', distUrl?}
-   * model / lnetModel: a same-origin URL (string or URL) or the model bytes. With an lnetModel
-   * (the shipped models/lnet-int8.fam is the recommended default) detect() localises every face
-   * of the frame; localize: false takes each frame as one face crop instead.
+   * model / lnetModel: a same-origin URL (string or URL) or the model bytes. detect() localises
+   * every face of the frame with the localiser: lnetModel, or, when lnetModel is left out and
+   * model is a URL, lnet-int8.fam in the model's folder if the server has it (as the CLI finds
+   * it beside the ANet). localize: false (or lnetModel: null) takes each frame as one face crop.
    */
   static async create(options = {}) {
     const backend = options.backend ?? 'auto';
@@ -55,7 +56,7 @@ export class FaceAttr {
     try {
       [model, lnetModel] = await Promise.all([
         loadModel(options.model, 'model'),
-        options.lnetModel != null ? loadModel(options.lnetModel, 'lnetModel') : null,
+        options.lnetModel != null ? loadModel(options.lnetModel, 'lnetModel') : discoverLnet(options),
       ]);
     } catch (e) {
       if (fa.#worker) fa.#worker.terminate();
@@ -192,6 +193,20 @@ async function loadModel(src, what) {
   const res = await fetch(url, { credentials: 'same-origin' });
   if (!res.ok) throw new FaceAttrError(`${what}: ${url.pathname}: HTTP ${res.status}`, 'FACEATTR_ERR_MODEL_FORMAT');
   return new Uint8Array(await res.arrayBuffer());
+}
+
+/**
+ * The localiser beside a model given by URL (lnet-int8.fam in its folder), when the caller named
+ * none (lnetModel undefined) and localises; null when there is none to fetch.
+ */
+async function discoverLnet(options) {
+  if (options.lnetModel !== undefined || options.localize === false) return null;
+  if (typeof options.model !== 'string' && !(options.model instanceof URL)) return null;
+  try {
+    return await loadModel(new URL('lnet-int8.fam', new URL(options.model, baseUrl())), 'lnetModel');
+  } catch {
+    return null;  // no localiser beside the model: whole-frame mode, as without one
+  }
 }
 
 /** What goes to the worker for a frame, and what is transferred (never the caller's own objects). */
