@@ -40,19 +40,9 @@ torch::Tensor LNetImpl::tag_maps(const torch::Tensor& x) { return tags->forward(
 
 torch::Tensor LNetImpl::rotation_logits(const torch::Tensor& x) { return rot->forward(body(x).mean({2, 3})); }
 
-int lnet_stride(const LNet& net) {
-  int s = 1;
-  for (const auto& l : net->layers) s *= l->spec.stride;
-  return s;
-}
+int lnet_stride(const LNet& net) { return stack_stride(net->layers); }
 
-ModelCost lnet_cost(const LNet& net, int in_w, int in_h) {
-  int w = 0, h = 0, ch = 0;
-  ModelCost c = conv_stack_cost(specs_of(net->layers), in_w, in_h, &w, &h, &ch);
-  c.macs += static_cast<int64_t>(ch) * 1 * h * w;  // the 1x1 head
-  c.params += ch * 1 + 1;
-  return c;
-}
+ModelCost lnet_cost(const LNet& net, int in_w, int in_h) { return fcn_cost(net->layers, 1, in_w, in_h); }
 
 std::vector<FoldedConv> fold_lnet(LNet& net, const std::string& map) {
   torch::NoGradGuard ng;

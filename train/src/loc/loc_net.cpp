@@ -37,19 +37,9 @@ torch::Tensor LocNetImpl::forward(const torch::Tensor& x) {
   return head->forward(h);
 }
 
-int loc_stride(const LocNet& net) {
-  int s = 1;
-  for (const auto& l : net->layers) s *= l->spec.stride;
-  return s;
-}
+int loc_stride(const LocNet& net) { return stack_stride(net->layers); }
 
-ModelCost loc_cost(const LocNet& net, int in_w, int in_h) {
-  int w = 0, h = 0, ch = 0;
-  ModelCost c = conv_stack_cost(specs_of(net->layers), in_w, in_h, &w, &h, &ch);
-  c.macs += static_cast<int64_t>(ch) * 5 * h * w;  // the 1x1 head
-  c.params += ch * 5 + 5;
-  return c;
-}
+ModelCost loc_cost(const LocNet& net, int in_w, int in_h) { return fcn_cost(net->layers, 5, in_w, in_h); }
 
 std::vector<FoldedConv> fold_loc(LocNet& net) {
   torch::NoGradGuard ng;

@@ -77,6 +77,20 @@ std::vector<ConvSpec> specs_of(const std::vector<ConvBnRelu>& layers) {
   return s;
 }
 
+int stack_stride(const std::vector<ConvBnRelu>& layers) {
+  int s = 1;
+  for (const auto& l : layers) s *= l->spec.stride;
+  return s;
+}
+
+ModelCost fcn_cost(const std::vector<ConvBnRelu>& layers, int head_out, int in_w, int in_h) {
+  int w = 0, h = 0, ch = 0;
+  ModelCost c = conv_stack_cost(specs_of(layers), in_w, in_h, &w, &h, &ch);
+  c.macs += static_cast<int64_t>(ch) * head_out * h * w;
+  c.params += static_cast<int64_t>(ch) * head_out + head_out;
+  return c;
+}
+
 ModelCost anet_cost(const ANet& net, int in_w, int in_h) {
   ModelCost c = conv_stack_cost(specs_of(net->layers), in_w, in_h);
   const int64_t f = net->feature_dim(), a = net->head->options.out_features();

@@ -46,8 +46,11 @@ struct ModelCost {
 ModelCost anet_cost(const ANet& net, int in_w, int in_h);
 // Cost of a conv stack (BN folded, "same" padding) on an in_w x in_h input; the last
 // layer's output size and channels go to *out_w, *out_h, *out_c when not null.
-// The specs of a module's conv-BN-ReLU layers.
+// The specs of a module's conv-BN-ReLU layers, and their total stride.
 std::vector<ConvSpec> specs_of(const std::vector<ConvBnRelu>& layers);
+int stack_stride(const std::vector<ConvBnRelu>& layers);
+// A fully convolutional net: the conv-BN-ReLU stack, then a 1x1 conv to head_out channels.
+ModelCost fcn_cost(const std::vector<ConvBnRelu>& layers, int head_out, int in_w, int in_h);
 ModelCost conv_stack_cost(const std::vector<ConvSpec>& specs, int in_w, int in_h, int* out_w = nullptr,
                           int* out_h = nullptr, int* out_c = nullptr);
 
