@@ -19,12 +19,6 @@
 
 #include "faceattr/faceattr.h"
 
-// The localiser calls are weak references so the module links against an SDK
-// that declares but does not yet define them (LNet lands separately); a missing
-// one reads as "no localiser".
-#pragma weak faceattr_session_has_localizer
-#pragma weak faceattr_session_response_map
-
 namespace {
 
 // Status of the last Session::create on this thread (JS reads it after a null).
@@ -109,7 +103,7 @@ class Session {
   std::string backend() const { return faceattr_backend_name(faceattr_session_backend(s_)); }
   // True when predict localises faces (an LNet model, localize on).
   bool hasLocalizer() const {
-    return faceattr_session_has_localizer != nullptr && faceattr_session_has_localizer(s_) != 0;
+    return faceattr_session_has_localizer(s_) != 0;
   }
   std::string metadata(int which, const std::string& key) const {
     const char* v = faceattr_session_model_metadata(s_, which, key.c_str());
@@ -128,7 +122,6 @@ class Session {
   // LNet's response map of the last predict: 7 floats at `out` (data address,
   // width, height, origin x/y, cell w/h); a status code (UNSUPPORTED without LNet).
   int responseMap(uintptr_t out) const {
-    if (faceattr_session_response_map == nullptr) return FACEATTR_ERR_UNSUPPORTED;
     faceattr_response_map m{};
     const faceattr_status st = faceattr_session_response_map(s_, &m);
     if (st != FACEATTR_OK) return st;

@@ -1,4 +1,5 @@
-// faceattr_train: trains, compares, calibrates and exports ANet.
+// faceattr_train: trains, compares, calibrates and exports ANet, the face
+// localiser (box-supervised) and the paper's weakly supervised LNet.
 // See train/README.md; scripts/train_recipe.sh runs the whole recipe.
 #include <torch/torch.h>
 
@@ -143,7 +144,7 @@ int main(int argc, char** argv) {
       }
     }
   std::string config;
-  CLI::App app{"faceattr_train: ANet trainer (CelebA attributes, LFW identities)"};
+  CLI::App app{"faceattr_train: ANet, localiser and LNet trainer (CelebA, LFW, MTFL, real scenes)"};
   app.require_subcommand(1);
   struct Cmd {
     const char* name;
