@@ -8,9 +8,10 @@
 #   scripts/train_recipe.sh --gpu           # CUDA LibTorch (PyTorch 2.x's libtorch)
 #   scripts/train_recipe.sh --resume        # continue a killed run
 #   scripts/train_recipe.sh --stages export # re-run some stages only
-#   scripts/train_recipe.sh --loc           # the shipped face localiser (models/lnet-*.fam): loc-train
-#                                           # and loc-export, box-supervised (train/configs/loc.json;
-#                                           # about 25 min on 2 cores)
+#   scripts/train_recipe.sh --loc           # the shipped face localiser (models/lnet-*.fam), box-supervised:
+#                                           # loc-train (train/configs/loc.json) into <run>/base, a second
+#                                           # loc-train from it (train/configs/loc-ft.json: 6 epochs, lr 1e-3)
+#                                           # into <run>, loc-export (about 40 min on 2 cores)
 #   scripts/train_recipe.sh --joint         # joint fine-tuning: anet-joint of <out>/anet-fp32.fam on the
 #                                           # crops of <out>/lnet-int8.fam, then export --head finetuned
 #                                           # (run after the ANet and --loc recipes; about 5 min)
@@ -66,7 +67,8 @@ if [[ "$LNET" == 3 ]]; then
 elif [[ "$LNET" == 2 ]]; then
   [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/loc.json"
   RUN="${RUN:-$BUILD/runs/loc}"
-  STAGES="${STAGES:-loc-train loc-export}"
+  STAGES="${STAGES:-loc-train loc-finetune loc-export}"
+  BASE="$RUN/base"
 elif [[ "$LNET" == 1 ]]; then
   [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/lnet.json"
   RUN="${RUN:-$BUILD/runs/lnet}"
@@ -105,6 +107,8 @@ for stage in $STAGES; do
   cmd=("$stage" --config "$CONFIG" --run-dir "$RUN")
   case "$stage" in
     lnet-pretrain|lnet-train) cmd=("$stage" --config "$CONFIG" --run-dir "${BASE:-$RUN}") ;;
+    loc-train) cmd=(loc-train --config "$CONFIG" --run-dir "$BASE") ;;
+    loc-finetune) cmd=(loc-train --config "$ROOT/train/configs/loc-ft.json" --run-dir "$RUN" --loc-init "$BASE/loc/loc.pt") ;;
     anet-joint) cmd+=(--from-model "$OUT/anet-fp32.fam" --joint-lnet "$OUT/lnet-int8.fam") ;;
     export) [[ "$LNET" == 3 ]] && cmd+=(--head finetuned) ;;
     lnet-hide) cmd=(lnet-train --config "$HIDE_CONFIG" --run-dir "$RUN" --lnet-init "$BASE/lnet/lnet.pt") ;;
