@@ -6,17 +6,9 @@
 namespace faceattr::train {
 
 std::vector<ConvSpec> lnet_conv_specs(float width_mult) {
-  auto ch = [&](int c) { return std::max(8, static_cast<int>(std::lround(c * width_mult / 8.0)) * 8); };
   // Receptive field 87 px at stride 8 (faces are 24-70 px at 160x120); dense
   // convs for the same reason as ANet (LibTorch's depthwise backward is slow).
-  const int plan[][2] = {{24, 2}, {32, 2}, {32, 1}, {64, 2}, {64, 1}, {64, 1}, {64, 1}, {64, 1}};
-  std::vector<ConvSpec> s;
-  int c = 3;
-  for (const auto& b : plan) {
-    s.push_back({c, ch(b[0]), 3, b[1], 1});
-    c = ch(b[0]);
-  }
-  return s;
+  return conv3x3_stack({{24, 2}, {32, 2}, {32, 1}, {64, 2}, {64, 1}, {64, 1}, {64, 1}, {64, 1}}, width_mult);
 }
 
 LNetImpl::LNetImpl(int n_tags, float width_mult) {

@@ -63,20 +63,7 @@ void sample_region(const RgbImage& src, float x0, float y0, float sw, float sh, 
 
 // Photometric jitter of an RGB float patch (brightness, contrast, saturation, grey).
 void jitter(std::vector<float>& px, std::mt19937& rng, float amount) {
-  const float b = uni(rng, -amount, amount) * 255, c = 1 + uni(rng, -amount, amount),
-              s = 1 + uni(rng, -1.5f * amount, 1.5f * amount);
-  const bool grey = uni(rng, 0, 1) < 0.05f;
-  double mean = 0;
-  for (float v : px) mean += v;
-  mean /= std::max<size_t>(1, px.size());
-  for (size_t i = 0; i + 2 < px.size(); i += 3) {
-    const float l = 0.299f * px[i] + 0.587f * px[i + 1] + 0.114f * px[i + 2];
-    for (int k = 0; k < 3; ++k) {
-      float v = grey ? l : l + (px[i + k] - l) * s;
-      v = (v - static_cast<float>(mean)) * c + static_cast<float>(mean) + b;
-      px[i + k] = std::clamp(v, 0.0f, 255.0f);
-    }
-  }
+  colour_jitter(px, rng, amount, amount, 1.5f * amount);
 }
 
 // Alpha of a feathered superellipse at normalised coordinates u, v in [-1, 1].
@@ -142,6 +129,23 @@ void background(const RgbImage& bg, int W, int CH, std::mt19937& rng, bool rando
 }
 
 }  // namespace
+
+void colour_jitter(std::vector<float>& px, std::mt19937& rng, float brightness, float contrast, float saturation) {
+  const float b = uni(rng, -brightness, brightness) * 255, c = 1 + uni(rng, -contrast, contrast),
+              s = 1 + uni(rng, -saturation, saturation);
+  const bool grey = uni(rng, 0, 1) < 0.05f;
+  double mean = 0;
+  for (float v : px) mean += v;
+  mean /= std::max<size_t>(1, px.size());
+  for (size_t i = 0; i + 2 < px.size(); i += 3) {
+    const float l = 0.299f * px[i] + 0.587f * px[i + 1] + 0.114f * px[i + 2];
+    for (int k = 0; k < 3; ++k) {
+      float v = grey ? l : l + (px[i + k] - l) * s;
+      v = (v - static_cast<float>(mean)) * c + static_cast<float>(mean) + b;
+      px[i + k] = std::clamp(v, 0.0f, 255.0f);
+    }
+  }
+}
 
 void sample_square(const RgbImage& src, float cx, float cy, float sw, float sh, int w, int h,
                    std::vector<float>& out) {

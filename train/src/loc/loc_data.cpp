@@ -234,22 +234,6 @@ RgbImage with_mask(const RgbImage& img, const LocFace& f, std::mt19937& rng) {
   return out;
 }
 
-void jitter(std::vector<float>& px, std::mt19937& rng) {
-  const float b = uni(rng, -0.2f, 0.2f) * 255, c = 1 + uni(rng, -0.3f, 0.3f), s = 1 + uni(rng, -0.4f, 0.4f);
-  const bool grey = uni(rng, 0, 1) < 0.05f;
-  double mean = 0;
-  for (float v : px) mean += v;
-  mean /= std::max<size_t>(1, px.size());
-  for (size_t i = 0; i + 2 < px.size(); i += 3) {
-    const float l = 0.299f * px[i] + 0.587f * px[i + 1] + 0.114f * px[i + 2];
-    for (int k = 0; k < 3; ++k) {
-      float v = grey ? l : l + (px[i + k] - l) * s;
-      v = (v - static_cast<float>(mean)) * c + static_cast<float>(mean) + b;
-      px[i + k] = std::clamp(v, 0.0f, 255.0f);
-    }
-  }
-}
-
 LocSample finish(std::vector<float>& rgb, int W, int H, const InputSpec& in, std::vector<LocBox> faces) {
   LocSample s;
   s.width = W;
@@ -402,7 +386,7 @@ LocSample compose_loc_train(const LocPools& p, const InputSpec& in, std::mt19937
     for (const auto& g : im.faces) faces.push_back(box_of(g.box, k, ox, oy));
   }
   // else: objects only.
-  jitter(canvas, rng);
+  colour_jitter(canvas, rng, 0.2f, 0.3f, 0.4f);
   if (uni(rng, 0, 1) < 0.5f) {  // mirror
     for (int y = 0; y < H; ++y)
       for (int x = 0; x < W / 2; ++x)

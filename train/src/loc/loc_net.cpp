@@ -5,19 +5,11 @@
 namespace faceattr::train {
 
 std::vector<ConvSpec> loc_conv_specs(float width_mult) {
-  auto ch = [&](int c) { return std::max(8, static_cast<int>(std::lround(c * width_mult / 8.0)) * 8); };
   // Four stride-2 convs reach stride 16 fast (few MACs at full resolution); eight 3x3 convs at
   // stride 16 grow the receptive field by 32 px each, to ~300 px: a face filling a 256x192
   // input is seen whole from its centre cell.
-  const int plan[][2] = {{16, 2}, {24, 2}, {32, 2}, {32, 1}, {48, 2}, {48, 1}, {48, 1}, {48, 1},
-                         {48, 1}, {48, 1}, {48, 1}, {48, 1}, {48, 1}};
-  std::vector<ConvSpec> s;
-  int c = 3;
-  for (const auto& b : plan) {
-    s.push_back({c, ch(b[0]), 3, b[1], 1});
-    c = ch(b[0]);
-  }
-  return s;
+  return conv3x3_stack({{16, 2}, {24, 2}, {32, 2}, {32, 1}, {48, 2}, {48, 1}, {48, 1}, {48, 1},
+                         {48, 1}, {48, 1}, {48, 1}, {48, 1}, {48, 1}}, width_mult);
 }
 
 LocNetImpl::LocNetImpl(float width_mult) {

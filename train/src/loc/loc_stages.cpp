@@ -270,18 +270,36 @@ std::string fmt(double v, const char* f = "%.4f") {
   return b;
 }
 
+// What both stages start from: the options with data paths, the input, the network, its stride.
+struct LocSetup {
+  Options o;
+  InputSpec in;
+  LocNet net{nullptr};
+  int stride = 0;
+};
+
+LocSetup loc_setup(const Options& o0) {
+  LocSetup st;
+  st.o = o0;
+  resolve_paths(st.o);
+  torch::manual_seed(st.o.seed);
+  torch::set_num_threads(st.o.threads);
+  st.in = loc_input(st.o);
+  st.net = LocNet(st.o.loc_width_mult);
+  st.stride = loc_stride(st.net);
+  if (st.in.width % st.stride || st.in.height % st.stride)
+    throw std::runtime_error("localiser input must be a multiple of " + std::to_string(st.stride));
+  return st;
+}
+
 }  // namespace
 
 void run_loc_train(const Options& o0) {
-  Options o = o0;
-  resolve_paths(o);
-  torch::manual_seed(o.seed);
-  torch::set_num_threads(o.threads);
-  const InputSpec in = loc_input(o);
-  LocNet net(o.loc_width_mult);
-  const int stride = loc_stride(net);
-  if (in.width % stride || in.height % stride)
-    throw std::runtime_error("localiser input must be a multiple of " + std::to_string(stride));
+  LocSetup st = loc_setup(o0);
+  const Options& o = st.o;
+  const InputSpec& in = st.in;
+  LocNet& net = st.net;
+  const int stride = st.stride;
   if (!o.loc_init.empty()) {
     load_module(*net, o.loc_init);
     std::fprintf(stderr, "[loc-train] initialised from %s\n", o.loc_init.c_str());
@@ -335,13 +353,11 @@ void run_loc_train(const Options& o0) {
 }
 
 void run_loc_export(const Options& o0) {
-  Options o = o0;
-  resolve_paths(o);
-  torch::manual_seed(o.seed);
-  torch::set_num_threads(o.threads);
-  const InputSpec in = loc_input(o);
-  LocNet net(o.loc_width_mult);
-  const int stride = loc_stride(net);
+  LocSetup st = loc_setup(o0);
+  const Options& o = st.o;
+  const InputSpec& in = st.in;
+  LocNet& net = st.net;
+  const int stride = st.stride;
   const std::string ckpt = o.run_dir + "/" + kStage + "/loc.pt";
   if (!fs::exists(ckpt)) throw std::runtime_error("no localiser checkpoint " + ckpt + " (run loc-train first)");
   load_module(*net, ckpt);

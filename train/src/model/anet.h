@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faceattr::train {
@@ -14,6 +15,11 @@ namespace faceattr::train {
 struct ConvSpec {
   int in_c, out_c, kernel, stride, groups;
 };
+
+// Channels scaled by a width multiplier, rounded to a multiple of 8 (at least 8).
+int scaled_channels(int channels, float width_mult);
+// 3x3 convs from 3 input channels, one per {channels, stride} of `plan`, scaled by width_mult.
+std::vector<ConvSpec> conv3x3_stack(const std::vector<std::pair<int, int>>& plan, float width_mult);
 
 // The conv stack for a width multiplier (1.0 = the shipped model).
 std::vector<ConvSpec> anet_conv_specs(float width_mult);
