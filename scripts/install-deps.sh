@@ -11,7 +11,7 @@ APT_PACKAGES=(
   catch2 libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
   libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
-  emscripten binaryen chromium node-typescript
+  emscripten binaryen chromium node-typescript clang-format-14
 )
 
 SUDO=""

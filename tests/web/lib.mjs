@@ -184,7 +184,7 @@ export const CHROMIUM_FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-/** Headless Debian Chromium (TOOLCHAIN.md flags) with a fresh profile; extra flags appended. */
+/** Headless Debian Chromium (../shared/TOOLCHAIN.md flags) with a fresh profile; extra flags appended. */
 export async function launchChromium(extra = []) {
   const { chromium } = await import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'faceattr-chromium-'));
