@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// One command for issue 6's figures: runs the native peer comparison
+// The benchmark report in one command: runs the native peer comparison
 // (bench/compare.mjs), the browser one (bench/compare-browser.mjs) and the
 // scaling runs (bench/scaling.mjs), each with --json, then writes
 //   - an HTML report (tables + charts as inline SVG generated here: no library,
