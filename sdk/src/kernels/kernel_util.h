@@ -69,6 +69,10 @@ bool activation_desc_valid(const UnaryDesc& d);
 bool quantize_desc_valid(const UnaryDesc& d);
 bool dequantize_desc_valid(const UnaryDesc& d);
 
+// A fully connected layer as the 1x1 convolution it is, over a batch x 1 x 1
+// image: the weights [out][in] are the same in both layouts.
+Conv2dDesc conv2d_desc_of(const FullyConnectedDesc& d);
+
 // Per-output-channel requantisation multipliers in_scale * w_scale[oc] / out_scale.
 std::vector<float> requant_multipliers(QParam in_q, const float* w_scales, QParam out_q, int n);
 

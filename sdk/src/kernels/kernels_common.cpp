@@ -112,6 +112,20 @@ bool fully_connected_desc_valid(const FullyConnectedDesc& d, const ConvWeights& 
   return true;
 }
 
+Conv2dDesc conv2d_desc_of(const FullyConnectedDesc& d) {
+  Conv2dDesc c;
+  c.batch = d.batch;
+  c.in_h = c.in_w = c.out_h = c.out_w = 1;
+  c.in_c = d.in_features;
+  c.out_c = d.out_features;
+  c.act = d.act;
+  c.leaky_alpha = d.leaky_alpha;
+  c.dtype = d.dtype;
+  c.in_q = d.in_q;
+  c.out_q = d.out_q;
+  return c;
+}
+
 bool pool2d_desc_valid(const Pool2dDesc& d) {
   if (d.batch <= 0 || d.in_h <= 0 || d.in_w <= 0 || d.channels <= 0) return false;
   // Padding smaller than the window keeps every window non-empty.

@@ -17,7 +17,8 @@
 
 namespace faceattr::kernels::simd {
 
-// ---- fp32 indirect GEMM: y[m][n] = act(bias[n] + sum_t sum_c x_t[m][c] * w[t][c][n]) ----
+// ---- fp32 indirect GEMM (conv2d_gemm_f32.cpp) ----
+// y[m][n] = act(bias[n] + sum_t sum_c x_t[m][c] * w[t][c][n]).
 // ind[m * taps + t] points at the input pixel of tap t for output row m (or
 // at a zero buffer); x_offset selects the group's channels.
 // Packed weights: [panel][taps][kc][panel_width], zero-padded in n.
@@ -50,9 +51,9 @@ inline size_t gemm_panel_vectors(size_t n, size_t width2, size_t width3) {
   return pad3 < pad2 ? 3 : 2;
 }
 
-// ---- Winograd F(2x2, 3x3) for fp32 3x3 stride-1 dense convolutions (winograd.cpp) ----
+// ---- Winograd transforms for 3x3 stride-1 dense convolutions (conv2d_winograd_transform.cpp) ----
 // Output tiles of 2x2; per tile, the 4x4 input window (zero outside the image)
-// is transformed into 16 values per channel, v[e][tile][c]; conv2d.cpp runs
+// is transformed into 16 values per channel, v[e][tile][c]; conv2d_winograd.cpp runs
 // the 16 GEMMs m[e] = v[e] x U[e] (U = G w G^T, packed at creation) on
 // gemm_f32; the output transform sums m back to 2x2 and adds bias/activation.
 // 2.25x fewer multiplications than the direct convolution.
@@ -82,7 +83,7 @@ void winograd4_output_f32(const WinogradF32Params& p, size_t tile_begin, size_t 
 // int8, exact: v = B^T (x - zp) B in int16 (|v| <= 4 * 255), U' = (2G) w (2G)^T
 // in int16 (|U'| <= 9 * 128), the 16 GEMMs on gemm_i8 with int32 sums (y32),
 // then Y = A^T M A = 4 x the direct convolution's sum, shifted right by 2,
-// plus bias and requantised like the reference. conv2d.cpp checks that no
+// plus bias and requantised like the reference. conv2d_winograd.cpp checks that no
 // int32 sum can overflow for the layer's weights before choosing this path.
 struct WinogradI8Params {
   const int8_t* x = nullptr;
@@ -103,7 +104,7 @@ struct WinogradI8Params {
 void winograd_input_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end);
 void winograd_output_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end);
 
-// ---- int8 indirect GEMM on int16 (x - zero_point) inputs, int32 accumulation ----
+// ---- int8 indirect GEMM on int16 (x - zero_point) inputs, int32 accumulation (conv2d_gemm_i8.cpp) ----
 // Packed weights: [panel][taps][kc_pairs][panel_width * 2] int16, pairs of
 // consecutive channels interleaved per output; kc odd reads one channel past
 // the group, whose weight is zero.
@@ -161,7 +162,7 @@ void flip_i8_to_u8(const int8_t* x, uint8_t* y, size_t n);
 // gemm_u8_available().
 bool conv2d_i8_takes_u8(const Conv2dDesc& d, const ConvWeights& w);
 
-// ---- depthwise convolution (one output channel per input channel) ----
+// ---- depthwise convolution, one output channel per input channel (conv2d_depthwise.cpp) ----
 // Weights packed [tap][channels]; rows [row_begin, row_end) of batch*out_h.
 struct DepthwiseParams {
   const void* x = nullptr;         // float (f32)

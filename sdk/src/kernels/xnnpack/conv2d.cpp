@@ -1,8 +1,6 @@
-// XNNPACK convolution and fully connected layers. fp32: convolution2d_nhwc_f32
-// / fully_connected_nc_f32 with the activation as an output clamp, LeakyRelu as
-// a second in-place operator. int8: convolution2d_nhwc_qc8 (per-channel
-// weight scales); the fully connected layer is a 1x1 qc8 convolution over a
-// batch x 1 x 1 image, because XNNPACK's qs8 FC has only one weight scale.
+// XNNPACK convolution. fp32: convolution2d_nhwc_f32 with the activation as an
+// output clamp, LeakyRelu as a second in-place operator. int8:
+// convolution2d_nhwc_qc8 (per-channel weight scales), without LeakyRelu.
 // XNNPACK rounds int8 results its own way (within 1 LSB of the reference).
 #include "kernels/xnnpack/xnn_runtime.h"
 
@@ -42,7 +40,7 @@ class ConvF32 final : public XnnKernel {
   size_t batch_, h_, w_, out_size_ = 0;
 };
 
-// Also serves the int8 fully connected layer (as a 1x1 convolution).
+// Also serves the int8 fully connected layer (fully_connected.cpp).
 class ConvI8 final : public XnnKernel {
  public:
   ConvI8(const Conv2dDesc& d, const ConvWeights& w) : XnnKernel(1), batch_(d.batch), h_(d.in_h), w_(d.in_w) {
@@ -68,35 +66,6 @@ class ConvI8 final : public XnnKernel {
   size_t batch_, h_, w_;
 };
 
-class FullyConnectedF32 final : public XnnKernel {
- public:
-  FullyConnectedF32(const FullyConnectedDesc& d, const ConvWeights& w) : XnnKernel(1), batch_(d.batch) {
-    float lo, hi;
-    act_frange(d.act, &lo, &hi);
-    add_op([&](xnn_operator_t* op) {
-      return xnn_create_fully_connected_nc_f32(d.in_features, d.out_features, d.in_features, d.out_features,
-                                               static_cast<const float*>(w.weights),
-                                               static_cast<const float*>(w.bias), lo, hi, 0, op);
-    });
-    out_size_ = static_cast<size_t>(d.batch) * d.out_features;
-    if (d.act == Act::LeakyRelu) {
-      add_op([&](xnn_operator_t* op) { return xnn_create_leaky_relu_nc_f32(1, 1, 1, d.leaky_alpha, 0, op); });
-    }
-  }
-
- protected:
-  bool setup(pthreadpool_t tp) override {
-    if (xnn_setup_fully_connected_nc_f32(ops_[0].get(), batch_, in<float>(0), out<float>(), tp) !=
-        xnn_status_success)
-      return false;
-    return ops_.size() < 2 || xnn_setup_leaky_relu_nc_f32(ops_[1].get(), out_size_, out<float>(),
-                                                          out<float>(), tp) == xnn_status_success;
-  }
-
- private:
-  size_t batch_, out_size_ = 0;
-};
-
 }  // namespace
 
 KernelPtr make_conv2d(const Conv2dDesc& d, const ConvWeights& w) {
@@ -104,22 +73,6 @@ KernelPtr make_conv2d(const Conv2dDesc& d, const ConvWeights& w) {
   if (d.dtype == DType::F32) return if_created(std::make_unique<ConvF32>(d, w));
   if (!int8_act_supported(d.act)) return nullptr;
   return if_created(std::make_unique<ConvI8>(d, w));
-}
-
-KernelPtr make_fully_connected(const FullyConnectedDesc& d, const ConvWeights& w) {
-  if (!fully_connected_desc_valid(d, w) || !ensure_initialized()) return nullptr;
-  if (d.dtype == DType::F32) return if_created(std::make_unique<FullyConnectedF32>(d, w));
-  if (!int8_act_supported(d.act)) return nullptr;
-  Conv2dDesc c;
-  c.batch = d.batch;
-  c.in_h = c.in_w = c.out_h = c.out_w = 1;
-  c.in_c = d.in_features;
-  c.out_c = d.out_features;
-  c.act = d.act;
-  c.dtype = DType::I8;
-  c.in_q = d.in_q;
-  c.out_q = d.out_q;
-  return if_created(std::make_unique<ConvI8>(c, w));
 }
 
 }  // namespace faceattr::kernels::xnnpack

@@ -6,7 +6,7 @@
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1],
 // so both transforms are additions only. Vectorised over channels.
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "kernels/simd/winograd.cpp"
+#define HWY_TARGET_INCLUDE "kernels/simd/conv2d_winograd_transform.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -171,7 +171,7 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
 // ---- fp32 F(4x4, 3x3): 6x6 input tiles, 36 GEMMs, 4x4 output tiles ----
 // B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
 // A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] (Lavin and Gray);
-// G (applied to the weights at packing) in conv2d.cpp. 4x fewer
+// G (applied to the weights at packing) in conv2d_winograd.cpp. 4x fewer
 // multiplications than the direct convolution (F(2x2, 3x3): 2.25x).
 template <class D, class V>
 HWY_INLINE void InputTransform6x1(D d, V d0, V d1, V d2, V d3, V d4, V d5, V* v, size_t stride) {

@@ -4,7 +4,7 @@
 // (pmaddwd on x86, i32x4.dot_i16x8 on wasm). Exact int32 accumulation; the
 // requantisation matches the reference bit for bit.
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "kernels/simd/gemm_i8.cpp"
+#define HWY_TARGET_INCLUDE "kernels/simd/conv2d_gemm_i8.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kernels/kernel_util.h"
+#include "kernels/simd/conv2d_gemm-inl.h"
 #include "kernels/simd/hwy_math-inl.h"
 #include "kernels/simd/simd_kernels.h"
 
@@ -35,30 +36,32 @@ size_t RowsI8(size_t vectors) { return RowsFor(vectors); }
 #if HWY_TARGET == HWY_SCALAR
 // The scalar target has no 16-bit lane pairs: plain loops over the same packing.
 template <size_t R, size_t V>
-HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
-  const size_t nr = V;
-  const size_t kp = (p.kc + 1) / 2;
-  const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
-  const int16_t* const* ind = p.ind + m * p.taps;
-  const size_t n0 = panel * nr;
-  const size_t valid = std::min(nr, p.n - n0);
-  for (size_t r = 0; r < R; ++r) {
-    for (size_t j = 0; j < valid; ++j) {
-      int32_t acc = p.bias[n0 + j];
-      for (size_t t = 0; t < p.taps; ++t) {
-        const int16_t* xr = ind[r * p.taps + t] + p.x_offset;
-        const int16_t* wt = w + t * kp * nr * 2;
-        for (size_t c = 0; c < 2 * kp; ++c) acc += xr[c] * wt[(c / 2) * nr * 2 + 2 * j + (c % 2)];
+struct TileI8 {
+  static HWY_INLINE void Run(const GemmI8Params& p, size_t m, size_t panel) {
+    const size_t nr = V;
+    const size_t kp = (p.kc + 1) / 2;
+    const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
+    const int16_t* const* ind = p.ind + m * p.taps;
+    const size_t n0 = panel * nr;
+    const size_t valid = std::min(nr, p.n - n0);
+    for (size_t r = 0; r < R; ++r) {
+      for (size_t j = 0; j < valid; ++j) {
+        int32_t acc = p.bias[n0 + j];
+        for (size_t t = 0; t < p.taps; ++t) {
+          const int16_t* xr = ind[r * p.taps + t] + p.x_offset;
+          const int16_t* wt = w + t * kp * nr * 2;
+          for (size_t c = 0; c < 2 * kp; ++c) acc += xr[c] * wt[(c / 2) * nr * 2 + 2 * j + (c % 2)];
+        }
+        if (p.y32 != nullptr) {
+          p.y32[(m + r) * p.y_stride + p.y_offset + n0 + j] = acc;
+          continue;
+        }
+        p.y[(m + r) * p.y_stride + p.y_offset + n0 + j] =
+            requantize_scaled(static_cast<float>(acc) * p.mult[n0 + j], p.act, p.alpha, p.zp, p.qmin, p.qmax);
       }
-      if (p.y32 != nullptr) {
-        p.y32[(m + r) * p.y_stride + p.y_offset + n0 + j] = acc;
-        continue;
-      }
-      p.y[(m + r) * p.y_stride + p.y_offset + n0 + j] =
-          requantize_scaled(static_cast<float>(acc) * p.mult[n0 + j], p.act, p.alpha, p.zp, p.qmin, p.qmax);
     }
   }
-}
+};
 #else
 // Two vectors of int32 lanes (already in [-128, 127]) stored as 2N int8 in order.
 // AVX2: one pack to int16, one to int8 and one lane permute for both vectors
@@ -136,100 +139,76 @@ HWY_INLINE void StoreTileI8(D32 d32, const P& p, size_t m, size_t n0, const hn::
 }
 
 template <size_t R, size_t V>
-HWY_INLINE void TileI8(const GemmI8Params& p, size_t m, size_t panel) {
-  const hn::ScalableTag<int32_t> d32;
-  const hn::Repartition<int16_t, decltype(d32)> d16;
-  using V32 = hn::Vec<decltype(d32)>;
-  using V16 = hn::Vec<decltype(d16)>;
-  const size_t N = hn::Lanes(d32);
-  const size_t nr = V * N;
-  const size_t kp = (p.kc + 1) / 2;
-  const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
-  V32 acc[V][R], odd[V][R];
-  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-    const V32 b = hn::LoadU(d32, p.bias + panel * nr + v * N);
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-      acc[v][r] = b;
-      odd[v][r] = hn::Zero(d32);
-    }
-  }
-  const int16_t* const* ind = p.ind + m * p.taps;
-  for (size_t t = 0; t < p.taps; ++t) {
-    const int16_t* xr[R];
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
-    for (size_t j = 0; j < kp; ++j) {
-      V16 wv[V];
-      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d16, w + 2 * v * N);
-      w += 2 * nr;
+struct TileI8 {
+  static HWY_INLINE void Run(const GemmI8Params& p, size_t m, size_t panel) {
+    const hn::ScalableTag<int32_t> d32;
+    const hn::Repartition<int16_t, decltype(d32)> d16;
+    using V32 = hn::Vec<decltype(d32)>;
+    using V16 = hn::Vec<decltype(d16)>;
+    const size_t N = hn::Lanes(d32);
+    const size_t nr = V * N;
+    const size_t kp = (p.kc + 1) / 2;
+    const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
+    V32 acc[V][R], odd[V][R];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      const V32 b = hn::LoadU(d32, p.bias + panel * nr + v * N);
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        int32_t pair;
-        std::memcpy(&pair, xr[r] + 2 * j, sizeof(pair));
-        const V16 xv = hn::BitCast(d16, hn::Set(d32, pair));
-        FACEATTR_UNROLL for (size_t v = 0; v < V; ++v)
-          acc[v][r] = hn::ReorderWidenMulAccumulate(d32, xv, wv[v], acc[v][r], odd[v][r]);
+        acc[v][r] = b;
+        odd[v][r] = hn::Zero(d32);
       }
     }
-  }
-  const size_t n0 = panel * nr;
-  const size_t valid = std::min(nr, p.n - n0);
-  if (p.y32 != nullptr) {  // raw sums (Winograd): no requantisation
-    // (Locals: vector stores may alias anything, so p's fields were reloaded per row.)
-    int32_t* const y32 = p.y32 + m * p.y_stride + p.y_offset + n0;
-    const size_t y32_stride = p.y_stride;
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-      int32_t* yr = y32 + r * y32_stride;
-      HWY_ALIGN int32_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
-      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-        const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
-        if (valid == nr) {
-          hn::StoreU(s, d32, yr + v * N);
-        } else {
-          hn::StoreU(s, d32, tmp + v * N);
+    const int16_t* const* ind = p.ind + m * p.taps;
+    for (size_t t = 0; t < p.taps; ++t) {
+      const int16_t* xr[R];
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
+      for (size_t j = 0; j < kp; ++j) {
+        V16 wv[V];
+        FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d16, w + 2 * v * N);
+        w += 2 * nr;
+        FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+          int32_t pair;
+          std::memcpy(&pair, xr[r] + 2 * j, sizeof(pair));
+          const V16 xv = hn::BitCast(d16, hn::Set(d32, pair));
+          FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) acc[v][r] =
+              hn::ReorderWidenMulAccumulate(d32, xv, wv[v], acc[v][r], odd[v][r]);
         }
       }
-      if (valid != nr) std::memcpy(yr, tmp, valid * sizeof(int32_t));
     }
-    return;
-  }
-  V32 sums[V][R];
-  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-      sums[v][r] = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+    const size_t n0 = panel * nr;
+    const size_t valid = std::min(nr, p.n - n0);
+    if (p.y32 != nullptr) {  // raw sums (Winograd): no requantisation
+      // (Locals: vector stores may alias anything, so p's fields were reloaded per row.)
+      int32_t* const y32 = p.y32 + m * p.y_stride + p.y_offset + n0;
+      const size_t y32_stride = p.y_stride;
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+        int32_t* yr = y32 + r * y32_stride;
+        HWY_ALIGN int32_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
+        FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+          const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+          if (valid == nr) {
+            hn::StoreU(s, d32, yr + v * N);
+          } else {
+            hn::StoreU(s, d32, tmp + v * N);
+          }
+        }
+        if (valid != nr) std::memcpy(yr, tmp, valid * sizeof(int32_t));
+      }
+      return;
     }
+    V32 sums[V][R];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+        sums[v][r] = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+      }
+    }
+    StoreTileI8<R, V>(d32, p, m, n0, sums);
   }
-  StoreTileI8<R, V>(d32, p, m, n0, sums);
-}
+};
 
 #endif  // HWY_TARGET == HWY_SCALAR
 
-// The rows left after whole tiles: one tile of exactly that many rows.
-template <size_t V, size_t R>
-HWY_INLINE void TailI8(const GemmI8Params& p, size_t m, size_t panel, size_t rows) {
-  if constexpr (R > 0) {
-    if (rows == R) {
-      TileI8<R, V>(p, m, panel);
-    } else {
-      TailI8<V, R - 1>(p, m, panel, rows);
-    }
-  }
-}
-
-template <size_t V>
-void PanelsI8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
-  constexpr size_t R = RowsFor(V);
-  for (size_t panel = panel_begin; panel < panel_end; ++panel) {
-    size_t m = m_begin;
-    for (; m + R <= m_end; m += R) TileI8<R, V>(p, m, panel);
-    TailI8<V, R - 1>(p, m, panel, m_end - m);
-  }
-}
-
 void GemmI8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
-  if (p.vectors == 3) {
-    PanelsI8<3>(p, m_begin, m_end, panel_begin, panel_end);
-  } else {
-    PanelsI8<2>(p, m_begin, m_end, panel_begin, panel_end);
-  }
+  GemmPanelsByWidth<TileI8, RowsFor(2), RowsFor(3)>(p, m_begin, m_end, panel_begin, panel_end);
 }
 
 void GemvI8(const GemmI8Params& p, const int16_t* w, size_t m_begin, size_t m_end) {
@@ -275,72 +254,50 @@ bool U8Available() { return true; }
 // into int16 pair sums (|u w + u' w'| <= 255 * 128 < 2^15: never saturates),
 // pmaddwd by ones adds the pairs to int32, paddd accumulates.
 template <size_t R, size_t V>
-HWY_INLINE void TileU8(const GemmU8Params& p, size_t m, size_t panel) {
-  const hn::Full256<int32_t> d32;
-  using V32 = hn::Vec<decltype(d32)>;
-  constexpr size_t N = 8, nr = V * N;
-  const size_t kq = (p.kc + 3) / 4;
-  const int8_t* w = p.packed + panel * p.taps * kq * nr * 4;
-  __m256i acc[V][R];
-  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias + panel * nr + v * N));
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[v][r] = b;
-  }
-  const __m256i ones = _mm256_set1_epi16(1);
-  const uint8_t* const* ind = p.ind + m * p.taps;
-  for (size_t t = 0; t < p.taps; ++t) {
-    const uint8_t* xr[R];
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
-    for (size_t j = 0; j < kq; ++j) {
-      __m256i wv[V];
-      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-        wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + v * 4 * N));
-      }
-      w += 4 * nr;
-      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        int32_t quad;
-        std::memcpy(&quad, xr[r] + 4 * j, sizeof(quad));
-        const __m256i xv = _mm256_set1_epi32(quad);
+struct TileU8 {
+  static HWY_INLINE void Run(const GemmU8Params& p, size_t m, size_t panel) {
+    const hn::Full256<int32_t> d32;
+    using V32 = hn::Vec<decltype(d32)>;
+    constexpr size_t N = 8, nr = V * N;
+    const size_t kq = (p.kc + 3) / 4;
+    const int8_t* w = p.packed + panel * p.taps * kq * nr * 4;
+    __m256i acc[V][R];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias + panel * nr + v * N));
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[v][r] = b;
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    const uint8_t* const* ind = p.ind + m * p.taps;
+    for (size_t t = 0; t < p.taps; ++t) {
+      const uint8_t* xr[R];
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
+      for (size_t j = 0; j < kq; ++j) {
+        __m256i wv[V];
         FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-          acc[v][r] = _mm256_add_epi32(acc[v][r], _mm256_madd_epi16(_mm256_maddubs_epi16(xv, wv[v]), ones));
+          wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + v * 4 * N));
+        }
+        w += 4 * nr;
+        FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+          int32_t quad;
+          std::memcpy(&quad, xr[r] + 4 * j, sizeof(quad));
+          const __m256i xv = _mm256_set1_epi32(quad);
+          FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+            acc[v][r] = _mm256_add_epi32(acc[v][r], _mm256_madd_epi16(_mm256_maddubs_epi16(xv, wv[v]), ones));
+          }
         }
       }
     }
-  }
-  V32 sums[V][R];
-  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) sums[v][r] = V32{acc[v][r]};
-  }
-  StoreTileI8<R, V>(d32, p, m, panel * nr, sums);
-}
-
-template <size_t V, size_t R>
-HWY_INLINE void TailU8(const GemmU8Params& p, size_t m, size_t panel, size_t rows) {
-  if constexpr (R > 0) {
-    if (rows == R) {
-      TileU8<R, V>(p, m, panel);
-    } else {
-      TailU8<V, R - 1>(p, m, panel, rows);
+    V32 sums[V][R];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) sums[v][r] = V32{acc[v][r]};
     }
+    StoreTileI8<R, V>(d32, p, m, panel * nr, sums);
   }
-}
+};
 
-template <size_t V>
-void PanelsU8(const GemmU8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
-  constexpr size_t R = V == 3 ? 3 : 6;  // R x V sums + V weights + broadcast + product: 16 ymm
-  for (size_t panel = panel_begin; panel < panel_end; ++panel) {
-    size_t m = m_begin;
-    for (; m + R <= m_end; m += R) TileU8<R, V>(p, m, panel);
-    TailU8<V, R - 1>(p, m, panel, m_end - m);
-  }
-}
-
+// R x V sums + V weights + broadcast + product: 16 ymm registers, 6 x 2 or 3 x 3.
 void GemmU8(const GemmU8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
-  if (p.vectors == 3) {
-    PanelsU8<3>(p, m_begin, m_end, panel_begin, panel_end);
-  } else {
-    PanelsU8<2>(p, m_begin, m_end, panel_begin, panel_end);
-  }
+  GemmPanelsByWidth<TileU8, 6, 3>(p, m_begin, m_end, panel_begin, panel_end);
 }
 #else
 bool U8Available() { return false; }

@@ -3,13 +3,14 @@
 // vector panels would pad, such as 24 with 8 lanes), broadcast-FMA over the
 // packed weights, bias/activation fused in the epilogue.
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "kernels/simd/gemm_f32.cpp"
+#define HWY_TARGET_INCLUDE "kernels/simd/conv2d_gemm_f32.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/simd/conv2d_gemm-inl.h"
 #include "kernels/simd/hwy_math-inl.h"
 #include "kernels/simd/simd_kernels.h"
 
@@ -47,88 +48,65 @@ HWY_INLINE void StoreFullTileF32(D d, const Vec (&acc)[V][R], float* y, size_t y
   }
 }
 
+// One R x V register tile of output rows m.. of a panel (GemmPanels).
 template <size_t R, size_t V>
-HWY_INLINE void TileF32(const GemmF32Params& p, size_t m, size_t panel) {
-  const hn::ScalableTag<float> d;
-  using Vec = hn::Vec<decltype(d)>;
-  const size_t N = hn::Lanes(d);
-  const size_t nr = V * N;
-  const float* w = p.packed + panel * p.taps * p.kc * nr;
-  const float* bias = p.bias + panel * nr;
-  Vec acc[V][R];
-  FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-    const Vec b = hn::LoadU(d, bias + v * N);
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[v][r] = b;
-  }
-  const float* const* ind = p.ind + m * p.taps;
-  for (size_t t = 0; t < p.taps; ++t) {
-    const float* xr[R];
-    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
-    for (size_t c = 0; c < p.kc; ++c) {
-      Vec wv[V];
-      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d, w + v * N);
-      w += nr;
-      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        const Vec xv = hn::Set(d, xr[r][c]);
-        FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) acc[v][r] = hn::MulAdd(xv, wv[v], acc[v][r]);
+struct TileF32 {
+  static HWY_INLINE void Run(const GemmF32Params& p, size_t m, size_t panel) {
+    const hn::ScalableTag<float> d;
+    using Vec = hn::Vec<decltype(d)>;
+    const size_t N = hn::Lanes(d);
+    const size_t nr = V * N;
+    const float* w = p.packed + panel * p.taps * p.kc * nr;
+    const float* bias = p.bias + panel * nr;
+    Vec acc[V][R];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      const Vec b = hn::LoadU(d, bias + v * N);
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[v][r] = b;
+    }
+    const float* const* ind = p.ind + m * p.taps;
+    for (size_t t = 0; t < p.taps; ++t) {
+      const float* xr[R];
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
+      for (size_t c = 0; c < p.kc; ++c) {
+        Vec wv[V];
+        FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d, w + v * N);
+        w += nr;
+        FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+          const Vec xv = hn::Set(d, xr[r][c]);
+          FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) acc[v][r] = hn::MulAdd(xv, wv[v], acc[v][r]);
+        }
       }
     }
-  }
-  const size_t n0 = panel * nr;
-  const size_t valid = std::min(nr, p.n - n0);
-  // The parameters in locals first: float stores may alias p's float fields, and
-  // the compiler reloaded (and re-broadcast) them for every row.
-  const size_t y_stride = p.y_stride;
-  float* const y = p.y + m * y_stride + p.y_offset + n0;
-  const Act act = p.act;
-  const float alpha = p.alpha, lo = p.lo, hi = p.hi;
-  if (valid == nr) {  // a full panel: the activation chosen once per tile
-    if (act == Act::None) {
-      StoreFullTileF32<kActNone, R, V>(d, acc, y, y_stride, alpha, lo, hi);
-    } else if (act == Act::LeakyRelu) {
-      StoreFullTileF32<kActLeaky, R, V>(d, acc, y, y_stride, alpha, lo, hi);
-    } else {
-      StoreFullTileF32<kActClamp, R, V>(d, acc, y, y_stride, alpha, lo, hi);
+    const size_t n0 = panel * nr;
+    const size_t valid = std::min(nr, p.n - n0);
+    // The parameters in locals first: float stores may alias p's float fields, and
+    // the compiler reloaded (and re-broadcast) them for every row.
+    const size_t y_stride = p.y_stride;
+    float* const y = p.y + m * y_stride + p.y_offset + n0;
+    const Act act = p.act;
+    const float alpha = p.alpha, lo = p.lo, hi = p.hi;
+    if (valid == nr) {  // a full panel: the activation chosen once per tile
+      if (act == Act::None) {
+        StoreFullTileF32<kActNone, R, V>(d, acc, y, y_stride, alpha, lo, hi);
+      } else if (act == Act::LeakyRelu) {
+        StoreFullTileF32<kActLeaky, R, V>(d, acc, y, y_stride, alpha, lo, hi);
+      } else {
+        StoreFullTileF32<kActClamp, R, V>(d, acc, y, y_stride, alpha, lo, hi);
+      }
+      return;
     }
-    return;
-  }
-  FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-    HWY_ALIGN float tmp[3 * HWY_MAX_BYTES / sizeof(float)];
-    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-      hn::StoreU(ApplyActF32(d, acc[v][r], act, alpha, lo, hi), d, tmp + v * N);
-    }
-    std::memcpy(y + r * y_stride, tmp, valid * sizeof(float));  // a partial panel (the last one)
-  }
-}
-
-// The m_end - m_begin rows left after whole tiles: one tile of exactly that many rows.
-template <size_t V, size_t R>
-HWY_INLINE void TailF32(const GemmF32Params& p, size_t m, size_t panel, size_t rows) {
-  if constexpr (R > 0) {
-    if (rows == R) {
-      TileF32<R, V>(p, m, panel);
-    } else {
-      TailF32<V, R - 1>(p, m, panel, rows);
+    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+      HWY_ALIGN float tmp[3 * HWY_MAX_BYTES / sizeof(float)];
+      FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+        hn::StoreU(ApplyActF32(d, acc[v][r], act, alpha, lo, hi), d, tmp + v * N);
+      }
+      std::memcpy(y + r * y_stride, tmp, valid * sizeof(float));  // a partial panel (the last one)
     }
   }
-}
-
-template <size_t V>
-void PanelsF32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
-  constexpr size_t R = RowsFor(V);
-  for (size_t panel = panel_begin; panel < panel_end; ++panel) {
-    size_t m = m_begin;
-    for (; m + R <= m_end; m += R) TileF32<R, V>(p, m, panel);
-    TailF32<V, R - 1>(p, m, panel, m_end - m);
-  }
-}
+};
 
 void GemmF32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
-  if (p.vectors == 3) {
-    PanelsF32<3>(p, m_begin, m_end, panel_begin, panel_end);
-  } else {
-    PanelsF32<2>(p, m_begin, m_end, panel_begin, panel_end);
-  }
+  GemmPanelsByWidth<TileF32, RowsFor(2), RowsFor(3)>(p, m_begin, m_end, panel_begin, panel_end);
 }
 
 void GemvF32(const GemmF32Params& p, const float* w, size_t m_begin, size_t m_end) {

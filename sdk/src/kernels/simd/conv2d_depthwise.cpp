@@ -1,9 +1,10 @@
-// Depthwise convolution (groups == in_c == out_c), vectorised over channels.
+// Depthwise convolution (groups == in_c == out_c): the Highway loops,
+// vectorised over channels, and the kernel object (after HWY_ONCE).
 // int8 first widens the input to fp32 (x - zp) once per run, then accumulates
 // in fp32, which is exact while the window has at most 512 taps
 // (|sum| < 2^24), and requantises like the reference.
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "kernels/simd/depthwise.cpp"
+#define HWY_TARGET_INCLUDE "kernels/simd/conv2d_depthwise.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -137,7 +138,12 @@ void WidenSubToF32(const int8_t* x, int32_t zp, float* y, size_t begin, size_t e
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <cstring>
+#include <vector>
+
+#include "kernels/simd/conv2d_algorithms.h"
 #include "kernels/simd/hwy_dispatch.h"
+#include "util/thread_pool.h"
 
 namespace faceattr::kernels::simd {
 
@@ -153,6 +159,97 @@ void depthwise_i8(const DepthwiseParams& p, size_t row_begin, size_t row_end) {
 }
 void widen_sub_to_f32(const int8_t* x, int32_t zp, float* y, size_t begin, size_t end) {
   FACEATTR_HWY_CALL(WidenSubToF32)(x, zp, y, begin, end);
+}
+
+// The kernel object: weights packed [tap][channel] as fp32 at creation; int8
+// widens its input once per run, then both dtypes split the output rows over
+// the pool.
+namespace {
+
+class DepthwiseConv final : public BoundKernel {
+ public:
+  DepthwiseConv(const Conv2dDesc& d, const ConvWeights& w) : BoundKernel(1), d_(d) {
+    const size_t taps = static_cast<size_t>(d.kernel_h) * d.kernel_w, C = static_cast<size_t>(d.in_c);
+    w_.resize(taps * C);
+    for (size_t c = 0; c < C; ++c) {
+      for (size_t t = 0; t < taps; ++t) {
+        w_[t * C + c] = d.dtype == DType::F32
+                            ? static_cast<const float*>(w.weights)[c * taps + t]
+                            : static_cast<float>(static_cast<const int8_t*>(w.weights)[c * taps + t]);
+      }
+    }
+    p_.in_h = d.in_h;
+    p_.in_w = d.in_w;
+    p_.channels = d.in_c;
+    p_.out_h = d.out_h;
+    p_.out_w = d.out_w;
+    p_.kernel_h = d.kernel_h;
+    p_.kernel_w = d.kernel_w;
+    p_.stride_h = d.stride_h;
+    p_.stride_w = d.stride_w;
+    p_.pad_top = d.pad_top;
+    p_.pad_left = d.pad_left;
+    p_.act = d.act;
+    p_.alpha = d.leaky_alpha;
+    if (d.dtype == DType::F32) {
+      bias_.assign(C, 0.0f);
+      if (w.bias) std::memcpy(bias_.data(), w.bias, C * sizeof(float));
+      act_frange(d.act, &p_.lo, &p_.hi);
+    } else {
+      bias_i32_.assign(C, 0);
+      if (w.bias) std::memcpy(bias_i32_.data(), w.bias, C * sizeof(int32_t));
+      mult_ = requant_multipliers(d.in_q, w.w_scales, d.out_q, d.out_c);
+      p_.in_zp = d.in_q.zero_point;
+      p_.out_zp = d.out_q.zero_point;
+      act_qrange(d.act, d.out_q, &p_.qmin, &p_.qmax);
+    }
+    p_.w = w_.data();
+    p_.bias = bias_.data();
+    p_.bias_i32 = bias_i32_.data();
+    p_.mult = mult_.data();
+  }
+
+  void run(const ExecContext& ctx) override {
+    if (d_.dtype == DType::I8) {
+      constexpr size_t kChunk = 16384;
+      const size_t n_in = widened_.size();
+      parallel_for(ctx.pool, ceil_div(n_in, kChunk), [this, n_in](size_t begin, size_t end) {
+        widen_sub_to_f32(in<int8_t>(0), d_.in_q.zero_point, widened_.data(), begin * kChunk,
+                         std::min(n_in, end * kChunk));
+      });
+    }
+    const size_t rows = static_cast<size_t>(d_.batch) * d_.out_h;
+    parallel_for(ctx.pool, rows, [this](size_t begin, size_t end) {
+      if (d_.dtype == DType::F32) {
+        depthwise_f32(p_, begin, end);
+      } else {
+        depthwise_i8(p_, begin, end);
+      }
+    });
+  }
+
+ protected:
+  bool on_bind(const ExecContext&) override {
+    p_.x = inputs_[0];
+    p_.y = output_;
+    if (d_.dtype == DType::I8) {
+      widened_.assign(static_cast<size_t>(d_.batch) * d_.in_h * d_.in_w * d_.in_c, 0.0f);
+      p_.widened = widened_.data();
+    }
+    return true;
+  }
+
+ private:
+  Conv2dDesc d_;
+  DepthwiseParams p_;
+  std::vector<float> w_, bias_, mult_, widened_;
+  std::vector<int32_t> bias_i32_;
+};
+
+}  // namespace
+
+KernelPtr make_conv2d_depthwise(const Conv2dDesc& d, const ConvWeights& w) {
+  return std::make_unique<DepthwiseConv>(d, w);
 }
 
 }  // namespace faceattr::kernels::simd
