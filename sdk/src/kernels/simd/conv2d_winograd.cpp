@@ -44,7 +44,7 @@ void set_winograd_geometry(const Conv2dDesc& d, WinogradParams* wp) {
 // thread: equal blocks, a whole number per thread. No more tiles than one
 // register tile has rows: by element (by_element), the E GEMMs split over the
 // threads, each streaming only its elements' weights. Both measured faster
-// than splitting by panel groups at 2 threads (bench/RESULTS.md, Winograd).
+// than splitting by panel groups at 2 threads (bench/RESULTS.md, "Why the kernels are what they are").
 struct WinogradTasks {
   size_t block_tiles = 1, blocks = 1, groups = 1, panels_per_group = 1;
   size_t input_splits = 1;  // with groups > 1 or by_element: parallel input-transform tasks per block
