@@ -1,6 +1,7 @@
 // The model file in plain C++ structs, for the tools that write and read it
-// (trainer, ONNX exporter, tests). The SDK has its own allocation-light,
-// exception-free reader (sdk/src/model); both follow docs/model-format.md.
+// (trainer, ONNX exporter, tests), built on the SDK's model definitions. The
+// SDK has its own allocation-light, exception-free reader (sdk/src/model); both
+// follow docs/model-format.md.
 #pragma once
 
 #include <cstdint>
@@ -8,25 +9,18 @@
 #include <utility>
 #include <vector>
 
+#include "model/file_header.h"
+#include "model/model.h"
+
 namespace faceattr::modelfile {
 
-inline constexpr uint32_t kFormatVersion = 1;
-
-enum class DType { F32 = 0, I8 = 1, I32 = 2 };
-enum class Act { None = 0, Relu = 1, Relu6 = 2, LeakyRelu = 3 };
-enum class Op {
-  Conv2d = 0,
-  FullyConnected = 1,
-  MaxPool2d = 2,
-  AvgPool2d = 3,
-  GlobalAvgPool = 4,
-  Add = 5,
-  Concat = 6,
-  Sigmoid = 7,
-  Activation = 8,
-  Quantize = 9,
-  Dequantize = 10
-};
+// The enums (generated from sdk/schema/faceattr_model.fbs), the node struct and
+// the container version are the SDK's own (sdk/src/model).
+using model::Act;
+using model::DType;
+using model::kFormatVersion;
+using model::Op;
+using NodeDef = model::Node;
 
 struct TensorDef {
   std::string name;
@@ -36,22 +30,6 @@ struct TensorDef {
   std::vector<int32_t> zero_points;  // same count as scales
   std::vector<uint8_t> data;         // constant bytes (little-endian); empty for activations
   bool constant() const { return !data.empty(); }
-};
-
-struct NodeDef {
-  std::string name;
-  Op op = Op::Conv2d;
-  std::vector<int> inputs;  // tensor indices; -1 = absent optional input (bias)
-  int output = -1;
-  // Conv2d / pools
-  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  int groups = 1;
-  // Concat
-  int axis = 3;
-  // Fused (Conv2d, FullyConnected, Add) or standalone (Activation)
-  Act act = Act::None;
-  float leaky_alpha = 0.01f;
 };
 
 struct ModelDef {
