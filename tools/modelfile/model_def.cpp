@@ -232,6 +232,21 @@ int ModelDef::add_const_i32(const std::string& name, std::vector<int> shape,
   return add_tensor(std::move(t));
 }
 
+NodeDef conv2d_node(const std::string& name, int x, int weight, int bias, int output, int kernel, int stride,
+                    std::array<int, 4> pads, int groups, Act act) {
+  NodeDef n;
+  n.name = name;
+  n.op = Op::Conv2d;
+  n.inputs = {x, weight, bias};
+  n.output = output;
+  n.kernel_h = n.kernel_w = kernel;
+  n.stride_h = n.stride_w = stride;
+  n.pad_top = pads[0], n.pad_left = pads[1], n.pad_bottom = pads[2], n.pad_right = pads[3];
+  n.groups = groups;
+  n.act = act;
+  return n;
+}
+
 const std::string* ModelDef::find_metadata(const std::string& key) const {
   for (const auto& kv : metadata)
     if (kv.first == key) return &kv.second;

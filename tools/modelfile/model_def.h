@@ -4,6 +4,7 @@
 // follow docs/model-format.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -31,6 +32,11 @@ struct TensorDef {
   std::vector<uint8_t> data;         // constant bytes (little-endian); empty for activations
   bool constant() const { return !data.empty(); }
 };
+
+// A Conv2d node with a square kernel and stride; `pads` is {top, left, bottom,
+// right}, `bias` -1 when absent.
+NodeDef conv2d_node(const std::string& name, int x, int weight, int bias, int output, int kernel, int stride,
+                    std::array<int, 4> pads, int groups, Act act);
 
 struct ModelDef {
   std::string kind;  // "anet" | "lnet"
