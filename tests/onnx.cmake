@@ -1,4 +1,4 @@
-# ONNX export (train/onnx): C++ structure tests, then numeric parity of ONNX
+# ONNX export (tools/onnx): C++ structure tests, then numeric parity of ONNX
 # Runtime (npm onnxruntime-node, driven from node) against the SDK on tiny
 # fp32 and int8 models that use every op. Needs `npm ci --ignore-scripts` in the
 # repository root (scripts/install-deps.sh).

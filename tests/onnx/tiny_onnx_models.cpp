@@ -66,16 +66,7 @@ class Builder {
     int w, b;
     weights(name, {out_c, k, k, in_c / groups}, k * k * in_c / groups, in_scale, &w, &b);
     const int y = act(name + "_out", out_shape, qp);
-    mf::NodeDef n;
-    n.name = name;
-    n.op = mf::Op::Conv2d;
-    n.inputs = {x, w, b};
-    n.output = y;
-    n.kernel_h = n.kernel_w = k;
-    n.stride_h = n.stride_w = stride;
-    n.pad_top = pads[0], n.pad_left = pads[1], n.pad_bottom = pads[2], n.pad_right = pads[3];
-    n.groups = groups;
-    n.act = a;
+    mf::NodeDef n = mf::conv2d_node(name, x, w, b, y, k, stride, pads, groups, a);
     n.leaky_alpha = alpha;
     m.add_node(n);
     return y;

@@ -5,26 +5,12 @@
 #include <new>
 
 #include "faceattr_model_generated.h"
+#include "model/file_header.h"
 #include "model/model.h"
 #include "util/crc32.h"
 
 namespace faceattr::model {
 namespace {
-
-constexpr size_t kHeaderSize = 64;
-constexpr size_t kAlign = 64;
-constexpr uint32_t kFormatVersion = 1;
-
-uint32_t get_u32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
-  return v;
-}
-uint64_t get_u64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
-}
 
 Status fmt(std::string m) { return model_format_error("model: " + std::move(m)); }
 
@@ -68,7 +54,7 @@ Status convert_tensor(const fb::Tensor* ft, size_t index, const uint8_t* section
   t->constant = ft->constant();
   if (t->constant) {
     const uint64_t off = ft->data_offset(), size = ft->data_size();
-    if (off % kAlign != 0) return fmt(what + ": data_offset is not 64-byte aligned");
+    if (off % kDataAlign != 0) return fmt(what + ": data_offset is not 64-byte aligned");
     if (off > section_size || size > section_size - off)
       return fmt(what + ": data lies outside the data section");
     if (size != t->bytes())
@@ -135,7 +121,9 @@ Status convert_node(const fb::Node* fn, size_t index, Node* n) {
 
 }  // namespace
 
-void Model::AlignedFree::operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(kAlign)); }
+void Model::AlignedFree::operator()(uint8_t* p) const {
+  ::operator delete[](p, std::align_val_t(kDataAlign));
+}
 
 const char* Model::find_metadata(const char* key) const {
   if (key == nullptr) return nullptr;
@@ -147,31 +135,8 @@ const char* Model::find_metadata(const char* key) const {
 size_t dtype_size(DType d) { return d == DType::I8 ? 1 : 4; }
 
 const char* op_name(Op op) {
-  switch (op) {
-    case Op::Conv2d:
-      return "Conv2d";
-    case Op::FullyConnected:
-      return "FullyConnected";
-    case Op::MaxPool2d:
-      return "MaxPool2d";
-    case Op::AvgPool2d:
-      return "AvgPool2d";
-    case Op::GlobalAvgPool:
-      return "GlobalAvgPool";
-    case Op::Add:
-      return "Add";
-    case Op::Concat:
-      return "Concat";
-    case Op::Sigmoid:
-      return "Sigmoid";
-    case Op::Activation:
-      return "Activation";
-    case Op::Quantize:
-      return "Quantize";
-    case Op::Dequantize:
-      return "Dequantize";
-  }
-  return "?";
+  const char* name = fb::EnumNameOpType(op);  // "" outside the schema's values
+  return *name != '\0' ? name : "?";
 }
 
 Status load_model(const void* data_ptr, size_t size, Model* out) {
@@ -179,41 +144,37 @@ Status load_model(const void* data_ptr, size_t size, Model* out) {
   const auto* data = static_cast<const uint8_t*>(data_ptr);
   if (size < kHeaderSize)
     return fmt("buffer of " + std::to_string(size) + " bytes is shorter than the 64-byte header");
-  if (std::memcmp(data, "FACEATTR", 8) != 0) return fmt("bad magic: not a faceattr model file");
-  const uint32_t version = get_u32(data + 8);
-  if (version != kFormatVersion)
-    return Status(FACEATTR_ERR_MODEL_VERSION, "model: format version " + std::to_string(version) +
+  if (!has_file_magic(data)) return fmt("bad magic: not a faceattr model file");
+  const FileHeader h = read_file_header(data);
+  if (h.format_version != kFormatVersion)
+    return Status(FACEATTR_ERR_MODEL_VERSION, "model: format version " + std::to_string(h.format_version) +
                                                   " is not supported (this SDK reads version 1)");
-  const uint32_t header_size = get_u32(data + 12);
-  const uint64_t meta_offset = get_u64(data + 16), meta_size = get_u64(data + 24);
-  const uint64_t data_offset = get_u64(data + 32), data_size = get_u64(data + 40);
-  const uint32_t crc = get_u32(data + 48), flags = get_u32(data + 52);
-  const uint64_t file_size = get_u64(data + 56);
-  if (header_size != kHeaderSize) return fmt("header_size " + std::to_string(header_size) + " != 64");
-  if (flags != 0) return fmt("unknown header flags " + std::to_string(flags));
-  if (file_size != size)
-    return fmt("file_size field (" + std::to_string(file_size) + ") != buffer size (" + std::to_string(size) +
-               "): truncated or padded file");
+  if (h.header_size != kHeaderSize) return fmt("header_size " + std::to_string(h.header_size) + " != 64");
+  if (h.flags != 0) return fmt("unknown header flags " + std::to_string(h.flags));
+  if (h.file_size != size)
+    return fmt("file_size field (" + std::to_string(h.file_size) + ") != buffer size (" +
+               std::to_string(size) + "): truncated or padded file");
   if (size > kMaxModelBytes) return fmt("file larger than 1 GiB");
-  if (meta_offset != kHeaderSize) return fmt("meta_offset " + std::to_string(meta_offset) + " != 64");
-  if (meta_size == 0 || meta_size > size - kHeaderSize) return fmt("meta_size out of range");
-  if (data_offset % kAlign != 0) return fmt("data_offset is not a multiple of 64");
-  if (data_offset < meta_offset + meta_size || data_offset > size) return fmt("data_offset out of range");
-  if (data_size != size - data_offset) return fmt("data_offset + data_size != file_size");
-  if (crc32_update(0, data + kHeaderSize, size - kHeaderSize) != crc)
+  if (h.meta_offset != kHeaderSize) return fmt("meta_offset " + std::to_string(h.meta_offset) + " != 64");
+  if (h.meta_size == 0 || h.meta_size > size - kHeaderSize) return fmt("meta_size out of range");
+  if (h.data_offset % kDataAlign != 0) return fmt("data_offset is not a multiple of 64");
+  if (h.data_offset < h.meta_offset + h.meta_size || h.data_offset > size)
+    return fmt("data_offset out of range");
+  if (h.data_size != size - h.data_offset) return fmt("data_offset + data_size != file_size");
+  if (crc32_update(0, data + kHeaderSize, size - kHeaderSize) != h.crc32)
     return fmt("CRC mismatch: the file is corrupt");
-  for (uint64_t i = meta_offset + meta_size; i < data_offset; ++i)
+  for (uint64_t i = h.meta_offset + h.meta_size; i < h.data_offset; ++i)
     if (data[i] != 0) return fmt("non-zero padding between the metadata and the data section");
 
   Model m;
-  m.bytes.reset(static_cast<uint8_t*>(::operator new[](size, std::align_val_t(kAlign), std::nothrow)));
+  m.bytes.reset(static_cast<uint8_t*>(::operator new[](size, std::align_val_t(kDataAlign), std::nothrow)));
   if (!m.bytes) return Status(FACEATTR_ERR_OUT_OF_MEMORY, "model: cannot allocate a copy of the model bytes");
   std::memcpy(m.bytes.get(), data, size);
   m.size = size;
   const uint8_t* base = m.bytes.get();
-  const uint8_t* meta = base + meta_offset;
+  const uint8_t* meta = base + h.meta_offset;
 
-  flatbuffers::Verifier verifier(meta, static_cast<size_t>(meta_size));
+  flatbuffers::Verifier verifier(meta, static_cast<size_t>(h.meta_size));
   if (!fb::VerifyModelBuffer(verifier)) return fmt("metadata FlatBuffer failed verification");
   const fb::Model* fm = fb::GetModel(meta);
 
@@ -245,7 +206,7 @@ Status load_model(const void* data_ptr, size_t size, Model* out) {
   m.tensors.resize(net->tensors()->size());
   for (size_t i = 0; i < m.tensors.size(); ++i)
     FACEATTR_RETURN_IF_ERROR(convert_tensor(net->tensors()->Get(static_cast<flatbuffers::uoffset_t>(i)), i,
-                                            base + data_offset, data_size, &m.tensors[i]));
+                                            base + h.data_offset, h.data_size, &m.tensors[i]));
   m.nodes.resize(net->nodes()->size());
   for (size_t i = 0; i < m.nodes.size(); ++i)
     FACEATTR_RETURN_IF_ERROR(

@@ -10,25 +10,22 @@
 #include <utility>
 #include <vector>
 
+#include "faceattr_model_generated.h"
 #include "util/status.h"
 
 namespace faceattr::model {
 
-enum class DType { F32 = 0, I8 = 1, I32 = 2 };
-enum class Op {
-  Conv2d = 0,
-  FullyConnected = 1,
-  MaxPool2d = 2,
-  AvgPool2d = 3,
-  GlobalAvgPool = 4,
-  Add = 5,
-  Concat = 6,
-  Sigmoid = 7,
-  Activation = 8,
-  Quantize = 9,
-  Dequantize = 10
-};
-enum class Act { None = 0, Relu = 1, Relu6 = 2, LeakyRelu = 3 };
+// The file's enums, generated from sdk/schema/faceattr_model.fbs (flatc
+// --scoped-enums): fb::DType, fb::OpType and fb::Activation.
+using DType = fb::DType;
+using Op = fb::OpType;
+using Act = fb::Activation;
+// load_model() range-checks these values, and dtype_size() and the kernels
+// handle each of them: a value added to the schema fails these checks until it
+// is handled there too.
+static_assert(DType::MAX == DType::I32, "DType values the SDK knows");
+static_assert(Op::MAX == Op::Dequantize, "Op values the SDK knows");
+static_assert(Act::MAX == Act::LeakyRelu, "Act values the SDK knows");
 
 size_t dtype_size(DType d);
 const char* op_name(Op op);
@@ -46,15 +43,19 @@ struct Tensor {
   size_t bytes() const { return elements * dtype_size(dtype); }
 };
 
+// One node; the tools' writer builds the same struct (modelfile::NodeDef).
 struct Node {
   std::string name;
   Op op = Op::Conv2d;
-  std::vector<int> inputs;  // -1: absent optional bias
+  std::vector<int> inputs;  // tensor indices; -1 = absent optional input (bias)
   int output = -1;
+  // Conv2d / pools
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int groups = 1;
+  // Concat
   int axis = 3;
+  // Fused (Conv2d, FullyConnected, Add) or standalone (Activation)
   Act act = Act::None;
   float leaky_alpha = 0.01f;
 };

@@ -33,17 +33,8 @@ std::vector<int> ohwi_shape(const torch::Tensor& w) {
 
 mf::NodeDef conv_node(const std::string& name, int x, int w, int b, int y, int k, int stride, int pad,
                       int groups, bool relu) {
-  mf::NodeDef n;
-  n.name = name;
-  n.op = mf::Op::Conv2d;
-  n.inputs = {x, w, b};
-  n.output = y;
-  n.kernel_h = n.kernel_w = k;
-  n.stride_h = n.stride_w = stride;
-  n.pad_top = n.pad_left = n.pad_bottom = n.pad_right = pad;
-  n.groups = groups;
-  n.act = relu ? mf::Act::Relu : mf::Act::None;
-  return n;
+  return mf::conv2d_node(name, x, w, b, y, k, stride, {pad, pad, pad, pad}, groups,
+                         relu ? mf::Act::Relu : mf::Act::None);
 }
 
 mf::NodeDef simple_node(const std::string& name, mf::Op op, std::vector<int> in, int out) {

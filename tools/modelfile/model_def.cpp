@@ -5,9 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,17 +13,20 @@
 #include <stdexcept>
 
 #include "faceattr_model_generated.h"
+#include "model/file_header.h"
+#include "model/model.h"
+#include "util/bytes.h"
+#include "util/crc32.h"
 
 namespace faceattr::modelfile {
 namespace {
 
-constexpr size_t kHeaderSize = 64;
-constexpr size_t kAlign = 64;
-constexpr char kMagic[8] = {'F', 'A', 'C', 'E', 'A', 'T', 'T', 'R'};
+// The container's layout, CRC and dtype sizes are the SDK's (sdk/src/model, sdk/src/util).
+using model::dtype_size;
+using model::kDataAlign;
+using model::kHeaderSize;
 
-size_t align_up(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
-
-size_t dtype_size(DType d) { return d == DType::F32 ? 4 : d == DType::I8 ? 1 : 4; }
+size_t align_up(size_t v) { return (v + kDataAlign - 1) / kDataAlign * kDataAlign; }
 
 template <class E>
 [[noreturn]] void fail(const std::string& what) {
@@ -132,39 +133,10 @@ void check_model(const ModelDef& m) {
   for (int i : m.outputs) check_index(i, "network output", false);
 }
 
-void put_u32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void put_u64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint32_t get_u32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
-  return v;
-}
-uint64_t get_u64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
-}
-
-uint32_t crc32_of(const uint8_t* data, size_t size) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  while (size > 0) {
-    const uInt chunk = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
-    crc = crc32(crc, data, chunk);
-    data += chunk;
-    size -= chunk;
-  }
-  return static_cast<uint32_t>(crc);
-}
-
-template <class T>
-void append_le(std::vector<uint8_t>& out, T v) {
-  uint8_t b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));  // this code targets little-endian hosts (x86, ARM, wasm)
-  out.insert(out.end(), b, b + sizeof(T));
+void append_le32(std::vector<uint8_t>& out, uint32_t v) {
+  uint8_t b[4];
+  store_le32(b, v);
+  out.insert(out.end(), b, b + 4);
 }
 
 flatbuffers::Offset<void> node_attrs(flatbuffers::FlatBufferBuilder& fbb, const NodeDef& n,
@@ -226,7 +198,11 @@ int ModelDef::add_const_f32(const std::string& name, std::vector<int> shape,
   t.dtype = DType::F32;
   t.shape = std::move(shape);
   t.data.reserve(values.size() * 4);
-  for (float v : values) append_le(t.data, v);
+  for (float v : values) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    append_le32(t.data, bits);
+  }
   return add_tensor(std::move(t));
 }
 
@@ -252,8 +228,23 @@ int ModelDef::add_const_i32(const std::string& name, std::vector<int> shape,
   t.zero_points.assign(scales.size(), 0);
   t.scales = std::move(scales);
   t.data.reserve(values.size() * 4);
-  for (int32_t v : values) append_le(t.data, v);
+  for (int32_t v : values) append_le32(t.data, static_cast<uint32_t>(v));
   return add_tensor(std::move(t));
+}
+
+NodeDef conv2d_node(const std::string& name, int x, int weight, int bias, int output, int kernel, int stride,
+                    std::array<int, 4> pads, int groups, Act act) {
+  NodeDef n;
+  n.name = name;
+  n.op = Op::Conv2d;
+  n.inputs = {x, weight, bias};
+  n.output = output;
+  n.kernel_h = n.kernel_w = kernel;
+  n.stride_h = n.stride_w = stride;
+  n.pad_top = pads[0], n.pad_left = pads[1], n.pad_bottom = pads[2], n.pad_right = pads[3];
+  n.groups = groups;
+  n.act = act;
+  return n;
 }
 
 const std::string* ModelDef::find_metadata(const std::string& key) const {
@@ -285,16 +276,15 @@ std::vector<uint8_t> serialize(const ModelDef& m) {
     const TensorDef& t = m.tensors[i];
     flatbuffers::Offset<fb::Quant> quant = 0;
     if (!t.scales.empty()) quant = fb::CreateQuantDirect(fbb, &t.scales, &t.zero_points);
-    tensors.push_back(fb::CreateTensorDirect(fbb, t.name.c_str(), static_cast<fb::DType>(t.dtype), &t.shape,
-                                             quant, t.constant(), offsets[i], t.data.size()));
+    tensors.push_back(fb::CreateTensorDirect(fbb, t.name.c_str(), t.dtype, &t.shape, quant, t.constant(),
+                                             offsets[i], t.data.size()));
   }
   std::vector<flatbuffers::Offset<fb::Node>> nodes;
   for (const NodeDef& n : m.nodes) {
     fb::NodeAttrs type = fb::NodeAttrs::NONE;
     auto attrs = node_attrs(fbb, n, &type);
     std::vector<int32_t> outputs = {n.output};
-    nodes.push_back(fb::CreateNodeDirect(fbb, n.name.c_str(), static_cast<fb::OpType>(n.op), &n.inputs,
-                                         &outputs, type, attrs, static_cast<fb::Activation>(n.act),
+    nodes.push_back(fb::CreateNodeDirect(fbb, n.name.c_str(), n.op, &n.inputs, &outputs, type, attrs, n.act,
                                          n.leaky_alpha));
   }
   auto network = fb::CreateNetworkDirect(fbb, &tensors, &nodes, &m.inputs, &m.outputs);
@@ -318,55 +308,48 @@ std::vector<uint8_t> serialize(const ModelDef& m) {
     if (m.tensors[i].constant())
       std::memcpy(out.data() + data_offset + offsets[i], m.tensors[i].data.data(), m.tensors[i].data.size());
 
-  uint8_t* h = out.data();
-  std::memcpy(h, kMagic, 8);
-  put_u32(h + 8, kFormatVersion);
-  put_u32(h + 12, kHeaderSize);
-  put_u64(h + 16, kHeaderSize);
-  put_u64(h + 24, meta_size);
-  put_u64(h + 32, data_offset);
-  put_u64(h + 40, data_size);
-  put_u32(h + 52, 0);
-  put_u64(h + 56, file_size);
-  put_u32(h + 48, crc32_of(out.data() + kHeaderSize, file_size - kHeaderSize));
+  model::FileHeader h;
+  h.meta_size = meta_size;
+  h.data_offset = data_offset;
+  h.data_size = data_size;
+  h.file_size = file_size;
+  h.crc32 = crc32_update(0, out.data() + kHeaderSize, file_size - kHeaderSize);
+  model::write_file_header(h, out.data());
   return out;
 }
 
 ModelDef parse(const uint8_t* data, size_t size) {
   if (data == nullptr) parse_fail("null buffer");
   if (size < kHeaderSize) parse_fail("too short (" + std::to_string(size) + " bytes) for the 64-byte header");
-  if (std::memcmp(data, kMagic, 8) != 0) parse_fail("bad magic (not a faceattr model)");
-  const uint32_t version = get_u32(data + 8);
-  if (version != kFormatVersion)
-    parse_fail("format version " + std::to_string(version) + " not supported (this reader knows " +
+  if (!model::has_file_magic(data)) parse_fail("bad magic (not a faceattr model)");
+  const model::FileHeader h = model::read_file_header(data);
+  if (h.format_version != kFormatVersion)
+    parse_fail("format version " + std::to_string(h.format_version) + " not supported (this reader knows " +
                std::to_string(kFormatVersion) + ")");
-  const uint32_t header_size = get_u32(data + 12);
-  const uint64_t meta_offset = get_u64(data + 16), meta_size = get_u64(data + 24);
-  const uint64_t data_offset = get_u64(data + 32), data_size = get_u64(data + 40);
-  const uint32_t crc = get_u32(data + 48), flags = get_u32(data + 52);
-  const uint64_t file_size = get_u64(data + 56);
-  if (header_size != kHeaderSize) parse_fail("header_size " + std::to_string(header_size) + " != 64");
-  if (flags != 0) parse_fail("unknown flags " + std::to_string(flags));
-  if (file_size != size)
-    parse_fail("file_size field " + std::to_string(file_size) + " != buffer size " + std::to_string(size) +
+  if (h.header_size != kHeaderSize) parse_fail("header_size " + std::to_string(h.header_size) + " != 64");
+  if (h.flags != 0) parse_fail("unknown flags " + std::to_string(h.flags));
+  if (h.file_size != size)
+    parse_fail("file_size field " + std::to_string(h.file_size) + " != buffer size " + std::to_string(size) +
                " (truncated or padded file)");
-  if (meta_offset != kHeaderSize) parse_fail("meta_offset must be 64");
-  if (meta_size == 0 || meta_size > size - meta_offset) parse_fail("meta_size out of range");
-  if (data_offset % kAlign != 0) parse_fail("data_offset is not a multiple of 64");
-  if (data_offset < meta_offset + meta_size || data_offset > size) parse_fail("data_offset out of range");
-  if (data_size != size - data_offset) parse_fail("data_offset + data_size != file_size");
-  if (crc32_of(data + kHeaderSize, size - kHeaderSize) != crc) parse_fail("CRC mismatch (corrupt file)");
-  for (uint64_t i = meta_offset + meta_size; i < data_offset; ++i)
+  if (h.meta_offset != kHeaderSize) parse_fail("meta_offset must be 64");
+  if (h.meta_size == 0 || h.meta_size > size - h.meta_offset) parse_fail("meta_size out of range");
+  if (h.data_offset % kDataAlign != 0) parse_fail("data_offset is not a multiple of 64");
+  if (h.data_offset < h.meta_offset + h.meta_size || h.data_offset > size)
+    parse_fail("data_offset out of range");
+  if (h.data_size != size - h.data_offset) parse_fail("data_offset + data_size != file_size");
+  if (crc32_update(0, data + kHeaderSize, size - kHeaderSize) != h.crc32)
+    parse_fail("CRC mismatch (corrupt file)");
+  for (uint64_t i = h.meta_offset + h.meta_size; i < h.data_offset; ++i)
     if (data[i] != 0) parse_fail("non-zero padding between the metadata and the data section");
 
   // The FlatBuffer must be aligned for the verifier; copy it when the caller's buffer is not.
   std::vector<uint8_t> meta_copy;
-  const uint8_t* meta = data + meta_offset;
+  const uint8_t* meta = data + h.meta_offset;
   if (reinterpret_cast<uintptr_t>(meta) % 8 != 0) {
-    meta_copy.assign(meta, meta + meta_size);
+    meta_copy.assign(meta, meta + h.meta_size);
     meta = meta_copy.data();
   }
-  flatbuffers::Verifier verifier(meta, meta_size);
+  flatbuffers::Verifier verifier(meta, h.meta_size);
   if (!fb::VerifyModelBuffer(verifier)) parse_fail("metadata FlatBuffer failed verification");
   const fb::Model* fm = fb::GetModel(meta);
   const fb::Network* net = fm->network();
@@ -388,7 +371,7 @@ ModelDef parse(const uint8_t* data, size_t size) {
     for (const fb::KeyValue* kv : *fm->metadata())
       m.metadata.emplace_back(str_of(kv->key()), str_of(kv->value()));
 
-  const uint8_t* section = data + data_offset;
+  const uint8_t* section = data + h.data_offset;
   for (const fb::Tensor* ft : *net->tensors()) {
     TensorDef t;
     t.name = str_of(ft->name());
@@ -402,8 +385,8 @@ ModelDef parse(const uint8_t* data, size_t size) {
     }
     if (ft->constant()) {
       const uint64_t off = ft->data_offset(), n = ft->data_size();
-      if (off % kAlign != 0) parse_fail("tensor '" + t.name + "': data_offset not 64-byte aligned");
-      if (n == 0 || off > data_size || n > data_size - off)
+      if (off % kDataAlign != 0) parse_fail("tensor '" + t.name + "': data_offset not 64-byte aligned");
+      if (n == 0 || off > h.data_size || n > h.data_size - off)
         parse_fail("tensor '" + t.name + "': data out of range");
       t.data.assign(section + off, section + off + n);
     } else if (ft->data_size() != 0) {

@@ -1,32 +1,27 @@
 // The model file in plain C++ structs, for the tools that write and read it
-// (trainer, ONNX exporter, tests). The SDK has its own allocation-light,
-// exception-free reader (sdk/src/model); both follow docs/model-format.md.
+// (trainer, ONNX exporter, tests), built on the SDK's model definitions. The
+// SDK has its own allocation-light, exception-free reader (sdk/src/model); both
+// follow docs/model-format.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "model/file_header.h"
+#include "model/model.h"
+
 namespace faceattr::modelfile {
 
-inline constexpr uint32_t kFormatVersion = 1;
-
-enum class DType { F32 = 0, I8 = 1, I32 = 2 };
-enum class Act { None = 0, Relu = 1, Relu6 = 2, LeakyRelu = 3 };
-enum class Op {
-  Conv2d = 0,
-  FullyConnected = 1,
-  MaxPool2d = 2,
-  AvgPool2d = 3,
-  GlobalAvgPool = 4,
-  Add = 5,
-  Concat = 6,
-  Sigmoid = 7,
-  Activation = 8,
-  Quantize = 9,
-  Dequantize = 10
-};
+// The enums (generated from sdk/schema/faceattr_model.fbs), the node struct and
+// the container version are the SDK's own (sdk/src/model).
+using model::Act;
+using model::DType;
+using model::kFormatVersion;
+using model::Op;
+using NodeDef = model::Node;
 
 struct TensorDef {
   std::string name;
@@ -38,21 +33,10 @@ struct TensorDef {
   bool constant() const { return !data.empty(); }
 };
 
-struct NodeDef {
-  std::string name;
-  Op op = Op::Conv2d;
-  std::vector<int> inputs;  // tensor indices; -1 = absent optional input (bias)
-  int output = -1;
-  // Conv2d / pools
-  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  int groups = 1;
-  // Concat
-  int axis = 3;
-  // Fused (Conv2d, FullyConnected, Add) or standalone (Activation)
-  Act act = Act::None;
-  float leaky_alpha = 0.01f;
-};
+// A Conv2d node with a square kernel and stride; `pads` is {top, left, bottom,
+// right}, `bias` -1 when absent.
+NodeDef conv2d_node(const std::string& name, int x, int weight, int bias, int output, int kernel, int stride,
+                    std::array<int, 4> pads, int groups, Act act);
 
 struct ModelDef {
   std::string kind;  // "anet" | "lnet"
