@@ -50,6 +50,27 @@ torch::Tensor quantize_emul(const torch::Tensor& x, const QParams& q) {
   return r.clamp(-128, 127);
 }
 
+RangeObserver observe_conv_stack(const std::vector<FoldedConv>& convs, int n, double percentile,
+                                 const std::function<torch::Tensor(int count)>& make) {
+  RangeObserver obs;
+  obs.percentile = percentile;
+  for (int done = 0; done < n; done += 32) {
+    std::vector<torch::Tensor> acts;
+    folded_forward(convs, make(std::min(32, n - done)), &acts);
+    obs.observe(acts);
+  }
+  return obs;
+}
+
+InputRange normalised_input_range(const InputSpec& in) {
+  InputRange r;
+  for (int c = 0; c < 3; ++c) {
+    r.lo = std::min(r.lo, static_cast<double>((0 - in.mean[c]) / in.std[c]));
+    r.hi = std::max(r.hi, static_cast<double>((1 - in.mean[c]) / in.std[c]));
+  }
+  return r;
+}
+
 void RangeObserver::observe(const std::vector<torch::Tensor>& acts) {
   if (lo.empty()) lo.assign(acts.size(), 0), hi.assign(acts.size(), 0);
   if (lo.size() != acts.size()) throw std::runtime_error("RangeObserver: tensor count changed");
@@ -105,7 +126,8 @@ static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, con
   return l;
 }
 
-QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r, int weight_qmax) {
+QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r,
+                  int weight_qmax) {
   if (r.batches == 0 || r.lo.size() != f.convs.size() + 2)
     throw std::runtime_error("quantize_net: no calibration");
   auto range = [&](size_t i) { return qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches); };
@@ -137,9 +159,8 @@ QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, 
   QParams prev = q.input;
   for (size_t i = 0; i < convs.size(); ++i) {
     const auto& c = convs[i];
-    QLayer l =
-        quantize_layer(c.weight, c.bias, prev, qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches),
-                       weight_qmax);
+    QLayer l = quantize_layer(c.weight, c.bias, prev,
+                              qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches), weight_qmax);
     l.stride = c.stride;
     l.pad = c.pad;
     l.groups = c.groups;

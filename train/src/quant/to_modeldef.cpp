@@ -1,5 +1,8 @@
 #include "quant/to_modeldef.h"
 
+#include <cstdio>
+#include <ctime>
+
 namespace faceattr::train {
 namespace mf = faceattr::modelfile;
 namespace {
@@ -197,6 +200,19 @@ mf::ModelDef build_int8_fcn_model(const QNet& q, const ModelInfo& info) {
   m.add_node(simple_node("sigmoid", mf::Op::Sigmoid, {logits}, probs));
   m.outputs = {probs};
   return m;
+}
+
+std::string utc_date() {
+  std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  return date;
+}
+
+std::string metadata_number(double v, const char* format) {
+  char b[64];
+  std::snprintf(b, sizeof b, format, v);
+  return b;
 }
 
 }  // namespace faceattr::train
