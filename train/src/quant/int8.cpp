@@ -126,34 +126,9 @@ static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, con
   return l;
 }
 
-QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r,
-                  int weight_qmax) {
-  if (r.batches == 0 || r.lo.size() != f.convs.size() + 2)
-    throw std::runtime_error("quantize_net: no calibration");
-  auto range = [&](size_t i) { return qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches); };
-  QNet q;
-  q.input = qparams_from_range(input_lo, input_hi);
-  QParams prev = q.input;
-  for (size_t i = 0; i < f.convs.size(); ++i) {
-    const auto& c = f.convs[i];
-    QLayer l = quantize_layer(c.weight, c.bias, prev, range(i), weight_qmax);
-    l.stride = c.stride;
-    l.pad = c.pad;
-    l.groups = c.groups;
-    l.relu = c.relu;
-    q.convs.push_back(l);
-    prev = l.out;
-  }
-  q.pooled = prev;  // the pool keeps its input's quantisation
-  q.fc = quantize_layer(f.fc_weight, f.fc_bias, q.pooled, range(f.convs.size() + 1), weight_qmax);
-  q.fc.relu = false;
-  return q;
-}
-
-QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, double input_hi,
-                         const RangeObserver& r, int weight_qmax) {
-  if (r.batches == 0 || r.lo.size() != convs.size())
-    throw std::runtime_error("quantize_conv_stack: no calibration");
+// The input and the conv layers; ranges r.lo/hi[i] (summed over r.batches) for conv i's output.
+static QNet quantize_convs(const std::vector<FoldedConv>& convs, double input_lo, double input_hi,
+                           const RangeObserver& r, int weight_qmax) {
   QNet q;
   q.input = qparams_from_range(input_lo, input_hi);
   QParams prev = q.input;
@@ -169,6 +144,25 @@ QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, 
     prev = l.out;
   }
   return q;
+}
+
+QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r,
+                  int weight_qmax) {
+  if (r.batches == 0 || r.lo.size() != f.convs.size() + 2)
+    throw std::runtime_error("quantize_net: no calibration");
+  auto range = [&](size_t i) { return qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches); };
+  QNet q = quantize_convs(f.convs, input_lo, input_hi, r, weight_qmax);
+  q.pooled = q.convs.empty() ? q.input : q.convs.back().out;  // the pool keeps its input's quantisation
+  q.fc = quantize_layer(f.fc_weight, f.fc_bias, q.pooled, range(f.convs.size() + 1), weight_qmax);
+  q.fc.relu = false;
+  return q;
+}
+
+QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, double input_hi,
+                         const RangeObserver& r, int weight_qmax) {
+  if (r.batches == 0 || r.lo.size() != convs.size())
+    throw std::runtime_error("quantize_conv_stack: no calibration");
+  return quantize_convs(convs, input_lo, input_hi, r, weight_qmax);
 }
 
 torch::Tensor conv_stack_dequantized(const QNet& q, const torch::Tensor& x) {
