@@ -14,8 +14,6 @@ file(GLOB FACEATTR_TRAIN_LIB_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_CURRENT_SOURCE_DIR}/src/engine/*.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/quant/*.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/stages/*.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/lnet/*.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/loc/*.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/util/*.cpp)
 
 add_library(faceattr_train_lib STATIC ${FACEATTR_TRAIN_LIB_SOURCES})

@@ -1,5 +1,13 @@
-// faceattr_train: trains, compares, calibrates and exports ANet, the face
-// localiser (box-supervised) and the paper's weakly supervised LNet.
+// faceattr_train: the trainer's command line, one subcommand per stage
+// (stages/stages.h), all sharing the options below (a --config JSON sets the
+// defaults, flags win); each writes into --run-dir, exports into --out-dir.
+//   ANet:      pretrain (identities), finetune (40 attributes), linear (heads
+//              vs linear classifiers), export (thresholds, int8, .fam files,
+//              SDK check), anet-joint (fine-tuning on the localiser's crops)
+//   localiser: loc-train (box-supervised), loc-export (the shipped lnet-*.fam)
+//   LNet:      lnet-pretrain (rotation), lnet-train (weak supervision),
+//              lnet-export (decoder tuning, int8, .fam files, SDK check)
+//   tools:     bench (training throughput), make-toy-data (smoke-test data)
 // See train/README.md; scripts/train_recipe.sh runs the whole recipe.
 #include <torch/torch.h>
 
@@ -105,7 +113,8 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--lnet-pyramid-levels", o.lnet_pyramid_levels,
                   "lnet-export: image-pyramid levels of the decoder (1 = one pass)")
       ->check(CLI::Range(1, 8));
-  app->add_option("--lnet-pyramid-factor", o.lnet_pyramid_factor, "lnet-export: scale step between pyramid levels")
+  app->add_option("--lnet-pyramid-factor", o.lnet_pyramid_factor,
+                  "lnet-export: scale step between pyramid levels")
       ->check(CLI::Range(1.05, 4.0));
   app->add_option("--loc-input-width", o.loc_input_width, "localiser input width");
   app->add_option("--loc-input-height", o.loc_input_height, "localiser input height");
@@ -120,10 +129,12 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--loc-init", o.loc_init, "loc-train: start from this checkpoint");
   app->add_option("--loc-crop-w", o.loc_crop_w, "loc-export: ANet crop width in face-box sides");
   app->add_option("--loc-crop-h", o.loc_crop_h, "loc-export: ANet crop height in face-box sides");
-  app->add_option("--joint-lnet", o.joint_lnet, "anet-joint: the localiser (.fam) whose crops ANet learns from");
+  app->add_option("--joint-lnet", o.joint_lnet,
+                  "anet-joint: the localiser (.fam) whose crops ANet learns from");
   app->add_option("--joint-epochs", o.joint_epochs, "anet-joint: epochs");
   app->add_option("--joint-lr", o.joint_lr, "anet-joint: peak learning rate");
-  app->add_option("--loc-crop-dy", o.loc_crop_dy, "loc-export: ANet crop centre below the box centre (sides)");
+  app->add_option("--loc-crop-dy", o.loc_crop_dy,
+                  "loc-export: ANet crop centre below the box centre (sides)");
 }
 
 int main(int argc, char** argv) {
@@ -162,7 +173,8 @@ int main(int argc, char** argv) {
       {"lnet-export", "LNet: decoder tuning, int8, .fam files, SDK check", run_lnet_export},
       {"loc-train", "localiser: box-supervised training on real photos and composites", run_loc_train},
       {"loc-export", "localiser: threshold, int8, .fam files, SDK check", run_loc_export},
-      {"anet-joint", "ANet fine-tuned on the localiser's crops (then export --head finetuned)", run_anet_joint}};
+      {"anet-joint", "ANet fine-tuned on the localiser's crops (then export --head finetuned)",
+       run_anet_joint}};
   std::vector<std::pair<CLI::App*, const Cmd*>> subs;
   for (const auto& c : cmds) {
     auto* s = app.add_subcommand(c.name, c.help);

@@ -1,11 +1,11 @@
-// Hide-and-Seek on LNet training scenes (lnet/scenes.h, hide_patches): hidden
+// Hide-and-Seek on LNet training scenes (data/scenes.h, hide_patches): hidden
 // patches are exactly the grid cells set to 0, nothing else changes, and a
 // disabled hide leaves the scene and the generator untouched.
 #include <catch2/catch.hpp>
 #include <random>
 #include <vector>
 
-#include "lnet/scenes.h"
+#include "data/scenes.h"
 
 namespace ft = faceattr::train;
 

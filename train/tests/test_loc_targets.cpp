@@ -1,11 +1,11 @@
-// The localiser's box convention and training targets (loc/loc_data.h) against
+// The localiser's box convention and training targets (data/loc_data.h) against
 // the SDK's dense decoder (pipeline/lnet_decode.h): a map written from the
 // targets decodes back to the faces, so the trainer encodes what the SDK reads.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
 
-#include "loc/loc_data.h"
+#include "data/loc_data.h"
 #include "pipeline/lnet_decode.h"
 
 namespace ft = faceattr::train;

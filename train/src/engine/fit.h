@@ -1,17 +1,19 @@
-// The epoch loop shared by the training stages: AdamW with linear warm-up and
-// cosine decay, progress bar, per-epoch metrics (CSV/JSON/HTML), atomic
-// per-epoch checkpoints and --resume.
+// The epoch loop of every training stage: AdamW (no weight decay on BN and
+// biases) with linear warm-up and cosine decay, progress bar with ETA,
+// per-epoch metrics (CSV/JSON/HTML), atomic per-epoch checkpoints and
+// --resume. The batches come from a BatchSource (engine/batches.h).
 #pragma once
 
 #include <torch/torch.h>
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "data/loader.h"
+#include "engine/batches.h"
 #include "engine/history.h"
 #include "engine/options.h"
 
@@ -27,18 +29,21 @@ struct FitConfig {
   std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> modules;
 };
 
-// Returns the batch loss (a scalar tensor with grad) and may add named running
-// statistics (summed over samples) to `stats`.
-using StepFn = std::function<torch::Tensor(const Batch&, std::map<std::string, double>& stats)>;
+// The generated-batch stages (LNet, localiser, joint): one module saved as <stem>.pt,
+// weight decay from the options, warm-up over the first 0.3 epoch.
+FitConfig generated_fit_config(const Options& o, const std::string& stage, int epochs, double lr,
+                               const std::string& stem, std::shared_ptr<torch::nn::Module> net);
+
 // Evaluates after each epoch (modules in eval mode); returns named metrics.
 using EvalFn = std::function<std::map<std::string, double>()>;
 
 torch::Device pick_device(const std::string& requested);
 
-// Trains `cfg.modules` on `train`, resuming from run_dir/<stage> when
-// o.resume and a checkpoint exists. Returns the history.
-History fit(const Options& o, const FitConfig& cfg, const Dataset& train, torch::Device device,
-            const StepFn& step, const EvalFn& eval);
+// Trains `cfg.modules` (moved to `device`) on the batches of `batches`, resuming from
+// run_dir/<stage> when o.resume and a checkpoint exists. The final weights go to
+// run_dir/<stage>/<stem>.pt. Returns the history.
+History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch::Device device,
+            const EvalFn& eval);
 
 // Loads the final weights a finished stage wrote (run_dir/<stage>/<stem>.pt).
 // Tensors are loaded onto `device` (checkpoints are device independent).

@@ -98,7 +98,8 @@ FoldedNet folded_from_model_file(const std::string& path, std::string* head) {
   return net;
 }
 
-torch::Tensor FoldedNet::logits(const torch::Tensor& x, std::vector<torch::Tensor>* acts) const {
+torch::Tensor folded_forward(const std::vector<FoldedConv>& convs, const torch::Tensor& x,
+                             std::vector<torch::Tensor>* acts) {
   torch::NoGradGuard ng;
   auto h = x;
   for (const auto& c : convs) {
@@ -106,7 +107,12 @@ torch::Tensor FoldedNet::logits(const torch::Tensor& x, std::vector<torch::Tenso
     if (c.relu) h = torch::relu(h);
     if (acts) acts->push_back(h);
   }
-  h = h.mean({2, 3});
+  return h;
+}
+
+torch::Tensor FoldedNet::logits(const torch::Tensor& x, std::vector<torch::Tensor>* acts) const {
+  torch::NoGradGuard ng;
+  auto h = folded_forward(convs, x, acts).mean({2, 3});
   if (acts) acts->push_back(h);
   auto out = torch::addmm(fc_bias, h, fc_weight.t());
   if (acts) acts->push_back(out);

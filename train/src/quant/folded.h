@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include <string>
-
 #include <vector>
 
 #include "model/anet.h"
@@ -27,6 +26,11 @@ struct FoldedNet {
   // output, then the pooled features, then the logits.
   torch::Tensor logits(const torch::Tensor& x, std::vector<torch::Tensor>* acts = nullptr) const;
 };
+
+// Folded conv stack forward: x [N,3,H,W] -> the last conv's output (LNet: the face logit
+// map [N,1,h,w]); `acts` gets every conv output.
+torch::Tensor folded_forward(const std::vector<FoldedConv>& convs, const torch::Tensor& x,
+                             std::vector<torch::Tensor>* acts = nullptr);
 
 // BN (eval statistics) folded: w' = w * g / sqrt(v + eps), b' = beta - m * g / sqrt(v + eps).
 FoldedNet fold_batchnorm(ANet& net);

@@ -50,6 +50,27 @@ torch::Tensor quantize_emul(const torch::Tensor& x, const QParams& q) {
   return r.clamp(-128, 127);
 }
 
+RangeObserver observe_conv_stack(const std::vector<FoldedConv>& convs, int n, double percentile,
+                                 const std::function<torch::Tensor(int count)>& make) {
+  RangeObserver obs;
+  obs.percentile = percentile;
+  for (int done = 0; done < n; done += 32) {
+    std::vector<torch::Tensor> acts;
+    folded_forward(convs, make(std::min(32, n - done)), &acts);
+    obs.observe(acts);
+  }
+  return obs;
+}
+
+InputRange normalised_input_range(const InputSpec& in) {
+  InputRange r;
+  for (int c = 0; c < 3; ++c) {
+    r.lo = std::min(r.lo, static_cast<double>((0 - in.mean[c]) / in.std[c]));
+    r.hi = std::max(r.hi, static_cast<double>((1 - in.mean[c]) / in.std[c]));
+  }
+  return r;
+}
+
 void RangeObserver::observe(const std::vector<torch::Tensor>& acts) {
   if (lo.empty()) lo.assign(acts.size(), 0), hi.assign(acts.size(), 0);
   if (lo.size() != acts.size()) throw std::runtime_error("RangeObserver: tensor count changed");
@@ -105,16 +126,16 @@ static QLayer quantize_layer(const torch::Tensor& w, const torch::Tensor& b, con
   return l;
 }
 
-QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r, int weight_qmax) {
-  if (r.batches == 0 || r.lo.size() != f.convs.size() + 2)
-    throw std::runtime_error("quantize_net: no calibration");
-  auto range = [&](size_t i) { return qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches); };
+// The input and the conv layers; ranges r.lo/hi[i] (summed over r.batches) for conv i's output.
+static QNet quantize_convs(const std::vector<FoldedConv>& convs, double input_lo, double input_hi,
+                           const RangeObserver& r, int weight_qmax) {
   QNet q;
   q.input = qparams_from_range(input_lo, input_hi);
   QParams prev = q.input;
-  for (size_t i = 0; i < f.convs.size(); ++i) {
-    const auto& c = f.convs[i];
-    QLayer l = quantize_layer(c.weight, c.bias, prev, range(i), weight_qmax);
+  for (size_t i = 0; i < convs.size(); ++i) {
+    const auto& c = convs[i];
+    QLayer l = quantize_layer(c.weight, c.bias, prev,
+                              qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches), weight_qmax);
     l.stride = c.stride;
     l.pad = c.pad;
     l.groups = c.groups;
@@ -122,7 +143,16 @@ QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const Ra
     q.convs.push_back(l);
     prev = l.out;
   }
-  q.pooled = prev;  // the pool keeps its input's quantisation
+  return q;
+}
+
+QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& r,
+                  int weight_qmax) {
+  if (r.batches == 0 || r.lo.size() != f.convs.size() + 2)
+    throw std::runtime_error("quantize_net: no calibration");
+  auto range = [&](size_t i) { return qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches); };
+  QNet q = quantize_convs(f.convs, input_lo, input_hi, r, weight_qmax);
+  q.pooled = q.convs.empty() ? q.input : q.convs.back().out;  // the pool keeps its input's quantisation
   q.fc = quantize_layer(f.fc_weight, f.fc_bias, q.pooled, range(f.convs.size() + 1), weight_qmax);
   q.fc.relu = false;
   return q;
@@ -132,22 +162,7 @@ QNet quantize_conv_stack(const std::vector<FoldedConv>& convs, double input_lo, 
                          const RangeObserver& r, int weight_qmax) {
   if (r.batches == 0 || r.lo.size() != convs.size())
     throw std::runtime_error("quantize_conv_stack: no calibration");
-  QNet q;
-  q.input = qparams_from_range(input_lo, input_hi);
-  QParams prev = q.input;
-  for (size_t i = 0; i < convs.size(); ++i) {
-    const auto& c = convs[i];
-    QLayer l =
-        quantize_layer(c.weight, c.bias, prev, qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches),
-                       weight_qmax);
-    l.stride = c.stride;
-    l.pad = c.pad;
-    l.groups = c.groups;
-    l.relu = c.relu;
-    q.convs.push_back(l);
-    prev = l.out;
-  }
-  return q;
+  return quantize_convs(convs, input_lo, input_hi, r, weight_qmax);
 }
 
 torch::Tensor conv_stack_dequantized(const QNet& q, const torch::Tensor& x) {

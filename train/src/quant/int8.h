@@ -7,9 +7,11 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "data/augment.h"
 #include "quant/folded.h"
 
 namespace faceattr::train {
@@ -46,6 +48,17 @@ struct RangeObserver {
   void observe(const std::vector<torch::Tensor>& acts);
 };
 
+// Activation ranges of a conv stack (LNet, localiser) over `n` calibration inputs, made 32
+// at a time by `make(count)` ([count,3,H,W], normalised).
+RangeObserver observe_conv_stack(const std::vector<FoldedConv>& convs, int n, double percentile,
+                                 const std::function<torch::Tensor(int count)>& make);
+
+// The range of normalised pixels: (0 - mean) / std .. (1 - mean) / std over the channels.
+struct InputRange {
+  double lo = 1e9, hi = -1e9;
+};
+InputRange normalised_input_range(const InputSpec& in);
+
 QParams qparams_from_range(double lo, double hi);
 // x (float) -> int8 value (as float) with round half away from zero, as the SDK.
 torch::Tensor quantize_emul(const torch::Tensor& x, const QParams& q);
@@ -54,7 +67,7 @@ torch::Tensor quantize_emul(const torch::Tensor& x, const QParams& q);
 // `ranges` holds one entry per conv output, the pooled features and the logits.
 // `weight_qmax`: the weights' largest magnitude (127 for 8 bits, 64 for 7).
 QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& ranges,
-                 int weight_qmax = 127);
+                  int weight_qmax = 127);
 
 // Fully convolutional nets (LNet): convs only (QNet::fc/pooled unused);
 // `ranges` holds one entry per conv output.

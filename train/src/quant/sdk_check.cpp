@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "faceattr/faceattr.h"
@@ -68,6 +69,26 @@ SdkCheck check_c_api(const std::vector<uint8_t>& model, const std::vector<RgbIma
   }
   faceattr_session_free(s);
   return c;
+}
+
+void SdkCheckLog::record(const SdkCheck& c, const std::string& model) {
+  std::fprintf(stderr, "%s SDK check %s %s: max |diff| %.2e (bound %.1e, n=%d) %s\n", tag_.c_str(),
+               model.c_str(), c.what.c_str(), c.max_abs_diff, c.bound, c.n, c.ok() ? "ok" : "FAILED");
+  checks_.push_back(
+      {{"model", model}, {"what", c.what}, {"max_abs_diff", c.max_abs_diff}, {"bound", c.bound}, {"n", c.n}});
+  ok_ = ok_ && c.ok();
+}
+
+void SdkCheckLog::record(const std::vector<SdkCheck>& checks, const std::string& model) {
+  for (const auto& c : checks) record(c, model);
+}
+
+void SdkCheckLog::record_int8(std::vector<SdkCheck> checks, const std::string& model, double reference_bound,
+                              double bound) {
+  for (auto& c : checks) {
+    c.bound = c.what == "network/reference" ? reference_bound : bound;
+    record(c, model);
+  }
 }
 
 }  // namespace faceattr::train

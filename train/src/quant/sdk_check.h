@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -28,5 +29,25 @@ std::vector<SdkCheck> check_network(const std::vector<uint8_t>& model, const tor
 // resize and normalisation) on raw images, backend AUTO.
 SdkCheck check_c_api(const std::vector<uint8_t>& model, const std::vector<RgbImage>& images,
                      const torch::Tensor& expected, double bound);
+
+// The checks of one export: each is printed ("<tag> SDK check <model> <what>: max |diff| ...")
+// and kept for the export report.
+class SdkCheckLog {
+ public:
+  explicit SdkCheckLog(std::string tag) : tag_(std::move(tag)) {}
+  void record(const SdkCheck& c, const std::string& model);
+  void record(const std::vector<SdkCheck>& checks, const std::string& model);
+  // An int8 model: the reference kernels emulate it exactly (within `reference_bound`, the
+  // sigmoid's rounding); the other families are held to `bound`.
+  void record_int8(std::vector<SdkCheck> checks, const std::string& model, double reference_bound,
+                   double bound);
+  bool ok() const { return ok_; }
+  const nlohmann::json& json() const { return checks_; }
+
+ private:
+  std::string tag_;
+  nlohmann::json checks_ = nlohmann::json::array();
+  bool ok_ = true;
+};
 
 }  // namespace faceattr::train

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -14,8 +13,8 @@
 #include "engine/splits.h"
 #include "model/anet.h"
 #include "quant/folded.h"
-#include "quant/int8.h"
 #include "quant/golden.h"
+#include "quant/int8.h"
 #include "quant/sdk_check.h"
 #include "quant/to_modeldef.h"
 #include "stages/stages.h"
@@ -48,12 +47,6 @@ nlohmann::json per_attribute(const std::vector<std::string>& names, const std::v
   nlohmann::json j;
   for (size_t a = 0; a < names.size(); ++a) j[names[a]] = acc[a];
   return j;
-}
-
-std::string fmt(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.4f", v);
-  return b;
 }
 
 }  // namespace
@@ -140,12 +133,8 @@ void run_export(const Options& o) {
       obs.observe(acts);
     }
   }
-  double in_lo = 1e9, in_hi = -1e9;
-  for (int c = 0; c < 3; ++c) {
-    in_lo = std::min(in_lo, static_cast<double>((0 - o.input.mean[c]) / o.input.std[c]));
-    in_hi = std::max(in_hi, static_cast<double>((1 - o.input.mean[c]) / o.input.std[c]));
-  }
-  QNet qnet = quantize_net(folded, in_lo, in_hi, obs, weight_qmax_for_bits(o.int8_weight_bits));
+  const InputRange in_range = normalised_input_range(o.input);
+  QNet qnet = quantize_net(folded, in_range.lo, in_range.hi, obs, weight_qmax_for_bits(o.int8_weight_bits));
   auto print_layer = [](const std::string& n, const QLayer& l) {
     auto m = l.w_scale * (l.in.scale / l.out.scale);
     std::fprintf(stderr, "[export] int8 %-6s in %.4g/%d out %.4g/%d requant multiplier %.3g..%.3g\n",
@@ -165,16 +154,12 @@ void run_export(const Options& o) {
   ModelInfo info;
   info.input = o.input;
   info.attribute_names = names;
-  std::time_t now = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   // A network from anet-joint (<run>/joint) was fine-tuned on the localiser's crops of
   // CelebA and MTFL photos after the recipe's training.
   const bool joint = !from_file && std::filesystem::exists(o.run_dir + "/joint/state.json");
   info.metadata = {
-      {"license",
-       std::string("Trained on CelebA, LFW") + (joint ? ", MTFL" : "") +
-           " and ImageNet images: non-commercial research use only (see the datasets' terms)"},
+      {"license", std::string("Trained on CelebA, LFW") + (joint ? ", MTFL" : "") +
+                      " and ImageNet images: non-commercial research use only (see the datasets' terms)"},
       {"training_data",
        std::string("CelebA 10,000 aligned train-split images (89x109) + LFW identities (1,680 people)") +
            (joint ? "; joint fine-tuning on the localiser's crops of the CelebA images and 9,000 MTFL photos "
@@ -186,25 +171,27 @@ void run_export(const Options& o) {
       {"macs", std::to_string(cost.macs)},
       {"params", std::to_string(cost.params)},
       {"head", head},
-      {"framing", "face crop, centre-cropped to width/height 0.8 by the SDK; with the localiser, the crop "
-                  "its lnet.crop_* keys derive from the face box"},
-      {"date", date}};
+      {"framing",
+       "face crop, centre-cropped to width/height 0.8 by the SDK; with the localiser, the crop "
+       "its lnet.crop_* keys derive from the face box"},
+      {"date", utc_date()}};
   const std::string stem = o.out_dir + "/" + o.model_name;
   std::filesystem::create_directories(o.out_dir);
 
   info.name = o.model_name + "-fp32";
   info.description = "ANet (CelebA 40 attributes), fp32";
   info.thresholds = thr32;
-  info.metadata.push_back({"val_mean_accuracy", fmt(mean_of(acc32))});
+  info.metadata.push_back({"val_mean_accuracy", metadata_number(mean_of(acc32))});
   auto bytes32 = modelfile::serialize(build_fp32_model(folded, info));
   info.metadata.pop_back();
   info.name = o.model_name + "-int8";
   info.description = "ANet (CelebA 40 attributes), int8 post-training quantised";
   info.thresholds = thr8;
-  info.metadata.push_back({"val_mean_accuracy", fmt(mean_of(acc8))});
+  info.metadata.push_back({"val_mean_accuracy", metadata_number(mean_of(acc8))});
   info.metadata.push_back({"quantization", "int8: " + weight_bits_description(o.int8_weight_bits) +
                                                ", per-tensor activations (" + std::to_string(o.calib_images) +
-                                               " calibration images, p" + fmt(o.calib_percentile) + ")"});
+                                               " calibration images, p" +
+                                               metadata_number(o.calib_percentile) + ")"});
   auto bytes8 = modelfile::serialize(build_int8_model(qnet, info));
 
   // SDK checks before anything is written to out_dir.
@@ -230,35 +217,16 @@ void run_export(const Options& o) {
   std::fprintf(stderr,
                "[export] int8 bound for non-reference kernels: %.3g (fc sensitivity %.3g, logit step %.3g)\n",
                bound8, fc_sens, static_cast<double>(qnet.fc.out.scale));
-  nlohmann::json checks = nlohmann::json::array();
-  bool all_ok = true;
-  auto record = [&](const SdkCheck& c, const std::string& model) {
-    std::fprintf(stderr, "[export] SDK check %s %s: max |diff| %.2e (bound %.1e, n=%d) %s\n", model.c_str(),
-                 c.what.c_str(), c.max_abs_diff, c.bound, c.n, c.ok() ? "ok" : "FAILED");
-    checks.push_back({{"model", model},
-                      {"what", c.what},
-                      {"max_abs_diff", c.max_abs_diff},
-                      {"bound", c.bound},
-                      {"n", c.n}});
-    all_ok = all_ok && c.ok();
-  };
-  for (auto& c : check_network(bytes32, x_nhwc, probs32.slice(0, 0, n_check), bound32)) record(c, "fp32");
-  for (auto& c : check_network(bytes32, g_in, g32, bound32)) record(c, "fp32-golden");
-  record(check_c_api(bytes32, raw, probs32.slice(0, 0, n_check), bound32), "fp32");
-  for (auto& c : check_network(bytes8, x_nhwc, probs8.slice(0, 0, n_check), 0)) {
-    c.bound = c.what == "network/reference" ? bound8_ref : bound8;
-    record(c, "int8");
-  }
-  for (auto& c : check_network(bytes8, g_in, g8, 0)) {
-    c.bound = c.what == "network/reference" ? bound8_ref : bound8;
-    record(c, "int8-golden");
-  }
-  {
-    auto c = check_c_api(bytes8, raw, probs8.slice(0, 0, n_check), 0);
-    c.bound = bound8;
-    record(c, "int8");
-  }
-  if (!all_ok) throw std::runtime_error("the SDK disagrees with LibTorch on the exported model (see above)");
+  SdkCheckLog checks("[export]");
+  checks.record(check_network(bytes32, x_nhwc, probs32.slice(0, 0, n_check), bound32), "fp32");
+  checks.record(check_network(bytes32, g_in, g32, bound32), "fp32-golden");
+  checks.record(check_c_api(bytes32, raw, probs32.slice(0, 0, n_check), bound32), "fp32");
+  checks.record_int8(check_network(bytes8, x_nhwc, probs8.slice(0, 0, n_check), 0), "int8", bound8_ref,
+                     bound8);
+  checks.record_int8(check_network(bytes8, g_in, g8, 0), "int8-golden", bound8_ref, bound8);
+  checks.record_int8({check_c_api(bytes8, raw, probs8.slice(0, 0, n_check), 0)}, "int8", bound8_ref, bound8);
+  if (!checks.ok())
+    throw std::runtime_error("the SDK disagrees with LibTorch on the exported model (see above)");
 
   modelfile::write_file_atomic(stem + "-fp32.fam", bytes32);
   modelfile::write_file_atomic(stem + "-int8.fam", bytes8);
@@ -279,7 +247,7 @@ void run_export(const Options& o) {
   rep["int8_thresholds"] = thr8;
   rep["fp32_bytes"] = bytes32.size();
   rep["int8_bytes"] = bytes8.size();
-  rep["sdk_checks"] = checks;
+  rep["sdk_checks"] = checks.json();
   rep["note"] =
       "accuracies: thresholds calibrated 2-fold on the validation split (never scored where fitted); "
       "shipped thresholds are calibrated on the whole validation split";

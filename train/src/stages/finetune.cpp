@@ -71,7 +71,8 @@ void run_finetune(const Options& o) {
     m["val_acc_calibrated"] = mean_of(cross_calibrated_accuracy(probs, pr.targets));
     return m;
   };
-  fit(o, cfg, splits.train, dev, step, eval);
+  LoaderBatches batches(o, splits.train, dev, step);
+  fit(o, cfg, batches, dev, eval);
 }
 
 }  // namespace faceattr::train

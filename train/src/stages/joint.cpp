@@ -16,12 +16,11 @@
 #include <stdexcept>
 
 #include "data/jpeg.h"
+#include "data/loc_data.h"
 #include "engine/evaluate.h"
 #include "engine/fit.h"
-#include "engine/generated_loop.h"
 #include "engine/splits.h"
 #include "faceattr/faceattr.h"
-#include "loc/loc_data.h"
 #include "model/anet.h"
 #include "model/model.h"
 #include "pipeline/face_pipeline.h"
@@ -51,7 +50,8 @@ struct JointFace {
 
 // Bilinear sample of `src` at (x, y) with coordinates clamped to [x0, x1] x [y0, y1] (the
 // SDK replicates edge pixels past the frame border).
-inline void sample_clamped(const RgbImage& s, float x, float y, float x0, float y0, float x1, float y1, float* rgb) {
+inline void sample_clamped(const RgbImage& s, float x, float y, float x0, float y0, float x1, float y1,
+                           float* rgb) {
   x = std::clamp(x, x0, x1);
   y = std::clamp(y, y0, y1);
   const int ix = std::min(static_cast<int>(x), s.width - 1), iy = std::min(static_cast<int>(y), s.height - 1);
@@ -72,7 +72,8 @@ void render(const RgbImage& img, const image::CropBox& b, const image::CropBox& 
   const int W = in.width, H = in.height;
   const float sx = b.w / W, sy = b.h / H;
   const float x0 = std::max(0.0f, valid.x), y0 = std::max(0.0f, valid.y);
-  const float x1 = std::min(img.width - 1.0f, valid.x + valid.w - 1), y1 = std::min(img.height - 1.0f, valid.y + valid.h - 1);
+  const float x1 = std::min(img.width - 1.0f, valid.x + valid.w - 1),
+              y1 = std::min(img.height - 1.0f, valid.y + valid.h - 1);
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) {
       float acc[3] = {0, 0, 0};
@@ -80,8 +81,8 @@ void render(const RgbImage& img, const image::CropBox& b, const image::CropBox& 
       for (int j = 0; j < 3; ++j)
         for (int i = 0; i < 3; ++i) {
           float rgb[3];
-          sample_clamped(img, b.x + (xx + (i + 0.5f) / 3) * sx - 0.5f, b.y + (y + (j + 0.5f) / 3) * sy - 0.5f, x0,
-                         y0, x1, y1, rgb);
+          sample_clamped(img, b.x + (xx + (i + 0.5f) / 3) * sx - 0.5f, b.y + (y + (j + 0.5f) / 3) * sy - 0.5f,
+                         x0, y0, x1, y1, rgb);
           acc[0] += rgb[0], acc[1] += rgb[1], acc[2] += rgb[2];
         }
       for (int c = 0; c < 3; ++c)
@@ -96,7 +97,8 @@ float uni(std::mt19937& rng, float a, float b) { return std::uniform_real_distri
 void training_view(const JointFace& f, const InputSpec& in, std::mt19937& rng, float* dst) {
   image::CropBox b = f.crop;
   const float s = std::exp(uni(rng, -0.12f, 0.12f));
-  const float cx = b.x + b.w / 2 + uni(rng, -0.05f, 0.05f) * b.w, cy = b.y + b.h / 2 + uni(rng, -0.05f, 0.05f) * b.h;
+  const float cx = b.x + b.w / 2 + uni(rng, -0.05f, 0.05f) * b.w,
+              cy = b.y + b.h / 2 + uni(rng, -0.05f, 0.05f) * b.h;
   b.w *= s, b.h *= s;
   b.x = cx - b.w / 2, b.y = cy - b.h / 2;
   image::CropBox valid{0, 0, static_cast<float>(f.img->width), static_cast<float>(f.img->height)};
@@ -124,10 +126,12 @@ struct Localiser {
     if (faceattr_session_create(a.data(), a.size(), l.data(), l.size(), &p, &s) != FACEATTR_OK)
       throw std::runtime_error("localiser session: " + std::string(faceattr_last_error()));
     model::Model m;
-    if (!model::load_model(l.data(), l.size(), &m).is_ok() || !pipeline::decode_params_from_model(m, &params).is_ok())
+    if (!model::load_model(l.data(), l.size(), &m).is_ok() ||
+        !pipeline::decode_params_from_model(m, &params).is_ok())
       throw std::runtime_error("cannot read the LNet's framing from " + lnet_path);
     model::Model am;
-    if (!model::load_model(a.data(), a.size(), &am).is_ok()) throw std::runtime_error("cannot read " + anet_path);
+    if (!model::load_model(a.data(), a.size(), &am).is_ok())
+      throw std::runtime_error("cannot read " + anet_path);
     aspect = static_cast<float>(am.input_width) / static_cast<float>(am.input_height);
   }
   ~Localiser() { faceattr_session_free(s); }
@@ -146,7 +150,8 @@ struct Localiser {
         if (d < best_d) best_d = d, best = k;
       }
       const float side = std::sqrt(faces[best].box[2] * faces[best].box[3]);
-      if (std::sqrt(best_d) > 0.5f * hint->side || side < 0.5f * hint->side || side > 2.0f * hint->side) return false;
+      if (std::sqrt(best_d) > 0.5f * hint->side || side < 0.5f * hint->side || side > 2.0f * hint->side)
+        return false;
     }
     const image::CropBox face{faces[best].box[0], faces[best].box[1], faces[best].box[2], faces[best].box[3]};
     *out = pipeline::anet_crop_of(face, params, aspect);
@@ -175,7 +180,8 @@ void run_anet_joint(const Options& o0) {
   ANet net(n_attr, o.width_mult, o.dropout);
   {
     torch::NoGradGuard ng;
-    if (net->layers.size() != folded.convs.size()) throw std::runtime_error(anet_path + ": not the config's ANet");
+    if (net->layers.size() != folded.convs.size())
+      throw std::runtime_error(anet_path + ": not the config's ANet");
     for (size_t i = 0; i < folded.convs.size(); ++i) {
       auto& l = net->layers[i];
       l->conv->weight.copy_(folded.convs[i].weight);
@@ -189,7 +195,8 @@ void run_anet_joint(const Options& o0) {
     net->eval();
     auto x = torch::randn({4, 3, in.height, in.width});
     const double d = (net->forward(x) - folded.logits(x)).abs().max().item<double>();
-    std::fprintf(stderr, "[anet-joint] %s loaded: max |logit diff| vs the folded file %.2e\n", anet_path.c_str(), d);
+    std::fprintf(stderr, "[anet-joint] %s loaded: max |logit diff| vs the folded file %.2e\n",
+                 anet_path.c_str(), d);
     if (d > 1e-3) throw std::runtime_error("ANet rebuilt from " + anet_path + " differs from the file");
   }
 
@@ -261,8 +268,8 @@ void run_anet_joint(const Options& o0) {
   std::fprintf(stderr,
                "[anet-joint] %zu training faces (%zu CelebA, %zu MTFL), validation %zu CelebA + %zu MTFL; "
                "%d of %d crops from landmarks (no localiser face on the landmark box)\n",
-               train.size(), splits.train.samples.size(), mtfl_train.size(), val_celeba.size(), val_mtfl.size(),
-               fallback, total);
+               train.size(), splits.train.samples.size(), mtfl_train.size(), val_celeba.size(),
+               val_mtfl.size(), fallback, total);
 
   // Positive weights (sqrt of neg/pos over the labelled faces), as the fine-tuning stage.
   std::vector<float> pos_w(static_cast<size_t>(n_attr), 1.0f);
@@ -270,13 +277,15 @@ void run_anet_joint(const Options& o0) {
     double pos = 0, n = 0;
     for (const auto& f : train)
       if (f.mask[static_cast<size_t>(a)] > 0) pos += f.attrs[static_cast<size_t>(a)], n += 1;
-    pos_w[static_cast<size_t>(a)] = static_cast<float>(std::clamp(std::sqrt((n - pos + 1) / (pos + 1)), 0.05, 20.0));
+    pos_w[static_cast<size_t>(a)] =
+        static_cast<float>(std::clamp(std::sqrt((n - pos + 1) / (pos + 1)), 0.05, 20.0));
   }
   const auto pos_t = torch::tensor(pos_w);
 
   auto batch_of = [&](const std::vector<JointFace>& set, size_t first, size_t count, std::mt19937* rng) {
     auto x = torch::empty({static_cast<int64_t>(count), 3, in.height, in.width});
-    auto y = torch::empty({static_cast<int64_t>(count), n_attr}), m = torch::empty({static_cast<int64_t>(count), n_attr});
+    auto y = torch::empty({static_cast<int64_t>(count), n_attr}),
+         m = torch::empty({static_cast<int64_t>(count), n_attr});
     for (size_t k = 0; k < count; ++k) {
       const JointFace& f = set[(first + k) % set.size()];
       float* dst = x[static_cast<int64_t>(k)].data_ptr<float>();
@@ -307,7 +316,8 @@ void run_anet_joint(const Options& o0) {
       if (set == &val_celeba) {
         r["val_celeba_acc"] = mean_of(cross_calibrated_accuracy(p, t));
       } else {
-        for (auto [a, n] : {std::pair{i_male, "male"}, std::pair{i_smile, "smiling"}, std::pair{i_glasses, "glasses"}}) {
+        for (auto [a, n] :
+             {std::pair{i_male, "male"}, std::pair{i_smile, "smiling"}, std::pair{i_glasses, "glasses"}}) {
           auto pa = p.select(1, a).unsqueeze(1), ta = t.select(1, a).unsqueeze(1);
           r[std::string("val_mtfl_") + n] = mean_of(cross_calibrated_accuracy(pa, ta));
         }
@@ -317,7 +327,8 @@ void run_anet_joint(const Options& o0) {
   };
   {
     auto r0 = evaluate_sets();
-    std::fprintf(stderr, "[anet-joint] before: CelebA val %.4f, MTFL val Male %.4f Smiling %.4f Eyeglasses %.4f\n",
+    std::fprintf(stderr,
+                 "[anet-joint] before: CelebA val %.4f, MTFL val Male %.4f Smiling %.4f Eyeglasses %.4f\n",
                  r0["val_celeba_acc"], r0["val_mtfl_male"], r0["val_mtfl_smiling"], r0["val_mtfl_glasses"]);
   }
 
@@ -328,7 +339,7 @@ void run_anet_joint(const Options& o0) {
   const int batch = o.batch_size;
   const int steps = static_cast<int>(train.size() / static_cast<size_t>(batch));
   int shuffled_epoch = 0;
-  StepLoss step = [&](int epoch, int s, std::map<std::string, double>&) {
+  GenerateFn step = [&](int epoch, int s, std::map<std::string, double>&) {
     if (shuffled_epoch != epoch) {
       std::mt19937 er(static_cast<uint32_t>(o.seed * 31 + static_cast<uint64_t>(epoch)));
       std::shuffle(order.begin(), order.end(), er);
@@ -338,17 +349,20 @@ void run_anet_joint(const Options& o0) {
     }
     net->train();
     for (auto& l : net->layers) l->bn->eval();  // folded statistics stay fixed
-    std::mt19937 rng(static_cast<uint32_t>(o.seed * 7919 + static_cast<uint64_t>(epoch) * 100003 + static_cast<uint64_t>(s)));
-    auto [x, y, m] = batch_of(shuffled, static_cast<size_t>(s) * static_cast<size_t>(batch), static_cast<size_t>(batch), &rng);
+    std::mt19937 rng(static_cast<uint32_t>(o.seed * 7919 + static_cast<uint64_t>(epoch) * 100003 +
+                                           static_cast<uint64_t>(s)));
+    auto [x, y, m] = batch_of(shuffled, static_cast<size_t>(s) * static_cast<size_t>(batch),
+                              static_cast<size_t>(batch), &rng);
     auto l = torch::binary_cross_entropy_with_logits(net->forward(x), y, {}, pos_t, torch::Reduction::None);
     return (l * m).sum() / m.sum().clamp_min(1.0);
   };
-  EpochEval eval = [&]() { return evaluate_sets(); };
-  const std::string stage = "joint";
-  train_loop(o, stage, o.joint_epochs, steps, o.joint_lr, *net, batch, "anet", step, eval);
+  GeneratedBatches batches(steps, batch, step);
+  fit(o, generated_fit_config(o, "joint", o.joint_epochs, o.joint_lr, "anet", net.ptr()), batches,
+      torch::kCPU, evaluate_sets);
   fs::create_directories(o.run_dir + "/finetune");
   save_module_atomic(*net, o.run_dir + "/finetune/anet.pt");
-  std::fprintf(stderr, "[anet-joint] wrote %s/finetune/anet.pt (export with --head finetuned)\n", o.run_dir.c_str());
+  std::fprintf(stderr, "[anet-joint] wrote %s/finetune/anet.pt (export with --head finetuned)\n",
+               o.run_dir.c_str());
 }
 
 }  // namespace faceattr::train

@@ -32,7 +32,8 @@ void run_pretrain(const Options& o) {
     stats["train_acc"] += logits.argmax(1).eq(b.labels).to(torch::kFloat64).sum().item<double>();
     return loss;
   };
-  fit(o, cfg, ids.data, dev, step, nullptr);
+  LoaderBatches batches(o, ids.data, dev, step);
+  fit(o, cfg, batches, dev, nullptr);
 }
 
 }  // namespace faceattr::train

@@ -15,13 +15,13 @@ void run_finetune(const Options& o);
 void run_linear(const Options& o);
 // (d)+(6) thresholds, BN folding, int8 calibration, .fam export + SDK check.
 void run_export(const Options& o);
-// LNet (train/src/lnet): self-supervised object pre-training (rotation), weakly
+// LNet (stages/lnet_*.cpp): self-supervised object pre-training (rotation), weakly
 // supervised training on composed scenes (image-level tags; --box-supervision
 // for the comparison), decoder tuning + BN fold + int8 + .fam export + SDK check.
 void run_lnet_pretrain(const Options& o);
 void run_lnet_train(const Options& o);
 void run_lnet_export(const Options& o);
-// The box-supervised localiser (train/src/loc): a dense box map trained on real photos with
+// The box-supervised localiser (stages/loc_*.cpp): a dense box map trained on real photos with
 // face boxes and composites; export tunes its threshold and writes the shipped LNet files.
 void run_loc_train(const Options& o);
 void run_loc_export(const Options& o);

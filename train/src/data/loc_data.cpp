@@ -1,4 +1,4 @@
-#include "loc/loc_data.h"
+#include "data/loc_data.h"
 
 #include <algorithm>
 #include <atomic>
@@ -13,7 +13,7 @@
 
 #include "data/celeba.h"
 #include "data/folders.h"
-#include "lnet/scenes.h"
+#include "data/scenes.h"
 #include "util/progress.h"
 
 namespace fs = std::filesystem;
@@ -203,7 +203,7 @@ RgbImage with_mask(const RgbImage& img, const LocFace& f, std::mt19937& rng) {
   const float mx = (f.lx[3] + f.lx[4]) / 2, my = (f.ly[3] + f.ly[4]) / 2;
   float dx = mx - ex, dy = my - ey;
   const float d = std::max(1.0f, std::hypot(dx, dy));
-  dx /= d, dy /= d;  // face "down" direction; "right" = (-dy, dx) rotated: (dy... ) below
+  dx /= d, dy /= d;               // face "down" direction; "right" = (-dy, dx) rotated: (dy... ) below
   const float rx = -dy, ry = dx;  // perpendicular (image right for an upright face: (1, 0))
   // Mask in face coordinates (u right, v down, units of d, origin at the eye midpoint):
   // top edge at the nose (v ~ 0.55), bottom under the chin (v ~ 1.75), half-width 1.1 at
@@ -212,14 +212,16 @@ RgbImage with_mask(const RgbImage& img, const LocFace& f, std::mt19937& rng) {
   const float top = std::max(0.35f, nose_v - uni(rng, 0.15f, 0.3f)), bottom = uni(rng, 1.6f, 1.9f);
   const float hw_top = uni(rng, 1.0f, 1.25f), hw_bot = uni(rng, 0.6f, 0.85f);
   const float centre_u = ((f.lx[2] - ex) * rx + (f.ly[2] - ey) * ry) / d * 0.5f;
-  static const uint8_t colours[][3] = {{200, 225, 240}, {235, 235, 235}, {30, 30, 35}, {90, 140, 200},
+  static const uint8_t colours[][3] = {{200, 225, 240}, {235, 235, 235}, {30, 30, 35},   {90, 140, 200},
                                        {180, 190, 200}, {60, 60, 70},    {220, 200, 180}};
   const auto* col = colours[rng() % (sizeof colours / sizeof colours[0])];
   const float shade = uni(rng, 0.8f, 1.1f);
   // Bounding box of the mask in pixels.
   const float R = (bottom + 1.3f) * d;
-  const int x0 = std::max(0, static_cast<int>(ex - R)), x1 = std::min(out.width - 1, static_cast<int>(ex + R));
-  const int y0 = std::max(0, static_cast<int>(ey - R)), y1 = std::min(out.height - 1, static_cast<int>(ey + R));
+  const int x0 = std::max(0, static_cast<int>(ex - R)),
+            x1 = std::min(out.width - 1, static_cast<int>(ex + R));
+  const int y0 = std::max(0, static_cast<int>(ey - R)),
+            y1 = std::min(out.height - 1, static_cast<int>(ey + R));
   for (int y = y0; y <= y1; ++y)
     for (int x = x0; x <= x1; ++x) {
       const float u = ((x - ex) * rx + (y - ey) * ry) / d - centre_u, v = ((x - ex) * dx + (y - ey) * dy) / d;
@@ -229,7 +231,8 @@ RgbImage with_mask(const RgbImage& img, const LocFace& f, std::mt19937& rng) {
       if (std::fabs(u) > hw) continue;
       uint8_t* px = &out.pixels[(static_cast<size_t>(y) * out.width + x) * 3];
       const float fold = 1.0f - 0.08f * std::fabs(std::sin(v * 9.0f));  // pleats
-      for (int c = 0; c < 3; ++c) px[c] = static_cast<uint8_t>(std::clamp(col[c] * shade * fold, 0.0f, 255.0f));
+      for (int c = 0; c < 3; ++c)
+        px[c] = static_cast<uint8_t>(std::clamp(col[c] * shade * fold, 0.0f, 255.0f));
     }
   return out;
 }
@@ -318,11 +321,12 @@ LocPools load_loc_pools(const Options& o, int max_mtfl, int max_celeba) {
   p.objects_val = decode_all(ova, threads, "objects (validation)");
   if (p.mtfl_train.empty() || p.celeba.empty() || p.objects_train.empty() || p.objects_val.empty())
     throw std::runtime_error("localiser data: MTFL, CelebA and object photos are all required");
-  std::fprintf(stderr,
-               "[loc] MTFL %zu train / %zu val, real scenes %zu train / %zu val, CelebA %zu (+%zu val), objects "
-               "%zu / %zu\n",
-               p.mtfl_train.size(), p.mtfl_val.size(), p.real_train.size(), p.real_val.size(), p.celeba.size(),
-               p.celeba_val.size(), p.objects_train.size(), p.objects_val.size());
+  std::fprintf(
+      stderr,
+      "[loc] MTFL %zu train / %zu val, real scenes %zu train / %zu val, CelebA %zu (+%zu val), objects "
+      "%zu / %zu\n",
+      p.mtfl_train.size(), p.mtfl_val.size(), p.real_train.size(), p.real_val.size(), p.celeba.size(),
+      p.celeba_val.size(), p.objects_train.size(), p.objects_val.size());
   return p;
 }
 
@@ -375,7 +379,8 @@ LocSample compose_loc_train(const LocPools& p, const InputSpec& in, std::mt19937
     }
   } else if (r < 0.92f) {  // one frame-filling face (a face crop, a webcam close-up)
     const bool celeba = uni(rng, 0, 1) < 0.5f;
-    const LocImage& im = celeba ? p.celeba[rng() % p.celeba.size()] : p.mtfl_train[rng() % p.mtfl_train.size()];
+    const LocImage& im =
+        celeba ? p.celeba[rng() % p.celeba.size()] : p.mtfl_train[rng() % p.mtfl_train.size()];
     const LocFace& f = im.faces[0];
     const float target = uni(rng, 0.45f, 1.0f) * H;
     const float k = target / f.box.side;

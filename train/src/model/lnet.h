@@ -38,8 +38,5 @@ ModelCost lnet_cost(const LNet& net, int in_w, int in_h);
 // one output channel: `map` = "face" (the face tag's row) or "mean" (the mean
 // of all tag rows, i.e. the logit of the averaged tag maps).
 std::vector<FoldedConv> fold_lnet(LNet& net, const std::string& map);
-// Folded stack forward: x [N,3,H,W] -> face logit map [N,1,h,w]; `acts` gets every conv output.
-torch::Tensor folded_forward(const std::vector<FoldedConv>& convs, const torch::Tensor& x,
-                             std::vector<torch::Tensor>* acts = nullptr);
 
 }  // namespace faceattr::train

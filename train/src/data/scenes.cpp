@@ -1,4 +1,4 @@
-#include "lnet/scenes.h"
+#include "data/scenes.h"
 
 #include <algorithm>
 #include <cmath>
@@ -98,8 +98,22 @@ float overlap_iou(const FaceRect& a, const FaceRect& b) {
   return ix * iy / (a.w * a.h + b.w * b.h - ix * iy);
 }
 
-Scene finish(std::vector<float>& rgb, int W, int H, int CH, const InputSpec& in) {
+// A scene without faces: every tag 0.
+Scene unlabelled(const ScenePools& p) {
   Scene s;
+  s.tags.assign(p.attribute_names.size() + 1, 0.0f);
+  return s;
+}
+
+// A pasted face: its rectangle, its attribute tags (max with the scene's) and the face tag.
+void add_face(Scene& s, const FaceRect& r, const std::vector<float>& attrs) {
+  s.faces.push_back(r);
+  for (size_t a = 0; a < attrs.size(); ++a) s.tags[a] = std::max(s.tags[a], attrs[a]);
+  s.tags.back() = 1.0f;
+}
+
+// `s` (its faces and tags) with the composed pixels normalised; rows from CH on are letterbox.
+Scene finish(std::vector<float>& rgb, int W, int H, int CH, const InputSpec& in, Scene s) {
   s.width = W;
   s.height = H;
   s.pixels.assign(static_cast<size_t>(W) * H * 3, 0.0f);  // letterbox: 0 after normalisation
@@ -130,7 +144,8 @@ void background(const RgbImage& bg, int W, int CH, std::mt19937& rng, bool rando
 
 }  // namespace
 
-void colour_jitter(std::vector<float>& px, std::mt19937& rng, float brightness, float contrast, float saturation) {
+void colour_jitter(std::vector<float>& px, std::mt19937& rng, float brightness, float contrast,
+                   float saturation) {
   const float b = uni(rng, -brightness, brightness) * 255, c = 1 + uni(rng, -contrast, contrast),
               s = 1 + uni(rng, -saturation, saturation);
   const bool grey = uni(rng, 0, 1) < 0.05f;
@@ -234,8 +249,7 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
           uni(rng, 0.1f, 0.4f));
   }
 
-  Scene s;
-  s.tags.assign(p.attribute_names.size() + 1, 0.0f);
+  Scene s = unlabelled(p);
   const float r = uni(rng, 0, 1);
   // Drawn only when enabled, so that large_prob = 0 reproduces the old scenes exactly.
   const bool large = large_prob > 0 && uni(rng, 0, 1) < large_prob;
@@ -257,9 +271,7 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
       const bool hard = uni(rng, 0, 1) < 0.25f;
       paste(rgb, W, CH, patch, x, y, w, h, hard, uni(rng, 2, 6), uni(rng, 0.15f, 0.45f));
       const float x0 = std::max(0, x), y0 = std::max(0, y);
-      s.faces.push_back({x0, y0, std::min<float>(W, x + w) - x0, std::min<float>(CH, y + h) - y0});
-      for (size_t a = 0; a < f.attrs.size(); ++a) s.tags[a] = std::max(s.tags[a], f.attrs[a]);
-      s.tags.back() = 1.0f;
+      add_face(s, {x0, y0, std::min<float>(W, x + w) - x0, std::min<float>(CH, y + h) - y0}, f.attrs);
       continue;
     }
     const int w = static_cast<int>(std::exp(uni(rng, std::log(face_min), std::log(face_max))));
@@ -280,14 +292,9 @@ Scene compose_train_scene(const ScenePools& p, const InputSpec& in, std::mt19937
     const bool hard = uni(rng, 0, 1) < 0.25f;
     paste(rgb, W, CH, patch, static_cast<int>(fr.x), static_cast<int>(fr.y), w, h, hard, uni(rng, 2, 6),
           uni(rng, 0.15f, 0.45f));
-    s.faces.push_back(fr);
-    for (size_t a = 0; a < f.attrs.size(); ++a) s.tags[a] = std::max(s.tags[a], f.attrs[a]);
-    s.tags.back() = 1.0f;
+    add_face(s, fr, f.attrs);
   }
-  Scene out = finish(rgb, W, H, CH, in);
-  out.faces = std::move(s.faces);
-  out.tags = std::move(s.tags);
-  return out;
+  return finish(rgb, W, H, CH, in, std::move(s));
 }
 
 int hide_patches(Scene& s, float prob, const std::vector<int>& patch_sizes, std::mt19937& rng) {
@@ -316,8 +323,7 @@ Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed,
   const int W = in.width, H = in.height;
   std::vector<float> rgb, patch;
   background(p.val_objects[rng() % p.val_objects.size()], W, H, rng, false, rgb);
-  Scene s;
-  s.tags.assign(p.attribute_names.size() + 1, 0.0f);
+  Scene s = unlabelled(p);
   const int r = index % 10;  // 10% face-free, 10% two faces, 80% one
   const int n_faces = face_free || r == 0 ? 0 : r == 1 ? 2 : 1;
   // 48-140 px on a 320-wide frame, at this input's scale.
@@ -338,14 +344,9 @@ Scene compose_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed,
     if (!placed) continue;
     sample_square(f.img, f.cx, f.cy, f.side, f.side, w, h, patch);
     paste(rgb, W, H, patch, static_cast<int>(fr.x), static_cast<int>(fr.y), w, h, true, 2, 1);
-    s.faces.push_back(fr);
-    for (size_t a = 0; a < f.attrs.size(); ++a) s.tags[a] = std::max(s.tags[a], f.attrs[a]);
-    s.tags.back() = 1.0f;
+    add_face(s, fr, f.attrs);
   }
-  Scene out = finish(rgb, W, H, H, in);
-  out.faces = std::move(s.faces);
-  out.tags = std::move(s.tags);
-  return out;
+  return finish(rgb, W, H, H, in, std::move(s));
 }
 
 Scene compose_large_val_scene(const ScenePools& p, const InputSpec& in, uint64_t seed, int index,
@@ -354,8 +355,7 @@ Scene compose_large_val_scene(const ScenePools& p, const InputSpec& in, uint64_t
   const int W = in.width, H = in.height;
   std::vector<float> rgb, patch;
   background(p.val_objects[rng() % p.val_objects.size()], W, H, rng, false, rgb);
-  Scene s;
-  s.tags.assign(p.attribute_names.size() + 1, 0.0f);
+  Scene s = unlabelled(p);
   const FaceSource& f = p.val_faces[rng() % p.val_faces.size()];
   const int side = std::max(8, static_cast<int>(std::lround(uni(rng, 0.45f, std::max(0.5f, large_max)) * H)));
   const int x = static_cast<int>(std::floor(uni(rng, -0.2f * side, std::max(-0.2f * side, W - 0.8f * side))));
@@ -363,13 +363,8 @@ Scene compose_large_val_scene(const ScenePools& p, const InputSpec& in, uint64_t
   sample_square(f.img, f.cx, f.cy, f.side, f.side, side, side, patch);
   paste(rgb, W, H, patch, x, y, side, side, true, 2, 1);
   const float x0 = std::max(0, x), y0 = std::max(0, y);
-  s.faces.push_back({x0, y0, std::min<float>(W, x + side) - x0, std::min<float>(H, y + side) - y0});
-  for (size_t a = 0; a < f.attrs.size(); ++a) s.tags[a] = std::max(s.tags[a], f.attrs[a]);
-  s.tags.back() = 1.0f;
-  Scene out = finish(rgb, W, H, H, in);
-  out.faces = std::move(s.faces);
-  out.tags = std::move(s.tags);
-  return out;
+  add_face(s, {x0, y0, std::min<float>(W, x + side) - x0, std::min<float>(H, y + side) - y0}, f.attrs);
+  return finish(rgb, W, H, H, in, std::move(s));
 }
 
 }  // namespace faceattr::train

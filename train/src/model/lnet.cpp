@@ -1,4 +1,4 @@
-#include "lnet/lnet.h"
+#include "model/lnet.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -57,18 +57,6 @@ std::vector<FoldedConv> fold_lnet(LNet& net, const std::string& map) {
   head.relu = false;
   out.push_back(head);
   return out;
-}
-
-torch::Tensor folded_forward(const std::vector<FoldedConv>& convs, const torch::Tensor& x,
-                             std::vector<torch::Tensor>* acts) {
-  torch::NoGradGuard ng;
-  auto h = x;
-  for (const auto& c : convs) {
-    h = torch::conv2d(h, c.weight, c.bias, c.stride, c.pad, 1, c.groups);
-    if (c.relu) h = torch::relu(h);
-    if (acts) acts->push_back(h);
-  }
-  return h;
 }
 
 }  // namespace faceattr::train

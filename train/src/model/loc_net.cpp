@@ -1,4 +1,4 @@
-#include "loc/loc_net.h"
+#include "model/loc_net.h"
 
 #include <cmath>
 
@@ -8,15 +8,28 @@ std::vector<ConvSpec> loc_conv_specs(float width_mult) {
   // Four stride-2 convs reach stride 16 fast (few MACs at full resolution); eight 3x3 convs at
   // stride 16 grow the receptive field by 32 px each, to ~300 px: a face filling a 256x192
   // input is seen whole from its centre cell.
-  return conv3x3_stack({{16, 2}, {24, 2}, {32, 2}, {32, 1}, {48, 2}, {48, 1}, {48, 1}, {48, 1},
-                         {48, 1}, {48, 1}, {48, 1}, {48, 1}, {48, 1}}, width_mult);
+  return conv3x3_stack({{16, 2},
+                        {24, 2},
+                        {32, 2},
+                        {32, 1},
+                        {48, 2},
+                        {48, 1},
+                        {48, 1},
+                        {48, 1},
+                        {48, 1},
+                        {48, 1},
+                        {48, 1},
+                        {48, 1},
+                        {48, 1}},
+                       width_mult);
 }
 
 LocNetImpl::LocNetImpl(float width_mult) {
   const auto specs = loc_conv_specs(width_mult);
   for (size_t i = 0; i < specs.size(); ++i)
     layers.push_back(register_module("l" + std::to_string(i), ConvBnRelu(specs[i])));
-  head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(specs.back().out_c, 5, 1).bias(true)));
+  head = register_module("head",
+                         torch::nn::Conv2d(torch::nn::Conv2dOptions(specs.back().out_c, 5, 1).bias(true)));
   torch::NoGradGuard ng;
   head->weight.normal_(0, 0.01);
   head->bias.zero_();

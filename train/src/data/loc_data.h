@@ -23,7 +23,7 @@ struct FaceSquare {
 FaceSquare canonical_face_box(const float lx[5], const float ly[5]);
 
 struct LocFace {
-  FaceSquare box;            // source pixels
+  FaceSquare box;  // source pixels
   bool has_landmarks = false;
   float lx[5] = {}, ly[5] = {};
 };
@@ -37,10 +37,10 @@ struct LocImage {
 };
 
 struct LocPools {
-  std::vector<LocImage> mtfl_train, mtfl_val;  // MTFL lines, index % 10 != 0 / == 0
-  std::vector<LocImage> real_train, real_val;  // scenes_real, odd / even scene number
-  std::vector<LocImage> celeba;                // aligned 89x109 faces (train split)
-  std::vector<LocImage> celeba_val;            // aligned faces of validation identities (id % 10 == 0)
+  std::vector<LocImage> mtfl_train, mtfl_val;        // MTFL lines, index % 10 != 0 / == 0
+  std::vector<LocImage> real_train, real_val;        // scenes_real, odd / even scene number
+  std::vector<LocImage> celeba;                      // aligned 89x109 faces (train split)
+  std::vector<LocImage> celeba_val;                  // aligned faces of validation identities (id % 10 == 0)
   std::vector<RgbImage> objects_train, objects_val;  // index % 10 != 0 / == 0
 };
 

@@ -82,7 +82,8 @@ Scene compose_large_val_scene(const ScenePools& p, const InputSpec& in, uint64_t
 
 // Photometric jitter of RGB floats in [0, 255] (HWC): brightness +-brightness x 255, contrast
 // x (1 +- contrast), saturation x (1 +- saturation) around the mean, grey with probability 0.05.
-void colour_jitter(std::vector<float>& px, std::mt19937& rng, float brightness, float contrast, float saturation);
+void colour_jitter(std::vector<float>& px, std::mt19937& rng, float brightness, float contrast,
+                   float saturation);
 
 // Square crop of `side` centred at (cx, cy) of `src` (mirrored past the border),
 // resampled to w x h (bilinear; area-averaged via supersampling when shrinking).
