@@ -202,7 +202,7 @@ int run_scene_eval(const EvalOptions& o, const AttrTable& table, const std::vect
   if (backgrounds.empty()) throw Error("no .jpg/.png object photos in '" + objects_dir + "'");
   std::sort(backgrounds.begin(), backgrounds.end());
   if (o.objects_split == "held-out") {
-    // The LNet trainer (train/src/lnet/scenes.cpp) keeps sorted objects 0, 10, 20, ... out of its
+    // The LNet trainer (train/src/data/scenes.cpp) keeps sorted objects 0, 10, 20, ... out of its
     // training scenes; test scenes use only those.
     std::vector<std::string> held;
     for (size_t i = 0; i < backgrounds.size(); i += 10) held.push_back(backgrounds[i]);
