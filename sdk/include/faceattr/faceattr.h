@@ -37,15 +37,15 @@
 #include <stdint.h>
 
 #if defined(_WIN32) && defined(FACEATTR_SHARED)
-#  if defined(FACEATTR_BUILD)
-#    define FACEATTR_API __declspec(dllexport)
-#  else
-#    define FACEATTR_API __declspec(dllimport)
-#  endif
-#elif defined(__GNUC__) && defined(FACEATTR_SHARED) && defined(FACEATTR_BUILD)
-#  define FACEATTR_API __attribute__((visibility("default")))
+#if defined(FACEATTR_BUILD)
+#define FACEATTR_API __declspec(dllexport)
 #else
-#  define FACEATTR_API
+#define FACEATTR_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && defined(FACEATTR_SHARED) && defined(FACEATTR_BUILD)
+#define FACEATTR_API __attribute__((visibility("default")))
+#else
+#define FACEATTR_API
 #endif
 
 #ifdef __cplusplus
@@ -64,7 +64,7 @@ typedef enum faceattr_status {
   FACEATTR_ERR_MODEL_VERSION = 3,    /* model file version this SDK does not read */
   FACEATTR_ERR_UNSUPPORTED = 4,      /* valid request this build cannot serve (e.g. backend) */
   FACEATTR_ERR_OUT_OF_MEMORY = 5,
-  FACEATTR_ERR_CANCELLED = 6,        /* the abort callback asked to stop */
+  FACEATTR_ERR_CANCELLED = 6, /* the abort callback asked to stop */
   FACEATTR_ERR_INTERNAL = 7
 } faceattr_status;
 
@@ -92,30 +92,30 @@ typedef enum faceattr_log_level {
 } faceattr_log_level;
 
 /** Log sink; `message` is valid only during the call. */
-typedef void (*faceattr_log_callback)(faceattr_log_level level, const char *message, void *user_data);
+typedef void (*faceattr_log_callback)(faceattr_log_level level, const char* message, void* user_data);
 /** Polled between network layers; return non-zero to cancel (FACEATTR_ERR_CANCELLED). */
-typedef int (*faceattr_abort_callback)(void *user_data);
+typedef int (*faceattr_abort_callback)(void* user_data);
 
 /** Session options. Start from faceattr_session_default_params(). */
 typedef struct faceattr_session_params {
-  int32_t n_threads;                 /* worker threads for kernels; default 1 */
-  faceattr_backend backend;          /* default FACEATTR_BACKEND_AUTO */
-  faceattr_log_callback log_callback;/* default NULL: silent */
-  void *log_user_data;
-  faceattr_log_level log_level;      /* minimum level passed to log_callback; default WARN */
+  int32_t n_threads;                  /* worker threads for kernels; default 1 */
+  faceattr_backend backend;           /* default FACEATTR_BACKEND_AUTO */
+  faceattr_log_callback log_callback; /* default NULL: silent */
+  void* log_user_data;
+  faceattr_log_level log_level;           /* minimum level passed to log_callback; default WARN */
   faceattr_abort_callback abort_callback; /* default NULL */
-  void *abort_user_data;
-  int32_t max_faces;                 /* cap on faces per frame; default 32 */
-  int32_t min_face_size;             /* smallest face side in pixels the localiser reports; default 24 */
-  int64_t max_image_pixels;          /* larger images are refused before allocating; default 64 Mpx */
-  int32_t localize;                  /* 1 (default): with an LNet model, predict localises the faces of
-                                        the frame; 0: whole-image mode even with one (each image is one
-                                        face crop: the centre crop, score 1) */
+  void* abort_user_data;
+  int32_t max_faces;        /* cap on faces per frame; default 32 */
+  int32_t min_face_size;    /* smallest face side in pixels the localiser reports; default 24 */
+  int64_t max_image_pixels; /* larger images are refused before allocating; default 64 Mpx */
+  int32_t localize;         /* 1 (default): with an LNet model, predict localises the faces of
+                               the frame; 0: whole-image mode even with one (each image is one
+                               face crop: the centre crop, score 1) */
 } faceattr_session_params;
 
 /** An image: `height` rows of `width` pixels; row r starts at data + r * stride_bytes. */
 typedef struct faceattr_image {
-  const uint8_t *data;
+  const uint8_t* data;
   int32_t width;
   int32_t height;
   int32_t stride_bytes; /* >= width * channels(format) */
@@ -132,8 +132,8 @@ typedef struct faceattr_image {
 typedef struct faceattr_face {
   float box[4]; /* x, y, w, h */
   float score;  /* face confidence in [0, 1]; 1 when no localiser model is loaded */
-  const float *probs;
-  const uint8_t *present;
+  const float* probs;
+  const uint8_t* present;
 } faceattr_face;
 
 typedef struct faceattr_session faceattr_session;
@@ -149,13 +149,13 @@ FACEATTR_API faceattr_session_params faceattr_session_default_params(void);
  * (metadata lnet.dense = 1) else 1, is refused (FACEATTR_ERR_MODEL_FORMAT).
  * Every buffer predict uses is allocated here. On success *out owns the session.
  */
-FACEATTR_API faceattr_status faceattr_session_create(const void *anet_model, size_t anet_size,
-                                                     const void *lnet_model, size_t lnet_size,
-                                                     const faceattr_session_params *params,
-                                                     faceattr_session **out);
+FACEATTR_API faceattr_status faceattr_session_create(const void* anet_model, size_t anet_size,
+                                                     const void* lnet_model, size_t lnet_size,
+                                                     const faceattr_session_params* params,
+                                                     faceattr_session** out);
 
 /** Frees a session; NULL is a no-op. */
-FACEATTR_API void faceattr_session_free(faceattr_session *session);
+FACEATTR_API void faceattr_session_free(faceattr_session* session);
 
 /**
  * Finds faces in `image` and predicts their attributes. On success *faces
@@ -171,30 +171,27 @@ FACEATTR_API void faceattr_session_free(faceattr_session *session);
  * reported box is LNet's. Whole-image mode (no LNet, or params.localize = 0):
  * exactly one face, the centre crop, score 1.
  */
-FACEATTR_API faceattr_status faceattr_session_predict(faceattr_session *session,
-                                                      const faceattr_image *image,
-                                                      const faceattr_face **faces,
-                                                      int32_t *n_faces);
+FACEATTR_API faceattr_status faceattr_session_predict(faceattr_session* session, const faceattr_image* image,
+                                                      const faceattr_face** faces, int32_t* n_faces);
 
 /**
  * Runs ANet alone on `image` taken as one face crop (centre-cropped to the
  * model's aspect ratio, resized). Fills `probs` (n_attributes floats).
  */
-FACEATTR_API faceattr_status faceattr_session_predict_crop(faceattr_session *session,
-                                                           const faceattr_image *image,
-                                                           float *probs);
+FACEATTR_API faceattr_status faceattr_session_predict_crop(faceattr_session* session,
+                                                           const faceattr_image* image, float* probs);
 
 /** Number of attributes the ANet model predicts (40 for CelebA); -1 if session is NULL. */
-FACEATTR_API int32_t faceattr_session_n_attributes(const faceattr_session *session);
+FACEATTR_API int32_t faceattr_session_n_attributes(const faceattr_session* session);
 /** Attribute name, or NULL when out of range. Owned by the session. */
-FACEATTR_API const char *faceattr_session_attribute_name(const faceattr_session *session, int32_t index);
+FACEATTR_API const char* faceattr_session_attribute_name(const faceattr_session* session, int32_t index);
 /** Decision threshold on the probability, or -1 when out of range. */
-FACEATTR_API float faceattr_session_attribute_threshold(const faceattr_session *session, int32_t index);
+FACEATTR_API float faceattr_session_attribute_threshold(const faceattr_session* session, int32_t index);
 /** Backend actually in use (never AUTO). */
-FACEATTR_API faceattr_backend faceattr_session_backend(const faceattr_session *session);
+FACEATTR_API faceattr_backend faceattr_session_backend(const faceattr_session* session);
 /** Model metadata value for `key` (e.g. "name", "license"), or NULL. `which`: 0 ANet, 1 LNet. */
-FACEATTR_API const char *faceattr_session_model_metadata(const faceattr_session *session, int32_t which,
-                                                         const char *key);
+FACEATTR_API const char* faceattr_session_model_metadata(const faceattr_session* session, int32_t which,
+                                                         const char* key);
 
 /**
  * Per-stage timing of the last successful predict call, in milliseconds:
@@ -206,8 +203,8 @@ typedef struct faceattr_timings {
   double lnet_ms;
   double anet_ms;
 } faceattr_timings;
-FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_session *session,
-                                                           faceattr_timings *out);
+FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_session* session,
+                                                           faceattr_timings* out);
 
 /**
  * LNet's face response map (its face score, channel 0 of a multi-channel
@@ -221,7 +218,7 @@ FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_sessio
  * Valid until the next predict call on the session or its free.
  */
 typedef struct faceattr_response_map {
-  const float *data;
+  const float* data;
   int32_t width;
   int32_t height;
   float origin_x;
@@ -229,20 +226,20 @@ typedef struct faceattr_response_map {
   float cell_width;
   float cell_height;
 } faceattr_response_map;
-FACEATTR_API faceattr_status faceattr_session_response_map(const faceattr_session *session,
-                                                           faceattr_response_map *out);
+FACEATTR_API faceattr_status faceattr_session_response_map(const faceattr_session* session,
+                                                           faceattr_response_map* out);
 /** 1 when predict localises faces (an LNet model and params.localize = 1), else 0. */
-FACEATTR_API int faceattr_session_has_localizer(const faceattr_session *session);
+FACEATTR_API int faceattr_session_has_localizer(const faceattr_session* session);
 /** The calling thread's last error message ("" when none). Valid until the next call on this thread. */
-FACEATTR_API const char *faceattr_last_error(void);
+FACEATTR_API const char* faceattr_last_error(void);
 /** Short name of a status code, e.g. "FACEATTR_ERR_MODEL_FORMAT". */
-FACEATTR_API const char *faceattr_status_string(faceattr_status status);
+FACEATTR_API const char* faceattr_status_string(faceattr_status status);
 /** Name of a backend ("reference", "xnnpack", "simd", "auto"). */
-FACEATTR_API const char *faceattr_backend_name(faceattr_backend backend);
+FACEATTR_API const char* faceattr_backend_name(faceattr_backend backend);
 /** 1 when `backend` is compiled into this build. */
 FACEATTR_API int faceattr_backend_available(faceattr_backend backend);
 /** "MAJOR.MINOR.PATCH". */
-FACEATTR_API const char *faceattr_version(void);
+FACEATTR_API const char* faceattr_version(void);
 
 #ifdef __cplusplus
 } /* extern "C" */
