@@ -36,6 +36,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* FACEATTR_VERSION_MAJOR, _MINOR, _PATCH and _STRING: generated from project(VERSION)
+   of the top-level CMakeLists.txt, the one place the version is set. */
+#include "faceattr/faceattr_version.h"
+
 #if defined(_WIN32) && defined(FACEATTR_SHARED)
 #if defined(FACEATTR_BUILD)
 #define FACEATTR_API __declspec(dllexport)
@@ -51,10 +55,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define FACEATTR_VERSION_MAJOR 0
-#define FACEATTR_VERSION_MINOR 2
-#define FACEATTR_VERSION_PATCH 0
 
 /** Status codes. FACEATTR_OK is 0; every error is positive. */
 typedef enum faceattr_status {
