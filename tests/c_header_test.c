@@ -30,6 +30,7 @@ int main(void) {
   snprintf(version, sizeof version, "%d.%d.%d", FACEATTR_VERSION_MAJOR, FACEATTR_VERSION_MINOR,
            FACEATTR_VERSION_PATCH);
   CHECK(strcmp(faceattr_version(), version) == 0);
+  CHECK(strcmp(faceattr_version(), FACEATTR_VERSION_STRING) == 0);
 
   /* A buffer that is not a model: create fails with a message. */
   static const unsigned char junk[100] = {'n', 'o', 't', ' ', 'a', ' ', 'm', 'o', 'd', 'e', 'l'};
@@ -53,6 +54,32 @@ int main(void) {
     CHECK(map.data == NULL);
   }
   faceattr_session_free(NULL);
+
+  /* Models and the staged pipeline, without a model: failures with messages. */
+  {
+    faceattr_model* m = NULL;
+    faceattr_model_info info;
+    faceattr_stage_info si;
+    faceattr_letterbox lb;
+    faceattr_face_crop crop;
+    float input[3];
+    int32_t n = -1;
+    const float* maps[1] = {input};
+    CHECK(faceattr_model_load(junk, sizeof junk, &m) == FACEATTR_ERR_MODEL_FORMAT);
+    CHECK(m == NULL);
+    CHECK(faceattr_model_get_info(NULL, &info) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(faceattr_session_model(NULL, 0) == NULL);
+    faceattr_model_free(NULL);
+    CHECK(faceattr_session_stage_info(NULL, &si) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(faceattr_session_lnet_input(NULL, NULL, 0, input, &lb) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(faceattr_session_decode_faces(NULL, maps, &lb, 1, &crop, &n) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(n == 0);
+    CHECK(faceattr_session_whole_image_crop(NULL, NULL, &crop) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(faceattr_session_anet_input(NULL, NULL, crop.crop, input) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(faceattr_last_error()[0] != '\0');
+    CHECK(FACEATTR_MAX_LNET_PASSES >= 1);
+    CHECK(FACEATTR_DTYPE_I8 == 1);
+  }
 
   if (failures == 0) printf("c_header_test: ok\n");
   return failures == 0 ? 0 : 1;

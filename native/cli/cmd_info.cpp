@@ -1,4 +1,5 @@
 // faceattr info [--model M]: what a model file holds and how this build runs it.
+// Reads the file through the SDK's own reader (faceattr_model_load).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -7,14 +8,12 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "model_def.h"
+#include "faceattr/faceattr.hpp"
 #include "model_path.h"
 
 namespace faceattr::cli {
 
 namespace {
-
-namespace mf = faceattr::modelfile;
 
 struct InfoOptions {
   CommonOptions common;
@@ -32,9 +31,9 @@ std::string human_size(size_t bytes) {
   return buf;
 }
 
-std::string floats(const std::vector<float>& v) {
+std::string floats(const float* v, size_t n) {
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%s%.4g", i ? ", " : "", v[i]);
     s += buf;
@@ -42,13 +41,13 @@ std::string floats(const std::vector<float>& v) {
   return s + "]";
 }
 
-const char* dtype_name(mf::DType d) {
+const char* dtype_name(int d) {
   switch (d) {
-    case mf::DType::F32:
+    case FACEATTR_DTYPE_F32:
       return "f32";
-    case mf::DType::I8:
+    case FACEATTR_DTYPE_I8:
       return "int8";
-    case mf::DType::I32:
+    case FACEATTR_DTYPE_I32:
       return "int32";
   }
   return "?";
@@ -57,43 +56,42 @@ const char* dtype_name(mf::DType d) {
 int run_info(const InfoOptions& o) {
   const std::string path = resolve_model_path(o.common.model);
   const std::vector<uint8_t> bytes = read_file(path, "model");
-  mf::ModelDef m;
-  try {
-    m = mf::parse(bytes.data(), bytes.size());
-  } catch (const std::exception& e) {
-    throw Error("cannot read model '" + path + "': " + e.what());
-  }
+  faceattr_status st = FACEATTR_OK;
+  const faceattr::Model model = faceattr::Model::try_load(bytes.data(), bytes.size(), &st);
+  if (!model) throw_api_error("cannot read model '" + path + "'", st);
+  const faceattr_model_info m = model.info();
+  const std::string kind = m.kind;
 
   int64_t params[3] = {0, 0, 0};  // constant elements per dtype
-  for (const mf::TensorDef& t : m.tensors) {
-    if (!t.constant()) continue;
+  for (int32_t i = 0; i < m.n_tensors; ++i) {
+    const faceattr_tensor_info t = model.tensor(i);
+    if (!t.constant) continue;
     int64_t n = 1;
-    for (int d : t.shape) n *= d;
-    params[static_cast<int>(t.dtype)] += n;
+    for (int32_t d = 0; d < t.n_dims; ++d) n *= t.shape[d];
+    if (t.dtype >= 0 && t.dtype < 3) params[t.dtype] += n;
   }
   std::printf("file         %s (%s)\n", path.c_str(), human_size(bytes.size()).c_str());
-  std::printf("kind         %s\n", m.kind.c_str());
-  std::printf("name         %s\n", m.name.c_str());
-  if (!m.description.empty()) std::printf("description  %s\n", m.description.c_str());
-  std::printf("input        %dx%dx%d RGB (width x height x channels), mean %s, std %s\n", m.input_width,
-              m.input_height, m.input_channels, floats(m.mean).c_str(), floats(m.std).c_str());
-  std::printf("network      %zu nodes, %zu tensors, weights:", m.nodes.size(), m.tensors.size());
+  std::printf("kind         %s\n", m.kind);
+  std::printf("name         %s\n", m.name);
+  if (m.description[0] != '\0') std::printf("description  %s\n", m.description);
+  std::printf("input        %dx%dx3 RGB (width x height x channels), mean %s, std %s\n", m.input_width,
+              m.input_height, floats(m.mean, 3).c_str(), floats(m.std, 3).c_str());
+  std::printf("network      %d nodes, %d tensors, weights:", m.n_nodes, m.n_tensors);
   for (int d = 0; d < 3; ++d) {
-    if (params[d])
-      std::printf(" %lld %s", static_cast<long long>(params[d]), dtype_name(static_cast<mf::DType>(d)));
+    if (params[d]) std::printf(" %lld %s", static_cast<long long>(params[d]), dtype_name(d));
   }
   std::printf("\n");
-  for (const auto& [key, value] : m.metadata)
-    std::printf("meta         %s: %s\n", key.c_str(), value.c_str());
+  for (int32_t i = 0; i < m.n_metadata; ++i)
+    std::printf("meta         %s: %s\n", m.metadata_keys[i], m.metadata_values[i]);
 
-  if (m.kind == "lnet" && m.outputs.size() == 1 && m.outputs[0] >= 0 &&
-      static_cast<size_t>(m.outputs[0]) < m.tensors.size()) {
-    const std::vector<int>& d = m.tensors[static_cast<size_t>(m.outputs[0])].shape;
-    if (d.size() == 4 && d[1] > 0 && d[2] > 0)
+  if (kind == "lnet" && m.n_outputs == 1) {
+    const faceattr_tensor_info out = model.tensor(m.outputs[0]);
+    const int32_t* d = out.shape;
+    if (out.n_dims == 4 && d[1] > 0 && d[2] > 0)
       std::printf("response map %dx%d (width x height), cells of %gx%g input pixels\n", d[2], d[1],
                   static_cast<double>(m.input_width) / d[2], static_cast<double>(m.input_height) / d[1]);
   }
-  if (m.kind == "anet") {
+  if (kind == "anet") {
     ModelFiles models{path, bytes, "", {}};
     std::string backends;
     for (faceattr_backend b : {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
@@ -111,12 +109,10 @@ int run_info(const InfoOptions& o) {
     }
     Session session(models, FACEATTR_BACKEND_AUTO, 1);
     std::printf("backends     %s; auto -> %s\n", backends.c_str(), session.backend_name());
-    std::printf("attributes   %zu\n", m.attribute_names.size());
+    std::printf("attributes   %d\n", m.n_attributes);
     std::printf("  %-22s %s\n", "name", "threshold");
-    for (size_t i = 0; i < m.attribute_names.size(); ++i) {
-      std::printf("  %-22s %.3f\n", m.attribute_names[i].c_str(),
-                  i < m.thresholds.size() ? m.thresholds[i] : -1.f);
-    }
+    for (int32_t i = 0; i < m.n_attributes; ++i)
+      std::printf("  %-22s %.3f\n", m.attribute_names[i], m.thresholds[i]);
   }
   std::printf("sdk          faceattr %s\n", faceattr_version());
   return 0;

@@ -39,7 +39,7 @@ endfunction()
 if(MODE STREQUAL "install")
   file(REMOVE_RECURSE "${PREFIX}")
   run("cmake --install" "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${PREFIX}")
-  foreach(f include/faceattr/faceattr.h include/faceattr/faceattr.hpp
+  foreach(f include/faceattr/faceattr.h include/faceattr/faceattr.hpp include/faceattr/faceattr_version.h
             ${LIBDIR}/libfaceattr.so ${LIBDIR}/libfaceattr.a ${LIBDIR}/pkgconfig/faceattr.pc
             ${LIBDIR}/cmake/faceattr/faceattrConfig.cmake ${LIBDIR}/cmake/faceattr/faceattrConfigVersion.cmake
             ${LIBDIR}/cmake/faceattr/faceattr-shared-targets.cmake

@@ -1,5 +1,6 @@
 // "Predictions allocate no memory": counts global operator new calls made on
-// this thread during predict, for every available backend. (Allocations that
+// this thread during predict and the staged pipeline's calls, for every
+// available backend. (Allocations that
 // bypass operator new, e.g. malloc inside XNNPACK, are not seen here.)
 // AddressSanitizer supplies its own operator new/delete, which this file cannot
 // replace consistently, so the test is built only without it (release preset).
@@ -98,9 +99,9 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
                                                      {"lnet.size_w1", "0.05"},
                                                      {"lnet.size_w2", "-0.05"}});
       if (mode == 2)
-        lspec.metadata.insert(lspec.metadata.end(), {{"lnet.pyramid_levels", "3"},
-                                                     {"lnet.pyramid_factor", "1.5"},
-                                                     {"lnet.pyramid_side", "24"}});
+        lspec.metadata.insert(
+            lspec.metadata.end(),
+            {{"lnet.pyramid_levels", "3"}, {"lnet.pyramid_factor", "1.5"}, {"lnet.pyramid_side", "24"}});
       const auto lnet = faceattr::test::tiny_lnet_bytes(lspec);
       for (faceattr_backend b :
            {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
@@ -121,6 +122,26 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
           REQUIRE(s->pipeline.lnet_passes() == (mode == 0 ? 1 : mode == 1 ? 2 : 3));
           faceattr_response_map map{};
           faceattr_timings t{};
+          // The staged pipeline's buffers (caller-owned, sized here) and LNet maps with a face:
+          // a 3x3 block of strong cells around a peak in every pass.
+          faceattr_stage_info si{};
+          REQUIRE(faceattr_session_stage_info(s, &si) == FACEATTR_OK);
+          faceattr_model_info lm{}, am{};
+          REQUIRE(faceattr_model_get_info(faceattr_session_model(s, 1), &lm) == FACEATTR_OK);
+          REQUIRE(faceattr_model_get_info(faceattr_session_model(s, 0), &am) == FACEATTR_OK);
+          std::vector<float> lnet_in(static_cast<size_t>(lm.input_width) * lm.input_height * 3);
+          std::vector<float> anet_in(static_cast<size_t>(am.input_width) * am.input_height * 3);
+          std::vector<float> lnet_out(static_cast<size_t>(si.map_width) * si.map_height * si.map_channels,
+                                      0.0f);
+          for (int i = 2; i < 5; ++i)
+            for (int j = 2; j < 5; ++j)
+              lnet_out[(static_cast<size_t>(i) * si.map_width + j) * si.map_channels] =
+                  i == 3 && j == 3 ? 0.99f : 0.8f;
+          const float* maps[FACEATTR_MAX_LNET_PASSES];
+          faceattr_letterbox lb[FACEATTR_MAX_LNET_PASSES];
+          for (int k = 0; k < si.lnet_passes; ++k) maps[k] = lnet_out.data();
+          std::vector<faceattr_face_crop> crops(static_cast<size_t>(si.face_slots));
+          int faces_decoded = 0;
           t_news = 0;
           t_counting = true;
           bool ok = true;
@@ -129,12 +150,28 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
             ok = ok && faceattr_session_response_map(s, &map) == FACEATTR_OK;
             ok = ok && faceattr_session_predict(s, &empty, &faces, &n) == FACEATTR_OK && n == 0;
             ok = ok && faceattr_session_last_timings(s, &t) == FACEATTR_OK;
+            for (int k = 0; k < si.lnet_passes; ++k)
+              ok = ok && faceattr_session_lnet_input(s, &img, k, lnet_in.data(), &lb[k]) == FACEATTR_OK;
+            int32_t found = 0;
+            ok = ok && faceattr_session_decode_faces(s, maps, lb, si.lnet_passes, crops.data(), &found) ==
+                           FACEATTR_OK;
+            faces_decoded += found;
+            for (int32_t f = 0; f < found; ++f)
+              ok = ok && faceattr_session_anet_input(s, &img, crops[static_cast<size_t>(f)].crop,
+                                                     anet_in.data()) == FACEATTR_OK;
+            ok = ok && faceattr_session_whole_image_crop(s, &img, &crops[0]) == FACEATTR_OK;
+            faceattr_tensor_info ti{};
+            faceattr_node_info ni{};
+            ok = ok && faceattr_model_get_info(faceattr_session_model(s, 0), &am) == FACEATTR_OK;
+            ok = ok && faceattr_model_get_tensor(faceattr_session_model(s, 0), 0, &ti) == FACEATTR_OK;
+            ok = ok && faceattr_model_get_node(faceattr_session_model(s, 1), 0, &ni) == FACEATTR_OK;
           }
           t_counting = false;
           INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8
                           << ", coarse pass " << coarse << ", pyramid " << (mode == 2));
           CHECK(ok);
           CHECK(t_news == 0);
+          if (mode == 0) CHECK(faces_decoded == 5);
           faceattr_session_free(s);
         }
       }

@@ -36,25 +36,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* FACEATTR_VERSION_MAJOR, _MINOR, _PATCH and _STRING: generated from project(VERSION)
+   of the top-level CMakeLists.txt, the one place the version is set. */
+#include "faceattr/faceattr_version.h"
+
 #if defined(_WIN32) && defined(FACEATTR_SHARED)
-#  if defined(FACEATTR_BUILD)
-#    define FACEATTR_API __declspec(dllexport)
-#  else
-#    define FACEATTR_API __declspec(dllimport)
-#  endif
-#elif defined(__GNUC__) && defined(FACEATTR_SHARED) && defined(FACEATTR_BUILD)
-#  define FACEATTR_API __attribute__((visibility("default")))
+#if defined(FACEATTR_BUILD)
+#define FACEATTR_API __declspec(dllexport)
 #else
-#  define FACEATTR_API
+#define FACEATTR_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && defined(FACEATTR_SHARED) && defined(FACEATTR_BUILD)
+#define FACEATTR_API __attribute__((visibility("default")))
+#else
+#define FACEATTR_API
 #endif
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define FACEATTR_VERSION_MAJOR 0
-#define FACEATTR_VERSION_MINOR 2
-#define FACEATTR_VERSION_PATCH 0
 
 /** Status codes. FACEATTR_OK is 0; every error is positive. */
 typedef enum faceattr_status {
@@ -64,7 +64,7 @@ typedef enum faceattr_status {
   FACEATTR_ERR_MODEL_VERSION = 3,    /* model file version this SDK does not read */
   FACEATTR_ERR_UNSUPPORTED = 4,      /* valid request this build cannot serve (e.g. backend) */
   FACEATTR_ERR_OUT_OF_MEMORY = 5,
-  FACEATTR_ERR_CANCELLED = 6,        /* the abort callback asked to stop */
+  FACEATTR_ERR_CANCELLED = 6, /* the abort callback asked to stop */
   FACEATTR_ERR_INTERNAL = 7
 } faceattr_status;
 
@@ -92,30 +92,30 @@ typedef enum faceattr_log_level {
 } faceattr_log_level;
 
 /** Log sink; `message` is valid only during the call. */
-typedef void (*faceattr_log_callback)(faceattr_log_level level, const char *message, void *user_data);
+typedef void (*faceattr_log_callback)(faceattr_log_level level, const char* message, void* user_data);
 /** Polled between network layers; return non-zero to cancel (FACEATTR_ERR_CANCELLED). */
-typedef int (*faceattr_abort_callback)(void *user_data);
+typedef int (*faceattr_abort_callback)(void* user_data);
 
 /** Session options. Start from faceattr_session_default_params(). */
 typedef struct faceattr_session_params {
-  int32_t n_threads;                 /* worker threads for kernels; default 1 */
-  faceattr_backend backend;          /* default FACEATTR_BACKEND_AUTO */
-  faceattr_log_callback log_callback;/* default NULL: silent */
-  void *log_user_data;
-  faceattr_log_level log_level;      /* minimum level passed to log_callback; default WARN */
+  int32_t n_threads;                  /* worker threads for kernels; default 1 */
+  faceattr_backend backend;           /* default FACEATTR_BACKEND_AUTO */
+  faceattr_log_callback log_callback; /* default NULL: silent */
+  void* log_user_data;
+  faceattr_log_level log_level;           /* minimum level passed to log_callback; default WARN */
   faceattr_abort_callback abort_callback; /* default NULL */
-  void *abort_user_data;
-  int32_t max_faces;                 /* cap on faces per frame; default 32 */
-  int32_t min_face_size;             /* smallest face side in pixels the localiser reports; default 24 */
-  int64_t max_image_pixels;          /* larger images are refused before allocating; default 64 Mpx */
-  int32_t localize;                  /* 1 (default): with an LNet model, predict localises the faces of
-                                        the frame; 0: whole-image mode even with one (each image is one
-                                        face crop: the centre crop, score 1) */
+  void* abort_user_data;
+  int32_t max_faces;        /* cap on faces per frame; default 32 */
+  int32_t min_face_size;    /* smallest face side in pixels the localiser reports; default 24 */
+  int64_t max_image_pixels; /* larger images are refused before allocating; default 64 Mpx */
+  int32_t localize;         /* 1 (default): with an LNet model, predict localises the faces of
+                               the frame; 0: whole-image mode even with one (each image is one
+                               face crop: the centre crop, score 1) */
 } faceattr_session_params;
 
 /** An image: `height` rows of `width` pixels; row r starts at data + r * stride_bytes. */
 typedef struct faceattr_image {
-  const uint8_t *data;
+  const uint8_t* data;
   int32_t width;
   int32_t height;
   int32_t stride_bytes; /* >= width * channels(format) */
@@ -132,8 +132,8 @@ typedef struct faceattr_image {
 typedef struct faceattr_face {
   float box[4]; /* x, y, w, h */
   float score;  /* face confidence in [0, 1]; 1 when no localiser model is loaded */
-  const float *probs;
-  const uint8_t *present;
+  const float* probs;
+  const uint8_t* present;
 } faceattr_face;
 
 typedef struct faceattr_session faceattr_session;
@@ -149,13 +149,13 @@ FACEATTR_API faceattr_session_params faceattr_session_default_params(void);
  * (metadata lnet.dense = 1) else 1, is refused (FACEATTR_ERR_MODEL_FORMAT).
  * Every buffer predict uses is allocated here. On success *out owns the session.
  */
-FACEATTR_API faceattr_status faceattr_session_create(const void *anet_model, size_t anet_size,
-                                                     const void *lnet_model, size_t lnet_size,
-                                                     const faceattr_session_params *params,
-                                                     faceattr_session **out);
+FACEATTR_API faceattr_status faceattr_session_create(const void* anet_model, size_t anet_size,
+                                                     const void* lnet_model, size_t lnet_size,
+                                                     const faceattr_session_params* params,
+                                                     faceattr_session** out);
 
 /** Frees a session; NULL is a no-op. */
-FACEATTR_API void faceattr_session_free(faceattr_session *session);
+FACEATTR_API void faceattr_session_free(faceattr_session* session);
 
 /**
  * Finds faces in `image` and predicts their attributes. On success *faces
@@ -171,30 +171,27 @@ FACEATTR_API void faceattr_session_free(faceattr_session *session);
  * reported box is LNet's. Whole-image mode (no LNet, or params.localize = 0):
  * exactly one face, the centre crop, score 1.
  */
-FACEATTR_API faceattr_status faceattr_session_predict(faceattr_session *session,
-                                                      const faceattr_image *image,
-                                                      const faceattr_face **faces,
-                                                      int32_t *n_faces);
+FACEATTR_API faceattr_status faceattr_session_predict(faceattr_session* session, const faceattr_image* image,
+                                                      const faceattr_face** faces, int32_t* n_faces);
 
 /**
  * Runs ANet alone on `image` taken as one face crop (centre-cropped to the
  * model's aspect ratio, resized). Fills `probs` (n_attributes floats).
  */
-FACEATTR_API faceattr_status faceattr_session_predict_crop(faceattr_session *session,
-                                                           const faceattr_image *image,
-                                                           float *probs);
+FACEATTR_API faceattr_status faceattr_session_predict_crop(faceattr_session* session,
+                                                           const faceattr_image* image, float* probs);
 
 /** Number of attributes the ANet model predicts (40 for CelebA); -1 if session is NULL. */
-FACEATTR_API int32_t faceattr_session_n_attributes(const faceattr_session *session);
+FACEATTR_API int32_t faceattr_session_n_attributes(const faceattr_session* session);
 /** Attribute name, or NULL when out of range. Owned by the session. */
-FACEATTR_API const char *faceattr_session_attribute_name(const faceattr_session *session, int32_t index);
+FACEATTR_API const char* faceattr_session_attribute_name(const faceattr_session* session, int32_t index);
 /** Decision threshold on the probability, or -1 when out of range. */
-FACEATTR_API float faceattr_session_attribute_threshold(const faceattr_session *session, int32_t index);
+FACEATTR_API float faceattr_session_attribute_threshold(const faceattr_session* session, int32_t index);
 /** Backend actually in use (never AUTO). */
-FACEATTR_API faceattr_backend faceattr_session_backend(const faceattr_session *session);
+FACEATTR_API faceattr_backend faceattr_session_backend(const faceattr_session* session);
 /** Model metadata value for `key` (e.g. "name", "license"), or NULL. `which`: 0 ANet, 1 LNet. */
-FACEATTR_API const char *faceattr_session_model_metadata(const faceattr_session *session, int32_t which,
-                                                         const char *key);
+FACEATTR_API const char* faceattr_session_model_metadata(const faceattr_session* session, int32_t which,
+                                                         const char* key);
 
 /**
  * Per-stage timing of the last successful predict call, in milliseconds:
@@ -206,8 +203,8 @@ typedef struct faceattr_timings {
   double lnet_ms;
   double anet_ms;
 } faceattr_timings;
-FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_session *session,
-                                                           faceattr_timings *out);
+FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_session* session,
+                                                           faceattr_timings* out);
 
 /**
  * LNet's face response map (its face score, channel 0 of a multi-channel
@@ -221,7 +218,7 @@ FACEATTR_API faceattr_status faceattr_session_last_timings(const faceattr_sessio
  * Valid until the next predict call on the session or its free.
  */
 typedef struct faceattr_response_map {
-  const float *data;
+  const float* data;
   int32_t width;
   int32_t height;
   float origin_x;
@@ -229,20 +226,219 @@ typedef struct faceattr_response_map {
   float cell_width;
   float cell_height;
 } faceattr_response_map;
-FACEATTR_API faceattr_status faceattr_session_response_map(const faceattr_session *session,
-                                                           faceattr_response_map *out);
+FACEATTR_API faceattr_status faceattr_session_response_map(const faceattr_session* session,
+                                                           faceattr_response_map* out);
 /** 1 when predict localises faces (an LNet model and params.localize = 1), else 0. */
-FACEATTR_API int faceattr_session_has_localizer(const faceattr_session *session);
+FACEATTR_API int faceattr_session_has_localizer(const faceattr_session* session);
 /** The calling thread's last error message ("" when none). Valid until the next call on this thread. */
-FACEATTR_API const char *faceattr_last_error(void);
+FACEATTR_API const char* faceattr_last_error(void);
 /** Short name of a status code, e.g. "FACEATTR_ERR_MODEL_FORMAT". */
-FACEATTR_API const char *faceattr_status_string(faceattr_status status);
+FACEATTR_API const char* faceattr_status_string(faceattr_status status);
 /** Name of a backend ("reference", "xnnpack", "simd", "auto"). */
-FACEATTR_API const char *faceattr_backend_name(faceattr_backend backend);
+FACEATTR_API const char* faceattr_backend_name(faceattr_backend backend);
 /** 1 when `backend` is compiled into this build. */
 FACEATTR_API int faceattr_backend_available(faceattr_backend backend);
 /** "MAJOR.MINOR.PATCH". */
-FACEATTR_API const char *faceattr_version(void);
+FACEATTR_API const char* faceattr_version(void);
+
+/* ========================================================================
+ * Models and the staged pipeline: for callers that run the networks on an
+ * accelerator of their own (the browser module's WebGPU backend), and for
+ * tools that describe model files (`faceattr info`).
+ *
+ * A faceattr_model is a loaded, validated model file: its header fields and
+ * its graph, read-only. The staged calls are the steps of
+ * faceattr_session_predict around the two networks, so that a caller running
+ * the networks elsewhere sees the same pixels, decodes the LNet maps the same
+ * way and frames the same ANet crops:
+ *
+ *   faceattr_stage_info si;
+ *   faceattr_session_stage_info(s, &si);
+ *   faceattr_face_crop faces[...];  // si.face_slots entries
+ *   int32_t n = 0;
+ *   if (si.lnet_passes > 0) {  // localising
+ *     faceattr_letterbox lb[FACEATTR_MAX_LNET_PASSES];
+ *     for (int32_t k = 0; k < si.lnet_passes; ++k)
+ *       faceattr_session_lnet_input(s, &img, k, lnet_in[k], &lb[k]);
+ *     ... run LNet on each lnet_in[k] into maps[k] ...
+ *     faceattr_session_decode_faces(s, maps, lb, si.lnet_passes, faces, &n);
+ *   } else {
+ *     faceattr_session_whole_image_crop(s, &img, &faces[0]);
+ *     n = 1;
+ *   }
+ *   for (int32_t f = 0; f < n; ++f) faceattr_session_anet_input(s, &img, faces[f].crop, anet_in[f]);
+ *   ... run ANet on each anet_in[f]: the attribute probabilities of face f ...
+ *
+ * Network inputs are f32 NHWC [1, input_height, input_width, 3], RGB,
+ * (pixel / 255 - mean[c]) / std[c] (faceattr_model_info). The staged calls
+ * allocate nothing; like predict they use the session's threads.
+ * ======================================================================== */
+
+/** Most LNet passes per frame (faceattr_stage_info.lnet_passes). */
+#define FACEATTR_MAX_LNET_PASSES 8
+
+/** Element types of model tensors (the model file's values, docs/model-format.md). */
+typedef enum faceattr_dtype {
+  FACEATTR_DTYPE_F32 = 0,
+  FACEATTR_DTYPE_I8 = 1, /* quantised: value = (q - zero_point) * scale */
+  FACEATTR_DTYPE_I32 = 2 /* quantised int8 biases, scale = input scale x weight scale */
+} faceattr_dtype;
+
+typedef struct faceattr_model faceattr_model;
+
+/**
+ * A model's header fields. Strings and arrays belong to the model and stay
+ * valid while it does.
+ */
+typedef struct faceattr_model_info {
+  const char* kind; /* "anet" (attributes) or "lnet" (localiser) */
+  const char* name;
+  const char* description;
+  int32_t input_width; /* the input is f32 NHWC [1, input_height, input_width, 3], RGB */
+  int32_t input_height;
+  float mean[3]; /* input = (pixel / 255 - mean[c]) / std[c] */
+  float std[3];
+  int32_t n_attributes; /* ANet outputs: probabilities of these attributes */
+  const char* const* attribute_names;
+  const float* thresholds; /* decision threshold per attribute */
+  int32_t n_metadata;      /* key/value pairs in file order */
+  const char* const* metadata_keys;
+  const char* const* metadata_values;
+  int32_t n_tensors; /* faceattr_model_get_tensor(0 .. n_tensors - 1) */
+  int32_t n_nodes;   /* faceattr_model_get_node(0 .. n_nodes - 1), in execution order */
+  int32_t input;     /* tensor index of the network input */
+  int32_t n_outputs;
+  const int32_t* outputs; /* tensor indices of the network outputs */
+} faceattr_model_info;
+
+/** A tensor of the graph: an activation (computed) or a constant (weights in the file). */
+typedef struct faceattr_tensor_info {
+  const char* name;
+  faceattr_dtype dtype;
+  int32_t n_dims;
+  const int32_t* shape; /* NHWC activations; conv weights OHWI, depthwise 1HWC */
+  int32_t n_scales;     /* 0 for f32; 1 (per tensor) or one per output channel */
+  const float* scales;
+  const int32_t* zero_points; /* n_scales entries */
+  int32_t constant;           /* 1: a constant, its bytes at data */
+  const void* data;           /* constants: data_size bytes, little-endian, 64-byte aligned; else NULL */
+  size_t data_size;
+} faceattr_tensor_info;
+
+/** A node of the graph: an op, its attributes and its tensors. */
+typedef struct faceattr_node_info {
+  const char* name;
+  const char* op; /* "Conv2d", "FullyConnected", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "Add",
+                     "Concat", "Sigmoid", "Activation", "Quantize", "Dequantize" */
+  int32_t n_inputs;
+  const int32_t* inputs; /* tensor indices; -1: an absent optional bias */
+  int32_t output;        /* tensor index */
+  int32_t kernel_h, kernel_w, stride_h, stride_w;
+  int32_t pad_top, pad_left, pad_bottom, pad_right;
+  int32_t groups;
+  int32_t axis;           /* Concat */
+  const char* activation; /* fused or the Activation op's: "none", "relu", "relu6", "leaky_relu" */
+  float leaky_alpha;
+} faceattr_node_info;
+
+/**
+ * Reads and validates a model file from `size` bytes, as faceattr_session_create
+ * does, without a session (no kernels, no buffers for running it). The buffer may
+ * be freed once the call returns. On success *out owns the model.
+ */
+FACEATTR_API faceattr_status faceattr_model_load(const void* data, size_t size, faceattr_model** out);
+/** Frees a model from faceattr_model_load; NULL is a no-op. */
+FACEATTR_API void faceattr_model_free(faceattr_model* model);
+/** A network of a session (`which`: 0 ANet, 1 LNet), or NULL when absent. Owned by the session. */
+FACEATTR_API const faceattr_model* faceattr_session_model(const faceattr_session* session, int32_t which);
+FACEATTR_API faceattr_status faceattr_model_get_info(const faceattr_model* model, faceattr_model_info* out);
+/** Tensor `index` in [0, n_tensors); FACEATTR_ERR_INVALID_ARGUMENT out of range. */
+FACEATTR_API faceattr_status faceattr_model_get_tensor(const faceattr_model* model, int32_t index,
+                                                       faceattr_tensor_info* out);
+/** Node `index` in [0, n_nodes); FACEATTR_ERR_INVALID_ARGUMENT out of range. */
+FACEATTR_API faceattr_status faceattr_model_get_node(const faceattr_model* model, int32_t index,
+                                                     faceattr_node_info* out);
+
+/**
+ * What a session's staged pipeline needs sized (faceattr_session_stage_info).
+ * LNet runs lnet_passes times per frame: pass 0 on the frame letterboxed at
+ * LNet's input size, further passes on smaller letterboxes (a coarse half-size
+ * pass, or the levels of an image pyramid, as the LNet's metadata asks). Each
+ * pass outputs a map of map_height rows of map_width cells of map_channels
+ * floats (HWC; channel 0 is the face score in [0, 1]). A map cell spans
+ * cell_width x cell_height LNet-input pixels, that is cell_width /
+ * faceattr_letterbox.scale_x frame pixels (as faceattr_response_map reports it).
+ */
+typedef struct faceattr_stage_info {
+  int32_t face_slots;  /* most faces per frame: params.max_faces when localising, else 1 */
+  int32_t lnet_passes; /* in [1, FACEATTR_MAX_LNET_PASSES]; 0 (and the fields below 0) when the
+                          session does not localise (faceattr_session_has_localizer) */
+  int32_t map_width;
+  int32_t map_height;
+  int32_t map_channels;
+  float cell_width;
+  float cell_height;
+} faceattr_stage_info;
+FACEATTR_API faceattr_status faceattr_session_stage_info(const faceattr_session* session,
+                                                         faceattr_stage_info* out);
+
+/**
+ * Where a frame sits in an LNet input: scaled with its aspect kept, it fills
+ * content_width x content_height pixels at the top-left; the rest is 0.
+ * Frame x = LNet-input x / scale_x (likewise y).
+ */
+typedef struct faceattr_letterbox {
+  int32_t content_width;
+  int32_t content_height;
+  float scale_x; /* LNet-input pixels per frame pixel */
+  float scale_y;
+} faceattr_letterbox;
+
+/** A face of the staged pipeline: its box and score as faceattr_face reports them, and its ANet crop. */
+typedef struct faceattr_face_crop {
+  float box[4];  /* x, y, w, h in frame pixels */
+  float score;   /* in [0, 1]; 1 in whole-image mode */
+  float crop[4]; /* x, y, w, h: the frame region ANet reads (faceattr_session_predict tells how it is
+                    framed); may extend past the frame */
+} faceattr_face_crop;
+
+/**
+ * Letterboxes `image` for LNet pass `pass` (in [0, lnet_passes)) into `input`
+ * (LNet's f32 [1, H, W, 3] input: input_width x input_height x 3 floats) and
+ * fills *letterbox, which faceattr_session_decode_faces needs back.
+ * FACEATTR_ERR_UNSUPPORTED when the session does not localise.
+ */
+FACEATTR_API faceattr_status faceattr_session_lnet_input(faceattr_session* session,
+                                                         const faceattr_image* image, int32_t pass,
+                                                         float* input, faceattr_letterbox* letterbox);
+
+/**
+ * Decodes LNet's output maps of one frame into faces, strongest first, at most
+ * params.max_faces, none whose shorter side is below params.min_face_size, each
+ * with its ANet crop. maps[k] is pass k's output (map_height x map_width x
+ * map_channels floats, HWC) for the input letterboxed as letterboxes[k];
+ * n_maps in [1, lnet_passes] (with fewer maps than passes the decoder uses
+ * what it has). `faces` holds face_slots entries; *n_faces may be 0.
+ */
+FACEATTR_API faceattr_status faceattr_session_decode_faces(faceattr_session* session,
+                                                           const float* const* maps,
+                                                           const faceattr_letterbox* letterboxes,
+                                                           int32_t n_maps, faceattr_face_crop* faces,
+                                                           int32_t* n_faces);
+
+/** The whole-image face of `image`: its centre crop to ANet's aspect (box = crop), score 1. */
+FACEATTR_API faceattr_status faceattr_session_whole_image_crop(const faceattr_session* session,
+                                                               const faceattr_image* image,
+                                                               faceattr_face_crop* out);
+
+/**
+ * Resamples the region `crop` (x, y, w, h in frame pixels, a faceattr_face_crop's
+ * crop) of `image` into `input`, ANet's f32 [1, H, W, 3] input (input_width x
+ * input_height x 3 floats). Pixels past the frame border replicate the edge.
+ */
+FACEATTR_API faceattr_status faceattr_session_anet_input(faceattr_session* session,
+                                                         const faceattr_image* image, const float crop[4],
+                                                         float* input);
 
 #ifdef __cplusplus
 } /* extern "C" */

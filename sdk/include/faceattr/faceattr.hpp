@@ -14,6 +14,7 @@
 // which carries the faceattr_status and faceattr_last_error()'s message. For code
 // built without exceptions, Session::try_create and the try_* calls return the
 // status instead. Session is move-only and frees the C session on destruction.
+// Model describes a model file or a session's network (faceattr_model_*).
 #pragma once
 
 #include <cstddef>
@@ -50,6 +51,71 @@ class Faces {
  private:
   const faceattr_face* data_ = nullptr;
   int32_t n_ = 0;
+};
+
+// A model's description (faceattr.h, "Models and the staged pipeline"): owned when
+// loaded from bytes (load / try_load), a view of a session's network from
+// Session::model. Move-only; an owned model is freed on destruction.
+class Model {
+ public:
+  Model() noexcept = default;
+  ~Model() { reset(); }
+  Model(Model&& o) noexcept : m_(std::exchange(o.m_, nullptr)), owned_(std::exchange(o.owned_, false)) {}
+  Model& operator=(Model&& o) noexcept {
+    if (this != &o) {
+      reset();
+      m_ = std::exchange(o.m_, nullptr);
+      owned_ = std::exchange(o.owned_, false);
+    }
+    return *this;
+  }
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // Non-throwing: an empty Model on failure, with *status (optional) set.
+  static Model try_load(const void* data, size_t size, faceattr_status* status = nullptr) noexcept {
+    faceattr_model* m = nullptr;
+    const faceattr_status st = faceattr_model_load(data, size, &m);
+    if (status) *status = st;
+    return Model(st == FACEATTR_OK ? m : nullptr, true);
+  }
+  static Model load(const void* data, size_t size) {
+    faceattr_status st = FACEATTR_OK;
+    Model m = try_load(data, size, &st);
+    if (st != FACEATTR_OK) throw Error(st, faceattr_last_error());
+    return m;
+  }
+  // A view of a model owned elsewhere (a session's); empty for NULL.
+  static Model view(const faceattr_model* m) noexcept { return Model(m, false); }
+
+  explicit operator bool() const noexcept { return m_ != nullptr; }
+  const faceattr_model* get() const noexcept { return m_; }
+  // Zero-filled when the model is empty or the index out of range.
+  faceattr_model_info info() const noexcept {
+    faceattr_model_info i{};
+    if (faceattr_model_get_info(m_, &i) != FACEATTR_OK) i = faceattr_model_info{};
+    return i;
+  }
+  faceattr_tensor_info tensor(int32_t index) const noexcept {
+    faceattr_tensor_info t{};
+    if (faceattr_model_get_tensor(m_, index, &t) != FACEATTR_OK) t = faceattr_tensor_info{};
+    return t;
+  }
+  faceattr_node_info node(int32_t index) const noexcept {
+    faceattr_node_info n{};
+    if (faceattr_model_get_node(m_, index, &n) != FACEATTR_OK) n = faceattr_node_info{};
+    return n;
+  }
+
+ private:
+  Model(const faceattr_model* m, bool owned) noexcept : m_(m), owned_(owned && m != nullptr) {}
+  void reset() noexcept {
+    if (owned_) faceattr_model_free(const_cast<faceattr_model*>(m_));
+    m_ = nullptr;
+    owned_ = false;
+  }
+  const faceattr_model* m_ = nullptr;
+  bool owned_ = false;
 };
 
 class Session {
@@ -137,6 +203,28 @@ class Session {
     check(try_response_map(&m));
     return m;
   }
+  // A network of the session (0 ANet, 1 LNet), a view valid while the session lives.
+  Model model(int32_t which) const noexcept { return Model::view(faceattr_session_model(s_, which)); }
+
+  // The staged pipeline (faceattr.h): status codes, caller-owned buffers, no allocation.
+  faceattr_status try_stage_info(faceattr_stage_info* out) const noexcept {
+    return faceattr_session_stage_info(s_, out);
+  }
+  faceattr_status try_lnet_input(const faceattr_image& image, int32_t pass, float* input,
+                                 faceattr_letterbox* letterbox) noexcept {
+    return faceattr_session_lnet_input(s_, &image, pass, input, letterbox);
+  }
+  faceattr_status try_decode_faces(const float* const* maps, const faceattr_letterbox* letterboxes,
+                                   int32_t n_maps, faceattr_face_crop* faces, int32_t* n_faces) noexcept {
+    return faceattr_session_decode_faces(s_, maps, letterboxes, n_maps, faces, n_faces);
+  }
+  faceattr_status try_whole_image_crop(const faceattr_image& image, faceattr_face_crop* out) const noexcept {
+    return faceattr_session_whole_image_crop(s_, &image, out);
+  }
+  faceattr_status try_anet_input(const faceattr_image& image, const float crop[4], float* input) noexcept {
+    return faceattr_session_anet_input(s_, &image, crop, input);
+  }
+
   faceattr_timings last_timings() const noexcept {
     faceattr_timings t{};
     faceattr_session_last_timings(s_, &t);

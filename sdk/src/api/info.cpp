@@ -57,11 +57,6 @@ int faceattr_backend_available(faceattr_backend backend) {
   return 0;
 }
 
-#define FACEATTR_STR2(x) #x
-#define FACEATTR_STR(x) FACEATTR_STR2(x)
-const char* faceattr_version(void) {
-  return FACEATTR_STR(FACEATTR_VERSION_MAJOR) "." FACEATTR_STR(FACEATTR_VERSION_MINOR) "." FACEATTR_STR(
-      FACEATTR_VERSION_PATCH);
-}
+const char* faceattr_version(void) { return FACEATTR_VERSION_STRING; }
 
 }  // extern "C"

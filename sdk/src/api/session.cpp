@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "api/guard.h"
 #include "image/preprocess.h"
 #include "util/enum_value.h"
 #include "util/last_error.h"
@@ -14,22 +15,6 @@ using faceattr::invalid_argument;
 using faceattr::Status;
 
 namespace {
-
-// std::bad_alloc only exists as an exception when exceptions are enabled (not in the wasm build).
-#if defined(__cpp_exceptions)
-#define FACEATTR_GUARD_BEGIN try {
-#define FACEATTR_GUARD_END                                                                           \
-  }                                                                                                  \
-  catch (const std::bad_alloc&) {                                                                    \
-    return faceattr::report(Status(FACEATTR_ERR_OUT_OF_MEMORY, "out of memory"));                    \
-  }                                                                                                  \
-  catch (...) {                                                                                      \
-    return faceattr::report(Status(FACEATTR_ERR_INTERNAL, "internal error (unexpected exception)")); \
-  }
-#else
-#define FACEATTR_GUARD_BEGIN {
-#define FACEATTR_GUARD_END }
-#endif
 
 Status check_params(const faceattr_session_params& p) {
   if (p.n_threads < 1 || p.n_threads > 256)
@@ -81,8 +66,12 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
   options.abort_user_data = params.abort_user_data;
   const std::string lnet_name = lnet.name;
   FACEATTR_RETURN_IF_ERROR(s->pipeline.load(std::move(anet), lnet_model != nullptr ? &lnet : nullptr,
-                                            faceattr::api::family_of(s->backend), s->ctx, &s->logger, options));
+                                            faceattr::api::family_of(s->backend), s->ctx, &s->logger,
+                                            options));
   const faceattr::pipeline::FacePipeline& pl = s->pipeline;
+  faceattr::api::bind_model(&pl.anet().model(), &s->models[0]);
+  if (pl.has_lnet()) faceattr::api::bind_model(&pl.lnet().model(), &s->models[1]);
+  s->stage_crops.resize(static_cast<size_t>(pl.face_slots()));
   s->logger.log(FACEATTR_LOG_INFO, "session: model '%s' (%zu attributes), backend %s, %d threads",
                 pl.anet().model().name.c_str(), pl.n_attributes(), faceattr_backend_name(s->backend),
                 params.n_threads);
@@ -174,12 +163,14 @@ int32_t faceattr_session_n_attributes(const faceattr_session* session) {
 }
 
 const char* faceattr_session_attribute_name(const faceattr_session* session, int32_t index) {
-  if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->pipeline.n_attributes())) return nullptr;
+  if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->pipeline.n_attributes()))
+    return nullptr;
   return session->pipeline.anet().model().attribute_names[static_cast<size_t>(index)].c_str();
 }
 
 float faceattr_session_attribute_threshold(const faceattr_session* session, int32_t index) {
-  if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->pipeline.n_attributes())) return -1.0f;
+  if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->pipeline.n_attributes()))
+    return -1.0f;
   return session->pipeline.anet().model().thresholds[static_cast<size_t>(index)];
 }
 
@@ -204,10 +195,11 @@ faceattr_status faceattr_session_response_map(const faceattr_session* session, f
   if (session == nullptr || out == nullptr)
     return faceattr::report(invalid_argument("faceattr_session_response_map: null argument"));
   if (!session->pipeline.localizes())
-    return faceattr::report(Status(FACEATTR_ERR_UNSUPPORTED,
-                                   session->pipeline.has_lnet()
-                                       ? "faceattr_session_response_map: the session does not localise (params.localize = 0)"
-                                       : "faceattr_session_response_map: the session has no LNet model"));
+    return faceattr::report(
+        Status(FACEATTR_ERR_UNSUPPORTED,
+               session->pipeline.has_lnet()
+                   ? "faceattr_session_response_map: the session does not localise (params.localize = 0)"
+                   : "faceattr_session_response_map: the session has no LNet model"));
   const faceattr_response_map* map = session->pipeline.response_map();
   if (map == nullptr)
     return faceattr::report(
