@@ -1,14 +1,16 @@
-# Fails unless web/package.json's "version" and `faceattr --version` equal
-# project(VERSION). Needs -DVERSION -DPACKAGE_JSON -DCLI.
-file(READ "${PACKAGE_JSON}" json)
-string(JSON web_version ERROR_VARIABLE err GET "${json}" version)
-if(err)
-  message(FATAL_ERROR "${PACKAGE_JSON}: no \"version\": ${err}")
-endif()
-if(NOT web_version STREQUAL VERSION)
-  message(FATAL_ERROR "${PACKAGE_JSON} says version ${web_version}, project(VERSION) says ${VERSION}: "
-                      "set the version in CMakeLists.txt and copy it to web/package.json")
-endif()
+# Fails unless the "version" of every package.json in PACKAGE_JSON (a list) and
+# `faceattr --version` equal project(VERSION). Needs -DVERSION -DPACKAGE_JSON -DCLI.
+foreach(package_json IN LISTS PACKAGE_JSON)
+  file(READ "${package_json}" json)
+  string(JSON package_version ERROR_VARIABLE err GET "${json}" version)
+  if(err)
+    message(FATAL_ERROR "${package_json}: no \"version\": ${err}")
+  endif()
+  if(NOT package_version STREQUAL VERSION)
+    message(FATAL_ERROR "${package_json} says version ${package_version}, project(VERSION) says ${VERSION}: "
+                        "set the version in CMakeLists.txt and copy it to the package.json files")
+  endif()
+endforeach()
 
 execute_process(COMMAND "${CLI}" --version RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
 if(NOT rc STREQUAL "0" OR NOT out MATCHES "^faceattr ([0-9]+\\.[0-9]+\\.[0-9]+)")
@@ -17,4 +19,4 @@ endif()
 if(NOT CMAKE_MATCH_1 STREQUAL VERSION)
   message(FATAL_ERROR "faceattr --version says ${CMAKE_MATCH_1}, project(VERSION) says ${VERSION}")
 endif()
-message(STATUS "version ${VERSION}: CMakeLists.txt, faceattr.h, the CLI and web/package.json agree")
+message(STATUS "version ${VERSION}: CMakeLists.txt, faceattr.h, the CLI and the package.json files agree")

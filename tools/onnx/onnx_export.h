@@ -20,13 +20,14 @@
 #include <string>
 #include <vector>
 
+#include "faceattr/faceattr_version.h"
 #include "model_def.h"
 
 namespace faceattr::onnx_export {
 
 struct ExportOptions {
   int64_t opset = 13;
-  std::string producer_version = "0.1.0";
+  std::string producer_version = FACEATTR_VERSION_STRING;
 };
 
 // Name of the graph output for a model kind: "probs" for anet, "output" otherwise.
