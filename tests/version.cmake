@@ -6,5 +6,6 @@ if(NOT TARGET faceattr_cli)
   return()
 endif()
 add_test(NAME package_version
-         COMMAND ${CMAKE_COMMAND} -DVERSION=${PROJECT_VERSION} "-DPACKAGE_JSON=${PROJECT_SOURCE_DIR}/web/package.json\;${PROJECT_SOURCE_DIR}/package.json"
+         COMMAND ${CMAKE_COMMAND} -DVERSION=${PROJECT_VERSION} -DWEB_PACKAGE_JSON=${PROJECT_SOURCE_DIR}/web/package.json
+                 -DTOOLS_PACKAGE_JSON=${PROJECT_SOURCE_DIR}/package.json
                  -DCLI=$<TARGET_FILE:faceattr_cli> -P ${CMAKE_CURRENT_SOURCE_DIR}/native/check_version.cmake)

@@ -1,6 +1,7 @@
-# Fails unless the "version" of every package.json in PACKAGE_JSON (a list) and
-# `faceattr --version` equal project(VERSION). Needs -DVERSION -DPACKAGE_JSON -DCLI.
-foreach(package_json IN LISTS PACKAGE_JSON)
+# Fails unless the "version" of web/package.json and of the tooling package.json, and
+# `faceattr --version`, equal project(VERSION).
+# Needs -DVERSION -DWEB_PACKAGE_JSON -DTOOLS_PACKAGE_JSON -DCLI.
+foreach(package_json "${WEB_PACKAGE_JSON}" "${TOOLS_PACKAGE_JSON}")
   file(READ "${package_json}" json)
   string(JSON package_version ERROR_VARIABLE err GET "${json}" version)
   if(err)
