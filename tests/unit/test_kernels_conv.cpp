@@ -52,14 +52,7 @@ Conv2dDesc random_conv(std::mt19937& rng) {
       d.groups = d.in_c = rand_int(rng, 1, 37);
       d.out_c = d.in_c * (mode == 2 ? 1 : 2);
     }
-    d.kernel_h = rand_int(rng, 1, 5);
-    d.kernel_w = rand_int(rng, 1, 5);
-    d.stride_h = rand_int(rng, 1, 3);
-    d.stride_w = rand_int(rng, 1, 3);
-    d.pad_top = rand_int(rng, 0, d.kernel_h - 1);
-    d.pad_bottom = rand_int(rng, 0, d.kernel_h - 1);
-    d.pad_left = rand_int(rng, 0, d.kernel_w - 1);
-    d.pad_right = rand_int(rng, 0, d.kernel_w - 1);
+    random_window(rng, 5, &d);
     d.act = random_act(rng);
     d.leaky_alpha = rand_float(rng, 0.01f, 0.3f);
     if (d.in_h + d.pad_top + d.pad_bottom < d.kernel_h || d.in_w + d.pad_left + d.pad_right < d.kernel_w)

@@ -20,14 +20,7 @@ Pool2dDesc random_pool(std::mt19937& rng) {
   d.kind = rand_int(rng, 0, 1) ? PoolKind::Max : PoolKind::Average;
   d.batch = rand_int(rng, 1, 4) == 1 ? 2 : 1;
   d.channels = rand_int(rng, 1, 40);
-  d.kernel_h = rand_int(rng, 1, 4);
-  d.kernel_w = rand_int(rng, 1, 4);
-  d.stride_h = rand_int(rng, 1, 3);
-  d.stride_w = rand_int(rng, 1, 3);
-  d.pad_top = rand_int(rng, 0, d.kernel_h - 1);
-  d.pad_bottom = rand_int(rng, 0, d.kernel_h - 1);
-  d.pad_left = rand_int(rng, 0, d.kernel_w - 1);
-  d.pad_right = rand_int(rng, 0, d.kernel_w - 1);
+  random_window(rng, 4, &d);
   d.in_h = std::max(rand_int(rng, 1, 12), d.kernel_h - d.pad_top - d.pad_bottom);
   d.in_w = std::max(rand_int(rng, 1, 12), d.kernel_w - d.pad_left - d.pad_right);
   d.out_h = (d.in_h + d.pad_top + d.pad_bottom - d.kernel_h) / d.stride_h + 1;
@@ -79,20 +72,14 @@ static void pool2d_suite() {
         const size_t n_out = static_cast<size_t>(d.batch) * d.out_h * d.out_w * d.channels;
         std::string report;
         if (d.dtype == DType::F32) {
-          const auto x = random_f32(rng, n_in);
-          auto want = with_slack<float>(n_out), got = with_slack<float>(n_out);
-          std::fill(got.begin(), got.end(), -7.0f);
-          REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
-          REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
+          std::vector<float> want, got;
+          run_pair(*ref, *opt, random_f32(rng, n_in), n_out, -7.0f, tc.ctx(), &want, &got);
           const float n = static_cast<float>(d.kernel_h * d.kernel_w);
           const float tol = d.kind == PoolKind::Max ? 0.0f : 2.0f * (n + 1.0f) * kEps;
           CHECK(count_mismatches_f32(want, got, {tol}, &report) == 0);
         } else {
-          const auto x = random_i8(rng, n_in);
-          auto want = with_slack<int8_t>(n_out), got = with_slack<int8_t>(n_out);
-          std::fill(got.begin(), got.end(), int8_t{99});
-          REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
-          REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
+          std::vector<int8_t> want, got;
+          run_pair(*ref, *opt, random_i8(rng, n_in), n_out, int8_t{99}, tc.ctx(), &want, &got);
           // SIMD requantises exactly like the reference.
           const int lsb = d.kind == PoolKind::Max || fam == Family::Simd ? 0 : 1;
           CHECK(count_mismatches_i8(want, got, lsb, &report) == 0);
@@ -132,19 +119,13 @@ static void global_avg_pool_suite() {
         const size_t n_out = static_cast<size_t>(d.batch) * d.channels;
         std::string report;
         if (d.dtype == DType::F32) {
-          const auto x = random_f32(rng, n_in);
-          auto want = with_slack<float>(n_out), got = with_slack<float>(n_out);
-          std::fill(got.begin(), got.end(), -7.0f);
-          REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
-          REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
+          std::vector<float> want, got;
+          run_pair(*ref, *opt, random_f32(rng, n_in), n_out, -7.0f, tc.ctx(), &want, &got);
           const float tol = 2.0f * (static_cast<float>(d.in_h * d.in_w) + 1.0f) * kEps;
           CHECK(count_mismatches_f32(want, got, {tol}, &report) == 0);
         } else {
-          const auto x = random_i8(rng, n_in);
-          auto want = with_slack<int8_t>(n_out), got = with_slack<int8_t>(n_out);
-          std::fill(got.begin(), got.end(), int8_t{99});
-          REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
-          REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
+          std::vector<int8_t> want, got;
+          run_pair(*ref, *opt, random_i8(rng, n_in), n_out, int8_t{99}, tc.ctx(), &want, &got);
           CHECK(count_mismatches_i8(want, got, fam == Family::Simd ? 0 : 1, &report) == 0);
         }
         INFO(report);

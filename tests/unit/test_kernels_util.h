@@ -16,6 +16,8 @@
 #include <pthreadpool.h>
 #endif
 
+#include <catch2/catch.hpp>
+
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
 
@@ -64,6 +66,33 @@ inline int rand_int(std::mt19937& rng, int lo, int hi) {
 
 inline float rand_float(std::mt19937& rng, float lo, float hi) {
   return std::uniform_real_distribution<float>(lo, hi)(rng);
+}
+
+// Random window geometry (kernel 1..max_kernel, stride 1..3, padding below the kernel
+// size on each side) for a conv or pool descriptor, drawn in one fixed order.
+template <typename Desc>
+void random_window(std::mt19937& rng, int max_kernel, Desc* d) {
+  d->kernel_h = rand_int(rng, 1, max_kernel);
+  d->kernel_w = rand_int(rng, 1, max_kernel);
+  d->stride_h = rand_int(rng, 1, 3);
+  d->stride_w = rand_int(rng, 1, 3);
+  d->pad_top = rand_int(rng, 0, d->kernel_h - 1);
+  d->pad_bottom = rand_int(rng, 0, d->kernel_h - 1);
+  d->pad_left = rand_int(rng, 0, d->kernel_w - 1);
+  d->pad_right = rand_int(rng, 0, d->kernel_w - 1);
+}
+
+// The reference and an optimised single-input kernel on the same input `x`: fills
+// `want` and `got` (n_out values each). `got` starts as `poison`, so an output the
+// optimised kernel leaves unwritten shows up as a mismatch.
+template <typename T>
+void run_pair(Kernel& ref, Kernel& opt, const std::vector<T>& x, size_t n_out, T poison,
+              const ExecContext& ctx, std::vector<T>* want, std::vector<T>* got) {
+  *want = with_slack<T>(n_out);
+  *got = with_slack<T>(n_out);
+  std::fill(got->begin(), got->end(), poison);
+  REQUIRE(bind_and_run(ref, {x.data()}, want->data(), ctx));
+  REQUIRE(bind_and_run(opt, {x.data()}, got->data(), ctx));
 }
 
 // Calls <family>::fn(args...) for a runtime family.
