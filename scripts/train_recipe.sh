@@ -78,7 +78,8 @@ elif [[ "$LNET" == 1 ]]; then
     STAGES="${STAGES:-lnet-pretrain lnet-train lnet-export}"
     BASE="$RUN"
   else
-    # The shipped LNet: the weak 16-epoch run in <run>/base, fine-tuned with Hide-and-Seek in <run>.
+    # The weak LNet of the model card's comparison: the 16-epoch run in <run>/base,
+    # fine-tuned with Hide-and-Seek in <run>.
     STAGES="${STAGES:-lnet-pretrain lnet-train lnet-hide lnet-export}"
     BASE="$RUN/base"
   fi
