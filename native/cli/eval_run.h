@@ -1,6 +1,7 @@
 // Pieces the `faceattr eval` modes share: the faces a session finds in an
-// image, worker sessions run in parallel, the localiser-only modes
-// (--real-scenes, --mtfl) and the UTKFace mode (--utkface; docs/cli.md).
+// image, worker sessions run in parallel, the composed-scene mode (--scenes),
+// the localiser-only modes (--real-scenes, --mtfl) and the UTKFace mode
+// (--utkface; docs/cli.md).
 #pragma once
 
 #include <algorithm>
@@ -13,7 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "celeba_attrs.h"
 #include "cli_common.h"
+#include "eval_attrs.h"
 #include "progress.h"
 
 namespace faceattr::cli {
@@ -74,6 +77,27 @@ void run_parallel(size_t n, std::vector<Session>& sessions, const char* label, F
   }
   if (failed) throw Error(error);
 }
+
+// Options of `faceattr eval --images DIR --attrs FILE --scenes N`.
+struct SceneEvalOptions {
+  std::string images_dir;
+  int64_t scenes = 0;
+  std::string objects;  // empty: <images>/../../objects (the ../shared/data layout)
+  uint32_t seed = 1;
+  std::string save_scenes;
+  std::string objects_split = "held-out";
+  bool json = false;
+};
+
+// `faceattr eval --scenes N`: scenes composed from the evaluation images (pasted whole) on
+// object photos; localisation (IoU >= 0.5 with the pasted rectangle) and attribute accuracy
+// of the whole pipeline on found faces, next to ANet on the pasted rectangle and on the
+// original image. `rows`: the rows of `table` whose image is in the folder; `sessions`: one
+// per worker, with an LNet.
+int run_scene_eval(const SceneEvalOptions& o, const AttrTable& table, const std::vector<size_t>& rows,
+                   const ModelFiles& models, std::vector<Session>& sessions,
+                   const std::vector<std::string>& model_names, const std::vector<float>& thresholds,
+                   const std::vector<AttrMatch>& matches);
 
 // Options of the localiser-only modes.
 struct LocaliserEvalOptions {

@@ -220,7 +220,8 @@ TEST_CASE("session creation errors", "[session]") {
   CHECK(std::string(faceattr_last_error()).find("localize") != std::string::npos);
 
   // LNet: a model of kind "lnet" whose output is not a response map is refused; an anet in the
-  // lnet slot and an lnet in the anet slot are mistakes (tests/unit/test_pipeline.cpp has the rest).
+  // lnet slot and an lnet in the anet slot are mistakes (tests/unit/test_pipeline_errors.cpp has
+  // the rest).
   faceattr::test::TinyModelSpec lspec;
   lspec.kind = "lnet";
   const auto lnet = faceattr::test::tiny_anet_bytes(lspec);
@@ -244,10 +245,10 @@ TEST_CASE("session creation errors", "[session]") {
   p = faceattr_session_default_params();
   REQUIRE(create(model, &p) == FACEATTR_OK);
   // AUTO: the Highway kernels first (fastest on the shipped models, bench/RESULTS.md), then XNNPACK.
-  const faceattr_backend expected =
-      faceattr_backend_available(FACEATTR_BACKEND_SIMD)      ? FACEATTR_BACKEND_SIMD
-      : faceattr_backend_available(FACEATTR_BACKEND_XNNPACK) ? FACEATTR_BACKEND_XNNPACK
-                                                             : FACEATTR_BACKEND_REFERENCE;
+  const faceattr_backend expected = faceattr_backend_available(FACEATTR_BACKEND_SIMD) ? FACEATTR_BACKEND_SIMD
+                                    : faceattr_backend_available(FACEATTR_BACKEND_XNNPACK)
+                                        ? FACEATTR_BACKEND_XNNPACK
+                                        : FACEATTR_BACKEND_REFERENCE;
   CHECK(faceattr_session_backend(s) == expected);
   faceattr_session_free(s);
 }
