@@ -91,6 +91,19 @@ inline Result predict(faceattr_session* s, const faceattr_image& img) {
   return r;
 }
 
+// Predicts `img` and checks that it holds exactly one face: a box `side` pixels wide
+// centred at (cx, cy) within a pixel. Returns the prediction.
+inline Result check_one_face(faceattr_session* s, const faceattr_image& img, float side, float cx, float cy) {
+  const Result r = predict(s, img);
+  REQUIRE(r.faces.size() == 1);
+  const faceattr_face& face = r.faces[0];
+  INFO("box " << face.box[0] << " " << face.box[1] << " " << face.box[2] << " " << face.box[3]);
+  CHECK(face.box[2] == Approx(side).epsilon(1e-4));
+  CHECK(face.box[0] + face.box[2] / 2 == Approx(cx).margin(1.0f));
+  CHECK(face.box[1] + face.box[3] / 2 == Approx(cy).margin(1.0f));
+  return r;
+}
+
 // ANet run directly on `box` centre-cropped to ANet's aspect (what the pipeline must feed it).
 inline std::vector<float> anet_on_box(const std::vector<uint8_t>& anet, const faceattr_image& img,
                                       const float* box) {
