@@ -55,9 +55,9 @@
 #include <vector>
 
 #include "model_def.h"
+#include "native/image_fixtures.h"
 #include "support/tiny_lnet.h"
 #include "support/tiny_models.h"
-#include "native/image_fixtures.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
@@ -494,7 +494,8 @@ void make_decode(const fs::path& dir) {
   fs::create_directories(dir);
   const auto white = solid_rgb(24, 16, 255);
   const auto jpeg = encode_jpeg(white, 24, 16);
-  write_bytes(dir / "rotated.jpg", faceattr::test::with_app1(jpeg, faceattr::test::exif_orientation_block(6, true)));
+  write_bytes(dir / "rotated.jpg",
+              faceattr::test::with_app1(jpeg, faceattr::test::exif_orientation_block(6, true)));
   std::vector<uint8_t> bad_exif = {'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0xFF, 0xFF, 0xFF, 0xF0};
   write_bytes(dir / "bad-exif.jpg", faceattr::test::with_app1(jpeg, bad_exif));
   const std::vector<uint8_t> no_ink(size_t{24} * 16 * 4, 255);  // Adobe CMYK is stored inverted

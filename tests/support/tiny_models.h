@@ -48,7 +48,8 @@ struct TinyDenseLnetSpec {
   float gain = 12.0f;
   float bias[5] = {-6.0f, 0.5f, -0.25f, 0.0f, 0.3f};
   // Added to the model's metadata after lnet.dense = 1 (e.g. box_min, crop_w).
-  std::vector<std::pair<std::string, std::string>> metadata = {{"lnet.box_min", "8"}, {"lnet.box_max", "128"}};
+  std::vector<std::pair<std::string, std::string>> metadata = {{"lnet.box_min", "8"},
+                                                               {"lnet.box_max", "128"}};
 };
 modelfile::ModelDef make_tiny_dense_lnet(const TinyDenseLnetSpec& spec);
 std::vector<uint8_t> tiny_dense_lnet_bytes(const TinyDenseLnetSpec& spec);

@@ -220,7 +220,8 @@ ModelDef make_tiny_dense_lnet(const TinyDenseLnetSpec& spec) {
     m.add_node(n);
     return y;
   };
-  int x = add(Op::Conv2d, {input, wt, bt}, m.add_activation("conv.out", {1, spec.input_h, spec.input_w, oc}), 1, 1);
+  int x = add(Op::Conv2d, {input, wt, bt}, m.add_activation("conv.out", {1, spec.input_h, spec.input_w, oc}),
+              1, 1);
   x = add(Op::AvgPool2d, {x}, m.add_activation("pool.out", {1, mh, mw, oc}), spec.cell, spec.cell);
   x = add(Op::Sigmoid, {x}, m.add_activation("boxes", {1, mh, mw, oc}), 1, 1);
   m.outputs = {x};

@@ -491,8 +491,8 @@ DecodeParams dense_params() {
 
 // Writes a face proposal at cell (i, j): score p, centre (cx, cy) and size (w, h) in input
 // pixels, encoded by the inverse of the decode rule.
-void put_face(std::vector<float>& m, const DecodeParams& d, int i, int j, float p, float cx, float cy, float w,
-              float h) {
+void put_face(std::vector<float>& m, const DecodeParams& d, int i, int j, float p, float cx, float cy,
+              float w, float h) {
   float* c = &m[(static_cast<size_t>(i) * kDW + j) * 5];
   c[0] = p;
   c[1] = 0.5f + (cx / kDCell - (j + 0.5f)) / (2 * d.offset_range);
@@ -509,7 +509,7 @@ TEST_CASE("dense decoder: boxes from the regression channels", "[lnet_decode]") 
   REQUIRE(p.channels() == 5);
   std::vector<float> map(static_cast<size_t>(kDH) * kDW * 5, 0.5f);
   for (size_t c = 0; c < map.size(); c += 5) map[c] = 0.01f;
-  put_face(map, p, 3, 4, 0.9f, 70.0f, 58.0f, 40.0f, 44.0f);     // centre inside its cell
+  put_face(map, p, 3, 4, 0.9f, 70.0f, 58.0f, 40.0f, 44.0f);       // centre inside its cell
   put_face(map, p, 8, 12, 0.7f, 190.0f, 150.0f, 150.0f, 150.0f);  // offset 0.6 cell to the left
   put_face(map, p, 8, 11, 0.6f, 185.0f, 150.0f, 150.0f, 150.0f);  // neighbour of a stronger cell: not a peak
   put_face(map, p, 0, 15, 0.4f, 250.0f, 8.0f, 30.0f, 30.0f);      // below the threshold
@@ -560,11 +560,14 @@ TEST_CASE("dense decoder: boxes from the regression channels", "[lnet_decode]") 
 
 TEST_CASE("dense decoder metadata", "[lnet_decode]") {
   DecodeParams p;
-  REQUIRE(faceattr::pipeline::decode_params_from_model(
-              lnet_with({{"lnet.dense", "1"}, {"lnet.box_min", "8"}, {"lnet.box_max", "320"},
-                         {"lnet.offset_range", "1.5"}, {"lnet.crop_w", "1.5"}, {"lnet.crop_h", "1.9"},
-                         {"lnet.crop_dy", "-0.1"}}),
-              &p)
+  REQUIRE(faceattr::pipeline::decode_params_from_model(lnet_with({{"lnet.dense", "1"},
+                                                                  {"lnet.box_min", "8"},
+                                                                  {"lnet.box_max", "320"},
+                                                                  {"lnet.offset_range", "1.5"},
+                                                                  {"lnet.crop_w", "1.5"},
+                                                                  {"lnet.crop_h", "1.9"},
+                                                                  {"lnet.crop_dy", "-0.1"}}),
+                                                       &p)
               .is_ok());
   CHECK(p.channels() == 5);
   CHECK(p.box_min == 8.0f);

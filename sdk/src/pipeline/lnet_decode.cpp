@@ -97,8 +97,8 @@ float logit(float p) {
 // Cross-field checks after the ranges.
 Status check_pyramid(const DecodeParams& p, const char* prefix) {
   if (p.pyramid_levels != std::floor(p.pyramid_levels))
-    return model_format_error(std::string(prefix) + "lnet.pyramid_levels = " + std::to_string(p.pyramid_levels) +
-                              " is not an integer");
+    return model_format_error(std::string(prefix) + "lnet.pyramid_levels = " +
+                              std::to_string(p.pyramid_levels) + " is not an integer");
   if (p.pyramid_levels >= 2.0f && !(p.pyramid_side > 0.0f))
     return model_format_error(std::string(prefix) + "lnet.pyramid_levels needs lnet.pyramid_side > 0");
   if (p.dense != 0.0f && p.dense != 1.0f)
@@ -152,7 +152,7 @@ Decoder::Decoder(const DecodeParams& p, int map_h, int map_w, float cell_w, floa
   label_.assign(cells, -1);
   stack_.resize(cells);
   peaks_.resize(cells);
-  candidates_.resize(2 * cells);  // fine + coarse pass
+  candidates_.resize(2 * cells);                                      // fine + coarse pass
   boxes_.resize(static_cast<size_t>(std::max(2, passes())) * cells);  // every pass's peaks
 }
 
@@ -184,8 +184,9 @@ int Decoder::decode_pyramid(const float* const* maps, const float* ratio_x, cons
   if (!std::isfinite(min_side)) min_side = 0;
   // Usable levels: consecutive from 0, each with a map and finite positive ratios.
   int L = 0;
-  while (L < n_maps && maps[L] && (L == 0 || (ratio_x && ratio_y && ratio_x[L] > 0 && ratio_y[L] > 0 &&
-                                              std::isfinite(ratio_x[L]) && std::isfinite(ratio_y[L]))))
+  while (L < n_maps && maps[L] &&
+         (L == 0 || (ratio_x && ratio_y && ratio_x[L] > 0 && ratio_y[L] > 0 && std::isfinite(ratio_x[L]) &&
+                     std::isfinite(ratio_y[L]))))
     ++L;
   const int H = map_h_, W = map_w_;
   const float in_w = static_cast<float>(W) * cell_w_, in_h = static_cast<float>(H) * cell_h_;
@@ -206,7 +207,8 @@ int Decoder::decode_pyramid(const float* const* maps, const float* ratio_x, cons
             const double w = std::max(0.0f, cell_value(map, y * W + x) - floor_v) + 1e-6;
             wsum += w, wx += w * (x + 0.5), wy += w * (y + 0.5);
           }
-        const float lx = static_cast<float>(wx / wsum) * cell_w_, ly = static_cast<float>(wy / wsum) * cell_h_;
+        const float lx = static_cast<float>(wx / wsum) * cell_w_,
+                    ly = static_cast<float>(wy / wsum) * cell_h_;
         const float cx = lx * rx, cy = ly * ry;  // level-0 input pixels
         if (!(cx >= 0 && cx < in_w && cy >= 0 && cy < in_h)) continue;
         // Across scales: the same spot on the adjacent levels must not answer more.
@@ -266,8 +268,10 @@ int Decoder::decode_dense(const float* map, float min_side, FaceBox* out) {
             break;
           }
       if (!peak) continue;
-      const float cx = (static_cast<float>(j) + 0.5f + p_.offset_range * (2.0f * ch(cell, 1) - 1.0f)) * cell_w_;
-      const float cy = (static_cast<float>(i) + 0.5f + p_.offset_range * (2.0f * ch(cell, 2) - 1.0f)) * cell_h_;
+      const float cx =
+          (static_cast<float>(j) + 0.5f + p_.offset_range * (2.0f * ch(cell, 1) - 1.0f)) * cell_w_;
+      const float cy =
+          (static_cast<float>(i) + 0.5f + p_.offset_range * (2.0f * ch(cell, 2) - 1.0f)) * cell_h_;
       FaceBox b;
       b.w = p_.box_min * std::exp(log_range * ch(cell, 3));
       b.h = p_.box_min * std::exp(log_range * ch(cell, 4));
@@ -300,7 +304,8 @@ int Decoder::sort_and_suppress(int n_box, FaceBox* out, bool centre_rule) {
       keep = iou(b, out[o]) <= p_.nms_iou;
       if (keep && centre_rule) {
         const FaceBox& k = out[o];
-        const float bx = b.x + 0.5f * b.w, by = b.y + 0.5f * b.h, kx = k.x + 0.5f * k.w, ky = k.y + 0.5f * k.h;
+        const float bx = b.x + 0.5f * b.w, by = b.y + 0.5f * b.h, kx = k.x + 0.5f * k.w,
+                    ky = k.y + 0.5f * k.h;
         keep = !(bx >= k.x && bx < k.x + k.w && by >= k.y && by < k.y + k.h) &&
                !(kx >= b.x && kx < b.x + b.w && ky >= b.y && ky < b.y + b.h);
       }

@@ -39,19 +39,19 @@ struct DecodeParams {
   // pyramid_side x f^level (LNet-input pixels), its centre the response-weighted centroid of the
   // 3x3 cells (weights: response - region_fraction x peak). NMS also drops a weaker box whose
   // centre lies in a stronger one. box_scale, half_* and size_* are unused then.
-  float pyramid_levels = 0.0f;          // lnet.pyramid_levels (integer 0..8)
-  float pyramid_factor = 1.41421356f;   // lnet.pyramid_factor
-  float pyramid_side = 0.0f;            // lnet.pyramid_side
+  float pyramid_levels = 0.0f;         // lnet.pyramid_levels (integer 0..8)
+  float pyramid_factor = 1.41421356f;  // lnet.pyramid_factor
+  float pyramid_side = 0.0f;           // lnet.pyramid_side
   // Dense box map (lnet.dense = 1; replaces the decoders above): the network's output has 5
   // channels per cell, all sigmoid: face score p, centre offsets ox, oy and sides sw, sh. Cell
   // (i, j) proposes the box centred at ((j + 0.5 + offset_range * (2 ox - 1)) * cell_w, (i + 0.5 +
   // offset_range * (2 oy - 1)) * cell_h), w = box_min * (box_max / box_min)^sw (h likewise with
   // sh), scored p. A face is a cell with p >= threshold that no 8-neighbour exceeds; NMS at
   // nms_iou (strongest first). One pass per frame.
-  float dense = 0.0f;          // lnet.dense (0 or 1)
-  float offset_range = 1.0f;   // lnet.offset_range (cells)
-  float box_min = 4.0f;        // lnet.box_min (LNet-input pixels)
-  float box_max = 512.0f;      // lnet.box_max
+  float dense = 0.0f;         // lnet.dense (0 or 1)
+  float offset_range = 1.0f;  // lnet.offset_range (cells)
+  float box_min = 4.0f;       // lnet.box_min (LNet-input pixels)
+  float box_max = 512.0f;     // lnet.box_max
   // ANet framing of a face box (frame pixels, side S = sqrt(w h), centre c): the crop handed
   // to ANet is centred at (c_x, c_y + crop_dy S), crop_w S wide and crop_h S tall, then
   // centre-cropped to ANet's aspect. crop_w = 0 (absent): the box itself, centre-cropped.
@@ -128,9 +128,9 @@ class Decoder {
   int map_h_, map_w_;
   float cell_w_, cell_h_;
   int max_faces_;
-  std::vector<int32_t> label_;       // per cell: owning region, -1 = none
-  std::vector<int32_t> stack_;       // flood-fill stack
-  std::vector<int32_t> peaks_;       // peak cells, strongest first
+  std::vector<int32_t> label_;         // per cell: owning region, -1 = none
+  std::vector<int32_t> stack_;         // flood-fill stack
+  std::vector<int32_t> peaks_;         // peak cells, strongest first
   std::vector<Candidate> candidates_;  // both passes, before sizing
   std::vector<FaceBox> boxes_;         // sized candidates, before NMS
 };

@@ -26,10 +26,10 @@ class Status {
 inline Status invalid_argument(std::string m) { return Status(FACEATTR_ERR_INVALID_ARGUMENT, std::move(m)); }
 inline Status model_format_error(std::string m) { return Status(FACEATTR_ERR_MODEL_FORMAT, std::move(m)); }
 
-#define FACEATTR_RETURN_IF_ERROR(expr)      \
-  do {                                      \
-    ::faceattr::Status _st = (expr);        \
-    if (!_st.is_ok()) return _st;           \
+#define FACEATTR_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::faceattr::Status _st = (expr);   \
+    if (!_st.is_ok()) return _st;      \
   } while (0)
 
 }  // namespace faceattr

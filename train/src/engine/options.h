@@ -53,7 +53,7 @@ struct Options {
   // int8 weight bits (8: [-127, 127]; 7: [-64, 64], so that an AVX2 kernel may multiply
   // uint8 activations by them with vpmaddubsw without saturating; ORT's "reduce_range").
   int int8_weight_bits = 8;
-  std::string from_model;  // export: re-export this fp32 .fam's network instead of run_dir's checkpoint
+  std::string from_model;     // export: re-export this fp32 .fam's network instead of run_dir's checkpoint
   std::string head = "auto";  // auto (better on validation) | finetuned | linear
 
   // LNet (lnet-* stages; train/README.md "LNet").
@@ -112,9 +112,9 @@ struct Options {
   int loc_batch = 32;
   int loc_epochs = 8, loc_steps = 300;
   double loc_lr = 2e-3;
-  int loc_max_mtfl = 0, loc_max_celeba = 0;  // caps on the pools (0 = all)
-  int loc_calib = 256;                        // int8 calibration canvases
-  float loc_offset_range = 2.0f;              // lnet.offset_range (cells)
+  int loc_max_mtfl = 0, loc_max_celeba = 0;        // caps on the pools (0 = all)
+  int loc_calib = 256;                             // int8 calibration canvases
+  float loc_offset_range = 2.0f;                   // lnet.offset_range (cells)
   float loc_box_min = 6.0f, loc_box_max = 384.0f;  // lnet.box_min / box_max (input pixels)
   // ANet framing of a face box (lnet.crop_*): the crop is crop_w x crop_h box sides, its
   // centre crop_dy sides below the box centre.
