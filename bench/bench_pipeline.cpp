@@ -12,7 +12,11 @@
 //                                  frame: preprocessing + ANet through the C API;
 //  frame/<anet>+<lnet>/<backend>/t<T>  faceattr_session_predict on the same
 //                                  frame: letterbox + LNet + decode (+ ANet per
-//                                  face found; counter faces).
+//                                  face found; counter faces);
+//  explain/<anet>/<backend>/t<T>   faceattr_session_explain of one attribute
+//                                  (Smiling) after a whole-image predict on the
+//                                  same frame: the cost of a map over predict's
+//                                  (set against crop/*).
 // The frame is synthetic (smooth gradients), so LNet usually finds no face
 // there: frame/* is the localiser's cost; crop/* the attribute stage's.
 // Each benchmark also reports a "min" aggregate with --benchmark_repetitions
@@ -115,7 +119,8 @@ void run_layers(benchmark::State& state, const ModelBytes* m, fk::Family fam, in
     benchmark::ClobberMemory();
   }
   for (size_t i = 0; i < nodes; ++i)
-    state.counters[node_label(net.model(), i)] = benchmark::Counter(us[i], benchmark::Counter::kAvgIterations);
+    state.counters[node_label(net.model(), i)] =
+        benchmark::Counter(us[i], benchmark::Counter::kAvgIterations);
 }
 
 std::vector<uint8_t> synthetic_frame(int w, int h) {
@@ -164,6 +169,36 @@ void run_session(benchmark::State& state, const ModelBytes* anet, const ModelByt
   faceattr_session_free(s);
 }
 
+void run_explain(benchmark::State& state, const ModelBytes* anet, faceattr_backend backend, int threads) {
+  faceattr_session_params p = faceattr_session_default_params();
+  p.backend = backend;
+  p.n_threads = threads;
+  faceattr_session* s = nullptr;
+  if (faceattr_session_create(anet->bytes.data(), anet->bytes.size(), nullptr, 0, &p, &s) != FACEATTR_OK) {
+    state.SkipWithError(faceattr_last_error());
+    return;
+  }
+  const int w = 320, h = 240;
+  const std::vector<uint8_t> rgb = synthetic_frame(w, h);
+  const faceattr_image img{rgb.data(), w, h, w * 3, FACEATTR_PIXEL_RGB};
+  const faceattr_face* f = nullptr;
+  int32_t faces = 0;
+  int32_t attr = 0;
+  for (int32_t a = 0; a < faceattr_session_n_attributes(s); ++a)
+    if (std::string(faceattr_session_attribute_name(s, a)) == "Smiling") attr = a;
+  faceattr_explanation e{};
+  if (faceattr_session_predict(s, &img, &f, &faces) != FACEATTR_OK)
+    state.SkipWithError(faceattr_last_error());
+  for (auto _ : state) {
+    if (faceattr_session_explain(s, 0, &attr, 1, &e) != FACEATTR_OK) {
+      state.SkipWithError(faceattr_last_error());
+      break;
+    }
+    benchmark::DoNotOptimize(e.peak[0]);
+  }
+  faceattr_session_free(s);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -206,6 +241,8 @@ int main(int argc, char** argv) {
         const std::string tail =
             std::string("/") + faceattr_backend_name(f.backend) + "/t" + std::to_string(t);
         add(benchmark::RegisterBenchmark(("crop/" + anet->name + tail).c_str(), run_session, anet, nullptr,
+                                         f.backend, t));
+        add(benchmark::RegisterBenchmark(("explain/" + anet->name + tail).c_str(), run_explain, anet,
                                          f.backend, t));
         if (lnet != nullptr) {
           add(benchmark::RegisterBenchmark(("frame/" + anet->name + "+" + lnet->name + tail).c_str(),

@@ -29,6 +29,7 @@ target_link_libraries(faceattr_image_decode_tests PRIVATE faceattr_cli_common Ca
 catch_discover_tests(faceattr_image_decode_tests PROPERTIES TIMEOUT 120)
 
 add_executable(faceattr_native_check native/check_output.cpp)
+target_include_directories(faceattr_native_check PRIVATE ${FACEATTR_STB_INCLUDE_DIR})
 target_link_libraries(faceattr_native_check PRIVATE nlohmann_json::nlohmann_json)
 
 set(FACEATTR_NT_FIX ${CMAKE_CURRENT_BINARY_DIR}/native_fixtures)
@@ -98,6 +99,25 @@ faceattr_cli_test(predict_cmyk_jpeg ARGS predict --model ${M} ${D}/cmyk.jpg
 faceattr_cli_test(predict_webp ARGS predict --model ${M} ${D}/white.webp
                   OUTPUT_REGEX "white.webp \\(24x16\\): ${FACEATTR_NT_WHITE}")
 faceattr_cli_test(error_truncated_webp ERROR ERROR_REGEX "truncated.webp" ARGS predict -m ${M} ${D}/truncated.webp)
+
+# --- explain ----------------------------------------------------------------
+set(XO ${CMAKE_CURRENT_BINARY_DIR}/native_out)
+faceattr_cli_test(explain_json ARGS explain -m ${M} --attrs Male,Young --json ${F}/white.jpg ${F}/black.png
+                  CHECK "explain|{out}|2|Male,Young")
+faceattr_cli_test(explain_lnet_json ARGS explain -m ${M} --lnet ${F}/lnet/lnet-tiny.fam --attrs Smiling --json ${F}/lnet/red.png
+                  CHECK "explain|{out}|1|Smiling")
+faceattr_cli_test(explain_text ARGS explain -m ${M} --attrs Male ${F}/white.jpg
+                  OUTPUT_REGEX "white.jpg \\(24x16\\): 1 face\nface 1: box x=4 y=0 w=16 h=16\n  Male +p [01]\\.[0-9]+  peak \\(")
+# Without --attrs: the attributes predicted present (white.jpg: 5_o_Clock_Shadow, not Arched_Eyebrows).
+faceattr_cli_test(explain_default_attrs ARGS explain -m ${M} ${F}/white.jpg
+                  OUTPUT_REGEX "  5_o_Clock_Shadow +p 1.000")
+faceattr_cli_test(explain_png ARGS explain -m ${M} --lnet ${F}/lnet/lnet-tiny.fam --attrs Smiling,Male
+                  --out ${XO}/explain_png ${F}/lnet/red.png OUTPUT_REGEX "2 faces")
+add_test(NAME cli_explain_png_decodes COMMAND faceattr_native_check png ${XO}/explain_png/red_face2_Male.png 320 240)
+set_tests_properties(cli_explain_png_decodes PROPERTIES DEPENDS cli_explain_png FIXTURES_REQUIRED native_fixtures)
+faceattr_cli_test(error_explain_bad_attr ERROR ERROR_REGEX "unknown attribute 'Smilin' in --attrs; the model's attributes: 5_o_Clock_Shadow"
+                  ARGS explain -m ${M} --attrs Smilin ${F}/white.jpg)
+faceattr_cli_test(error_explain_no_image ERROR ERROR_REGEX "explain needs IMAGE files" ARGS explain -m ${M})
 
 # --- eval -------------------------------------------------------------------
 faceattr_cli_test(eval_gz_json ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz --json --threads 2

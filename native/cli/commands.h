@@ -18,5 +18,6 @@ Command add_predict_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
+Command add_explain_command(CLI::App& app);
 
 }  // namespace faceattr::cli

@@ -15,20 +15,11 @@
 #include "eval_run.h"
 #include "face_box.h"
 #include "image_decode.h"
+#include "mtfl_records.h"
 
 namespace faceattr::cli {
 
-namespace {
-
 namespace fs = std::filesystem;
-
-struct MtflRecord {
-  std::string path;   // relative to the file's folder
-  std::string where;  // "FILE:LINE"
-  float lx[5], ly[5];
-  bool male, smiling, glasses;
-  int pose;  // 1 left profile, 2 left, 3 frontal, 4 right, 5 right profile
-};
 
 // Records of `path` in file order; `index` counts records from 0 (blank lines skipped).
 std::vector<MtflRecord> read_mtfl(const std::string& path) {
@@ -72,6 +63,43 @@ std::vector<MtflRecord> read_mtfl(const std::string& path) {
   return out;
 }
 
+std::vector<MtflRecord> mtfl_split(std::vector<MtflRecord> all, const std::string& split, int64_t limit,
+                                   const std::string& path) {
+  std::vector<MtflRecord> recs;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (split == "dev" && i % 10 != 0) continue;
+    if (split == "train" && i % 10 == 0) continue;
+    if (limit > 0 && static_cast<int64_t>(recs.size()) >= limit) break;
+    recs.push_back(std::move(all[i]));
+  }
+  if (recs.empty()) throw Error("no records of split '" + split + "' in '" + path + "'");
+  return recs;
+}
+
+MtflFaces mtfl_faces(faceattr_session* session, ImageDecoder& decoder, const fs::path& root,
+                     const MtflRecord& r, size_t n_attr) {
+  const std::string path = (root / r.path).string();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw Error(r.where + ": image '" + path + "' does not exist");
+  const RgbImage img = decoder.load(path);
+  MtflFaces out;
+  out.found = predict_faces(session, img.view(), n_attr, "'" + path + "'");
+  const FaceBox fb = canonical_face_box(r.lx, r.ly);
+  const Box truth{fb.x, fb.y, fb.w, fb.h};
+  for (size_t k = 0; k < out.found.size(); ++k) {
+    const float* b = out.found[k].box;
+    const double v = box_iou({b[0], b[1], b[2], b[3]}, truth);
+    if (v > out.iou) out.iou = v, out.best = static_cast<int>(k);
+  }
+  if (out.best >= 0) {
+    const float* b = out.found[static_cast<size_t>(out.best)].box;
+    out.lenient = lenient_match({b[0], b[1], b[2], b[3]}, truth);
+  }
+  return out;
+}
+
+namespace {
+
 struct Outcome {
   double iou = 0;  // of the face (the predicted box with the largest IoU), 0 without one
   bool found_iou = false, found_lenient = false;
@@ -95,15 +123,7 @@ struct Found {
 }  // namespace
 
 int run_mtfl_eval(const LocaliserEvalOptions& o) {
-  std::vector<MtflRecord> all = read_mtfl(o.path);
-  std::vector<MtflRecord> recs;
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (o.split == "dev" && i % 10 != 0) continue;
-    if (o.split == "train" && i % 10 == 0) continue;
-    if (o.limit > 0 && static_cast<int64_t>(recs.size()) >= o.limit) break;
-    recs.push_back(std::move(all[i]));
-  }
-  if (recs.empty()) throw Error("no records of split '" + o.split + "' in '" + o.path + "'");
+  const std::vector<MtflRecord> recs = mtfl_split(read_mtfl(o.path), o.split, o.limit, o.path);
   const fs::path root = fs::path(o.path).parent_path();
 
   ModelFiles models;
@@ -129,25 +149,13 @@ int run_mtfl_eval(const LocaliserEvalOptions& o) {
   for (size_t w = 0; w < sessions.size(); ++w) decoders.emplace_back(new ImageDecoder());
   std::vector<Outcome> outcomes(recs.size());
   run_parallel(recs.size(), sessions, "mtfl", [&](size_t w, size_t i) {
-    const MtflRecord& r = recs[i];
-    const std::string path = (root / r.path).string();
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) throw Error(r.where + ": image '" + path + "' does not exist");
-    const RgbImage img = decoders[w]->load(path);
-    const std::vector<FoundFace> found =
-        predict_faces(sessions[w].get(), img.view(), names.size(), "'" + path + "'");
-    const FaceBox fb = canonical_face_box(r.lx, r.ly);
-    const Box truth{fb.x, fb.y, fb.w, fb.h};
+    const MtflFaces mf = mtfl_faces(sessions[w].get(), *decoders[w], root, recs[i], names.size());
     Outcome& out = outcomes[i];
-    int best = -1;
-    for (size_t k = 0; k < found.size(); ++k) {
-      const double v = box_iou({found[k].box[0], found[k].box[1], found[k].box[2], found[k].box[3]}, truth);
-      if (v > out.iou) out.iou = v, best = static_cast<int>(k);
-    }
-    if (best < 0) return;
-    const FoundFace& f = found[static_cast<size_t>(best)];
+    out.iou = mf.iou;
+    if (mf.best < 0) return;
+    const FoundFace& f = mf.found[static_cast<size_t>(mf.best)];
     out.found_iou = out.iou >= 0.5;
-    out.found_lenient = lenient_match({f.box[0], f.box[1], f.box[2], f.box[3]}, truth);
+    out.found_lenient = mf.lenient;
     for (const Attr& a : attrs)
       out.present.push_back(a.model_index >= 0 && f.probs[static_cast<size_t>(a.model_index)] >=
                                                       thresholds[static_cast<size_t>(a.model_index)]);

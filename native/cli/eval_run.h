@@ -112,6 +112,8 @@ struct LocaliserEvalOptions {
 int run_real_scenes_eval(const LocaliserEvalOptions& o);
 // `faceattr eval --mtfl FILE`: faces found and Male/Smiling/Eyeglasses on MTFL photos.
 int run_mtfl_eval(const LocaliserEvalOptions& o);
+// `faceattr explain --mtfl FILE`: where the Smiling and Eyeglasses peaks fall on MTFL faces.
+int run_explain_peaks(const LocaliserEvalOptions& o);
 
 // Options of `faceattr eval --utkface DIR`.
 struct UtkfaceEvalOptions {

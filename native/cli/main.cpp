@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
       "Run 'faceattr <command> --help' for a command's options. Models and data: non-commercial research "
       "use.");
   std::vector<Command> commands = {add_predict_command(app), add_eval_command(app), add_bench_command(app),
-                                   add_info_command(app)};
+                                   add_info_command(app), add_explain_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -5,6 +5,9 @@
 //   faceattr_native_check eval OUTPUT EXPECTED      `eval --json`
 //   faceattr_native_check bench OUTPUT              `bench --json` (structure, consistency)
 //   faceattr_native_check html REPORT EXPECTED      `eval --html`: self-contained, every attribute
+//   faceattr_native_check explain OUTPUT N ATTRS    `explain --json` on N images, attributes
+//                                                   ATTRS (comma-separated) on every face
+//   faceattr_native_check png FILE W H              a PNG that decodes to W x H pixels
 //
 // Prints every failed check and exits 1 if there was any.
 #include <cmath>
@@ -15,6 +18,15 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#endif
+#include <stb_image.h>
 
 using json = nlohmann::json;
 
@@ -175,6 +187,52 @@ void check_html(const std::string& report_path, const std::string& exp_path) {
   }
 }
 
+// Shape of `explain --json`: per face, each attribute's p, logit (sigmoid(logit) = p), peak
+// inside the map's box, and a width x height map.
+void check_explain(const std::string& out_path, size_t n_images, const std::string& attrs) {
+  std::ifstream in(out_path);
+  std::vector<std::string> names;
+  std::stringstream ss(attrs);
+  for (std::string a; std::getline(ss, a, ',');) names.push_back(a);
+  size_t lines = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    ++lines;
+    const json j = json::parse(line);
+    check(j["image"].is_string() && j["faces"].is_array(), "explain: image and faces");
+    for (const json& f : j["faces"]) {
+      check(f["box"].size() == 4, "explain: face box");
+      check(f["explain"].size() == names.size(), "explain: one entry per --attrs name");
+      for (const std::string& a : names) {
+        const json& e = f["explain"][a];
+        const std::string tag = "explain " + a + ": ";
+        const double p = e["p"].get<double>(), logit = e["logit"].get<double>();
+        check(p >= 0 && p <= 1 && std::fabs(1 / (1 + std::exp(-logit)) - p) < 1e-4,
+              tag + "p = sigmoid(logit)");
+        const json& m = e["map"];
+        const int w = m["width"].get<int>(), h = m["height"].get<int>();
+        check(w > 0 && h > 0 && m["values"].size() == static_cast<size_t>(w) * h,
+              tag + "width x height values");
+        const double bx = m["box"][0], by = m["box"][1], bw = m["box"][2], bh = m["box"][3];
+        const double px = e["peak"][0], py = e["peak"][1];
+        check(px >= bx && px <= bx + bw && py >= by && py <= by + bh, tag + "peak inside the map's box");
+      }
+    }
+  }
+  check(lines == n_images, "explain: one line per image");
+}
+
+void check_png(const std::string& path, int w, int h) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int x = 0, y = 0, c = 0;
+  unsigned char* px = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()),
+                                            static_cast<int>(bytes.size()), &x, &y, &c, 3);
+  check(px != nullptr, path + ": a PNG");
+  check(x == w && y == h, path + ": " + std::to_string(w) + "x" + std::to_string(h));
+  stbi_image_free(px);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,10 +246,16 @@ int main(int argc, char** argv) {
       check_bench(argv[2]);
     } else if (mode == "html" && argc == 4) {
       check_html(argv[2], argv[3]);
+    } else if (mode == "explain" && argc == 5) {
+      check_explain(argv[2], std::stoul(argv[3]), argv[4]);
+    } else if (mode == "png" && argc == 5) {
+      check_png(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
     } else {
-      std::fprintf(
-          stderr, "usage: %s predict OUT EXPECTED N | eval OUT EXPECTED | bench OUT | html REPORT EXPECTED\n",
-          argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s predict OUT EXPECTED N | eval OUT EXPECTED | bench OUT | html REPORT EXPECTED "
+                   "| explain OUT N "
+                   "ATTRS | png FILE W H\n",
+                   argv[0]);
       return 2;
     }
   } catch (const std::exception& e) {

@@ -1,5 +1,5 @@
 // "Predictions allocate no memory": counts global operator new calls made on
-// this thread during predict and the staged pipeline's calls, for every
+// this thread during predict, explain and the staged pipeline's calls, for every
 // available backend. (Allocations that
 // bypass operator new, e.g. malloc inside XNNPACK, are not seen here.)
 // AddressSanitizer supplies its own operator new/delete, which this file cannot
@@ -62,12 +62,15 @@ TEST_CASE("predict allocates nothing after create", "[session]") {
         std::vector<float> probs(static_cast<size_t>(faceattr_session_n_attributes(s)));
         const faceattr_face* faces = nullptr;
         int32_t n = 0;
+        const int32_t attrs[3] = {0, 2, 4};
+        faceattr_explanation e[3];
         REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);  // warm-up
         t_news = 0;
         t_counting = true;
         bool ok = true;
         for (int i = 0; i < 5; ++i) {
           ok = ok && faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK;
+          ok = ok && faceattr_session_explain(s, 0, attrs, 3, e) == FACEATTR_OK;
           ok = ok && faceattr_session_predict_crop(s, &img, probs.data()) == FACEATTR_OK;
         }
         t_counting = false;
@@ -142,11 +145,15 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
           for (int k = 0; k < si.lnet_passes; ++k) maps[k] = lnet_out.data();
           std::vector<faceattr_face_crop> crops(static_cast<size_t>(si.face_slots));
           int faces_decoded = 0;
+          const int32_t attrs[3] = {0, 2, 4};
+          faceattr_explanation ex[3];
           t_news = 0;
           t_counting = true;
           bool ok = true;
           for (int i = 0; i < 5; ++i) {
             ok = ok && faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK && n == 2;
+            for (int32_t f = 0; f < 2; ++f)
+              ok = ok && faceattr_session_explain(s, f, attrs, 3, ex) == FACEATTR_OK;
             ok = ok && faceattr_session_response_map(s, &map) == FACEATTR_OK;
             ok = ok && faceattr_session_predict(s, &empty, &faces, &n) == FACEATTR_OK && n == 0;
             ok = ok && faceattr_session_last_timings(s, &t) == FACEATTR_OK;

@@ -242,6 +242,89 @@ FACEATTR_API int faceattr_backend_available(faceattr_backend backend);
 FACEATTR_API const char* faceattr_version(void);
 
 /* ========================================================================
+ * Explanations: where an attribute comes from on the face.
+ *
+ * ANet ends in feature map -> global average pool -> fully connected, so an
+ * attribute's logit is the mean over the map's cells of its class-activation
+ * map (the FC row applied to the feature vector of each cell) plus the FC's
+ * bias. faceattr_session_explain returns those maps for a face of the last
+ * predict, from the activations that predict kept: no network runs and
+ * nothing is allocated.
+ *
+ *   const faceattr_face* faces; int32_t n;
+ *   faceattr_session_predict(s, &img, &faces, &n);
+ *   int32_t attrs[1] = {31};  // Smiling
+ *   faceattr_explanation e;
+ *   if (faceattr_session_explain(s, 0, attrs, 1, &e) == FACEATTR_OK)
+ *     printf("p %.2f, peak (%.0f, %.0f)\n", e.probability, e.peak[0], e.peak[1]);
+ * ======================================================================== */
+
+/**
+ * A concept's share of an attribute's logit, from concept weights in a model's
+ * metadata. Reserved: this version reads no concepts, so every explanation has
+ * n_concepts = 0 and concepts = NULL.
+ */
+typedef struct faceattr_concept_contribution {
+  const char* name;
+  float contribution;
+} faceattr_concept_contribution;
+
+/**
+ * One attribute of one face. The map has `height` rows of `width` cells;
+ * cell (i, j) (row i, column j) is centred at image pixel
+ * (box[0] + (j + 0.5) * cell_width, box[1] + (i + 0.5) * cell_height): the
+ * centre of its receptive field in the face's ANet crop, so that box is the
+ * crop shifted by the network's padding offset (for the shipped ANet, 7.5
+ * ANet-input pixels up and left; same size). map values are
+ *
+ *   map(i, j) = sum_c W[a][c] * (F(i, j, c) + r[c]),   r[c] = G[c] - mean_ij F(i, j, c),
+ *
+ * W the FC weights, F the feature map, G the pooled vector the FC read (all
+ * real-valued: int8 tensors dequantised with their scales and zero points).
+ * r is the pooling's rounding (float rounding for f32 models; the requantised
+ * pool output's rounding for int8 ones), spread over the cells so that
+ * mean(map) + bias is exactly the FC's real-valued pre-activation. For f32
+ * models that is the logit; for int8 ones the logit is the FC output after
+ * requantisation, within half its quantisation step (more only where it
+ * saturates).
+ */
+typedef struct faceattr_explanation {
+  int32_t attribute;    /* the attribute index asked for */
+  float probability;    /* faceattr_face.probs[attribute] */
+  float logit;          /* the value the sigmoid read */
+  float bias;           /* the FC bias: mean(map) + bias = the pre-activation */
+  int32_t width;        /* map cells per row */
+  int32_t height;       /* map rows */
+  const float* map;     /* height x width floats, row-major; session-owned, valid until the next predict */
+  float box[4];         /* x, y, w, h in image pixels: the area the cells tile (see above) */
+  float cell_width;     /* box[2] / width */
+  float cell_height;    /* box[3] / height */
+  float crop[4];        /* the face's ANet crop (x, y, w, h in image pixels) */
+  float peak[2];        /* image pixels: the arg-max cell's centre, refined by a parabola through
+                           it and its neighbours along each axis (within half a cell) */
+  int32_t peak_cell[2]; /* column, row of the arg-max cell */
+  float peak_value;     /* map value at the arg-max cell */
+  int32_t n_concepts;   /* reserved (concept contributions): 0 */
+  const faceattr_concept_contribution* concepts; /* reserved: NULL */
+} faceattr_explanation;
+
+/**
+ * Explains attributes attributes[0 .. n_attributes) of face `face_index` of
+ * the last successful faceattr_session_predict into out[0 .. n_attributes).
+ * The maps live in the session (one per face and attribute) until the next
+ * predict or the session's free; explaining a face again rewrites its maps
+ * with the same values. Errors: FACEATTR_ERR_INVALID_ARGUMENT for a null
+ * argument, no successful predict yet (predict_crop does not count), a face
+ * index outside [0, n_faces) or an attribute outside [0, n_attributes);
+ * FACEATTR_ERR_UNSUPPORTED when the ANet does not end feature map ->
+ * GlobalAvgPool -> FullyConnected (no activation) [-> Dequantize] [-> Sigmoid].
+ * Allocates nothing.
+ */
+FACEATTR_API faceattr_status faceattr_session_explain(faceattr_session* session, int32_t face_index,
+                                                      const int32_t* attributes, int32_t n_attributes,
+                                                      faceattr_explanation* out);
+
+/* ========================================================================
  * Models and the staged pipeline: for callers that run the networks on an
  * accelerator of their own (the browser module's WebGPU backend), and for
  * tools that describe model files (`faceattr info`).

@@ -203,6 +203,17 @@ class Session {
     check(try_response_map(&m));
     return m;
   }
+  // Class-activation maps of face `face` of the last predict (faceattr_session_explain):
+  // out[k] explains attributes[k]; maps valid until the next predict.
+  faceattr_status try_explain(int32_t face, const int32_t* attributes, int32_t n,
+                              faceattr_explanation* out) noexcept {
+    return faceattr_session_explain(s_, face, attributes, n, out);
+  }
+  std::vector<faceattr_explanation> explain(int32_t face, const std::vector<int32_t>& attributes) {
+    std::vector<faceattr_explanation> out(attributes.size());
+    check(try_explain(face, attributes.data(), static_cast<int32_t>(attributes.size()), out.data()));
+    return out;
+  }
   // A network of the session (0 ANet, 1 LNet), a view valid while the session lives.
   Model model(int32_t which) const noexcept { return Model::view(faceattr_session_model(s_, which)); }
 

@@ -208,6 +208,18 @@ faceattr_status faceattr_session_response_map(const faceattr_session* session, f
   return FACEATTR_OK;
 }
 
+faceattr_status faceattr_session_explain(faceattr_session* session, int32_t face_index,
+                                         const int32_t* attributes, int32_t n_attributes,
+                                         faceattr_explanation* out) {
+  faceattr::clear_last_error();
+  FACEATTR_GUARD_BEGIN
+  if (session == nullptr || (n_attributes > 0 && (attributes == nullptr || out == nullptr)) ||
+      n_attributes < 0)
+    return faceattr::report(invalid_argument("faceattr_session_explain: null argument or negative count"));
+  return faceattr::report(session->pipeline.explain(face_index, attributes, n_attributes, out));
+  FACEATTR_GUARD_END
+}
+
 int faceattr_session_has_localizer(const faceattr_session* session) {
   return session != nullptr && session->pipeline.localizes() ? 1 : 0;
 }

@@ -117,8 +117,14 @@ const void* Network::output_data(size_t i) const {
 }
 
 Status Network::run(faceattr_abort_callback abort_cb, void* abort_user_data) {
+  return run_nodes(0, node_count(), abort_cb, abort_user_data);
+}
+
+Status Network::run_nodes(size_t begin, size_t end, faceattr_abort_callback abort_cb, void* abort_user_data) {
   if (!impl_) return Status(FACEATTR_ERR_INTERNAL, "network: run before load");
-  for (size_t i = 0; i < impl_->kernels.size(); ++i) {
+  if (begin > end || end > impl_->kernels.size())
+    return Status(FACEATTR_ERR_INVALID_ARGUMENT, "network: node range out of bounds");
+  for (size_t i = begin; i < end; ++i) {
     if (abort_cb != nullptr && abort_cb(abort_user_data) != 0)
       return Status(FACEATTR_ERR_CANCELLED,
                     "cancelled by the abort callback before node " + std::to_string(i));
@@ -127,12 +133,10 @@ Status Network::run(faceattr_abort_callback abort_cb, void* abort_user_data) {
   return Status::ok();
 }
 
-Status Network::run_nodes(size_t begin, size_t end) {
-  if (!impl_) return Status(FACEATTR_ERR_INTERNAL, "network: run before load");
-  if (begin > end || end > impl_->kernels.size())
-    return Status(FACEATTR_ERR_INVALID_ARGUMENT, "network: node range out of bounds");
-  for (size_t i = begin; i < end; ++i) impl_->kernels[i]->run(impl_->ctx);
-  return Status::ok();
+const void* Network::tensor_data(int tensor) const {
+  const model::Tensor& t = impl_->model.tensors[static_cast<size_t>(tensor)];
+  if (t.constant) return t.data;
+  return impl_->arena.get() + impl_->plan.offsets[static_cast<size_t>(tensor)];
 }
 
 size_t Network::node_count() const { return impl_ ? impl_->kernels.size() : 0; }

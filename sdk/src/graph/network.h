@@ -57,8 +57,12 @@ class Network {
   // Runs all nodes; polls `abort_cb` between nodes (FACEATTR_ERR_CANCELLED). Allocates nothing.
   Status run(faceattr_abort_callback abort_cb = nullptr, void* abort_user_data = nullptr);
   // Runs nodes [begin, end) only (in order; the nodes before `begin` must have
-  // run): lets a profiler time each node inside a whole-network run.
-  Status run_nodes(size_t begin, size_t end);
+  // run), polling `abort_cb` as run() does: lets a profiler time each node, and
+  // the explainer copy activations before later nodes reuse their bytes.
+  Status run_nodes(size_t begin, size_t end, faceattr_abort_callback abort_cb = nullptr,
+                   void* abort_user_data = nullptr);
+  // Any tensor's bytes in the arena (activations: valid until a later node reuses them).
+  const void* tensor_data(int tensor) const;
   size_t node_count() const;
 
   // Diagnostics: the family serving each node, and the arena size in bytes.

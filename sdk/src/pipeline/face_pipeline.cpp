@@ -53,7 +53,8 @@ Status check_lnet(const model::Model& m, DecodeParams* params, LnetGeometry* geo
   const model::Tensor& out = m.tensors[static_cast<size_t>(m.outputs[0])];
   const auto& d = out.shape;
   const int channels = params->channels();
-  if (out.dtype != model::DType::F32 || d.size() != 4 || d[0] != 1 || d[1] < 1 || d[2] < 1 || d[3] != channels)
+  if (out.dtype != model::DType::F32 || d.size() != 4 || d[0] != 1 || d[1] < 1 || d[2] < 1 ||
+      d[3] != channels)
     return model_format_error("LNet output '" + out.name + "' must be f32 [1,map_h,map_w," +
                               std::to_string(channels) + "] (metadata lnet.dense = " +
                               (params->dense > 0.5f ? "1: a dense box map, 5 channels" : "0: 1 channel") +
@@ -68,9 +69,10 @@ Status check_lnet(const model::Model& m, DecodeParams* params, LnetGeometry* geo
     const double smallest = std::pow(static_cast<double>(params->pyramid_factor),
                                      static_cast<double>(params->pyramid_levels) - 1.0);
     if (smallest > std::min(m.input_width, m.input_height))
-      return model_format_error("LNet metadata lnet.pyramid_levels / lnet.pyramid_factor: the last level shrinks the " +
-                                std::to_string(m.input_width) + "x" + std::to_string(m.input_height) + " input " +
-                                std::to_string(smallest) + " times");
+      return model_format_error(
+          "LNet metadata lnet.pyramid_levels / lnet.pyramid_factor: the last level shrinks the " +
+          std::to_string(m.input_width) + "x" + std::to_string(m.input_height) + " input " +
+          std::to_string(smallest) + " times");
   }
   geometry->map_h = d[1];
   geometry->map_w = d[2];
@@ -81,7 +83,8 @@ Status check_lnet(const model::Model& m, DecodeParams* params, LnetGeometry* geo
 }
 
 Status FacePipeline::load(model::Model&& anet, model::Model* lnet, kernels::Family family,
-                          const kernels::ExecContext& ctx, const Logger* logger, const PipelineOptions& options) {
+                          const kernels::ExecContext& ctx, const Logger* logger,
+                          const PipelineOptions& options) {
   options_ = options;
   ctx_ = ctx;
   DecodeParams decode_params;
@@ -92,8 +95,8 @@ Status FacePipeline::load(model::Model&& anet, model::Model* lnet, kernels::Fami
   if (lnet != nullptr) {
     FACEATTR_RETURN_IF_ERROR(lnet_.load(std::move(*lnet), family, ctx, logger));
     has_lnet_ = true;
-    decoder_.reset(new (std::nothrow) Decoder(decode_params, geometry_.map_h, geometry_.map_w, geometry_.cell_w,
-                                              geometry_.cell_h, options.max_faces));
+    decoder_.reset(new (std::nothrow) Decoder(decode_params, geometry_.map_h, geometry_.map_w,
+                                              geometry_.cell_w, geometry_.cell_h, options.max_faces));
     if (!decoder_) return Status(FACEATTR_ERR_OUT_OF_MEMORY, "cannot allocate the LNet decoder");
     boxes_.resize(static_cast<size_t>(options.max_faces));
     crops_.resize(static_cast<size_t>(options.max_faces));
@@ -102,6 +105,7 @@ Status FacePipeline::load(model::Model&& anet, model::Model* lnet, kernels::Fami
     response_.assign(geometry_.cells(), 0.0f);
   }
   n_attributes_ = am.attribute_names.size();
+  explainer_.plan(am, face_slots());
   const size_t slots = static_cast<size_t>(face_slots());
   probs_.assign(slots * n_attributes_, 0.0f);
   present_.assign(slots * n_attributes_, 0);
@@ -118,15 +122,20 @@ void FacePipeline::release() {
   lnet_ = Network();
 }
 
-int FacePipeline::lnet_passes() const { return has_lnet_ && decoder_ ? std::min(kMaxPasses, decoder_->passes()) : 0; }
+int FacePipeline::lnet_passes() const {
+  return has_lnet_ && decoder_ ? std::min(kMaxPasses, decoder_->passes()) : 0;
+}
 
 float FacePipeline::lnet_pass_shrink(int pass) const {
   return has_lnet_ && decoder_ ? decoder_->pass_shrink(pass) : 1.0f;
 }
 
-bool FacePipeline::lnet_wants_coarse_pass() const { return has_lnet_ && decoder_ && decoder_->wants_coarse_map(); }
+bool FacePipeline::lnet_wants_coarse_pass() const {
+  return has_lnet_ && decoder_ && decoder_->wants_coarse_map();
+}
 
-Status FacePipeline::lnet_input(const faceattr_image& image, int pass, float* dst, image::Letterbox* g) const {
+Status FacePipeline::lnet_input(const faceattr_image& image, int pass, float* dst,
+                                image::Letterbox* g) const {
   if (!has_lnet_) return Status(FACEATTR_ERR_UNSUPPORTED, "the session has no LNet model");
   const model::Model& lm = lnet_.model();
   // The rows split over the session's threads (the same values as one thread).
@@ -134,7 +143,8 @@ Status FacePipeline::lnet_input(const faceattr_image& image, int pass, float* ds
                                     lnet_pass_shrink(pass), image::Resampler::Simd, ctx_.pool);
 }
 
-int FacePipeline::faces_of_maps(const float* const* maps, const image::Letterbox* gs, int n_maps, FaceCrop* out) {
+int FacePipeline::faces_of_maps(const float* const* maps, const image::Letterbox* gs, int n_maps,
+                                FaceCrop* out) {
   if (!has_lnet_ || !maps || !gs || n_maps < 1) return 0;
   const image::Letterbox& g = gs[0];
   // min_face_size is in frame pixels; the decoder drops boxes certainly below it (in LNet
@@ -190,12 +200,14 @@ Status FacePipeline::anet_input(const faceattr_image& image, const image::CropBo
 }
 
 // Resamples `box` of `image` into ANet's input and runs ANet; adds to the timings.
-Status FacePipeline::run_anet(const faceattr_image& image, const image::CropBox& box, faceattr_timings* t) {
+Status FacePipeline::run_anet(const faceattr_image& image, const image::CropBox& box, int slot,
+                              faceattr_timings* t) {
   const auto t0 = std::chrono::steady_clock::now();
   FACEATTR_RETURN_IF_ERROR(anet_input(image, box, anet_.input_ptr()));
   t->preprocess_ms += ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
-  FACEATTR_RETURN_IF_ERROR(anet_.run(options_.abort_callback, options_.abort_user_data));
+  FACEATTR_RETURN_IF_ERROR(
+      explainer_.run(anet_, slot, box, options_.abort_callback, options_.abort_user_data));
   t->anet_ms += ms_since(t1);
   return Status::ok();
 }
@@ -220,16 +232,21 @@ void FacePipeline::store_face(size_t slot, const image::CropBox& box, float scor
 
 Status FacePipeline::predict(const faceattr_image& image, int32_t* n_faces, faceattr_timings* t) {
   *n_faces = 0;
-  if (localizes()) return localise(image, n_faces, t);
-  const image::CropBox box = whole_image_box(image.width, image.height);
-  FACEATTR_RETURN_IF_ERROR(run_anet(image, box, t));
-  store_face(0, box, 1.0f);
-  *n_faces = 1;
+  explainer_.set_faces(-1);
+  if (localizes()) {
+    FACEATTR_RETURN_IF_ERROR(localise(image, n_faces, t));
+  } else {
+    const image::CropBox box = whole_image_box(image.width, image.height);
+    FACEATTR_RETURN_IF_ERROR(run_anet(image, box, 0, t));
+    store_face(0, box, 1.0f);
+    *n_faces = 1;
+  }
+  explainer_.set_faces(*n_faces);
   return Status::ok();
 }
 
 Status FacePipeline::predict_crop(const faceattr_image& image, float* probs, faceattr_timings* t) {
-  FACEATTR_RETURN_IF_ERROR(run_anet(image, whole_image_box(image.width, image.height), t));
+  FACEATTR_RETURN_IF_ERROR(run_anet(image, whole_image_box(image.width, image.height), -1, t));
   std::memcpy(probs, anet_.output_ptr(), n_attributes_ * sizeof(float));
   return Status::ok();
 }
@@ -256,7 +273,7 @@ Status FacePipeline::localise(const faceattr_image& image, int32_t* n_faces, fac
   const int n = faces_of_maps(maps, gs, passes, crops_.data());
   for (int k = 0; k < n; ++k) {
     const FaceCrop& c = crops_[static_cast<size_t>(k)];
-    FACEATTR_RETURN_IF_ERROR(run_anet(image, c.anet, t));
+    FACEATTR_RETURN_IF_ERROR(run_anet(image, c.anet, k, t));
     store_face(static_cast<size_t>(k), c.frame, c.score);
   }
 

@@ -24,6 +24,7 @@
 #include "image/preprocess.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
+#include "pipeline/explain.h"
 #include "pipeline/lnet_decode.h"
 #include "util/log.h"
 #include "util/status.h"
@@ -62,9 +63,9 @@ struct LnetGeometry {
 Status check_lnet(const model::Model& lnet, DecodeParams* params, LnetGeometry* geometry);
 
 struct PipelineOptions {
-  int max_faces = 32;     // faces per frame when localising
+  int max_faces = 32;      // faces per frame when localising
   int min_face_size = 24;  // frame pixels, shorter box side
-  bool localize = true;   // with an LNet: localise (else whole-image mode)
+  bool localize = true;    // with an LNet: localise (else whole-image mode)
   faceattr_abort_callback abort_callback = nullptr;
   void* abort_user_data = nullptr;
 };
@@ -76,8 +77,8 @@ class FacePipeline {
   // Loads ANet and, when `lnet` is not null, the LNet (checked with check_lnet; moved
   // from), and plans every buffer predict uses. `ctx` and its pools must outlive the
   // pipeline (or its release()).
-  Status load(model::Model&& anet, model::Model* lnet, kernels::Family family, const kernels::ExecContext& ctx,
-              const Logger* logger, const PipelineOptions& options);
+  Status load(model::Model&& anet, model::Model* lnet, kernels::Family family,
+              const kernels::ExecContext& ctx, const Logger* logger, const PipelineOptions& options);
   // Frees the networks (before the thread pools their kernels use go).
   void release();
 
@@ -99,6 +100,11 @@ class FacePipeline {
   // (n_attributes floats). Leaves faces() and the response map alone.
   Status predict_crop(const faceattr_image& image, float* probs, faceattr_timings* t);
   const faceattr_face* faces() const { return faces_.data(); }
+  // Class-activation maps of face `face` of the last successful predict (faceattr_session_explain).
+  Status explain(int face, const int32_t* attributes, int n, faceattr_explanation* out) {
+    const size_t f = face >= 0 && face < face_slots() ? static_cast<size_t>(face) : 0;
+    return explainer_.explain(face, attributes, n, probs_.data() + f * n_attributes_, out);
+  }
   // LNet's face score map (channel 0) of the last successful localising predict, or null.
   const faceattr_response_map* response_map() const { return response_valid_ ? &response_map_ : nullptr; }
 
@@ -128,7 +134,8 @@ class FacePipeline {
   Status anet_input(const faceattr_image& image, const image::CropBox& box, float* dst) const;
 
  private:
-  Status run_anet(const faceattr_image& image, const image::CropBox& box, faceattr_timings* t);
+  // Runs ANet on `box` of `image`; keeps what explain needs in face slot `slot` (-1: none).
+  Status run_anet(const faceattr_image& image, const image::CropBox& box, int slot, faceattr_timings* t);
   void store_face(size_t slot, const image::CropBox& box, float score);
   Status localise(const faceattr_image& image, int32_t* n_faces, faceattr_timings* t);
 
@@ -153,6 +160,7 @@ class FacePipeline {
   std::vector<float> response_;  // channel 0 of pass 0's map
   faceattr_response_map response_map_{};
   bool response_valid_ = false;
+  Explainer explainer_;
 };
 
 }  // namespace faceattr::pipeline

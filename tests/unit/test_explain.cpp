@@ -1,0 +1,273 @@
+// faceattr_session_explain: class-activation maps of the last predict. The map's
+// mean plus the bias is the logit (exactly for f32, within the output's
+// quantisation step for int8), on the shipped ANets and random tiny ones, for
+// every face of a localising predict; the maps sit on each face's own crop.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "faceattr/faceattr.h"
+#include "faceattr/faceattr.hpp"
+#include "pipeline/face_pipeline.h"
+#include "support/tiny_lnet.h"
+#include "support/tiny_models.h"
+
+namespace {
+
+using faceattr::test::RedBox;
+
+std::vector<uint8_t> read_model(const char* name) {
+  std::ifstream f(std::string(FACEATTR_SOURCE_DIR) + "/models/" + name, std::ios::binary);
+  REQUIRE(f.good());
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// Noisy grey frame with noisy red rectangles: the tiny LNet's faces, each a different ANet input.
+std::vector<uint8_t> noisy_red_frame(int w, int h, const std::vector<RedBox>& boxes, uint32_t seed) {
+  const auto noise = faceattr::test::random_bytes(static_cast<size_t>(w) * h * 3, seed);
+  std::vector<uint8_t> px(noise.size());
+  for (size_t i = 0; i < px.size(); i += 3) {
+    px[i] = static_cast<uint8_t>(118 + noise[i] % 20);
+    px[i + 1] = static_cast<uint8_t>(118 + noise[i + 1] % 20);
+    px[i + 2] = noise[i + 2];
+  }
+  for (const RedBox& b : boxes)
+    for (int y = b.y; y < b.y + b.h; ++y)
+      for (int x = b.x; x < b.x + b.w; ++x) {
+        const size_t i = (static_cast<size_t>(y) * w + x) * 3;
+        px[i] = static_cast<uint8_t>(200 + noise[i] % 56);
+        px[i + 1] = static_cast<uint8_t>(noise[i + 1] % 40);
+      }
+  return px;
+}
+
+faceattr_session* make(const std::vector<uint8_t>& anet, const std::vector<uint8_t>& lnet,
+                       faceattr_backend backend = FACEATTR_BACKEND_AUTO) {
+  faceattr_session_params p = faceattr_session_default_params();
+  p.backend = backend;
+  p.max_faces = 4;
+  p.min_face_size = 8;
+  faceattr_session* s = nullptr;
+  const faceattr_status st = faceattr_session_create(
+      anet.data(), anet.size(), lnet.empty() ? nullptr : lnet.data(), lnet.size(), &p, &s);
+  INFO(faceattr_last_error());
+  REQUIRE(st == FACEATTR_OK);
+  return s;
+}
+
+// The quantisation step of the FC output (0 for f32).
+float logit_step(const faceattr_session* s) {
+  const faceattr::Model m = faceattr::Model::view(faceattr_session_model(s, 0));
+  for (int32_t i = 0; i < m.info().n_nodes; ++i) {
+    const faceattr_node_info n = m.node(i);
+    if (std::strcmp(n.op, "FullyConnected") != 0) continue;
+    const faceattr_tensor_info t = m.tensor(n.output);
+    return t.n_scales > 0 ? t.scales[0] : 0.0f;
+  }
+  return 0.0f;
+}
+
+// Checks every attribute of face `f`: mean(map) + bias against the logit, the
+// probability, the peak and the geometry. Returns the explanations.
+std::vector<faceattr_explanation> check_face(faceattr_session* s, const faceattr_face& face, int32_t f) {
+  const int32_t na = faceattr_session_n_attributes(s);
+  std::vector<int32_t> attrs(static_cast<size_t>(na));
+  for (int32_t a = 0; a < na; ++a) attrs[static_cast<size_t>(a)] = a;
+  std::vector<faceattr_explanation> e(attrs.size());
+  const faceattr_status st = faceattr_session_explain(s, f, attrs.data(), na, e.data());
+  INFO(faceattr_last_error());
+  REQUIRE(st == FACEATTR_OK);
+  const float step = logit_step(s);
+  for (int32_t a = 0; a < na; ++a) {
+    const faceattr_explanation& x = e[static_cast<size_t>(a)];
+    INFO("face " << f << ", attribute " << a << ", step " << step);
+    CHECK(x.attribute == a);
+    REQUIRE(x.width > 0);
+    REQUIRE(x.height > 0);
+    double sum = 0;
+    for (int32_t i = 0; i < x.width * x.height; ++i) sum += x.map[i];
+    const double pre = sum / (x.width * x.height) + x.bias;
+    if (step == 0.0f) {
+      CHECK(std::fabs(pre - x.logit) <= 1e-5);
+    } else {
+      // Half a step of requantisation; a saturated output may be further off, only outward.
+      const bool saturated = std::fabs(x.logit) > 10.0f;
+      if (!saturated) CHECK(std::fabs(pre - x.logit) <= 0.5 * step + 1e-5);
+    }
+    CHECK(x.probability == face.probs[a]);
+    CHECK(std::fabs(1.0 / (1.0 + std::exp(-static_cast<double>(x.logit))) - x.probability) < 1e-5);
+    // Peak: inside the map's box, at the arg-max cell (within half a cell of its centre).
+    CHECK(x.peak[0] >= x.box[0]);
+    CHECK(x.peak[0] <= x.box[0] + x.box[2]);
+    CHECK(x.peak[1] >= x.box[1]);
+    CHECK(x.peak[1] <= x.box[1] + x.box[3]);
+    const float cx = x.box[0] + (x.peak_cell[0] + 0.5f) * x.cell_width;
+    const float cy = x.box[1] + (x.peak_cell[1] + 0.5f) * x.cell_height;
+    CHECK(std::fabs(x.peak[0] - cx) <= 0.5f * x.cell_width + 1e-3f);
+    CHECK(std::fabs(x.peak[1] - cy) <= 0.5f * x.cell_height + 1e-3f);
+    CHECK(x.peak_value == *std::max_element(x.map, x.map + x.width * x.height));
+    CHECK(x.map[x.peak_cell[1] * x.width + x.peak_cell[0]] == x.peak_value);
+    CHECK(x.box[2] == Approx(x.cell_width * x.width));
+    CHECK(x.box[3] == Approx(x.cell_height * x.height));
+    CHECK(x.n_concepts == 0);
+    CHECK(x.concepts == nullptr);
+  }
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("explain: mean(map) + bias is the logit on the shipped ANets, every face", "[explain]") {
+  const auto lnet = faceattr::test::tiny_lnet_bytes({});
+  const RedBox a{8, 8, 40, 40}, b{84, 36, 40, 40};
+  for (const char* name : {"anet-fp32.fam", "anet-int8.fam"}) {
+    const auto anet = read_model(name);
+    faceattr_session* s = make(anet, lnet);
+    for (uint32_t seed : {1u, 2u, 3u}) {
+      const auto px = noisy_red_frame(128, 96, {a, b}, seed);
+      const faceattr_image img{px.data(), 128, 96, 128 * 3, FACEATTR_PIXEL_RGB};
+      const faceattr_face* faces = nullptr;
+      int32_t n = 0;
+      REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);
+      REQUIRE(n == 2);
+      INFO(name << ", seed " << seed);
+      const auto e0 = check_face(s, faces[0], 0);
+      const auto e1 = check_face(s, faces[1], 1);
+      // Each face's map lies on its own crop: the ANet crop of its box (the tiny LNet has no
+      // lnet.crop_* keys: the box centre-cropped to ANet's aspect), shifted by the receptive
+      // field offset of the shipped ANet (4 stride-2 3x3 convs, padding 1: 7.5 input pixels).
+      for (int f = 0; f < 2; ++f) {
+        const faceattr_explanation& x = (f == 0 ? e0 : e1)[31];
+        const faceattr::image::CropBox box{faces[f].box[0], faces[f].box[1], faces[f].box[2],
+                                           faces[f].box[3]};
+        const faceattr::image::CropBox crop = faceattr::pipeline::centre_crop_of(box, 64.0f / 80.0f);
+        CHECK(x.crop[0] == Approx(crop.x));
+        CHECK(x.crop[1] == Approx(crop.y));
+        CHECK(x.crop[2] == Approx(crop.w));
+        CHECK(x.crop[3] == Approx(crop.h));
+        CHECK(x.width == 4);
+        CHECK(x.height == 5);
+        CHECK(x.box[0] == Approx(crop.x - 7.5f * crop.w / 64.0f));
+        CHECK(x.box[1] == Approx(crop.y - 7.5f * crop.h / 80.0f));
+        CHECK(x.box[2] == Approx(crop.w));
+        CHECK(x.box[3] == Approx(crop.h));
+      }
+      CHECK(std::memcmp(e0[31].map, e1[31].map, 20 * sizeof(float)) != 0);
+      int differ = 0;
+      for (size_t k = 0; k < e0.size(); ++k) differ += e0[k].logit != e1[k].logit ? 1 : 0;
+      CHECK(differ > 0);
+    }
+    faceattr_session_free(s);
+  }
+}
+
+TEST_CASE("explain: random tiny ANets, f32 and int8, every backend, whole-image mode", "[explain]") {
+  const faceattr_backend backends[] = {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK,
+                                       FACEATTR_BACKEND_SIMD};
+  for (bool int8 : {false, true}) {
+    faceattr::test::TinyModelSpec spec;
+    spec.int8 = int8;
+    spec.n_attributes = 7;
+    const auto anet = faceattr::test::tiny_anet_bytes(spec);
+    for (faceattr_backend be : backends) {
+      if (!faceattr_backend_available(be)) continue;
+      faceattr_session* s = make(anet, {}, be);
+      for (uint32_t seed : {4u, 5u}) {
+        const auto px = faceattr::test::random_bytes(37 * 41 * 3, seed);
+        const faceattr_image img{px.data(), 37, 41, 37 * 3, FACEATTR_PIXEL_RGB};
+        const faceattr_face* faces = nullptr;
+        int32_t n = 0;
+        REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);
+        REQUIRE(n == 1);
+        INFO("int8 " << int8 << ", backend " << faceattr_backend_name(be) << ", seed " << seed);
+        const auto e = check_face(s, faces[0], 0);
+        // Whole-image mode: the crop is the centre crop of the image.
+        CHECK(e[0].crop[0] == Approx(faces[0].box[0]));
+        CHECK(e[0].crop[2] == Approx(faces[0].box[2]));
+      }
+      faceattr_session_free(s);
+    }
+  }
+}
+
+TEST_CASE("explain: errors leave the session usable", "[explain]") {
+  faceattr::test::TinyModelSpec spec;
+  const auto anet = faceattr::test::tiny_anet_bytes(spec);
+  faceattr_session* s = make(anet, {});
+  const int32_t attrs[2] = {0, 4};
+  faceattr_explanation e[2];
+  // Before any predict; predict_crop does not count.
+  CHECK(faceattr_session_explain(s, 0, attrs, 2, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(faceattr_last_error()).find("no successful") != std::string::npos);
+  const auto px = faceattr::test::random_bytes(30 * 30 * 3, 7);
+  const faceattr_image img{px.data(), 30, 30, 90, FACEATTR_PIXEL_RGB};
+  std::vector<float> probs(5);
+  REQUIRE(faceattr_session_predict_crop(s, &img, probs.data()) == FACEATTR_OK);
+  CHECK(faceattr_session_explain(s, 0, attrs, 2, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  const faceattr_face* faces = nullptr;
+  int32_t n = 0;
+  REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);
+  CHECK(faceattr_session_explain(s, 1, attrs, 2, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(faceattr_last_error()).find("face 1") != std::string::npos);
+  CHECK(faceattr_session_explain(s, -1, attrs, 2, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  const int32_t bad[2] = {0, 5};
+  CHECK(faceattr_session_explain(s, 0, bad, 2, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(faceattr_last_error()).find("attribute 5") != std::string::npos);
+  const int32_t negative[1] = {-1};
+  CHECK(faceattr_session_explain(s, 0, negative, 1, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(faceattr_session_explain(s, 0, nullptr, 2, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(faceattr_session_explain(s, 0, attrs, 2, nullptr) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(faceattr_session_explain(nullptr, 0, attrs, 2, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(faceattr_session_explain(s, 0, attrs, 0, nullptr) == FACEATTR_OK);
+  REQUIRE(faceattr_session_explain(s, 0, attrs, 2, e) == FACEATTR_OK);
+  CHECK(e[1].attribute == 4);
+  faceattr_session_free(s);
+
+  // A localising predict with no face: every index is out of range.
+  s = make(anet, faceattr::test::tiny_lnet_bytes({}));
+  const auto grey = faceattr::test::red_boxes_frame(64, 48, {});
+  const faceattr_image gimg{grey.data(), 64, 48, 64 * 3, FACEATTR_PIXEL_RGB};
+  REQUIRE(faceattr_session_predict(s, &gimg, &faces, &n) == FACEATTR_OK);
+  REQUIRE(n == 0);
+  CHECK(faceattr_session_explain(s, 0, attrs, 2, e) == FACEATTR_ERR_INVALID_ARGUMENT);
+  faceattr_session_free(s);
+
+  // C++ wrapper: explain throws faceattr::Error with the status.
+  faceattr::Session cs = faceattr::Session::create(anet.data(), anet.size());
+  CHECK_THROWS_AS(cs.explain(0, {0}), faceattr::Error);
+  cs.predict(img);
+  const auto ce = cs.explain(0, {2, 3});
+  REQUIRE(ce.size() == 2);
+  CHECK(ce[0].attribute == 2);
+}
+
+TEST_CASE("explain: a model without the feature map -> GAP -> FC tail is unsupported", "[explain]") {
+  faceattr::test::TinyModelSpec spec;
+  spec.with_avgpool = false;
+  faceattr::modelfile::ModelDef m = faceattr::test::make_tiny_anet(spec);
+  // The global average pool becomes a whole-map AvgPool2d: the same numbers, another op.
+  for (auto& n : m.nodes) {
+    if (n.name != "gap") continue;
+    const auto& x = m.tensors[static_cast<size_t>(n.inputs[0])].shape;
+    n.op = faceattr::modelfile::Op::AvgPool2d;
+    n.kernel_h = x[1];
+    n.kernel_w = x[2];
+  }
+  const auto bytes = faceattr::modelfile::serialize(m);
+  faceattr_session* s = make(bytes, {});
+  const auto px = faceattr::test::random_bytes(30 * 30 * 3, 7);
+  const faceattr_image img{px.data(), 30, 30, 90, FACEATTR_PIXEL_RGB};
+  const faceattr_face* faces = nullptr;
+  int32_t n = 0;
+  REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);
+  const int32_t attr = 0;
+  faceattr_explanation e;
+  CHECK(faceattr_session_explain(s, 0, &attr, 1, &e) == FACEATTR_ERR_UNSUPPORTED);
+  CHECK(std::string(faceattr_last_error()).find("GlobalAvgPool") != std::string::npos);
+  faceattr_session_free(s);
+}
