@@ -148,7 +148,7 @@ Command add_explain_command(CLI::App& app) {
       sub->add_option("--attrs", o->attrs,
                       "Attributes to explain, comma-separated names (default: the present ones)")
           ->delimiter(',')
-      ->allow_extra_args(false);
+          ->allow_extra_args(false);
   sub->add_flag("--json", o->json, "JSON Lines output: one object per image");
   CLI::Option* out = sub->add_option("--out", o->out_dir, "Write a PNG heat map per face and attribute here");
   CLI::Option* images = sub->add_option("images", o->images, "Image files: JPEG, PNG, BMP, TGA, GIF, PNM");

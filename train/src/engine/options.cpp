@@ -2,39 +2,112 @@
 
 namespace faceattr::train {
 
-#define FA_FIELDS(X)                                                                                         \
-  X(data_root)                                                                                               \
-  X(celeba_anno)                                                                                             \
-  X(celeba_images)                                                                                           \
-  X(lfw_dir)                                                                                                 \
-  X(objects_dir) X(val_identity_mod) X(max_images) X(lfw_min_images) X(run_dir) X(device) X(threads) X(      \
-      workers) X(seed) X(resume) X(cache_images) X(max_steps) X(width_mult) X(dropout) X(batch_size)         \
-      X(pretrain_epochs) X(pretrain_lr) X(finetune_epochs) X(finetune_lr) X(weight_decay) X(label_smoothing) \
-          X(pos_weighting) X(init) X(out_dir) X(model_name) X(calib_images) X(calib_percentile)              \
-              X(int8_weight_bits) X(from_model) X(head) X(lnet_input_width) X(lnet_input_height)             \
-                  X(lnet_train_width) X(lnet_train_height) X(lnet_width_mult) X(lnet_batch)                  \
-                      X(lnet_pretrain_epochs) X(lnet_pretrain_steps) X(lnet_pretrain_lr) X(lnet_epochs)      \
-                          X(lnet_steps) X(lnet_lr) X(lnet_pool) X(lnet_lse_r) X(lnet_face_weight) X(         \
-                              box_supervision) X(lnet_map) X(lnet_init) X(lnet_val_scenes) X(lnet_max_lfw)   \
-                              X(lnet_max_celeba) X(lnet_calib_scenes) X(lnet_name) X(lnet_large_face_prob)   \
-                                  X(lnet_large_face_max) X(lnet_val_large) X(lnet_init_keep_head)            \
-                                      X(lnet_val_tune_large) X(lnet_coarse_pass) X(lnet_size_model)          \
-                                          X(lnet_hide_prob) X(lnet_hide_patch) X(lnet_face_min)              \
-                                              X(lnet_face_max) X(lnet_pyramid_levels) X(lnet_pyramid_factor) \
-                                                  X(loc_input_width) X(loc_input_height) X(loc_width_mult)   \
-                                                      X(loc_batch) X(loc_epochs) X(loc_steps) X(loc_lr)      \
-                                                          X(loc_max_mtfl) X(loc_max_celeba) X(loc_calib)     \
-                                                              X(loc_offset_range) X(loc_box_min)             \
-                                                                  X(loc_box_max) X(loc_crop_w) X(loc_crop_h) \
-                                                                      X(loc_crop_dy) X(loc_init)             \
-                                                                          X(joint_lnet) X(joint_epochs)      \
-                                                                              X(joint_lr)
+// clang-format off: one field per line (clang-format reflows X-macro lists unstably).
+#define FA_FIELDS(X)      \
+  X(data_root)            \
+  X(celeba_anno)          \
+  X(celeba_images)        \
+  X(lfw_dir)              \
+  X(objects_dir)          \
+  X(val_identity_mod)     \
+  X(max_images)           \
+  X(lfw_min_images)       \
+  X(run_dir)              \
+  X(device)               \
+  X(threads)              \
+  X(workers)              \
+  X(seed)                 \
+  X(resume)               \
+  X(cache_images)         \
+  X(max_steps)            \
+  X(width_mult)           \
+  X(dropout)              \
+  X(batch_size)           \
+  X(pretrain_epochs)      \
+  X(pretrain_lr)          \
+  X(finetune_epochs)      \
+  X(finetune_lr)          \
+  X(weight_decay)         \
+  X(label_smoothing)      \
+  X(pos_weighting)        \
+  X(init)                 \
+  X(out_dir)              \
+  X(model_name)           \
+  X(calib_images)         \
+  X(calib_percentile)     \
+  X(int8_weight_bits)     \
+  X(from_model)           \
+  X(head)                 \
+  X(lnet_input_width)     \
+  X(lnet_input_height)    \
+  X(lnet_train_width)     \
+  X(lnet_train_height)    \
+  X(lnet_width_mult)      \
+  X(lnet_batch)           \
+  X(lnet_pretrain_epochs) \
+  X(lnet_pretrain_steps)  \
+  X(lnet_pretrain_lr)     \
+  X(lnet_epochs)          \
+  X(lnet_steps)           \
+  X(lnet_lr)              \
+  X(lnet_pool)            \
+  X(lnet_lse_r)           \
+  X(lnet_face_weight)     \
+  X(box_supervision)      \
+  X(lnet_map)             \
+  X(lnet_init)            \
+  X(lnet_val_scenes)      \
+  X(lnet_max_lfw)         \
+  X(lnet_max_celeba)      \
+  X(lnet_calib_scenes)    \
+  X(lnet_name)            \
+  X(lnet_large_face_prob) \
+  X(lnet_large_face_max)  \
+  X(lnet_val_large)       \
+  X(lnet_init_keep_head)  \
+  X(lnet_val_tune_large)  \
+  X(lnet_coarse_pass)     \
+  X(lnet_size_model)      \
+  X(lnet_hide_prob)       \
+  X(lnet_hide_patch)      \
+  X(lnet_face_min)        \
+  X(lnet_face_max)        \
+  X(lnet_pyramid_levels)  \
+  X(lnet_pyramid_factor)  \
+  X(loc_input_width)      \
+  X(loc_input_height)     \
+  X(loc_width_mult)       \
+  X(loc_batch)            \
+  X(loc_epochs)           \
+  X(loc_steps)            \
+  X(loc_lr)               \
+  X(loc_max_mtfl)         \
+  X(loc_max_celeba)       \
+  X(loc_calib)            \
+  X(loc_offset_range)     \
+  X(loc_box_min)          \
+  X(loc_box_max)          \
+  X(loc_crop_w)           \
+  X(loc_crop_h)           \
+  X(loc_crop_dy)          \
+  X(loc_init)             \
+  X(joint_lnet)           \
+  X(joint_epochs)         \
+  X(joint_lr)
 
 #define FA_AUG(X)  \
   X(scale_min)     \
   X(scale_max)     \
   X(aspect_jitter) \
-  X(shift) X(flip) X(brightness) X(contrast) X(saturation) X(hue_gain) X(gray_prob) X(blur_prob)
+  X(shift)         \
+  X(flip)          \
+  X(brightness)    \
+  X(contrast)      \
+  X(saturation)    \
+  X(hue_gain)      \
+  X(gray_prob)     \
+  X(blur_prob)
+// clang-format on
 
 void to_json(nlohmann::json& j, const Options& o) {
 #define X(f) j[#f] = o.f;
