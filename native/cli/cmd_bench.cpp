@@ -26,6 +26,7 @@ extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #include "cli_common.h"
 #include "commands.h"
 #include "image_decode.h"
+#include "json_line.h"
 #include "scenes.h"
 
 namespace faceattr::cli {
@@ -255,7 +256,7 @@ int run_bench(const BenchOptions& o) {
                                 {"model_bytes", model_bytes},  {"peak_rss_bytes", sample_memory().peak_rss},
                                 {"threads", o.common.threads}, {"runs", o.runs},
                                 {"warmup", o.warmup},          {"results", std::move(rows)}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    print_json_line(j);
     return 0;
   }
 

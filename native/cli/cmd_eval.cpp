@@ -23,6 +23,7 @@
 #include "eval_run.h"
 #include "html_report.h"
 #include "image_decode.h"
+#include "json_line.h"
 
 namespace faceattr::cli {
 
@@ -76,7 +77,7 @@ void print_json(const EvalSummary& s) {
                               {"mean_accuracy", s.mean_accuracy()},
                               {"mean_balanced_accuracy", s.mean_balanced_accuracy()},
                               {"per_attribute", std::move(per)}};
-  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+  print_json_line(j);
 }
 
 void write_html(std::ofstream& out, const std::string& path, const std::string& html) {
@@ -207,7 +208,7 @@ int run_eval(const EvalOptions& o) {
                                  {"balanced_accuracy", summary.counts[k].balanced_accuracy()},
                                  {"centre_crop_accuracy", centre_all.counts[k].accuracy()}};
       j["per_attribute"] = std::move(per);
-      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+      print_json_line(j);
     } else {
       print_text(summary, missing, o.images_dir, sessions[0].backend_name());
       std::printf(

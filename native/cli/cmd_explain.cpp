@@ -17,6 +17,7 @@
 #include "eval_run.h"
 #include "explain_heatmap.h"
 #include "image_decode.h"
+#include "json_line.h"
 
 namespace faceattr::cli {
 
@@ -119,8 +120,7 @@ int run_explain(const ExplainOptions& o) {
     }
     if (o.json) {
       const nlohmann::ordered_json line = {{"image", path}, {"faces", std::move(faces_json)}};
-      std::printf("%s\n",
-                  line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+      print_json_line(line);
     }
     std::fflush(stdout);
   }

@@ -11,6 +11,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "image_decode.h"
+#include "json_line.h"
 
 namespace faceattr::cli {
 
@@ -70,8 +71,7 @@ int run_predict(const PredictOptions& o) {
     if (st != FACEATTR_OK) throw_api_error("cannot predict '" + path + "'", st);
     if (o.json) {
       nlohmann::ordered_json line = {{"image", path}, {"faces", faces_to_json(session, faces, n_faces)}};
-      std::printf("%s\n",
-                  line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+      print_json_line(line);
     } else {
       if (i > 0) std::printf("\n");
       print_table(session, path, img, faces, n_faces);

@@ -13,6 +13,7 @@
 #include "eval_match.h"
 #include "eval_run.h"
 #include "image_decode.h"
+#include "json_line.h"
 #include "scenes.h"
 
 namespace faceattr::cli {
@@ -223,7 +224,7 @@ int run_scene_eval(const SceneEvalOptions& o, const AttrTable& table, const std:
                                 {"anet", models.anet_path},
                                 {"lnet", models.lnet_path},
                                 {"backend", sessions[0].backend_name()}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    print_json_line(j);
     return 0;
   }
   std::printf("%zu scenes %dx%d (seed %u): %lld face-free, %lld with two faces; %lld faces pasted\n",

@@ -15,6 +15,7 @@
 #include "eval_run.h"
 #include "face_box.h"
 #include "image_decode.h"
+#include "json_line.h"
 #include "mtfl_records.h"
 
 namespace faceattr::cli {
@@ -198,7 +199,7 @@ int run_mtfl_eval(const LocaliserEvalOptions& o) {
     j["anet"] = models.anet_path;
     j["lnet"] = models.lnet_path;
     j["backend"] = sessions[0].backend_name();
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    print_json_line(j);
     return 0;
   }
   std::printf("%s, split %s: %lld images\n", o.path.c_str(), o.split.c_str(),

@@ -15,6 +15,7 @@
 #include "eval_match.h"
 #include "eval_run.h"
 #include "image_decode.h"
+#include "json_line.h"
 
 namespace faceattr::cli {
 
@@ -209,7 +210,7 @@ int run_real_scenes_eval(const LocaliserEvalOptions& o) {
     j["anet"] = models.anet_path;
     j["lnet"] = models.lnet_path;
     j["backend"] = sessions[0].backend_name();
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    print_json_line(j);
     return 0;
   }
   std::printf("%s, split %s: %zu images, %lld face boxes (%lld at least %.0f px tall, counted)\n",

@@ -13,6 +13,7 @@
 #include "eval_metrics.h"
 #include "eval_run.h"
 #include "image_decode.h"
+#include "json_line.h"
 
 namespace faceattr::cli {
 
@@ -207,7 +208,7 @@ int run_utkface_eval(const UtkfaceEvalOptions& o) {
               {"anet", models.anet_path},
               {"lnet", models.lnet_path.empty() ? json(nullptr) : json(models.lnet_path)},
               {"backend", sessions[0].backend_name()}};
-    std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+    print_json_line(j);
     return 0;
   }
   std::printf("%s: %lld images", o.dir.c_str(), static_cast<long long>(total.images));

@@ -20,6 +20,7 @@
 
 #include "eval_run.h"
 #include "image_decode.h"
+#include "json_line.h"
 #include "mtfl_records.h"
 
 namespace faceattr::cli {
@@ -130,7 +131,7 @@ int run_explain_peaks(const LocaliserEvalOptions& o) {
                                 {"anet", models.anet_path},
                                 {"lnet", models.lnet_path},
                                 {"backend", sessions[0].backend_name()}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    print_json_line(j);
     return 0;
   }
   std::printf("%s, split %s: %zu records, %lld faces found (lenient)\n", o.path.c_str(), o.split.c_str(),
