@@ -47,6 +47,16 @@ inline faceattr_status create(const std::vector<uint8_t>& anet, const std::vecto
                                  &p, s);
 }
 
+// A session that must be created (the test fails with the SDK's message otherwise).
+inline faceattr_session* make_with(const std::vector<uint8_t>& anet, const std::vector<uint8_t>& lnet,
+                                   const faceattr_session_params& p) {
+  faceattr_session* s = nullptr;
+  const faceattr_status st = create(anet, lnet, p, &s);
+  INFO(faceattr_last_error());
+  REQUIRE(st == FACEATTR_OK);
+  return s;
+}
+
 inline faceattr_session* make(const std::vector<uint8_t>& anet, const std::vector<uint8_t>& lnet,
                               faceattr_backend backend = FACEATTR_BACKEND_REFERENCE, int threads = 1,
                               int max_faces = 8, int min_face_size = 8) {
@@ -55,11 +65,7 @@ inline faceattr_session* make(const std::vector<uint8_t>& anet, const std::vecto
   p.n_threads = threads;
   p.max_faces = max_faces;
   p.min_face_size = min_face_size;
-  faceattr_session* s = nullptr;
-  const faceattr_status st = create(anet, lnet, p, &s);
-  INFO(faceattr_last_error());
-  REQUIRE(st == FACEATTR_OK);
-  return s;
+  return make_with(anet, lnet, p);
 }
 
 inline float iou(const float* b, const RedBox& t) {

@@ -16,6 +16,7 @@
 #include "pipeline/face_pipeline.h"
 #include "support/tiny_lnet.h"
 #include "support/tiny_models.h"
+#include "unit/pipeline_fixtures.h"
 
 namespace {
 
@@ -52,12 +53,7 @@ faceattr_session* make(const std::vector<uint8_t>& anet, const std::vector<uint8
   p.backend = backend;
   p.max_faces = 4;
   p.min_face_size = 8;
-  faceattr_session* s = nullptr;
-  const faceattr_status st = faceattr_session_create(
-      anet.data(), anet.size(), lnet.empty() ? nullptr : lnet.data(), lnet.size(), &p, &s);
-  INFO(faceattr_last_error());
-  REQUIRE(st == FACEATTR_OK);
-  return s;
+  return faceattr::test::pipeline::make_with(anet, lnet, p);
 }
 
 // The quantisation step of the FC output (0 for f32).

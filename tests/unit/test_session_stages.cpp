@@ -12,6 +12,7 @@
 #include "graph/network.h"
 #include "support/tiny_lnet.h"
 #include "support/tiny_models.h"
+#include "unit/pipeline_fixtures.h"
 
 namespace {
 
@@ -191,12 +192,7 @@ faceattr_session* make(const std::vector<uint8_t>& anet, const std::vector<uint8
   p.max_faces = 8;
   p.min_face_size = 8;
   p.localize = localize;
-  faceattr_session* s = nullptr;
-  const faceattr_status st = faceattr_session_create(
-      anet.data(), anet.size(), lnet.empty() ? nullptr : lnet.data(), lnet.size(), &p, &s);
-  INFO(faceattr_last_error());
-  REQUIRE(st == FACEATTR_OK);
-  return s;
+  return faceattr::test::pipeline::make_with(anet, lnet, p);
 }
 
 const faceattr_backend kAllBackends[] = {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK,
