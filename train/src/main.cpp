@@ -195,6 +195,7 @@ int main(int argc, char** argv) {
     s->add_option("--report", g_concepts.report, "report folder (default <run-dir>/concepts)");
     s->add_option("--limit", g_concepts.limit, "training-split images used (0 = all)");
     s->add_option("--val-limit", g_concepts.val_limit, "validation-split images used (0 = all)");
+    s->add_flag("--units-too", g_concepts.units_too, "also try single units as concepts (slow)");
   }
   std::string toy_root;
   int toy_n = 48;

@@ -75,25 +75,22 @@ TEST_CASE("units driven by the same factor form one cluster", "[concepts]") {
 }
 
 TEST_CASE("a model with concepts metadata loads and predicts bit-identically", "[concepts]") {
+  // One stride-2 convolution, pool, FC: the smallest ANet-shaped graph.
   torch::manual_seed(11);
-  ft::FoldedNet f;
-  const int ch[] = {3, 8, 16};
-  for (int i = 0; i < 2; ++i) {
-    ft::FoldedConv c;
-    c.weight = torch::randn({ch[i + 1], ch[i], 3, 3}) * 0.3;
-    c.bias = torch::randn({ch[i + 1]}) * 0.1;
-    c.stride = 1 + i;
-    c.pad = 1;
-    f.convs.push_back(c);
-  }
-  f.fc_weight = torch::randn({5, 16}) * 0.2;
-  f.fc_bias = torch::randn({5}) * 0.1;
   ft::ModelInfo info;
-  info.input.width = 16;
-  info.input.height = 20;
-  info.name = "tiny-fp32";
-  for (int a = 0; a < 5; ++a) info.attribute_names.push_back("attr" + std::to_string(a));
+  info.name = "tiny-concepts";
   info.thresholds.assign(5, 0.5f);
+  for (int a = 0; a < 5; ++a) info.attribute_names.push_back("attr" + std::to_string(a));
+  info.input.height = 20;
+  info.input.width = 16;
+  ft::FoldedNet f;
+  f.fc_bias = torch::randn({5}) * 0.1;
+  f.fc_weight = torch::randn({5, 12}) * 0.2;
+  f.convs.resize(1);
+  f.convs[0].pad = 1;
+  f.convs[0].stride = 2;
+  f.convs[0].bias = torch::randn({12}) * 0.1;
+  f.convs[0].weight = torch::randn({12, 3, 3, 3}) * 0.3;
   const auto plain_def = ft::build_fp32_model(f, info);
   auto with_def = plain_def;
   with_def.metadata.push_back({"concepts.names", R"(["middle: attr0+ attr1-"])"});
@@ -131,7 +128,7 @@ TEST_CASE("a model with concepts metadata loads and predicts bit-identically", "
     if (n.op == faceattr::modelfile::Op::GlobalAvgPool)
       REQUIRE(layer == plain_def.tensors[static_cast<size_t>(n.inputs[0])].name);
   const fc::FeatureSet fs = fc::extract_features(probe, paths, 2);
-  REQUIRE(fs.pooled.size(1) == 16);
+  REQUIRE(fs.pooled.size(1) == 12);
   auto probs = torch::tensor(a).reshape({3, 5});
   REQUIRE(torch::allclose(fs.probs, probs, 1e-5, 1e-6));
   auto logits = fs.pooled.matmul(f.fc_weight.t()) + f.fc_bias;

@@ -30,8 +30,8 @@ using nlohmann::json;
 
 namespace {
 
-// The ks the path is refitted at: every k up to 10 (the "concepts needed" count), then coarser.
-const std::vector<int> kRefitKs = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20};
+// The ks the path is refitted at: every k up to 10 (the "concepts needed" count).
+const std::vector<int> kRefitKs = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 const std::vector<int> kTableKs = {1, 3, 5, 10};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -162,7 +162,10 @@ void run_anet_concepts(const Options& o, const ConceptsArgs& a) {
   for (size_t i = 0; i < tr.identity.size(); ++i)
     (tr.identity[i] % 5 == 1 ? held_idx : fit_idx).push_back(static_cast<int64_t>(i));
   auto fi = torch::tensor(fit_idx), hi = torch::tensor(held_idx);
-  const std::vector<int> candidates = {16, 32, 64, 128, 0};
+  // Candidate sets: clusters only by default (the path over all 384 single units is
+  // slow on CPU BLAS); --units-too adds single units.
+  std::vector<int> candidates = {16, 32, 64};
+  if (a.units_too) candidates.push_back(0);
   json selection = json::array();
   double best = -1;
   std::vector<double> held_acc;
@@ -270,7 +273,7 @@ void run_anet_concepts(const Options& o, const ConceptsArgs& a) {
         row["k" + std::to_string(kRefitKs[i])] = acc;
       if (needed < 0 && acc >= head_acc[at].item<double>() - 0.01) needed = kRefitKs[i];
     }
-    row["needed"] = needed;  // -1: not within 1 point at 20 concepts
+    row["needed"] = needed;  // -1: not within 1 point at 10 concepts
     per_attr.push_back(row);
     json terms = json::array();
     const auto& h = heads[k5];
@@ -362,7 +365,7 @@ void run_anet_concepts(const Options& o, const ConceptsArgs& a) {
     md += "| " + r["attribute"].get<std::string>() + " | " + pct(r["full_head"].get<double>());
     for (int k : kTableKs) md += " | " + pct(r["k" + std::to_string(k)].get<double>());
     const int n = r["needed"].get<int>();
-    md += " | " + (n > 0 ? std::to_string(n) : std::string("> 20")) + " |\n";
+    md += " | " + (n > 0 ? std::to_string(n) : std::string("> 10")) + " |\n";
   }
   md += "\n| concept | name | units | attributes using it (k = 5) |\n| --- | --- | --- | --- |\n";
   for (const auto& m : most_used)

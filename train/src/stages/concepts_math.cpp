@@ -131,12 +131,16 @@ std::vector<std::vector<std::vector<int>>> l1_supports(const torch::Tensor& x, c
       w = wn, b = bn, t = tn;
     }
     auto nnz = (w != 0).sum(1).contiguous();
+    bool all_done = true;
     for (size_t ki = 0; ki < ks.size(); ++ki)
-      for (int64_t a = 0; a < A; ++a)
+      for (int64_t a = 0; a < A; ++a) {
         if (!done[ki][static_cast<size_t>(a)] && nnz[a].item<int64_t>() >= ks[ki]) {
           out[ki][static_cast<size_t>(a)] = top_k_indices(w[a].abs(), ks[ki]);
           done[ki][static_cast<size_t>(a)] = 1;
         }
+        all_done = all_done && done[ki][static_cast<size_t>(a)];
+      }
+    if (all_done) break;  // the rest of the path selects nothing new
   }
   // Never reached k non-zero weights: rank by |weight|, then by the correlation at zero.
   for (size_t ki = 0; ki < ks.size(); ++ki)

@@ -35,8 +35,8 @@ torch::Tensor concept_activations(const torch::Tensor& x, const std::vector<std:
 // when the path never gets there). x is standardised internally.
 // Result: [index into ks][attribute] -> sorted feature indices.
 std::vector<std::vector<std::vector<int>>> l1_supports(const torch::Tensor& x, const torch::Tensor& y,
-                                                       const std::vector<int>& ks, int n_penalties = 30,
-                                                       int iters = 40);
+                                                       const std::vector<int>& ks, int n_penalties = 25,
+                                                       int iters = 25);
 
 // A logistic head per attribute on a fixed subset of features (raw x, not standardised).
 struct SparseHead {
