@@ -7,6 +7,7 @@
 //   localiser: loc-train (box-supervised), loc-export (the shipped lnet-*.fam)
 //   LNet:      lnet-pretrain (rotation), lnet-train (weak supervision),
 //              lnet-export (decoder tuning, int8, .fam files, SDK check)
+//   analysis:  anet-concepts (concepts of a shipped ANet, sparse heads, metadata)
 //   tools:     bench (training throughput), make-toy-data (smoke-test data)
 // See train/README.md; scripts/train_recipe.sh runs the whole recipe.
 #include <torch/torch.h>
@@ -18,9 +19,13 @@
 
 #include "engine/history.h"
 #include "engine/options.h"
+#include "stages/concepts.h"
 #include "stages/stages.h"
 
 using namespace faceattr::train;
+
+static ConceptsArgs g_concepts;
+static void run_concepts(const Options& o) { run_anet_concepts(o, g_concepts); }
 
 static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--config", config, "JSON config file (flags given on the command line win)");
@@ -174,12 +179,23 @@ int main(int argc, char** argv) {
       {"loc-train", "localiser: box-supervised training on real photos and composites", run_loc_train},
       {"loc-export", "localiser: threshold, int8, .fam files, SDK check", run_loc_export},
       {"anet-joint", "ANet fine-tuned on the localiser's crops (then export --head finetuned)",
-       run_anet_joint}};
+       run_anet_joint},
+      {"anet-concepts", "concepts of an ANet's last layer, sparse heads over them, .fam metadata",
+       run_concepts}};
   std::vector<std::pair<CLI::App*, const Cmd*>> subs;
   for (const auto& c : cmds) {
     auto* s = app.add_subcommand(c.name, c.help);
     add_common(s, o, config);
     subs.emplace_back(s, &c);
+    if (std::string(c.name) != "anet-concepts") continue;
+    s->add_option("--model", g_concepts.model, "the ANet .fam to analyse")
+        ->required()
+        ->check(CLI::ExistingFile);
+    s->add_option("--out", g_concepts.out, "write a copy of the model with the concepts.* metadata");
+    s->add_option("--report", g_concepts.report, "report folder (default <run-dir>/concepts)");
+    s->add_option("--limit", g_concepts.limit, "training-split images used (0 = all)");
+    s->add_option("--val-limit", g_concepts.val_limit, "validation-split images used (0 = all)");
+    s->add_flag("--units-too", g_concepts.units_too, "also try single units as concepts (slow)");
   }
   std::string toy_root;
   int toy_n = 48;

@@ -1,0 +1,227 @@
+#include "stages/concepts_math.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace faceattr::train::concepts {
+namespace {
+
+// Standardised copy of x (float) and the statistics used.
+torch::Tensor standardise(const torch::Tensor& x, const Standardiser& s) { return (x - s.mean) / s.scale; }
+
+// Indices of the k largest entries of v (ties to the lower index), sorted ascending.
+std::vector<int> top_k_indices(const torch::Tensor& v, int k) {
+  auto c = v.to(torch::kDouble).contiguous();
+  const double* p = c.data_ptr<double>();
+  std::vector<int> idx(static_cast<size_t>(c.numel()));
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
+  k = std::min<int>(k, static_cast<int>(idx.size()));
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return p[a] > p[b]; });
+  idx.resize(static_cast<size_t>(k));
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+}  // namespace
+
+Standardiser standardiser_of(const torch::Tensor& x) {
+  auto xf = x.to(torch::kFloat);
+  return {xf.mean(0), xf.std(0, /*unbiased=*/false).clamp_min(1e-6)};
+}
+
+std::vector<std::vector<int>> cluster_units(const torch::Tensor& x, int k, const std::vector<int>& skip) {
+  const int64_t U = x.size(1);
+  auto xd = x.to(torch::kDouble);
+  auto z = (xd - xd.mean(0)) / xd.std(0, false).clamp_min(1e-12);
+  auto corr = (z.t().matmul(z) / static_cast<double>(x.size(0))).contiguous();
+  const double* c = corr.data_ptr<double>();
+  std::vector<char> alive(static_cast<size_t>(U), 1);
+  for (int s : skip)
+    if (s >= 0 && s < U) alive[static_cast<size_t>(s)] = 0;
+  std::vector<std::vector<int>> members(static_cast<size_t>(U));
+  std::vector<double> d(static_cast<size_t>(U * U));
+  int n = 0;
+  for (int64_t i = 0; i < U; ++i) {
+    members[static_cast<size_t>(i)] = {static_cast<int>(i)};
+    n += alive[static_cast<size_t>(i)];
+    for (int64_t j = 0; j < U; ++j) d[static_cast<size_t>(i * U + j)] = 1.0 - c[i * U + j];
+  }
+  // Naive O(U^3) average linkage (Lance-Williams update): a few hundred units.
+  while (n > std::max(1, k)) {
+    double best = std::numeric_limits<double>::infinity();
+    int64_t bi = -1, bj = -1;
+    for (int64_t i = 0; i < U; ++i) {
+      if (!alive[static_cast<size_t>(i)]) continue;
+      for (int64_t j = i + 1; j < U; ++j)
+        if (alive[static_cast<size_t>(j)] && d[static_cast<size_t>(i * U + j)] < best)
+          best = d[static_cast<size_t>(i * U + j)], bi = i, bj = j;
+    }
+    auto& mi = members[static_cast<size_t>(bi)];
+    auto& mj = members[static_cast<size_t>(bj)];
+    const double ni = static_cast<double>(mi.size()), nj = static_cast<double>(mj.size());
+    for (int64_t m = 0; m < U; ++m) {
+      if (!alive[static_cast<size_t>(m)] || m == bi || m == bj) continue;
+      const double v =
+          (ni * d[static_cast<size_t>(bi * U + m)] + nj * d[static_cast<size_t>(bj * U + m)]) / (ni + nj);
+      d[static_cast<size_t>(bi * U + m)] = d[static_cast<size_t>(m * U + bi)] = v;
+    }
+    mi.insert(mi.end(), mj.begin(), mj.end());
+    mj.clear();
+    alive[static_cast<size_t>(bj)] = 0;
+    --n;
+  }
+  std::vector<std::vector<int>> out;
+  for (int64_t i = 0; i < U; ++i)
+    if (alive[static_cast<size_t>(i)]) {
+      auto m = members[static_cast<size_t>(i)];
+      std::sort(m.begin(), m.end());
+      out.push_back(std::move(m));
+    }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.front() < b.front(); });
+  return out;
+}
+
+torch::Tensor concept_activations(const torch::Tensor& x, const std::vector<std::vector<int>>& concepts,
+                                  const Standardiser& s) {
+  auto z = standardise(x.to(torch::kFloat), s);
+  auto out = torch::zeros({x.size(0), static_cast<int64_t>(concepts.size())});
+  for (size_t j = 0; j < concepts.size(); ++j) {
+    auto idx = torch::tensor(std::vector<int64_t>(concepts[j].begin(), concepts[j].end()));
+    out.select(1, static_cast<int64_t>(j)).copy_(z.index_select(1, idx).mean(1));
+  }
+  return out;
+}
+
+std::vector<std::vector<std::vector<int>>> l1_supports(const torch::Tensor& x, const torch::Tensor& y,
+                                                       const std::vector<int>& ks, int n_penalties,
+                                                       int iters) {
+  torch::NoGradGuard ng;
+  auto xs = standardise(x.to(torch::kFloat), standardiser_of(x));
+  auto yf = y.to(torch::kFloat);
+  const int64_t N = xs.size(0), K = xs.size(1), A = yf.size(1);
+  // Step 1/L with L the Lipschitz constant of the mean logistic loss's gradient.
+  const double L =
+      torch::linalg::eigvalsh(xs.t().matmul(xs) / static_cast<double>(N), "L").max().item<double>() / 4.0 +
+      1e-6;
+  auto prior = yf.mean(0).clamp(1e-4, 1 - 1e-4);
+  auto b = torch::log(prior / (1 - prior));
+  auto w = torch::zeros({A, K});
+  auto g0 = (torch::sigmoid(b).unsqueeze(0) - yf).t().matmul(xs) / static_cast<double>(N);
+  auto lam_max = g0.abs().amax(1);  // [A]: the smallest penalty with every weight zero
+  const double ratio = std::pow(1e-3, 1.0 / std::max(1, n_penalties - 1));
+  std::vector<std::vector<std::vector<int>>> out(ks.size(),
+                                                 std::vector<std::vector<int>>(static_cast<size_t>(A)));
+  std::vector<std::vector<char>> done(ks.size(), std::vector<char>(static_cast<size_t>(A), 0));
+  for (int p = 0; p < n_penalties; ++p) {
+    auto thr = (lam_max * std::pow(ratio, p) / L).unsqueeze(1);
+    auto zw = w.clone(), zb = b.clone();
+    double t = 1.0;
+    for (int it = 0; it < iters; ++it) {
+      auto r = torch::sigmoid(xs.matmul(zw.t()) + zb) - yf;  // [N, A]
+      auto gw = r.t().matmul(xs) / static_cast<double>(N);
+      auto gb = r.mean(0);
+      auto v = zw - gw / L;
+      auto wn = torch::sign(v) * torch::clamp_min(v.abs() - thr, 0.0);
+      auto bn = zb - gb / L;
+      const double tn = (1.0 + std::sqrt(1.0 + 4.0 * t * t)) / 2.0;
+      zw = wn + (wn - w) * ((t - 1.0) / tn);
+      zb = bn + (bn - b) * ((t - 1.0) / tn);
+      w = wn, b = bn, t = tn;
+    }
+    auto nnz = (w != 0).sum(1).contiguous();
+    bool all_done = true;
+    for (size_t ki = 0; ki < ks.size(); ++ki)
+      for (int64_t a = 0; a < A; ++a) {
+        if (!done[ki][static_cast<size_t>(a)] && nnz[a].item<int64_t>() >= ks[ki]) {
+          out[ki][static_cast<size_t>(a)] = top_k_indices(w[a].abs(), ks[ki]);
+          done[ki][static_cast<size_t>(a)] = 1;
+        }
+        all_done = all_done && done[ki][static_cast<size_t>(a)];
+      }
+    if (all_done) break;  // the rest of the path selects nothing new
+  }
+  // Never reached k non-zero weights: rank by |weight|, then by the correlation at zero.
+  for (size_t ki = 0; ki < ks.size(); ++ki)
+    for (int64_t a = 0; a < A; ++a)
+      if (!done[ki][static_cast<size_t>(a)])
+        out[ki][static_cast<size_t>(a)] = top_k_indices(w[a].abs() * 1e3 + g0[a].abs(), ks[ki]);
+  return out;
+}
+
+torch::Tensor SparseHead::logits(const torch::Tensor& x) const {
+  return x.to(torch::kFloat).matmul(weight.t()) + bias;
+}
+
+torch::Tensor SparseHead::decide(const torch::Tensor& x) const { return logits(x) >= threshold; }
+
+SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
+                 const std::vector<std::vector<int>>& supports) {
+  auto xf = x.to(torch::kFloat);
+  auto yf = y.to(torch::kFloat);
+  const int64_t N = xf.size(0), K = xf.size(1), A = yf.size(1);
+  if (static_cast<int64_t>(supports.size()) != A)
+    throw std::invalid_argument("refit: one support per attribute");
+  const Standardiser s = standardiser_of(xf);
+  auto xs = standardise(xf, s);
+  // Batched Newton (IRLS) per attribute on its support plus an intercept, in double.
+  const int64_t k = static_cast<int64_t>(supports.at(0).size());
+  std::vector<int64_t> flat;
+  for (const auto& sup : supports) {
+    if (static_cast<int64_t>(sup.size()) != k) throw std::invalid_argument("refit: supports differ in size");
+    flat.insert(flat.end(), sup.begin(), sup.end());
+  }
+  auto xd = xs.to(torch::kDouble);
+  auto idx = torch::tensor(flat, torch::kLong);
+  auto xg = xd.t().index_select(0, idx).reshape({A, k, N}).transpose(1, 2);  // [A, N, k]
+  xg = torch::cat({xg, torch::ones({A, N, 1}, torch::kDouble)}, 2);          // [A, N, k + 1]
+  auto yt = yf.to(torch::kDouble).t();                                       // [A, N]
+  auto prior = yt.mean(1).clamp(1e-4, 1 - 1e-4);
+  auto beta = torch::zeros({A, k + 1}, torch::kDouble);
+  beta.select(1, k).copy_(torch::log(prior / (1 - prior)));
+  auto ridge = torch::full({k + 1}, 1e-4, torch::kDouble);
+  ridge[k] = 1e-8;  // the intercept is not penalised
+  const auto eye = torch::diag(ridge).unsqueeze(0);
+  for (int it = 0; it < 30; ++it) {
+    auto p = torch::sigmoid(xg.bmm(beta.unsqueeze(2)).squeeze(2));  // [A, N]
+    auto g = xg.transpose(1, 2).bmm((p - yt).unsqueeze(2)).squeeze(2) / static_cast<double>(N) + beta * ridge;
+    auto h = (xg * (p * (1 - p)).unsqueeze(2)).transpose(1, 2).bmm(xg) / static_cast<double>(N) + eye;
+    auto step = torch::linalg::solve(h, g.unsqueeze(2), true).squeeze(2);
+    beta = beta - step;
+    if (step.abs().max().item<double>() < 1e-7) break;
+  }
+  auto wstd = torch::zeros({A, K}, torch::kDouble);
+  wstd.scatter_(1, idx.reshape({A, k}), beta.narrow(1, 0, k));
+  auto wm = wstd.to(torch::kFloat);
+  SparseHead h;
+  h.weight = wm / s.scale.unsqueeze(0);
+  h.bias = beta.select(1, k).to(torch::kFloat) - (wm * (s.mean / s.scale).unsqueeze(0)).sum(1);
+  // Accuracy-maximising threshold: positives are the logits from a cut upward in sorted order.
+  auto lg = h.logits(xf);
+  auto sorted = lg.sort(0);
+  auto sv = std::get<0>(sorted), order = std::get<1>(sorted);
+  auto ys = yf.gather(0, order);
+  auto neg_below = torch::cat({torch::zeros({1, A}), (1 - ys).cumsum(0)}, 0);           // [N+1, A]
+  auto pos_from = torch::cat({ys.flip(0).cumsum(0).flip(0), torch::zeros({1, A})}, 0);  // [N+1, A]
+  auto best = (neg_below + pos_from).argmax(0);                                         // [A]
+  h.threshold = torch::empty({A});
+  for (int64_t a = 0; a < A; ++a) {
+    const int64_t i = best[a].item<int64_t>();
+    float t;
+    if (i == 0)
+      t = sv[0][a].item<float>() - 1.0f;
+    else if (i == N)
+      t = sv[N - 1][a].item<float>() + 1.0f;
+    else
+      t = 0.5f * (sv[i - 1][a].item<float>() + sv[i][a].item<float>());
+    h.threshold[a] = t;
+  }
+  return h;
+}
+
+torch::Tensor accuracy(const torch::Tensor& d, const torch::Tensor& y) {
+  return (d.to(torch::kBool) == (y > 0.5)).to(torch::kFloat).mean(0);
+}
+
+}  // namespace faceattr::train::concepts

@@ -1,0 +1,59 @@
+// The numerical core of anet-concepts (stages/concepts.cpp): clustering units
+// into concepts, concept activations, L1-regularised logistic paths and the
+// sparse per-attribute heads refitted on their supports. Pure tensor code on
+// the CPU, tested on synthetic data (train/tests/test_concepts.cpp).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace faceattr::train::concepts {
+
+// Average-linkage agglomerative clustering of the columns of x [N, U] with
+// distance 1 - Pearson correlation, stopped at k clusters. Columns listed in
+// `skip` (e.g. dead units) join no cluster. Returns the clusters, each a sorted
+// list of column indices, ordered by their first index; deterministic (ties
+// go to the lowest pair of indices).
+std::vector<std::vector<int>> cluster_units(const torch::Tensor& x, int k, const std::vector<int>& skip = {});
+
+// Per-column mean and standard deviation of x [N, U] (population sd, floored at 1e-6).
+struct Standardiser {
+  torch::Tensor mean, scale;  // [U]
+};
+Standardiser standardiser_of(const torch::Tensor& x);
+
+// Concept activation: the mean over a concept's units of (x_u - mean_u) / scale_u. [N, K].
+torch::Tensor concept_activations(const torch::Tensor& x, const std::vector<std::vector<int>>& concepts,
+                                  const Standardiser& s);
+
+// For every attribute (column of y [N, A], 0/1) and every k in `ks`: the k
+// features of x [N, K] that an L1-regularised logistic regression selects first.
+// The path runs over geometrically decreasing penalties (from the one at which
+// every weight is zero) with warm-started FISTA; the support for k is the k largest
+// |weights| at the first penalty where at least k weights are non-zero (all of them
+// when the path never gets there). x is standardised internally.
+// Result: [index into ks][attribute] -> sorted feature indices.
+std::vector<std::vector<std::vector<int>>> l1_supports(const torch::Tensor& x, const torch::Tensor& y,
+                                                       const std::vector<int>& ks, int n_penalties = 25,
+                                                       int iters = 25);
+
+// A logistic head per attribute on a fixed subset of features (raw x, not standardised).
+struct SparseHead {
+  torch::Tensor weight;     // [A, K], zero outside each attribute's support
+  torch::Tensor bias;       // [A]
+  torch::Tensor threshold;  // [A] on the logit: present when logit >= threshold
+  torch::Tensor logits(const torch::Tensor& x) const;
+  torch::Tensor decide(const torch::Tensor& x) const;  // bool [N, A]
+};
+
+// Logistic regression of y on x restricted to supports[a] (all of one size; Newton
+// steps, small L2 for stability), then the per-attribute logit threshold that maximises accuracy on
+// the same data.
+SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
+                 const std::vector<std::vector<int>>& supports);
+
+// Per-attribute accuracy of decisions `d` (bool [N, A]) against y (0/1 [N, A]).
+torch::Tensor accuracy(const torch::Tensor& d, const torch::Tensor& y);
+
+}  // namespace faceattr::train::concepts

@@ -1,0 +1,137 @@
+// anet-concepts (stages/concepts_*.h): the L1 path selects and the refit recovers a
+// known sparse weight vector; the clustering groups units driven by the same factor;
+// a model carrying concepts.* metadata loads and predicts bit-identically to the
+// same model without it, and the analysis copy with the feature output runs the same network.
+// (Catch REQUIRE only: LibTorch headers define their own CHECK macro.)
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "data/jpeg.h"
+#include "model_def.h"
+#include "quant/folded.h"
+#include "quant/to_modeldef.h"
+#include "stages/concepts_features.h"
+#include "stages/concepts_math.h"
+
+namespace ft = faceattr::train;
+namespace fc = faceattr::train::concepts;
+
+TEST_CASE("the L1 path finds and the refit recovers a sparse logistic model", "[concepts]") {
+  torch::manual_seed(3);
+  const int64_t N = 6000, K = 30;
+  auto x = torch::randn({N, K}) * 2.0 + 1.0;  // not standardised: the fit must handle that
+  auto w = torch::zeros({2, K});
+  w[0][2] = 1.5f, w[0][7] = -1.0f, w[0][19] = 0.75f;  // on standardised features
+  w[1][4] = 2.0f;
+  auto z = (x - 1.0) / 2.0;
+  auto y = (torch::rand({N, 2}) < torch::sigmoid(z.matmul(w.t()) + torch::tensor({0.3f, -0.5f})))
+               .to(torch::kFloat);
+  const auto supports = fc::l1_supports(x, y, {1, 3});
+  REQUIRE(supports[0][1] == std::vector<int>{4});
+  REQUIRE(supports[1][0] == std::vector<int>{2, 7, 19});
+  REQUIRE(supports[0][0] == std::vector<int>{2});  // the largest weight enters first
+  const fc::SparseHead h = fc::refit(x, y, {supports[1][0], {4, 5, 6}});
+  // Raw-feature weights: the standardised ones divided by the feature sd (2).
+  REQUIRE(std::fabs(h.weight[0][2].item<float>() - 0.75f) < 0.1f);
+  REQUIRE(std::fabs(h.weight[0][7].item<float>() + 0.5f) < 0.1f);
+  REQUIRE(std::fabs(h.weight[0][19].item<float>() - 0.375f) < 0.1f);
+  REQUIRE(std::fabs(h.weight[1][4].item<float>() - 1.0f) < 0.1f);
+  REQUIRE(std::fabs(h.weight[1][5].item<float>()) < 0.1f);
+  REQUIRE(h.weight[0][0].item<float>() == 0.0f);  // outside the support
+  // The tuned decision is at least as accurate on its own data as the Bayes rule's sign.
+  const auto acc = fc::accuracy(h.decide(x), y);
+  const auto bayes = fc::accuracy(z.matmul(w.t()) + torch::tensor({0.3f, -0.5f}) >= 0, y);
+  REQUIRE(acc[0].item<float>() >= bayes[0].item<float>() - 0.005f);
+  REQUIRE(acc[1].item<float>() >= bayes[1].item<float>() - 0.005f);
+}
+
+TEST_CASE("units driven by the same factor form one cluster", "[concepts]") {
+  torch::manual_seed(5);
+  const int64_t N = 2000;
+  auto f = torch::randn({N, 3});
+  auto x = torch::zeros({N, 13});
+  for (int u = 0; u < 12; ++u)
+    x.select(1, u).copy_(torch::relu(f.select(1, u % 3) * (1.0 + 0.1 * u) + 0.3 * torch::randn({N})));
+  // Unit 12 is dead (constant) and is skipped.
+  const auto c = fc::cluster_units(x, 3, {12});
+  REQUIRE(c.size() == 3);
+  REQUIRE(c[0] == std::vector<int>{0, 3, 6, 9});
+  REQUIRE(c[1] == std::vector<int>{1, 4, 7, 10});
+  REQUIRE(c[2] == std::vector<int>{2, 5, 8, 11});
+  // Concept activation = mean of the members' standardised activations.
+  const fc::Standardiser s = fc::standardiser_of(x);
+  const auto a = fc::concept_activations(x, c, s);
+  auto z = (x - s.mean) / s.scale;
+  REQUIRE(torch::allclose(a.select(1, 1),
+                          (z.select(1, 1) + z.select(1, 4) + z.select(1, 7) + z.select(1, 10)) / 4));
+}
+
+TEST_CASE("a model with concepts metadata loads and predicts bit-identically", "[concepts]") {
+  // One stride-2 convolution, pool, FC: the smallest ANet-shaped graph.
+  torch::manual_seed(11);
+  ft::ModelInfo info;
+  info.name = "tiny-concepts";
+  info.thresholds.assign(5, 0.5f);
+  for (int a = 0; a < 5; ++a) info.attribute_names.push_back("attr" + std::to_string(a));
+  info.input.height = 20;
+  info.input.width = 16;
+  ft::FoldedNet f;
+  f.fc_bias = torch::randn({5}) * 0.1;
+  f.fc_weight = torch::randn({5, 12}) * 0.2;
+  f.convs.resize(1);
+  f.convs[0].pad = 1;
+  f.convs[0].stride = 2;
+  f.convs[0].bias = torch::randn({12}) * 0.1;
+  f.convs[0].weight = torch::randn({12, 3, 3, 3}) * 0.3;
+  const auto plain_def = ft::build_fp32_model(f, info);
+  auto with_def = plain_def;
+  with_def.metadata.push_back({"concepts.names", R"(["middle: attr0+ attr1-"])"});
+  with_def.metadata.push_back(
+      {"concepts.units", R"({"layer":"x","unit_mean":[0],"unit_scale":[1],"concepts":[[0]]})"});
+  with_def.metadata.push_back(
+      {"concepts.weights", R"({"attr0":{"bias":0.1,"threshold":0,"terms":[[0,1.5]]}})"});
+  const auto plain = faceattr::modelfile::serialize(plain_def);
+  const auto with = faceattr::modelfile::serialize(with_def);
+  REQUIRE(plain != with);
+
+  std::vector<std::string> paths;
+  for (int i = 0; i < 3; ++i) {
+    ft::RgbImage im;
+    im.width = 18 + 5 * i;
+    im.height = 22 + 3 * i;
+    im.pixels.resize(static_cast<size_t>(im.width * im.height * 3));
+    for (size_t k = 0; k < im.pixels.size(); ++k)
+      im.pixels[k] = static_cast<uint8_t>((k * 37 + i * 11) % 251);
+    const auto jpeg = ft::encode_jpeg(im, 90);
+    paths.push_back(
+        (std::filesystem::temp_directory_path() / ("faceattr_concepts_" + std::to_string(i) + ".jpg"))
+            .string());
+    std::ofstream(paths.back(), std::ios::binary)
+        .write(reinterpret_cast<const char*>(jpeg.data()), static_cast<std::streamsize>(jpeg.size()));
+  }
+  const auto a = fc::reference_outputs(plain, paths), b = fc::reference_outputs(with, paths);
+  REQUIRE(a.size() == 15);
+  REQUIRE(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+
+  // The analysis copy: same probabilities, and the pooled features give the logits through the head.
+  std::string layer;
+  const auto probe = fc::with_feature_output(with, &layer);
+  for (const auto& n : plain_def.nodes)
+    if (n.op == faceattr::modelfile::Op::GlobalAvgPool)
+      REQUIRE(layer == plain_def.tensors[static_cast<size_t>(n.inputs[0])].name);
+  const fc::FeatureSet fs = fc::extract_features(probe, paths, 2);
+  REQUIRE(fs.pooled.size(1) == 12);
+  auto probs = torch::tensor(a).reshape({3, 5});
+  REQUIRE(torch::allclose(fs.probs, probs, 1e-5, 1e-6));
+  auto logits = fs.pooled.matmul(f.fc_weight.t()) + f.fc_bias;
+  REQUIRE(torch::allclose(torch::sigmoid(logits), probs, 1e-4, 1e-5));
+  for (const auto& p : paths) std::remove(p.c_str());
+}
