@@ -1,6 +1,6 @@
 // explain() of the browser module (web/src/core.js Engine.explain, through the
 // Embind binding) against the native CLI's `faceattr explain --json` on the
-// same pixels and models.
+// same pixels and models, and detect()'s response-map option (Runner).
 //
 // Inputs: 4 CelebA test crops (PPM, so both sides decode nothing) and the
 // benchmarks' 320x240 and 640x480 scenes with a test crop pasted in. Native:
@@ -20,7 +20,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { MODELS, NATIVE_CLI, OUT, benchScene, decodeJpeg, loadEngineModule, need, testCrops, writePpm } from './lib.mjs';
+import { pathToFileURL } from 'node:url';
+import { BUILD, MODELS, NATIVE_CLI, OUT, benchScene, decodeJpeg, loadEngineModule, need, testCrops, writePpm } from './lib.mjs';
 
 const ATTRS = ['Smiling', 'Male'];
 const TOL = { p: 1e-5, logit: 1e-4, value: 1e-4, valueRel: 1e-5, px: 2e-3 };
@@ -149,5 +150,39 @@ test('explain: attributes by name or index, all by default; bad calls throw and 
     }
   } finally {
     engine.close();
+  }
+});
+
+test('detect(frame, {responseMap: true}) returns the LNet map of the frame', { skip: !fs.existsSync(LNET) && 'no models/lnet-int8.fam' }, async () => {
+  const { Runner } = await import(pathToFileURL(path.join(BUILD, 'web/src/runner.js')).href);
+  const preloading = { flavour: 'simd', distUrl: undefined, threads: undefined, promise: Promise.resolve(module) };
+  const opts = { model: fs.readFileSync(path.join(MODELS, 'anet-int8.fam')), lnetModel: fs.readFileSync(LNET), kernels: 'simd' };
+  const runner = await Runner.create(opts, preloading);
+  try {
+    for (const [w, h] of [[320, 240], [640, 480]]) {
+      const frame = { data: new Uint8ClampedArray(await benchScene(w, h)), width: w, height: h };
+      const plain = await runner.detect(frame);
+      assert.equal(plain.responseMap, undefined);
+      const r = await runner.detect(frame, { responseMap: true });
+      assert.deepEqual(r.faces, plain.faces);
+      const m = r.responseMap;
+      assert.ok(m.data instanceof Float32Array && m.data.length === m.width * m.height);
+      // The map tiles the frame: its cells cover width x height (within one cell).
+      assert.ok(Math.abs(m.originX + m.width * m.cellWidth - w) <= m.cellWidth, `map ${m.width}x${m.height} cells of ${m.cellWidth} px on ${w}`);
+      assert.ok(Math.abs(m.originY + m.height * m.cellHeight - h) <= m.cellHeight, `map rows on ${h}`);
+      assert.ok(m.data.every((v) => v >= 0 && v <= 1));
+      // The hottest cell is inside the face found.
+      const hot = m.data.indexOf(Math.max(...m.data));
+      const cx = m.originX + (hot % m.width + 0.5) * m.cellWidth, cy = m.originY + (Math.floor(hot / m.width) + 0.5) * m.cellHeight;
+      const b = r.faces[0].box;
+      assert.ok(cx >= b.x && cx <= b.x + b.width && cy >= b.y && cy <= b.y + b.height, `hot cell (${cx}, ${cy}) in ${JSON.stringify(b)}`);
+      console.log(`# ${w}x${h}: response map ${m.width}x${m.height}, ${m.cellWidth}x${m.cellHeight} px cells`);
+      // explain through the runner: the same as the engine's.
+      assert.deepEqual(runner.explain(0, ['Smiling']), runner.engine.explain(0, 'Smiling'));
+    }
+    const crop = await runner.detect({ data: new Uint8ClampedArray(64 * 64 * 4), width: 64, height: 64 }, { crop: true, responseMap: true });
+    assert.equal(crop.responseMap, null, 'no map for a crop');
+  } finally {
+    runner.close();
   }
 });
