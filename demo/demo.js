@@ -248,6 +248,8 @@ async function showImage(file) {
   const canvas = $('still');
   canvas.hidden = false;
   try {
+    // The camera's last detect + explain first: an explain must follow its own detect.
+    await inflight;
     const bitmap = await createImageBitmap(file);
     canvas.width = bitmap.width;
     canvas.height = bitmap.height;

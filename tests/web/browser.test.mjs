@@ -399,7 +399,7 @@ test('demo: attribute maps on a bar click, the localiser map on a toggle, at web
   try {
     const page = await context.newPage();
     const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('pageerror', (e) => errors.push(e.stack || e.message));
     await page.goto(`${server.origin}/demo/?backend=wasm`);
     await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 3 || window.faceattrDemo.error), null, { timeout: 30000 });
     const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -468,6 +468,12 @@ test('demo: attribute maps on a bar click, the localiser map on a toggle, at web
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
     assert.equal(await painted([0, 0, 320, 240]), 0, 'both overlays hidden again');
     assert.equal(await page.evaluate(() => document.getElementById('explain-info').textContent), '');
+    // A still image: the map comes with the click itself (no next frame).
+    await page.setInputFiles('#file', writePng(path.join(OUT, 'scene.png'), { width: 320, height: 240, rgb }));
+    await page.waitForFunction(() => window.faceattrDemo.mode === 'image' && window.faceattrDemo.lastResult.faces.length === 1);
+    await clickBar('Male');
+    await page.waitForFunction(() => window.faceattrDemo.explanation && window.faceattrDemo.explanation.attribute === 'Male');
+    assert.match(await page.evaluate(() => document.getElementById('explain-info').textContent), /^Male: p 0\.\d\d/);
     assert.deepEqual(errors, [], `page errors: ${errors.join('; ')}`);
     console.log(`# demo per-frame time (detect + explain + drawing), median of 30 camera frames: ` +
                 `${base.median.toFixed(2)} ms without overlays (${base.fps.toFixed(1)} FPS), ` +
