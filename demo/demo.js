@@ -4,7 +4,11 @@
 // by default the shipped LNet, models/lnet-int8.fam, localises every face and a box
 // is drawn for each, up to the session's maxFaces), ?source=image,
 // ?backend=auto|webgpu|wasm (also switchable on the page: the session is recreated).
+// Clicking an attribute bar overlays that attribute's map on the face (explain,
+// called for the shown face and that attribute only, once per frame); clicking it
+// again hides it. The "Localiser map" box overlays LNet's response map.
 import { FaceAttr } from '/web/src/faceattr.js';
+import { Overlay, attributeColours, heat } from './overlay.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -15,6 +19,12 @@ const LNET = '/models/lnet-int8.fam';
 const state = (window.faceattrDemo = {
   ready: false, error: null, backend: null, mode: null, frames: 0, firstResultMs: null, createMs: null,
   lastResult: null, hasLocalizer: false, marks: {},  // performance.now() of start-up steps
+  explained: null,     // the attribute whose map is shown (its bar clicked), or null
+  explanation: null,   // {attribute, face, p, peak, map: {box, width, height}} drawn last
+  responseMap: false,  // the localiser-map box is ticked
+  mapDrawn: null,      // {width, height} of the response map drawn last, or null
+  frameMs: [],         // per camera frame: detect + explain + drawing, ms (the last 300)
+  explainMs: [],       // per explain() call: the round trip, ms (the last 300)
 });
 const mark = (name) => { state.marks[name] ??= performance.now(); };
 
@@ -27,6 +37,8 @@ let selectedFace = -1;  // face whose bars are shown (click a box); -1: the most
 let lastDone = 0;
 let inflight = Promise.resolve();  // the detect under way (a backend switch waits for it)
 let createOpts = null;
+let overlay = null;
+let shown = null;  // what render() drew last: {result, frameWidth, frameHeight, displayEl}
 
 function setStatus(text, error = false) {
   $('status').textContent = text;
@@ -41,11 +53,52 @@ function buildBars(attributes) {
     li.dataset.name = a.name;
     li.innerHTML = '<span class="name"></span><span class="bar"><i></i></span><span class="p">–</span>';
     li.querySelector('.name').textContent = a.name.replaceAll('_', ' ');
+    li.title = 'show where this attribute comes from on the face (click again to hide)';
+    li.onclick = () => toggleExplain(a.name);
     ol.appendChild(li);
   }
 }
 
-function showResult(result, frameWidth, frameHeight, displayEl) {
+// Shows (or, clicked again, hides) the map of attribute `name`. On a still image
+// the map comes at once; on the camera with the next frame.
+function toggleExplain(name) {
+  state.explained = state.explained === name ? null : name;
+  for (const li of $('attrs').children) li.classList.toggle('explained', li.dataset.name === state.explained);
+  if (mode === 'image' && shown) refreshStill().catch((e) => setStatus(`explain failed: ${e.message}`, true));
+  else if (!state.explained && shown) render(shown.result, shown.frameWidth, shown.frameHeight, shown.displayEl, null);
+}
+
+async function refreshStill() {
+  const { result, frameWidth, frameHeight, displayEl } = shown;
+  render(result, frameWidth, frameHeight, displayEl, await explainShown(result));
+}
+
+/** Index of the face whose bars are shown: the one clicked, else the most confident; -1 with none. */
+function shownFace(faces) {
+  if (faces[selectedFace]) return selectedFace;
+  let best = -1;
+  faces.forEach((f, i) => { if (best < 0 || f.score > faces[best].score) best = i; });
+  return best;
+}
+
+/** The clicked attribute's map on the shown face of `result` (the last detect), or null. */
+async function explainShown(result) {
+  const face = shownFace(result.faces);
+  if (!state.explained || face < 0 || !fa) return null;
+  try {
+    const t0 = performance.now();
+    const [e] = await fa.explain(face, state.explained);
+    state.explainMs.push(performance.now() - t0);
+    if (state.explainMs.length > 300) state.explainMs.shift();
+    return { ...e, face };
+  } catch (e) {
+    setStatus(`cannot show ${state.explained}: ${e.message}`, true);
+    toggleExplain(state.explained);
+    return null;
+  }
+}
+
+function showResult(result, frameWidth, frameHeight, displayEl, explanation = null) {
   state.lastResult = result;
   state.frames += 1;
   if (state.firstResultMs === null) {
@@ -53,11 +106,13 @@ function showResult(result, frameWidth, frameHeight, displayEl) {
     state.firstResultMs = performance.now();
     $('first').textContent = `${state.firstResultMs.toFixed(0)} ms`;
   }
-  render(result, frameWidth, frameHeight, displayEl);
+  render(result, frameWidth, frameHeight, displayEl, explanation);
 }
 
-function render(result, frameWidth, frameHeight, displayEl) {
+function render(result, frameWidth, frameHeight, displayEl, explanation = null) {
+  shown = { result, frameWidth, frameHeight, displayEl };
   const faces = result.faces;
+  drawOverlays(result, frameWidth, frameHeight, displayEl, explanation);
   $('nfaces').textContent = String(faces.length);
   // Boxes, from frame pixels to the displayed element (object-fit: contain letterboxes).
   const scale = Math.min(displayEl.clientWidth / frameWidth, displayEl.clientHeight / frameHeight);
@@ -71,7 +126,8 @@ function render(result, frameWidth, frameHeight, displayEl) {
     d.title = 'show this face\'s attributes';
     d.onclick = () => {
       selectedFace = i;
-      render(result, frameWidth, frameHeight, displayEl);
+      if (mode === 'image' && state.explained) refreshStill().catch(() => {});
+      else render(result, frameWidth, frameHeight, displayEl);
     };
     d.style.left = `${ox + f.box.x * scale}px`;
     d.style.top = `${oy + f.box.y * scale}px`;
@@ -83,7 +139,7 @@ function render(result, frameWidth, frameHeight, displayEl) {
     boxes.appendChild(d);
   });
   // Bars of the face clicked last (by number), else of the most confident one.
-  const best = faces[selectedFace] ?? faces.reduce((b, f) => (!b || f.score > b.score ? f : b), null);
+  const best = faces[shownFace(faces)] ?? null;
   $('which-face').textContent = best ? (faces.length > 1 ? `(face ${faces.indexOf(best) + 1})` : '') : '(no face)';
   const items = $('attrs').children;
   for (let i = 0; i < items.length; ++i) {
@@ -98,17 +154,45 @@ function render(result, frameWidth, frameHeight, displayEl) {
   if (result.backend !== state.backend) showBackend();  // e.g. the GPU was lost: wasm goes on
 }
 
+// The heat maps over the frame: the response map (box ticked), then the explained attribute's map.
+function drawOverlays(result, frameWidth, frameHeight, displayEl, explanation) {
+  overlay.begin(displayEl, frameWidth, frameHeight);
+  const m = state.responseMap ? result.responseMap : null;
+  if (m) {
+    overlay.drawGrid(m.data, m.width, m.height, [m.originX, m.originY, m.width * m.cellWidth, m.height * m.cellHeight],
+                     (v) => heat(v, 0.55), [0, 0, frameWidth, frameHeight]);
+  }
+  state.mapDrawn = m ? { width: m.width, height: m.height } : null;
+  const info = $('explain-info');
+  if (explanation) {
+    const { map, peak } = explanation;
+    overlay.drawGrid(map.values, map.width, map.height, map.box, attributeColours(map.values), [0, 0, frameWidth, frameHeight]);
+    overlay.marker(peak[0], peak[1]);
+    info.textContent = `${explanation.attribute.replaceAll('_', ' ')}: p ${explanation.p.toFixed(2)}` +
+                       `${result.faces.length > 1 ? ` (face ${explanation.face + 1})` : ''}; map ${map.width}x${map.height}, peak marked`;
+  } else {
+    info.textContent = state.explained ? `${state.explained.replaceAll('_', ' ')}: no face` : '';
+  }
+  state.explanation = explanation && {
+    attribute: explanation.attribute, face: explanation.face, p: explanation.p, peak: explanation.peak,
+    map: { box: explanation.map.box, width: explanation.map.width, height: explanation.map.height },
+  };
+}
+
 async function cameraLoop() {
   const video = $('video');
   const step = async () => {
     if (!running || mode !== 'camera') return;
     try {
       if (fa && video.readyState >= 2 && video.videoWidth > 0) {
-        const run = fa.detect(video);
+        const t0 = performance.now();
+        const run = fa.detect(video, { responseMap: state.responseMap }).then(async (r) => [r, await explainShown(r)]);
         inflight = run.catch(() => {});
-        const result = await run;
+        const [result, explanation] = await run;
         if (mode !== 'camera') return;
-        showResult(result, video.videoWidth, video.videoHeight, video);
+        showResult(result, video.videoWidth, video.videoHeight, video, explanation);
+        state.frameMs.push(performance.now() - t0);
+        if (state.frameMs.length > 300) state.frameMs.shift();
         const t = performance.now();
         if (lastDone) {
           const fps = 1000 / (t - lastDone);
@@ -164,12 +248,14 @@ async function showImage(file) {
   const canvas = $('still');
   canvas.hidden = false;
   try {
+    // The camera's last detect + explain first: an explain must follow its own detect.
+    await inflight;
     const bitmap = await createImageBitmap(file);
     canvas.width = bitmap.width;
     canvas.height = bitmap.height;
     canvas.getContext('2d').drawImage(bitmap, 0, 0);
-    const result = await fa.detect(bitmap);
-    showResult(result, bitmap.width, bitmap.height, canvas);
+    const result = await fa.detect(bitmap, { responseMap: state.responseMap });
+    showResult(result, bitmap.width, bitmap.height, canvas, await explainShown(result));
     bitmap.close();
     $('fps').textContent = '–';
     setStatus(`${file.name || 'image'} ${canvas.width}x${canvas.height}`);
@@ -245,6 +331,15 @@ async function main() {
   }
   state.thresholds = Object.fromEntries(fa.attributes.map((a) => [a.name, a.threshold]));
   buildBars(fa.attributes);
+  overlay = new Overlay($('overlay'));
+  $('map-toggle').onchange = (e) => {
+    state.responseMap = e.target.checked;
+    // A still image has no next frame: detect it again, with the map.
+    if (mode === 'image' && shown) {
+      fa.detect($('still'), { responseMap: state.responseMap }).then(async (r) => showResult(r, shown.frameWidth, shown.frameHeight, shown.displayEl, await explainShown(r)))
+        .catch((err) => setStatus(`detect failed: ${err.message}`, true));
+    }
+  };
   $('backend-select').onchange = (e) => {
     const b = e.target.value;
     const q = new URLSearchParams(location.search);

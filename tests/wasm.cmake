@@ -3,6 +3,8 @@
 #   wasm_node     the module's outputs equal the native CLI's on the same pixels
 #                 and model (stated tolerances), bad inputs throw, the session
 #                 keeps working (tests/web/node.test.mjs)
+#   wasm_explain  explain() and detect's response map against `faceattr explain
+#                 --json` (tests/web/explain.test.mjs)
 #   wasm_browser  headless Debian Chromium (playwright-core) on the demo with a
 #                 fake webcam playing a .y4m made from a test-crop photo
 #                 (tests/web/browser.test.mjs); screenshot in tests/web/.
@@ -36,6 +38,9 @@ set(_web_env
   "FACEATTR_DATA_DIR=${FACEATTR_DATA_DIR}")
 add_test(NAME wasm_node COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
          ${CMAKE_CURRENT_LIST_DIR}/web/node.test.mjs)
+# explain() and the response-map option against `faceattr explain --json` (tests/web/explain.test.mjs).
+add_test(NAME wasm_explain COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
+         ${CMAKE_CURRENT_LIST_DIR}/web/explain.test.mjs)
 add_test(NAME wasm_browser COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_DIR}/web/browser.test.mjs)
 # The SDK's kernel unit tests (Catch2, tests/unit/test_kernels_*.cpp) compiled for
 # WASM SIMD128 and run in node: Highway's WASM target against the reference
@@ -85,7 +90,7 @@ find_program(FACEATTR_TSC tsc REQUIRED)
 add_test(NAME wasm_types COMMAND ${FACEATTR_TSC} --noEmit --strict --target es2022 --module es2022
          --moduleResolution node --lib es2022,dom --typeRoots ${CMAKE_CURRENT_BINARY_DIR}/no-ambient-types
          ${CMAKE_CURRENT_LIST_DIR}/web/types_example.ts)
-set_tests_properties(wasm_node wasm_browser PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)
+set_tests_properties(wasm_node wasm_explain wasm_browser PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)
 # The WebGPU backend in headless Chromium with --enable-unsafe-webgpu (SwiftShader):
 # per-op parity of the WGSL kernels with the SDK's reference kernels (the helper
 # module runs one graph node on them), whole-model parity with the wasm backend,

@@ -10,6 +10,10 @@
 //   [0]                 number of faces n
 //   per face (stride 5 + 2 * n_attributes floats):
 //     x, y, w, h, score, probs[n_attributes], present[n_attributes] (0/1)
+// explain() works the same way: JS writes attribute indices into a planned int32
+// buffer (explainAttrsPtr), explain fills one record of kExplainRecord doubles
+// per attribute (explainResultPtr, layout at kExplainRecord); the maps stay in
+// the SDK session and JS copies them out through HEAPF32 before the next predict.
 // Nothing here throws; no C++ exception crosses into JS.
 #include <emscripten/bind.h>
 
@@ -20,6 +24,10 @@
 #include "faceattr/faceattr.h"
 
 namespace {
+
+// One explain() record: attribute, p, logit, bias, width, height, map address,
+// box x/y/w/h, cell w/h, crop x/y/w/h, peak x/y, peak column/row, peak value.
+constexpr int kExplainRecord = 23;
 
 // Status of the last Session::create on this thread (JS reads it after a null).
 thread_local int t_create_status = FACEATTR_OK;
@@ -102,9 +110,7 @@ class Session {
   float attributeThreshold(int i) const { return faceattr_session_attribute_threshold(s_, i); }
   std::string backend() const { return faceattr_backend_name(faceattr_session_backend(s_)); }
   // True when predict localises faces (an LNet model, localize on).
-  bool hasLocalizer() const {
-    return faceattr_session_has_localizer(s_) != 0;
-  }
+  bool hasLocalizer() const { return faceattr_session_has_localizer(s_) != 0; }
   std::string metadata(int which, const std::string& key) const {
     const char* v = faceattr_session_model_metadata(s_, which, key.c_str());
     return v ? v : "";
@@ -136,11 +142,55 @@ class Session {
     return st;
   }
 
+  // Attributes explainAttrsPtr()[0 .. n) of face `face` of the last predict into
+  // n records at explainResultPtr(); n at most nAttributes(). A status code.
+  int explain(int face, int n) {
+    if (n < 0 || n > n_attr_) n = -1;  // the SDK reports the bad count
+    const faceattr_status st = faceattr_session_explain(s_, face, ex_attrs_.data(), n, ex_.data());
+    if (st != FACEATTR_OK) return st;
+    for (int k = 0; k < n; ++k) {
+      const faceattr_explanation& e = ex_[static_cast<size_t>(k)];
+      double* d = ex_out_.data() + static_cast<size_t>(k) * kExplainRecord;
+      const double rec[kExplainRecord] = {static_cast<double>(e.attribute),
+                                          e.probability,
+                                          e.logit,
+                                          e.bias,
+                                          static_cast<double>(e.width),
+                                          static_cast<double>(e.height),
+                                          static_cast<double>(reinterpret_cast<uintptr_t>(e.map)),
+                                          e.box[0],
+                                          e.box[1],
+                                          e.box[2],
+                                          e.box[3],
+                                          e.cell_width,
+                                          e.cell_height,
+                                          e.crop[0],
+                                          e.crop[1],
+                                          e.crop[2],
+                                          e.crop[3],
+                                          e.peak[0],
+                                          e.peak[1],
+                                          static_cast<double>(e.peak_cell[0]),
+                                          static_cast<double>(e.peak_cell[1]),
+                                          e.peak_value,
+                                          0.0};
+      for (int j = 0; j < kExplainRecord; ++j) d[j] = rec[j];
+    }
+    return st;
+  }
+  uintptr_t explainAttrsPtr() { return reinterpret_cast<uintptr_t>(ex_attrs_.data()); }
+  uintptr_t explainResultPtr() { return reinterpret_cast<uintptr_t>(ex_out_.data()); }
+  int explainRecord() const { return kExplainRecord; }
+
  private:
   Session(faceattr_session* s, int max_faces)
       : s_(s), n_attr_(faceattr_session_n_attributes(s)), max_faces_(max_faces > 0 ? max_faces : 1) {
     stride_ = 5 + 2 * n_attr_;
     out_.assign(1 + static_cast<size_t>(max_faces_) * stride_, 0.f);
+    // Planned once: explain() allocates nothing, in the SDK or here.
+    ex_attrs_.assign(static_cast<size_t>(n_attr_ > 0 ? n_attr_ : 1), 0);
+    ex_.resize(ex_attrs_.size());
+    ex_out_.assign(ex_attrs_.size() * kExplainRecord, 0.0);
   }
   static faceattr_image image(uintptr_t data, int width, int height, int stride, int format) {
     return faceattr_image{reinterpret_cast<const uint8_t*>(data), width, height, stride,
@@ -152,6 +202,9 @@ class Session {
   int max_faces_;
   int stride_ = 0;
   std::vector<float> out_;
+  std::vector<int32_t> ex_attrs_;
+  std::vector<faceattr_explanation> ex_;
+  std::vector<double> ex_out_;
 };
 
 std::string lastError() { return faceattr_last_error(); }
@@ -186,7 +239,11 @@ EMSCRIPTEN_BINDINGS(faceattr) {
       .function("hasLocalizer", &Session::hasLocalizer)
       .function("metadata", &Session::metadata)
       .function("lastTimings", &Session::lastTimings)
-      .function("responseMap", &Session::responseMap);
+      .function("responseMap", &Session::responseMap)
+      .function("explain", &Session::explain)
+      .function("explainAttrsPtr", &Session::explainAttrsPtr)
+      .function("explainResultPtr", &Session::explainResultPtr)
+      .function("explainRecord", &Session::explainRecord);
   function("lastError", &lastError);
   function("lastCreateStatus", &lastCreateStatus);
   function("statusString", &statusString);

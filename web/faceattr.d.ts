@@ -92,12 +92,61 @@ export interface Timings {
   totalMs: number;
 }
 
+/**
+ * The localiser's face response map of a frame: `height` rows of `width` cells
+ * in [0, 1]; cell (i, j) covers frame pixels x in [originX + j * cellWidth,
+ * originX + (j + 1) * cellWidth), likewise y (cells may extend past the frame).
+ */
+export interface ResponseMap {
+  data: Float32Array;
+  width: number;
+  height: number;
+  originX: number;
+  originY: number;
+  cellWidth: number;
+  cellHeight: number;
+}
+
 export interface DetectResult {
   faces: Face[];
   backend: BackendInUse;
   timings: Timings;
   /** Set once the GPU has been given up (device lost, GPU error): why; the frame ran on wasm. */
   fallbackReason?: string;
+  /** With {responseMap: true}: the localiser's map of the frame; null without a localiser or with crop. */
+  responseMap?: ResponseMap | null;
+}
+
+/**
+ * An attribute's class-activation map on a face: ANet's last feature map times
+ * the attribute's weights, cell by cell; mean(values) + bias = logit.
+ */
+export interface AttributeMap {
+  /** The frame area the cells tile: [x, y, width, height] in frame pixels (may extend past the frame). */
+  box: [number, number, number, number];
+  width: number;
+  height: number;
+  /** box[2] / width, box[3] / height. */
+  cellWidth: number;
+  cellHeight: number;
+  /** height rows of width values, row-major; cell (i, j) is centred at (box[0] + (j + 0.5) * cellWidth, ...). */
+  values: Float32Array;
+}
+
+export interface Explanation {
+  /** Attribute name, e.g. 'Smiling', and its index in the model's order. */
+  attribute: string;
+  index: number;
+  /** The face's probability of the attribute (as detect() reported it). */
+  p: number;
+  /** The value the sigmoid read. */
+  logit: number;
+  /** The classifier's bias. */
+  bias: number;
+  /** Where the map peaks, frame pixels (the arg-max cell refined to within half a cell). */
+  peak: [number, number];
+  peakValue: number;
+  map: AttributeMap;
 }
 
 // VideoFrame and OffscreenCanvas by lookup, so the declarations also compile with
@@ -118,6 +167,8 @@ export type FrameSource =
 export interface DetectOptions {
   /** Take the whole frame as one face crop (ANet alone, no localiser). */
   crop?: boolean;
+  /** Also return the localiser's response map of the frame (DetectResult.responseMap). */
+  responseMap?: boolean;
 }
 
 /** An SDK error; `code` is the status name, e.g. 'FACEATTR_ERR_INVALID_ARGUMENT'. */
@@ -130,6 +181,12 @@ export class FaceAttr {
   static create(options: CreateOptions): Promise<FaceAttr>;
   /** Faces with boxes and attributes. Rejects with FaceAttrError on bad input; the instance stays usable. */
   detect(source: FrameSource, options?: DetectOptions): Promise<DetectResult>;
+  /**
+   * Attribute maps of face `faceIndex` of the last detect(), for `attrs` (names or
+   * indices; default all), from that detect's activations (no network runs).
+   * Rejects with FACEATTR_ERR_UNSUPPORTED while the 'webgpu' backend runs.
+   */
+  explain(faceIndex: number, attrs?: string | number | ReadonlyArray<string | number>): Promise<Explanation[]>;
   /** Frees the session and ends the worker. */
   close(): Promise<void>;
   /** What runs the networks now; switches from 'webgpu' to wasm when the GPU is lost. */

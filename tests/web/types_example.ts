@@ -1,12 +1,19 @@
 // Type-checks web/faceattr.d.ts against the web/README.md usage (ctest wasm_types:
 // tsc --noEmit --strict). The @ts-expect-error lines must stay errors.
-import { FaceAttr, FaceAttrError, DetectResult, Face } from '../../web/faceattr';
+import { FaceAttr, FaceAttrError, DetectResult, Explanation, Face } from '../../web/faceattr';
 
 export async function example(video: HTMLVideoElement, image: ImageData, bitmap: ImageBitmap): Promise<string[]> {
   const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: new Uint8Array(4), backend: 'auto' });
   const r: DetectResult = await fa.detect(video);
   await fa.detect(image, { crop: true });
   await fa.detect(bitmap);
+  const withMap = await fa.detect(video, { responseMap: true });
+  if (withMap.responseMap) console.log(withMap.responseMap.data[0], withMap.responseMap.cellWidth);
+  const [smiling]: Explanation[] = await fa.explain(0, ['Smiling', 2]);
+  console.log(smiling.p, smiling.peak[0], smiling.map.box[2], smiling.map.values.length);
+  await fa.explain(0);
+  // @ts-expect-error: attributes are names or indices
+  await fa.explain(0, [true]);
   const backend: 'webgpu' | 'wasm-simd' | 'wasm-simd-threads' = r.backend;
   const total: number = r.timings.totalMs + r.timings.anetMs;
   const first: Face | undefined = r.faces[0];

@@ -304,12 +304,16 @@ test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu r
       } catch (e) {
         bad = { code: e.code, backend: fa.backend };
       }
+      // explain needs ANet's feature maps, which stay on the GPU: unsupported until the fall back.
+      const explainGpu = await fa.explain(0, 'Smiling').then(() => 'resolved', (e) => e.code);
       await fa.loseGpuDevice();
       const after = await fa.detect(img);
       const again = await fa.detect(img);
+      const explainWasm = after.faces.length ? (await fa.explain(0, 'Smiling'))[0] : null;
       out[worker ? 'lossWorker' : 'lossPage'] = {
         before: before.backend, adapter, bad, after: after.backend, again: again.backend, backend: fa.backend, reason: fa.backendReason,
         fallbackReason: after.fallbackReason, pBefore: probs(before), pAfter: probs(after), pAgain: probs(again),
+        explainGpu, explainWasm: explainWasm && { attribute: explainWasm.attribute, p: explainWasm.p, cells: explainWasm.map.values.length },
       };
       await fa.close();
     }
@@ -347,6 +351,10 @@ test('backend choice: auto on a software adapter -> wasm; no adapter -> webgpu r
     assert.equal(l.pAfter.length, l.pBefore.length, `${k}: same faces after the fallback`);
     l.pBefore.forEach((ps, f) => ps.forEach((p, a) => assert.ok(Math.abs(p - l.pAfter[f][a]) <= TOL_INT8, `${k} face ${f} attr ${a}`)));
     assert.deepEqual(l.pAgain, l.pAfter, `${k}: the wasm session keeps going`);
+    assert.equal(l.explainGpu, 'FACEATTR_ERR_UNSUPPORTED', `${k}: explain on WebGPU`);
+    assert.ok(l.explainWasm && l.explainWasm.attribute === 'Smiling' && l.explainWasm.cells > 0, `${k}: explain after the fall back`);
+    const smiling = 31;
+    assert.equal(l.explainWasm.p, l.pAgain[0][smiling], `${k}: explained p is the detected one`);
   }
   assert.equal(r.none.code, 'FACEATTR_ERR_UNSUPPORTED', JSON.stringify(r.none));
   assert.equal(r.none.name, 'FaceAttrError');

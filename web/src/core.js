@@ -164,6 +164,7 @@ export class Engine {
         height * stride > this.frameBytes) {
       throw invalid(`frame of ${height} rows x ${stride} bytes exceeds the ${this.frameBytes}-byte frame buffer`);
     }
+    this.#cropped = crop;
     const t0 = now();
     const st = crop ? this.session.predictCrop(this.framePtr, width | 0, height | 0, stride | 0, fmt)
                     : this.session.predict(this.framePtr, width | 0, height | 0, stride | 0, fmt);
@@ -202,6 +203,56 @@ export class Engine {
     return { data, width, height, originX, originY, cellWidth, cellHeight };
   }
 
+  /**
+   * Where attributes come from on face `faceIndex` of the last predict: per
+   * attribute (names or indices; default all), its class-activation map.
+   * Returns [{attribute, index, p, logit, bias, peak: [x, y], peakValue,
+   * map: {box: [x, y, w, h], width, height, cellWidth, cellHeight, values}}],
+   * image pixel coordinates, values a Float32Array of height rows x width
+   * (mean(values) + bias = logit). Runs no network: the SDK keeps the last
+   * predict's activations. {crop: true} predictions cannot be explained.
+   */
+  explain(faceIndex, attrs) {
+    this.#alive();
+    const idx = this.attributeIndices(attrs);
+    if (!Number.isInteger(faceIndex)) throw invalid(`face index must be an integer, got ${faceIndex}`);
+    // The SDK would explain the predict before a crop one: refuse instead.
+    if (this.#cropped) throw invalid('the last prediction was a {crop: true} one, which keeps no explanations');
+    const s = this.session;
+    this.M.HEAP32.set(idx, s.explainAttrsPtr() / 4);
+    this.#check(s.explain(faceIndex, idx.length));
+    const R = s.explainRecord();
+    const base = s.explainResultPtr() / 8;
+    const out = [];
+    for (let k = 0; k < idx.length; ++k) {
+      const d = this.M.HEAPF64.subarray(base + k * R, base + (k + 1) * R);
+      const [a, p, logit, bias, width, height, ptr] = d;
+      out.push({
+        attribute: this.attributes[a].name, index: a, p, logit, bias,
+        peak: [d[17], d[18]], peakValue: d[21],
+        map: {
+          box: [d[7], d[8], d[9], d[10]], width, height, cellWidth: d[11], cellHeight: d[12],
+          values: this.M.HEAPF32.slice(ptr / 4, ptr / 4 + width * height),
+        },
+      });
+    }
+    return out;
+  }
+
+  /** Attribute indices of `attrs` (names or indices, one or an array; default all). */
+  attributeIndices(attrs) {
+    if (attrs == null) return Int32Array.from(this.attributes, (_, i) => i);
+    const list = Array.isArray(attrs) ? attrs : [attrs];
+    if (list.length > this.nAttributes) throw invalid(`at most ${this.nAttributes} attributes per call`);
+    return Int32Array.from(list, (a) => {
+      const i = typeof a === 'string' ? this.attributes.findIndex((x) => x.name === a) : a;
+      if (!Number.isInteger(i) || i < 0 || i >= this.nAttributes) {
+        throw invalid(`unknown attribute ${JSON.stringify(a)}; the model's: ${this.attributes.map((x) => x.name).join(', ')}`);
+      }
+      return i;
+    });
+  }
+
   /** Model metadata (`which`: 0 ANet, 1 LNet), "" when absent. */
   metadata(key, which = 0) {
     this.#alive();
@@ -217,6 +268,8 @@ export class Engine {
     this.framePtr = 0;
     this.frameBytes = 0;
   }
+
+  #cropped = false;
 
   #alive() {
     if (!this.session) throw new FaceAttrError('the session is closed', 'FACEATTR_ERR_INVALID_ARGUMENT');

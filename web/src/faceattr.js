@@ -98,19 +98,18 @@ export class FaceAttr {
   /**
    * Faces and their attributes in `source`: ImageData, HTMLVideoElement,
    * VideoFrame, ImageBitmap, an <img> or a canvas. {crop: true}: take the whole
-   * frame as one face crop. Resolves to {faces, backend, timings}.
+   * frame as one face crop. {responseMap: true}: also the localiser's response
+   * map of the frame as `responseMap` (null without a localiser or with crop).
+   * Resolves to {faces, backend, timings[, responseMap]}.
    */
-  async detect(source, { crop = false } = {}) {
+  async detect(source, { crop = false, responseMap = false } = {}) {
     const t0 = performance.now();
     let result;
     if (this.#runner) {
-      // In-page: one detect at a time (a VideoFrame copy is asynchronous).
-      const run = this.#inline.then(() => this.#runner.detect(source, { crop }));
-      this.#inline = run.catch(() => {});
-      result = await run;
+      result = await this.#inPage((r) => r.detect(source, { crop, responseMap }));
     } else if (this.#worker) {
       const { message, transfer } = await toMessage(source);
-      result = await this.#call({ op: 'detect', source: message, crop }, transfer);
+      result = await this.#call({ op: 'detect', source: message, crop, responseMap }, transfer);
     } else {
       throw new FaceAttrError('this FaceAttr is closed', 'FACEATTR_ERR_INVALID_ARGUMENT');
     }
@@ -120,6 +119,20 @@ export class FaceAttr {
       this.info = { ...this.info, backend: result.backend, backendReason: result.fallbackReason ?? '', gpuAdapter: null };
     }
     return result;
+  }
+
+  /**
+   * Where attributes come from on face `faceIndex` of the last detect():
+   * `attrs` names or indices (one or an array; default all). Resolves to one
+   * {attribute, index, p, logit, bias, peak, peakValue, map} per attribute
+   * (see faceattr.d.ts). No network runs: the last detect's activations are
+   * reused. Rejects with FACEATTR_ERR_UNSUPPORTED while the WebGPU backend
+   * runs the networks, FACEATTR_ERR_INVALID_ARGUMENT after a {crop: true}
+   * detect or for a face or attribute the last detect does not have.
+   */
+  async explain(faceIndex, attrs) {
+    if (this.#runner) return this.#inPage((r) => r.explain(faceIndex, attrs));
+    return this.#call({ op: 'explain', face: faceIndex, attrs });
   }
 
   /**
@@ -149,6 +162,13 @@ export class FaceAttr {
   #inline = Promise.resolve();
   #pending = new Map();
   #next = 1;
+
+  // In-page calls run one at a time, in order (a VideoFrame copy is asynchronous).
+  #inPage(fn) {
+    const run = this.#inline.then(() => fn(this.#runner));
+    this.#inline = run.catch(() => {});
+    return run;
+  }
 
   #call(msg, transfer = []) {
     if (!this.#worker) return Promise.reject(new FaceAttrError('this FaceAttr is closed', 'FACEATTR_ERR_INVALID_ARGUMENT'));

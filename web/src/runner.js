@@ -73,11 +73,23 @@ export class Runner {
   }
 
   /**
-   * Runs on `source`; {crop: true} takes the whole frame as one face (ANet alone).
-   * A VideoFrame is copied by the browser straight into the wasm-heap frame buffer
-   * as RGBA (VideoFrame.copyTo); other drawables go through a 2D canvas.
+   * Runs on `source`; {crop: true} takes the whole frame as one face (ANet alone);
+   * {responseMap: true} adds the localiser's map of the frame (null without one).
    */
-  async detect(source, { crop = false } = {}) {
+  async detect(source, { crop = false, responseMap = false } = {}) {
+    const result = await this.#predict(source, crop);
+    if (responseMap) result.responseMap = crop ? null : this.engine.responseMap();
+    return result;
+  }
+
+  /** Engine.explain on the faces of the last detect (wasm only: see GpuEngine.explain). */
+  explain(faceIndex, attrs) {
+    return this.engine.explain(faceIndex, attrs);
+  }
+
+  // A VideoFrame is copied by the browser straight into the wasm-heap frame buffer
+  // as RGBA (VideoFrame.copyTo); other drawables go through a 2D canvas.
+  async #predict(source, crop) {
     const e = this.engine;
     if (isImageDataLike(source)) {
       return e.predict(source.data, source.width, source.height, 'rgba', { crop });

@@ -1,8 +1,9 @@
 // Web Worker side of FaceAttr (faceattr.js): one Runner, requests answered in order.
 // Messages in:  {op: 'load', flavour, distUrl, threads} (no reply: starts fetching and compiling the
 //               module while the page still fetches the models) | {id, op: 'init', options} |
-//               {id, op: 'detect', source, crop} | {id, op: 'loseDevice'} (test hook) | {id, op: 'close'}
-// Messages out: {id, result} | {id, error: {message, code}}
+//               {id, op: 'detect', source, crop, responseMap} | {id, op: 'explain', face, attrs} |
+//               {id, op: 'loseDevice'} (test hook) | {id, op: 'close'}
+// Messages out: {id, result} | {id, error: {message, code}}; result float arrays are transferred.
 import { loadModule } from './core.js';
 import { Runner } from './runner.js';
 
@@ -31,11 +32,13 @@ async function handle(ev) {
     } else if (op === 'detect') {
       const { source } = ev.data;
       try {
-        result = await runner.detect(source, { crop: ev.data.crop });
+        result = await runner.detect(source, { crop: ev.data.crop, responseMap: ev.data.responseMap });
       } finally {
         // Transferred bitmaps and frames are ours: release them at once.
         if (source && typeof source.close === 'function') source.close();
       }
+    } else if (op === 'explain') {
+      result = runner.explain(ev.data.face, ev.data.attrs);
     } else if (op === 'loseDevice') {
       if (runner) runner.loseDevice();
       result = runner ? runner.info() : null;
@@ -46,8 +49,14 @@ async function handle(ev) {
     } else {
       throw new Error(`unknown op ${op}`);
     }
-    self.postMessage({ id, result });
+    self.postMessage({ id, result }, floatBuffers(result));
   } catch (err) {
     self.postMessage({ id, error: { message: String(err && err.message || err), code: err && err.code } });
   }
+}
+
+/** The buffers of the maps in a result (each its own copy out of the wasm heap): moved, not cloned. */
+function floatBuffers(result) {
+  if (Array.isArray(result)) return result.map((e) => e.map.values.buffer);
+  return result && result.responseMap ? [result.responseMap.data.buffer] : [];
 }

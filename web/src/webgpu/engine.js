@@ -150,9 +150,21 @@ export class GpuEngine {
     return this.predictFrame(width, height, width * ch, format, opts);
   }
 
-  /** LNet's response map of the last predict (GPU or wasm), or null. */
+  /** LNet's response map of the last predict (GPU or wasm), or null; the caller's own copy. */
   responseMap() {
-    return this.device ? this.lastMap : this.cpu.responseMap();
+    if (!this.device) return this.cpu.responseMap();
+    return this.lastMap && { ...this.lastMap, data: this.lastMap.data.slice() };
+  }
+
+  /**
+   * Explanations need the activations of ANet's last feature map, which the GPU
+   * network does not read back: FACEATTR_ERR_UNSUPPORTED while the GPU runs the
+   * networks. After a fall back to wasm, the wasm session's explain.
+   */
+  explain(faceIndex, attrs) {
+    if (!this.device) return this.cpu.explain(faceIndex, attrs);
+    throw new FaceAttrError('explain() is not supported on the WebGPU backend (ANet\'s feature maps stay on the GPU); ' +
+                            "create FaceAttr with backend: 'wasm' to explain attributes", 'FACEATTR_ERR_UNSUPPORTED');
   }
 
   metadata(key, which = 0) {
