@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# README command 2: the whole test suite — release build, then the same suite
-# under AddressSanitizer + UndefinedBehaviorSanitizer, then the browser module
-# (wasm preset: node and headless-Chromium tests).
+# README command 2: the whole test suite — the clang-format check (scripts/format.sh),
+# a release build, then the same suite under AddressSanitizer +
+# UndefinedBehaviorSanitizer, then the browser module (wasm preset: node and
+# headless-Chromium tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+scripts/format.sh --check
 jobs="$(nproc)"
 
 cmake --preset release
