@@ -90,3 +90,26 @@ TEST_CASE("back-to-back jobs never mix, and sleeping workers wake up", "[thread_
     }
   }
 }
+
+TEST_CASE("a late worker never runs a chunk of a finished job inside the next", "[thread_pool]") {
+  // A worker that finished its range of one job may still hold that range's exhausted
+  // cursor when the next job starts. Ranges that grow and shrink from job to job (3 and
+  // 29 chunks here) must not let it claim a chunk of the old job against the new job's
+  // end: that chunk would run with the old job's callback and count toward the new one.
+  // Checked without Catch inside the callback (it runs on the workers).
+  for (int threads : {2, 4}) {
+    faceattr::ThreadPool pool(threads);
+    std::atomic<long> bad{0};
+    for (int job = 0; job < 100000; ++job) {
+      const size_t n = job % 2 ? 3 : 29;
+      std::atomic<int> hits[29] = {};
+      pool.parallel_for(n, [&](size_t b, size_t e) {
+        if (b >= e || e > n) bad.fetch_add(1);
+        for (size_t i = b; i < e && i < 29; ++i) hits[i].fetch_add(1);
+      });
+      for (size_t i = 0; i < n; ++i)
+        if (hits[i].load() != 1) bad.fetch_add(1);
+    }
+    CHECK(bad.load() == 0);
+  }
+}

@@ -80,7 +80,7 @@ struct ThreadPool::Impl {
       void* const c = ctx.load(std::memory_order_relaxed);
       const size_t total = n.load(std::memory_order_relaxed);
       const size_t nc = chunks.load(std::memory_order_relaxed);
-      if (i >= range.end.load(std::memory_order_relaxed)) return;
+      if (i >= range.end.load(std::memory_order_acquire)) return;
       if (!range.cursor.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel,
                                               std::memory_order_relaxed)) {
         continue;
@@ -177,8 +177,13 @@ void ThreadPool::parallel_for(size_t n, void (*fn)(void* ctx, size_t begin, size
   p.done.store(0, std::memory_order_relaxed);
   const uint64_t gen = (p.generation.load(std::memory_order_relaxed) + 1) & kIndexMask;
   for (size_t t = 0; t < threads; ++t) {
-    p.ranges[t].end.store(n_chunks * (t + 1) / threads, std::memory_order_relaxed);
+    // The cursor before the end. A late worker of the previous job may hold that job's
+    // exhausted cursor (gen - 1, old end); were the new, larger end visible to it while
+    // the cursor still held that word, its claim would succeed and run a stale chunk
+    // (with the previous job's fn and ctx) inside this job. With this order, a worker
+    // that sees the new end (acquire) also sees the new cursor, and its claim fails.
     p.ranges[t].cursor.store(gen << 32 | (n_chunks * t / threads), std::memory_order_release);
+    p.ranges[t].end.store(n_chunks * (t + 1) / threads, std::memory_order_release);
   }
   p.generation.store(gen, std::memory_order_seq_cst);  // publishes the job
   if (p.sleepers.load(std::memory_order_seq_cst) > 0) {
