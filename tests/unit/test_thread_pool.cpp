@@ -19,11 +19,12 @@ TEST_CASE("parallel_for covers every index exactly once", "[thread_pool]") {
     for (size_t n : {0, 1, 2, 5, 31, 1000}) {
       for (int rep = 0; rep < 20; ++rep) {
         std::vector<std::atomic<int>> hits(n);
+        std::atomic<int> bad_range{0};  // Catch's assertions are not for worker threads
         pool.parallel_for(n, [&](size_t b, size_t e) {
-          REQUIRE(b < e);
-          REQUIRE(e <= n);
-          for (size_t i = b; i < e; ++i) hits[i].fetch_add(1);
+          if (!(b < e && e <= n)) bad_range.fetch_add(1);
+          for (size_t i = b; i < e && i < n; ++i) hits[i].fetch_add(1);
         });
+        REQUIRE(bad_range.load() == 0);
         for (size_t i = 0; i < n; ++i) REQUIRE(hits[i].load() == 1);
       }
     }
