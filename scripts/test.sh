@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: the whole test suite — the clang-format check (scripts/format.sh),
 # a release build, then the same suite under AddressSanitizer +
-# UndefinedBehaviorSanitizer, then the browser module (wasm preset: node and
-# headless-Chromium tests).
+# UndefinedBehaviorSanitizer, the unit suite under ThreadSanitizer, then the
+# browser module (wasm preset: node and headless-Chromium tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,12 @@ ctest --preset release -j "$jobs"
 cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
+
+# ThreadSanitizer over the unit suite: kernels, the thread pool (up to 8 threads),
+# preprocessing and the pipeline at 1-3 threads.
+cmake --preset tsan
+cmake --build --preset tsan -j "$jobs"
+ctest --preset tsan -j "$jobs"
 
 # The browser module (Emscripten): node tests against build/bin/faceattr, then
 # the webcam demo in headless Chromium.
