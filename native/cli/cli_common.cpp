@@ -1,6 +1,7 @@
 #include "cli_common.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -102,6 +103,11 @@ Session& Session::operator=(Session&& other) noexcept {
 }
 
 int Session::n_attributes() const { return faceattr_session_n_attributes(session_); }
+
+int attribute_index(const std::vector<std::string>& names, const std::string& name) {
+  const auto it = std::find(names.begin(), names.end(), name);
+  return it == names.end() ? -1 : static_cast<int>(it - names.begin());
+}
 
 std::vector<std::string> Session::attribute_names() const {
   std::vector<std::string> names;

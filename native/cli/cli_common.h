@@ -77,6 +77,9 @@ class Session {
   faceattr_session* session_ = nullptr;
 };
 
+// The index of attribute `name` in `names` (Session::attribute_names), or -1.
+int attribute_index(const std::vector<std::string>& names, const std::string& name);
+
 double round_to(double value, int decimals);
 
 }  // namespace faceattr::cli

@@ -40,9 +40,7 @@ std::vector<int32_t> attribute_indices(const std::vector<std::string>& names,
                                        const std::vector<std::string>& wanted) {
   std::vector<int32_t> out;
   for (const std::string& w : wanted) {
-    int32_t found = -1;
-    for (size_t k = 0; k < names.size(); ++k)
-      if (names[k] == w) found = static_cast<int32_t>(k);
+    const int32_t found = attribute_index(names, w);
     if (found < 0)
       throw Error("unknown attribute '" + w +
                   "' in --attrs; the model's attributes: " + CLI::detail::join(names, ", "));

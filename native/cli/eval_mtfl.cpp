@@ -140,8 +140,7 @@ int run_mtfl_eval(const LocaliserEvalOptions& o) {
   std::vector<Attr> attrs = {
       {"Male", &MtflRecord::male}, {"Smiling", &MtflRecord::smiling}, {"Eyeglasses", &MtflRecord::glasses}};
   for (Attr& a : attrs) {
-    for (size_t k = 0; k < names.size(); ++k)
-      if (names[k] == a.name) a.model_index = static_cast<int>(k);
+    a.model_index = attribute_index(names, a.name);
     if (a.model_index < 0)
       std::fprintf(stderr, "faceattr: warning: the model has no attribute %s, not evaluated\n", a.name);
   }

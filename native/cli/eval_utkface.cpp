@@ -161,9 +161,9 @@ int run_utkface_eval(const UtkfaceEvalOptions& o) {
   const size_t n_workers = std::max<size_t>(1, std::min(static_cast<size_t>(o.common.threads), chips.size()));
   for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1);
   const std::vector<std::string> names = sessions[0].attribute_names();
-  const auto male_it = std::find(names.begin(), names.end(), "Male");
-  if (male_it == names.end()) throw Error("the model '" + models.anet_path + "' has no attribute Male");
-  const size_t male = static_cast<size_t>(male_it - names.begin());
+  const int male_index = attribute_index(names, "Male");
+  if (male_index < 0) throw Error("the model '" + models.anet_path + "' has no attribute Male");
+  const size_t male = static_cast<size_t>(male_index);
   const float threshold = sessions[0].thresholds()[male];
 
   std::vector<std::unique_ptr<ImageDecoder>> decoders;

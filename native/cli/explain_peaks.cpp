@@ -69,8 +69,8 @@ struct Tally {
 };
 
 int index_of(const std::vector<std::string>& names, const char* name) {
-  for (size_t k = 0; k < names.size(); ++k)
-    if (names[k] == name) return static_cast<int>(k);
+  const int k = attribute_index(names, name);
+  if (k >= 0) return k;
   throw Error(std::string("the model has no attribute ") + name +
               " (explain --mtfl needs Smiling and Eyeglasses)");
 }
