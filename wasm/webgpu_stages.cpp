@@ -203,12 +203,15 @@ class WebGpuStages {
   }
 
   // The frame centre-cropped to ANet's aspect into slot 0 (box in facesPtr(), score 1).
-  int cropWhole(uintptr_t data, int width, int height, int stride, int format) {
+  // As predict's whole-image face (`as_face`), a frame under FACEATTR_MIN_WHOLE_IMAGE_SIDE
+  // holds none (count 0); a crop (predictCrop) is always read.
+  int cropWhole(uintptr_t data, int width, int height, int stride, int format, bool as_face) {
     count_ = 0;
     const faceattr_image img = image_at(data, width, height, stride, format);
     faceattr_face_crop& c = crops_[0];
     faceattr_status st = faceattr_session_whole_image_crop(s_, &img, &c);
     if (st != FACEATTR_OK) return st;
+    if (as_face && std::min(width, height) < FACEATTR_MIN_WHOLE_IMAGE_SIDE) return FACEATTR_OK;
     st = faceattr_session_anet_input(s_, &img, c.crop, anet_in_.data());
     if (st != FACEATTR_OK) return st;
     set_face(0, c);

@@ -178,6 +178,27 @@ TEST_CASE("max_image_pixels is honoured", "[session]") {
   faceattr_session_free(s);
 }
 
+TEST_CASE("whole-image mode: an image too small to hold a face has none", "[session]") {
+  static_assert(FACEATTR_MIN_WHOLE_IMAGE_SIDE == 12);
+  const auto model = faceattr::test::tiny_anet_bytes({});
+  faceattr_session* s = make_session(model);
+  for (auto [w, h] : {std::pair{1, 1}, {1, 200}, {200, 1}, {7, 7}, {11, 40}, {40, 11}, {12, 12}, {12, 300}}) {
+    INFO(w << "x" << h);
+    const Image img = random_image(w, h, FACEATTR_PIXEL_RGBA, 3);
+    const faceattr_image v = img.view();
+    const faceattr_face* faces = nullptr;
+    int32_t n = -1;
+    REQUIRE(faceattr_session_predict(s, &v, &faces, &n) == FACEATTR_OK);
+    CHECK(n == (std::min(w, h) >= FACEATTR_MIN_WHOLE_IMAGE_SIDE ? 1 : 0));
+  }
+  // predict_crop is told the image is a face crop and still answers.
+  const Image one = random_image(1, 1, FACEATTR_PIXEL_RGB, 4);
+  const faceattr_image ov = one.view();
+  std::vector<float> probs(faceattr_session_n_attributes(s));
+  CHECK(faceattr_session_predict_crop(s, &ov, probs.data()) == FACEATTR_OK);
+  faceattr_session_free(s);
+}
+
 TEST_CASE("session creation errors", "[session]") {
   const auto model = faceattr::test::tiny_anet_bytes({});
   faceattr_session* s = reinterpret_cast<faceattr_session*>(&s);  // must be reset to null on failure

@@ -170,6 +170,19 @@ test('bad inputs throw FaceAttrError with the SDK message; the session keeps wor
   }
 });
 
+test('whole-image mode: a frame under 12 px on a side holds no face; the crop path still reads it', () => {
+  const engine = core.Engine.create(module, { model: fs.readFileSync(path.join(MODELS, 'anet-int8.fam')) });
+  try {
+    for (const [w, h, faces] of [[1, 1, 0], [11, 40, 0], [40, 11, 0], [12, 12, 1], [12, 30, 1]]) {
+      const px = new Uint8Array(w * h * 3).fill(120);
+      assert.equal(engine.predict(px, w, h, 'rgb').faces.length, faces, `${w}x${h}`);
+      assert.equal(engine.predict(px, w, h, 'rgb', { crop: true }).faces.length, 1, `${w}x${h} crop`);
+    }
+  } finally {
+    engine.close();
+  }
+});
+
 test('many frames of changing sizes reuse the heap frame buffer without growing memory', () => {
   const engine = core.Engine.create(module, { model: fs.readFileSync(path.join(MODELS, 'anet-int8.fam')) });
   try {

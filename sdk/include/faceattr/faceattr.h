@@ -56,6 +56,13 @@
 extern "C" {
 #endif
 
+/**
+ * In whole-image mode (no localiser), an image whose shorter side is under this
+ * many pixels holds no face: predict returns 0 faces rather than reading
+ * attributes from a few pixels. The localiser is trained on faces from 12 px.
+ */
+#define FACEATTR_MIN_WHOLE_IMAGE_SIDE 12
+
 /** Status codes. FACEATTR_OK is 0; every error is positive. */
 typedef enum faceattr_status {
   FACEATTR_OK = 0,
@@ -144,10 +151,11 @@ FACEATTR_API faceattr_session_params faceattr_session_default_params(void);
  * Creates a session from an ANet model (required) and an optional LNet model,
  * the face localiser (the shipped one is models/lnet-int8.fam). Without an LNet
  * model, or with params.localize = 0, the whole image, centre-cropped to ANet's
- * aspect ratio, is taken as one face. `params` may be NULL for defaults. An LNet
- * whose output is not f32 [1, map_h, map_w, C], C = 5 for a dense box map
- * (metadata lnet.dense = 1) else 1, is refused (FACEATTR_ERR_MODEL_FORMAT).
- * Every buffer predict uses is allocated here. On success *out owns the session.
+ * aspect ratio, is taken as one face (none when its shorter side is under
+ * FACEATTR_MIN_WHOLE_IMAGE_SIDE). `params` may be NULL for defaults. An LNet whose output
+ * is not f32 [1, map_h, map_w, C], C = 5 for a dense box map (metadata
+ * lnet.dense = 1) else 1, is refused (FACEATTR_ERR_MODEL_FORMAT). Every buffer
+ * predict uses is allocated here. On success *out owns the session.
  */
 FACEATTR_API faceattr_status faceattr_session_create(const void* anet_model, size_t anet_size,
                                                      const void* lnet_model, size_t lnet_size,
@@ -347,7 +355,7 @@ FACEATTR_API faceattr_status faceattr_session_explain(faceattr_session* session,
  *     faceattr_session_decode_faces(s, maps, lb, si.lnet_passes, faces, &n);
  *   } else {
  *     faceattr_session_whole_image_crop(s, &img, &faces[0]);
- *     n = 1;
+ *     n = min(img.width, img.height) >= FACEATTR_MIN_WHOLE_IMAGE_SIDE ? 1 : 0;
  *   }
  *   for (int32_t f = 0; f < n; ++f) faceattr_session_anet_input(s, &img, faces[f].crop, anet_in[f]);
  *   ... run ANet on each anet_in[f]: the attribute probabilities of face f ...

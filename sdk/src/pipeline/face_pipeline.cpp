@@ -235,7 +235,8 @@ Status FacePipeline::predict(const faceattr_image& image, int32_t* n_faces, face
   explainer_.set_faces(-1);
   if (localizes()) {
     FACEATTR_RETURN_IF_ERROR(localise(image, n_faces, t));
-  } else {
+  } else if (std::min(image.width, image.height) >= FACEATTR_MIN_WHOLE_IMAGE_SIDE) {
+    // An image smaller than the smallest face the localiser is trained on holds none.
     const image::CropBox box = whole_image_box(image.width, image.height);
     FACEATTR_RETURN_IF_ERROR(run_anet(image, box, 0, t));
     store_face(0, box, 1.0f);

@@ -5,7 +5,8 @@
 //     (channels() floats per cell) -> Decoder -> face boxes (frame pixels)
 //     -> per face: its ANet crop (anet_crop_of) -> ANet -> probabilities
 //   whole-image mode (no LNet, or options.localize off):
-//     frame centre-cropped to ANet's aspect -> ANet -> one face
+//     frame centre-cropped to ANet's aspect -> ANet -> one face (none when the
+//     frame's shorter side is under FACEATTR_MIN_WHOLE_IMAGE_SIDE)
 //
 // The stages are public so that a caller running the networks elsewhere (the
 // browser module's WebGPU backend, wasm/webgpu_stages.cpp) uses the same

@@ -236,7 +236,7 @@ export class GpuEngine {
     let preprocessMs = 0, lnetMs = 0, anetMs = 0;
     const whole = crop || !this.lnet;
     if (whole) {
-      this.#check(st.cropWhole(...args));
+      this.#check(st.cropWhole(...args, !crop));
       preprocessMs = now() - t0;
     } else {
       this.#check(st.lnetInput(...args));
