@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "graph/network.h"
@@ -370,6 +371,65 @@ TEST_CASE("graph validation names the offending node or tensor", "[model_file]")
     const auto& n = m.nodes[node_index(m, "conv1")];
     for (auto& z : m.tensors[n.inputs[1]].zero_points) z = 1;
     check_refused(m, "conv1");
+  }
+  SECTION("NaN or infinite weights, biases, normalisation or thresholds") {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    for (float bad : {nan, inf, -inf}) {
+      INFO("value " << bad);
+      {
+        ModelDef m = base;  // one weight in the middle of the first conv's
+        auto& w = m.tensors[m.nodes[node_index(m, "conv1")].inputs[1]].data;
+        std::memcpy(w.data() + (w.size() / sizeof(float) / 2) * sizeof(float), &bad, sizeof(float));
+        check_refused(m, "non-finite");
+      }
+      {
+        ModelDef m = base;  // the last bias of the classifier
+        auto& b = m.tensors[m.nodes[node_index(m, "fc")].inputs[2]].data;
+        std::memcpy(b.data() + b.size() - sizeof(float), &bad, sizeof(float));
+        check_refused(m, "non-finite");
+      }
+      {
+        ModelDef m = base;  // the writer itself refuses a NaN or negative std
+        m.mean[1] = bad;
+        check_refused(m, "mean");
+        if (bad > 0) {
+          m = base;
+          m.std[2] = bad;
+          check_refused(m, "std");
+        }
+      }
+      {
+        ModelDef m = base;
+        m.thresholds[3] = bad;
+        check_refused(m, "threshold");
+      }
+    }
+  }
+  SECTION("int8 model with a NaN or infinite quantisation scale") {
+    faceattr::test::TinyModelSpec spec;
+    spec.int8 = true;
+    ModelDef m = faceattr::test::make_tiny_anet(spec);
+    const auto bytes_ok = mf::serialize(m);
+    // The writer refuses such a scale itself, so the bytes are edited after writing: find the
+    // weight scale's float in the container and overwrite it, then reseal the CRC.
+    const auto& n = m.nodes[node_index(m, "conv1")];
+    const float s = m.tensors[n.inputs[1]].scales[0];
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+      auto bytes = bytes_ok;
+      size_t hits = 0;
+      for (size_t i = 64; i + sizeof(float) <= bytes.size(); ++i)
+        if (std::memcmp(bytes.data() + i, &s, sizeof(float)) == 0) {
+          std::memcpy(bytes.data() + i, &bad, sizeof(float));
+          ++hits;
+        }
+      REQUIRE(hits >= 1);
+      reseal(bytes);
+      std::string msg;
+      CHECK(sdk_load(bytes, &msg) == FACEATTR_ERR_MODEL_FORMAT);
+      INFO("message: " << msg);
+      CHECK(msg.find("scale") != std::string::npos);
+    }
   }
   SECTION("int8 bias scale inconsistent with input and weight scales") {
     faceattr::test::TinyModelSpec spec;
