@@ -2,6 +2,9 @@
 // Local static server for the webcam demo and the web package. Sends the
 // cross-origin isolation headers (COOP/COEP) the threads flavour needs, serves
 // only files of this repository and the wasm build, and talks to no one else.
+// A file is served only when its real path (symlinks resolved) lies inside one
+// of the roots below; dot segments, encoded or not, and dotfiles are refused.
+// It listens on 127.0.0.1 unless --host says otherwise.
 //
 //   node demo/serve.mjs [--build build-wasm] [--port 8080] [--host 127.0.0.1] [--models DIR] [--no-isolation]
 //
@@ -86,25 +89,40 @@ export function createServer({ build, models = path.join(repo, 'models'), isolat
     const parts = rel.split('/').filter(Boolean);
     const root = roots[parts[0]];
     if (!root || parts.some((p) => p === '..' || p.startsWith('.') || p.includes('\0'))) return send(404, 'not found\n');
-    let file = path.join(root, ...parts.slice(1));
-    if (!file.startsWith(root)) return send(404, 'not found\n');
-    fs.stat(file, (err, st) => {
-      if (!err && st.isDirectory()) {
-        if (!url.pathname.endsWith('/')) {
-          res.writeHead(301, { ...headers, Location: url.pathname + '/' });
-          return res.end();
-        }
-        file = path.join(file, 'index.html');
-      }
-      fs.readFile(file, (err2, body) => {
-        if (log) console.log(req.method, url.pathname, err2 ? 404 : 200);
-        if (err2) {
-          const hint = parts[0] === 'web' ? ` (build the wasm module first: scripts/setup.sh, or cmake --build --preset wasm)` : '';
-          return send(404, `not found: ${url.pathname}${hint}\n`);
-        }
-        send(200, body, TYPES[path.extname(file).toLowerCase()] || 'application/octet-stream');
+    const notFound = () => {
+      if (log) console.log(req.method, url.pathname, 404);
+      const hint = parts[0] === 'web' ? ` (build the wasm module first: scripts/setup.sh, or cmake --build --preset wasm)` : '';
+      return send(404, `not found: ${url.pathname}${hint}\n`);
+    };
+    // The file's real path (symlinks resolved) must lie inside the root's real path: a link
+    // that leads out of a root is not followed.
+    const inside = (real, realRoot) => real === realRoot || real.startsWith(realRoot + path.sep);
+    fs.realpath(root, (errRoot, realRoot) => {
+      if (errRoot) return notFound();
+      fs.realpath(path.join(root, ...parts.slice(1)), (errFile, real) => {
+        if (errFile || !inside(real, realRoot)) return notFound();
+        fs.stat(real, (err, st) => {
+          if (err) return notFound();
+          if (st.isDirectory()) {
+            if (!url.pathname.endsWith('/')) {
+              res.writeHead(301, { ...headers, Location: url.pathname + '/' });
+              return res.end();
+            }
+            return fs.realpath(path.join(real, 'index.html'), (errIndex, index) => {
+              if (errIndex || !inside(index, realRoot)) return notFound();
+              serveFile(index);
+            });
+          }
+          serveFile(real);
+        });
       });
     });
+    const serveFile = (file) =>
+      fs.readFile(file, (err, body) => {
+        if (err) return notFound();
+        if (log) console.log(req.method, url.pathname, 200);
+        send(200, body, TYPES[path.extname(file).toLowerCase()] || 'application/octet-stream');
+      });
   });
 }
 
@@ -121,7 +139,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   }
   const server = createServer(opts);
   server.listen(opts.port, opts.host, () => {
-    const { port } = server.address();
-    console.log(`faceattr demo: http://${opts.host}:${port}/demo/  (COOP/COEP ${opts.isolation ? 'on' : 'off'}; Ctrl-C stops)`);
+    const { address, port } = server.address();
+    const host = address.includes(':') ? `[${address}]` : address;
+    console.log(`faceattr demo: http://${host}:${port}/demo/  (COOP/COEP ${opts.isolation ? 'on' : 'off'}; Ctrl-C stops)`);
   });
 }
