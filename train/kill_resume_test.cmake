@@ -4,7 +4,7 @@
 # On the toy dataset: one uninterrupted run (finetune, export) gives the reference
 # weights and model files. Then five fresh runs, each SIGKILLed at a point drawn
 # from SEED (mid-epoch by time, at a chosen training step, mid-write of a
-# checkpoint file or of state.json, mid-write of the export), are resumed with
+# checkpoint file and then of state.json, mid-write of the export), are resumed with
 # --resume until they finish. After every kill: state.json parses, no torn file
 # is in place (each export file is absent or equal to the reference), and the
 # next start removes the partial temp files. At the end the final weights must be
@@ -112,9 +112,10 @@ function(check_after_kill run_dir out_dir what)
 endfunction()
 
 # One run in ${WORK_DIR}/t<trial>: finetune then export, the first attempt of
-# `kill_stage` killed as given, the second finetune attempt after `second_kill_ms`
-# (0 = not), every later attempt with --resume until the stage finishes. Sets KILLS.
-function(run_trial trial kill_stage kill_at kill_ms second_kill_ms)
+# `kill_stage` killed as given, the second finetune attempt at `second_kill_at` or
+# after `second_kill_ms` (""/0 = not), every later attempt with --resume until the
+# stage finishes. Sets KILLS.
+function(run_trial trial kill_stage kill_at kill_ms second_kill_at second_kill_ms)
   set(dir ${WORK_DIR}/t${trial})
   file(REMOVE_RECURSE ${dir})
   set(kills 0)
@@ -128,6 +129,7 @@ function(run_trial trial kill_stage kill_at kill_ms second_kill_ms)
         set(k_at "${kill_at}")
         set(k_ms ${kill_ms})
       elseif(stage STREQUAL "finetune" AND attempt EQUAL 1)
+        set(k_at "${second_kill_at}")
         set(k_ms ${second_kill_ms})
       endif()
       set(resume_flag)
@@ -191,6 +193,7 @@ foreach(kind ${kinds})
   set(dir ${WORK_DIR}/t${trial})
   set(kill_at "")
   set(kill_ms 0)
+  set(second_kill_at "")
   set(second_kill_ms 0)
   set(kill_stage finetune)
   if(kind STREQUAL "time")
@@ -209,15 +212,14 @@ foreach(kind ${kinds})
     draw(second_kill_ms ${lo} ${hi})
     set(desc "${kill_at}, then the first resume after ${second_kill_ms} ms")
   elseif(kind STREQUAL "checkpoint")
-    # Mid-write of a checkpoint file: the module (@1), the optimiser (@2) or state.json.
+    # Mid-write of a checkpoint file, the module (@1) or the optimiser (@2); then the
+    # resumed run mid-write of state.json (the commit point) of that epoch or a later one.
     draw(e 1 ${EPOCHS})
-    draw(which 1 3)
-    if(which EQUAL 3)
-      set(kill_at state:${e})
-    else()
-      set(kill_at checkpoint:${e}@${which})
-    endif()
-    set(desc "mid-write ${kill_at}")
+    draw(which 1 2)
+    set(kill_at checkpoint:${e}@${which})
+    draw(e2 ${e} ${EPOCHS})
+    set(second_kill_at state:${e2})
+    set(desc "mid-write ${kill_at}, then the first resume mid-write ${second_kill_at}")
   else()
     # Mid-write of the export: the 4 model/golden files (written, then renamed) or the report.
     draw(k 1 5)
@@ -226,7 +228,7 @@ foreach(kind ${kinds})
     set(desc "mid-write ${kill_at}")
   endif()
   message(STATUS "run ${trial}: ${desc}")
-  run_trial(${trial} "${kill_stage}" "${kill_at}" ${kill_ms} ${second_kill_ms})
+  run_trial(${trial} "${kill_stage}" "${kill_at}" ${kill_ms} "${second_kill_at}" ${second_kill_ms})
   # A time-based kill can come after the run finished when the machine is faster now
   # than during the reference run: redo the run with half the delay.
   set(tries 1)
@@ -234,7 +236,7 @@ foreach(kind ${kinds})
     math(EXPR kill_ms "${kill_ms} / 2")
     math(EXPR tries "${tries} + 1")
     message(STATUS "  finished before the kill; again with SIGKILL after ${kill_ms} ms")
-    run_trial(${trial} "${kill_stage}" "${kill_at}" ${kill_ms} ${second_kill_ms})
+    run_trial(${trial} "${kill_stage}" "${kill_at}" ${kill_ms} "${second_kill_at}" ${second_kill_ms})
   endwhile()
   set(kills ${KILLS})
   if(kills EQUAL 0)
