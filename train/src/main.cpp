@@ -8,7 +8,8 @@
 //   LNet:      lnet-pretrain (rotation), lnet-train (weak supervision),
 //              lnet-export (decoder tuning, int8, .fam files, SDK check)
 //   analysis:  anet-concepts (concepts of a shipped ANet, sparse heads, metadata)
-//   tools:     bench (training throughput), make-toy-data (smoke-test data)
+//   tools:     bench (training throughput), make-toy-data (smoke-test data),
+//              compare-weights (are two checkpoints the same weights?)
 // See train/README.md; scripts/train_recipe.sh runs the whole recipe.
 #include <torch/torch.h>
 
@@ -203,7 +204,22 @@ int main(int argc, char** argv) {
       app.add_subcommand("make-toy-data", "write a tiny generated CelebA/LFW-layout dataset (smoke test)");
   toy->add_option("--out", toy_root, "dataset root to create")->required();
   toy->add_option("--n", toy_n, "number of CelebA images");
+  std::string cmp_a, cmp_b;
+  double cmp_tol = 0;
+  auto* cmp = app.add_subcommand("compare-weights",
+                                 "compare the tensors of two checkpoints (.pt); exit 0 when equal");
+  cmp->add_option("a", cmp_a, "first checkpoint")->required()->check(CLI::ExistingFile);
+  cmp->add_option("b", cmp_b, "second checkpoint")->required()->check(CLI::ExistingFile);
+  cmp->add_option("--tolerance", cmp_tol, "largest accepted absolute difference (default 0: bitwise)");
   CLI11_PARSE(app, argc, argv);
+  if (cmp->parsed()) {
+    try {
+      return compare_weights(cmp_a, cmp_b, cmp_tol);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 2;
+    }
+  }
   if (toy->parsed()) {
     try {
       make_toy_data(toy_root, toy_n);
@@ -218,6 +234,14 @@ int main(int argc, char** argv) {
     torch::set_num_threads(o.threads);
     for (auto& [s, c] : subs) {
       if (!s->parsed()) continue;
+      // Temp files of writes a kill interrupted (util/atomic_file.h): in the run folder,
+      // its stage folders and the export folder. One trainer per run folder at a time.
+      remove_stale_temps(o.run_dir);
+      std::error_code ec;
+      if (std::filesystem::is_directory(o.run_dir, ec))
+        for (const auto& e : std::filesystem::directory_iterator(o.run_dir, ec))
+          if (e.is_directory(ec)) remove_stale_temps(e.path().string());
+      if (!o.out_dir.empty()) remove_stale_temps(o.out_dir);
       std::filesystem::create_directories(o.run_dir);
       nlohmann::json j;
       to_json(j, o);

@@ -5,8 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <regex>
+#include <sstream>
 #include <utility>
 
+#include "util/atomic_file.h"
 #include "util/progress.h"
 
 namespace faceattr::train {
@@ -22,12 +25,20 @@ torch::Device pick_device(const std::string& requested) {
   return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
-void save_module_atomic(torch::nn::Module& m, const std::string& path) {
+namespace {
+
+std::string archive_bytes(torch::serialize::OutputArchive& ar) {
+  std::ostringstream s(std::ios::binary);
+  ar.save_to(s);
+  return std::move(s).str();
+}
+
+}  // namespace
+
+void save_module_atomic(torch::nn::Module& m, const std::string& path, const std::string& kill_point) {
   torch::serialize::OutputArchive ar;
   m.save(ar);
-  const std::string tmp = path + ".tmp";
-  ar.save_to(tmp);
-  fs::rename(tmp, path);
+  write_file_atomic(path, archive_bytes(ar), kill_point);
 }
 
 void load_module(torch::nn::Module& m, const std::string& path, torch::Device device) {
@@ -59,16 +70,59 @@ std::string epoch_file(const std::string& dir, const std::string& stem, int epoc
   return dir + "/" + stem + "-e" + std::to_string(epoch) + ".pt";
 }
 
+// The epoch of a checkpoint file <stem>-e<N>.pt of this stage, or -1.
+int checkpoint_epoch(const std::string& name) {
+  static const std::regex re(R"(.+-e([0-9]{1,9})\.pt)");
+  std::smatch m;
+  return std::regex_match(name, m, re) ? std::stoi(m[1].str()) : -1;
+}
+
+// Removes what an interrupted run may have left in the stage folder: temp files of
+// unfinished writes, and checkpoint files of any epoch other than `keep_epoch` (an
+// epoch that never committed, or one whose clean-up a kill cut short).
+void clean_stage_dir(const std::string& dir, const FitConfig& cfg, int keep_epoch) {
+  remove_stale_temps(dir);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const int ep = checkpoint_epoch(name);
+    if (ep < 0 || ep == keep_epoch) continue;
+    bool ours = name.rfind("optim-e", 0) == 0;
+    for (const auto& mod : cfg.modules) ours = ours || name.rfind(mod.first + "-e", 0) == 0;
+    if (ours) fs::remove(e.path(), ec);
+  }
+}
+
 // Restores the modules, the optimiser and the history after the last finished epoch of
-// a previous run; returns that epoch (0 when there is nothing to resume).
-int resume(const Options& o, const FitConfig& cfg, const std::string& dir, torch::Device device,
-           torch::optim::AdamW& opt, History& hist) {
+// a previous run; returns that epoch (0 when there is nothing to resume). Without
+// --resume, a previous run's state.json and checkpoints in the folder are removed first,
+// so that a later --resume never mixes two runs.
+int resume(const Options& o, const FitConfig& cfg, const std::string& dir, size_t steps_per_epoch,
+           torch::Device device, torch::optim::AdamW& opt, History& hist) {
   const std::string state_path = dir + "/state.json";
-  if (!o.resume || !fs::exists(state_path)) return 0;
-  std::ifstream f(state_path);
-  auto st = nlohmann::json::parse(f);
+  if (!o.resume || !fs::exists(state_path)) {
+    std::error_code ec;
+    fs::remove(state_path, ec);
+    clean_stage_dir(dir, cfg, -1);
+    return 0;
+  }
+  nlohmann::json st;
+  try {
+    std::ifstream f(state_path);
+    st = nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(state_path + ": not a valid state file (" + e.what() + ")");
+  }
   const int done = st.at("epoch").get<int>();
   if (st.value("seed", o.seed) != o.seed) throw std::runtime_error("--resume with a different seed");
+  if (st.value("epochs", cfg.epochs) != cfg.epochs ||
+      st.value("steps_per_epoch", steps_per_epoch) != steps_per_epoch)
+    std::fprintf(stderr,
+                 "[%s] warning: resuming with %d epochs of %zu steps, the run began with %d of %zu: the "
+                 "learning-rate schedule changes, the result will differ from an uninterrupted run\n",
+                 cfg.stage.c_str(), cfg.epochs, steps_per_epoch, st.value("epochs", cfg.epochs),
+                 st.value("steps_per_epoch", steps_per_epoch));
+  clean_stage_dir(dir, cfg, done);
   for (auto& [stem, m] : cfg.modules) load_module(*m, epoch_file(dir, stem, done), device);
   torch::serialize::InputArchive ar;
   ar.load_from(epoch_file(dir, "optim", done), device);  // optimizer state on the training device
@@ -78,22 +132,25 @@ int resume(const Options& o, const FitConfig& cfg, const std::string& dir, torch
   return done;
 }
 
-// Checkpoint: files for this epoch first, then state.json (the commit point), then old files.
+// Checkpoint: files for this epoch first, then state.json (the commit point), then old
+// files. A kill before state.json is renamed leaves the previous epoch's checkpoint as
+// the one --resume restores.
 void checkpoint(const Options& o, const FitConfig& cfg, const std::string& dir, int epoch,
-                torch::optim::AdamW& opt, const History& hist) {
-  for (auto& [stem, m] : cfg.modules) save_module_atomic(*m, epoch_file(dir, stem, epoch));
+                size_t steps_per_epoch, torch::optim::AdamW& opt, const History& hist) {
+  const std::string point = "checkpoint:" + std::to_string(epoch);
+  for (auto& [stem, m] : cfg.modules) save_module_atomic(*m, epoch_file(dir, stem, epoch), point);
   {
     torch::serialize::OutputArchive ar;
     opt.save(ar);
-    const std::string p = epoch_file(dir, "optim", epoch);
-    ar.save_to(p + ".tmp");
-    fs::rename(p + ".tmp", p);
+    write_file_atomic(epoch_file(dir, "optim", epoch), archive_bytes(ar), point);
   }
   nlohmann::json st;
   st["epoch"] = epoch;
+  st["epochs"] = cfg.epochs;
+  st["steps_per_epoch"] = steps_per_epoch;
   st["seed"] = o.seed;
   st["history"] = hist.to_json();
-  write_text_atomic(dir + "/state.json", st.dump(2) + "\n");
+  write_text_atomic(dir + "/state.json", st.dump(2) + "\n", "state:" + std::to_string(epoch));
   std::error_code ec;
   for (auto& [stem, m] : cfg.modules) fs::remove(epoch_file(dir, stem, epoch - 1), ec);
   fs::remove(epoch_file(dir, "optim", epoch - 1), ec);
@@ -118,15 +175,21 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
                                     torch::optim::AdamWOptions(cfg.lr).weight_decay(0)));
   torch::optim::AdamW opt(groups, torch::optim::AdamWOptions(cfg.lr));
 
-  History hist;
-  const int start_epoch = resume(o, cfg, dir, device, opt, hist) + 1;
-
   const size_t steps_per_epoch = batches.steps_per_epoch();
   if (steps_per_epoch == 0) throw std::runtime_error("[" + cfg.stage + "] fewer samples than one batch");
+  History hist;
+  const int start_epoch = resume(o, cfg, dir, steps_per_epoch, device, opt, hist) + 1;
+  // The metrics files may lag state.json by one epoch after a kill: rewrite them.
+  if (start_epoch > 1) hist.write(dir + "/metrics", cfg.stage + " learning curves");
   const double total_steps = static_cast<double>(steps_per_epoch) * cfg.epochs;
   const double warm = cfg.warmup_epochs * static_cast<double>(steps_per_epoch);
 
+  const bool kill_hook = kill_hook_active();
   for (int epoch = start_epoch; epoch <= cfg.epochs; ++epoch) {
+    // Every random draw of an epoch derives from (seed, epoch): torch's generator
+    // (dropout, ...) is reseeded here, the batch order and augmentation are seeded by
+    // (seed, epoch, position) in the batch source. So an epoch run after --resume
+    // draws exactly what it drew in an uninterrupted run.
     torch::manual_seed(o.seed * 131 + static_cast<uint64_t>(epoch));
     for (auto& [stem, m] : cfg.modules) m->train();
     batches.begin_epoch(epoch);
@@ -137,6 +200,7 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
     size_t images = 0;
     StepLoss step;
     for (size_t s = 0; s < steps_per_epoch; ++s) {
+      if (kill_hook) kill_point("step:" + std::to_string(epoch) + ":" + std::to_string(s));
       if (!batches.next(epoch, s, stats, &step)) break;
       const double t = static_cast<double>((epoch - 1) * steps_per_epoch + s);
       lr = t < warm ? cfg.lr * (t + 1) / warm
@@ -177,11 +241,11 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
     }
     std::fprintf(stderr, "%s\n", line.c_str());
     hist.records.push_back(rec);
-    checkpoint(o, cfg, dir, epoch, opt, hist);
-    hist.write(dir + "/metrics", cfg.stage + " learning curves");
+    checkpoint(o, cfg, dir, epoch, steps_per_epoch, opt, hist);
+    hist.write(dir + "/metrics", cfg.stage + " learning curves", "metrics:" + std::to_string(epoch));
   }
   // Final weights under stable names for the next stage.
-  for (auto& [stem, m] : cfg.modules) save_module_atomic(*m, dir + "/" + stem + ".pt");
+  for (auto& [stem, m] : cfg.modules) save_module_atomic(*m, dir + "/" + stem + ".pt", "final");
   return hist;
 }
 

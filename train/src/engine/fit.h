@@ -48,6 +48,8 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
 // Loads the final weights a finished stage wrote (run_dir/<stage>/<stem>.pt).
 // Tensors are loaded onto `device` (checkpoints are device independent).
 void load_module(torch::nn::Module& m, const std::string& path, torch::Device device = torch::kCPU);
-void save_module_atomic(torch::nn::Module& m, const std::string& path);
+// Writes the module's archive atomically (util/atomic_file.h); `kill_point` names the
+// write for the test-only kill hook.
+void save_module_atomic(torch::nn::Module& m, const std::string& path, const std::string& kill_point = "");
 
 }  // namespace faceattr::train

@@ -11,17 +11,6 @@
 
 namespace faceattr::train {
 
-void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot write " + tmp);
-    f << text;
-    if (!f.flush()) throw std::runtime_error("write failed: " + tmp);
-  }
-  std::filesystem::rename(tmp, path);
-}
-
 nlohmann::json History::to_json() const {
   nlohmann::json a = nlohmann::json::array();
   for (const auto& r : records) {
@@ -111,7 +100,7 @@ static std::string svg_chart(const History& h, const std::vector<std::string>& c
   return s.str();
 }
 
-void History::write(const std::string& prefix, const std::string& title) const {
+void History::write(const std::string& prefix, const std::string& title, const std::string& point) const {
   const auto cols = columns(*this);
   std::ostringstream csv;
   csv << "epoch";
@@ -126,15 +115,15 @@ void History::write(const std::string& prefix, const std::string& title) const {
     }
     csv << "\n";
   }
-  write_text_atomic(prefix + ".csv", csv.str());
-  write_text_atomic(prefix + ".json", to_json().dump(2) + "\n");
   std::ostringstream html;
   html << "<!doctype html><html><head><meta charset='utf-8'><title>" << title
        << "</title></head><body style='font-family:sans-serif'>\n<h2>" << title << "</h2>\n";
   html << svg_chart(*this, cols, "loss", "loss") << svg_chart(*this, cols, "acc", "accuracy")
        << svg_chart(*this, cols, "img_per_s", "throughput (img/s)");
   html << "</body></html>\n";
-  write_text_atomic(prefix + ".html", html.str());
+  write_text_atomic(prefix + ".csv", csv.str(), point);
+  write_text_atomic(prefix + ".json", to_json().dump(2) + "\n", point);
+  write_text_atomic(prefix + ".html", html.str(), point);
 }
 
 }  // namespace faceattr::train

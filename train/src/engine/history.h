@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "util/atomic_file.h"
+
 namespace faceattr::train {
 
 struct EpochRecord {
@@ -18,11 +20,15 @@ class History {
   std::vector<EpochRecord> records;
   nlohmann::json to_json() const;
   static History from_json(const nlohmann::json& j);
-  // Writes <prefix>.csv, <prefix>.json and <prefix>.html (atomically).
-  void write(const std::string& prefix, const std::string& title) const;
+  // Writes <prefix>.csv, <prefix>.json and <prefix>.html, each atomically
+  // (util/atomic_file.h); `point` names the write for the kill hook.
+  void write(const std::string& prefix, const std::string& title, const std::string& point = "") const;
 };
 
-// Writes text to path via a temp file + rename.
-void write_text_atomic(const std::string& path, const std::string& text);
+// Writes text to path atomically: temp file, fsync, rename (util/atomic_file.h).
+inline void write_text_atomic(const std::string& path, const std::string& text,
+                              const std::string& point = "") {
+  write_file_atomic(path, text, point);
+}
 
 }  // namespace faceattr::train

@@ -12,9 +12,10 @@ namespace faceattr::train {
 // NHWC, already normalised (the network input).
 torch::Tensor golden_inputs(int n, int height, int width);
 
-// Writes the golden file: "n", "input" (the formula), "layout", "outputs" (one flattened row
+// The golden file's text: "n", "input" (the formula), "layout", "outputs" (one flattened row
 // per sample of `outputs` [n, ...]), "source" when not empty, "output_lsb" when > 0 (int8).
-void write_golden(const std::string& path, const torch::Tensor& outputs, const std::string& layout,
-                  const std::string& source = "", double output_lsb = 0);
+// The exports write it together with the model files (util/atomic_file.h).
+std::string golden_text(const torch::Tensor& outputs, const std::string& layout,
+                        const std::string& source = "", double output_lsb = 0);
 
 }  // namespace faceattr::train

@@ -1,7 +1,9 @@
 #include "quant/to_modeldef.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <stdexcept>
 
 namespace faceattr::train {
 namespace mf = faceattr::modelfile;
@@ -173,7 +175,16 @@ mf::ModelDef build_int8_fcn_model(const QNet& q, const ModelInfo& info) {
 }
 
 std::string utc_date() {
+  // SOURCE_DATE_EPOCH (reproducible-builds.org): a fixed date, so that two exports of
+  // the same weights are byte-identical (the kill/resume test compares them).
   std::time_t now = std::time(nullptr);
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH")) {
+    char* end = nullptr;
+    const long long v = std::strtoll(sde, &end, 10);
+    if (end == sde || *end != '\0' || v < 0)
+      throw std::runtime_error(std::string("SOURCE_DATE_EPOCH: not a number of seconds: '") + sde + "'");
+    now = static_cast<std::time_t>(v);
+  }
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   return date;

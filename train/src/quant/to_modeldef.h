@@ -31,7 +31,8 @@ modelfile::ModelDef build_int8_model(const QNet& q, const ModelInfo& info);
 modelfile::ModelDef build_fp32_fcn_model(const std::vector<FoldedConv>& convs, const ModelInfo& info);
 modelfile::ModelDef build_int8_fcn_model(const QNet& q, const ModelInfo& info);
 
-// Metadata values: today's date (UTC, YYYY-MM-DD) and a number printed with `format`.
+// Metadata values: today's date (UTC, YYYY-MM-DD; the date of SOURCE_DATE_EPOCH when
+// set) and a number printed with `format`.
 std::string utc_date();
 std::string metadata_number(double v, const char* format = "%.4f");
 

@@ -340,7 +340,7 @@ void run_anet_concepts(const Options& o, const ConceptsArgs& a) {
                       std::memcmp(before.data(), after.data(), before.size() * sizeof(float)) == 0;
     report["metadata_check"] = {{"images", check.size()}, {"bit_identical", same}};
     if (!same) throw std::runtime_error("anet-concepts: the copy with metadata predicts differently");
-    mf::write_file_atomic(a.out, out_bytes);
+    write_file_atomic(a.out, as_bytes(out_bytes), "export");
     std::fprintf(stderr, "[concepts] wrote %s (outputs bit-identical on %zu images)\n", a.out.c_str(),
                  check.size());
   }

@@ -11,6 +11,7 @@
 #include "graph/network.h"
 #include "image/preprocess.h"
 #include "model_def.h"
+#include "util/atomic_file.h"
 
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -171,8 +172,13 @@ void write_contact_sheet(const std::string& png, const std::vector<std::string>&
                     &im.pixels[(static_cast<size_t>(sy) * im.width + sx) * 3], 3);
       }
   }
-  if (!stbi_write_png(png.c_str(), W, H, 3, sheet.data(), W * 3))
-    throw std::runtime_error("cannot write " + png);
+  std::string encoded;
+  auto append = [](void* ctx, void* data, int size) {
+    static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+  };
+  if (!stbi_write_png_to_func(append, &encoded, W, H, 3, sheet.data(), W * 3))
+    throw std::runtime_error("cannot encode " + png);
+  write_file_atomic(png, encoded);
 }
 
 }  // namespace faceattr::train::concepts

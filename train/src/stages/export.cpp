@@ -84,7 +84,9 @@ void run_export(const Options& o) {
     std::ifstream f(o.run_dir + "/linear/report.json");
     linear_report = nlohmann::json::parse(f);
   }
-  if (head == "auto") head = linear_report.value("winner", std::string("finetuned"));
+  // Without a linear stage (no report) the fine-tuned head is the only one.
+  if (head == "auto")
+    head = linear_report.is_object() ? linear_report.value("winner", std::string("finetuned")) : "finetuned";
   if (head == "linear" && !from_file) {
     torch::nn::Linear lin(net->feature_dim(), A);
     load_module(*lin, o.run_dir + "/linear/head.pt");
@@ -228,10 +230,15 @@ void run_export(const Options& o) {
   if (!checks.ok())
     throw std::runtime_error("the SDK disagrees with LibTorch on the exported model (see above)");
 
-  modelfile::write_file_atomic(stem + "-fp32.fam", bytes32);
-  modelfile::write_file_atomic(stem + "-int8.fam", bytes8);
-  write_golden(stem + "-fp32.fam.golden.json", g32, kAnetGoldenLayout);
-  write_golden(stem + "-int8.fam.golden.json", g8, kAnetGoldenLayout);
+  // The model and golden files as one step: all written and fsynced, then renamed
+  // (util/atomic_file.h); a kill leaves each file old or new, never torn.
+  const std::string golden32 = golden_text(g32, kAnetGoldenLayout),
+                    golden8 = golden_text(g8, kAnetGoldenLayout);
+  write_files_atomic({{stem + "-fp32.fam", as_bytes(bytes32)},
+                      {stem + "-int8.fam", as_bytes(bytes8)},
+                      {stem + "-fp32.fam.golden.json", golden32},
+                      {stem + "-int8.fam.golden.json", golden8}},
+                     "export");
 
   nlohmann::json rep;
   rep["head"] = head;
@@ -252,7 +259,7 @@ void run_export(const Options& o) {
       "accuracies: thresholds calibrated 2-fold on the validation split (never scored where fitted); "
       "shipped thresholds are calibrated on the whole validation split";
   std::filesystem::create_directories(o.run_dir + "/export");
-  write_text_atomic(o.run_dir + "/export/report.json", rep.dump(2) + "\n");
+  write_text_atomic(o.run_dir + "/export/report.json", rep.dump(2) + "\n", "export");
   std::fprintf(stderr, "[export] wrote %s-fp32.fam (%zu bytes), %s-int8.fam (%zu bytes)\n", stem.c_str(),
                bytes32.size(), stem.c_str(), bytes8.size());
 }

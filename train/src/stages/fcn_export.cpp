@@ -40,16 +40,20 @@ void check_and_write(const FcnExport& e, const std::string& stem, nlohmann::json
     throw std::runtime_error("the SDK disagrees with LibTorch on the exported " + e.model + " (see above)");
 
   fs::create_directories(fs::path(stem).parent_path());
-  modelfile::write_file_atomic(stem + "-fp32.fam", e.bytes32);
-  modelfile::write_file_atomic(stem + "-int8.fam", e.bytes8);
-  write_golden(stem + "-fp32.fam.golden.json", e.golden32, e.golden_layout, e.golden_source);
-  write_golden(stem + "-int8.fam.golden.json", e.golden8, e.golden_layout, e.golden_source, e.out_step / 4);
+  // The model and golden files as one step (util/atomic_file.h).
+  const std::string golden32 = golden_text(e.golden32, e.golden_layout, e.golden_source);
+  const std::string golden8 = golden_text(e.golden8, e.golden_layout, e.golden_source, e.out_step / 4);
+  write_files_atomic({{stem + "-fp32.fam", as_bytes(e.bytes32)},
+                      {stem + "-int8.fam", as_bytes(e.bytes8)},
+                      {stem + "-fp32.fam.golden.json", golden32},
+                      {stem + "-int8.fam.golden.json", golden8}},
+                     "export");
 
   report["fp32_bytes"] = e.bytes32.size();
   report["int8_bytes"] = e.bytes8.size();
   report["sdk_checks"] = checks.json();
   fs::create_directories(fs::path(report_path).parent_path());
-  write_text_atomic(report_path, report.dump(2) + "\n");
+  write_text_atomic(report_path, report.dump(2) + "\n", "export");
   std::fprintf(stderr, "%s wrote %s-fp32.fam (%zu bytes), %s-int8.fam (%zu bytes)\n", e.tag.c_str(),
                stem.c_str(), e.bytes32.size(), stem.c_str(), e.bytes8.size());
 }

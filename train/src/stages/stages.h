@@ -32,5 +32,9 @@ void run_anet_joint(const Options& o);
 void run_bench(const Options& o);
 // Writes a tiny generated dataset in the CelebA/LFW layout under `root` (smoke test).
 void make_toy_data(const std::string& root, int n_images);
+// Compares every tensor of two LibTorch archives (.pt checkpoints) by name: prints the
+// differences and returns 0 when all are bitwise equal or within `tolerance` (max
+// absolute difference), 1 otherwise.
+int compare_weights(const std::string& a, const std::string& b, double tolerance);
 
 }  // namespace faceattr::train
