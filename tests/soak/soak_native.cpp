@@ -229,6 +229,7 @@ int main(int argc, char** argv) {
   }
   if (o.anet.empty() || o.lnet.empty()) return usage("--anet and --lnet are required");
   if (rss_kb() < 0) return usage("cannot read /proc/self/statm");
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines show up under ctest too
 
   std::vector<uint8_t> anet, lnet;
   if (!read_file(o.anet, &anet)) return usage(("cannot read " + o.anet).c_str());

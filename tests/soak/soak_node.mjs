@@ -15,11 +15,13 @@
 // frame buffer reaches its largest size, 640x480 RGBA, and the wasm heap its
 // working size). Baseline right after, then every --every frames and after the
 // last: the wasm memory (HEAPU8.length: the module's linear memory) and the JS
-// heap (process.memoryUsage().heapUsed after global.gc()).
+// heap (process.memoryUsage().heapUsed after global.gc(); the part of it in
+// V8's code space, which grows as V8 compiles hot functions, is printed too).
 // Fails (exit 1) when the wasm memory grows at all after warm-up or the JS heap
 // after GC rises more than --heap-bound-kb (default 1024) above its baseline; 2
 // on an error.
 import path from 'node:path';
+import v8 from 'node:v8';
 import fs from 'node:fs';
 import { MODELS, loadEngineModule } from '../web/lib.mjs';
 import { frameSet, kb } from './frames.mjs';
@@ -64,7 +66,9 @@ async function main() {
   };
   const measure = () => {
     global.gc();
-    return { wasm: module.HEAPU8.length, heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
+    const code = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'code_space');
+    return { wasm: module.HEAPU8.length, heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss,
+             code: code ? code.space_used_size : 0 };
   };
 
   const warmup = 2 * frames.length;
@@ -103,7 +107,8 @@ async function main() {
               '(bound: no growth)');
   console.log(`soak_node: JS heap after GC KB: after warm-up ${kb(base.heap)}, min ${kb(heap.min)}, max ${kb(heap.max)}, ` +
               `final ${kb(fin.heap)}; drift max ${kb(heap.max - base.heap)}, final ${kb(fin.heap - base.heap)} ` +
-              `(bound +${o.heapBoundKb}); RSS ${kb(base.rss)} -> ${kb(fin.rss)} KB`);
+              `(bound +${o.heapBoundKb}); of which V8's code space (compiled JS) ${kb(base.code)} -> ${kb(fin.code)}; ` +
+              `RSS ${kb(base.rss)} -> ${kb(fin.rss)} KB`);
   const fails = [];
   if (wasmMax > base.wasm) fails.push(`wasm memory grew ${kb(wasmMax - base.wasm)} KB after warm-up`);
   if (heap.max - base.heap > o.heapBoundKb * 1024) {
