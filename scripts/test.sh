@@ -2,7 +2,9 @@
 # README command 2: the whole test suite — the clang-format check (scripts/format.sh),
 # a release build, then the same suite under AddressSanitizer +
 # UndefinedBehaviorSanitizer, the unit suite under ThreadSanitizer, then the
-# browser module (wasm preset: node and headless-Chromium tests).
+# browser module (wasm preset: node and headless-Chromium tests). The release, ASan
+# and wasm suites include short soak runs (tests/soak/); the long ones (ctest label
+# soak) are left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

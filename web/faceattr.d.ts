@@ -115,6 +115,8 @@ export interface DetectResult {
   fallbackReason?: string;
   /** With {responseMap: true}: the localiser's map of the frame; null without a localiser or with crop. */
   responseMap?: ResponseMap | null;
+  /** Size of the module's WebAssembly memory after the frame, bytes (it grows, never shrinks). */
+  wasmMemoryBytes: number;
 }
 
 /**

@@ -79,6 +79,8 @@ export class Runner {
   async detect(source, { crop = false, responseMap = false } = {}) {
     const result = await this.#predict(source, crop);
     if (responseMap) result.responseMap = crop ? null : this.engine.responseMap();
+    // The module's linear memory (it only grows): how much the session holds in wasm.
+    result.wasmMemoryBytes = this.engine.M.HEAPU8.buffer.byteLength;
     return result;
   }
 
