@@ -297,3 +297,27 @@ TEST_CASE("image decode: PNG, JPEG, BMP and WebP cut at every length: an Error n
     WARN(f.name << ": " << decoded << " of " << f.bytes.size() << " cut lengths decode");
   }
 }
+
+TEST_CASE("image decode: a PNM header number of 10+ digits is an Error (fuzz regression)",
+          "[image_decode][fuzz]") {
+  // tests/fuzz/regressions/image_decode/pnm-maxval-overflow.ppm: stb_image read the
+  // 75-digit maximum value into an int (signed overflow under UBSan).
+  ImageDecoder dec;
+  const std::string digits(75, '5');
+  for (const std::string& header :
+       {"P6\n2 2\n" + digits + "\n", "P5 " + digits + " 2 255\n", "P6\n# c\n2 #x\n" + digits + " 255\n"}) {
+    Bytes b(header.begin(), header.end());
+    b.resize(b.size() + 12, 0x7F);
+    const std::string e = error_of(dec, b, "big.ppm");
+    INFO(header << " -> " << e);
+    CHECK(e.find("'big.ppm'") != std::string::npos);
+    CHECK(e.find("more than 9 digits") != std::string::npos);
+  }
+  // 9 digits are read (and the size refused or the image decoded as usual).
+  const std::string ok = "P6\n2 2\n000000255\n";
+  Bytes b(ok.begin(), ok.end());
+  b.resize(b.size() + 12, 0x7F);
+  const RgbImage img = dec.decode(b, "ok.ppm");
+  CHECK(img.width == 2);
+  CHECK(img.pixels == Bytes(12, 0x7F));
+}
