@@ -71,7 +71,7 @@ bool pnm_numbers_fit(const std::vector<uint8_t>& b) {
 
 void check_size(int64_t w, int64_t h, int64_t max_pixels, const std::string& name) {
   if (w <= 0 || h <= 0) fail(name, "empty image");
-  if (w * h > max_pixels) {
+  if (w > max_pixels / h) {  // w * h > max_pixels, without overflow (a PNG's sides reach 2^32 - 1)
     throw Error("image '" + name + "' is too large (" + std::to_string(w) + "x" + std::to_string(h) +
                 ", more than " + std::to_string(max_pixels) + " pixels)");
   }

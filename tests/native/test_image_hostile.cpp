@@ -321,3 +321,19 @@ TEST_CASE("image decode: a PNM header number of 10+ digits is an Error (fuzz reg
   CHECK(img.width == 2);
   CHECK(img.pixels == Bytes(12, 0x7F));
 }
+
+TEST_CASE("image decode: a PNG of 4294967295 x 4294967295 is too large (fuzz regression)",
+          "[image_decode][fuzz]") {
+  // tests/fuzz/regressions/image_decode/png-size-overflow.png: the size check multiplied
+  // the two sides in int64 (signed overflow under UBSan).
+  ImageDecoder dec;
+  PngSpec s;
+  s.w = s.h = 0xFFFFFFFFu;
+  const std::string e = error_of(dec, png(s, {Bytes(4, 0)}), "max.png");
+  INFO(e);
+  CHECK(e.find("'max.png' is too large (4294967295x4294967295,") != std::string::npos);
+  s.w = 0xFFFFFFFFu;
+  s.h = 1;
+  CHECK(error_of(dec, png(s, {Bytes(4, 0)}), "wide.png").find("too large (4294967295x1,") !=
+        std::string::npos);
+}
