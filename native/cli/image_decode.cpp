@@ -44,14 +44,18 @@ bool png_size(const std::vector<uint8_t>& b, int64_t* w, int64_t* h) {
   return true;
 }
 
-// PNM (P5, P6): stb_image reads the width, height and maximum value into an int with
-// no overflow check, so a number of 10 or more digits is signed overflow (undefined
-// behaviour; found by tests/fuzz). They are checked here first, skipped the way
-// stb_image skips them (whitespace, and '#' comments to the end of the line).
-bool pnm_numbers_fit(const std::vector<uint8_t>& b) {
-  if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return true;
+// PNM (P5, P6), checked before stb_image sees it: stb_image reads the width, height
+// and maximum value into an int with no overflow check, so a number of 10 or more
+// digits is signed overflow (undefined behaviour); and it reads 16-bit samples
+// (maximum value > 255) in the machine's byte order, not PNM's big-endian, and
+// converts them to RGB as if they were 8-bit, reading past its buffer (both found by
+// tests/fuzz). The numbers are skipped to the way stb_image skips them (whitespace,
+// and '#' comments to the end of the line). Returns why the header is refused, or null.
+const char* pnm_header_problem(const std::vector<uint8_t>& b) {
+  if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return nullptr;
   auto space = [](uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   size_t i = 2;
+  long value = 0;
   for (int n = 0; n < 3; ++n) {
     for (;;) {
       while (i < b.size() && space(b[i])) ++i;
@@ -59,10 +63,13 @@ bool pnm_numbers_fit(const std::vector<uint8_t>& b) {
       while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
     }
     size_t digits = 0;
-    for (; i < b.size() && b[i] >= '0' && b[i] <= '9'; ++i) ++digits;
-    if (digits > 9) return false;
+    value = 0;
+    for (; i < b.size() && b[i] >= '0' && b[i] <= '9'; ++i, ++digits) {
+      if (digits == 9) return "a PNM header number has more than 9 digits";
+      value = value * 10 + (b[i] - '0');
+    }
   }
-  return true;
+  return value > 255 ? "16-bit PNM (maximum value above 255) is not supported" : nullptr;
 }
 
 [[noreturn]] void fail(const std::string& name, const std::string& why) {
@@ -329,7 +336,7 @@ RgbImage ImageDecoder::decode(const std::vector<uint8_t>& bytes, const std::stri
   if (bytes.size() > INT_MAX) fail(name, "file too large");
   int64_t png_w = 0, png_h = 0;
   if (png_size(bytes, &png_w, &png_h)) check_size(png_w, png_h, max_pixels_, name);
-  if (!pnm_numbers_fit(bytes)) fail(name, "a PNM header number has more than 9 digits");
+  if (const char* problem = pnm_header_problem(bytes)) fail(name, problem);
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n)) {
     fail(name,

@@ -39,6 +39,7 @@ struct PngSpec {
   uint32_t w = 0, h = 0;
   uint8_t depth = 8, colour_type = 2;
   Bytes plte, trns;
+  bool empty_idat_first = false;  // an IDAT chunk of length 0 before the data
 };
 
 // A PNG of `rows` (each without its filter byte: filter 0 is added), one IDAT.
@@ -60,6 +61,7 @@ Bytes png(const PngSpec& s, const std::vector<Bytes>& rows) {
   Bytes z(zn);
   REQUIRE(compress(z.data(), &zn, raw.data(), static_cast<uLong>(raw.size())) == Z_OK);
   z.resize(zn);
+  if (s.empty_idat_first) png_chunk(out, "IDAT", {});
   png_chunk(out, "IDAT", z);
   png_chunk(out, "IEND", {});
   return out;
@@ -336,4 +338,34 @@ TEST_CASE("image decode: a PNG of 4294967295 x 4294967295 is too large (fuzz reg
   s.h = 1;
   CHECK(error_of(dec, png(s, {Bytes(4, 0)}), "wide.png").find("too large (4294967295x1,") !=
         std::string::npos);
+}
+
+TEST_CASE("image decode: a PNG whose first IDAT chunk is empty decodes (fuzz regression)",
+          "[image_decode][fuzz]") {
+  // tests/fuzz/regressions/image_decode/png-empty-idat.png: stb_image copied the empty
+  // chunk with memcpy(NULL, ..., 0) (undefined behaviour under UBSan).
+  ImageDecoder dec;
+  PngSpec s;
+  s.w = 2, s.h = 1, s.empty_idat_first = true;
+  require_rgb(dec.decode(png(s, {{1, 2, 3, 4, 5, 6}}), "empty-idat.png"), 2, 1, {1, 2, 3, 4, 5, 6});
+}
+
+TEST_CASE("image decode: 16-bit PNM is refused (fuzz regression)", "[image_decode][fuzz]") {
+  // tests/fuzz/regressions/image_decode/pnm-16bit.pgm: stb_image converted a 16-bit
+  // PNM to RGB as 8-bit data, then read that buffer as 16-bit (heap overflow); it also
+  // reads PNM's big-endian samples in the machine's byte order.
+  ImageDecoder dec;
+  for (const std::string& header : {std::string("P5\n2 2\n525\n"), std::string("P6 2 2 65535 ")}) {
+    Bytes b(header.begin(), header.end());
+    b.resize(b.size() + 24, 0x11);
+    const std::string e = error_of(dec, b, "deep.pnm");
+    INFO(header << " -> " << e);
+    CHECK(e.find("'deep.pnm'") != std::string::npos);
+    CHECK(e.find("16-bit PNM") != std::string::npos);
+  }
+  // 8-bit grey PNM: grey copied to R, G and B.
+  const std::string pgm = "P5\n2 1\n255\n";
+  Bytes b(pgm.begin(), pgm.end());
+  b.insert(b.end(), {9, 200});
+  require_rgb(dec.decode(b, "grey.pgm"), 2, 1, {9, 9, 9, 200, 200, 200});
 }
