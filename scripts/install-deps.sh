@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libcli11-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
   libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
   emscripten binaryen chromium node-typescript clang-format-14
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 
 SUDO=""

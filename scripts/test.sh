@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # README command 2: the whole test suite — the clang-format check (scripts/format.sh),
 # a release build, then the same suite under AddressSanitizer +
-# UndefinedBehaviorSanitizer, the unit suite under ThreadSanitizer, then the
-# browser module (wasm preset: node and headless-Chromium tests). The release, ASan
-# and wasm suites include short soak runs (tests/soak/); the long ones (ctest label
-# soak) are left out.
+# UndefinedBehaviorSanitizer, the unit suite under ThreadSanitizer, short runs of
+# every libFuzzer target (fuzz preset, clang-14 with ASan + UBSan; tests/fuzz/),
+# then the browser module (wasm preset: node and headless-Chromium tests). The
+# release, ASan and wasm suites include short soak runs (tests/soak/); the long
+# ones (ctest label soak) are left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,12 @@ cmake --build --preset tsan -j "$jobs"
 # Without address-space randomisation: GCC 12's TSan cannot map its shadow memory on
 # kernels with vm.mmap_rnd_bits above 28 (setarch is util-linux, always installed).
 setarch "$(uname -m)" -R ctest --preset tsan -j "$jobs"
+
+# Each libFuzzer target (tests/fuzz/) for a fixed number of inputs from its seed corpus
+# (a copy in build-fuzz/); longer campaigns: tests/fuzz/README.md.
+cmake --preset fuzz
+cmake --build --preset fuzz -j "$jobs"
+ctest --preset fuzz -j "$jobs"
 
 # The browser module (Emscripten): node tests against build/bin/faceattr, then
 # the webcam demo in headless Chromium.

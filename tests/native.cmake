@@ -23,9 +23,11 @@ set(FACEATTR_NT_IMAGE_LIBS libjpeg-turbo::turbojpeg libjpeg-turbo::jpeg PkgConfi
 target_link_libraries(faceattr_native_fixtures PRIVATE ${FACEATTR_NT_IMAGE_LIBS})
 
 # The CLI's image decoder on JPEG (EXIF orientation, CMYK/YCCK) and WebP inputs built in memory.
-add_executable(faceattr_image_decode_tests native/test_image_decode.cpp unit/catch_main.cpp)
+add_executable(faceattr_image_decode_tests native/test_image_decode.cpp native/test_image_hostile.cpp
+               unit/catch_main.cpp)
 target_include_directories(faceattr_image_decode_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(faceattr_image_decode_tests PRIVATE faceattr_cli_common Catch2::Catch2 ${FACEATTR_NT_IMAGE_LIBS})
+target_link_libraries(faceattr_image_decode_tests PRIVATE faceattr_cli_common Catch2::Catch2 ZLIB::ZLIB
+                      ${FACEATTR_NT_IMAGE_LIBS})
 catch_discover_tests(faceattr_image_decode_tests PROPERTIES TIMEOUT 120)
 
 add_executable(faceattr_native_check native/check_output.cpp)

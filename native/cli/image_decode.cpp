@@ -27,34 +27,61 @@ bool is_webp(const std::vector<uint8_t>& b) {
   return b.size() >= 12 && std::memcmp(b.data(), "RIFF", 4) == 0 && std::memcmp(b.data() + 8, "WEBP", 4) == 0;
 }
 
+// PNG: the 8-byte signature, then the IHDR chunk, whose payload starts with the
+// big-endian width and height. Read here so that a PNG announcing a huge image is
+// refused by its size: stb_image's header read turns it away only as an "unknown
+// image type".
+bool png_size(const std::vector<uint8_t>& b, int64_t* w, int64_t* h) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (b.size() < 24 || std::memcmp(b.data(), kSignature, 8) != 0 ||
+      std::memcmp(b.data() + 12, "IHDR", 4) != 0)
+    return false;
+  auto be32 = [&b](size_t at) {
+    return int64_t{b[at]} << 24 | int64_t{b[at + 1]} << 16 | int64_t{b[at + 2]} << 8 | int64_t{b[at + 3]};
+  };
+  *w = be32(16);
+  *h = be32(20);
+  return true;
+}
+
+// PNM (P5, P6), checked before stb_image sees it: stb_image reads the width, height
+// and maximum value into an int with no overflow check, so a number of 10 or more
+// digits is signed overflow (undefined behaviour); and it reads 16-bit samples
+// (maximum value > 255) in the machine's byte order, not PNM's big-endian, and
+// converts them to RGB as if they were 8-bit, reading past its buffer (both found by
+// tests/fuzz). The numbers are skipped to the way stb_image skips them (whitespace,
+// and '#' comments to the end of the line). Returns why the header is refused, or null.
+const char* pnm_header_problem(const std::vector<uint8_t>& b) {
+  if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return nullptr;
+  auto space = [](uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  size_t i = 2;
+  long value = 0;
+  for (int n = 0; n < 3; ++n) {
+    for (;;) {
+      while (i < b.size() && space(b[i])) ++i;
+      if (i >= b.size() || b[i] != '#') break;
+      while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+    }
+    size_t digits = 0;
+    value = 0;
+    for (; i < b.size() && b[i] >= '0' && b[i] <= '9'; ++i, ++digits) {
+      if (digits == 9) return "a PNM header number has more than 9 digits";
+      value = value * 10 + (b[i] - '0');
+    }
+  }
+  return value > 255 ? "16-bit PNM (maximum value above 255) is not supported" : nullptr;
+}
+
 [[noreturn]] void fail(const std::string& name, const std::string& why) {
   throw Error("cannot decode image '" + name + "': " + why);
 }
 
-void check_size(int64_t w, int64_t h, const std::string& name) {
+void check_size(int64_t w, int64_t h, int64_t max_pixels, const std::string& name) {
   if (w <= 0 || h <= 0) fail(name, "empty image");
-  if (w * h > kMaxImagePixels) {
-    throw Error("image '" + name + "' is too large (" + std::to_string(w) + "x" + std::to_string(h) + ")");
+  if (w > max_pixels / h) {  // w * h > max_pixels, without overflow (a PNG's sides reach 2^32 - 1)
+    throw Error("image '" + name + "' is too large (" + std::to_string(w) + "x" + std::to_string(h) +
+                ", more than " + std::to_string(max_pixels) + " pixels)");
   }
-}
-
-// --- EXIF ---------------------------------------------------------------------
-
-// The Orientation tag (IFD0) of an EXIF block that starts with "Exif\0\0", read
-// by libexif. A block libexif cannot read (corrupt, truncated, offsets out of
-// range), a missing tag or a value outside 1-8 all give 1: a broken EXIF block
-// is ignored and the image is used as stored, never refused.
-int exif_orientation(const uint8_t* data, size_t size) {
-  if (!data || size == 0 || size > UINT_MAX) return 1;
-  std::unique_ptr<ExifData, decltype(&exif_data_unref)> ed(exif_data_new(), exif_data_unref);
-  if (!ed) return 1;
-  // The block as recorded: no "fixing" to the specification, which adds tags.
-  exif_data_unset_option(ed.get(), EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
-  exif_data_load_data(ed.get(), data, static_cast<unsigned int>(size));
-  const ExifEntry* e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
-  if (!e || e->format != EXIF_FORMAT_SHORT || e->components < 1 || !e->data || e->size < 2) return 1;
-  const int v = exif_get_short(e->data, exif_data_get_byte_order(ed.get()));
-  return v >= 1 && v <= 8 ? v : 1;
 }
 
 // --- JPEG ---------------------------------------------------------------------
@@ -120,13 +147,14 @@ void cmyk_to_rgb(const uint8_t* cmyk, size_t n_pixels, bool inverted, uint8_t* r
   }
 }
 
-RgbImage decode_jpeg(tjhandle tj, const std::vector<uint8_t>& bytes, const std::string& name) {
+RgbImage decode_jpeg(tjhandle tj, const std::vector<uint8_t>& bytes, int64_t max_pixels,
+                     const std::string& name) {
   const auto size = static_cast<unsigned long>(bytes.size());
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj, bytes.data(), size, &w, &h, &subsamp, &colorspace) != 0) {
     fail(name, tjGetErrorStr2(tj));
   }
-  check_size(w, h, name);
+  check_size(w, h, max_pixels, name);
   const JpegSegments segments = scan_jpeg_segments(bytes);
   RgbImage img;
   img.width = w;
@@ -191,7 +219,7 @@ int webp_exif_orientation(const WebPData& data) {
 }
 
 // An animation's first frame, composed on its canvas (alpha dropped).
-RgbImage decode_webp_first_frame(const WebPData& data, const std::string& name) {
+RgbImage decode_webp_first_frame(const WebPData& data, int64_t max_pixels, const std::string& name) {
   WebPAnimDecoderOptions opts;
   if (!WebPAnimDecoderOptionsInit(&opts)) fail(name, "cannot initialise libwebp");
   opts.color_mode = MODE_RGBA;
@@ -201,7 +229,7 @@ RgbImage decode_webp_first_frame(const WebPData& data, const std::string& name) 
   if (!dec) fail(name, "corrupt or truncated animated WebP");
   WebPAnimInfo info;
   if (!WebPAnimDecoderGetInfo(dec.get(), &info)) fail(name, "corrupt animated WebP");
-  check_size(info.canvas_width, info.canvas_height, name);
+  check_size(info.canvas_width, info.canvas_height, max_pixels, name);
   uint8_t* rgba = nullptr;
   int timestamp = 0;
   if (!WebPAnimDecoderGetNext(dec.get(), &rgba, &timestamp) || !rgba) {
@@ -216,16 +244,16 @@ RgbImage decode_webp_first_frame(const WebPData& data, const std::string& name) 
   return img;
 }
 
-RgbImage decode_webp(const std::vector<uint8_t>& bytes, const std::string& name) {
+RgbImage decode_webp(const std::vector<uint8_t>& bytes, int64_t max_pixels, const std::string& name) {
   WebPDecoderConfig config;
   if (!WebPInitDecoderConfig(&config)) fail(name, "cannot initialise libwebp");
   VP8StatusCode st = WebPGetFeatures(bytes.data(), bytes.size(), &config.input);
   if (st != VP8_STATUS_OK) fail(name, std::string("unreadable WebP header (") + webp_status_text(st) + ")");
-  check_size(config.input.width, config.input.height, name);  // the canvas, for an animation
+  check_size(config.input.width, config.input.height, max_pixels, name);  // the canvas, for an animation
   const WebPData data{bytes.data(), bytes.size()};
   RgbImage img;
   if (config.input.has_animation) {
-    img = decode_webp_first_frame(data, name);
+    img = decode_webp_first_frame(data, max_pixels, name);
   } else {
     img.width = config.input.width;
     img.height = config.input.height;
@@ -245,6 +273,19 @@ RgbImage decode_webp(const std::vector<uint8_t>& bytes, const std::string& name)
 }
 
 }  // namespace
+
+int exif_orientation(const uint8_t* data, size_t size) {
+  if (!data || size == 0 || size > UINT_MAX) return 1;
+  std::unique_ptr<ExifData, decltype(&exif_data_unref)> ed(exif_data_new(), exif_data_unref);
+  if (!ed) return 1;
+  // The block as recorded: no "fixing" to the specification, which adds tags.
+  exif_data_unset_option(ed.get(), EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+  exif_data_load_data(ed.get(), data, static_cast<unsigned int>(size));
+  const ExifEntry* e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
+  if (!e || e->format != EXIF_FORMAT_SHORT || e->components < 1 || !e->data || e->size < 2) return 1;
+  const int v = exif_get_short(e->data, exif_data_get_byte_order(ed.get()));
+  return v >= 1 && v <= 8 ? v : 1;
+}
 
 void apply_exif_orientation(RgbImage& img, int orientation) {
   if (orientation < 2 || orientation > 8) return;
@@ -280,7 +321,7 @@ void apply_exif_orientation(RgbImage& img, int orientation) {
   img.height = out_h;
 }
 
-ImageDecoder::ImageDecoder() : tj_(tjInitDecompress()) {
+ImageDecoder::ImageDecoder(int64_t max_pixels) : tj_(tjInitDecompress()), max_pixels_(max_pixels) {
   if (!tj_) throw Error(std::string("cannot initialise libjpeg-turbo: ") + tjGetErrorStr2(nullptr));
 }
 
@@ -290,14 +331,18 @@ ImageDecoder::~ImageDecoder() {
 
 RgbImage ImageDecoder::decode(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (bytes.empty()) fail(name, "empty file");
-  if (is_jpeg(bytes)) return decode_jpeg(tj_, bytes, name);
-  if (is_webp(bytes)) return decode_webp(bytes, name);
+  if (is_jpeg(bytes)) return decode_jpeg(tj_, bytes, max_pixels_, name);
+  if (is_webp(bytes)) return decode_webp(bytes, max_pixels_, name);
+  if (bytes.size() > INT_MAX) fail(name, "file too large");
+  int64_t png_w = 0, png_h = 0;
+  if (png_size(bytes, &png_w, &png_h)) check_size(png_w, png_h, max_pixels_, name);
+  if (const char* problem = pnm_header_problem(bytes)) fail(name, problem);
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n)) {
     fail(name,
          std::string("not a JPEG, WebP, PNG, BMP, TGA, GIF or PNM image (") + stbi_failure_reason() + ")");
   }
-  check_size(w, h, name);
+  check_size(w, h, max_pixels_, name);
   stbi_uc* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n, 3);
   if (!data) fail(name, stbi_failure_reason());
   RgbImage img;

@@ -9,6 +9,7 @@
 // block is not a failure (the image is taken as stored).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,13 +28,15 @@ struct RgbImage {
   }
 };
 
-// Refused before decoding: more pixels than the SDK's default limit.
+// Refused before decoding (from the dimensions in the file's header, before any
+// pixel buffer is allocated): more pixels than the SDK's default limit, 64 Mpx.
 inline constexpr int64_t kMaxImagePixels = int64_t{64} << 20;
 
 // Holds a libjpeg-turbo handle; one per thread.
 class ImageDecoder {
  public:
-  ImageDecoder();
+  // Images of more than `max_pixels` pixels are refused (Error "too large").
+  explicit ImageDecoder(int64_t max_pixels = kMaxImagePixels);
   ~ImageDecoder();
   ImageDecoder(const ImageDecoder&) = delete;
   ImageDecoder& operator=(const ImageDecoder&) = delete;
@@ -43,6 +46,7 @@ class ImageDecoder {
 
  private:
   void* tj_ = nullptr;
+  int64_t max_pixels_;
 };
 
 // Turns pixels stored with EXIF Orientation `orientation` (1-8) upright:
@@ -50,6 +54,12 @@ class ImageDecoder {
 // clockwise, 7 transverses, 8 turns 90 degrees anticlockwise; 5-8 swap width
 // and height. Any other value leaves the image as it is.
 void apply_exif_orientation(RgbImage& img, int orientation);
+
+// The Orientation tag (IFD0) of an EXIF block that starts with "Exif\0\0" (as in
+// a JPEG APP1 segment), read by libexif. A block libexif cannot read (corrupt,
+// truncated, offsets out of range), a missing tag or a value outside 1-8 all
+// give 1: a broken EXIF block is ignored and the image is used as stored.
+int exif_orientation(const uint8_t* data, size_t size);
 
 // A deterministic synthetic RGB frame (gradients plus a face-sized blob).
 RgbImage synthetic_frame(int width, int height);

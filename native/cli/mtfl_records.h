@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct MtflRecord {
 
 // Records of `path` in file order (blank lines skipped); throws Error on a malformed line.
 std::vector<MtflRecord> read_mtfl(const std::string& path);
+// Same, from a stream; `path` is used in messages.
+std::vector<MtflRecord> parse_mtfl(std::istream& in, const std::string& path);
 // The records of `split` (all | dev | train), at most `limit` (> 0); throws Error when none
 // (`path` names the file).
 std::vector<MtflRecord> mtfl_split(std::vector<MtflRecord> all, const std::string& split, int64_t limit,

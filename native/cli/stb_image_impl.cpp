@@ -8,6 +8,15 @@
 #define STBI_ONLY_GIF
 #define STBI_ONLY_PNM
 #define STBI_MAX_DIMENSIONS (1 << 16)
+// stb_image calls memcpy with a null buffer and a length of 0 (a PNG whose first IDAT
+// chunk is empty: undefined behaviour, found by tests/fuzz); its copies go through
+// this wrapper, which skips empty ones. <string.h> first, so that its declaration
+// is not renamed.
+#include <string.h>
+static inline void* faceattr_stbi_memcpy(void* dst, const void* src, size_t n) {
+  return n ? memcpy(dst, src, n) : dst;
+}
+#define memcpy faceattr_stbi_memcpy
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wsign-compare"
