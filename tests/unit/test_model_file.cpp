@@ -431,6 +431,24 @@ TEST_CASE("graph validation names the offending node or tensor", "[model_file]")
       CHECK(msg.find("scale") != std::string::npos);
     }
   }
+  SECTION("int8 layer whose int32 accumulator can overflow") {
+    faceattr::test::TinyModelSpec spec;
+    spec.int8 = true;
+    for (int32_t big : {std::numeric_limits<int32_t>::min() + 1, std::numeric_limits<int32_t>::max() - 1}) {
+      for (const char* name : {"conv1", "fc"}) {
+        INFO(name << " bias " << big);
+        ModelDef m = faceattr::test::make_tiny_anet(spec);
+        auto& b = m.tensors[m.nodes[node_index(m, name)].inputs[2]].data;
+        std::memcpy(b.data(), &big, sizeof(big));
+        check_refused(m, "can overflow");
+      }
+    }
+    // A bias that leaves room for 255 * sum |w| loads.
+    ModelDef m = faceattr::test::make_tiny_anet(spec);
+    const int32_t fine = 1 << 24;
+    std::memcpy(m.tensors[m.nodes[node_index(m, "conv1")].inputs[2]].data.data(), &fine, sizeof(fine));
+    CHECK(sdk_load(mf::serialize(m)) == FACEATTR_OK);
+  }
   SECTION("int8 bias scale inconsistent with input and weight scales") {
     faceattr::test::TinyModelSpec spec;
     spec.int8 = true;

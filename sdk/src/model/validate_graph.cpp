@@ -1,6 +1,9 @@
 // Graph validation: indices, topological order, per-op shapes and dtypes,
 // quantisation, and the documented network input/output shapes.
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "model/model.h"
@@ -221,6 +224,18 @@ class Checker {
           if ((b.zero_points.size() == 1 ? b.zero_points[0] : b.zero_points[oc]) != 0)
             return fail(where_ + ": int32 bias must have zero_point 0");
         }
+      }
+      // Every int8 kernel sums bias + (x - zero point) * w in int32, |x - zero point| <= 255:
+      // refuse a channel whose largest possible sum does not fit.
+      const auto* wq = reinterpret_cast<const int8_t*>(w.data);
+      const auto* bq = bi >= 0 ? reinterpret_cast<const int32_t*>(m_.tensors[bi].data) : nullptr;
+      const size_t taps = w.elements / static_cast<size_t>(out_c);
+      for (int oc = 0; oc < out_c; ++oc) {
+        int64_t bound = bq ? std::llabs(static_cast<int64_t>(bq[oc])) : 0;
+        for (size_t k = 0; k < taps; ++k) bound += 255 * std::abs(static_cast<int32_t>(wq[oc * taps + k]));
+        if (bound > std::numeric_limits<int32_t>::max())
+          return fail(where_ + ": int32 accumulator of channel " + std::to_string(oc) +
+                      " can overflow (|bias| + 255 * sum |w| = " + std::to_string(bound) + ")");
       }
     }
     return Status::ok();
