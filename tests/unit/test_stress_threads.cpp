@@ -64,9 +64,7 @@ struct Frame {
   faceattr_image view() const { return {px.data(), w, h, stride, format}; }
 };
 
-int channels(faceattr_pixel_format f) {
-  return f == FACEATTR_PIXEL_RGBA || f == FACEATTR_PIXEL_BGRA ? 4 : 3;
-}
+int channels(faceattr_pixel_format f) { return f == FACEATTR_PIXEL_RGBA || f == FACEATTR_PIXEL_BGRA ? 4 : 3; }
 
 void put(Frame* f, int x, int y, int r, int g, int b) {
   if (x < 0 || y < 0 || x >= f->w || y >= f->h) return;
@@ -97,7 +95,7 @@ void draw_face(Frame* f, float cx, float cy, float s, int tone) {
     ellipse(f, cx + side * 0.15f * s, cy - 0.13f * s, 0.09f * s, 0.02f * s, 60, 40, 30);
   }
   ellipse(f, cx, cy + 0.08f * s, 0.04f * s, 0.09f * s, 130 + tone, 90 + tone / 2, 75);  // nose
-  ellipse(f, cx, cy + 0.27f * s, 0.13f * s, 0.035f * s, 150, 55, 60);                  // mouth
+  ellipse(f, cx, cy + 0.27f * s, 0.13f * s, 0.035f * s, 150, 55, 60);                   // mouth
 }
 
 // Frame k of the stress set: sizes from 33x41 to 320x240, the four pixel formats,
@@ -184,15 +182,15 @@ Outcome run_once(faceattr_session* s, const faceattr_image& img) {
   return o;
 }
 
-faceattr_session* make_session(const std::vector<uint8_t>& anet, const std::vector<uint8_t>& lnet, int threads,
-                               int localize = 1) {
+faceattr_session* make_session(const std::vector<uint8_t>& anet, const std::vector<uint8_t>& lnet,
+                               int threads, int localize = 1) {
   faceattr_session_params p = faceattr_session_default_params();
   p.n_threads = threads;
   p.localize = localize;
   p.min_face_size = 16;
   faceattr_session* s = nullptr;
-  const faceattr_status st =
-      faceattr_session_create(anet.data(), anet.size(), lnet.empty() ? nullptr : lnet.data(), lnet.size(), &p, &s);
+  const faceattr_status st = faceattr_session_create(
+      anet.data(), anet.size(), lnet.empty() ? nullptr : lnet.data(), lnet.size(), &p, &s);
   INFO(faceattr_last_error());
   REQUIRE(st == FACEATTR_OK);
   return s;
@@ -246,7 +244,8 @@ TEST_CASE("stress: 8 threads, one session each from one model buffer, equal to o
       p.n_threads = 1 + t % 2;
       p.min_face_size = 16;
       faceattr_session* s = nullptr;
-      if (faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) != FACEATTR_OK) {
+      if (faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) !=
+          FACEATTR_OK) {
         log.failures = 1;
         log.first_problem = std::string("create: ") + faceattr_last_error();
         ready.fetch_add(1);
@@ -261,8 +260,8 @@ TEST_CASE("stress: 8 threads, one session each from one model buffer, equal to o
         log.faces += o.faces;
         if (o.status != FACEATTR_OK) {
           if (log.failures++ == 0)
-            log.first_problem = "frame " + std::to_string(k) + ": " + faceattr_status_string(o.status) + ": " +
-                                faceattr_last_error();
+            log.first_problem = "frame " + std::to_string(k) + ": " + faceattr_status_string(o.status) +
+                                ": " + faceattr_last_error();
         } else if (o.bytes != want[static_cast<size_t>(k)].bytes) {
           if (log.mismatches++ == 0 && log.failures == 0)
             log.first_problem = "frame " + std::to_string(k) + " (predict " + std::to_string(i) +
@@ -341,7 +340,8 @@ TEST_CASE("pipeline at 2, 3, 4 and 8 threads equals 1 thread bit for bit", "[thr
         CHECK(got.localised[i].bytes == one.localised[i].bytes);
         CHECK(got.whole[i].bytes == one.whole[i].bytes);
         CHECK(got.no_lnet[i].bytes == one.no_lnet[i].bytes);
-        CHECK(std::memcmp(got.crops[i].data(), one.crops[i].data(), got.crops[i].size() * sizeof(float)) == 0);
+        CHECK(std::memcmp(got.crops[i].data(), one.crops[i].data(), got.crops[i].size() * sizeof(float)) ==
+              0);
       }
     }
   }
@@ -416,7 +416,8 @@ TEST_CASE("one session, two threads: the second call gets FACEATTR_ERR_BUSY and 
     p.abort_callback = gate_abort;
     p.abort_user_data = &gate;
     faceattr_session* s = nullptr;
-    REQUIRE(faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) == FACEATTR_OK);
+    REQUIRE(faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) ==
+            FACEATTR_OK);
     const faceattr_image va = a.view(), vb = b.view();
 
     // Frame b's result in the session; then a predict of frame a held mid-network.
@@ -446,9 +447,8 @@ TEST_CASE("one session, two threads: the second call gets FACEATTR_ERR_BUSY and 
       outputs_untouched = faces == nullptr && n == 0;  // documented: cleared on every failure
       std::vector<float> probs(static_cast<size_t>(faceattr_session_n_attributes(s)), -1.0f);
       note("predict_crop", faceattr_session_predict_crop(s, &vb, probs.data()));
-      outputs_untouched = outputs_untouched && std::all_of(probs.begin(), probs.end(), [](float v) {
-                            return v == -1.0f;
-                          });
+      outputs_untouched =
+          outputs_untouched && std::all_of(probs.begin(), probs.end(), [](float v) { return v == -1.0f; });
       faceattr_explanation e[1];
       note("explain", faceattr_session_explain(s, 0, kExplained, 1, e));
       faceattr_response_map map{};
@@ -547,8 +547,9 @@ TEST_CASE("one session hammered from two threads: only OK or BUSY, OK results ri
         } else {
           std::fill(probs.begin(), probs.end(), -1.0f);
           st = faceattr_session_predict_crop(s, &v, probs.data());
-          right = st == FACEATTR_OK ? std::memcmp(probs.data(), want_crop[k].data(), na * sizeof(float)) == 0
-                                    : std::all_of(probs.begin(), probs.end(), [](float p) { return p == -1.0f; });
+          right = st == FACEATTR_OK
+                      ? std::memcmp(probs.data(), want_crop[k].data(), na * sizeof(float)) == 0
+                      : std::all_of(probs.begin(), probs.end(), [](float p) { return p == -1.0f; });
         }
         if (st == FACEATTR_OK) {
           ++log.ok;
@@ -559,13 +560,15 @@ TEST_CASE("one session hammered from two threads: only OK or BUSY, OK results ri
         } else if (log.other++ == 0) {
           log.first_problem = std::string(faceattr_status_string(st)) + ": " + faceattr_last_error();
         }
-        if (!right && log.wrong++ == 0) log.first_problem = "call " + std::to_string(i) + " gave a wrong answer";
+        if (!right && log.wrong++ == 0)
+          log.first_problem = "call " + std::to_string(i) + " gave a wrong answer";
       }
     });
   }
   for (auto& t : threads) t.join();
   for (int t = 0; t < 2; ++t) {
-    INFO("thread " << t << ": " << logs[t].ok << " OK, " << logs[t].busy << " BUSY; " << logs[t].first_problem);
+    INFO("thread " << t << ": " << logs[t].ok << " OK, " << logs[t].busy << " BUSY; "
+                   << logs[t].first_problem);
     CHECK(logs[t].other == 0);
     CHECK(logs[t].wrong == 0);
     CHECK(logs[t].ok == calls);
