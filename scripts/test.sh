@@ -21,8 +21,9 @@ cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
 
-# ThreadSanitizer over the unit suite: kernels, the thread pool (up to 8 threads),
-# preprocessing and the pipeline at 1-3 threads.
+# ThreadSanitizer over the unit suite: kernels, the thread pool, preprocessing and
+# the pipeline (predict with and without the localiser, explain) at 1-8 threads,
+# 8 sessions at once and one session from two threads (FACEATTR_ERR_BUSY).
 cmake --preset tsan
 cmake --build --preset tsan -j "$jobs"
 # Without address-space randomisation: GCC 12's TSan cannot map its shadow memory on

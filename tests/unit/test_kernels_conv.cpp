@@ -411,11 +411,16 @@ TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels
 
 // Three threads: the pool's per-thread ranges and stealing split work unevenly.
 // Four: Winograd layers with a few register tiles of rows split their panels.
-TEST_CASE("conv2d with 3 and 4 threads", "[kernels][conv]") {
+// Eight (more threads than most test machines' cores, often more than the rows
+// or panels of a layer): ranges of one chunk or none, most work stolen. XNNPACK
+// runs at 3 and 4 threads only (families_at).
+TEST_CASE("conv2d with 3, 4 and 8 threads", "[kernels][conv]") {
   run_conv_suite(DType::F32, 3, 20, 303);
   run_conv_suite(DType::I8, 3, 20, 304);
   run_conv_suite(DType::F32, 4, 10, 305);
   run_conv_suite(DType::I8, 4, 10, 306);
+  run_conv_suite(DType::F32, 8, 10, 307, families_at(8));
+  run_conv_suite(DType::I8, 8, 10, 308, families_at(8));
 }
 
 #if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
@@ -433,9 +438,9 @@ TEST_CASE("conv2d simd: every compiled Highway target matches the reference", "[
 #endif
 
 TEST_CASE("fully connected: optimised families match the reference", "[kernels][fc]") {
-  for (int threads : {1, 2}) {
+  for (int threads : {1, 2, 3, 4, 8}) {
     TestContext tc(threads);
-    for (Family fam : optimized_families()) {
+    for (Family fam : families_at(threads)) {
       std::mt19937 rng(555 + threads);
       for (int i = 0; i < 80; ++i) {
         FullyConnectedDesc d;

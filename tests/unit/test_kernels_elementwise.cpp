@@ -35,9 +35,9 @@ QParam random_q(std::mt19937& rng) { return {rand_float(rng, 0.005f, 0.1f), rand
 }  // namespace
 
 static void add_suite() {
-  for (int threads : {1, 2}) {
+  for (int threads : {1, 2, 3, 4, 8}) {
     TestContext tc(threads);
-    for (Family fam : optimized_families()) {
+    for (Family fam : families_at(threads)) {
       std::mt19937 rng(31 + threads);
       for (int i = 0; i < 60; ++i) {
         AddDesc d;

@@ -47,9 +47,9 @@ bool must_serve_pool(Family fam, const Pool2dDesc& d) {
 }  // namespace
 
 static void pool2d_suite() {
-  for (int threads : {1, 2}) {
+  for (int threads : {1, 2, 3, 4, 8}) {
     TestContext tc(threads);
-    for (Family fam : optimized_families()) {
+    for (Family fam : families_at(threads)) {
       std::mt19937 rng(2024 + threads);
       int served = 0;
       for (int i = 0; i < 300; ++i) {
@@ -95,9 +95,9 @@ static void pool2d_suite() {
 TEST_CASE("pool2d: optimised families match the reference", "[kernels][pool]") { pool2d_suite(); }
 
 static void global_avg_pool_suite() {
-  for (int threads : {1, 2}) {
+  for (int threads : {1, 2, 3, 4, 8}) {
     TestContext tc(threads);
-    for (Family fam : optimized_families()) {
+    for (Family fam : families_at(threads)) {
       std::mt19937 rng(7 + threads);
       for (int i = 0; i < 80; ++i) {
         GlobalAvgPoolDesc d;

@@ -274,7 +274,7 @@ TEST_CASE("pipeline: a dense box-map LNet (5 channels) on every backend: its fac
   REQUIRE(raw.size() == 16u * 12u * 5u);
   for (faceattr_backend b : kAllBackends) {
     if (!faceattr_backend_available(b)) continue;
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 4, 8}) {
       INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads");
       faceattr_session* s = make(anet, lnet, b, threads);
       const Result r = predict(s, f.view());
@@ -319,7 +319,7 @@ TEST_CASE("pipeline: every backend, thread count and dtype gives the same boxes"
     const float tol = int8 ? 0.03f : 1e-4f;
     for (faceattr_backend b : kAllBackends) {
       if (!faceattr_backend_available(b)) continue;
-      for (int threads : {1, 2}) {
+      for (int threads : {1, 2, 3, 4, 8}) {
         INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8);
         faceattr_session* s = make(anet, lnet, b, threads);
         const Result got = predict(s, f.view());

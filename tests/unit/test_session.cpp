@@ -295,7 +295,7 @@ TEST_CASE("every available backend and thread count gives close results", "[sess
     const float tol = int8 ? 0.03f : 1e-4f;
     for (faceattr_backend b : kAllBackends) {
       if (!faceattr_backend_available(b)) continue;
-      for (int threads : {1, 2, 3}) {
+      for (int threads : {1, 2, 3, 4, 8}) {
         INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8);
         faceattr_session* s = make_session(model, b, threads);
         REQUIRE(faceattr_session_predict_crop(s, &v, got.data()) == FACEATTR_OK);

@@ -77,7 +77,7 @@ TEST_CASE("back-to-back jobs never mix, and sleeping workers wake up", "[thread_
   // Workers spin between jobs, claim chunks by compare-and-swap on (job, chunk)
   // and sleep after a few hundred microseconds idle: many short jobs with
   // different callbacks stress the hand-over, the pauses the sleep/wake path.
-  for (int threads : {2, 3}) {
+  for (int threads : {2, 3, 4, 8}) {
     faceattr::ThreadPool pool(threads);
     std::vector<int> a(7), b(13);
     for (int job = 0; job < 3000; ++job) {
@@ -98,10 +98,12 @@ TEST_CASE("a late worker never runs a chunk of a finished job inside the next", 
   // 29 chunks here) must not let it claim a chunk of the old job against the new job's
   // end: that chunk would run with the old job's callback and count toward the new one.
   // Checked without Catch inside the callback (it runs on the workers).
-  for (int threads : {2, 4}) {
+  for (int threads : {2, 3, 4, 8}) {
     faceattr::ThreadPool pool(threads);
     std::atomic<long> bad{0};
-    for (int job = 0; job < 100000; ++job) {
+    // Fewer jobs with more threads than cores: each job then waits for descheduled workers.
+    const int jobs = threads > 4 ? 20000 : 100000;
+    for (int job = 0; job < jobs; ++job) {
       const size_t n = job % 2 ? 3 : 29;
       std::atomic<int> hits[29] = {};
       pool.parallel_for(n, [&](size_t b, size_t e) {

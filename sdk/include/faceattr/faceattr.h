@@ -24,8 +24,12 @@
  *    on failure, sets a per-thread message read with faceattr_last_error().
  *  - Models are read from caller-owned byte buffers; the SDK never opens files.
  *    The buffer may be freed once faceattr_session_create returns.
- *  - A session is not thread-safe: use one session per thread, or serialise calls.
- *    A failed call leaves the session usable.
+ *  - A session serves one call at a time; a second concurrent call returns
+ *    FACEATTR_ERR_BUSY and changes nothing (it never waits). Use one session per
+ *    thread, or serialise calls; calls from different threads one after another
+ *    need no locking of their own. Sessions are independent: any number may run
+ *    at once, each from its own thread, created from the same model bytes.
+ *    See "Threads" below. A failed call leaves the session usable.
  *  - Predictions allocate no memory: buffers are planned at create time.
  *  - Params structs grow by adding fields at the end; always start from
  *    *_default_params().
@@ -72,7 +76,8 @@ typedef enum faceattr_status {
   FACEATTR_ERR_UNSUPPORTED = 4,      /* valid request this build cannot serve (e.g. backend) */
   FACEATTR_ERR_OUT_OF_MEMORY = 5,
   FACEATTR_ERR_CANCELLED = 6, /* the abort callback asked to stop */
-  FACEATTR_ERR_INTERNAL = 7
+  FACEATTR_ERR_INTERNAL = 7,
+  FACEATTR_ERR_BUSY = 8 /* another call on the same session is in progress; nothing was done */
 } faceattr_status;
 
 /** Pixel layouts of an input image: 8 bits per channel, interleaved. */
@@ -144,6 +149,23 @@ typedef struct faceattr_face {
 } faceattr_face;
 
 typedef struct faceattr_session faceattr_session;
+
+/*
+ * Threads. A session serves one call at a time. The calls that run work on the
+ * session or read what such work wrote -- faceattr_session_predict,
+ * _predict_crop, _explain, _response_map, _last_timings, _lnet_input,
+ * _decode_faces and _anet_input -- each hold the session for their duration: a
+ * second of them entering while one runs (from another thread, or from the
+ * first call's abort or log callback) returns FACEATTR_ERR_BUSY at once,
+ * changes nothing in the session and does not wait. Results the first call
+ * hands out (faces, maps) stay valid until the next call that replaces them.
+ * The other session calls (n_attributes, attribute_name, _threshold, backend,
+ * model_metadata, has_localizer, stage_info, whole_image_crop, faceattr_session_model)
+ * read only what faceattr_session_create fixed and may be called from any thread
+ * at any time. faceattr_session_free must not overlap any call on the session.
+ * A session's n_threads worker threads are its own; sessions share no mutable
+ * state, so separate sessions may run at once on separate threads.
+ */
 
 FACEATTR_API faceattr_session_params faceattr_session_default_params(void);
 

@@ -14,6 +14,8 @@
 // which carries the faceattr_status and faceattr_last_error()'s message. For code
 // built without exceptions, Session::try_create and the try_* calls return the
 // status instead. Session is move-only and frees the C session on destruction.
+// Like the C session it serves one call at a time: a call made while another
+// runs on it fails with FACEATTR_ERR_BUSY (Error::status()) and does nothing.
 // Model describes a model file or a session's network (faceattr_model_*).
 #pragma once
 

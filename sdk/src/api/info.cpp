@@ -26,6 +26,8 @@ const char* faceattr_status_string(faceattr_status status) {
       return "FACEATTR_ERR_CANCELLED";
     case FACEATTR_ERR_INTERNAL:
       return "FACEATTR_ERR_INTERNAL";
+    case FACEATTR_ERR_BUSY:
+      return "FACEATTR_ERR_BUSY";
   }
   return "FACEATTR_ERR_UNKNOWN";
 }

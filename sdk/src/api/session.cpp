@@ -13,6 +13,18 @@
 
 using faceattr::invalid_argument;
 using faceattr::Status;
+using faceattr::api::busy_status;
+using faceattr::api::SessionCall;
+
+namespace faceattr::api {
+
+Status busy_status(const char* call) {
+  return Status(FACEATTR_ERR_BUSY, std::string(call) +
+                                       ": another call on this session is in progress (a session serves one "
+                                       "call at a time; use one session per thread)");
+}
+
+}  // namespace faceattr::api
 
 namespace {
 
@@ -129,6 +141,8 @@ faceattr_status faceattr_session_predict(faceattr_session* session, const faceat
     return faceattr::report(invalid_argument("faceattr_session_predict: null argument"));
   *faces = nullptr;
   *n_faces = 0;
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_predict"));
   const Status valid = faceattr::image::validate_image(*image, session->params.max_image_pixels);
   if (!valid.is_ok()) return faceattr::report(valid);
   faceattr_timings t{};
@@ -148,6 +162,8 @@ faceattr_status faceattr_session_predict_crop(faceattr_session* session, const f
   FACEATTR_GUARD_BEGIN
   if (session == nullptr || image == nullptr || probs == nullptr)
     return faceattr::report(invalid_argument("faceattr_session_predict_crop: null argument"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_predict_crop"));
   const Status valid = faceattr::image::validate_image(*image, session->params.max_image_pixels);
   if (!valid.is_ok()) return faceattr::report(valid);
   faceattr_timings t{};
@@ -194,6 +210,8 @@ faceattr_status faceattr_session_response_map(const faceattr_session* session, f
   faceattr::clear_last_error();
   if (session == nullptr || out == nullptr)
     return faceattr::report(invalid_argument("faceattr_session_response_map: null argument"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_response_map"));
   if (!session->pipeline.localizes())
     return faceattr::report(
         Status(FACEATTR_ERR_UNSUPPORTED,
@@ -216,6 +234,8 @@ faceattr_status faceattr_session_explain(faceattr_session* session, int32_t face
   if (session == nullptr || (n_attributes > 0 && (attributes == nullptr || out == nullptr)) ||
       n_attributes < 0)
     return faceattr::report(invalid_argument("faceattr_session_explain: null argument or negative count"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_explain"));
   return faceattr::report(session->pipeline.explain(face_index, attributes, n_attributes, out));
   FACEATTR_GUARD_END
 }
@@ -228,6 +248,8 @@ faceattr_status faceattr_session_last_timings(const faceattr_session* session, f
   faceattr::clear_last_error();
   if (session == nullptr || out == nullptr)
     return faceattr::report(invalid_argument("faceattr_session_last_timings: null argument"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_last_timings"));
   *out = session->timings;
   return FACEATTR_OK;
 }

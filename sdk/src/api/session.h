@@ -1,6 +1,7 @@
 // The objects behind the opaque faceattr_session and faceattr_model handles.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct faceattr_session {
   // faceattr_session_decode_faces: the decoder's faces (face_slots), before their C form.
   std::vector<faceattr::pipeline::FaceCrop> stage_crops;
 
+  // Set while a call that reads or writes the state above runs (api::SessionCall):
+  // a second, concurrent call returns FACEATTR_ERR_BUSY instead of racing it.
+  mutable std::atomic<bool> busy{false};
+
   ~faceattr_session();
 };
 
@@ -54,5 +59,29 @@ Status create_exec_context(faceattr_session* s);
 
 // Points `out` at `m` (which must outlive it) and builds its C string views. May allocate.
 void bind_model(const model::Model* m, faceattr_model* out);
+
+// One call's hold on a session: entered() when no other call holds it, else the
+// call must return busy_status() and touch nothing. The exchange (acquire) and
+// the release at the end order one call's writes before the next call's reads,
+// so calls from different threads, one at a time, need no other locking. Never
+// waits.
+class SessionCall {
+ public:
+  explicit SessionCall(const faceattr_session* s)
+      : s_(s), entered_(!s->busy.exchange(true, std::memory_order_acquire)) {}
+  ~SessionCall() {
+    if (entered_) s_->busy.store(false, std::memory_order_release);
+  }
+  SessionCall(const SessionCall&) = delete;
+  SessionCall& operator=(const SessionCall&) = delete;
+  bool entered() const { return entered_; }
+
+ private:
+  const faceattr_session* s_;
+  bool entered_;
+};
+
+// FACEATTR_ERR_BUSY for `call` (the entry point's name).
+Status busy_status(const char* call);
 
 }  // namespace faceattr::api

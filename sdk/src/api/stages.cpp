@@ -11,6 +11,8 @@
 
 using faceattr::invalid_argument;
 using faceattr::Status;
+using faceattr::api::busy_status;
+using faceattr::api::SessionCall;
 using faceattr::pipeline::FacePipeline;
 
 namespace {
@@ -63,6 +65,8 @@ faceattr_status faceattr_session_lnet_input(faceattr_session* session, const fac
   faceattr::clear_last_error();
   if (session == nullptr)
     return faceattr::report(invalid_argument("faceattr_session_lnet_input: null session"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_lnet_input"));
   const FacePipeline& pl = session->pipeline;
   const Status localizing = unless_localizing(pl, "faceattr_session_lnet_input");
   if (!localizing.is_ok()) return faceattr::report(localizing);
@@ -90,6 +94,8 @@ faceattr_status faceattr_session_decode_faces(faceattr_session* session, const f
   if (n_faces != nullptr) *n_faces = 0;
   if (session == nullptr)
     return faceattr::report(invalid_argument("faceattr_session_decode_faces: null session"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_decode_faces"));
   FacePipeline& pl = session->pipeline;
   const Status localizing = unless_localizing(pl, "faceattr_session_decode_faces");
   if (!localizing.is_ok()) return faceattr::report(localizing);
@@ -135,6 +141,8 @@ faceattr_status faceattr_session_anet_input(faceattr_session* session, const fac
   faceattr::clear_last_error();
   if (session == nullptr || image == nullptr || crop == nullptr || input == nullptr)
     return faceattr::report(invalid_argument("faceattr_session_anet_input: null argument"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_anet_input"));
   const Status valid = faceattr::image::validate_image(*image, session->params.max_image_pixels);
   if (!valid.is_ok()) return faceattr::report(valid);
   return faceattr::report(session->pipeline.anet_input(
