@@ -74,7 +74,7 @@ function invalid(message) {
   return new FaceAttrError(message, 'FACEATTR_ERR_INVALID_ARGUMENT');
 }
 
-/** One SDK session in one module instance. Not thread-safe (like the C API). */
+/** One SDK session in one module instance; one call at a time (JS is single-threaded per module). */
 export class Engine {
   /**
    * @param module  a loaded module (loadModule)
