@@ -205,6 +205,29 @@ TEST_CASE("pipeline: the coarse pass finds a face the fine pass misses, sized by
   }
 }
 
+TEST_CASE("pipeline: a box longer than 4 frame sides is no face", "[pipeline]") {
+  // The size model without weights gives every box exp(size_bias) LNet pixels; the 128x96
+  // frame is at scale 0.5, so the box is 2 exp(size_bias) frame pixels against a limit of
+  // 4 * 128 = 512. (A fuzzed LNet made 32,880 px boxes on a 32x24 frame, and resampling
+  // such a crop took seconds.)
+  const auto anet = tiny_anet();
+  const Frame f = red_frame(128, 96, {RedBox{24, 8, 80, 80}});
+  for (auto [side, found] : {std::pair{40.0, 1}, {250.0, 1}, {262.0, 0}, {5000.0, 0}, {1e6, 0}}) {
+    INFO("box of " << side << " LNet px");
+    TinyLnetSpec spec;
+    spec.metadata = {{"license", "test-only"},
+                     {"lnet.threshold", "0.99"},
+                     {"lnet.size_bias", std::to_string(std::log(side))},
+                     {"lnet.size_w1", "0"},
+                     {"lnet.size_w2", "0"}};
+    faceattr_session* s = make(anet, faceattr::test::tiny_lnet_bytes(spec));
+    const Result r = predict(s, f.view());
+    CHECK(static_cast<int>(r.faces.size()) == found);
+    for (const auto& face : r.faces) CHECK(face.box[2] == Approx(2.0 * side).epsilon(1e-4));
+    faceattr_session_free(s);
+  }
+}
+
 TEST_CASE("pipeline: response map geometry in frame pixels", "[pipeline]") {
   const auto anet = tiny_anet();
   const auto lnet = faceattr::test::tiny_lnet_bytes({});

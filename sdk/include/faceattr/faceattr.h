@@ -136,7 +136,8 @@ typedef struct faceattr_image {
 
 /**
  * One face. Box in input-image pixels (x, y: top-left; may extend past the
- * image). `probs[i]` is the probability of attribute i, `present[i]` is 1 when
+ * image, but the localiser reports no box longer than 4 times the image's
+ * longer side). `probs[i]` is the probability of attribute i, `present[i]` is 1 when
  * probs[i] >= the model's threshold for i. Both arrays have
  * faceattr_session_n_attributes() entries and, like the face array itself,
  * stay valid until the next predict call on the session or its free.

@@ -163,6 +163,10 @@ int FacePipeline::faces_of_maps(const float* const* maps, const image::Letterbox
   if (n == 0) return 0;
   const int found = decoder_->decode_passes(maps, rx, ry, n, min_side, boxes_.data());
   const DecodeParams& dp = decoder_->params();
+  // A box whose longer side exceeds kMaxFaceToFrame frame sides is no face of this frame
+  // (a broken LNet or a map of noise); resampling its crop would also cost in proportion.
+  const float max_face = kMaxFaceToFrame * std::max(static_cast<float>(g.content_w) / g.scale_x,
+                                                    static_cast<float>(g.content_h) / g.scale_y);
   int kept = 0;
   for (int k = 0; k < found && kept < options_.max_faces; ++k) {
     const FaceBox& b = boxes_[static_cast<size_t>(k)];
@@ -170,7 +174,7 @@ int FacePipeline::faces_of_maps(const float* const* maps, const image::Letterbox
     if (!(frame.w > 0.0f) || !(frame.h > 0.0f) || !std::isfinite(frame.x) || !std::isfinite(frame.y) ||
         !std::isfinite(frame.w) || !std::isfinite(frame.h))
       continue;
-    if (std::min(frame.w, frame.h) < min_face) continue;
+    if (std::min(frame.w, frame.h) < min_face || !(std::max(frame.w, frame.h) <= max_face)) continue;
     FaceCrop& c = out[kept++];
     c.frame = frame;
     c.anet = anet_crop_of(frame, dp, anet_aspect_);

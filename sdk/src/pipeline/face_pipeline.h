@@ -63,6 +63,9 @@ struct LnetGeometry {
 // otherwise. Fills the decoder parameters and the map geometry.
 Status check_lnet(const model::Model& lnet, DecodeParams* params, LnetGeometry* geometry);
 
+// Faces whose box is longer than this many times the frame's longer side are dropped.
+inline constexpr float kMaxFaceToFrame = 4.0f;
+
 struct PipelineOptions {
   int max_faces = 32;      // faces per frame when localising
   int min_face_size = 24;  // frame pixels, shorter box side
