@@ -25,6 +25,16 @@ target_compile_options(faceattr_train_lib PUBLIC ${TORCH_CXX_FLAGS})
 # Torch headers trigger many -Wextra warnings we cannot fix.
 target_compile_options(faceattr_train_lib PRIVATE -Wno-unused-parameter -Wno-sign-compare)
 target_compile_definitions(faceattr_train_lib PUBLIC FACEATTR_DEFAULT_DATA_DIR="${FACEATTR_DATA_DIR}")
+# Distributed training (engine/dist.h) uses the c10d process groups inside libtorch:
+# Gloo's headers come from libgloo-dev; NCCL where LibTorch is a CUDA build.
+find_path(FACEATTR_GLOO_INCLUDE gloo/allreduce.h)
+if(NOT FACEATTR_GLOO_INCLUDE)
+  message(FATAL_ERROR "faceattr trainer: gloo headers not found (Debian: apt install libgloo-dev)")
+endif()
+target_compile_definitions(faceattr_train_lib PRIVATE USE_C10D_GLOO)
+if(TARGET torch_cuda)
+  target_compile_definitions(faceattr_train_lib PRIVATE USE_C10D_NCCL FACEATTR_WITH_NCCL)
+endif()
 
 add_executable(faceattr_train ${CMAKE_CURRENT_SOURCE_DIR}/src/main.cpp)
 target_link_libraries(faceattr_train PRIVATE faceattr_train_lib)

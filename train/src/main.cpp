@@ -17,7 +17,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
+#include "engine/dist.h"
+#include "engine/fit.h"
 #include "engine/history.h"
 #include "engine/options.h"
 #include "stages/concepts.h"
@@ -42,11 +45,25 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--workers", o.workers, "data loader threads");
   app->add_option("--seed", o.seed, "random seed");
   app->add_flag("--resume", o.resume, "continue from the last checkpoint of this stage");
+  app->add_option("--world-size", o.world_size, "distributed: number of ranks (default: $WORLD_SIZE or 1)")
+      ->check(CLI::Range(1, 4096));
+  app->add_option("--rank", o.rank,
+                  "distributed: this process's rank, 0..world-size-1 (default: $RANK or 0)");
+  app->add_option(
+      "--master", o.master,
+      "distributed: HOST:PORT of rank 0's rendezvous store (default: $MASTER_ADDR:$MASTER_PORT or "
+      "127.0.0.1:29500)");
+  app->add_option("--dist-timeout", o.dist_timeout,
+                  "distributed: seconds before a rendezvous or collective that a rank never joins fails");
+  app->add_flag("--sync-bn,!--no-sync-bn", o.sync_bn,
+                "distributed: BatchNorm statistics over the global batch (default) or per rank");
+  app->add_option("--bucket-kb", o.bucket_kb, "distributed: gradient all-reduce bucket size in KiB");
   app->add_option("--max-images", o.max_images, "use only the first N CelebA images");
   app->add_option("--max-steps", o.max_steps, "cap on steps per epoch");
   app->add_option("--val-identity-mod", o.val_identity_mod, "validation = identities with id % mod == 0");
   app->add_option("--batch", o.batch_size, "batch size");
   app->add_option("--width-mult", o.width_mult, "channel width multiplier");
+  app->add_option("--dropout", o.dropout, "ANet dropout before the heads")->check(CLI::Range(0.0, 0.95));
   app->add_option("--input-width", o.input.width, "network input width");
   app->add_option("--input-height", o.input.height, "network input height");
   app->add_option("--pretrain-epochs", o.pretrain_epochs);
@@ -234,6 +251,35 @@ int main(int argc, char** argv) {
     torch::set_num_threads(o.threads);
     for (auto& [s, c] : subs) {
       if (!s->parsed()) continue;
+      // Distributed (engine/dist.h): flags win over WORLD_SIZE, RANK, MASTER_ADDR/PORT.
+      dist::Config dc;
+      dc.world_size = o.world_size;
+      dc.rank = o.rank;
+      dc.master = o.master;
+      dc.timeout_s = o.dist_timeout;
+      dc = dist::from_env(dc, s->count("--world-size") > 0, s->count("--rank") > 0, s->count("--master") > 0);
+      o.world_size = dc.world_size;
+      o.rank = dc.rank;
+      o.master = dc.master;
+      if (dc.world_size > 1) {
+        static const std::set<std::string> trains = {"pretrain",   "finetune",  "lnet-pretrain",
+                                                     "lnet-train", "loc-train", "anet-joint"};
+        if (!trains.count(c->name)) {
+          // Stages that do not train run once, on rank 0.
+          if (dc.rank != 0) {
+            std::fprintf(stderr, "[dist] rank %d: %s runs on rank 0 only\n", dc.rank, c->name);
+            return 0;
+          }
+        } else {
+          dist::set_sync_bn(o.sync_bn);
+          dist::init(dc, pick_device(o.device));
+        }
+      }
+      if (!dist::is_root()) {  // rank 0 owns the run folder: the others only train
+        c->fn(o);
+        dist::shutdown();
+        continue;
+      }
       // Temp files of writes a kill interrupted (util/atomic_file.h): in the run folder,
       // its stage folders and the export folder. One trainer per run folder at a time.
       remove_stale_temps(o.run_dir);
@@ -247,7 +293,11 @@ int main(int argc, char** argv) {
       to_json(j, o);
       write_text_atomic(o.run_dir + "/options-" + c->name + ".json", j.dump(2) + "\n");
       c->fn(o);
+      dist::shutdown();
     }
+  } catch (const dist::PeerError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -57,8 +57,10 @@ Batch BatchLoader::build(size_t b) {
     const int64_t idx = order_[begin + static_cast<size_t>(i)];
     const Sample& s = ds_.samples[static_cast<size_t>(idx)];
     auto img = ds_.cache->get(static_cast<size_t>(idx), s.path);
-    std::mt19937 rng(static_cast<uint32_t>(
-        mix(opt_.seed ^ mix(static_cast<uint64_t>(opt_.epoch) * 7919u + begin + static_cast<uint64_t>(i)))));
+    const uint64_t pos = begin * static_cast<uint64_t>(opt_.world) + static_cast<uint64_t>(opt_.rank) * bs +
+                         static_cast<uint64_t>(i);  // position in the global order
+    std::mt19937 rng(
+        static_cast<uint32_t>(mix(opt_.seed ^ mix(static_cast<uint64_t>(opt_.epoch) * 7919u + pos))));
     make_input(*img, s.frame, in_, aug_, rng, px + per * static_cast<size_t>(i));
     lab[i] = s.label;
     for (int64_t a = 0; a < n_attr && a < static_cast<int64_t>(s.attrs.size()); ++a)

@@ -33,6 +33,10 @@ struct LoaderOptions {
   bool drop_last = false;
   uint64_t seed = 1;
   int epoch = 0;
+  // Distributed: this loader yields rank `rank`'s share of each global batch of
+  // batch_size * world samples, and seeds each sample by its global position, so
+  // that the shares of all ranks together draw what one process would.
+  int world = 1, rank = 0;
 };
 
 class BatchLoader {

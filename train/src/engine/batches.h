@@ -42,11 +42,12 @@ using StepFn = std::function<torch::Tensor(const Batch&, std::map<std::string, d
 
 // Dataset batches: augmented, shuffled per (seed, epoch), full batches only, at most
 // --max-steps per epoch, moved to `device`. A step's weight is its number of images.
+// Distributed, each rank takes its 1/world share of every global batch of --batch.
 class LoaderBatches : public BatchSource {
  public:
   LoaderBatches(const Options& o, const Dataset& ds, torch::Device device, StepFn step);
   size_t steps_per_epoch() const override { return steps_; }
-  size_t batch_size() const override { return static_cast<size_t>(o_.batch_size); }
+  size_t batch_size() const override { return local_batch_; }  // this rank's share
   void begin_epoch(int epoch) override;
   void end_epoch() override { loader_.reset(); }
   bool next(int epoch, size_t step, std::map<std::string, double>& stats, StepLoss* out) override;
@@ -56,7 +57,7 @@ class LoaderBatches : public BatchSource {
   const Dataset& ds_;
   torch::Device device_;
   StepFn step_;
-  size_t steps_ = 0;
+  size_t steps_ = 0, local_batch_ = 0;
   std::unique_ptr<BatchLoader> loader_;
 };
 

@@ -1,14 +1,18 @@
 #include "engine/fit.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <utility>
 
+#include "engine/dist.h"
 #include "util/atomic_file.h"
 #include "util/progress.h"
 
@@ -17,12 +21,16 @@ namespace fs = std::filesystem;
 
 torch::Device pick_device(const std::string& requested) {
   if (requested == "cpu") return torch::kCPU;
+  // One GPU per rank on a machine: LOCAL_RANK (set by the launcher) picks it.
+  const char* lr = std::getenv("LOCAL_RANK");
+  const int gpu = dist::active() && lr ? std::atoi(lr) : 0;
   if (requested == "cuda") {
     if (!torch::cuda::is_available())
       throw std::runtime_error("--device cuda requested but CUDA is not available");
-    return torch::kCUDA;
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(gpu));
   }
-  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(gpu))
+                                     : torch::Device(torch::kCPU);
 }
 
 namespace {
@@ -178,9 +186,46 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
   const size_t steps_per_epoch = batches.steps_per_epoch();
   if (steps_per_epoch == 0) throw std::runtime_error("[" + cfg.stage + "] fewer samples than one batch");
   History hist;
-  const int start_epoch = resume(o, cfg, dir, steps_per_epoch, device, opt, hist) + 1;
+  // Only rank 0 touches the stage folder; it hands the resumed state to the others.
+  int start_epoch = dist::is_root() ? resume(o, cfg, dir, steps_per_epoch, device, opt, hist) + 1 : 1;
+  std::vector<torch::Tensor> params;
+  for (auto& g : opt.param_groups())
+    for (auto& p : g.params()) params.push_back(p);
+  std::optional<dist::GradReducer> reducer;
+  if (dist::active()) {
+    std::vector<double> se{static_cast<double>(dist::is_root() ? start_epoch : 0)};
+    dist::allreduce_sum(se);
+    start_epoch = static_cast<int>(se[0]);
+    for (auto& [stem, m] : cfg.modules) dist::broadcast_module(*m);
+    if (start_epoch > 1) {
+      std::string state;
+      if (dist::is_root()) {
+        torch::serialize::OutputArchive ar;
+        opt.save(ar);
+        state = archive_bytes(ar);
+      }
+      dist::broadcast_bytes(state);
+      if (!dist::is_root()) {
+        std::istringstream in(state, std::ios::binary);
+        torch::serialize::InputArchive ar;
+        ar.load_from(in, device);
+        opt.load(ar);
+      }
+    }
+    int64_t n_params = 0;
+    for (auto& p : params) n_params += p.numel();
+    reducer.emplace(params, static_cast<size_t>(std::max(1, o.bucket_kb)) * 1024);
+    const double ms = dist::allreduce_bench_ms(n_params, 20);
+    if (dist::is_root())
+      std::fprintf(stderr,
+                   "[%s] %d ranks, batch %zu per rank; %zu gradient buckets; all-reduce of %.3f M "
+                   "parameters: %.3f ms (median of 20)\n",
+                   cfg.stage.c_str(), dist::world(), batches.batch_size(), reducer->buckets(), n_params / 1e6,
+                   ms);
+  }
+  const bool root = dist::is_root();
   // The metrics files may lag state.json by one epoch after a kill: rewrite them.
-  if (start_epoch > 1) hist.write(dir + "/metrics", cfg.stage + " learning curves");
+  if (start_epoch > 1 && root) hist.write(dir + "/metrics", cfg.stage + " learning curves");
   const double total_steps = static_cast<double>(steps_per_epoch) * cfg.epochs;
   const double warm = cfg.warmup_epochs * static_cast<double>(steps_per_epoch);
 
@@ -193,8 +238,13 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
     torch::manual_seed(o.seed * 131 + static_cast<uint64_t>(epoch));
     for (auto& [stem, m] : cfg.modules) m->train();
     batches.begin_epoch(epoch);
-    Progress bar("[" + cfg.stage + "] epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs),
-                 steps_per_epoch, batches.batch_size());
+    // One progress bar, rank 0's; its images per step count every rank's.
+    std::optional<Progress> bar;
+    if (root)
+      bar.emplace("[" + cfg.stage + "] epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs),
+                  steps_per_epoch, batches.batch_size() * static_cast<size_t>(dist::world()));
+    const auto t_epoch = std::chrono::steady_clock::now();
+    const double wait0 = reducer ? reducer->wait_s() : 0;
     std::map<std::string, double> stats;
     double loss_sum = 0, weight_sum = 0, lr = cfg.lr;
     size_t images = 0;
@@ -207,7 +257,9 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
                     : cfg.lr * 0.5 * (1 + std::cos(M_PI * (t - warm) / std::max(1.0, total_steps - warm)));
       set_lr(opt, lr);
       opt.zero_grad();
+      if (reducer) reducer->prepare();
       step.loss.backward();
+      if (reducer) reducer->finish();  // every rank now holds the mean gradient
       opt.step();
       const double l = step.loss.item<double>();
       if (!std::isfinite(l)) throw std::runtime_error("[" + cfg.stage + "] loss is not finite");
@@ -216,11 +268,21 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
       images += step.images;
       char extra[64];
       std::snprintf(extra, sizeof extra, "loss %.4f", loss_sum / weight_sum);
-      bar.update(s + 1, extra);
+      if (bar) bar->update(s + 1, extra);
     }
     batches.end_epoch();
-    const double secs = bar.elapsed_s();
-    bar.finish("");
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
+    if (bar) bar->finish("");
+    if (dist::active()) {  // the epoch's sums over every rank
+      std::vector<double> sums{loss_sum, weight_sum, static_cast<double>(images)};
+      for (auto& [k, v] : stats) sums.push_back(v);
+      dist::allreduce_sum(sums);
+      loss_sum = sums[0];
+      weight_sum = sums[1];
+      images = static_cast<size_t>(sums[2]);
+      size_t i = 3;
+      for (auto& [k, v] : stats) v = sums[i++];
+    }
     EpochRecord rec;
     rec.epoch = epoch;
     rec.values["train_loss"] = loss_sum / weight_sum;
@@ -228,7 +290,12 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
     rec.values["lr"] = lr;
     rec.values["seconds"] = secs;
     rec.values["img_per_s"] = static_cast<double>(images) / secs;
+    if (reducer) rec.values["allreduce_wait_s"] = reducer->wait_s() - wait0;
     for (auto& [stem, m] : cfg.modules) m->eval();
+    if (!root) {  // rank 0 evaluates, logs and checkpoints; the others wait for it
+      dist::barrier();
+      continue;
+    }
     if (eval) {
       torch::NoGradGuard ng;
       for (auto& [k, v] : eval()) rec.values[k] = v;
@@ -243,9 +310,12 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
     hist.records.push_back(rec);
     checkpoint(o, cfg, dir, epoch, steps_per_epoch, opt, hist);
     hist.write(dir + "/metrics", cfg.stage + " learning curves", "metrics:" + std::to_string(epoch));
+    dist::barrier();
   }
   // Final weights under stable names for the next stage.
-  for (auto& [stem, m] : cfg.modules) save_module_atomic(*m, dir + "/" + stem + ".pt", "final");
+  if (root)
+    for (auto& [stem, m] : cfg.modules) save_module_atomic(*m, dir + "/" + stem + ".pt", "final");
+  dist::barrier();
   return hist;
 }
 

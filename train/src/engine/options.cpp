@@ -20,6 +20,12 @@ namespace faceattr::train {
   X(resume)               \
   X(cache_images)         \
   X(max_steps)            \
+  X(world_size)           \
+  X(rank)                 \
+  X(master)               \
+  X(dist_timeout)         \
+  X(sync_bn)              \
+  X(bucket_kb)            \
   X(width_mult)           \
   X(dropout)              \
   X(batch_size)           \

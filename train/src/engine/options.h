@@ -28,6 +28,15 @@ struct Options {
   bool cache_images = true;
   int max_steps = 0;  // >0: stop each epoch after N steps (smoke tests)
 
+  // Distributed data parallel (engine/dist.h; train/README.md "Distributed training").
+  // Batch sizes stay global: each of the world_size ranks takes 1/world_size of a batch.
+  int world_size = 1;
+  int rank = 0;
+  std::string master = "127.0.0.1:29500";  // rank 0's TCPStore, HOST:PORT
+  double dist_timeout = 300;               // seconds: rendezvous and every collective
+  bool sync_bn = true;                     // BatchNorm statistics over the global batch
+  int bucket_kb = 1024;                    // gradient all-reduce bucket size
+
   // Model / input.
   float width_mult = 1.0f;
   InputSpec input;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "engine/dist.h"
+
 namespace faceattr::train {
 
 int scaled_channels(int channels, float width_mult) {
@@ -39,7 +41,10 @@ ConvBnReluImpl::ConvBnReluImpl(const ConvSpec& s) : spec(s) {
 }
 
 torch::Tensor ConvBnReluImpl::forward(const torch::Tensor& x) {
-  return torch::relu(bn->forward(conv->forward(x)));
+  auto y = conv->forward(x);
+  // Distributed training: batch statistics over every rank's share of the batch.
+  if (bn->is_training() && dist::sync_bn_active()) return torch::relu(dist::sync_batch_norm(y, *bn));
+  return torch::relu(bn->forward(y));
 }
 
 ANetImpl::ANetImpl(int n_attributes, float width_mult, double p) {

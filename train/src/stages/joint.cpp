@@ -17,6 +17,7 @@
 
 #include "data/jpeg.h"
 #include "data/loc_data.h"
+#include "engine/dist.h"
 #include "engine/evaluate.h"
 #include "engine/fit.h"
 #include "engine/splits.h"
@@ -325,7 +326,7 @@ void run_anet_joint(const Options& o0) {
     }
     return r;
   };
-  {
+  if (dist::is_root()) {
     auto r0 = evaluate_sets();
     std::fprintf(stderr,
                  "[anet-joint] before: CelebA val %.4f, MTFL val Male %.4f Smiling %.4f Eyeglasses %.4f\n",
@@ -338,6 +339,7 @@ void run_anet_joint(const Options& o0) {
   std::vector<JointFace> shuffled;
   const int batch = o.batch_size;
   const int steps = static_cast<int>(train.size() / static_cast<size_t>(batch));
+  const int share = dist::local_batch(batch, "--batch");  // this rank's part of each batch
   int shuffled_epoch = 0;
   GenerateFn step = [&](int epoch, int s, std::map<std::string, double>&) {
     if (shuffled_epoch != epoch) {
@@ -349,16 +351,19 @@ void run_anet_joint(const Options& o0) {
     }
     net->train();
     for (auto& l : net->layers) l->bn->eval();  // folded statistics stay fixed
-    std::mt19937 rng(static_cast<uint32_t>(o.seed * 7919 + static_cast<uint64_t>(epoch) * 100003 +
-                                           static_cast<uint64_t>(s)));
-    auto [x, y, m] = batch_of(shuffled, static_cast<size_t>(s) * static_cast<size_t>(batch),
-                              static_cast<size_t>(batch), &rng);
+    std::mt19937 rng(static_cast<uint32_t>(
+        dist::rank_seed(o.seed * 7919 + static_cast<uint64_t>(epoch) * 100003 + static_cast<uint64_t>(s))));
+    auto [x, y, m] = batch_of(shuffled,
+                              static_cast<size_t>(s) * static_cast<size_t>(batch) +
+                                  static_cast<size_t>(dist::rank()) * static_cast<size_t>(share),
+                              static_cast<size_t>(share), &rng);
     auto l = torch::binary_cross_entropy_with_logits(net->forward(x), y, {}, pos_t, torch::Reduction::None);
     return (l * m).sum() / m.sum().clamp_min(1.0);
   };
-  GeneratedBatches batches(steps, batch, step);
+  GeneratedBatches batches(steps, share, step);
   fit(o, generated_fit_config(o, "joint", o.joint_epochs, o.joint_lr, "anet", net.ptr()), batches,
       torch::kCPU, evaluate_sets);
+  if (!dist::is_root()) return;
   fs::create_directories(o.run_dir + "/finetune");
   save_module_atomic(*net, o.run_dir + "/finetune/anet.pt");
   std::fprintf(stderr, "[anet-joint] wrote %s/finetune/anet.pt (export with --head finetuned)\n",

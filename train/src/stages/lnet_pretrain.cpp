@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 
+#include "engine/dist.h"
 #include "engine/fit.h"
 #include "stages/lnet_common.h"
 #include "stages/stages.h"
@@ -20,9 +21,10 @@ void run_lnet_pretrain(const Options& o) {
   net->to(dev);
   const int S = 96;  // square crops: a rotation by 90 degrees keeps the shape
   InputSpec in = lnet_input(o);
+  const int B = dist::local_batch(o.lnet_batch, "--lnet-batch");  // this rank's share
   auto step = [&](int epoch, int s, std::map<std::string, double>& stats) {
-    std::mt19937 rng(static_cast<uint32_t>(o.seed * 7 + static_cast<uint64_t>(epoch) * 100003u + s));
-    const int B = o.lnet_batch;
+    std::mt19937 rng(
+        static_cast<uint32_t>(dist::rank_seed(o.seed * 7 + static_cast<uint64_t>(epoch) * 100003u + s)));
     auto x = torch::empty({B, S, S, 3});
     auto y = torch::empty({B}, torch::kInt64);
     std::vector<float> patch;
@@ -46,7 +48,7 @@ void run_lnet_pretrain(const Options& o) {
     stats["rot_acc"] += logits.argmax(1).eq(yb).to(torch::kFloat32).mean().item<double>();
     return torch::nn::functional::cross_entropy(logits, yb);
   };
-  GeneratedBatches batches(o.lnet_pretrain_steps, o.lnet_batch, step);
+  GeneratedBatches batches(o.lnet_pretrain_steps, B, step);
   fit(o,
       generated_fit_config(o, "lnet-pretrain", o.lnet_pretrain_epochs, o.lnet_pretrain_lr, "lnet", net.ptr()),
       batches, dev, nullptr);

@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "engine/dist.h"
 #include "engine/fit.h"
 #include "stages/lnet_common.h"
 #include "stages/stages.h"
@@ -91,18 +92,21 @@ void run_lnet_train(const Options& o) {
   auto tag_w = torch::ones({T});
   tag_w[T - 1] = wf;
   tag_w = (tag_w / tag_w.sum()).to(dev);
+  const int B = dist::local_batch(o.lnet_batch, "--lnet-batch");  // this rank's share
   auto step = [&](int epoch, int s, std::map<std::string, double>& stats) {
-    std::mt19937 rng(static_cast<uint32_t>(o.seed * 11 + static_cast<uint64_t>(epoch) * 1000003u + s));
+    std::mt19937 rng(
+        static_cast<uint32_t>(dist::rank_seed(o.seed * 11 + static_cast<uint64_t>(epoch) * 1000003u + s)));
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<Scene> sc;
-    for (int b = 0; b < o.lnet_batch; ++b)
+    for (int b = 0; b < B; ++b)
       sc.push_back(compose_train_scene(pools, tin, rng, static_cast<float>(o.lnet_large_face_prob),
                                        static_cast<float>(o.lnet_large_face_max),
                                        static_cast<float>(o.lnet_face_min),
                                        static_cast<float>(o.lnet_face_max)));
     if (o.lnet_hide_prob > 0) {
       // Hide-and-Seek: its own generator, so the composed scenes are those of an unhidden run.
-      std::mt19937 hrng(static_cast<uint32_t>(o.seed * 13 + static_cast<uint64_t>(epoch) * 1000033u + s));
+      std::mt19937 hrng(
+          static_cast<uint32_t>(dist::rank_seed(o.seed * 13 + static_cast<uint64_t>(epoch) * 1000033u + s)));
       double hidden = 0, total = 0;
       for (auto& scene : sc) {
         hidden += hide_patches(scene, static_cast<float>(o.lnet_hide_prob), o.lnet_hide_patch, hrng);
@@ -112,8 +116,8 @@ void run_lnet_train(const Options& o) {
     }
     stats["compose_s"] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto x = scenes_nchw(sc).to(dev);
-    auto tags = torch::empty({o.lnet_batch, T});
-    for (int b = 0; b < o.lnet_batch; ++b)
+    auto tags = torch::empty({B, T});
+    for (int b = 0; b < B; ++b)
       std::copy(sc[b].tags.begin(), sc[b].tags.end(), tags.data_ptr<float>() + b * T);
     tags = tags.to(dev);
     auto maps = net->tag_maps(x);  // [B, T, mh, mw]
@@ -148,7 +152,7 @@ void run_lnet_train(const Options& o) {
     net->train();
     return r;
   };
-  GeneratedBatches batches(o.lnet_steps, o.lnet_batch, step);
+  GeneratedBatches batches(o.lnet_steps, B, step);
   fit(o, generated_fit_config(o, train_stage(o), o.lnet_epochs, o.lnet_lr, "lnet", net.ptr()), batches, dev,
       eval);
   auto cost = lnet_cost(net, in.width, in.height);

@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "engine/dist.h"
 #include "engine/fit.h"
 #include "stages/loc_common.h"
 #include "stages/stages.h"
@@ -21,11 +22,12 @@ struct LocBatch {
   torch::Tensor x, heat, neg_w, reg, reg_w;
 };
 
-LocBatch make_batch(const LocPools& p, const InputSpec& in, const Options& o, int stride, uint64_t seed) {
+LocBatch make_batch(const LocPools& p, const InputSpec& in, const Options& o, int stride, int64_t B,
+                    uint64_t seed) {
   std::mt19937 rng(static_cast<uint32_t>(seed));
   std::vector<LocSample> s;
   const int mh = in.height / stride, mw = in.width / stride;
-  const int64_t B = o.loc_batch, cells = static_cast<int64_t>(mh) * mw;
+  const int64_t cells = static_cast<int64_t>(mh) * mw;
   LocBatch b;
   b.heat = torch::empty({B, mh, mw});
   b.neg_w = torch::empty({B, mh, mw});
@@ -83,10 +85,13 @@ void run_loc_train(const Options& o0) {
   // Batches are composed on another thread while the current one trains.
   std::future<LocBatch> next;
   uint64_t counter = 0;
+  const int B = dist::local_batch(o.loc_batch, "--loc-batch");  // this rank's share
   auto launch = [&](int epoch) {
-    const uint64_t seed = o.seed * 1000003ull + static_cast<uint64_t>(epoch) * 7919ull + counter++;
-    next = std::async(std::launch::async,
-                      [&pools, &in, &o, stride, seed] { return make_batch(pools, in, o, stride, seed); });
+    const uint64_t seed =
+        dist::rank_seed(o.seed * 1000003ull + static_cast<uint64_t>(epoch) * 7919ull + counter++);
+    next = std::async(std::launch::async, [&pools, &in, &o, stride, B, seed] {
+      return make_batch(pools, in, o, stride, B, seed);
+    });
   };
   int launched_epoch = -1;
   GenerateFn step = [&](int epoch, int, std::map<std::string, double>& stats) {
@@ -117,7 +122,7 @@ void run_loc_train(const Options& o0) {
     }
     return m;
   };
-  GeneratedBatches batches(o.loc_steps, o.loc_batch, step);
+  GeneratedBatches batches(o.loc_steps, B, step);
   fit(o, generated_fit_config(o, kStage, o.loc_epochs, o.loc_lr, "loc", net.ptr()), batches, torch::kCPU,
       eval);
   if (next.valid()) next.wait();

@@ -1,0 +1,465 @@
+#include "engine/dist.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef FACEATTR_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
+
+namespace faceattr::train::dist {
+namespace {
+
+struct Group {
+  Config cfg;
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  std::string backend = "none";
+  bool on_cuda = false;  // the group takes CUDA tensors (NCCL)
+  bool sync_bn = true;
+};
+
+Group& group() {
+  static Group g;
+  return g;
+}
+
+[[noreturn]] void peer_failed(const char* what, const std::exception& e) {
+  char msg[256];
+  std::snprintf(msg, sizeof msg,
+                "[dist] rank %d: %s failed: a rank left or did not answer within the %.0f s timeout (",
+                group().cfg.rank, what, group().cfg.timeout_s);
+  throw PeerError(std::string(msg) + e.what() + ")");
+}
+
+void wait(const c10::intrusive_ptr<c10d::Work>& w, const char* what) {
+  try {
+    w->wait();
+  } catch (const std::exception& e) {
+    peer_failed(what, e);
+  }
+}
+
+// Tensors the group can take: CUDA ones for NCCL, CPU ones for Gloo.
+torch::Tensor for_group(const torch::Tensor& t) { return group().on_cuda ? t.to(torch::kCUDA) : t.cpu(); }
+
+void allreduce_tensor(torch::Tensor& t, const char* what) {
+  std::vector<torch::Tensor> v{t};
+  c10::intrusive_ptr<c10d::Work> w;
+  try {
+    w = group().pg->allreduce(v);
+  } catch (const std::exception& e) {
+    peer_failed(what, e);
+  }
+  wait(w, what);
+}
+
+void broadcast_tensor(torch::Tensor& t, const char* what) {
+  std::vector<torch::Tensor> v{t};
+  c10::intrusive_ptr<c10d::Work> w;
+  try {
+    w = group().pg->broadcast(v);
+  } catch (const std::exception& e) {
+    peer_failed(what, e);
+  }
+  wait(w, what);
+}
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (*end || n < 0 || n > 1 << 20) throw std::runtime_error(std::string(name) + "=" + v + ": not a count");
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+Config from_env(Config c, bool world_given, bool rank_given, bool master_given) {
+  if (!world_given) c.world_size = env_int("WORLD_SIZE", c.world_size);
+  if (!rank_given) c.rank = env_int("RANK", c.rank);
+  if (!master_given) {
+    const char* a = std::getenv("MASTER_ADDR");
+    const char* p = std::getenv("MASTER_PORT");
+    const auto colon = c.master.rfind(':');
+    std::string host = c.master.substr(0, colon), port = c.master.substr(colon + 1);
+    if (a && *a) host = a;
+    if (p && *p) port = p;
+    c.master = host + ":" + port;
+  }
+  return c;
+}
+
+void init(const Config& c, torch::Device device) {
+  Group& g = group();
+  g.cfg = c;
+  if (c.world_size < 1) throw std::runtime_error("--world-size must be at least 1");
+  if (c.rank < 0 || c.rank >= c.world_size)
+    throw std::runtime_error("--rank " + std::to_string(c.rank) + " is outside 0.." +
+                             std::to_string(c.world_size - 1));
+  if (c.world_size == 1) return;
+  if (!(c.timeout_s > 0)) throw std::runtime_error("--dist-timeout must be positive");
+  const auto colon = c.master.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw std::runtime_error("--master " + c.master + ": expected HOST:PORT");
+  const std::string host = c.master.substr(0, colon);
+  char* end = nullptr;
+  const long port = std::strtol(c.master.c_str() + colon + 1, &end, 10);
+  if (*end || port < 1 || port > 65535) throw std::runtime_error("--master " + c.master + ": bad port");
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(c.timeout_s * 1000));
+
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<uint16_t>(port);
+  so.isServer = c.rank == 0;
+  so.numWorkers = static_cast<size_t>(c.world_size);
+  so.waitWorkers = true;
+  so.timeout = timeout;
+  try {
+    g.store = c10::make_intrusive<c10d::TCPStore>(host, so);
+  } catch (const std::exception& e) {
+    throw PeerError("[dist] rank " + std::to_string(c.rank) + ": rendezvous at " + c.master +
+                    " failed (is rank 0 running, is the port free?): " + e.what());
+  }
+#ifdef FACEATTR_WITH_NCCL
+  if (device.is_cuda()) {
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = timeout;
+    g.pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(g.store, c.rank, c.world_size, opts);
+    g.backend = "nccl";
+    g.on_cuda = true;
+  }
+#endif
+  if (!g.pg) {
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    const char* iface = std::getenv("GLOO_SOCKET_IFNAME");
+    if (iface && *iface)
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
+    else if (host == "127.0.0.1" || host == "localhost")
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    opts->threads = 2;
+    try {
+      g.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g.store, c.rank, c.world_size, opts);
+    } catch (const std::exception& e) {
+      throw PeerError("[dist] rank " + std::to_string(c.rank) + ": Gloo process group: " + e.what());
+    }
+    g.backend = "gloo";
+    (void)device;  // Gloo: tensors are moved to the CPU for each collective
+  }
+  std::fprintf(stderr, "[dist] rank %d of %d joined %s (%s, timeout %.0f s)\n", c.rank, c.world_size,
+               c.master.c_str(), g.backend.c_str(), c.timeout_s);
+}
+
+void shutdown() {
+  Group& g = group();
+  g.pg.reset();
+  g.store.reset();
+}
+
+bool active() { return group().pg.defined(); }
+int rank() { return active() ? group().cfg.rank : 0; }
+int world() { return active() ? group().cfg.world_size : 1; }
+bool is_root() { return rank() == 0; }
+const Config& config() { return group().cfg; }
+std::string backend_name() { return group().backend; }
+void set_sync_bn(bool on) { group().sync_bn = on; }
+bool sync_bn_active() { return active() && group().sync_bn; }
+
+void broadcast_module(torch::nn::Module& m) {
+  if (!active()) return;
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor> ts;
+  for (const auto& p : m.parameters()) ts.push_back(p);
+  for (const auto& b : m.buffers()) ts.push_back(b);
+  for (auto& t : ts) {
+    auto buf = for_group(t.detach().contiguous());
+    broadcast_tensor(buf, "parameter broadcast");
+    t.copy_(buf);
+  }
+}
+
+void broadcast_bytes(std::string& bytes) {
+  if (!active()) return;
+  auto n = torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kInt64);
+  n = for_group(n);
+  broadcast_tensor(n, "broadcast");
+  const int64_t size = n.cpu().item<int64_t>();
+  auto data = torch::empty({size}, torch::kUInt8);
+  if (is_root()) std::copy(bytes.begin(), bytes.end(), data.data_ptr<uint8_t>());
+  data = for_group(data);
+  broadcast_tensor(data, "broadcast");
+  data = data.cpu();
+  bytes.assign(reinterpret_cast<const char*>(data.data_ptr<uint8_t>()), static_cast<size_t>(size));
+}
+
+void allreduce_sum(std::vector<double>& v) {
+  if (!active() || v.empty()) return;
+  auto t = for_group(torch::tensor(v, torch::kFloat64));
+  allreduce_tensor(t, "all-reduce");
+  t = t.cpu();
+  std::copy(t.data_ptr<double>(), t.data_ptr<double>() + v.size(), v.begin());
+}
+
+void barrier() {
+  if (!active()) return;
+  std::vector<double> one{1.0};
+  allreduce_sum(one);  // a barrier under the group's own timeout
+}
+
+int local_batch(int global, const std::string& what) {
+  const int n = world();
+  if (global % n != 0)
+    throw std::runtime_error(what + " " + std::to_string(global) + " does not split over " +
+                             std::to_string(n) + " ranks: choose a multiple of the world size");
+  return global / n;
+}
+
+uint64_t rank_seed(uint64_t seed) {
+  const int r = rank();
+  return r == 0 ? seed : splitmix64(seed ^ splitmix64(static_cast<uint64_t>(r)));
+}
+
+double allreduce_bench_ms(int64_t n_floats, int reps) {
+  if (!active()) return 0;
+  auto t = for_group(torch::ones({n_floats}));
+  std::vector<double> ms;
+  for (int i = 0; i < reps + 2; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    allreduce_tensor(t, "all-reduce benchmark");
+    const double d = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (i >= 2) ms.push_back(d);  // two warm-up runs
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// ---------------------------------------------------------------------------------
+// GradReducer
+
+struct GradReducer::State {
+  struct Slot {
+    torch::Tensor param;
+    size_t bucket = 0;
+    int64_t offset = 0, numel = 0;
+    bool ready = false;
+    unsigned hook = 0;
+  };
+  struct Bucket {
+    torch::Tensor flat;
+    std::vector<size_t> slots;
+    size_t pending = 0;
+    bool launched = false;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  std::vector<Slot> slots;
+  std::vector<Bucket> buckets;
+  size_t next_launch = 0;
+  std::string error;  // a launch that failed inside a hook (rethrown by finish)
+
+  void launch_in_order() {
+    while (next_launch < buckets.size()) {
+      Bucket& b = buckets[next_launch];
+      if (b.pending != 0) return;
+      std::vector<torch::Tensor> v{b.flat};
+      try {
+        b.work = group().pg->allreduce(v);
+      } catch (const std::exception& e) {
+        if (error.empty()) error = e.what();
+      }
+      b.launched = true;
+      ++next_launch;
+    }
+  }
+
+  void on_grad(size_t i, const torch::Tensor& g) {
+    Slot& s = slots[i];
+    if (s.ready) return;
+    Bucket& b = buckets[s.bucket];
+    b.flat.narrow(0, s.offset, s.numel).copy_(g.detach().reshape({-1}));
+    s.ready = true;
+    --b.pending;
+    launch_in_order();
+  }
+};
+
+GradReducer::GradReducer(std::vector<torch::Tensor> params, size_t bucket_bytes)
+    : s_(std::make_unique<State>()) {
+  if (!active()) return;
+  params.erase(
+      std::remove_if(params.begin(), params.end(), [](const torch::Tensor& p) { return !p.requires_grad(); }),
+      params.end());
+  // Reverse order: the backward pass produces the last layers' gradients first.
+  std::reverse(params.begin(), params.end());
+  int64_t in_bucket = 0;
+  std::vector<int64_t> sizes;
+  for (auto& p : params) {
+    State::Slot s;
+    s.param = p;
+    s.numel = p.numel();
+    if (s_->buckets.empty() ||
+        (in_bucket > 0 && (in_bucket + s.numel) * 4 > static_cast<int64_t>(bucket_bytes))) {
+      s_->buckets.emplace_back();
+      sizes.push_back(0);
+      in_bucket = 0;
+    }
+    s.bucket = s_->buckets.size() - 1;
+    s.offset = in_bucket;
+    in_bucket += s.numel;
+    sizes.back() = in_bucket;
+    s_->buckets.back().slots.push_back(s_->slots.size());
+    s_->slots.push_back(s);
+  }
+  for (size_t b = 0; b < s_->buckets.size(); ++b) {
+    const auto& p0 = s_->slots[s_->buckets[b].slots.front()].param;
+    s_->buckets[b].flat =
+        torch::zeros({sizes[b]}, p0.options().device(group().on_cuda ? p0.device() : torch::kCPU));
+  }
+  State* st = s_.get();
+  for (size_t i = 0; i < s_->slots.size(); ++i)
+    s_->slots[i].hook = s_->slots[i].param.register_hook([st, i](torch::Tensor g) { st->on_grad(i, g); });
+}
+
+GradReducer::~GradReducer() {
+  for (auto& s : s_->slots) s.param.remove_hook(s.hook);
+}
+
+size_t GradReducer::buckets() const { return s_->buckets.size(); }
+
+void GradReducer::prepare() {
+  if (!active()) return;
+  for (auto& s : s_->slots) s.ready = false;
+  for (auto& b : s_->buckets) {
+    b.pending = b.slots.size();
+    b.launched = false;
+    b.work.reset();
+  }
+  s_->next_launch = 0;
+  s_->error.clear();
+}
+
+void GradReducer::finish() {
+  if (!active()) return;
+  // Gradients that never arrived (parameters outside this step's graph): zeros in
+  // the sum, and the parameter keeps its own gradient.
+  for (auto& b : s_->buckets)
+    for (size_t i : b.slots)
+      if (!s_->slots[i].ready) {
+        b.flat.narrow(0, s_->slots[i].offset, s_->slots[i].numel).zero_();
+        b.pending = 0;
+      }
+  s_->launch_in_order();
+  if (!s_->error.empty()) peer_failed("gradient all-reduce", std::runtime_error(s_->error));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto& b : s_->buckets) wait(b.work, "gradient all-reduce");
+  wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double inv = 1.0 / world();
+  torch::NoGradGuard ng;
+  for (auto& s : s_->slots) {
+    if (!s.ready) continue;
+    auto mean = s_->buckets[s.bucket].flat.narrow(0, s.offset, s.numel).view(s.param.sizes()) * inv;
+    auto& g = s.param.mutable_grad();
+    if (g.defined())
+      g.copy_(mean);
+    else
+      g = mean.to(s.param.device()).clone();
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Synchronised BatchNorm
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+// y = xhat * w + b with xhat = (x - mean) * invstd over the global batch (`count`
+// values per channel); the backward pass needs the global sums of dy and dy * xhat.
+class SyncBnFn : public torch::autograd::Function<SyncBnFn> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b, const torch::Tensor& mean, const torch::Tensor& invstd,
+                               double count) {
+    const int64_t C = x.size(1);
+    auto xhat = (x - mean.view({1, C, 1, 1})) * invstd.view({1, C, 1, 1});
+    ctx->save_for_backward({xhat, w, invstd});
+    ctx->saved_data["count"] = count;
+    return xhat * w.view({1, C, 1, 1}) + b.view({1, C, 1, 1});
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& xhat = saved[0];
+    const auto& w = saved[1];
+    const auto& invstd = saved[2];
+    const double count = ctx->saved_data["count"].toDouble();
+    const auto& gy = grads[0];
+    const int64_t C = xhat.size(1);
+    auto sum_g = gy.sum({0, 2, 3}, false, torch::kFloat64);
+    auto sum_gx = (gy * xhat).sum({0, 2, 3}, false, torch::kFloat64);
+    auto both = for_group(torch::cat({sum_g, sum_gx}));
+    allreduce_tensor(both, "BatchNorm backward");
+    both = both.to(gy.device());
+    auto mg = (both.narrow(0, 0, C) / count).to(gy.scalar_type()).view({1, C, 1, 1});
+    auto mgx = (both.narrow(0, C, C) / count).to(gy.scalar_type()).view({1, C, 1, 1});
+    auto gx = (gy - mg - xhat * mgx) * (w * invstd).view({1, C, 1, 1});
+    // This rank's own sums for the affine parameters: the GradReducer averages them.
+    return {gx,
+            sum_gx.to(w.scalar_type()),
+            sum_g.to(w.scalar_type()),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor sync_batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn) {
+  const auto& opt = bn.options;
+  if (!opt.affine() || !opt.track_running_stats())
+    throw std::runtime_error("sync_batch_norm: needs an affine BatchNorm with running statistics");
+  const int64_t C = x.size(1);
+  torch::Tensor mean, invstd;
+  double count = 0;
+  {
+    torch::NoGradGuard ng;
+    auto xd = x.detach();
+    auto sums = torch::cat(
+        {xd.sum({0, 2, 3}, false, torch::kFloat64), (xd * xd).sum({0, 2, 3}, false, torch::kFloat64),
+         torch::full({1}, static_cast<double>(xd.numel() / C), torch::kFloat64).to(xd.device())});
+    sums = for_group(sums);
+    allreduce_tensor(sums, "BatchNorm statistics");
+    sums = sums.to(xd.device());
+    count = sums[2 * C].item<double>();
+    auto m = sums.narrow(0, 0, C) / count;
+    auto var = (sums.narrow(0, C, C) / count - m * m).clamp_min(0);
+    mean = m.to(x.scalar_type());
+    invstd = (var + opt.eps()).rsqrt().to(x.scalar_type());
+    const double mom = opt.momentum().value_or(0.1);
+    bn.running_mean.mul_(1 - mom).add_(m.to(bn.running_mean.scalar_type()), mom);
+    bn.running_var.mul_(1 - mom).add_(
+        (var * (count / std::max(1.0, count - 1))).to(bn.running_var.scalar_type()), mom);
+    bn.num_batches_tracked.add_(1);
+  }
+  return SyncBnFn::apply(x, bn.weight, bn.bias, mean, invstd, count);
+}
+
+}  // namespace faceattr::train::dist
