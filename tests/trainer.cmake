@@ -7,6 +7,11 @@
 #                        --resume"): five toy runs SIGKILLed mid-epoch, mid-checkpoint
 #                        write and mid-export, resumed to the end; the final weights
 #                        and exported files must equal an uninterrupted run's bit for bit
+#   trainer_distributed  data-parallel training (train/README.md, "Distributed
+#                        training"): 2 ranks over Gloo on loopback match 1 rank within
+#                        1e-3; a killed or stopped rank makes the other exit within the
+#                        timeout; resume after a kill is bitwise equal to an
+#                        uninterrupted 2-rank run
 if(TARGET faceattr_train)
   foreach(script_test smoke:smoke_test:300 kill_resume:kill_resume_test:600)
     string(REPLACE ":" ";" parts ${script_test})
@@ -19,4 +24,8 @@ if(TARGET faceattr_train)
               -P ${PROJECT_SOURCE_DIR}/train/${script}.cmake)
     set_tests_properties(trainer_${name} PROPERTIES TIMEOUT ${timeout} LABELS "train")
   endforeach()
+  add_test(NAME trainer_distributed
+    COMMAND bash ${PROJECT_SOURCE_DIR}/train/distributed_test.sh $<TARGET_FILE:faceattr_train>
+            ${CMAKE_CURRENT_BINARY_DIR}/trainer_distributed)
+  set_tests_properties(trainer_distributed PROPERTIES TIMEOUT 300 LABELS "train")
 endif()
