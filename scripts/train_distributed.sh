@@ -10,8 +10,10 @@
 #
 # Each rank gets RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT and LOCAL_RANK (its GPU
 # on a CUDA machine) in its environment. --batch (and --lnet-batch, --loc-batch)
-# stay global: each rank takes 1/W of every batch. Give each rank its own cores
-# with --threads (e.g. --threads 1 for 2 ranks on 2 cores).
+# stay global: each rank takes 1/W of every batch. The N local ranks are bound to
+# N disjoint slices of the CPUs the launcher may use (taskset; --no-bind leaves
+# them free): give each rank --threads equal to its share (e.g. --threads 1 for 2
+# ranks on 2 cores).
 #
 # When a rank fails, the launcher stops the others on this machine and exits with
 # that rank's status; ranks on other machines stop on their own when their next
@@ -22,7 +24,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -33,6 +35,7 @@ world=0
 first=0
 master=""
 log_dir="."
+bind=1
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) n="$2"; shift 2 ;;
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
     --first-rank) first="$2"; shift 2 ;;
     --master) master="$2"; shift 2 ;;
     --log-dir) log_dir="$2"; shift 2 ;;
+    --no-bind) bind=0; shift ;;
     -h|--help) usage ;;
     --) shift; break ;;
     *) echo "train_distributed: unknown option $1 (arguments for the trainer go after --)" >&2; exit 2 ;;
@@ -83,6 +87,32 @@ fi
 [ -x "$bin" ] || { echo "train_distributed: $bin is not built (run scripts/setup.sh, or set FACEATTR_TRAIN_BIN)" >&2; exit 2; }
 mkdir -p "$log_dir"
 
+# CPU binding: local rank i gets the i-th of N equal slices of the CPUs this
+# launcher may use. Ranks that share cores delay each other at every collective
+# (train/README.md, "Distributed training").
+cpus=()
+if [ "$bind" -eq 1 ] && command -v taskset > /dev/null; then
+  mask_list=$(taskset -cp $$ | sed 's/.*: //')
+  for part in ${mask_list//,/ }; do
+    if [[ "$part" == *-* ]]; then
+      for (( c = ${part%-*}; c <= ${part#*-}; c++ )); do cpus+=("$c"); done
+    else
+      cpus+=("$part")
+    fi
+  done
+  if [ ${#cpus[@]} -lt "$n" ]; then
+    echo "train_distributed: $n ranks on ${#cpus[@]} CPUs: not binding" >&2
+    cpus=()
+  fi
+fi
+bind_cmd() {  # the taskset words for local rank $1 (none without binding)
+  [ ${#cpus[@]} -gt 0 ] || return 0
+  local per=$(( ${#cpus[@]} / n ))
+  local slice=("${cpus[@]:$(( $1 * per )):$per}")
+  local IFS=,
+  printf 'taskset -c %s' "${slice[*]}"
+}
+
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -91,12 +121,13 @@ trap 'cleanup; exit 130' INT TERM
 
 for (( i = 0; i < n; i++ )); do
   r=$(( first + i ))
+  # shellcheck disable=SC2046  # $(bind_cmd): the taskset words, or none
   if [ "$r" -eq 0 ]; then
     RANK=$r WORLD_SIZE=$world MASTER_ADDR="${master%:*}" MASTER_PORT="${master##*:}" LOCAL_RANK=$i \
-      "$bin" "$@" &
+      $(bind_cmd "$i") "$bin" "$@" &
   else
     RANK=$r WORLD_SIZE=$world MASTER_ADDR="${master%:*}" MASTER_PORT="${master##*:}" LOCAL_RANK=$i \
-      "$bin" "$@" > "$log_dir/rank-$r.log" 2>&1 &
+      $(bind_cmd "$i") "$bin" "$@" > "$log_dir/rank-$r.log" 2>&1 &
   fi
   pids+=($!)
 done

@@ -1,5 +1,7 @@
 #include "data/loader.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <numeric>
 
@@ -72,6 +74,12 @@ Batch BatchLoader::build(size_t b) {
 }
 
 void BatchLoader::worker() {
+  if (opt_.background) {
+    // SCHED_IDLE: this thread runs only on a core nothing else wants, so it never delays
+    // the training thread's wake-up after a collective (a failure leaves it as it was).
+    sched_param sp{};
+    sched_setscheduler(0, SCHED_IDLE, &sp);
+  }
   for (;;) {
     size_t b;
     {

@@ -22,6 +22,7 @@ void LoaderBatches::begin_epoch(int epoch) {
   lo.epoch = epoch;
   lo.world = dist::world();
   lo.rank = dist::rank();
+  lo.background = dist::active();
   AugmentSpec aug = o_.augment;
   aug.enabled = true;
   std::vector<int64_t> order = epoch_order(ds_.samples.size(), true, o_.seed, epoch);

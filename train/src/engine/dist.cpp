@@ -2,6 +2,7 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef FACEATTR_WITH_NCCL
@@ -14,16 +15,23 @@
 #include <cstdlib>
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 namespace faceattr::train::dist {
 namespace {
 
+// LibTorch 1.13's process groups derive from c10d::ProcessGroup, 2.x's from
+// c10d::Backend; both have the same collective calls.
+using GroupBase = std::conditional_t<std::is_base_of_v<c10d::ProcessGroup, c10d::ProcessGroupGloo>,
+                                     c10d::ProcessGroup, c10d::Backend>;
+
 struct Group {
   Config cfg;
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<GroupBase> pg;
   std::string backend = "none";
-  bool on_cuda = false;  // the group takes CUDA tensors (NCCL)
+  bool on_cuda = false;  // the group takes CUDA tensors (NCCL), on `device`
+  torch::Device device = torch::kCPU;
   bool sync_bn = true;
 };
 
@@ -49,7 +57,7 @@ void wait(const c10::intrusive_ptr<c10d::Work>& w, const char* what) {
 }
 
 // Tensors the group can take: CUDA ones for NCCL, CPU ones for Gloo.
-torch::Tensor for_group(const torch::Tensor& t) { return group().on_cuda ? t.to(torch::kCUDA) : t.cpu(); }
+torch::Tensor for_group(const torch::Tensor& t) { return group().on_cuda ? t.to(group().device) : t.cpu(); }
 
 void allreduce_tensor(torch::Tensor& t, const char* what) {
   std::vector<torch::Tensor> v{t};
@@ -143,6 +151,7 @@ void init(const Config& c, torch::Device device) {
     g.pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(g.store, c.rank, c.world_size, opts);
     g.backend = "nccl";
     g.on_cuda = true;
+    g.device = device;
   }
 #endif
   if (!g.pg) {
@@ -390,43 +399,46 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// y = xhat * w + b with xhat = (x - mean) * invstd over the global batch (`count`
-// values per channel); the backward pass needs the global sums of dy and dy * xhat.
+// y = (x - mean) * invstd * w + b over the global batch (`count` values per
+// channel; mean and var are the global statistics). Both passes use LibTorch's
+// fused eval-mode BatchNorm kernels with the global statistics in place of the
+// running ones; the backward pass adds the terms through the batch statistics,
+// which need the global sums of dy and dy * x-hat.
 class SyncBnFn : public torch::autograd::Function<SyncBnFn> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
-                               const torch::Tensor& b, const torch::Tensor& mean, const torch::Tensor& invstd,
-                               double count) {
-    const int64_t C = x.size(1);
-    auto xhat = (x - mean.view({1, C, 1, 1})) * invstd.view({1, C, 1, 1});
-    ctx->save_for_backward({xhat, w, invstd});
+                               const torch::Tensor& b, const torch::Tensor& mean, const torch::Tensor& var,
+                               double count, double eps) {
+    ctx->save_for_backward({x, w, mean, var});
     ctx->saved_data["count"] = count;
-    return xhat * w.view({1, C, 1, 1}) + b.view({1, C, 1, 1});
+    ctx->saved_data["eps"] = eps;
+    return torch::batch_norm(x, w, b, mean, var, /*training=*/false, 0.0, eps, /*cudnn_enabled=*/false);
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto& xhat = saved[0];
-    const auto& w = saved[1];
-    const auto& invstd = saved[2];
+    const auto &x = saved[0], &w = saved[1], &mean = saved[2], &var = saved[3];
     const double count = ctx->saved_data["count"].toDouble();
-    const auto& gy = grads[0];
-    const int64_t C = xhat.size(1);
-    auto sum_g = gy.sum({0, 2, 3}, false, torch::kFloat64);
-    auto sum_gx = (gy * xhat).sum({0, 2, 3}, false, torch::kFloat64);
-    auto both = for_group(torch::cat({sum_g, sum_gx}));
+    const double eps = ctx->saved_data["eps"].toDouble();
+    const auto gy = grads[0].contiguous();
+    const int64_t C = x.size(1);
+    // Eval-mode backward: dx = dy * w * invstd, and this rank's sums of dy * x-hat (the
+    // weight's gradient) and of dy (the bias's).
+    auto [gx, gw, gb] = torch::native_batch_norm_backward(gy, x, w, mean, var, {}, {}, /*train=*/false, eps,
+                                                          {true, true, true});
+    auto both = for_group(torch::cat({gb.to(torch::kFloat64), gw.to(torch::kFloat64)}));
     allreduce_tensor(both, "BatchNorm backward");
-    both = both.to(gy.device());
-    auto mg = (both.narrow(0, 0, C) / count).to(gy.scalar_type()).view({1, C, 1, 1});
-    auto mgx = (both.narrow(0, C, C) / count).to(gy.scalar_type()).view({1, C, 1, 1});
-    auto gx = (gy - mg - xhat * mgx) * (w * invstd).view({1, C, 1, 1});
+    both = both.to(x.device());
+    const auto invstd = (var.to(torch::kFloat64) + eps).rsqrt();
+    const auto wd = w.to(torch::kFloat64);
+    const auto mg = both.narrow(0, 0, C) / count, mgx = both.narrow(0, C, C) / count;
+    // dx -= w * invstd * (mean(dy) + x-hat * mean(dy * x-hat)), which is A + B * x per channel.
+    const auto B = wd * invstd * invstd * mgx;
+    const auto A = wd * invstd * mg - B * mean.to(torch::kFloat64);
+    gx.addcmul_(x, (-B).to(x.scalar_type()).view({1, C, 1, 1}));
+    gx.sub_(A.to(x.scalar_type()).view({1, C, 1, 1}));
     // This rank's own sums for the affine parameters: the GradReducer averages them.
-    return {gx,
-            sum_gx.to(w.scalar_type()),
-            sum_g.to(w.scalar_type()),
-            torch::Tensor(),
-            torch::Tensor(),
-            torch::Tensor()};
+    return {gx, gw, gb, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -437,29 +449,31 @@ torch::Tensor sync_batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl
   if (!opt.affine() || !opt.track_running_stats())
     throw std::runtime_error("sync_batch_norm: needs an affine BatchNorm with running statistics");
   const int64_t C = x.size(1);
-  torch::Tensor mean, invstd;
+  torch::Tensor mean, var;
   double count = 0;
   {
     torch::NoGradGuard ng;
-    auto xd = x.detach();
-    auto sums = torch::cat(
+    // This rank's sums of x and x^2 per channel, accumulated in double (LibTorch's CPU
+    // var_mean over (N, H, W) took 6.3 ms here for a [32, 24, 40, 32] batch, these 1.9 ms).
+    const auto xd = x.detach();
+    auto sums = for_group(torch::cat(
         {xd.sum({0, 2, 3}, false, torch::kFloat64), (xd * xd).sum({0, 2, 3}, false, torch::kFloat64),
-         torch::full({1}, static_cast<double>(xd.numel() / C), torch::kFloat64).to(xd.device())});
-    sums = for_group(sums);
+         torch::full({1}, static_cast<double>(x.numel() / C),
+                     torch::TensorOptions().dtype(torch::kFloat64).device(x.device()))}));
     allreduce_tensor(sums, "BatchNorm statistics");
-    sums = sums.to(xd.device());
+    sums = sums.cpu();
     count = sums[2 * C].item<double>();
-    auto m = sums.narrow(0, 0, C) / count;
-    auto var = (sums.narrow(0, C, C) / count - m * m).clamp_min(0);
-    mean = m.to(x.scalar_type());
-    invstd = (var + opt.eps()).rsqrt().to(x.scalar_type());
+    const auto gm = sums.narrow(0, 0, C) / count;
+    const auto gv = (sums.narrow(0, C, C) / count - gm * gm).clamp_min(0);
+    mean = gm.to(x.options());
+    var = gv.to(x.options());
     const double mom = opt.momentum().value_or(0.1);
-    bn.running_mean.mul_(1 - mom).add_(m.to(bn.running_mean.scalar_type()), mom);
-    bn.running_var.mul_(1 - mom).add_(
-        (var * (count / std::max(1.0, count - 1))).to(bn.running_var.scalar_type()), mom);
+    bn.running_mean.mul_(1 - mom).add_(mean.to(bn.running_mean.scalar_type()), mom);
+    bn.running_var.mul_(1 - mom).add_((gv * (count / std::max(1.0, count - 1))).to(bn.running_var.options()),
+                                      mom);
     bn.num_batches_tracked.add_(1);
   }
-  return SyncBnFn::apply(x, bn.weight, bn.bias, mean, invstd, count);
+  return SyncBnFn::apply(x, bn.weight, bn.bias, mean, var, count, opt.eps());
 }
 
 }  // namespace faceattr::train::dist

@@ -23,7 +23,7 @@ torch::Device pick_device(const std::string& requested) {
   if (requested == "cpu") return torch::kCPU;
   // One GPU per rank on a machine: LOCAL_RANK (set by the launcher) picks it.
   const char* lr = std::getenv("LOCAL_RANK");
-  const int gpu = dist::active() && lr ? std::atoi(lr) : 0;
+  const int gpu = lr ? std::atoi(lr) : 0;
   if (requested == "cuda") {
     if (!torch::cuda::is_available())
       throw std::runtime_error("--device cuda requested but CUDA is not available");
