@@ -216,12 +216,14 @@ History fit(const Options& o, const FitConfig& cfg, BatchSource& batches, torch:
     for (auto& p : params) n_params += p.numel();
     reducer.emplace(params, static_cast<size_t>(std::max(1, o.bucket_kb)) * 1024);
     const double ms = dist::allreduce_bench_ms(n_params, 20);
+    const double small = dist::allreduce_bench_ms(64, 50);  // a BatchNorm layer's sums: latency
     if (dist::is_root())
-      std::fprintf(stderr,
-                   "[%s] %d ranks, batch %zu per rank; %zu gradient buckets; all-reduce of %.3f M "
-                   "parameters: %.3f ms (median of 20)\n",
-                   cfg.stage.c_str(), dist::world(), batches.batch_size(), reducer->buckets(), n_params / 1e6,
-                   ms);
+      std::fprintf(
+          stderr,
+          "[%s] %d ranks, batch %zu per rank; %zu gradient buckets; all-reduce of %.3f M parameters: "
+          "%.3f ms, of 64 values: %.3f ms (medians, idle)\n",
+          cfg.stage.c_str(), dist::world(), batches.batch_size(), reducer->buckets(), n_params / 1e6, ms,
+          small);
   }
   const bool root = dist::is_root();
   // The metrics files may lag state.json by one epoch after a kill: rewrite them.
