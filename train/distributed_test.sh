@@ -3,9 +3,10 @@
 # tests/trainer.cmake:  train/distributed_test.sh <faceattr_train> <scratch dir>
 #
 # On the toy dataset, Gloo over loopback, 1 thread per rank:
-#  1. 2 ranks through scripts/train_distributed.sh end with the weights of 1 rank
-#     with the same global batch: max |diff| <= 1e-3 after 8 steps (fp32 sums in
-#     another order; synchronised BatchNorm).
+#  1. 2 ranks through scripts/train_distributed.sh with --sync-bn end with the
+#     weights of 1 rank with the same global batch: max |diff| <= 1e-3 after 8
+#     steps (fp32 sums in another order). Without it (the default), BatchNorm
+#     normalises each rank's half batch and the weights must differ by more.
 #  2. Rank 1 SIGKILLed mid-epoch: rank 0 exits with status 3 within the timeout.
 #  3. Both restarted with --resume: the final weights equal an uninterrupted
 #     2-rank run's bit for bit.
@@ -46,7 +47,7 @@ run_rank() {
 "$BIN" "${ARGS[@]}" --finetune-epochs 2 --run-dir "$WORK/one" > "$WORK/one.log" 2>&1 || fail "1-rank run"
 next_port
 FACEATTR_TRAIN_BIN="$BIN" "$ROOT/scripts/train_distributed.sh" -n 2 --port "$PORT" --log-dir "$WORK/two" -- \
-  "${ARGS[@]}" --finetune-epochs 2 --run-dir "$WORK/two" > "$WORK/two.log" 2>&1 || {
+  "${ARGS[@]}" --finetune-epochs 2 --sync-bn --run-dir "$WORK/two" > "$WORK/two.log" 2>&1 || {
   cat "$WORK/two.log" "$WORK/two/rank-1.log"
   fail "2-rank run through the launcher"
 }
@@ -54,7 +55,16 @@ grep -q "2 ranks, batch 4 per rank" "$WORK/two.log" || fail "rank 0 did not repo
 grep -q "epoch" "$WORK/two/rank-1.log" && fail "rank 1 logged epochs (only rank 0 logs)"
 "$BIN" compare-weights "$WORK/one/finetune/anet.pt" "$WORK/two/finetune/anet.pt" --tolerance 1e-3 \
   > "$WORK/cmp12.log" 2>&1 || { cat "$WORK/cmp12.log"; fail "2 ranks differ from 1 rank by more than 1e-3"; }
-echo "1 vs 2 ranks: $(tail -1 "$WORK/cmp12.log")"
+echo "1 vs 2 ranks, --sync-bn: $(tail -1 "$WORK/cmp12.log")"
+next_port
+run_rank 0 "$WORK/two-local-bn" "$WORK/lbn0.log" --finetune-epochs 2
+P0=$RANK_PID
+run_rank 1 "$WORK/two-local-bn" "$WORK/lbn1.log" --finetune-epochs 2
+wait "$RANK_PID" || fail "2-rank run without --sync-bn (rank 1)"
+wait "$P0" || { cat "$WORK/lbn0.log"; fail "2-rank run without --sync-bn (rank 0)"; }
+"$BIN" compare-weights "$WORK/one/finetune/anet.pt" "$WORK/two-local-bn/finetune/anet.pt" --tolerance 1e-3 \
+  > "$WORK/cmp12l.log" 2>&1 && fail "per-rank BatchNorm matched 1 rank within 1e-3: is it synchronised?"
+echo "1 vs 2 ranks, per-rank BatchNorm: $(tail -1 "$WORK/cmp12l.log")"
 
 # 2. rank 1 killed at step 2 of epoch 2; rank 0 must notice within the timeout (30 s)
 next_port

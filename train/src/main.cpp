@@ -55,8 +55,10 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
       "127.0.0.1:29500)");
   app->add_option("--dist-timeout", o.dist_timeout,
                   "distributed: seconds before a rendezvous or collective that a rank never joins fails");
-  app->add_flag("--sync-bn,!--no-sync-bn", o.sync_bn,
-                "distributed: BatchNorm statistics over the global batch (default) or per rank");
+  app->add_flag(
+      "--sync-bn,!--no-sync-bn", o.sync_bn,
+      "distributed: BatchNorm over the global batch (exactly the 1-rank network), or over each rank's "
+      "share (default, as PyTorch's DDP; faster)");
   app->add_option("--bucket-kb", o.bucket_kb, "distributed: gradient all-reduce bucket size in KiB");
   app->add_option("--max-images", o.max_images, "use only the first N CelebA images");
   app->add_option("--max-steps", o.max_steps, "cap on steps per epoch");

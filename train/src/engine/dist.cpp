@@ -32,7 +32,7 @@ struct Group {
   std::string backend = "none";
   bool on_cuda = false;  // the group takes CUDA tensors (NCCL), on `device`
   torch::Device device = torch::kCPU;
-  bool sync_bn = true;
+  bool sync_bn = false;
 };
 
 Group& group() {

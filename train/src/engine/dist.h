@@ -96,7 +96,7 @@ class GradReducer {
 };
 
 // Whether the model's BatchNorm layers call sync_batch_norm in training mode:
-// distributed, and not turned off (--no-sync-bn: each rank normalises its own share).
+// distributed with --sync-bn (without it, each rank normalises its own share).
 void set_sync_bn(bool on);
 bool sync_bn_active();
 

@@ -34,7 +34,7 @@ struct Options {
   int rank = 0;
   std::string master = "127.0.0.1:29500";  // rank 0's TCPStore, HOST:PORT
   double dist_timeout = 300;               // seconds: rendezvous and every collective
-  bool sync_bn = true;                     // BatchNorm statistics over the global batch
+  bool sync_bn = false;                    // BatchNorm over the global batch (else each rank's share)
   int bucket_kb = 1024;                    // gradient all-reduce bucket size
 
   // Model / input.
