@@ -149,11 +149,13 @@ struct TileI8 {
     const size_t nr = V * N;
     const size_t kp = (p.kc + 1) / 2;
     const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
+    // The sums start at zero and the bias is added after RearrangeToOddPlusEven: on
+    // NEON that is a pairwise add of the two partial sums (vpaddq), which would mix
+    // neighbouring lanes of a bias put in `acc` (on x86 `odd` stays zero and it adds).
     V32 acc[V][R], odd[V][R];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-      const V32 b = hn::LoadU(d32, p.bias + panel * nr + v * N);
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        acc[v][r] = b;
+        acc[v][r] = hn::Zero(d32);
         odd[v][r] = hn::Zero(d32);
       }
     }
@@ -184,7 +186,8 @@ struct TileI8 {
         int32_t* yr = y32 + r * y32_stride;
         HWY_ALIGN int32_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
         FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-          const V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+          const V32 s =
+              hn::Add(hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]), hn::LoadU(d32, p.bias + n0 + v * N));
           if (valid == nr) {
             hn::StoreU(s, d32, yr + v * N);
           } else {
@@ -198,7 +201,8 @@ struct TileI8 {
     V32 sums[V][R];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        sums[v][r] = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+        sums[v][r] =
+            hn::Add(hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]), hn::LoadU(d32, p.bias + n0 + v * N));
       }
     }
     StoreTileI8<R, V>(d32, p, m, n0, sums);
