@@ -59,26 +59,26 @@ void wait(const c10::intrusive_ptr<c10d::Work>& w, const char* what) {
 // Tensors the group can take: CUDA ones for NCCL, CPU ones for Gloo.
 torch::Tensor for_group(const torch::Tensor& t) { return group().on_cuda ? t.to(group().device) : t.cpu(); }
 
-void allreduce_tensor(torch::Tensor& t, const char* what) {
+// Launches a collective on `t` (launch(pg, tensors) returns its Work) and waits for it;
+// a failure to launch or to finish throws PeerError naming `what`.
+template <class Launch>
+void run_collective(torch::Tensor& t, const char* what, Launch launch) {
   std::vector<torch::Tensor> v{t};
   c10::intrusive_ptr<c10d::Work> w;
   try {
-    w = group().pg->allreduce(v);
+    w = launch(*group().pg, v);
   } catch (const std::exception& e) {
     peer_failed(what, e);
   }
   wait(w, what);
 }
 
+void allreduce_tensor(torch::Tensor& t, const char* what) {
+  run_collective(t, what, [](GroupBase& pg, std::vector<torch::Tensor>& v) { return pg.allreduce(v); });
+}
+
 void broadcast_tensor(torch::Tensor& t, const char* what) {
-  std::vector<torch::Tensor> v{t};
-  c10::intrusive_ptr<c10d::Work> w;
-  try {
-    w = group().pg->broadcast(v);
-  } catch (const std::exception& e) {
-    peer_failed(what, e);
-  }
-  wait(w, what);
+  run_collective(t, what, [](GroupBase& pg, std::vector<torch::Tensor>& v) { return pg.broadcast(v); });
 }
 
 uint64_t splitmix64(uint64_t x) {
