@@ -5,20 +5,15 @@
 #include <algorithm>
 #include <numeric>
 
-namespace faceattr::train {
+#include "util/seed_mix.h"
 
-static uint64_t mix(uint64_t x) {  // splitmix64 finaliser
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+namespace faceattr::train {
 
 std::vector<int64_t> epoch_order(size_t n, bool shuffle, uint64_t seed, int epoch) {
   std::vector<int64_t> o(n);
   std::iota(o.begin(), o.end(), 0);
   if (shuffle) {
-    std::mt19937_64 rng(mix(seed * 1000003u + static_cast<uint64_t>(epoch)));
+    std::mt19937_64 rng(seed_mix(seed * 1000003u + static_cast<uint64_t>(epoch)));
     for (size_t i = n; i > 1; --i)
       std::swap(o[i - 1], o[std::uniform_int_distribution<size_t>(0, i - 1)(rng)]);
   }
@@ -61,8 +56,8 @@ Batch BatchLoader::build(size_t b) {
     auto img = ds_.cache->get(static_cast<size_t>(idx), s.path);
     const uint64_t pos = begin * static_cast<uint64_t>(opt_.world) + static_cast<uint64_t>(opt_.rank) * bs +
                          static_cast<uint64_t>(i);  // position in the global order
-    std::mt19937 rng(
-        static_cast<uint32_t>(mix(opt_.seed ^ mix(static_cast<uint64_t>(opt_.epoch) * 7919u + pos))));
+    std::mt19937 rng(static_cast<uint32_t>(
+        seed_mix(opt_.seed ^ seed_mix(static_cast<uint64_t>(opt_.epoch) * 7919u + pos))));
     make_input(*img, s.frame, in_, aug_, rng, px + per * static_cast<size_t>(i));
     lab[i] = s.label;
     for (int64_t a = 0; a < n_attr && a < static_cast<int64_t>(s.attrs.size()); ++a)

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <type_traits>
 
+#include "util/seed_mix.h"
+
 namespace faceattr::train::dist {
 namespace {
 
@@ -79,13 +81,6 @@ void allreduce_tensor(torch::Tensor& t, const char* what) {
 
 void broadcast_tensor(torch::Tensor& t, const char* what) {
   run_collective(t, what, [](GroupBase& pg, std::vector<torch::Tensor>& v) { return pg.broadcast(v); });
-}
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
 }
 
 int env_int(const char* name, int fallback) {
@@ -186,8 +181,6 @@ bool active() { return group().pg.defined(); }
 int rank() { return active() ? group().cfg.rank : 0; }
 int world() { return active() ? group().cfg.world_size : 1; }
 bool is_root() { return rank() == 0; }
-const Config& config() { return group().cfg; }
-std::string backend_name() { return group().backend; }
 void set_sync_bn(bool on) { group().sync_bn = on; }
 bool sync_bn_active() { return active() && group().sync_bn; }
 
@@ -242,7 +235,7 @@ int local_batch(int global, const std::string& what) {
 
 uint64_t rank_seed(uint64_t seed) {
   const int r = rank();
-  return r == 0 ? seed : splitmix64(seed ^ splitmix64(static_cast<uint64_t>(r)));
+  return r == 0 ? seed : seed_mix(seed ^ seed_mix(static_cast<uint64_t>(r)));
 }
 
 double allreduce_bench_ms(int64_t n_floats, int reps) {

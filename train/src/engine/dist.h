@@ -50,8 +50,6 @@ bool active();  // world size > 1
 int rank();
 int world();
 bool is_root();  // rank 0, or not distributed
-const Config& config();
-std::string backend_name();
 
 // Rank 0's parameters and buffers overwrite every other rank's.
 void broadcast_module(torch::nn::Module& m);
