@@ -554,8 +554,139 @@ FACEATTR_API faceattr_status faceattr_session_anet_input(faceattr_session* sessi
                                                          const faceattr_image* image, const float crop[4],
                                                          float* input);
 
+/* ========================================================================
+ * Video: face tracks with steady boxes and attributes.
+ *
+ * A tracker follows the faces of one stream, fed its frames in order. Each
+ * face keeps a track id across frames; its box is smoothed by a One Euro filter
+ * (still when the face is still, quick when it moves); each attribute's
+ * probability is averaged over the last `window` frames, weighted by the face
+ * score, and its decision changes only when that average crosses the model's
+ * threshold by more than `hysteresis`, so a face near a threshold does not
+ * flicker.
+ *
+ *   faceattr_tracker_params tp = faceattr_tracker_default_params();
+ *   faceattr_tracker* t = NULL;
+ *   faceattr_tracker_create(session, &tp, &t);
+ *   for (each frame) {
+ *     const faceattr_track* tracks; int32_t n;
+ *     if (faceattr_tracker_track(t, &frame, timestamp_ms, &tracks, &n) == FACEATTR_OK)
+ *       for (int32_t i = 0; i < n; ++i) printf("%d smiling %.2f\n", tracks[i].id, tracks[i].probs[31]);
+ *   }
+ *   faceattr_tracker_free(t);
+ *
+ * faceattr_tracker_track runs the session itself. With a localising session it
+ * runs the full localiser pass (the whole frame) on the first frame, whenever a
+ * track is lost or a frame has no confident track, and at least every
+ * `detect_interval` frames; on the frames between, it searches each track near
+ * its last box alone: LNet on a small window around the box, then ANet on the
+ * face it finds there. A track the local search cannot confirm triggers a full
+ * pass on the same frame. faceattr_tracker_stats counts both kinds of pass.
+ * Faces are matched to tracks by box overlap (IoU >= match_iou) and, when
+ * appearance_min > 0, by the cosine similarity of ANet's pooled features: a
+ * detection that overlaps a track but no longer looks like it (a face swapped
+ * in place) starts a new track.
+ *
+ * faceattr_tracker_update is the same tracker fed faces found elsewhere (the
+ * browser module's WebGPU backend runs the networks itself): no local search,
+ * no appearance test unless features are given.
+ *
+ * The tracker uses its session (which must outlive it) for every call, with the
+ * session's one-call-at-a-time rule: a tracker call while another call runs on
+ * the session returns FACEATTR_ERR_BUSY. After faceattr_tracker_track the
+ * session's last predict is the tracker's frame: faceattr_session_explain takes
+ * a track's face_index. Tracks and their arrays stay valid until the next
+ * tracker call that changes them (track, update, reset) or its free. Nothing
+ * is allocated after create.
+ * ======================================================================== */
+
+typedef struct faceattr_tracker faceattr_tracker;
+
+/** Tracker options. Start from faceattr_tracker_default_params(). */
+typedef struct faceattr_tracker_params {
+  float fps;             /* frame rate assumed when a call's timestamp_ms is negative; default 30 */
+  float min_cutoff;      /* One Euro filter cutoff at rest, Hz; default 1.0 */
+  float beta;            /* One Euro speed coefficient, per (box side per second); default 0.7 */
+  float d_cutoff;        /* One Euro derivative cutoff, Hz; default 1.0 */
+  int32_t window;        /* frames in each attribute's average, in [1, 64]; default 8 */
+  float hysteresis;      /* decision margin on the averaged probability, in [0, 0.5); default 0.1 */
+  float match_iou;       /* least box overlap that continues a track, in (0, 1]; default 0.3 */
+  float appearance_min;  /* least cosine similarity of ANet features that continues a track;
+                            0 disables the test; default 0.5 */
+  int32_t max_missed;    /* frames a track lives unseen before it ends; default 10 */
+  int32_t max_tracks;    /* tracks at once; default (0): the session's max_faces */
+  int32_t detect_interval; /* a full localiser pass at least every this many frames; 1: every
+                              frame (no local search); default 6 */
+  float local_min_score;   /* a local search finding no face of at least this score loses the
+                              track for that search; default 0.5 */
+} faceattr_tracker_params;
+
+/**
+ * A tracked face on the current frame. probs and present have n_attributes
+ * entries; like the array of tracks they belong to the tracker.
+ */
+typedef struct faceattr_track {
+  int32_t id;            /* >= 1, unique in the stream until reset */
+  float box[4];          /* smoothed box: x, y, w, h in frame pixels */
+  float raw_box[4];      /* this frame's detection */
+  float score;           /* this frame's face score */
+  const float* probs;    /* averaged probabilities */
+  const uint8_t* present;/* decisions with hysteresis */
+  int32_t age;           /* frames since the track started (0 on its first) */
+  int32_t face_index;    /* the face of the session's last predict for faceattr_session_explain;
+                            -1 after faceattr_tracker_update */
+} faceattr_track;
+
+/** Counters since create or reset. */
+typedef struct faceattr_tracker_stats {
+  int64_t frames;
+  int64_t full_passes;   /* frames that ran the localiser on the whole frame */
+  int64_t local_passes;  /* frames served by local searches alone */
+  int64_t tracks_started;
+} faceattr_tracker_stats;
+
+FACEATTR_API faceattr_tracker_params faceattr_tracker_default_params(void);
+
+/**
+ * Creates a tracker on `session` (which must outlive it). `params` may be NULL
+ * for defaults; a value out of range is FACEATTR_ERR_INVALID_ARGUMENT. Plans
+ * every buffer the tracker needs (for a localising session, the local-search
+ * LNet too).
+ */
+FACEATTR_API faceattr_status faceattr_tracker_create(faceattr_session* session,
+                                                     const faceattr_tracker_params* params,
+                                                     faceattr_tracker** out);
+/** Frees a tracker; NULL is a no-op. */
+FACEATTR_API void faceattr_tracker_free(faceattr_tracker* tracker);
+/** Forgets every track and counter: the next frame starts a new stream (ids from 1). */
+FACEATTR_API faceattr_status faceattr_tracker_reset(faceattr_tracker* tracker);
+
+/**
+ * Runs the session on the next frame of the stream and updates the tracks.
+ * `timestamp_ms` is the frame's time (non-decreasing), or negative to advance
+ * by 1000 / fps. On success *tracks points to the *n_tracks tracks seen on this
+ * frame, oldest track first.
+ */
+FACEATTR_API faceattr_status faceattr_tracker_track(faceattr_tracker* tracker, const faceattr_image* image,
+                                                    double timestamp_ms, const faceattr_track** tracks,
+                                                    int32_t* n_tracks);
+
+/**
+ * Updates the tracks with faces found elsewhere on the next frame: `faces[0 ..
+ * n_faces)` (box, score and probs read; present ignored), and optionally their
+ * ANet pooled features (`features`: n_faces x n_features floats, or NULL).
+ */
+FACEATTR_API faceattr_status faceattr_tracker_update(faceattr_tracker* tracker, const faceattr_face* faces,
+                                                     int32_t n_faces, const float* features,
+                                                     int32_t n_features, double timestamp_ms,
+                                                     const faceattr_track** tracks, int32_t* n_tracks);
+
+FACEATTR_API faceattr_status faceattr_tracker_stats(const faceattr_tracker* tracker,
+                                                    faceattr_tracker_stats* out);
+
 #ifdef __cplusplus
 } /* extern "C" */
+
 #endif
 
 #endif /* FACEATTR_FACEATTR_H */

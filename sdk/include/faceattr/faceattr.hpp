@@ -16,6 +16,7 @@
 // status instead. Session is move-only and frees the C session on destruction.
 // Like the C session it serves one call at a time: a call made while another
 // runs on it fails with FACEATTR_ERR_BUSY (Error::status()) and does nothing.
+// Tracker follows faces over the frames of a stream (faceattr_tracker_*).
 // Model describes a model file or a session's network (faceattr_model_*).
 #pragma once
 
@@ -249,6 +250,102 @@ class Session {
     if (st != FACEATTR_OK) throw Error(st, faceattr_last_error());
   }
   faceattr_session* s_ = nullptr;
+};
+
+// The tracks of the last tracker call; valid until the tracker's next call.
+class Tracks {
+ public:
+  Tracks() = default;
+  Tracks(const faceattr_track* data, int32_t n) : data_(data), n_(n) {}
+  size_t size() const noexcept { return static_cast<size_t>(n_); }
+  bool empty() const noexcept { return n_ == 0; }
+  const faceattr_track& operator[](size_t i) const noexcept { return data_[i]; }
+  const faceattr_track* begin() const noexcept { return data_; }
+  const faceattr_track* end() const noexcept { return data_ + n_; }
+
+ private:
+  const faceattr_track* data_ = nullptr;
+  int32_t n_ = 0;
+};
+
+// Face tracks over the frames of one stream (faceattr.h, "Video"). The session
+// must outlive the tracker. Move-only; frees the C tracker on destruction.
+//
+//   faceattr::Tracker tracker = faceattr::Tracker::create(session);
+//   for (const faceattr_track& t : tracker.track(frame, timestamp_ms)) ...
+class Tracker {
+ public:
+  Tracker() noexcept = default;
+  explicit Tracker(faceattr_tracker* t) noexcept : t_(t) {}
+  ~Tracker() { faceattr_tracker_free(t_); }
+  Tracker(Tracker&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+  Tracker& operator=(Tracker&& o) noexcept {
+    if (this != &o) {
+      faceattr_tracker_free(t_);
+      t_ = std::exchange(o.t_, nullptr);
+    }
+    return *this;
+  }
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+
+  // Non-throwing: an empty Tracker on failure, with *status (optional) set.
+  static Tracker try_create(Session& session, const faceattr_tracker_params* params = nullptr,
+                            faceattr_status* status = nullptr) noexcept {
+    faceattr_tracker* t = nullptr;
+    const faceattr_status st = faceattr_tracker_create(session.get(), params, &t);
+    if (status) *status = st;
+    return Tracker(st == FACEATTR_OK ? t : nullptr);
+  }
+  static Tracker create(Session& session, const faceattr_tracker_params* params = nullptr) {
+    faceattr_status st = FACEATTR_OK;
+    Tracker t = try_create(session, params, &st);
+    if (st != FACEATTR_OK) throw Error(st, faceattr_last_error());
+    return t;
+  }
+
+  explicit operator bool() const noexcept { return t_ != nullptr; }
+  faceattr_tracker* get() const noexcept { return t_; }
+
+  // timestamp_ms < 0: one frame at params.fps after the last.
+  faceattr_status try_track(const faceattr_image& image, double timestamp_ms, Tracks* tracks) noexcept {
+    const faceattr_track* t = nullptr;
+    int32_t n = 0;
+    const faceattr_status st = faceattr_tracker_track(t_, &image, timestamp_ms, &t, &n);
+    if (tracks) *tracks = st == FACEATTR_OK ? Tracks(t, n) : Tracks();
+    return st;
+  }
+  Tracks track(const faceattr_image& image, double timestamp_ms = -1.0) {
+    Tracks tracks;
+    check(try_track(image, timestamp_ms, &tracks));
+    return tracks;
+  }
+  // Faces found elsewhere (features: n x n_features floats, or null).
+  faceattr_status try_update(const faceattr_face* faces, int32_t n, const float* features, int32_t n_features,
+                             double timestamp_ms, Tracks* tracks) noexcept {
+    const faceattr_track* t = nullptr;
+    int32_t m = 0;
+    const faceattr_status st = faceattr_tracker_update(t_, faces, n, features, n_features, timestamp_ms, &t, &m);
+    if (tracks) *tracks = st == FACEATTR_OK ? Tracks(t, m) : Tracks();
+    return st;
+  }
+  Tracks update(const faceattr_face* faces, int32_t n, double timestamp_ms = -1.0) {
+    Tracks tracks;
+    check(try_update(faces, n, nullptr, 0, timestamp_ms, &tracks));
+    return tracks;
+  }
+  void reset() { check(faceattr_tracker_reset(t_)); }
+  faceattr_tracker_stats stats() const noexcept {
+    faceattr_tracker_stats s{};
+    faceattr_tracker_stats(t_, &s);
+    return s;
+  }
+
+ private:
+  static void check(faceattr_status st) {
+    if (st != FACEATTR_OK) throw Error(st, faceattr_last_error());
+  }
+  faceattr_tracker* t_ = nullptr;
 };
 
 }  // namespace faceattr
