@@ -101,9 +101,13 @@ int run_video(const VideoOptions& o) {
   if (created != FACEATTR_OK) throw_api_error("cannot create the face tracker", created);
   faceattr::Tracker tracker(raw);
 
+  // Opened before the first frame, so that an unwritable path fails before any output.
   std::unique_ptr<VideoWriter> writer;
   std::unique_ptr<TextRenderer> text;
-  if (!o.out.empty()) text = std::make_unique<TextRenderer>(default_font_path(), 12);
+  if (!o.out.empty()) {
+    text = std::make_unique<TextRenderer>(default_font_path(), 12);
+    writer = std::make_unique<VideoWriter>(o.out, info.width, info.height, info.fps);
+  }
 
   std::map<int, TrackSummary> summaries;
   VideoFrame frame;
@@ -135,9 +139,8 @@ int run_video(const VideoOptions& o) {
                        {"faces", tracks_to_json(names, tracks.begin(), static_cast<int>(tracks.size()))}});
       std::fflush(stdout);
     }
-    if (text) {
-      if (!writer) writer = std::make_unique<VideoWriter>(o.out, frame.width, frame.height, info.fps);
-      if (frame.width < writer->width() || frame.height < writer->height()) {
+    if (writer) {
+      if (frame.width != info.width || frame.height != info.height) {
         throw Error("cannot write '" + o.out + "': the frame size of '" + o.input + "' changes at frame " +
                     std::to_string(frame.index));
       }
