@@ -69,6 +69,11 @@ if(NOT EXISTS ${FACEATTR_DATA_DIR}/celeba/test_crops OR NOT EXISTS ${FACEATTR_DA
   return()
 endif()
 
+# The generator itself: each kind's motion and truth, determinism.
+add_executable(faceattr_clips_tests video/clips_test.cpp unit/catch_main.cpp)
+target_link_libraries(faceattr_clips_tests PRIVATE faceattr_clips Catch2::Catch2)
+catch_discover_tests(faceattr_clips_tests TEST_PREFIX "video_clips_" PROPERTIES TIMEOUT 120 LABELS "native")
+
 # --- clips (fixture video_clips) ----------------------------------------------------
 set(FACEATTR_VT_CLIPS still pan)
 foreach(kind ${FACEATTR_VT_CLIPS})
