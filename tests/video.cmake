@@ -8,6 +8,11 @@ add_library(faceattr_clips STATIC video/clips.cpp video/clips_stb.cpp)
 target_include_directories(faceattr_clips PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/video
                            PRIVATE ${FACEATTR_STB_INCLUDE_DIR})
 target_compile_definitions(faceattr_clips PRIVATE FACEATTR_CLIPS_DATA_DIR="${FACEATTR_DATA_DIR}")
+# For the tracker's tests in the unit suite. Cross builds include no tests/*.cmake, so
+# there the unit suite has no clips.
+if(TARGET faceattr_unit_tests)
+  target_link_libraries(faceattr_unit_tests PRIVATE faceattr_clips)
+endif()
 
 if(NOT TARGET faceattr_cli_video)
   return()

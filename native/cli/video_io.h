@@ -25,7 +25,7 @@ struct VideoFrame {
   int height = 0;
   std::vector<uint8_t> rgb;  // height rows of width * 3 bytes
   double time_ms = 0;        // presentation time from the stream's start; non-decreasing
-  int64_t index = 0;         // 0, 1, 2, ... in decode order of presentation
+  int64_t index = 0;         // 0, 1, 2, ... in presentation order
 
   faceattr_image view() const {
     return faceattr_image{rgb.data(), width, height, width * 3, FACEATTR_PIXEL_RGB};
