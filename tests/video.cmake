@@ -86,6 +86,10 @@ foreach(kind ${FACEATTR_VT_CLIPS})
            COMMAND faceattr_make_clip ${kind} ${V}/${kind}.mp4 --frames 60 --seed 3 --truth ${V}/${kind}.truth.jsonl)
   set_tests_properties(video_make_${kind} PROPERTIES FIXTURES_SETUP video_clips LABELS "native")
 endforeach()
+# Stored sideways with a display rotation, as phones store portrait videos.
+add_test(NAME video_make_rotated
+         COMMAND faceattr_make_clip pan ${V}/rotated.mp4 --frames 30 --seed 5 --rotate 90 --truth ${V}/rotated.truth.jsonl)
+set_tests_properties(video_make_rotated PROPERTIES FIXTURES_SETUP video_clips LABELS "native")
 add_test(NAME video_make_png_frames
          COMMAND faceattr_make_clip still ${V}/still5.mp4 --frames 5 --seed 4 --png-dir ${V}/still_png)
 add_test(NAME video_make_truncated COMMAND faceattr_video_check truncate ${V}/still.mp4 ${V}/truncated.mp4 0.6)
@@ -94,7 +98,10 @@ set_tests_properties(video_make_truncated PROPERTIES DEPENDS video_make_still)
 
 # The writer's file decodes back: every frame, its size, times 1/30 s apart.
 add_test(NAME video_clip_decodes COMMAND faceattr_video_check frames ${V}/still.mp4 60 320 240)
-set_tests_properties(video_clip_decodes PROPERTIES FIXTURES_REQUIRED video_clips LABELS "native")
+# The rotated clip comes out upright (240x320 stored, 320x240 read).
+add_test(NAME video_clip_rotated_decodes COMMAND faceattr_video_check frames ${V}/rotated.mp4 30 320 240)
+set_tests_properties(video_clip_decodes video_clip_rotated_decodes PROPERTIES FIXTURES_REQUIRED video_clips
+                     LABELS "native")
 
 # --- faceattr video ----------------------------------------------------------------
 # One JSON line per frame; the face found where it was pasted; on a still face, one track.
@@ -103,6 +110,9 @@ faceattr_video_cli_test(video_still_json FIXTURES video_clips
                         ARGS video -m ${FACEATTR_VT_MODEL} --json ${V}/still.mp4)
 faceattr_video_cli_test(video_pan_json FIXTURES video_clips CHECK "jsonl|{out}|${V}/pan.truth.jsonl"
                         ARGS video -m ${FACEATTR_VT_MODEL} --json --threads 2 ${V}/pan.mp4)
+# Faces are found where they were pasted only if the frames were turned upright.
+faceattr_video_cli_test(video_rotated_json FIXTURES video_clips CHECK "jsonl|{out}|${V}/rotated.truth.jsonl"
+                        ARGS video -m ${FACEATTR_VT_MODEL} --json ${V}/rotated.mp4)
 faceattr_video_cli_test(video_summary_out FIXTURES video_clips
                         OUTPUT_REGEX "still.mp4: 60 frames, 320x240, 30.00 fps \\(h264\\)\ntracks: 1\n  track 1: frames 0-59 \\(seen on 60\\).*localiser: [0-9]+ full passes.*wrote [^\n]*still_boxes.mp4 \\((libx264|mpeg4), 60 frames\\)"
                         ARGS video -m ${FACEATTR_VT_MODEL} ${V}/still.mp4 --out ${V}/still_boxes.mp4)

@@ -14,6 +14,7 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
@@ -66,7 +67,44 @@ void check_path_readable(const std::string& path) {
     throw Error("cannot read video '" + path + "': is a directory");
 }
 
+// Degrees clockwise to turn the stored frames (0, 90, 180, 270), as ffmpeg's own
+// autorotation reads the display matrix.
+int display_rotation(const AVStream* st) {
+  size_t size = 0;
+  const uint8_t* m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (m == nullptr || size < 9 * sizeof(int32_t)) return 0;
+  const double angle = av_display_rotation_get(reinterpret_cast<const int32_t*>(m));
+  if (!std::isfinite(angle)) return 0;
+  const long quarter = std::lround(-angle / 90.0);
+  return static_cast<int>(((quarter % 4) + 4) % 4) * 90;
+}
+
 }  // namespace
+
+void rotate_rgb(const uint8_t* rgb, int width, int height, int degrees, std::vector<uint8_t>& out) {
+  const size_t n = static_cast<size_t>(width) * height * 3;
+  out.resize(n);
+  const int w = width, h = height;
+  const auto src = [&](int x, int y) { return rgb + (static_cast<size_t>(y) * w + x) * 3; };
+  if (degrees == 90 || degrees == 270) {
+    // Out is h wide, w tall.
+    for (int y = 0; y < w; ++y) {
+      for (int x = 0; x < h; ++x) {
+        const uint8_t* p = degrees == 90 ? src(y, h - 1 - x) : src(w - 1 - y, x);
+        std::copy(p, p + 3, out.begin() + (static_cast<size_t>(y) * h + x) * 3);
+      }
+    }
+  } else if (degrees == 180) {
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        const uint8_t* p = src(w - 1 - x, h - 1 - y);
+        std::copy(p, p + 3, out.begin() + (static_cast<size_t>(y) * w + x) * 3);
+      }
+    }
+  } else {
+    std::copy(rgb, rgb + n, out.begin());
+  }
+}
 
 // --- reader -------------------------------------------------------------------
 
@@ -82,6 +120,7 @@ struct VideoReader::Impl {
   AVRational time_base{0, 1};
   int64_t start_pts = AV_NOPTS_VALUE;
   VideoInfo info;
+  std::vector<uint8_t> stored;  // a frame as stored, when it is to be rotated
   int64_t next_index = 0;
   double last_ms = -1;
   bool flushed = false;
@@ -143,6 +182,8 @@ struct VideoReader::Impl {
     }
     info.codec = codec->name;
     info.format = fmt->iformat->name;
+    info.rotation = display_rotation(st);
+    if (info.rotation == 90 || info.rotation == 270) std::swap(info.width, info.height);
   }
 
   void convert(VideoFrame& out) {
@@ -158,12 +199,15 @@ struct VideoReader::Impl {
       throw Error("cannot convert the frames of '" + path + "' to RGB (pixel format " +
                   std::to_string(frame->format) + ")");
     }
-    out.width = w;
-    out.height = h;
-    out.rgb.resize(static_cast<size_t>(w) * h * 3);
-    uint8_t* dst[4] = {out.rgb.data(), nullptr, nullptr, nullptr};
+    std::vector<uint8_t>& rgb = info.rotation != 0 ? stored : out.rgb;
+    rgb.resize(static_cast<size_t>(w) * h * 3);
+    uint8_t* dst[4] = {rgb.data(), nullptr, nullptr, nullptr};
     int dst_stride[4] = {w * 3, 0, 0, 0};
     sws_scale(sws, frame->data, frame->linesize, 0, h, dst, dst_stride);
+    const bool swap = info.rotation == 90 || info.rotation == 270;
+    out.width = swap ? h : w;
+    out.height = swap ? w : h;
+    if (info.rotation != 0) rotate_rgb(stored.data(), w, h, info.rotation, out.rgb);
 
     double ms;
     const int64_t ts = frame->best_effort_timestamp;
@@ -279,7 +323,7 @@ struct VideoWriter::Impl {
     throw Error(what + " '" + path + "': " + av_reason(err));
   }
 
-  void open(int w, int h, double fps) {
+  void open(int w, int h, double fps, int rotation) {
     quiet_ffmpeg_log();
     take_last_log();
     width = w & ~1;
@@ -329,6 +373,15 @@ struct VideoWriter::Impl {
     st->avg_frame_rate = rate;
     err = avcodec_parameters_from_context(st->codecpar, enc);
     if (err < 0) fail("cannot write video", err);
+    if (rotation != 0) {
+      if (rotation != 90 && rotation != 180 && rotation != 270) {
+        throw Error("cannot write video '" + path + "': display rotation " + std::to_string(rotation) +
+                    " is not 0, 90, 180 or 270");
+      }
+      uint8_t* m = av_stream_new_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
+      if (m == nullptr) throw Error("out of memory writing video '" + path + "'");
+      av_display_rotation_set(reinterpret_cast<int32_t*>(m), rotation);  // clockwise, unlike _get
+    }
 
     if (!(oc->oformat->flags & AVFMT_NOFILE)) {
       err = avio_open(&oc->pb, path.c_str(), AVIO_FLAG_WRITE);
@@ -398,10 +451,10 @@ struct VideoWriter::Impl {
   }
 };
 
-VideoWriter::VideoWriter(const std::string& path, int width, int height, double fps)
+VideoWriter::VideoWriter(const std::string& path, int width, int height, double fps, int display_rotation)
     : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
-  impl_->open(width, height, fps);
+  impl_->open(width, height, fps, display_rotation);
 }
 
 VideoWriter::~VideoWriter() {

@@ -39,12 +39,16 @@ struct VideoInfo {
   int64_t n_frames = 0;    // frames the container declares; 0 when it does not say
   double duration_ms = 0;  // 0 when unknown
   std::string codec;       // decoder name, e.g. "h264"
-  std::string format;      // container, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+  int rotation = 0;    // 0, 90, 180 or 270: degrees clockwise the stored frames are turned (see VideoReader)
+  std::string format;  // container, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
 };
 
-// Decodes the best video stream of a file into RGB24 frames. Frames larger than
-// `max_pixels` are refused. Truncated or corrupt input throws Error; a file that
-// ends before the frames its container declares counts as truncated.
+// Decodes the best video stream of a file into RGB24 frames. A stream's display
+// rotation (the display matrix a phone writes for a portrait video) is applied,
+// as a player does, so frames come out upright and info() gives their upright
+// size. Frames larger than `max_pixels` are refused. Truncated or corrupt input
+// throws Error; a file that ends before the frames its container declares counts
+// as truncated.
 class VideoReader {
  public:
   explicit VideoReader(const std::string& path, int64_t max_pixels = int64_t{64} << 20);
@@ -67,7 +71,9 @@ class VideoReader {
 // drops the last column or row.
 class VideoWriter {
  public:
-  VideoWriter(const std::string& path, int width, int height, double fps);
+  // `display_rotation` (0, 90, 180, 270): degrees clockwise a player should turn
+  // the frames to show them, written as the stream's display matrix.
+  VideoWriter(const std::string& path, int width, int height, double fps, int display_rotation = 0);
   ~VideoWriter();  // finishes the file if finish() was not called (errors ignored)
   VideoWriter(const VideoWriter&) = delete;
   VideoWriter& operator=(const VideoWriter&) = delete;
@@ -88,5 +94,9 @@ class VideoWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Turns an RGB24 image `degrees` (0, 90, 180, 270) clockwise into `out` (resized;
+// 90 and 270 swap width and height).
+void rotate_rgb(const uint8_t* rgb, int width, int height, int degrees, std::vector<uint8_t>& out);
 
 }  // namespace faceattr::cli

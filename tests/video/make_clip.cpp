@@ -1,9 +1,12 @@
 // faceattr_make_clip KIND OUT.mp4 [--seed N] [--frames N] [--size WxH] [--face-seed N]
 //                   [--plain-background] [--data DIR] [--truth FILE.jsonl] [--png-dir DIR]
+//                   [--rotate 90|180|270]
 // Writes a synthetic clip (tests/video/clips.h) to a video file with the CLI's
 // writer (native/cli/video_io.h), and optionally its truth, one JSON line per
 // frame ({"frame", "time_ms", "faces": [{"person", "box", "visible"}]}), and its
-// frames as PNG files (frame_0000.png, ...).
+// frames as PNG files (frame_0000.png, ...). --rotate stores the frames turned
+// anticlockwise with a display matrix that turns them back, as a phone stores a
+// portrait video: a reader that honours it sees the clip (and its truth) upright.
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
 #if defined(__GNUC__)
@@ -19,6 +22,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "clips.h"
 #include "video_io.h"
@@ -29,7 +33,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Writes a synthetic face clip (tests/video/clips.h) to a video file", "faceattr_make_clip"};
   std::string kind_name, out, size = "320x240", data = clips::default_data_dir(), truth, png_dir;
   uint32_t seed = 1, face_seed = 0;
-  int frames = 90;
+  int frames = 90, rotate = 0;
   bool plain = false;
   std::string kinds;
   for (clips::Kind k : clips::all_kinds())
@@ -46,6 +50,8 @@ int main(int argc, char** argv) {
   app.add_flag("--plain-background", plain, "A textured grey background instead of a photo");
   app.add_option("--truth", truth, "Write the truth as JSON Lines to this file");
   app.add_option("--png-dir", png_dir, "Also write the frames as PNG files into this folder");
+  app.add_option("--rotate", rotate, "Store the frames turned, with a display rotation of this many degrees")
+      ->check(CLI::IsMember({0, 90, 180, 270}));
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -56,8 +62,14 @@ int main(int argc, char** argv) {
     if (std::sscanf(size.c_str(), "%dx%d", &w, &h) != 2) throw std::runtime_error("--size must be WxH");
     const clips::Clip clip = clips::make_clip_from_data(kind, data, seed, frames, w, h, !plain, face_seed);
 
-    faceattr::cli::VideoWriter writer(out, clip.width, clip.height, clip.fps);
-    for (const clips::Frame& f : clip.frames) writer.write(f.rgb.data(), clip.width * 3, f.time_ms);
+    const bool swap = rotate == 90 || rotate == 270;
+    const int stored_w = swap ? clip.height : clip.width, stored_h = swap ? clip.width : clip.height;
+    faceattr::cli::VideoWriter writer(out, stored_w, stored_h, clip.fps, rotate);
+    std::vector<uint8_t> stored;
+    for (const clips::Frame& f : clip.frames) {
+      faceattr::cli::rotate_rgb(f.rgb.data(), clip.width, clip.height, (360 - rotate) % 360, stored);
+      writer.write(stored.data(), stored_w * 3, f.time_ms);
+    }
     writer.finish();
 
     if (!truth.empty()) {
