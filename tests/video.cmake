@@ -90,6 +90,11 @@ endforeach()
 add_test(NAME video_make_rotated
          COMMAND faceattr_make_clip pan ${V}/rotated.mp4 --frames 30 --seed 5 --rotate 90 --truth ${V}/rotated.truth.jsonl)
 set_tests_properties(video_make_rotated PROPERTIES FIXTURES_SETUP video_clips LABELS "native")
+# Two persons crossing; one face replaced by another in place. At 25 fps: times from the stream.
+add_test(NAME video_make_cross
+         COMMAND faceattr_make_clip cross ${V}/cross.mp4 --frames 60 --seed 3 --fps 25 --truth ${V}/cross.truth.jsonl)
+add_test(NAME video_make_swap COMMAND faceattr_make_clip swap ${V}/swap.mp4 --frames 40 --seed 3 --truth ${V}/swap.truth.jsonl)
+set_tests_properties(video_make_cross video_make_swap PROPERTIES FIXTURES_SETUP video_clips LABELS "native")
 add_test(NAME video_make_png_frames
          COMMAND faceattr_make_clip still ${V}/still5.mp4 --frames 5 --seed 4 --png-dir ${V}/still_png)
 add_test(NAME video_make_truncated COMMAND faceattr_video_check truncate ${V}/still.mp4 ${V}/truncated.mp4 0.6)
@@ -110,11 +115,24 @@ faceattr_video_cli_test(video_still_json FIXTURES video_clips
                         ARGS video -m ${FACEATTR_VT_MODEL} --json ${V}/still.mp4)
 faceattr_video_cli_test(video_pan_json FIXTURES video_clips CHECK "jsonl|{out}|${V}/pan.truth.jsonl"
                         ARGS video -m ${FACEATTR_VT_MODEL} --json --threads 2 ${V}/pan.mp4)
+# Two faces, two tracks through (time_ms 40 ms apart, checked against the truth); a face
+# swapped in place starts a second track.
+faceattr_video_cli_test(video_cross_json FIXTURES video_clips CHECK "jsonl|{out}|${V}/cross.truth.jsonl|tracks=2"
+                        ARGS video -m ${FACEATTR_VT_MODEL} --json ${V}/cross.mp4)
+faceattr_video_cli_test(video_swap_json FIXTURES video_clips CHECK "jsonl|{out}|${V}/swap.truth.jsonl|tracks=2"
+                        ARGS video -m ${FACEATTR_VT_MODEL} --json ${V}/swap.mp4)
+# The tracker's counts: local searches between full passes by default, none with --detect-interval 1.
+faceattr_video_cli_test(video_detect_interval FIXTURES video_clips
+                        OUTPUT_REGEX "localiser: 60 full passes, 0 frames by local search \\(full pass at least every 1 frames\\)"
+                        ARGS video -m ${FACEATTR_VT_MODEL} --detect-interval 1 ${V}/still.mp4)
+faceattr_video_cli_test(video_max_frames FIXTURES video_clips
+                        OUTPUT_REGEX "still.mp4: 12 frames,.*track 1: frames 0-11 \\(seen on 12\\)"
+                        ARGS video -m ${FACEATTR_VT_MODEL} --max-frames 12 ${V}/still.mp4)
 # Faces are found where they were pasted only if the frames were turned upright.
 faceattr_video_cli_test(video_rotated_json FIXTURES video_clips CHECK "jsonl|{out}|${V}/rotated.truth.jsonl"
                         ARGS video -m ${FACEATTR_VT_MODEL} --json ${V}/rotated.mp4)
 faceattr_video_cli_test(video_summary_out FIXTURES video_clips
-                        OUTPUT_REGEX "still.mp4: 60 frames, 320x240, 30.00 fps \\(h264\\)\ntracks: 1\n  track 1: frames 0-59 \\(seen on 60\\).*localiser: [0-9]+ full passes.*wrote [^\n]*still_boxes.mp4 \\((libx264|mpeg4), 60 frames\\)"
+                        OUTPUT_REGEX "still.mp4: 60 frames, 320x240, 30.00 fps \\((h264|mpeg4)\\)\ntracks: 1\n  track 1: frames 0-59 \\(seen on 60\\).*localiser: [1-9][0-9]* full passes, [1-9][0-9]* frames by local search.*wrote [^\n]*still_boxes.mp4 \\((libx264|mpeg4), 60 frames\\)"
                         ARGS video -m ${FACEATTR_VT_MODEL} ${V}/still.mp4 --out ${V}/still_boxes.mp4)
 add_test(NAME cli_video_out_decodes COMMAND faceattr_video_check frames ${V}/still_boxes.mp4 60 320 240)
 set_tests_properties(cli_video_out_decodes PROPERTIES DEPENDS cli_video_summary_out FIXTURES_REQUIRED video_clips

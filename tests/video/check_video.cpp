@@ -3,11 +3,12 @@
 //   faceattr_video_check frames VIDEO N W H
 //       VIDEO decodes (native/cli/video_io.h) to exactly N frames of W x H whose
 //       times increase by 1000 / fps.
-//   faceattr_video_check jsonl OUTPUT TRUTH [one-track]
-//       OUTPUT (faceattr video --json) has one valid line per TRUTH frame (frame, time_ms,
-//       faces with track, box, score and every attribute's p and present); at least
-//       90% of the truth faces (wholly in frame) have a reported box centred inside
-//       theirs. one-track: one face on at least 95% of frames, and one track id in all.
+//   faceattr_video_check jsonl OUTPUT TRUTH [one-track | tracks=N]
+//       OUTPUT (faceattr video --json) has one valid line per TRUTH frame (frame, time_ms
+//       within 1 ms of the truth's, faces with track, box, score and every attribute's p
+//       and present); at least 90% of the truth faces (wholly in frame) have a reported
+//       box centred inside theirs. one-track: one face on at least 95% of frames, and
+//       one track id in all. tracks=N: N distinct track ids in all.
 //   faceattr_video_check predict-track OUTPUT N
 //       OUTPUT (faceattr predict --track --json) has N lines whose faces all carry
 //       a track id, and one id is on every line.
@@ -92,7 +93,7 @@ void check_face(const json& face, const std::string& where) {
   }
 }
 
-int check_jsonl(const std::string& output, const std::string& truth_path, bool one_track) {
+int check_jsonl(const std::string& output, const std::string& truth_path, bool one_track, int n_tracks) {
   const std::vector<json> out = read_lines(output);
   const std::vector<json> truth = read_lines(truth_path);
   require(out.size() == truth.size(), "output has " + std::to_string(out.size()) + " lines for " +
@@ -139,6 +140,10 @@ int check_jsonl(const std::string& output, const std::string& truth_path, bool o
             "one face on only " + std::to_string(single) + " of " + std::to_string(out.size()) + " frames");
     require(ids.size() == 1, std::to_string(ids.size()) + " track ids, expected one");
   }
+  if (n_tracks > 0) {
+    require(ids.size() == static_cast<size_t>(n_tracks),
+            std::to_string(ids.size()) + " track ids, expected " + std::to_string(n_tracks));
+  }
   std::printf("%zu frames, %d of %d truth faces found, %zu track ids\n", out.size(), found, truth_faces,
               ids.size());
   return 0;
@@ -183,8 +188,10 @@ int main(int argc, char** argv) {
     const std::vector<std::string> a(argv + 1, argv + argc);
     if (a.size() == 5 && a[0] == "frames")
       return check_frames(a[1], std::stoi(a[2]), std::stoi(a[3]), std::stoi(a[4]));
-    if ((a.size() == 3 || a.size() == 4) && a[0] == "jsonl") {
-      return check_jsonl(a[1], a[2], a.size() == 4 && a[3] == "one-track");
+    if (a.size() == 3 && a[0] == "jsonl") return check_jsonl(a[1], a[2], false, 0);
+    if (a.size() == 4 && a[0] == "jsonl" && a[3] == "one-track") return check_jsonl(a[1], a[2], true, 0);
+    if (a.size() == 4 && a[0] == "jsonl" && a[3].rfind("tracks=", 0) == 0) {
+      return check_jsonl(a[1], a[2], false, std::stoi(a[3].substr(7)));
     }
     if (a.size() == 3 && a[0] == "predict-track") return check_predict_track(a[1], std::stoul(a[2]));
     if (a.size() == 4 && a[0] == "truncate") return truncate_file(a[1], a[2], std::stod(a[3]));

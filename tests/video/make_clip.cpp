@@ -1,6 +1,6 @@
 // faceattr_make_clip KIND OUT.mp4 [--seed N] [--frames N] [--size WxH] [--face-seed N]
 //                   [--plain-background] [--data DIR] [--truth FILE.jsonl] [--png-dir DIR]
-//                   [--rotate 90|180|270]
+//                   [--rotate 90|180|270] [--fps F]
 // Writes a synthetic clip (tests/video/clips.h) to a video file with the CLI's
 // writer (native/cli/video_io.h), and optionally its truth, one JSON line per
 // frame ({"frame", "time_ms", "faces": [{"person", "box", "visible"}]}), and its
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   std::string kind_name, out, size = "320x240", data = clips::default_data_dir(), truth, png_dir;
   uint32_t seed = 1, face_seed = 0;
   int frames = 90, rotate = 0;
+  double fps = 30;
   bool plain = false;
   std::string kinds;
   for (clips::Kind k : clips::all_kinds())
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
   app.add_flag("--plain-background", plain, "A textured grey background instead of a photo");
   app.add_option("--truth", truth, "Write the truth as JSON Lines to this file");
   app.add_option("--png-dir", png_dir, "Also write the frames as PNG files into this folder");
+  app.add_option("--fps", fps, "Frame rate (frame times follow it)")
+      ->check(CLI::Range(1.0, 240.0))
+      ->capture_default_str();
   app.add_option("--rotate", rotate, "Store the frames turned, with a display rotation of this many degrees")
       ->check(CLI::IsMember({0, 90, 180, 270}));
   CLI11_PARSE(app, argc, argv);
@@ -60,7 +64,10 @@ int main(int argc, char** argv) {
       throw std::runtime_error("unknown kind '" + kind_name + "' (" + kinds + ")");
     int w = 0, h = 0;
     if (std::sscanf(size.c_str(), "%dx%d", &w, &h) != 2) throw std::runtime_error("--size must be WxH");
-    const clips::Clip clip = clips::make_clip_from_data(kind, data, seed, frames, w, h, !plain, face_seed);
+    clips::Clip clip = clips::make_clip_from_data(kind, data, seed, frames, w, h, !plain, face_seed);
+    clip.fps = fps;
+    for (size_t i = 0; i < clip.frames.size(); ++i)
+      clip.frames[i].time_ms = static_cast<double>(i) * 1000.0 / fps;
 
     const bool swap = rotate == 90 || rotate == 270;
     const int stored_w = swap ? clip.height : clip.width, stored_h = swap ? clip.width : clip.height;
