@@ -201,8 +201,9 @@ export class Engine {
   /**
    * The next frame of the stream from faces found elsewhere (the WebGPU backend's
    * networks): `faces` as predict returns them ({box, score, attributes}), at most
-   * maxFaces. Returns the tracked faces of the frame (see predictFrame, {track: true}).
-   * No local search and no appearance test: the faces are taken as they are.
+   * maxFaces. Returns {faces, tracking}: the tracked faces of the frame (as
+   * predictFrame's with {track: true}) and the tracker's counters. No local
+   * search and no appearance test: the faces are taken as they are.
    */
   updateTracks(faces, timestamp) {
     this.#alive();
@@ -225,7 +226,7 @@ export class Engine {
     });
     this.#cropped = false;
     this.#check(s.trackerUpdate(faces.length, this.#streamTime(timestamp)));
-    return this.#tracks();
+    return { faces: this.#tracks(), tracking: this.trackerStats() };
   }
 
   /** Name of the backend in use, e.g. "wasm-simd" or "wasm-simd-threads". */

@@ -150,8 +150,7 @@ export class GpuEngine {
       if (result) {
         if (opts.track && !opts.crop) {
           // The GPU's faces into the session's tracker: the same tracks on either backend.
-          result.faces = this.cpu.updateTracks(result.faces, opts.timestamp);
-          result.tracking = this.cpu.trackerStats();
+          Object.assign(result, this.cpu.updateTracks(result.faces, opts.timestamp));
         }
         return result;
       }
