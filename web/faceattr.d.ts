@@ -73,7 +73,7 @@ export interface TrackerOptions {
   dCutoff?: number;
   /** Frames in each attribute's score-weighted average, 1..64; default 8. */
   window?: number;
-  /** A decision changes only when the average crosses the threshold by more than this, [0, 0.5); default 0.1. */
+  /** Hysteresis margin of the decisions, [0, 0.5); default 0.1 (see the SDK's faceattr_tracker_params). */
   hysteresis?: number;
   /** Least box overlap (IoU) that continues a track, (0, 1]; default 0.3. */
   matchIou?: number;
@@ -129,9 +129,9 @@ export interface Face {
 export interface TrackingStats {
   /** Frames the tracker has seen. */
   frames: number;
-  /** Frames that ran the localiser on the whole frame (every frame on WebGPU). */
+  /** Frames on which the wasm session ran the localiser on the whole frame (WebGPU frames are not counted). */
   fullPasses: number;
-  /** Frames served by local searches near the tracked boxes alone (wasm only). */
+  /** Frames served by local searches near the tracked boxes alone (wasm only; 0 on WebGPU). */
   localPasses: number;
   /** Tracks started (the largest id so far). */
   tracksStarted: number;
