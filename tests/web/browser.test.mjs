@@ -237,7 +237,9 @@ test('package API in Chromium: flavours equal native, frame types, errors, origi
 // from a folder holding the shipped ANet and the native tests' tiny LNet (its
 // response follows R - G) as lnet-int8.fam; the fake webcam shows two red squares
 // on grey. The page must load the LNet, draw two boxes and report the native
-// CLI's boxes (flat colours survive I420 exactly enough: within 1 px).
+// CLI's boxes (flat colours survive I420 exactly enough: within 1 px). Tracking
+// off (?track=0): every frame a full localiser pass, boxes as detected (tracked,
+// local searches and smoothing move them by a few px; tested on their own below).
 test('webcam demo with an LNet model: several faces, boxes as native', async () => {
   const fixtures = path.join(OUT, 'native_fixtures');
   execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
@@ -262,7 +264,7 @@ test('webcam demo with an LNet model: several faces, boxes as native', async () 
   try {
     const foreign = await guardOrigin(context, server.origin);
     const page = await context.newPage();
-    await page.goto(`${server.origin}/demo/?threads=1&lnet=1`);
+    await page.goto(`${server.origin}/demo/?threads=1&lnet=1&track=0`);
     await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 3 || window.faceattrDemo.error),
                                null, { timeout: 30000 });
     const state = await page.evaluate(() => ({ ...window.faceattrDemo,
@@ -275,6 +277,17 @@ test('webcam demo with an LNet model: several faces, boxes as native', async () 
     const nBoxes = native.faces.map((f) => f.box).sort((a, b) => a[0] - b[0]);
     boxes.forEach((b, k) => b.forEach((v, j) => assert.ok(Math.abs(v - nBoxes[k][j]) <= 1, `box ${b} vs native ${nBoxes[k]}`)));
     await page.screenshot({ path: path.join(OUT, 'demo-lnet.png') });
+    // Tracked (the default): two faces, two tracks, #1 and #2 on their boxes, over the native ones.
+    await page.goto(`${server.origin}/demo/?threads=1&lnet=1`);
+    await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 10 || window.faceattrDemo.error),
+                               null, { timeout: 30000 });
+    const tracked = await page.evaluate(() => ({ error: window.faceattrDemo.error, faces: window.faceattrDemo.lastResult.faces,
+      labels: [...document.querySelectorAll('#boxes .face-box span')].map((x) => x.textContent) }));
+    assert.equal(tracked.error, null);
+    assert.deepEqual(tracked.faces.map((f) => f.track).sort(), [1, 2]);
+    assert.deepEqual(tracked.labels.map((l) => l.split(' ')[0]).sort(), ['#1', '#2']);
+    const tBoxes = tracked.faces.map((f) => [f.box.x, f.box.y, f.box.width, f.box.height]).sort((a, b) => a[0] - b[0]);
+    tBoxes.forEach((b, k) => assert.ok(iou(b, nBoxes[k]) >= 0.7, `tracked box ${b} vs native ${nBoxes[k]}`));
     assert.deepEqual(foreign, []);
   } finally {
     await close();
