@@ -81,7 +81,7 @@ export interface TrackerOptions {
   appearanceMin?: number;
   /** Frames a track lives unseen before it ends; default 10. */
   maxMissed?: number;
-  /** Tracks at once; default 0: maxFaces. */
+  /** Tracks at once; default 0: maxFaces with a localiser, 1 without (one face per frame). */
   maxTracks?: number;
   /** A full localiser pass at least every this many frames (1: every frame); default 6. wasm only. */
   detectInterval?: number;
