@@ -185,4 +185,69 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
     }
   }
 }
+TEST_CASE("tracking allocates nothing after the tracker's create", "[session][tracker]") {
+  for (bool int8 : {false, true}) {
+    faceattr::test::TinyModelSpec aspec;
+    aspec.int8 = int8;
+    const auto anet = faceattr::test::tiny_anet_bytes(aspec);
+    faceattr::test::TinyLnetSpec lspec;
+    lspec.int8 = int8;
+    const auto lnet = faceattr::test::tiny_lnet_bytes(lspec);
+    for (faceattr_backend b : {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
+      if (!faceattr_backend_available(b)) continue;
+      faceattr_session_params p = faceattr_session_default_params();
+      p.backend = b;
+      p.min_face_size = 8;
+      faceattr_session* s = nullptr;
+      REQUIRE(faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) ==
+              FACEATTR_OK);
+      faceattr_tracker_params tp = faceattr_tracker_default_params();
+      tp.detect_interval = 3;
+      faceattr_tracker* t = nullptr;
+      REQUIRE(faceattr_tracker_create(s, &tp, &t) == FACEATTR_OK);
+      // Frames made before counting: two faces moving, then none.
+      std::vector<std::vector<uint8_t>> frames;
+      for (int f = 0; f < 12; ++f)
+        frames.push_back(faceattr::test::red_boxes_frame(
+            200, 150,
+            f < 10 ? std::vector<faceattr::test::RedBox>{{20 + 2 * f, 20, 30, 30}, {120, 80 - f, 40, 40}}
+                   : std::vector<faceattr::test::RedBox>{}));
+      const faceattr_track* tracks = nullptr;
+      int32_t n = 0;
+      faceattr_face faces[2]{};
+      const float probs[6] = {0.1f, 0.2f, 0.3f, 0.6f, 0.7f, 0.8f};
+      faceattr_tracker_stats st{};
+      t_news = 0;
+      t_counting = true;
+      bool ok = true;
+      int seen = 0;
+      for (int round = 0; round < 2; ++round) {
+        for (const auto& px : frames) {
+          const faceattr_image img{px.data(), 200, 150, 200 * 3, FACEATTR_PIXEL_RGB};
+          ok = ok && faceattr_tracker_track(t, &img, -1, &tracks, &n) == FACEATTR_OK;
+          seen += n;
+        }
+        ok = ok && faceattr_tracker_reset(t) == FACEATTR_OK;
+      }
+      for (int f = 0; f < 5; ++f) {
+        for (int k = 0; k < 2; ++k) {
+          faces[k].box[0] = 10.0f + 50.0f * k + f, faces[k].box[1] = 10,
+          faces[k].box[2] = faces[k].box[3] = 30;
+          faces[k].score = 0.9f;
+          faces[k].probs = probs;
+        }
+        ok = ok && faceattr_tracker_update(t, faces, 2, nullptr, 0, 33.0 * f, &tracks, &n) == FACEATTR_OK &&
+             n == 2;
+      }
+      ok = ok && faceattr_tracker_get_stats(t, &st) == FACEATTR_OK;
+      t_counting = false;
+      INFO("backend " << faceattr_backend_name(b) << ", int8 " << int8);
+      CHECK(ok);
+      CHECK(t_news == 0);
+      CHECK(seen == 2 * 20);
+      faceattr_tracker_free(t);
+      faceattr_session_free(s);
+    }
+  }
+}
 #endif  // !__SANITIZE_ADDRESS__

@@ -581,7 +581,7 @@ FACEATTR_API faceattr_status faceattr_session_anet_input(faceattr_session* sessi
  * `detect_interval` frames; on the frames between, it searches each track near
  * its last box alone: LNet on a small window around the box, then ANet on the
  * face it finds there. A track the local search cannot confirm triggers a full
- * pass on the same frame. faceattr_tracker_stats counts both kinds of pass.
+ * pass on the same frame. faceattr_tracker_get_stats counts both kinds of pass.
  * Faces are matched to tracks by box overlap (IoU >= match_iou) and, when
  * appearance_min > 0, by the cosine similarity of ANet's pooled features: a
  * detection that overlaps a track but no longer looks like it (a face swapped
@@ -604,17 +604,17 @@ typedef struct faceattr_tracker faceattr_tracker;
 
 /** Tracker options. Start from faceattr_tracker_default_params(). */
 typedef struct faceattr_tracker_params {
-  float fps;             /* frame rate assumed when a call's timestamp_ms is negative; default 30 */
-  float min_cutoff;      /* One Euro filter cutoff at rest, Hz; default 1.0 */
-  float beta;            /* One Euro speed coefficient, per (box side per second); default 0.7 */
-  float d_cutoff;        /* One Euro derivative cutoff, Hz; default 1.0 */
-  int32_t window;        /* frames in each attribute's average, in [1, 64]; default 8 */
-  float hysteresis;      /* decision margin on the averaged probability, in [0, 0.5); default 0.1 */
-  float match_iou;       /* least box overlap that continues a track, in (0, 1]; default 0.3 */
-  float appearance_min;  /* least cosine similarity of ANet features that continues a track;
-                            0 disables the test; default 0.5 */
-  int32_t max_missed;    /* frames a track lives unseen before it ends; default 10 */
-  int32_t max_tracks;    /* tracks at once; default (0): the session's max_faces */
+  float fps;               /* frame rate assumed when a call's timestamp_ms is negative; default 30 */
+  float min_cutoff;        /* One Euro filter cutoff at rest, Hz; default 0.5 */
+  float beta;              /* One Euro speed coefficient, per (box side per second); default 3 */
+  float d_cutoff;          /* One Euro derivative cutoff, Hz; default 1.0 */
+  int32_t window;          /* frames in each attribute's average, in [1, 64]; default 8 */
+  float hysteresis;        /* decision margin on the averaged probability, in [0, 0.5); default 0.1 */
+  float match_iou;         /* least box overlap that continues a track, in (0, 1]; default 0.3 */
+  float appearance_min;    /* least cosine similarity of ANet features that continues a track;
+                              0 disables the test; default 0.5 */
+  int32_t max_missed;      /* frames a track lives unseen before it ends; default 10 */
+  int32_t max_tracks;      /* tracks at once; default (0): the session's max_faces */
   int32_t detect_interval; /* a full localiser pass at least every this many frames; 1: every
                               frame (no local search); default 6 */
   float local_min_score;   /* a local search finding no face of at least this score loses the
@@ -626,22 +626,22 @@ typedef struct faceattr_tracker_params {
  * entries; like the array of tracks they belong to the tracker.
  */
 typedef struct faceattr_track {
-  int32_t id;            /* >= 1, unique in the stream until reset */
-  float box[4];          /* smoothed box: x, y, w, h in frame pixels */
-  float raw_box[4];      /* this frame's detection */
-  float score;           /* this frame's face score */
-  const float* probs;    /* averaged probabilities */
-  const uint8_t* present;/* decisions with hysteresis */
-  int32_t age;           /* frames since the track started (0 on its first) */
-  int32_t face_index;    /* the face of the session's last predict for faceattr_session_explain;
-                            -1 after faceattr_tracker_update */
+  int32_t id;             /* >= 1, unique in the stream until reset */
+  float box[4];           /* smoothed box: x, y, w, h in frame pixels */
+  float raw_box[4];       /* this frame's detection */
+  float score;            /* this frame's face score */
+  const float* probs;     /* averaged probabilities */
+  const uint8_t* present; /* decisions with hysteresis */
+  int32_t age;            /* frames since the track started (0 on its first) */
+  int32_t face_index;     /* the face of the session's last predict for faceattr_session_explain;
+                             -1 after faceattr_tracker_update */
 } faceattr_track;
 
 /** Counters since create or reset. */
 typedef struct faceattr_tracker_stats {
   int64_t frames;
-  int64_t full_passes;   /* frames that ran the localiser on the whole frame */
-  int64_t local_passes;  /* frames served by local searches alone */
+  int64_t full_passes;  /* frames that ran the localiser on the whole frame */
+  int64_t local_passes; /* frames served by local searches alone */
   int64_t tracks_started;
 } faceattr_tracker_stats;
 
@@ -681,8 +681,8 @@ FACEATTR_API faceattr_status faceattr_tracker_update(faceattr_tracker* tracker, 
                                                      int32_t n_features, double timestamp_ms,
                                                      const faceattr_track** tracks, int32_t* n_tracks);
 
-FACEATTR_API faceattr_status faceattr_tracker_stats(const faceattr_tracker* tracker,
-                                                    faceattr_tracker_stats* out);
+FACEATTR_API faceattr_status faceattr_tracker_get_stats(const faceattr_tracker* tracker,
+                                                        faceattr_tracker_stats* out);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -325,7 +325,8 @@ class Tracker {
                              double timestamp_ms, Tracks* tracks) noexcept {
     const faceattr_track* t = nullptr;
     int32_t m = 0;
-    const faceattr_status st = faceattr_tracker_update(t_, faces, n, features, n_features, timestamp_ms, &t, &m);
+    const faceattr_status st =
+        faceattr_tracker_update(t_, faces, n, features, n_features, timestamp_ms, &t, &m);
     if (tracks) *tracks = st == FACEATTR_OK ? Tracks(t, m) : Tracks();
     return st;
   }
@@ -337,7 +338,7 @@ class Tracker {
   void reset() { check(faceattr_tracker_reset(t_)); }
   faceattr_tracker_stats stats() const noexcept {
     faceattr_tracker_stats s{};
-    faceattr_tracker_stats(t_, &s);
+    faceattr_tracker_get_stats(t_, &s);
     return s;
   }
 

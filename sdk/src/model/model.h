@@ -97,4 +97,10 @@ Status load_model(const void* data, size_t size, Model* out);
 // Graph checks on an already parsed model (also used by load_model).
 Status validate_graph(const Model& m);
 
+// Re-plans the activation shapes of a validated model for a width x height input
+// (a fully convolutional network, e.g. the LNet at a tracker's local-search size),
+// then validates the graph again. FACEATTR_ERR_MODEL_FORMAT when a layer has no
+// output at that size or a fully connected layer's input size changes.
+Status reshape_input(Model* m, int width, int height);
+
 }  // namespace faceattr::model

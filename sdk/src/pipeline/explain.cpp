@@ -188,6 +188,12 @@ Status Explainer::run(Network& net, int slot, const image::CropBox& crop, faceat
   return Status::ok();
 }
 
+void Explainer::pooled(int slot, float* out) const {
+  if (!supported_ || slot < 0 || slot >= slots_) return;
+  const uint8_t* G = gap_.data() + static_cast<size_t>(slot) * gap_bytes_;
+  for (size_t c = 0; c < static_cast<size_t>(c_); ++c) out[c] = real_of(G, int8_, c, gap_scale_, gap_zp_);
+}
+
 // scratch = F + r (real values), r[c] = G[c] - mean over cells of F[., c].
 void Explainer::dequantise_features(int slot) {
   const size_t s = static_cast<size_t>(slot), nc = static_cast<size_t>(c_);

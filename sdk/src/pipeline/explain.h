@@ -36,6 +36,11 @@ class Explainer {
   // The last predict's face count (set by the pipeline); -1: none yet.
   void set_faces(int n) { n_faces_ = n; }
 
+  // Length of the pooled feature vector G (0 for an unsupported model), and slot `slot`'s
+  // G in real values into out[0 .. feature_size()) (the tracker's appearance feature).
+  int feature_size() const { return supported_ ? c_ : 0; }
+  void pooled(int slot, float* out) const;
+
   // Fills out[k] for attributes[k] of face `face`; `probs` is the face's probabilities.
   Status explain(int face, const int32_t* attributes, int n, const float* probs, faceattr_explanation* out);
 

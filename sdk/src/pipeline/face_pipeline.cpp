@@ -120,6 +120,98 @@ Status FacePipeline::load(model::Model&& anet, model::Model* lnet, kernels::Fami
 void FacePipeline::release() {
   anet_ = Network();
   lnet_ = Network();
+  local_lnet_ = Network();
+}
+
+Status FacePipeline::plan_local_search(int side) {
+  if (!has_lnet_) return Status(FACEATTR_ERR_UNSUPPORTED, "local search needs an LNet model");
+  if (side == local_side_) return Status::ok();
+  const model::Model& lm = lnet_.model();
+  if (side < 1 || side % static_cast<int>(geometry_.cell_w) != 0 ||
+      side % static_cast<int>(geometry_.cell_h) != 0)
+    return Status(FACEATTR_ERR_INVALID_ARGUMENT,
+                  "local search side " + std::to_string(side) + " is not a multiple of the LNet's map cell");
+  // A fresh copy of the model (from the bytes the network keeps), planned at side x side.
+  model::Model copy;
+  FACEATTR_RETURN_IF_ERROR(model::load_model(lm.bytes.get(), lm.size, &copy));
+  FACEATTR_RETURN_IF_ERROR(model::reshape_input(&copy, side, side));
+  const auto& d = copy.tensors[static_cast<size_t>(copy.outputs[0])].shape;
+  Network net;
+  FACEATTR_RETURN_IF_ERROR(net.load(std::move(copy), lnet_.main_family(), ctx_, nullptr));
+  DecodeParams dp = decoder_->params();
+  const int max_local = 4;
+  std::unique_ptr<Decoder> dec(new (std::nothrow)
+                                   Decoder(dp, d[1], d[2], geometry_.cell_w, geometry_.cell_h, max_local));
+  if (!dec) return Status(FACEATTR_ERR_OUT_OF_MEMORY, "cannot allocate the local-search decoder");
+  local_lnet_ = std::move(net);
+  local_decoder_ = std::move(dec);
+  local_boxes_.assign(static_cast<size_t>(max_local), FaceBox{});
+  local_side_ = side;
+  return Status::ok();
+}
+
+namespace {
+
+float iou(const image::CropBox& a, const image::CropBox& b) {
+  const float x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
+  const float x1 = std::min(a.x + a.w, b.x + b.w), y1 = std::min(a.y + a.h, b.y + b.h);
+  const float inter = std::max(0.0f, x1 - x0) * std::max(0.0f, y1 - y0);
+  const float uni = a.w * a.h + b.w * b.h - inter;
+  return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+}  // namespace
+
+Status FacePipeline::search_near(const faceattr_image& image, const image::CropBox& window,
+                                 const image::CropBox& expect, FaceCrop* found, faceattr_timings* t) {
+  *found = FaceCrop{};
+  if (local_side_ == 0) return Status(FACEATTR_ERR_INVALID_ARGUMENT, "local search is not planned");
+  if (!(window.w > 0.0f) || !(window.h > 0.0f)) return Status::ok();
+  const model::Model& lm = local_lnet_.model();
+  const auto t0 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(image::crop_resize_normalize(image, window, lm.input_width, lm.input_height,
+                                                        lm.mean, lm.std, local_lnet_.input_ptr(),
+                                                        image::Resampler::Simd, ctx_.pool));
+  t->preprocess_ms += ms_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(local_lnet_.run(options_.abort_callback, options_.abort_user_data));
+  t->lnet_ms += ms_since(t1);
+  const float sx = static_cast<float>(lm.input_width) / window.w;
+  const float sy = static_cast<float>(lm.input_height) / window.h;
+  const float min_face = static_cast<float>(options_.min_face_size);
+  const float* map = local_lnet_.output_ptr();
+  const float one = 1.0f;
+  const int n =
+      local_decoder_->decode_passes(&map, &one, &one, 1, min_face * std::min(sx, sy), local_boxes_.data());
+  const float max_face = kMaxFaceToFrame * static_cast<float>(std::max(image.width, image.height));
+  float best = -1.0f;
+  for (int k = 0; k < n; ++k) {
+    const FaceBox& b = local_boxes_[static_cast<size_t>(k)];
+    const image::CropBox frame{window.x + b.x / sx, window.y + b.y / sy, b.w / sx, b.h / sy};
+    if (!(frame.w > 0.0f) || !(frame.h > 0.0f) || !std::isfinite(frame.x) || !std::isfinite(frame.y) ||
+        !std::isfinite(frame.w) || !std::isfinite(frame.h))
+      continue;
+    if (std::min(frame.w, frame.h) < min_face || !(std::max(frame.w, frame.h) <= max_face)) continue;
+    const float o = iou(frame, expect);
+    if (o <= best) continue;
+    best = o;
+    found->frame = frame;
+    found->anet = anet_crop_of(frame, local_decoder_->params(), anet_aspect_);
+    found->score = std::min(1.0f, std::max(0.0f, b.score));
+  }
+  return Status::ok();
+}
+
+Status FacePipeline::predict_crops(const faceattr_image& image, const FaceCrop* crops, int n,
+                                   faceattr_timings* t) {
+  explainer_.set_faces(-1);
+  n = std::min(n, face_slots());
+  for (int k = 0; k < n; ++k) {
+    FACEATTR_RETURN_IF_ERROR(run_anet(image, crops[k].anet, k, t));
+    store_face(static_cast<size_t>(k), crops[k].frame, crops[k].score);
+  }
+  explainer_.set_faces(n);
+  return Status::ok();
 }
 
 int FacePipeline::lnet_passes() const {

@@ -112,6 +112,25 @@ class FacePipeline {
   // LNet's face score map (channel 0) of the last successful localising predict, or null.
   const faceattr_response_map* response_map() const { return response_valid_ ? &response_map_ : nullptr; }
 
+  // --- Local search (faceattr_tracker): a tracked face looked for near its last box ---
+  // Plans a second copy of the LNet at a side x side input (model::reshape_input) and a
+  // decoder for its map. FACEATTR_ERR_UNSUPPORTED without an LNet. May allocate; a second
+  // call with the same side does nothing.
+  Status plan_local_search(int side);
+  int local_search_side() const { return local_side_; }
+  // Runs the local LNet on the square `window` of `image` (frame pixels; past the border
+  // the edge repeats) and writes into *found the face there that overlaps `expect` most
+  // (ties: the stronger), with its ANet crop; found->score = 0 when there is none.
+  Status search_near(const faceattr_image& image, const image::CropBox& window, const image::CropBox& expect,
+                     FaceCrop* found, faceattr_timings* t);
+  // Runs ANet on crops[0 .. n) into face slots 0 .. n - 1, as predict stores its faces (explain
+  // and faces() then describe them). n <= face_slots().
+  Status predict_crops(const faceattr_image& image, const FaceCrop* crops, int n, faceattr_timings* t);
+  // ANet's pooled feature vector (GlobalAvgPool output, real values) of face slot `slot` of the
+  // last predict: feature_size() floats (0 when the ANet's tail is not explainable).
+  int feature_size() const { return explainer_.feature_size(); }
+  void features(int slot, float* out) const { explainer_.pooled(slot, out); }
+
   // --- Stages, for callers that run the networks elsewhere ---
   // LNet runs lnet_passes() times per frame (1; 2 for a decoder with a coarse pass; the
   // levels of an image-pyramid decoder); pass k reads the frame letterboxed at
@@ -155,6 +174,12 @@ class FacePipeline {
   std::vector<FaceBox> boxes_;   // max_faces
   std::vector<FaceCrop> crops_;  // max_faces
   std::vector<float> maps_;      // the maps of all passes (passes reuse LNet's arena)
+
+  // Local search: the LNet at local_side_ x local_side_, its decoder and boxes.
+  int local_side_ = 0;
+  Network local_lnet_;
+  std::unique_ptr<Decoder> local_decoder_;
+  std::vector<FaceBox> local_boxes_;
 
   // Results, sized at load: face_slots() faces of n_attributes values each.
   size_t n_attributes_ = 0;
