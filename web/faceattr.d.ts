@@ -67,7 +67,7 @@ export interface CreateOptions {
 export interface TrackerOptions {
   /** Frame rate assumed for frames without an increasing timestamp; default 30. */
   fps?: number;
-  /** One Euro filter of the box: cutoff at rest in Hz (default 1.0), speed coefficient (0.7), derivative cutoff in Hz (1.0). */
+  /** One Euro filter of the box: cutoff at rest in Hz (default 0.5), speed coefficient (3), derivative cutoff in Hz (1.0). */
   minCutoff?: number;
   beta?: number;
   dCutoff?: number;
