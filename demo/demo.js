@@ -3,12 +3,16 @@
 // ?worker=0 (run on the page), ?lnet=0 (whole-frame mode: the frame is one face;
 // by default the shipped LNet, models/lnet-int8.fam, localises every face and a box
 // is drawn for each, up to the session's maxFaces), ?source=image,
-// ?backend=auto|webgpu|wasm (also switchable on the page: the session is recreated).
+// ?backend=auto|webgpu|wasm (also switchable on the page: the session is recreated),
+// ?track=0 (start with tracking off). Camera frames are tracked by default (the
+// package's track: 'auto'): each box is labelled with its track id (#3) and the
+// bars show the track's smoothed attributes; the "Track faces" box turns it off
+// (each frame on its own) and, ticked again, starts a new stream (ids from 1).
 // Clicking an attribute bar overlays that attribute's map on the face (explain,
 // called for the shown face and that attribute only, once per frame); clicking it
 // again hides it. The "Localiser map" box overlays LNet's response map.
 import { FaceAttr } from '/web/src/faceattr.js';
-import { Overlay, attributeColours, heat } from './overlay.js';
+import { Overlay, attributeColours, heat, trackColour } from './overlay.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -22,6 +26,8 @@ const state = (window.faceattrDemo = {
   explained: null,     // the attribute whose map is shown (its bar clicked), or null
   explanation: null,   // {attribute, face, p, peak, map: {box, width, height}} drawn last
   responseMap: false,  // the localiser-map box is ticked
+  tracking: params.get('track') !== '0',  // camera frames go through the tracker ("Track faces")
+  trackIds: [],        // track ids of the faces drawn last (empty when not tracked)
   mapDrawn: null,      // {width, height} of the response map drawn last, or null
   frameMs: [],         // per camera frame: detect + explain + drawing, ms (the last 300)
   explainMs: [],       // per explain() call: the round trip, ms (the last 300)
@@ -34,6 +40,7 @@ let running = false;
 let stream = null;
 let fpsEma = null;
 let selectedFace = -1;  // face whose bars are shown (click a box); -1: the most confident
+let selectedTrack = 0;  // on tracked frames, the clicked face's track id (kept across frames); 0: none
 let lastDone = 0;
 let inflight = Promise.resolve();  // the detect under way (a backend switch waits for it)
 let createOpts = null;
@@ -73,9 +80,14 @@ async function refreshStill() {
   render(result, frameWidth, frameHeight, displayEl, await explainShown(result));
 }
 
-/** Index of the face whose bars are shown: the one clicked, else the most confident; -1 with none. */
+/** Index of the face whose bars are shown: the one clicked (its track), else the most confident; -1 with none. */
 function shownFace(faces) {
-  if (faces[selectedFace]) return selectedFace;
+  if (selectedTrack) {
+    const i = faces.findIndex((f) => f.track === selectedTrack);
+    if (i >= 0) return i;
+  } else if (faces[selectedFace]) {
+    return selectedFace;
+  }
   let best = -1;
   faces.forEach((f, i) => { if (best < 0 || f.score > faces[best].score) best = i; });
   return best;
@@ -120,12 +132,14 @@ function render(result, frameWidth, frameHeight, displayEl, explanation = null) 
   const oy = (displayEl.clientHeight - frameHeight * scale) / 2;
   const boxes = $('boxes');
   boxes.textContent = '';
+  state.trackIds = faces.filter((f) => f.track).map((f) => f.track);
   faces.forEach((f, i) => {
     const d = document.createElement('div');
     d.className = 'face-box';
     d.title = 'show this face\'s attributes';
     d.onclick = () => {
       selectedFace = i;
+      selectedTrack = f.track ?? 0;
       if (mode === 'image' && state.explained) refreshStill().catch(() => {});
       else render(result, frameWidth, frameHeight, displayEl);
     };
@@ -134,13 +148,19 @@ function render(result, frameWidth, frameHeight, displayEl, explanation = null) 
     d.style.width = `${f.box.width * scale}px`;
     d.style.height = `${f.box.height * scale}px`;
     const label = document.createElement('span');
-    label.textContent = `face ${i + 1} · ${(f.score * 100).toFixed(0)}%`;
+    // A tracked face is named by its track id (the same face keeps it from frame to frame).
+    label.textContent = `${f.track ? `#${f.track}` : `face ${i + 1}`} · ${(f.score * 100).toFixed(0)}%`;
+    if (f.track) {
+      d.dataset.track = String(f.track);
+      d.style.borderColor = label.style.background = trackColour(f.track);
+    }
     d.appendChild(label);
     boxes.appendChild(d);
   });
   // Bars of the face clicked last (by number), else of the most confident one.
   const best = faces[shownFace(faces)] ?? null;
-  $('which-face').textContent = best ? (faces.length > 1 ? `(face ${faces.indexOf(best) + 1})` : '') : '(no face)';
+  const name = (f) => (f.track ? `#${f.track}, smoothed` : faces.length > 1 ? `face ${faces.indexOf(f) + 1}` : '');
+  $('which-face').textContent = best ? (name(best) ? `(${name(best)})` : '') : '(no face)';
   const items = $('attrs').children;
   for (let i = 0; i < items.length; ++i) {
     const a = best ? best.attributes[i] : null;
@@ -186,7 +206,8 @@ async function cameraLoop() {
     try {
       if (fa && video.readyState >= 2 && video.videoWidth > 0) {
         const t0 = performance.now();
-        const run = fa.detect(video, { responseMap: state.responseMap }).then(async (r) => [r, await explainShown(r)]);
+        const run = fa.detect(video, { responseMap: state.responseMap, track: state.tracking })
+          .then(async (r) => [r, await explainShown(r)]);
         inflight = run.catch(() => {});
         const [result, explanation] = await run;
         if (mode !== 'camera') return;
@@ -231,6 +252,10 @@ async function startCamera() {
     await video.play();
     mark('camera-playing');
     setStatus(`camera ${video.videoWidth}x${video.videoHeight}`);
+    // A new stream of frames: new tracks (ids from 1).
+    await inflight;
+    if (fa) await fa.resetTracks();
+    selectedTrack = 0;
     running = true;
     lastDone = 0;
     cameraLoop();
@@ -339,6 +364,14 @@ async function main() {
       fa.detect($('still'), { responseMap: state.responseMap }).then(async (r) => showResult(r, shown.frameWidth, shown.frameHeight, shown.displayEl, await explainShown(r)))
         .catch((err) => setStatus(`detect failed: ${err.message}`, true));
     }
+  };
+  $('track-toggle').checked = state.tracking;
+  $('track-toggle').onchange = (e) => {
+    // Ticked again: a new stream (ids from 1), once the frame under way is done.
+    const on = e.target.checked;
+    selectedTrack = 0;
+    const turn = on ? inflight.then(() => fa && fa.resetTracks()) : Promise.resolve();
+    turn.then(() => { state.tracking = on; }).catch((err) => setStatus(`cannot reset the tracks: ${err.message}`, true));
   };
   $('backend-select').onchange = (e) => {
     const b = e.target.value;

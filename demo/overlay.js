@@ -73,6 +73,15 @@ export class Overlay {
   }
 }
 
+/**
+ * The colour of track `id` (CSS): hues a golden angle apart, so that tracks
+ * started one after another look different; the demo's accent green for none.
+ */
+export function trackColour(id) {
+  if (!(id >= 1)) return '#3ddc84';
+  return `hsl(${(140 + (id - 1) * 137.508) % 360}, 75%, 58%)`;
+}
+
 /** Heat colour of t in [0, 1]: transparent dark red -> red -> yellow -> white, alpha rising with t. */
 export function heat(t, maxAlpha = 0.7) {
   const c = Math.max(0, Math.min(1, t));

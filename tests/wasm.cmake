@@ -5,9 +5,14 @@
 #                 keeps working (tests/web/node.test.mjs)
 #   wasm_explain  explain() and detect's response map against `faceattr explain
 #                 --json` (tests/web/explain.test.mjs)
+#   wasm_track    the tracker through the engine: one id over a moving face,
+#                 window averages, hysteresis, resetTracks, updateTracks (the
+#                 WebGPU path's), options (tests/web/track.test.mjs; no CLI)
 #   wasm_browser  headless Debian Chromium (playwright-core) on the demo with a
-#                 fake webcam playing a .y4m made from a test-crop photo
-#                 (tests/web/browser.test.mjs); screenshot in tests/web/.
+#                 fake webcam playing a .y4m made from a test-crop photo, and
+#                 its tracking (track ids on the boxes, the toggle) on a clip of
+#                 a moving face (tests/web/browser.test.mjs); screenshots in
+#                 tests/web/.
 #   wasm_kernels  the SDK's kernel unit tests on WASM SIMD128 (node)
 #   wasm_types    web/faceattr.d.ts type-checks the README usage (tsc)
 # The native reference is a `faceattr` CLI from a native build, and its
@@ -41,6 +46,8 @@ add_test(NAME wasm_node COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
 # explain() and the response-map option against `faceattr explain --json` (tests/web/explain.test.mjs).
 add_test(NAME wasm_explain COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
          ${CMAKE_CURRENT_LIST_DIR}/web/explain.test.mjs)
+add_test(NAME wasm_track COMMAND ${FACEATTR_NODE} --no-experimental-fetch --test
+         ${CMAKE_CURRENT_LIST_DIR}/web/track.test.mjs)
 add_test(NAME wasm_browser COMMAND ${FACEATTR_NODE} --test ${CMAKE_CURRENT_LIST_DIR}/web/browser.test.mjs)
 # The SDK's kernel unit tests (Catch2, tests/unit/test_kernels_*.cpp) compiled for
 # WASM SIMD128 and run in node: Highway's WASM target against the reference
@@ -90,7 +97,7 @@ find_program(FACEATTR_TSC tsc REQUIRED)
 add_test(NAME wasm_types COMMAND ${FACEATTR_TSC} --noEmit --strict --target es2022 --module es2022
          --moduleResolution node --lib es2022,dom --typeRoots ${CMAKE_CURRENT_BINARY_DIR}/no-ambient-types
          ${CMAKE_CURRENT_LIST_DIR}/web/types_example.ts)
-set_tests_properties(wasm_node wasm_explain wasm_browser PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)
+set_tests_properties(wasm_node wasm_explain wasm_track wasm_browser PROPERTIES ENVIRONMENT "${_web_env}" TIMEOUT 180)
 # The WebGPU backend in headless Chromium with --enable-unsafe-webgpu (SwiftShader):
 # per-op parity of the WGSL kernels with the SDK's reference kernels (the helper
 # module runs one graph node on them), whole-model parity with the wasm backend,

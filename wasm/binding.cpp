@@ -14,6 +14,18 @@
 // buffer (explainAttrsPtr), explain fills one record of kExplainRecord doubles
 // per attribute (explainResultPtr, layout at kExplainRecord); the maps stay in
 // the SDK session and JS copies them out through HEAPF32 before the next predict.
+// The session's tracker (faceattr_tracker_*, at most one) works the same way:
+// its options are kTrackerParams doubles at trackerParamsPtr() (trackerDefaults()
+// writes the SDK's there, JS changes some, trackerCreate() reads them; layout at
+// kTrackerParams); track() and trackerUpdate() fill the planned record buffer at
+// trackResultPtr():
+//   [0]                 number of tracks n
+//   per track (stride kTrackHead + 2 * n_attributes doubles):
+//     id, box x, y, w, h (smoothed), raw x, y, w, h, score, age, face_index,
+//     probs[n_attributes] (averaged), present[n_attributes] (0/1, with hysteresis)
+// trackerUpdate() reads its faces (found by the WebGPU backend) from the planned
+// float buffer at trackerFacesPtr(): per face 5 + n_attributes floats, x, y, w,
+// h, score, probs[n_attributes].
 // Nothing here throws; no C++ exception crosses into JS.
 #include <emscripten/bind.h>
 
@@ -28,6 +40,13 @@ namespace {
 // One explain() record: attribute, p, logit, bias, width, height, map address,
 // box x/y/w/h, cell w/h, crop x/y/w/h, peak x/y, peak column/row, peak value.
 constexpr int kExplainRecord = 23;
+
+// Tracker options as doubles, in faceattr_tracker_params order: fps, min_cutoff,
+// beta, d_cutoff, window, hysteresis, match_iou, appearance_min, max_missed,
+// max_tracks, detect_interval, local_min_score.
+constexpr int kTrackerParams = 12;
+// Doubles of a track record before its probs: id, box[4], raw_box[4], score, age, face_index.
+constexpr int kTrackHead = 12;
 
 // Status of the last Session::create on this thread (JS reads it after a null).
 thread_local int t_create_status = FACEATTR_OK;
@@ -53,7 +72,10 @@ class Session {
     return new Session(s, p.max_faces);
   }
 
-  ~Session() { faceattr_session_free(s_); }
+  ~Session() {
+    faceattr_tracker_free(tracker_);  // before the session it uses
+    faceattr_session_free(s_);
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -182,6 +204,107 @@ class Session {
   uintptr_t explainResultPtr() { return reinterpret_cast<uintptr_t>(ex_out_.data()); }
   int explainRecord() const { return kExplainRecord; }
 
+  // The SDK's default tracker options into trackerParamsPtr().
+  void trackerDefaults() {
+    const faceattr_tracker_params p = faceattr_tracker_default_params();
+    const double v[kTrackerParams] = {p.fps,
+                                      p.min_cutoff,
+                                      p.beta,
+                                      p.d_cutoff,
+                                      static_cast<double>(p.window),
+                                      p.hysteresis,
+                                      p.match_iou,
+                                      p.appearance_min,
+                                      static_cast<double>(p.max_missed),
+                                      static_cast<double>(p.max_tracks),
+                                      static_cast<double>(p.detect_interval),
+                                      p.local_min_score};
+    for (int k = 0; k < kTrackerParams; ++k) tracker_params_[static_cast<size_t>(k)] = v[k];
+  }
+  // (Re)creates the session's tracker from the options at trackerParamsPtr(); plans the
+  // record buffers. A status code; on failure the session has no tracker.
+  int trackerCreate() {
+    trackerFree();
+    const double* v = tracker_params_.data();
+    faceattr_tracker_params p = faceattr_tracker_default_params();
+    p.fps = static_cast<float>(v[0]);
+    p.min_cutoff = static_cast<float>(v[1]);
+    p.beta = static_cast<float>(v[2]);
+    p.d_cutoff = static_cast<float>(v[3]);
+    p.window = static_cast<int32_t>(v[4]);
+    p.hysteresis = static_cast<float>(v[5]);
+    p.match_iou = static_cast<float>(v[6]);
+    p.appearance_min = static_cast<float>(v[7]);
+    p.max_missed = static_cast<int32_t>(v[8]);
+    p.max_tracks = static_cast<int32_t>(v[9]);
+    p.detect_interval = static_cast<int32_t>(v[10]);
+    p.local_min_score = static_cast<float>(v[11]);
+    const faceattr_status st = faceattr_tracker_create(s_, &p, &tracker_);
+    if (st != FACEATTR_OK) {
+      tracker_ = nullptr;
+      return st;
+    }
+    // Planned here, once: track() and trackerUpdate() allocate nothing.
+    track_rows_ = p.max_tracks > max_faces_ ? p.max_tracks : max_faces_;
+    track_out_.assign(1 + static_cast<size_t>(track_rows_) * trackStride(), 0.0);
+    return st;
+  }
+  void trackerFree() {
+    faceattr_tracker_free(tracker_);
+    tracker_ = nullptr;
+  }
+  bool hasTracker() const { return tracker_ != nullptr; }
+  int trackerReset() {
+    track_out_[0] = 0;
+    return faceattr_tracker_reset(tracker_);
+  }
+  // The next frame of the stream through the tracker (the session runs on it);
+  // timestamp_ms < 0: 1000 / fps after the last. A status code; records at trackResultPtr().
+  int track(uintptr_t data, int width, int height, int stride, int format, double timestamp_ms) {
+    const faceattr_image img = image(data, width, height, stride, format);
+    const faceattr_track* tracks = nullptr;
+    int32_t n = 0;
+    track_out_[0] = 0;
+    const faceattr_status st = faceattr_tracker_track(tracker_, &img, timestamp_ms, &tracks, &n);
+    if (st == FACEATTR_OK) putTracks(tracks, n);
+    return st;
+  }
+  // The next frame of the stream from faces found elsewhere: n faces at trackerFacesPtr()
+  // (at most maxFaces()). A status code; records at trackResultPtr().
+  int trackerUpdate(int n, double timestamp_ms) {
+    if (n < 0 || n > max_faces_) n = -1;  // the SDK reports the bad count
+    for (int f = 0; f < n; ++f) {
+      const float* in = upd_in_.data() + static_cast<size_t>(f) * updStride();
+      faceattr_face& face = upd_faces_[static_cast<size_t>(f)];
+      for (int k = 0; k < 4; ++k) face.box[k] = in[k];
+      face.score = in[4];
+    }
+    const faceattr_track* tracks = nullptr;
+    int32_t nt = 0;
+    track_out_[0] = 0;
+    const faceattr_status st =
+        faceattr_tracker_update(tracker_, upd_faces_.data(), n, nullptr, 0, timestamp_ms, &tracks, &nt);
+    if (st == FACEATTR_OK) putTracks(tracks, nt);
+    return st;
+  }
+  // Counters since create or reset: frames, full passes, local passes, tracks started
+  // (4 doubles at `out`). A status code.
+  int trackerStats(uintptr_t out) const {
+    faceattr_tracker_stats t{};
+    const faceattr_status st = faceattr_tracker_get_stats(tracker_, &t);
+    double* d = reinterpret_cast<double*>(out);
+    d[0] = static_cast<double>(t.frames);
+    d[1] = static_cast<double>(t.full_passes);
+    d[2] = static_cast<double>(t.local_passes);
+    d[3] = static_cast<double>(t.tracks_started);
+    return st;
+  }
+  uintptr_t trackerParamsPtr() { return reinterpret_cast<uintptr_t>(tracker_params_.data()); }
+  uintptr_t trackResultPtr() { return reinterpret_cast<uintptr_t>(track_out_.data()); }
+  uintptr_t trackerFacesPtr() { return reinterpret_cast<uintptr_t>(upd_in_.data()); }
+  int trackStride() const { return kTrackHead + 2 * n_attr_; }
+  int trackHead() const { return kTrackHead; }
+
  private:
   Session(faceattr_session* s, int max_faces)
       : s_(s), n_attr_(faceattr_session_n_attributes(s)), max_faces_(max_faces > 0 ? max_faces : 1) {
@@ -191,6 +314,39 @@ class Session {
     ex_attrs_.assign(static_cast<size_t>(n_attr_ > 0 ? n_attr_ : 1), 0);
     ex_.resize(ex_attrs_.size());
     ex_out_.assign(ex_attrs_.size() * kExplainRecord, 0.0);
+    // The tracker's: its options, and trackerUpdate's faces (probs point into upd_in_).
+    tracker_params_.assign(kTrackerParams, 0.0);
+    trackerDefaults();
+    track_out_.assign(1, 0.0);
+    upd_in_.assign(static_cast<size_t>(max_faces_) * updStride(), 0.f);
+    upd_present_.assign(static_cast<size_t>(n_attr_ > 0 ? n_attr_ : 1), 0);
+    upd_faces_.assign(static_cast<size_t>(max_faces_), faceattr_face{});
+    for (int f = 0; f < max_faces_; ++f) {
+      upd_faces_[static_cast<size_t>(f)].probs = upd_in_.data() + static_cast<size_t>(f) * updStride() + 5;
+      upd_faces_[static_cast<size_t>(f)].present = upd_present_.data();
+    }
+  }
+  int updStride() const { return 5 + n_attr_; }
+  void putTracks(const faceattr_track* tracks, int32_t n) {
+    if (n > track_rows_) n = track_rows_;
+    const int stride = trackStride();
+    for (int32_t t = 0; t < n; ++t) {
+      const faceattr_track& k = tracks[t];
+      double* d = track_out_.data() + 1 + static_cast<size_t>(t) * stride;
+      d[0] = k.id;
+      for (int j = 0; j < 4; ++j) {
+        d[1 + j] = k.box[j];
+        d[5 + j] = k.raw_box[j];
+      }
+      d[9] = k.score;
+      d[10] = k.age;
+      d[11] = k.face_index;
+      for (int32_t a = 0; a < n_attr_; ++a) {
+        d[kTrackHead + a] = k.probs[a];
+        d[kTrackHead + n_attr_ + a] = k.present[a] ? 1.0 : 0.0;
+      }
+    }
+    track_out_[0] = n;
   }
   static faceattr_image image(uintptr_t data, int width, int height, int stride, int format) {
     return faceattr_image{reinterpret_cast<const uint8_t*>(data), width, height, stride,
@@ -205,6 +361,13 @@ class Session {
   std::vector<int32_t> ex_attrs_;
   std::vector<faceattr_explanation> ex_;
   std::vector<double> ex_out_;
+  faceattr_tracker* tracker_ = nullptr;
+  int track_rows_ = 0;
+  std::vector<double> tracker_params_;
+  std::vector<double> track_out_;
+  std::vector<float> upd_in_;
+  std::vector<uint8_t> upd_present_;
+  std::vector<faceattr_face> upd_faces_;
 };
 
 std::string lastError() { return faceattr_last_error(); }
@@ -243,7 +406,20 @@ EMSCRIPTEN_BINDINGS(faceattr) {
       .function("explain", &Session::explain)
       .function("explainAttrsPtr", &Session::explainAttrsPtr)
       .function("explainResultPtr", &Session::explainResultPtr)
-      .function("explainRecord", &Session::explainRecord);
+      .function("explainRecord", &Session::explainRecord)
+      .function("trackerDefaults", &Session::trackerDefaults)
+      .function("trackerCreate", &Session::trackerCreate)
+      .function("trackerFree", &Session::trackerFree)
+      .function("hasTracker", &Session::hasTracker)
+      .function("trackerReset", &Session::trackerReset)
+      .function("track", &Session::track)
+      .function("trackerUpdate", &Session::trackerUpdate)
+      .function("trackerStats", &Session::trackerStats)
+      .function("trackerParamsPtr", &Session::trackerParamsPtr)
+      .function("trackResultPtr", &Session::trackResultPtr)
+      .function("trackerFacesPtr", &Session::trackerFacesPtr)
+      .function("trackStride", &Session::trackStride)
+      .function("trackHead", &Session::trackHead);
   function("lastError", &lastError);
   function("lastCreateStatus", &lastCreateStatus);
   function("statusString", &statusString);

@@ -52,6 +52,41 @@ export interface CreateOptions {
   kernels?: 'auto' | 'simd' | 'reference';
   /** Folder of the module files (default: ../dist/ next to the package's src/). Same origin. */
   distUrl?: string | URL;
+  /**
+   * Which detect() calls are frames of one tracked stream (each face then keeps a
+   * track id, a smoothed box and averaged attributes): 'auto' (default) those on an
+   * HTMLVideoElement or a VideoFrame, true every call, false none (no tracker is
+   * created). detect(source, {track}) decides for one call.
+   */
+  track?: 'auto' | boolean;
+  /** Tracker options; the SDK's defaults for those left out. */
+  tracker?: TrackerOptions;
+}
+
+/** Options of the tracker (faceattr_tracker_params in the C API). */
+export interface TrackerOptions {
+  /** Frame rate assumed for frames without an increasing timestamp; default 30. */
+  fps?: number;
+  /** One Euro filter of the box: cutoff at rest in Hz (default 0.5), speed coefficient (3), derivative cutoff in Hz (1.0). */
+  minCutoff?: number;
+  beta?: number;
+  dCutoff?: number;
+  /** Frames in each attribute's score-weighted average, 1..64; default 8. */
+  window?: number;
+  /** Hysteresis margin of the decisions, [0, 0.5); default 0.1 (see the SDK's faceattr_tracker_params). */
+  hysteresis?: number;
+  /** Least box overlap (IoU) that continues a track, (0, 1]; default 0.3. */
+  matchIou?: number;
+  /** Least cosine similarity of ANet features that continues a track (0: no test); default 0.5. Not used on WebGPU. */
+  appearanceMin?: number;
+  /** Frames a track lives unseen before it ends; default 10. */
+  maxMissed?: number;
+  /** Tracks at once; default 0: maxFaces with a localiser, 1 without (one face per frame). */
+  maxTracks?: number;
+  /** A full localiser pass at least every this many frames (1: every frame); default 6. wasm only. */
+  detectInterval?: number;
+  /** A local search finding no face of at least this score loses the track for it; default 0.5. wasm only. */
+  localMinScore?: number;
 }
 
 export interface Box {
@@ -72,11 +107,34 @@ export interface Attribute {
 }
 
 export interface Face {
+  /** On a tracked frame: the track's smoothed box (One Euro filter). */
   box: Box;
-  /** Face confidence in [0, 1]; 1 without a localiser. */
+  /** Face confidence in [0, 1] on this frame; 1 without a localiser. */
   score: number;
-  /** All attributes of the model (40 for CelebA), in the model's order. */
+  /**
+   * All attributes of the model (40 for CelebA), in the model's order. On a
+   * tracked frame: probability is the track's score-weighted average over the
+   * last `window` frames, present its decision with hysteresis.
+   */
   attributes: Attribute[];
+  /** Tracked frames only: the track id, >= 1, the same for the same face on later frames until resetTracks(). */
+  track?: number;
+  /** Tracked frames only: frames since the track started (0 on its first). */
+  age?: number;
+  /** Tracked frames only: this frame's detection, before smoothing. */
+  rawBox?: Box;
+}
+
+/** The tracker's counters since create or resetTracks(). */
+export interface TrackingStats {
+  /** Frames the tracker has seen. */
+  frames: number;
+  /** Frames on which the wasm session ran the localiser on the whole frame (WebGPU frames are not counted). */
+  fullPasses: number;
+  /** Frames served by local searches near the tracked boxes alone (wasm only; 0 on WebGPU). */
+  localPasses: number;
+  /** Tracks started (the largest id so far). */
+  tracksStarted: number;
 }
 
 export interface Timings {
@@ -117,6 +175,8 @@ export interface DetectResult {
   responseMap?: ResponseMap | null;
   /** Size of the module's WebAssembly memory after the frame, bytes (it grows, never shrinks). */
   wasmMemoryBytes: number;
+  /** Set on tracked frames (faces are tracks): the tracker's counters after this frame. */
+  tracking?: TrackingStats;
 }
 
 /**
@@ -171,6 +231,13 @@ export interface DetectOptions {
   crop?: boolean;
   /** Also return the localiser's response map of the frame (DetectResult.responseMap). */
   responseMap?: boolean;
+  /** Whether this frame is the next of the tracked stream (default: the create option `track`; never with crop). */
+  track?: boolean;
+  /**
+   * The frame's time in ms (default: a VideoFrame's timestamp, else performance.now()).
+   * A time not later than the last frame's counts as 1000 / fps after it.
+   */
+  timestamp?: number;
 }
 
 /** An SDK error; `code` is the status name, e.g. 'FACEATTR_ERR_INVALID_ARGUMENT'. */
@@ -189,6 +256,8 @@ export class FaceAttr {
    * Rejects with FACEATTR_ERR_UNSUPPORTED while the 'webgpu' backend runs.
    */
   explain(faceIndex: number, attrs?: string | number | ReadonlyArray<string | number>): Promise<Explanation[]>;
+  /** Starts a new stream: forgets every track (ids start from 1 again) and the tracker's counters. */
+  resetTracks(): Promise<void>;
   /** Frees the session and ends the worker. */
   close(): Promise<void>;
   /** What runs the networks now; switches from 'webgpu' to wasm when the GPU is lost. */
@@ -203,6 +272,10 @@ export class FaceAttr {
   /** True when detect() localises faces (an lnetModel, localize not false). */
   readonly hasLocalizer: boolean;
   readonly inWorker: boolean;
+  /** The create option `track`: which detect() calls are tracked. */
+  readonly track: 'auto' | boolean;
+  /** The tracker's options, every one (defaults filled in); null with track: false. */
+  readonly trackerOptions: Readonly<Required<TrackerOptions>> | null;
 }
 
 /** True when the page can run the threads flavour (SharedArrayBuffer + crossOriginIsolated). */

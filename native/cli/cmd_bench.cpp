@@ -1,5 +1,5 @@
 // faceattr bench [--runs N] [--warmup W] [--image F] [--size WxH] [--paste F... [--grid CxR]]
-//                [--backend B|all] [--json]
+//                [--backend B|all] [--track] [--json]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -42,6 +42,7 @@ struct BenchOptions {
   std::vector<std::string> paste;  // --paste: face crops pasted onto the frame on a grid
   std::string grid;                // --grid CxR; empty: near-square for the number of faces
   bool json = false;
+  bool track = false;  // --track: the tracker's cost per frame against predict's
 };
 
 // Memory of this process, for the per-session figures (Linux; -1 where unknown).
@@ -188,6 +189,142 @@ nlohmann::ordered_json stat_json(const Stat& s) {
   return {{"median", round_to(s.median, 4)}, {"p90", round_to(s.p90, 4)}};
 }
 
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
+// --track: per frame, in interleaved rounds on the same frame, the wall time of
+//   predict         faceattr_session_predict (the full pipeline);
+//   track_full      faceattr_tracker_track with a full localiser pass on every frame;
+//   track           faceattr_tracker_track with the default detect_interval (local
+//                   searches between full passes): its mean over frames is the cost of a
+//                   tracked stream;
+//   update          faceattr_tracker_update on predict's faces: the tracking alone
+//                   (matching, filters, averaging), no network.
+struct TrackResult {
+  std::string backend;
+  Stat predict, track_full, track, update;
+  double predict_mean = 0, track_full_mean = 0, track_mean = 0, update_mean = 0;
+  int detect_interval = 0, faces = 0;
+  int64_t full_passes = 0, local_passes = 0;
+};
+
+TrackResult bench_tracking(const ModelFiles& models, faceattr_backend backend, const BenchOptions& o,
+                           const RgbImage& img) {
+  Session plain(models, backend, o.common.threads), every(models, backend, o.common.threads),
+      skipping(models, backend, o.common.threads), fed(models, backend, o.common.threads);
+  faceattr_tracker_params full_params = faceattr_tracker_default_params();
+  full_params.detect_interval = 1;
+  const faceattr_tracker_params params = faceattr_tracker_default_params();
+  struct TrackerHandle {
+    faceattr_tracker* t = nullptr;
+    ~TrackerHandle() { faceattr_tracker_free(t); }
+  } t_every, t_skipping, t_fed;
+  faceattr_status st = faceattr_tracker_create(every.get(), &full_params, &t_every.t);
+  if (st == FACEATTR_OK) st = faceattr_tracker_create(skipping.get(), &params, &t_skipping.t);
+  if (st == FACEATTR_OK) st = faceattr_tracker_create(fed.get(), &params, &t_fed.t);
+  if (st != FACEATTR_OK) throw_api_error("cannot create a tracker", st);
+  TrackResult r;
+  r.backend = plain.backend_name();
+  r.detect_interval = params.detect_interval;
+  const faceattr_image view = img.view();
+  std::vector<double> predict, track_full, track, update;
+  using clock = std::chrono::steady_clock;
+  const auto ms = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  for (int i = 0; i < o.warmup + o.runs; ++i) {
+    const faceattr_face* faces = nullptr;
+    const faceattr_track* tracks = nullptr;
+    int32_t n_faces = 0, n_tracks = 0;
+    double frame_ms = 1000.0 / 30.0 * i;
+    const auto t0 = clock::now();
+    st = faceattr_session_predict(plain.get(), &view, &faces, &n_faces);
+    const auto t1 = clock::now();
+    if (st != FACEATTR_OK) throw_api_error("predict failed", st);
+    st = faceattr_tracker_update(t_fed.t, faces, n_faces, nullptr, 0, frame_ms, &tracks, &n_tracks);
+    const auto t2 = clock::now();
+    if (st != FACEATTR_OK) throw_api_error("tracker update failed", st);
+    st = faceattr_tracker_track(t_every.t, &view, frame_ms, &tracks, &n_tracks);
+    const auto t3 = clock::now();
+    if (st != FACEATTR_OK) throw_api_error("tracking (full passes) failed", st);
+    st = faceattr_tracker_track(t_skipping.t, &view, frame_ms, &tracks, &n_tracks);
+    const auto t4 = clock::now();
+    if (st != FACEATTR_OK) throw_api_error("tracking failed", st);
+    r.faces = n_faces;
+    if (i < o.warmup) continue;
+    predict.push_back(ms(t0, t1));
+    update.push_back(ms(t1, t2));
+    track_full.push_back(ms(t2, t3));
+    track.push_back(ms(t3, t4));
+  }
+  faceattr_tracker_stats stats{};
+  faceattr_tracker_get_stats(t_skipping.t, &stats);
+  r.full_passes = stats.full_passes;
+  r.local_passes = stats.local_passes;
+  r.predict = summarize(predict);
+  r.track_full = summarize(track_full);
+  r.track = summarize(track);
+  r.update = summarize(update);
+  r.predict_mean = mean_of(predict);
+  r.track_full_mean = mean_of(track_full);
+  r.track_mean = mean_of(track);
+  r.update_mean = mean_of(update);
+  return r;
+}
+
+int print_tracking(const TrackResult& r, const ModelFiles& models, const std::string& image_name,
+                   const RgbImage& img, const BenchOptions& o) {
+  const auto row = [](const Stat& s, double mean) {
+    return nlohmann::ordered_json{
+        {"median", round_to(s.median, 4)}, {"p90", round_to(s.p90, 4)}, {"mean", round_to(mean, 4)}};
+  };
+  const double ratio = r.predict_mean > 0 ? r.track_mean / r.predict_mean : 0.0;
+  if (o.json) {
+    nlohmann::ordered_json j = {{"model", models.anet_path},
+                                {"lnet", models.lnet_path},
+                                {"image", image_name},
+                                {"width", img.width},
+                                {"height", img.height},
+                                {"threads", o.common.threads},
+                                {"runs", o.runs},
+                                {"warmup", o.warmup},
+                                {"backend", r.backend},
+                                {"faces", r.faces},
+                                {"detect_interval", r.detect_interval},
+                                {"predict_ms", row(r.predict, r.predict_mean)},
+                                {"track_full_ms", row(r.track_full, r.track_full_mean)},
+                                {"track_ms", row(r.track, r.track_mean)},
+                                {"update_ms", row(r.update, r.update_mean)},
+                                {"full_passes", r.full_passes},
+                                {"local_passes", r.local_passes},
+                                {"track_vs_predict_mean", round_to(ratio, 4)}};
+    print_json_line(j);
+    return 0;
+  }
+  std::printf("model %s, image %s %dx%d, %d thread%s, backend %s, %d frames after %d warm-up, %d face%s\n",
+              models.anet_path.c_str(), image_name.c_str(), img.width, img.height, o.common.threads,
+              o.common.threads == 1 ? "" : "s", r.backend.c_str(), o.runs, o.warmup, r.faces,
+              r.faces == 1 ? "" : "s");
+  if (!models.lnet_path.empty()) std::printf("LNet %s\n", models.lnet_path.c_str());
+  std::printf("%-34s %9s %9s %9s\n", "ms per frame", "median", "p90", "mean");
+  const auto line = [](const char* name, const Stat& s, double mean) {
+    std::printf("%-34s %9.4f %9.4f %9.4f\n", name, s.median, s.p90, mean);
+  };
+  line("predict (full pipeline)", r.predict, r.predict_mean);
+  line("track, full pass every frame", r.track_full, r.track_full_mean);
+  char name[64];
+  std::snprintf(name, sizeof name, "track, full pass every %d frames", r.detect_interval);
+  line(name, r.track, r.track_mean);
+  line("tracking alone (tracker_update)", r.update, r.update_mean);
+  std::printf("localiser: %lld full passes, %lld frames of local searches (all frames, warm-up included)\n",
+              static_cast<long long>(r.full_passes), static_cast<long long>(r.local_passes));
+  std::printf("tracked stream / predict, mean per frame: %.3fx\n", ratio);
+  return 0;
+}
+
 int run_bench(const BenchOptions& o) {
   // The localiser as predict runs it: beside the ANet or --lnet; --no-localize times ANet alone.
   const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
@@ -206,6 +343,11 @@ int run_bench(const BenchOptions& o) {
   if (!o.grid.empty() && o.paste.empty()) throw Error("--grid needs --paste");
   if (!o.paste.empty()) img = paste_faces(img, o.paste, o.grid);
   const int64_t model_bytes = static_cast<int64_t>(models.anet.size() + models.lnet.size());
+  if (o.track) {
+    if (o.common.backend == "all") throw Error("--track times one backend: pick one with --backend");
+    return print_tracking(bench_tracking(models, parse_backend(o.common.backend), o, img), models, image_name,
+                          img, o);
+  }
 
   std::vector<BackendResult> results;
   if (o.common.backend == "all") {
@@ -314,7 +456,8 @@ Command add_bench_command(CLI::App& app) {
       "--backend all benchmarks every backend compiled in and shows speed-ups vs reference.\n"
       "The LNet next to the ANet (or --lnet) runs as in predict; --no-localize times ANet alone.\n"
       "Localiser + ANet on a 640x480 frame with one face (about 128 px tall):\n"
-      "  --size 640x480 --paste FACE.jpg --grid 3x3");
+      "  --size 640x480 --paste FACE.jpg --grid 3x3\n"
+      "The tracker on the same frame (a still face), against predict: add --track.");
   add_common_options(*sub, o->common, "Kernel worker threads", "all");
   sub->add_option("-n,--runs", o->runs, "Timed runs")->check(CLI::Range(1, 1000000))->capture_default_str();
   sub->add_option("--warmup", o->warmup, "Untimed runs first")
@@ -332,6 +475,9 @@ Command add_bench_command(CLI::App& app) {
   sub->add_option("--grid", o->grid,
                   "Grid of --paste, CxR cells (default: near-square for the number of faces)");
   sub->add_flag("--json", o->json, "Print the result as one JSON object");
+  sub->add_flag("--track", o->track,
+                "Time the face tracker per frame (interleaved with predict on the same frame): full "
+                "passes every frame, the default local searches between them, and the tracking alone");
   return {sub, [o] { return run_bench(*o); }};
 }
 

@@ -241,7 +241,8 @@ TEST_CASE("tracker params: out-of-range values are refused, naming the field", "
   bad_face.box[2] = -1;
   const float probs[6] = {};
   bad_face.probs = probs;
-  CHECK(faceattr_tracker_update(t, &bad_face, 1, nullptr, 0, -1, &tracks, &n) == FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(faceattr_tracker_update(t, &bad_face, 1, nullptr, 0, -1, &tracks, &n) ==
+        FACEATTR_ERR_INVALID_ARGUMENT);
   const float feat[3] = {};
   faceattr_face ok_face{};
   ok_face.box[2] = ok_face.box[3] = 10;

@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { MODELS, NATIVE_FIXTURES, OUT, DATA_DIR, benchScene, need, decodeJpeg, evenCrop, writePng, writePpm, guardOrigin, launchChromium, nativePredict, startServer, testCrops, writeY4m } from './lib.mjs';
+import { MODELS, NATIVE_FIXTURES, OUT, DATA_DIR, benchScene, need, decodeJpeg, evenCrop, writePng, writePpm, guardOrigin, launchChromium, nativePredict, shiftFrame, startServer, testCrops, writeY4m } from './lib.mjs';
 
 const MARGIN = 0.05;
 const MAX_DIFF = 0.05;  // measured 0.025 on this photo
@@ -237,7 +237,9 @@ test('package API in Chromium: flavours equal native, frame types, errors, origi
 // from a folder holding the shipped ANet and the native tests' tiny LNet (its
 // response follows R - G) as lnet-int8.fam; the fake webcam shows two red squares
 // on grey. The page must load the LNet, draw two boxes and report the native
-// CLI's boxes (flat colours survive I420 exactly enough: within 1 px).
+// CLI's boxes (flat colours survive I420 exactly enough: within 1 px). Tracking
+// off (?track=0): every frame a full localiser pass, boxes as detected (tracked,
+// local searches and smoothing move them by a few px; tested on their own below).
 test('webcam demo with an LNet model: several faces, boxes as native', async () => {
   const fixtures = path.join(OUT, 'native_fixtures');
   execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
@@ -262,7 +264,7 @@ test('webcam demo with an LNet model: several faces, boxes as native', async () 
   try {
     const foreign = await guardOrigin(context, server.origin);
     const page = await context.newPage();
-    await page.goto(`${server.origin}/demo/?threads=1&lnet=1`);
+    await page.goto(`${server.origin}/demo/?threads=1&lnet=1&track=0`);
     await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 3 || window.faceattrDemo.error),
                                null, { timeout: 30000 });
     const state = await page.evaluate(() => ({ ...window.faceattrDemo,
@@ -275,6 +277,17 @@ test('webcam demo with an LNet model: several faces, boxes as native', async () 
     const nBoxes = native.faces.map((f) => f.box).sort((a, b) => a[0] - b[0]);
     boxes.forEach((b, k) => b.forEach((v, j) => assert.ok(Math.abs(v - nBoxes[k][j]) <= 1, `box ${b} vs native ${nBoxes[k]}`)));
     await page.screenshot({ path: path.join(OUT, 'demo-lnet.png') });
+    // Tracked (the default): two faces, two tracks, #1 and #2 on their boxes, over the native ones.
+    await page.goto(`${server.origin}/demo/?threads=1&lnet=1`);
+    await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 10 || window.faceattrDemo.error),
+                               null, { timeout: 30000 });
+    const tracked = await page.evaluate(() => ({ error: window.faceattrDemo.error, faces: window.faceattrDemo.lastResult.faces,
+      labels: [...document.querySelectorAll('#boxes .face-box span')].map((x) => x.textContent) }));
+    assert.equal(tracked.error, null);
+    assert.deepEqual(tracked.faces.map((f) => f.track).sort(), [1, 2]);
+    assert.deepEqual(tracked.labels.map((l) => l.split(' ')[0]).sort(), ['#1', '#2']);
+    const tBoxes = tracked.faces.map((f) => [f.box.x, f.box.y, f.box.width, f.box.height]).sort((a, b) => a[0] - b[0]);
+    tBoxes.forEach((b, k) => assert.ok(iou(b, nBoxes[k]) >= 0.7, `tracked box ${b} vs native ${nBoxes[k]}`));
     assert.deepEqual(foreign, []);
   } finally {
     await close();
@@ -482,6 +495,178 @@ test('demo: attribute maps on a bar click, the localiser map on a toggle, at web
                 `${both.median.toFixed(2)} ms with the Smiling map and the localiser map (${both.fps.toFixed(1)} FPS); ` +
                 `explain() round trip through the worker ${both.explain.toFixed(2)} ms`);
     assert.ok(both.median <= 1.5 * base.median + 5, 'the overlays keep the demo at webcam rate');
+  } finally {
+    await close();
+    await server.close();
+  }
+});
+
+// Tracking in the demo (on by default for the webcam): the fake webcam plays the benchmarks'
+// scene with the face moving a few pixels from frame to frame (the clip loops). Every box is
+// labelled with its track id, #1, frame after frame; the bars show the track's smoothed
+// values (those of the result); "Track faces" unticked labels faces by number and gives raw
+// results; ticked again, a new stream starts (the tracker's counters from 0, ids from 1).
+const MOVES = [[0, 0], [3, 1], [-2, 2], [4, -1], [-3, -2], [1, 3], [-4, 0], [2, -3], [0, 2], [3, 0]];
+const rgbOf = (rgba) => {
+  const rgb = new Uint8Array((rgba.length / 4) * 3);
+  for (let i = 0; i < rgba.length / 4; ++i) rgb.set(rgba.subarray(4 * i, 4 * i + 3), 3 * i);
+  return rgb;
+};
+
+test('webcam demo: track ids on the boxes, smoothed bars; the toggle turns tracking off, and on again restarts ids', { skip: !fs.existsSync(path.join(MODELS, 'lnet-int8.fam')) && 'no shipped LNet' }, async () => {
+  const scene = await benchScene(320, 240);
+  const clip = MOVES.map(([dx, dy]) => ({ width: 320, height: 240, rgb: rgbOf(shiftFrame(scene, 320, 240, dx, dy)) }));
+  const y4m = writeY4m(path.join(OUT, 'scene-moving.y4m'), clip);
+  const server = await startServer();
+  const { context, close } = await launchChromium([
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`,
+  ]);
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.stack || e.message));
+    await page.goto(`${server.origin}/demo/?backend=wasm&threads=1`);
+    await page.waitForFunction(() => window.faceattrDemo && (window.faceattrDemo.frames >= 3 || window.faceattrDemo.error), null, { timeout: 30000 });
+    // What the page shows, read in one go (it redraws every frame).
+    const look = () => page.evaluate(() => {
+      const s = window.faceattrDemo;
+      const r = s.lastResult;
+      const best = r.faces.reduce((b, f, i) => (b < 0 || f.score > r.faces[b].score ? i : b), -1);
+      return {
+        error: s.error, tracking: s.tracking, frames: s.frames, trackIds: s.trackIds, stats: r.tracking ?? null,
+        faces: r.faces.map((f) => ({ track: f.track, age: f.age, p: f.attributes.map((a) => a.probability), d: f.attributes.map((a) => a.present) })),
+        best,
+        labels: [...document.querySelectorAll('#boxes .face-box')].map((b) => ({ text: b.querySelector('span').textContent, track: b.dataset.track ?? null })),
+        which: document.getElementById('which-face').textContent,
+        bars: [...document.querySelectorAll('#attrs li')].map((li) => ({ p: li.querySelector('.p').textContent, present: li.dataset.present === '1' })),
+      };
+    });
+    const waitFrames = async (n) => {
+      const at = await page.evaluate(() => window.faceattrDemo.frames);
+      await page.waitForFunction((k) => window.faceattrDemo.frames >= k, at + n, { timeout: 30000 });
+    };
+    // Tracked (the default): #1 on the box over many frames of the moving face.
+    assert.equal(await page.isChecked('#track-toggle'), true);
+    const seen = [];
+    for (let k = 0; k < 6; ++k) {
+      await waitFrames(3);
+      const v = await look();
+      assert.equal(v.error, null);
+      assert.equal(v.faces.length, 1, 'the shipped LNet finds the face');
+      assert.equal(v.labels.length, 1);
+      assert.match(v.labels[0].text, /^#1 · \d+%$/, `frame ${v.frames}: the box's label`);
+      assert.equal(v.labels[0].track, '1');
+      assert.deepEqual(v.trackIds, [1]);
+      assert.equal(v.faces[0].track, 1);
+      assert.equal(v.stats.tracksStarted, 1, 'one track all along');
+      assert.match(v.which, /#1, smoothed/);
+      // The bars are the result's (smoothed) values and decisions.
+      v.bars.forEach((b, i) => {
+        assert.equal(b.p, v.faces[v.best].p[i].toFixed(2), `bar ${i}`);
+        assert.equal(b.present, v.faces[v.best].d[i], `bar ${i} decision`);
+      });
+      seen.push(v);
+    }
+    const last = seen.at(-1);
+    assert.ok(last.stats.frames >= 15 && last.faces[0].age >= 10, `tracked for ${last.stats.frames} frames, age ${last.faces[0].age}`);
+    console.log(`# demo tracking: ${last.stats.frames} frames, ${last.stats.fullPasses} full passes, ${last.stats.localPasses} local; ` +
+                `label "${last.labels[0].text}", track age ${last.faces[0].age}`);
+    await page.screenshot({ path: path.join(OUT, 'demo-track.png') });
+
+    // Off: faces by number, raw results.
+    await page.uncheck('#track-toggle');
+    await page.waitForFunction(() => !window.faceattrDemo.tracking && window.faceattrDemo.lastResult.faces.length &&
+                               window.faceattrDemo.lastResult.faces[0].track === undefined, null, { timeout: 30000 });
+    await waitFrames(2);
+    let v = await look();
+    assert.equal(v.stats, null);
+    assert.match(v.labels[0].text, /^face 1 · \d+%$/);
+    assert.equal(v.labels[0].track, null);
+    assert.deepEqual(v.trackIds, []);
+
+    // On again: a new stream.
+    await page.check('#track-toggle');
+    await page.waitForFunction(() => window.faceattrDemo.tracking && window.faceattrDemo.lastResult.tracking, null, { timeout: 30000 });
+    v = await look();
+    assert.ok(v.stats.frames < last.stats.frames, `counters restarted: ${v.stats.frames} frames`);
+    assert.equal(v.stats.tracksStarted, 1);
+    assert.match(v.labels[0].text, /^#1 · /, 'ids from 1 again');
+    assert.deepEqual(errors, [], `page errors: ${errors.join('; ')}`);
+  } finally {
+    await close();
+    await server.close();
+  }
+});
+
+// The package's `track` option in the page: 'auto' (default) tracks VideoFrames, not
+// ImageData; {track} per call; resetTracks(); track: false; worker and in-page.
+test('package: track auto (video frames tracked, stills not), per-call track, resetTracks, track: false', { skip: !fs.existsSync(path.join(MODELS, 'lnet-int8.fam')) && 'no shipped LNet' }, async () => {
+  const scene = await benchScene(320, 240);
+  const server = await startServer();
+  const { context, close } = await launchChromium();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/demo/?source=image`);
+    await page.waitForFunction(() => window.faceattrDemo && window.faceattrDemo.ready);
+    const out = await page.evaluate(async ({ pixels, moves }) => {
+      const { FaceAttr } = await import('/web/src/faceattr.js');
+      const W = 320, H = 240;
+      const img = new ImageData(new Uint8ClampedArray(pixels), W, H);
+      const canvas = new OffscreenCanvas(W, H);
+      const ctx = canvas.getContext('2d');
+      const frameAt = (k) => {
+        ctx.fillStyle = '#000';
+        ctx.fillRect(0, 0, W, H);
+        ctx.putImageData(img, moves[k % moves.length][0], moves[k % moves.length][1]);
+        return new VideoFrame(canvas, { timestamp: Math.round(k * 1e6 / 30) });
+      };
+      const ids = (r) => r.faces.map((f) => f.track ?? null);
+      const res = {};
+      for (const worker of [true, false]) {
+        const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', threads: 1, worker });
+        const o = { mode: fa.track, options: fa.trackerOptions, still: ids(await fa.detect(img)), video: [], stats: null };
+        for (let k = 0; k < 8; ++k) {
+          const frame = frameAt(k);
+          const r = await fa.detect(frame);
+          frame.close();
+          o.video.push(ids(r));
+          o.stats = r.tracking;
+        }
+        // The next frame's time on the VideoFrames' clock (by default a still's is performance.now()).
+        o.forced = ids(await fa.detect(img, { track: true, timestamp: 8 * 1000 / 30 }));
+        const frame = frameAt(0);
+        o.unforced = ids(await fa.detect(frame, { track: false }));
+        await fa.resetTracks();
+        const r = await fa.detect(frame);
+        frame.close();
+        o.afterReset = { ids: ids(r), stats: r.tracking, age: r.faces[0] && r.faces[0].age };
+        await fa.close();
+        res[worker ? 'worker' : 'page'] = o;
+      }
+      const off = await FaceAttr.create({ model: '/models/anet-int8.fam', threads: 1, track: false });
+      const frame = frameAt(0);
+      res.off = { mode: off.track, options: off.trackerOptions, video: ids(await off.detect(frame)) };
+      frame.close();
+      res.off.forced = await off.detect(img, { track: true }).then(() => 'resolved', (e) => e.code);
+      await off.close();
+      res.badMode = await FaceAttr.create({ model: '/models/anet-int8.fam', track: 'video' }).then(() => 'resolved', (e) => e.code);
+      res.badOption = await FaceAttr.create({ model: '/models/anet-int8.fam', tracker: { window: 0 } }).then(() => 'resolved', (e) => e.code);
+      return res;
+    }, { pixels: Array.from(scene), moves: MOVES });
+    for (const k of ['worker', 'page']) {
+      const o = out[k];
+      assert.equal(o.mode, 'auto', k);
+      assert.equal(o.options.window, 8, k);
+      assert.deepEqual(o.still, [null], `${k}: a still image is not tracked`);
+      assert.deepEqual(o.video, Array(8).fill([1]), `${k}: video frames keep track 1`);
+      assert.equal(o.stats.frames, 8, k);
+      assert.deepEqual(o.forced, [1], `${k}: {track: true} on a still continues the stream`);
+      assert.deepEqual(o.unforced, [null], k);
+      assert.deepEqual(o.afterReset, { ids: [1], stats: { ...o.afterReset.stats, frames: 1, tracksStarted: 1 }, age: 0 }, k);
+    }
+    assert.deepEqual(out.off, { mode: false, options: null, video: [null], forced: 'FACEATTR_ERR_INVALID_ARGUMENT' });
+    assert.equal(out.badMode, 'FACEATTR_ERR_INVALID_ARGUMENT');
+    assert.equal(out.badOption, 'FACEATTR_ERR_INVALID_ARGUMENT');
   } finally {
     await close();
     await server.close();

@@ -87,6 +87,23 @@ export async function benchScene(width = 320, height = 240) {
   return frame;
 }
 
+/**
+ * `pixels` (width x height, `channels` interleaved) moved by (dx, dy) whole pixels;
+ * the edge pixels fill what moves in. A face that moves between video frames.
+ */
+export function shiftFrame(pixels, width, height, dx, dy, channels = 4) {
+  const out = new Uint8Array(pixels.length);
+  for (let y = 0; y < height; ++y) {
+    const sy = Math.min(height - 1, Math.max(0, y - dy));
+    for (let x = 0; x < width; ++x) {
+      const sx = Math.min(width - 1, Math.max(0, x - dx));
+      const si = channels * (sy * width + sx);
+      out.set(pixels.subarray(si, si + channels), channels * (y * width + x));
+    }
+  }
+  return out;
+}
+
 export function evenCrop({ width, height, rgb }) {
   const w = width & ~1;
   const h = height & ~1;
@@ -132,11 +149,24 @@ export function writePpm(file, { width, height, rgb }) {
 }
 
 /**
- * A .y4m clip (I420, BT.601 video range) of `frames` copies of the image;
- * width and height must be even.
+ * A .y4m clip (I420, BT.601 video range) of `frames` copies of the image, or of
+ * the images of an array (one frame each, all of one size); width and height
+ * must be even.
  */
-export function writeY4m(file, { width, height, rgb }, frames = 10) {
+export function writeY4m(file, image, frames = 10) {
+  const images = Array.isArray(image) ? image : Array(frames).fill(image);
+  const { width, height } = images[0];
   if (width % 2 || height % 2) throw new Error('y4m frames need even sizes');
+  const parts = [Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\n`)];
+  for (const img of images) {
+    if (img.width !== width || img.height !== height) throw new Error('y4m frames need one size');
+    parts.push(Buffer.from('FRAME\n'), i420(img));
+  }
+  fs.writeFileSync(file, Buffer.concat(parts));
+  return file;
+}
+
+function i420({ width, height, rgb }) {
   const ySize = width * height;
   const cw = width / 2;
   const ch = height / 2;
@@ -160,10 +190,7 @@ export function writeY4m(file, { width, height, rgb }, frames = 10) {
       frame[ySize + cw * ch + y * cw + x] = clamp(128 + cs * (0.5 * r - 0.418688 * g - 0.081312 * b));
     }
   }
-  const parts = [Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\n`)];
-  for (let f = 0; f < frames; ++f) parts.push(Buffer.from('FRAME\n'), frame);
-  fs.writeFileSync(file, Buffer.concat(parts));
-  return file;
+  return frame;
 }
 
 function clamp(v) {

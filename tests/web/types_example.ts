@@ -31,6 +31,18 @@ export async function example(video: HTMLVideoElement, image: ImageData, bitmap:
   await gpu.loseGpuDevice();
   // @ts-expect-error: no such backend
   await FaceAttr.create({ model: '/m.fam', backend: 'webgl' });
+  // Tracking: on for video by default; per call, options, ids and smoothed values.
+  const tracked = await FaceAttr.create({ model: '/m.fam', track: true, tracker: { window: 4, hysteresis: 0.05 } });
+  const t = await tracked.detect(image, { timestamp: 1000 / 30 });
+  await tracked.detect(image, { track: false });
+  for (const f of t.faces) console.log(f.track, f.age, f.rawBox ? f.rawBox.x : f.box.x, t.tracking ? t.tracking.localPasses : 0);
+  const opts = tracked.trackerOptions;
+  if (opts && tracked.track !== false) console.log(opts.window + opts.detectInterval);
+  await tracked.resetTracks();
+  // @ts-expect-error: track is 'auto' or a boolean
+  await FaceAttr.create({ model: '/m.fam', track: 'video' });
+  // @ts-expect-error: no such tracker option
+  await FaceAttr.create({ model: '/m.fam', tracker: { windowSize: 4 } });
   await fa.close();
   return r.faces.flatMap((f) => f.attributes.filter((a) => a.present).map((a) => a.name));
 }

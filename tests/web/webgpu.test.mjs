@@ -22,7 +22,11 @@
 //     same faces (count, boxes within 1 px, scores within the map tolerance).
 //     Several faces of a frame go through ANet as one batch (asserted: a frame
 //     with two faces, from the native fixtures' hand-weighted tiny LNet).
-//  3. Backend choice and fallback: 'auto' on a software adapter picks wasm and
+//  3. Tracking: the GPU's faces go through the session's tracker (updateTracks):
+//     one id over a moving face, no local search, ids, smoothed boxes and
+//     averaged attributes as the wasm backend's tracker with a full pass every
+//     frame (boxes within 1 px, probabilities within TOL_INT8).
+//  4. Backend choice and fallback: 'auto' on a software adapter picks wasm and
 //     says why; no adapter -> 'webgpu' rejects with FACEATTR_ERR_UNSUPPORTED and
 //     'auto' runs wasm; a lost device (GPUDevice.destroy() through the test hook)
 //     -> the same session goes on in wasm with the same results.
@@ -31,7 +35,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BUILD, MODELS, NATIVE_FIXTURES, OUT, REPO, decodeJpeg, launchChromium, need, startServer, testCrops } from './lib.mjs';
+import { BUILD, MODELS, NATIVE_FIXTURES, OUT, REPO, benchScene, decodeJpeg, launchChromium, need, startServer, testCrops } from './lib.mjs';
 
 const TOL_F32 = 1e-4;
 const TOL_INT8 = 0.03;
@@ -390,4 +394,56 @@ test('demo: shows the backend and switches WebGPU <-> wasm on the page', async (
   } finally {
     await p.close();
   }
+});
+
+test('tracking on WebGPU: the GPU\'s faces through the tracker; ids and smoothed results as the wasm tracker\'s', async () => {
+  files.set('bench-scene.rgba', [Buffer.from((await benchScene(320, 240)).buffer), 'application/octet-stream']);
+  const r = await page.evaluate(async () => {
+    const { FaceAttr } = await import('/web/src/faceattr.js');
+    const W = 320, H = 240;
+    const base = new ImageData(new Uint8ClampedArray(await (await fetch('/webgpu-test/bench-scene.rgba')).arrayBuffer()), W, H);
+    const ctx = new OffscreenCanvas(W, H).getContext('2d', { willReadFrequently: true });
+    // Every frame a full pass on wasm too: the GPU path has no local search.
+    const opts = { model: '/models/anet-int8.fam', lnetModel: '/models/lnet-int8.fam', track: true, tracker: { detectInterval: 1 } };
+    const gpu = await FaceAttr.create({ ...opts, backend: 'webgpu' });
+    const cpu = await FaceAttr.create({ ...opts, backend: 'wasm', kernels: 'reference' });
+    const strip = (x) => ({ backend: x.backend, tracking: x.tracking, faces: x.faces.map((f) => ({
+      track: f.track, age: f.age, box: f.box, rawBox: f.rawBox, p: f.attributes.map((a) => a.probability), d: f.attributes.map((a) => a.present) })) });
+    const out = { thresholds: cpu.attributes.map((a) => a.threshold), hysteresis: cpu.trackerOptions.hysteresis, frames: [] };
+    const moves = [[0, 0], [3, 1], [-2, 2], [4, -1], [-3, -2], [1, 3]];
+    for (let k = 0; k < moves.length; ++k) {
+      ctx.fillStyle = '#000';
+      ctx.fillRect(0, 0, W, H);
+      ctx.putImageData(base, moves[k][0], moves[k][1]);
+      const img = ctx.getImageData(0, 0, W, H);
+      const timestamp = k * 1000 / 30;
+      out.frames.push({ gpu: strip(await gpu.detect(img, { timestamp })), cpu: strip(await cpu.detect(img, { timestamp })) });
+    }
+    await gpu.resetTracks();
+    out.afterReset = strip(await gpu.detect(base, { timestamp: 0 }));
+    await gpu.close();
+    await cpu.close();
+    return out;
+  });
+  let maxP = 0, maxBox = 0;
+  r.frames.forEach(({ gpu, cpu }, k) => {
+    assert.equal(gpu.backend, 'webgpu', `frame ${k}`);
+    assert.deepEqual(gpu.faces.map((f) => [f.track, f.age]), [[1, k]], `frame ${k}: GPU track`);
+    assert.deepEqual(cpu.faces.map((f) => [f.track, f.age]), [[1, k]], `frame ${k}: wasm track`);
+    assert.equal(gpu.tracking.frames, k + 1, `frame ${k}`);
+    assert.equal(gpu.tracking.localPasses, 0, `frame ${k}: no local search on the GPU path`);
+    assert.equal(gpu.tracking.tracksStarted, 1, `frame ${k}`);
+    const [g, c] = [gpu.faces[0], cpu.faces[0]];
+    for (const b of ['box', 'rawBox']) for (const key of ['x', 'y', 'width', 'height']) maxBox = Math.max(maxBox, Math.abs(g[b][key] - c[b][key]));
+    c.p.forEach((p, a) => {
+      maxP = Math.max(maxP, Math.abs(g.p[a] - p));
+      assert.ok(Math.abs(g.p[a] - p) <= TOL_INT8, `frame ${k} attribute ${a}: gpu ${g.p[a]} wasm ${p}`);
+      if (Math.abs(p - r.thresholds[a]) > 2 * r.hysteresis + TOL_INT8) assert.equal(g.d[a], c.d[a], `frame ${k} attribute ${a} decision`);
+    });
+  });
+  assert.ok(maxBox <= 1, `smoothed / raw boxes differ by ${maxBox} px`);
+  assert.deepEqual(r.afterReset.faces.map((f) => [f.track, f.age]), [[1, 0]]);
+  assert.equal(r.afterReset.tracking.frames, 1);
+  console.log(`# tracking on WebGPU: ${r.frames.length} frames, one track; max |dp| ${maxP.toExponential(2)}, |dbox| ${maxBox.toFixed(3)} px vs wasm`);
+  assert.deepEqual(pageErrors, []);
 });

@@ -15,6 +15,16 @@ const CHANNELS = [3, 4, 3, 4];
 /** faceattr_backend: CPU kernel families inside the module. */
 export const KERNELS = Object.freeze({ auto: 0, reference: 1, simd: 3 });
 
+/**
+ * Tracker options (faceattr_tracker_params), in the binding's order
+ * (wasm/binding.cpp, kTrackerParams). Integers where the SDK's field is one.
+ */
+export const TRACKER_OPTIONS = Object.freeze([
+  'fps', 'minCutoff', 'beta', 'dCutoff', 'window', 'hysteresis', 'matchIou', 'appearanceMin', 'maxMissed',
+  'maxTracks', 'detectInterval', 'localMinScore',
+]);
+const TRACKER_INTEGERS = new Set(['window', 'maxMissed', 'maxTracks', 'detectInterval']);
+
 /** Largest kernel thread count of the threads flavour (wasm/CMakeLists.txt). */
 export const MAX_THREADS = 4;
 
@@ -79,9 +89,11 @@ export class Engine {
   /**
    * @param module  a loaded module (loadModule)
    * @param opts    {model, lnetModel?, localize?, threads?, kernels?: 'auto'|'simd'|'reference',
-   *                 maxFaces?, minFaceSize?, flavour?}
+   *                 maxFaces?, minFaceSize?, flavour?, track?, tracker?}
    * With an lnetModel the engine localises faces unless localize is false (then,
-   * as without one, each frame is one face: the centre crop).
+   * as without one, each frame is one face: the centre crop). Unless track is
+   * false the session gets a tracker (options `tracker`: TRACKER_OPTIONS names,
+   * the SDK's defaults for the others), used by the calls given {track: true}.
    */
   static create(module, opts = {}) {
     const anet = toBytes(opts.model, 'model');
@@ -112,7 +124,16 @@ export class Engine {
       M._free(pa);
       if (pl) M._free(pl);
     }
-    return new Engine(M, session, threads, opts.flavour ?? (threaded ? 'simd-threads' : 'simd'));
+    const engine = new Engine(M, session, threads, opts.flavour ?? (threaded ? 'simd-threads' : 'simd'));
+    if (opts.track !== false) {
+      try {
+        engine.createTracker(opts.tracker);
+      } catch (e) {
+        engine.close();
+        throw e;
+      }
+    }
+    return engine;
   }
 
   constructor(module, session, threads, flavour) {
@@ -130,7 +151,82 @@ export class Engine {
     this.stride = session.faceStride();
     this.framePtr = 0;
     this.frameBytes = 0;
-    this.scratch = this.M._malloc(64);  // timings / response-map read-out (doubles)
+    this.scratch = this.M._malloc(64);  // timings / response-map / tracker-stats read-out (doubles)
+    this.trackerOptions = null;  // the tracker's options (all of them) while there is one
+  }
+
+  /**
+   * (Re)creates the session's tracker: `options` (TRACKER_OPTIONS names) over the
+   * SDK's defaults. A value the SDK refuses throws FACEATTR_ERR_INVALID_ARGUMENT
+   * (and leaves no tracker). Starts a new stream.
+   */
+  createTracker(options = {}) {
+    this.#alive();
+    const s = this.session;
+    if (options === null || typeof options !== 'object') throw invalid('tracker options must be an object');
+    for (const k of Object.keys(options)) {
+      if (!TRACKER_OPTIONS.includes(k)) throw invalid(`unknown tracker option "${k}" (have: ${TRACKER_OPTIONS.join(', ')})`);
+      const v = options[k];
+      if (typeof v !== 'number' || !Number.isFinite(v) || (TRACKER_INTEGERS.has(k) && !Number.isInteger(v))) {
+        throw invalid(`tracker option ${k} must be a${TRACKER_INTEGERS.has(k) ? 'n integer' : ' finite number'}, got ${v}`);
+      }
+    }
+    s.trackerDefaults();
+    const p = this.M.HEAPF64.subarray(s.trackerParamsPtr() / 8, s.trackerParamsPtr() / 8 + TRACKER_OPTIONS.length);
+    TRACKER_OPTIONS.forEach((k, i) => { if (options[k] !== undefined) p[i] = options[k]; });
+    const resolved = Object.fromEntries(TRACKER_OPTIONS.map((k, i) => [k, p[i]]));
+    this.trackerOptions = null;
+    this.#check(s.trackerCreate());
+    this.trackerOptions = resolved;
+    this.#lastTs = null;
+  }
+
+  /** Forgets every track: the next tracked frame starts a new stream (ids from 1). */
+  resetTracks() {
+    this.#alive();
+    if (!this.trackerOptions) return;
+    this.#check(this.session.trackerReset());
+    this.#lastTs = null;
+  }
+
+  /** The tracker's counters since create or reset: {frames, fullPasses, localPasses, tracksStarted}; null without one. */
+  trackerStats() {
+    this.#alive();
+    if (!this.trackerOptions) return null;
+    this.#check(this.session.trackerStats(this.scratch));
+    const d = this.M.HEAPF64.subarray(this.scratch / 8, this.scratch / 8 + 4);
+    return { frames: d[0], fullPasses: d[1], localPasses: d[2], tracksStarted: d[3] };
+  }
+
+  /**
+   * The next frame of the stream from faces found elsewhere (the WebGPU backend's
+   * networks): `faces` as predict returns them ({box, score, attributes}), at most
+   * maxFaces. Returns {faces, tracking}: the tracked faces of the frame (as
+   * predictFrame's with {track: true}) and the tracker's counters. No local
+   * search and no appearance test: the faces are taken as they are.
+   */
+  updateTracks(faces, timestamp) {
+    this.#alive();
+    this.#needTracker();
+    const s = this.session;
+    const max = s.maxFaces();
+    if (!Array.isArray(faces) || faces.length > max) throw invalid(`updateTracks takes an array of at most ${max} faces`);
+    const na = this.nAttributes;
+    const stride = 5 + na;
+    const base = s.trackerFacesPtr() / 4;
+    const heap = this.M.HEAPF32;
+    faces.forEach((f, k) => {
+      const o = base + k * stride;
+      heap[o] = f.box.x;
+      heap[o + 1] = f.box.y;
+      heap[o + 2] = f.box.width;
+      heap[o + 3] = f.box.height;
+      heap[o + 4] = f.score;
+      for (let a = 0; a < na; ++a) heap[o + 5 + a] = f.attributes[a].probability;
+    });
+    this.#cropped = false;
+    this.#check(s.trackerUpdate(faces.length, this.#streamTime(timestamp)));
+    return { faces: this.#tracks(), tracking: this.trackerStats() };
   }
 
   /** Name of the backend in use, e.g. "wasm-simd" or "wasm-simd-threads". */
@@ -154,8 +250,13 @@ export class Engine {
     return this.M.HEAPU8.subarray(this.framePtr, this.framePtr + bytes);
   }
 
-  /** Runs on the frame already in frameView(): `height` rows of `stride` bytes. */
-  predictFrame(width, height, stride, format = 'rgba', { crop = false } = {}) {
+  /**
+   * Runs on the frame already in frameView(): `height` rows of `stride` bytes.
+   * {track: true}: the frame is the next of the stream the tracker follows
+   * (faces are tracks: smoothed box and attributes, `track` id; crop mode is
+   * never tracked); {timestamp}: its time in ms (see #streamTime).
+   */
+  predictFrame(width, height, stride, format = 'rgba', { crop = false, track = false, timestamp } = {}) {
     this.#alive();
     const fmt = PIXEL_FORMATS[format];
     if (fmt === undefined) throw invalid(`unknown pixel format "${format}"`);
@@ -164,13 +265,21 @@ export class Engine {
         height * stride > this.frameBytes) {
       throw invalid(`frame of ${height} rows x ${stride} bytes exceeds the ${this.frameBytes}-byte frame buffer`);
     }
+    const tracked = track && !crop;
+    if (tracked) this.#needTracker();
     this.#cropped = crop;
+    const args = [this.framePtr, width | 0, height | 0, stride | 0, fmt];
     const t0 = now();
-    const st = crop ? this.session.predictCrop(this.framePtr, width | 0, height | 0, stride | 0, fmt)
-                    : this.session.predict(this.framePtr, width | 0, height | 0, stride | 0, fmt);
+    const st = crop ? this.session.predictCrop(...args)
+                    : tracked ? this.session.track(...args, this.#streamTime(timestamp)) : this.session.predict(...args);
     const wasmMs = now() - t0;
+    if (tracked) this.#faceIndex = [];  // a failed frame leaves nothing to explain
     this.#check(st);
-    return this.#result(wasmMs);
+    if (!tracked) {
+      this.#faceIndex = null;
+      return this.#result(wasmMs);
+    }
+    return { ...this.#timed({ faces: this.#tracks() }, wasmMs), tracking: this.trackerStats() };
   }
 
   /** Copies `pixels` (interleaved 8-bit, `format`) into the frame buffer and runs. */
@@ -218,9 +327,16 @@ export class Engine {
     if (!Number.isInteger(faceIndex)) throw invalid(`face index must be an integer, got ${faceIndex}`);
     // The SDK would explain the predict before a crop one: refuse instead.
     if (this.#cropped) throw invalid('the last prediction was a {crop: true} one, which keeps no explanations');
+    let sdkFace = faceIndex;
+    if (this.#faceIndex) {
+      // A tracked frame: faces are tracks, each with its face of the session's last predict.
+      sdkFace = this.#faceIndex[faceIndex];
+      if (sdkFace === undefined) throw invalid(`face index ${faceIndex} is not a face of the last detect (${this.#faceIndex.length} faces)`);
+      if (sdkFace < 0) throw invalid(`face ${faceIndex} of the last detect came from updateTracks and has no activations to explain`);
+    }
     const s = this.session;
     this.M.HEAP32.set(idx, s.explainAttrsPtr() / 4);
-    this.#check(s.explain(faceIndex, idx.length));
+    this.#check(s.explain(sdkFace, idx.length));
     const R = s.explainRecord();
     const base = s.explainResultPtr() / 8;
     const out = [];
@@ -261,7 +377,8 @@ export class Engine {
 
   close() {
     if (!this.session) return;
-    this.session.delete();
+    this.trackerOptions = null;
+    this.session.delete();  // frees the tracker first
     this.session = null;
     if (this.framePtr) this.M._free(this.framePtr);
     this.M._free(this.scratch);
@@ -270,6 +387,8 @@ export class Engine {
   }
 
   #cropped = false;
+  #faceIndex = null;  // after a tracked frame: per face (track), its face in the session's last predict
+  #lastTs = null;     // stream time of the last tracked frame, ms
 
   #alive() {
     if (!this.session) throw new FaceAttrError('the session is closed', 'FACEATTR_ERR_INVALID_ARGUMENT');
@@ -279,6 +398,65 @@ export class Engine {
     if (st === 0) return;
     const code = this.M.statusString(st);
     throw new FaceAttrError(this.M.lastError() || code, code);
+  }
+
+  #needTracker() {
+    if (!this.trackerOptions) throw invalid('this session has no tracker (it was created with track: false)');
+  }
+
+  /**
+   * The SDK's timestamp for the next tracked frame: `ts` (ms) when it is later
+   * than the last frame's; otherwise (none given, or a clip that loops and starts
+   * its times again) -1, which the SDK takes as 1000 / fps after the last frame.
+   */
+  #streamTime(ts) {
+    if (typeof ts === 'number' && Number.isFinite(ts) && ts >= 0 && (this.#lastTs === null || ts > this.#lastTs)) {
+      this.#lastTs = ts;
+      return ts;
+    }
+    this.#lastTs = this.#lastTs === null ? 0 : this.#lastTs + 1000 / this.trackerOptions.fps;
+    return -1;
+  }
+
+  /** The track records of the last track / update call as faces; notes each one's face for explain. */
+  #tracks() {
+    const s = this.session;
+    const heap = this.M.HEAPF64;
+    const base = s.trackResultPtr() / 8;
+    const n = heap[base];
+    const R = s.trackStride();
+    const H = s.trackHead();
+    const na = this.nAttributes;
+    const faces = [];
+    this.#faceIndex = [];
+    for (let t = 0; t < n; ++t) {
+      const d = heap.subarray(base + 1 + t * R, base + 1 + (t + 1) * R);
+      const attributes = new Array(na);
+      for (let a = 0; a < na; ++a) {
+        attributes[a] = { name: this.attributes[a].name, probability: d[H + a], present: d[H + na + a] !== 0 };
+      }
+      faces.push({
+        box: { x: d[1], y: d[2], width: d[3], height: d[4] },
+        score: d[9],
+        attributes,
+        track: d[0],
+        age: d[10],
+        rawBox: { x: d[5], y: d[6], width: d[7], height: d[8] },
+      });
+      this.#faceIndex.push(d[11]);
+    }
+    return faces;
+  }
+
+  #timed(result, wasmMs) {
+    const M = this.M;
+    this.session.lastTimings(this.scratch);
+    const t = M.HEAPF64.subarray(this.scratch / 8, this.scratch / 8 + 3);
+    return {
+      ...result,
+      backend: this.backend,
+      timings: { preprocessMs: t[0], lnetMs: t[1], anetMs: t[2], wasmMs },
+    };
   }
 
   #result(wasmMs) {
@@ -296,13 +474,7 @@ export class Engine {
       }
       faces.push({ box: { x: heap[o], y: heap[o + 1], width: heap[o + 2], height: heap[o + 3] }, score: heap[o + 4], attributes });
     }
-    this.session.lastTimings(this.scratch);
-    const t = M.HEAPF64.subarray(this.scratch / 8, this.scratch / 8 + 3);
-    return {
-      faces,
-      backend: this.backend,
-      timings: { preprocessMs: t[0], lnetMs: t[1], anetMs: t[2], wasmMs },
-    };
+    return this.#timed({ faces }, wasmMs);
   }
 }
 

@@ -3,7 +3,7 @@
 // networks on WebGPU (src/webgpu/), wasm as its fallback.
 //
 //   const fa = await FaceAttr.create({ model: '/models/anet-int8.fam' });
-//   const { faces } = await fa.detect(videoElement);
+//   const { faces } = await fa.detect(videoElement);  // faces[i].track: a stable id per face
 //
 // Models are fetched from the page's own origin only; the package makes no other
 // request (its module files are loaded relative to this file).
@@ -13,16 +13,20 @@ import { Runner, isImageDataLike, sourceSize } from './runner.js';
 export { FaceAttrError, threadsSupported };
 
 const BACKENDS = ['auto', 'wasm', 'webgpu'];
+const TRACK_MODES = ['auto', true, false];
 
 export class FaceAttr {
   /**
    * options: {model, lnetModel?, localize?: boolean (default true), backend?: 'auto'|'wasm'|'webgpu',
    *           worker?: boolean (default true), threads?: number, maxFaces? (default 32), minFaceSize?,
-   *           kernels?: 'auto'|'simd'|'reference', distUrl?}
+   *           kernels?: 'auto'|'simd'|'reference', distUrl?, track?: 'auto'|boolean, tracker?}
    * model / lnetModel: a same-origin URL (string or URL) or the model bytes. detect() localises
    * every face of the frame with the localiser: lnetModel, or, when lnetModel is left out and
    * model is a URL, lnet-int8.fam in the model's folder if the server has it (as the CLI finds
    * it beside the ANet). localize: false (or lnetModel: null) takes each frame as one face crop.
+   * track: which detect() calls are frames of one tracked stream: 'auto' (default) those on a
+   * <video> or a VideoFrame, true all of them, false none (no tracker). tracker: its options
+   * (faceattr.d.ts TrackerOptions; the SDK's defaults for the others).
    */
   static async create(options = {}) {
     const backend = options.backend ?? 'auto';
@@ -31,6 +35,10 @@ export class FaceAttr {
                               'FACEATTR_ERR_UNSUPPORTED');
     }
     if (options.model == null) throw new FaceAttrError('options.model is required', 'FACEATTR_ERR_INVALID_ARGUMENT');
+    const track = options.track ?? 'auto';
+    if (!TRACK_MODES.includes(track)) {
+      throw new FaceAttrError(`track must be 'auto', true or false, got ${JSON.stringify(track)}`, 'FACEATTR_ERR_INVALID_ARGUMENT');
+    }
     const flavour = pickFlavour(options);
     const threads = options.threads ?? (flavour === 'simd-threads' ? defaultThreads() : 1);
     const distUrl = options.distUrl ? new URL(options.distUrl, baseUrl()).href : undefined;
@@ -40,6 +48,7 @@ export class FaceAttr {
     }
     const useWorker = (options.worker ?? true) && typeof Worker !== 'undefined';
     const fa = new FaceAttr();
+    fa.#track = track;
     let preloading = null;
     if (useWorker) {
       // The worker starts fetching and compiling the module while the models download.
@@ -65,6 +74,7 @@ export class FaceAttr {
     const init = {
       model, lnetModel, localize: options.localize, threads, backend,
       kernels: options.kernels, maxFaces: options.maxFaces, minFaceSize: options.minFaceSize, distUrl,
+      track: track !== false, tracker: options.tracker ?? {},
     };
     if (useWorker) {
       const transfer = [model.buffer];
@@ -94,22 +104,32 @@ export class FaceAttr {
   /** True when detect() localises faces (an LNet model loaded, localize not false): several faces, real boxes. */
   get hasLocalizer() { return this.info.hasLocalizer; }
   get inWorker() { return this.#worker != null; }
+  /** Which detect() calls are tracked: 'auto' (video frames), true (all) or false (none). */
+  get track() { return this.#track; }
+  /** The tracker's options (every one, the SDK's defaults filled in), or null with track: false. */
+  get trackerOptions() { return this.info.tracker; }
 
   /**
    * Faces and their attributes in `source`: ImageData, HTMLVideoElement,
    * VideoFrame, ImageBitmap, an <img> or a canvas. {crop: true}: take the whole
    * frame as one face crop. {responseMap: true}: also the localiser's response
    * map of the frame as `responseMap` (null without a localiser or with crop).
-   * Resolves to {faces, backend, timings[, responseMap]}.
+   * {track}: whether the frame is the next of the tracked stream (default: the
+   * create option's choice for this kind of source; never with crop), then each
+   * face is a track: `track` id, smoothed box and attributes, `rawBox`, `age`.
+   * {timestamp}: the frame's time in ms (default: a VideoFrame's own, else now).
+   * Resolves to {faces, backend, timings[, responseMap][, tracking]}.
    */
-  async detect(source, { crop = false, responseMap = false } = {}) {
+  async detect(source, { crop = false, responseMap = false, track, timestamp } = {}) {
     const t0 = performance.now();
+    const tracked = !crop && Boolean(track ?? (this.#track === 'auto' ? isVideoSource(source) : this.#track));
+    const time = tracked ? (timestamp ?? frameTime(source, t0)) : undefined;
     let result;
     if (this.#runner) {
-      result = await this.#inPage((r) => r.detect(source, { crop, responseMap }));
+      result = await this.#inPage((r) => r.detect(source, { crop, responseMap, track: tracked, timestamp: time }));
     } else if (this.#worker) {
       const { message, transfer } = await toMessage(source);
-      result = await this.#call({ op: 'detect', source: message, crop, responseMap }, transfer);
+      result = await this.#call({ op: 'detect', source: message, crop, responseMap, track: tracked, timestamp: time }, transfer);
     } else {
       throw new FaceAttrError('this FaceAttr is closed', 'FACEATTR_ERR_INVALID_ARGUMENT');
     }
@@ -136,6 +156,15 @@ export class FaceAttr {
   }
 
   /**
+   * Starts a new stream: forgets every track (the next tracked frame's faces get
+   * ids from 1) and the tracker's counters. Call it when the video source changes.
+   */
+  async resetTracks() {
+    if (this.#runner) return this.#inPage((r) => r.resetTracks());
+    await this.#call({ op: 'resetTracks' });
+  }
+
+  /**
    * Test and demo hook: destroys the WebGPU device as a GPU reset would; the next
    * detect() runs on wasm with the same session. No-op on wasm.
    */
@@ -159,6 +188,7 @@ export class FaceAttr {
 
   #worker = null;
   #runner = null;
+  #track = 'auto';
   #inline = Promise.resolve();
   #pending = new Map();
   #next = 1;
@@ -191,6 +221,20 @@ export class FaceAttr {
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
   }
+}
+
+/** Frames of a video: tracked by default (track: 'auto'). */
+function isVideoSource(source) {
+  return (typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement) ||
+         (typeof VideoFrame !== 'undefined' && source instanceof VideoFrame);
+}
+
+/** A frame's time in ms: a VideoFrame's own timestamp (microseconds), else `now`. */
+function frameTime(source, now) {
+  if (typeof VideoFrame !== 'undefined' && source instanceof VideoFrame && Number.isFinite(source.timestamp)) {
+    return source.timestamp / 1000;
+  }
+  return now;
 }
 
 function baseUrl() {

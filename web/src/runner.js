@@ -6,8 +6,8 @@ import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
 
 export class Runner {
   /**
-   * opts: {model, lnetModel?, localize?, backend?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?}
-   * (bytes, not URLs).
+   * opts: {model, lnetModel?, localize?, backend?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?,
+   * track?: false for no tracker, tracker?: its options} (bytes, not URLs).
    * preloading: {flavour, distUrl, threads, promise} of a loadModule call already under way.
    * backend 'webgpu': the networks on the GPU (rejects without a usable adapter); 'auto': the
    * GPU when the adapter is a hardware one (a software adapter such as SwiftShader is far
@@ -67,6 +67,7 @@ export class Runner {
       kernels: e.kernels,
       threads: e.threads,
       hasLocalizer: e.hasLocalizer,
+      tracker: e.trackerOptions ?? null,
       attributes: e.attributes,
       modelName: e.metadata('name'),
     };
@@ -74,14 +75,20 @@ export class Runner {
 
   /**
    * Runs on `source`; {crop: true} takes the whole frame as one face (ANet alone);
-   * {responseMap: true} adds the localiser's map of the frame (null without one).
+   * {responseMap: true} adds the localiser's map of the frame (null without one);
+   * {track: true, timestamp}: the frame is the next of the tracked stream (its time in ms).
    */
-  async detect(source, { crop = false, responseMap = false } = {}) {
-    const result = await this.#predict(source, crop);
+  async detect(source, { crop = false, responseMap = false, track = false, timestamp } = {}) {
+    const result = await this.#predict(source, { crop, track, timestamp });
     if (responseMap) result.responseMap = crop ? null : this.engine.responseMap();
     // The module's linear memory (it only grows): how much the session holds in wasm.
     result.wasmMemoryBytes = this.engine.M.HEAPU8.buffer.byteLength;
     return result;
+  }
+
+  /** Forgets every track: the next tracked frame starts a new stream (ids from 1). */
+  resetTracks() {
+    this.engine.resetTracks();
   }
 
   /** Engine.explain on the faces of the last detect (wasm only: see GpuEngine.explain). */
@@ -91,13 +98,13 @@ export class Runner {
 
   // A VideoFrame is copied by the browser straight into the wasm-heap frame buffer
   // as RGBA (VideoFrame.copyTo); other drawables go through a 2D canvas.
-  async #predict(source, crop) {
+  async #predict(source, opts) {
     const e = this.engine;
     if (isImageDataLike(source)) {
-      return e.predict(source.data, source.width, source.height, 'rgba', { crop });
+      return e.predict(source.data, source.width, source.height, 'rgba', opts);
     }
     if (this.#copyTo && typeof VideoFrame !== 'undefined' && source instanceof VideoFrame) {
-      const result = await this.#fromVideoFrame(source, crop);
+      const result = await this.#fromVideoFrame(source, opts);
       if (result) return result;
     }
     const { width, height } = sourceSize(source);
@@ -109,12 +116,12 @@ export class Runner {
     ctx.drawImage(source, 0, 0, width, height);
     const pixels = ctx.getImageData(0, 0, width, height).data;
     e.frameView(pixels.length).set(pixels);
-    return e.predictFrame(width, height, width * 4, 'rgba', { crop });
+    return e.predictFrame(width, height, width * 4, 'rgba', opts);
   }
 
   #copyTo = true;  // false once the browser cannot convert VideoFrames to RGBA
 
-  async #fromVideoFrame(frame, crop) {
+  async #fromVideoFrame(frame, predictOpts) {
     const opts = { format: 'RGBA', colorSpace: 'srgb' };
     let bytes;
     try {
@@ -127,7 +134,7 @@ export class Runner {
     // Nothing else runs on this engine while the copy is under way (callers
     // serialise), so the heap cannot grow under the view.
     const layout = await frame.copyTo(this.engine.frameView(bytes), opts);
-    return this.engine.predictFrame(width, height, layout[0].stride, 'rgba', { crop });
+    return this.engine.predictFrame(width, height, layout[0].stride, 'rgba', predictOpts);
   }
 
   close() {

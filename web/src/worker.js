@@ -1,8 +1,8 @@
 // Web Worker side of FaceAttr (faceattr.js): one Runner, requests answered in order.
 // Messages in:  {op: 'load', flavour, distUrl, threads} (no reply: starts fetching and compiling the
 //               module while the page still fetches the models) | {id, op: 'init', options} |
-//               {id, op: 'detect', source, crop, responseMap} | {id, op: 'explain', face, attrs} |
-//               {id, op: 'loseDevice'} (test hook) | {id, op: 'close'}
+//               {id, op: 'detect', source, crop, responseMap, track, timestamp} | {id, op: 'explain', face, attrs} |
+//               {id, op: 'resetTracks'} | {id, op: 'loseDevice'} (test hook) | {id, op: 'close'}
 // Messages out: {id, result} | {id, error: {message, code}}; result float arrays are transferred.
 import { loadModule } from './core.js';
 import { Runner } from './runner.js';
@@ -32,13 +32,17 @@ async function handle(ev) {
     } else if (op === 'detect') {
       const { source } = ev.data;
       try {
-        result = await runner.detect(source, { crop: ev.data.crop, responseMap: ev.data.responseMap });
+        const { crop, responseMap, track, timestamp } = ev.data;
+        result = await runner.detect(source, { crop, responseMap, track, timestamp });
       } finally {
         // Transferred bitmaps and frames are ours: release them at once.
         if (source && typeof source.close === 'function') source.close();
       }
     } else if (op === 'explain') {
       result = runner.explain(ev.data.face, ev.data.attrs);
+    } else if (op === 'resetTracks') {
+      runner.resetTracks();
+      result = true;
     } else if (op === 'loseDevice') {
       if (runner) runner.loseDevice();
       result = runner ? runner.info() : null;

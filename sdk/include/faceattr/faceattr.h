@@ -561,9 +561,15 @@ FACEATTR_API faceattr_status faceattr_session_anet_input(faceattr_session* sessi
  * face keeps a track id across frames; its box is smoothed by a One Euro filter
  * (still when the face is still, quick when it moves); each attribute's
  * probability is averaged over the last `window` frames, weighted by the face
- * score, and its decision changes only when that average crosses the model's
- * threshold by more than `hysteresis`, so a face near a threshold does not
- * flicker.
+ * score, and its decision has hysteresis: it turns on when the average reaches
+ * thr + 2 * hysteresis * (1 - thr) and off when it falls below
+ * thr - 2 * hysteresis * thr (thr: the model's threshold; thr +- hysteresis at
+ * 0.5). A new track decides average >= thr on its first frame and again once
+ * its window is half full (so one frame near the threshold does not decide for
+ * the whole track); later the decision also follows an average that has stayed
+ * on the other side of thr for 4 * window frames in a row, so a value that
+ * settles inside the band is not held off for ever. A face near a threshold
+ * does not flicker.
  *
  *   faceattr_tracker_params tp = faceattr_tracker_default_params();
  *   faceattr_tracker* t = NULL;
@@ -583,9 +589,11 @@ FACEATTR_API faceattr_status faceattr_session_anet_input(faceattr_session* sessi
  * face it finds there. A track the local search cannot confirm triggers a full
  * pass on the same frame. faceattr_tracker_get_stats counts both kinds of pass.
  * Faces are matched to tracks by box overlap (IoU >= match_iou) and, when
- * appearance_min > 0, by the cosine similarity of ANet's pooled features: a
- * detection that overlaps a track but no longer looks like it (a face swapped
- * in place) starts a new track.
+ * appearance_min > 0, by the cosine similarity of ANet's pooled features
+ * (centred: their mean over channels taken out): a detection that overlaps a
+ * track but no longer looks like it (a face swapped in place) ends that track
+ * and starts a new one. Faces cut by the frame's border (less than 90% of the
+ * box inside) are not compared.
  *
  * faceattr_tracker_update is the same tracker fed faces found elsewhere (the
  * browser module's WebGPU backend runs the networks itself): no local search,

@@ -1,6 +1,8 @@
 // faceattr_tracker_*: face tracks over a stream (faceattr.h, "Video"). The
 // tracker drives its session's pipeline: a full localiser pass, or a local
 // search near each tracked face, then ANet; pipeline::Tracker does the rest.
+#include "pipeline/tracker.h"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -11,7 +13,6 @@
 #include "api/guard.h"
 #include "api/session.h"
 #include "image/preprocess.h"
-#include "pipeline/tracker.h"
 #include "util/last_error.h"
 
 using faceattr::invalid_argument;
@@ -22,9 +23,10 @@ namespace pipeline = faceattr::pipeline;
 
 namespace {
 
-// LNet input side of a local search, and the least window it reads around a face, in
-// face sides (room for the face to move between frames).
-constexpr int kLocalSide = 96;
+// A local search runs the LNet on kLocalCells x kLocalCells map cells (80x80 pixels for
+// the shipped LNet's 16-pixel cells: 0.13 of its full 256x192 input) over a window that
+// gives the face at least kWindowPerSide face sides (room to move between frames).
+constexpr int kLocalCells = 5;
 constexpr float kWindowPerSide = 2.0f;
 
 }  // namespace
@@ -64,7 +66,8 @@ faceattr_status faceattr_tracker_create(faceattr_session* session, const faceatt
   FACEATTR_GUARD_BEGIN
   if (out == nullptr) return faceattr::report(invalid_argument("faceattr_tracker_create: out is null"));
   *out = nullptr;
-  if (session == nullptr) return faceattr::report(invalid_argument("faceattr_tracker_create: session is null"));
+  if (session == nullptr)
+    return faceattr::report(invalid_argument("faceattr_tracker_create: session is null"));
   const faceattr_tracker_params p = params ? *params : faceattr_tracker_default_params();
   const Status valid = pipeline::validate_tracker_params(p);
   if (!valid.is_ok()) return faceattr::report(valid);
@@ -72,11 +75,12 @@ faceattr_status faceattr_tracker_create(faceattr_session* session, const faceatt
   if (!call.entered()) return faceattr::report(busy_status("faceattr_tracker_create"));
   pipeline::FacePipeline& fp = session->pipeline;
   if (fp.localizes() && p.detect_interval > 1) {
-    const Status st = fp.plan_local_search(kLocalSide);
+    const Status st = fp.plan_local_search(kLocalCells);
     if (!st.is_ok()) return faceattr::report(st);
   }
   std::unique_ptr<faceattr_tracker> t(new (std::nothrow) faceattr_tracker);
-  if (!t) return faceattr::report(Status(FACEATTR_ERR_OUT_OF_MEMORY, "faceattr_tracker_create: out of memory"));
+  if (!t)
+    return faceattr::report(Status(FACEATTR_ERR_OUT_OF_MEMORY, "faceattr_tracker_create: out of memory"));
   t->session = session;
   t->params = p;
   const int max_tracks = p.max_tracks > 0 ? p.max_tracks : fp.face_slots();
@@ -96,7 +100,8 @@ void faceattr_tracker_free(faceattr_tracker* tracker) { delete tracker; }
 
 faceattr_status faceattr_tracker_reset(faceattr_tracker* tracker) {
   faceattr::clear_last_error();
-  if (tracker == nullptr) return faceattr::report(invalid_argument("faceattr_tracker_reset: tracker is null"));
+  if (tracker == nullptr)
+    return faceattr::report(invalid_argument("faceattr_tracker_reset: tracker is null"));
   const SessionCall call(tracker->session);
   if (!call.entered()) return faceattr::report(busy_status("faceattr_tracker_reset"));
   tracker->core.reset();
@@ -107,14 +112,16 @@ faceattr_status faceattr_tracker_reset(faceattr_tracker* tracker) {
 
 namespace {
 
-// The square window around `b` that the local LNet reads: at the full pass's scale
-// (`full_scale` LNet pixels per frame pixel), so that the local LNet sees the face at
-// the size the full pass saw it and sizes its box alike; at least kWindowPerSide face
-// sides.
-faceattr::image::CropBox window_of(const faceattr::image::CropBox& b, float full_scale) {
-  const float side = std::max(kWindowPerSide * std::sqrt(std::max(0.0f, b.w * b.h)),
-                              static_cast<float>(kLocalSide) / full_scale);
-  return faceattr::image::CropBox{b.x + 0.5f * b.w - 0.5f * side, b.y + 0.5f * b.h - 0.5f * side, side, side};
+// The window around `b` that the local LNet (in_w x in_h pixels) reads, centred on `b`:
+// at the full pass's scale (`full_scale` LNet pixels per frame pixel), so that the local
+// LNet sees the face at the size the full pass saw it and sizes its box alike, unless
+// that leaves less than kWindowPerSide face sides across.
+faceattr::image::CropBox window_of(const faceattr::image::CropBox& b, int in_w, int in_h, float full_scale) {
+  const float side = std::sqrt(std::max(0.0f, b.w * b.h));
+  const float scale =
+      std::min(full_scale, static_cast<float>(std::min(in_w, in_h)) / (kWindowPerSide * side));
+  const float w = static_cast<float>(in_w) / scale, h = static_cast<float>(in_h) / scale;
+  return faceattr::image::CropBox{b.x + 0.5f * b.w - 0.5f * w, b.y + 0.5f * b.h - 0.5f * h, w, h};
 }
 
 // One frame through the session: local searches when every live track was seen on the
@@ -124,7 +131,7 @@ Status run_frame(faceattr_tracker* t, const faceattr_image& image, double t_ms, 
                  faceattr_timings* timings) {
   pipeline::FacePipeline& fp = t->session->pipeline;
   const int live = t->core.n_live();
-  *full = !fp.localizes() || fp.local_search_side() == 0 || t->params.detect_interval <= 1 || live == 0 ||
+  *full = !fp.localizes() || fp.local_input_width() == 0 || t->params.detect_interval <= 1 || live == 0 ||
           live > fp.face_slots() || !t->core.all_live_seen() ||
           t->frames_since_full + 1 >= t->params.detect_interval;
   int found = 0;
@@ -137,7 +144,9 @@ Status run_frame(faceattr_tracker* t, const faceattr_image& image, double t_ms, 
       faceattr::image::CropBox expect;
       if (!t->core.expected_box(k, t_ms, &expect)) continue;
       pipeline::FaceCrop& c = t->crops[static_cast<size_t>(found)];
-      FACEATTR_RETURN_IF_ERROR(fp.search_near(image, window_of(expect, full_scale), expect, &c, timings));
+      FACEATTR_RETURN_IF_ERROR(fp.search_near(
+          image, window_of(expect, fp.local_input_width(), fp.local_input_height(), full_scale), expect, &c,
+          timings));
       if (c.score < t->params.local_min_score || c.score <= 0.0f ||
           pipeline::box_iou(c.frame, expect) < t->params.match_iou)
         *full = true;  // not confirmed near its box: look at the whole frame
@@ -164,6 +173,12 @@ Status run_frame(faceattr_tracker* t, const faceattr_image& image, double t_ms, 
     d.probs = f.probs;
     d.face_index = k;
     d.feature = nullptr;
+    // A face cut by the frame's border looks unlike itself: its feature is not compared.
+    const float vw =
+        std::min(f.box[0] + f.box[2], static_cast<float>(image.width)) - std::max(f.box[0], 0.0f);
+    const float vh =
+        std::min(f.box[1] + f.box[3], static_cast<float>(image.height)) - std::max(f.box[1], 0.0f);
+    d.whole = vw > 0.0f && vh > 0.0f && vw * vh >= 0.9f * f.box[2] * f.box[3];
     if (nf > 0) {
       float* feat = t->features.data() + static_cast<size_t>(k) * nf;
       fp.features(k, feat);
@@ -175,8 +190,9 @@ Status run_frame(faceattr_tracker* t, const faceattr_image& image, double t_ms, 
 
 }  // namespace
 
-faceattr_status faceattr_tracker_track(faceattr_tracker* tracker, const faceattr_image* image, double timestamp_ms,
-                                       const faceattr_track** tracks, int32_t* n_tracks) {
+faceattr_status faceattr_tracker_track(faceattr_tracker* tracker, const faceattr_image* image,
+                                       double timestamp_ms, const faceattr_track** tracks,
+                                       int32_t* n_tracks) {
   faceattr::clear_last_error();
   FACEATTR_GUARD_BEGIN
   if (tracker == nullptr || image == nullptr || tracks == nullptr || n_tracks == nullptr)
@@ -212,9 +228,10 @@ faceattr_status faceattr_tracker_track(faceattr_tracker* tracker, const faceattr
   FACEATTR_GUARD_END
 }
 
-faceattr_status faceattr_tracker_update(faceattr_tracker* tracker, const faceattr_face* faces, int32_t n_faces,
-                                        const float* features, int32_t n_features, double timestamp_ms,
-                                        const faceattr_track** tracks, int32_t* n_tracks) {
+faceattr_status faceattr_tracker_update(faceattr_tracker* tracker, const faceattr_face* faces,
+                                        int32_t n_faces, const float* features, int32_t n_features,
+                                        double timestamp_ms, const faceattr_track** tracks,
+                                        int32_t* n_tracks) {
   faceattr::clear_last_error();
   FACEATTR_GUARD_BEGIN
   if (tracker == nullptr || tracks == nullptr || n_tracks == nullptr || n_faces < 0 ||
@@ -223,9 +240,9 @@ faceattr_status faceattr_tracker_update(faceattr_tracker* tracker, const faceatt
   *tracks = nullptr;
   *n_tracks = 0;
   if (features != nullptr && n_features != tracker->n_features)
-    return faceattr::report(invalid_argument(
-        "faceattr_tracker_update: n_features must be the ANet's pooled feature size (" +
-        std::to_string(tracker->n_features) + "), got " + std::to_string(n_features)));
+    return faceattr::report(
+        invalid_argument("faceattr_tracker_update: n_features must be the ANet's pooled feature size (" +
+                         std::to_string(tracker->n_features) + "), got " + std::to_string(n_features)));
   const SessionCall call(tracker->session);
   if (!call.entered()) return faceattr::report(busy_status("faceattr_tracker_update"));
   const int n = std::min(n_faces, static_cast<int32_t>(tracker->dets.size()));
@@ -242,6 +259,7 @@ faceattr_status faceattr_tracker_update(faceattr_tracker* tracker, const faceatt
     d.probs = f.probs;
     d.feature = features ? features + static_cast<size_t>(k) * static_cast<size_t>(n_features) : nullptr;
     d.face_index = -1;
+    d.whole = true;
   }
   const double t_ms = tracker->core.frame_time(timestamp_ms);
   tracker->core.update(tracker->dets.data(), n, t_ms);

@@ -60,10 +60,12 @@ Status reshape_input(Model* m, int width, int height) {
     if (tt.constant) continue;
     size_t e = 1;
     for (int d : tt.shape) {
-      if (d < 1 || e > kMaxTensorElements) return model_format_error("reshape_input: tensor '" + tt.name + "' is empty or too large");
+      if (d < 1 || e > kMaxTensorElements)
+        return model_format_error("reshape_input: tensor '" + tt.name + "' is empty or too large");
       e *= static_cast<size_t>(d);
     }
-    if (e > kMaxTensorElements) return model_format_error("reshape_input: tensor '" + tt.name + "' is too large");
+    if (e > kMaxTensorElements)
+      return model_format_error("reshape_input: tensor '" + tt.name + "' is too large");
     tt.elements = e;
   }
   m->input_width = width;

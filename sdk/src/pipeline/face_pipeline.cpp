@@ -123,18 +123,19 @@ void FacePipeline::release() {
   local_lnet_ = Network();
 }
 
-Status FacePipeline::plan_local_search(int side) {
+Status FacePipeline::plan_local_search(int cells) {
   if (!has_lnet_) return Status(FACEATTR_ERR_UNSUPPORTED, "local search needs an LNet model");
-  if (side == local_side_) return Status::ok();
+  if (cells == local_cells_) return Status::ok();
   const model::Model& lm = lnet_.model();
-  if (side < 1 || side % static_cast<int>(geometry_.cell_w) != 0 ||
-      side % static_cast<int>(geometry_.cell_h) != 0)
+  if (cells < 1 || cells > 64)
     return Status(FACEATTR_ERR_INVALID_ARGUMENT,
-                  "local search side " + std::to_string(side) + " is not a multiple of the LNet's map cell");
+                  "local search: " + std::to_string(cells) + " cells is not in [1, 64]");
+  const int side_w = cells * static_cast<int>(geometry_.cell_w),
+            side_h = cells * static_cast<int>(geometry_.cell_h);
   // A fresh copy of the model (from the bytes the network keeps), planned at side x side.
   model::Model copy;
   FACEATTR_RETURN_IF_ERROR(model::load_model(lm.bytes.get(), lm.size, &copy));
-  FACEATTR_RETURN_IF_ERROR(model::reshape_input(&copy, side, side));
+  FACEATTR_RETURN_IF_ERROR(model::reshape_input(&copy, side_w, side_h));
   const auto& d = copy.tensors[static_cast<size_t>(copy.outputs[0])].shape;
   Network net;
   FACEATTR_RETURN_IF_ERROR(net.load(std::move(copy), lnet_.main_family(), ctx_, nullptr));
@@ -146,7 +147,7 @@ Status FacePipeline::plan_local_search(int side) {
   local_lnet_ = std::move(net);
   local_decoder_ = std::move(dec);
   local_boxes_.assign(static_cast<size_t>(max_local), FaceBox{});
-  local_side_ = side;
+  local_cells_ = cells;
   return Status::ok();
 }
 
@@ -165,7 +166,7 @@ float iou(const image::CropBox& a, const image::CropBox& b) {
 Status FacePipeline::search_near(const faceattr_image& image, const image::CropBox& window,
                                  const image::CropBox& expect, FaceCrop* found, faceattr_timings* t) {
   *found = FaceCrop{};
-  if (local_side_ == 0) return Status(FACEATTR_ERR_INVALID_ARGUMENT, "local search is not planned");
+  if (local_cells_ == 0) return Status(FACEATTR_ERR_INVALID_ARGUMENT, "local search is not planned");
   if (!(window.w > 0.0f) || !(window.h > 0.0f)) return Status::ok();
   const model::Model& lm = local_lnet_.model();
   const auto t0 = std::chrono::steady_clock::now();

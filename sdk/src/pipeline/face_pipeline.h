@@ -113,12 +113,16 @@ class FacePipeline {
   const faceattr_response_map* response_map() const { return response_valid_ ? &response_map_ : nullptr; }
 
   // --- Local search (faceattr_tracker): a tracked face looked for near its last box ---
-  // Plans a second copy of the LNet at a side x side input (model::reshape_input) and a
-  // decoder for its map. FACEATTR_ERR_UNSUPPORTED without an LNet. May allocate; a second
-  // call with the same side does nothing.
-  Status plan_local_search(int side);
-  int local_search_side() const { return local_side_; }
-  // Runs the local LNet on the square `window` of `image` (frame pixels; past the border
+  // Plans a second copy of the LNet at an input of `cells` x `cells` map cells
+  // (model::reshape_input) and a decoder for its map. An odd count puts the window's
+  // centre, where the tracked face is expected, at a cell's centre rather than on a
+  // corner between four cells. FACEATTR_ERR_UNSUPPORTED without an LNet. May allocate;
+  // a second call with the same count does nothing.
+  Status plan_local_search(int cells);
+  // The local LNet's input size (0 when not planned).
+  int local_input_width() const { return local_cells_ * static_cast<int>(geometry_.cell_w); }
+  int local_input_height() const { return local_cells_ * static_cast<int>(geometry_.cell_h); }
+  // Runs the local LNet on the `window` of `image` (frame pixels; past the border
   // the edge repeats) and writes into *found the face there that overlaps `expect` most
   // (ties: the stronger), with its ANet crop; found->score = 0 when there is none.
   Status search_near(const faceattr_image& image, const image::CropBox& window, const image::CropBox& expect,
@@ -175,8 +179,8 @@ class FacePipeline {
   std::vector<FaceCrop> crops_;  // max_faces
   std::vector<float> maps_;      // the maps of all passes (passes reuse LNet's arena)
 
-  // Local search: the LNet at local_side_ x local_side_, its decoder and boxes.
-  int local_side_ = 0;
+  // Local search: the LNet at local_cells_ x local_cells_ map cells, its decoder and boxes.
+  int local_cells_ = 0;
   Network local_lnet_;
   std::unique_ptr<Decoder> local_decoder_;
   std::vector<FaceBox> local_boxes_;

@@ -22,9 +22,18 @@ Status bad(const char* field, const char* range) {
                 std::string("faceattr_tracker_params.") + field + " must be " + range);
 }
 
+// Appearance features are compared centred (their mean over channels taken out: ANet's
+// pooled features follow ReLUs, so raw vectors of any two faces point alike) and at
+// unit length.
 void normalise(float* v, size_t n) {
+  double mean = 0;
+  for (size_t i = 0; i < n; ++i) mean += v[i];
+  mean = n > 0 ? mean / static_cast<double>(n) : 0.0;
   double ss = 0;
-  for (size_t i = 0; i < n; ++i) ss += static_cast<double>(v[i]) * v[i];
+  for (size_t i = 0; i < n; ++i) {
+    v[i] -= static_cast<float>(mean);
+    ss += static_cast<double>(v[i]) * v[i];
+  }
   const float inv = ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.0f;
   for (size_t i = 0; i < n; ++i) v[i] *= inv;
 }
@@ -63,14 +72,15 @@ Status validate_tracker_params(const faceattr_tracker_params& p) {
   if (!(p.match_iou > 0.0f && p.match_iou <= 1.0f)) return bad("match_iou", "in (0, 1]");
   if (!(p.appearance_min >= 0.0f && p.appearance_min <= 1.0f)) return bad("appearance_min", "in [0, 1]");
   if (p.max_missed < 0 || p.max_missed > 100000) return bad("max_missed", "in [0, 100000]");
-  if (p.max_tracks < 0 || p.max_tracks > 1024) return bad("max_tracks", "in [0, 1024] (0: the session's max_faces)");
+  if (p.max_tracks < 0 || p.max_tracks > 1024)
+    return bad("max_tracks", "in [0, 1024] (0: the session's max_faces)");
   if (p.detect_interval < 1 || p.detect_interval > 100000) return bad("detect_interval", "in [1, 100000]");
   if (!(p.local_min_score >= 0.0f && p.local_min_score <= 1.0f)) return bad("local_min_score", "in [0, 1]");
   return Status::ok();
 }
 
-void Tracker::plan(const faceattr_tracker_params& p, int max_tracks, int n_attributes, const float* thresholds,
-                   int n_features) {
+void Tracker::plan(const faceattr_tracker_params& p, int max_tracks, int n_attributes,
+                   const float* thresholds, int n_features) {
   p_ = p;
   window_ = static_cast<size_t>(p.window);
   n_attr_ = static_cast<size_t>(std::max(0, n_attributes));
@@ -82,6 +92,7 @@ void Tracker::plan(const faceattr_tracker_params& p, int max_tracks, int n_attri
   ring_w_.assign(t * window_, 0.0f);
   probs_.assign(t * n_attr_, 0.0f);
   present_.assign(t * n_attr_, 0);
+  against_.assign(t * n_attr_, 0);
   features_.assign(t * n_feat_, 0.0f);
   // Detections per frame are capped at max_tracks (update ignores the rest).
   pairs_.reserve(t * t);
@@ -121,7 +132,10 @@ bool Tracker::expected_box(int k, double t_ms, image::CropBox* out) const {
   if (k < 0 || k >= max_tracks()) return false;
   const Track& tr = tracks_[static_cast<size_t>(k)];
   if (!tr.live || tr.missed > 0) return false;
-  const float dt = last_t_ms_ >= 0.0 ? static_cast<float>(std::max(0.0, t_ms - last_t_ms_) / 1000.0) : 0.0f;
+  // Moved by its velocity over at most 3 frame intervals: after a longer gap (a paused
+  // stream, a hidden browser tab) the face is looked for where it was last seen.
+  const double gap_s = last_t_ms_ >= 0.0 ? std::max(0.0, t_ms - last_t_ms_) / 1000.0 : 0.0;
+  const float dt = static_cast<float>(std::min(gap_s, 3.0 / static_cast<double>(p_.fps)));
   *out = tr.raw;
   out->x += tr.filters[0].velocity() * dt;
   out->y += tr.filters[1].velocity() * dt;
@@ -129,38 +143,56 @@ bool Tracker::expected_box(int k, double t_ms, image::CropBox* out) const {
 }
 
 float Tracker::cosine(int k, const float* f) const {
-  const float* g = features_.data() + static_cast<size_t>(k) * n_feat_;
+  const float* g = features_.data() + static_cast<size_t>(k) * n_feat_;  // centred, unit length
+  double mean = 0;
+  for (size_t i = 0; i < n_feat_; ++i) mean += f[i];
+  mean = n_feat_ > 0 ? mean / static_cast<double>(n_feat_) : 0.0;
   double dot = 0, ff = 0;
   for (size_t i = 0; i < n_feat_; ++i) {
-    dot += static_cast<double>(g[i]) * f[i];
-    ff += static_cast<double>(f[i]) * f[i];
+    const double c = f[i] - mean;
+    dot += g[i] * c;
+    ff += c * c;
   }
-  return ff > 0 ? static_cast<float>(dot / std::sqrt(ff)) : 0.0f;  // g is unit length
+  return ff > 0 ? static_cast<float>(dot / std::sqrt(ff)) : 0.0f;
 }
 
-// The window's score-weighted mean per attribute, and the decision with hysteresis:
+// The window's score-weighted mean per attribute, and the decision, with hysteresis:
 // on at thr + 2h(1 - thr), off below thr - 2h thr (thr +- h at a threshold of 0.5).
+// A new track's first decision (one frame) is mean >= thr, and once its window is half
+// full the decision is set to mean >= thr again: a first frame near the threshold does
+// not decide for the whole track. After that the decision also follows a mean that has
+// stayed on the other side of thr for 4 windows in a row, so that a value settled
+// inside the band is not held off for ever.
 void Tracker::average(int k, bool first) {
   const Track& tr = tracks_[static_cast<size_t>(k)];
   const float* r = ring(k);
   const float* w = ring_weight(k);
   float* out = probs(k);
   uint8_t* dec = present(k);
+  uint8_t* opp = against(k);
+  const int settle = static_cast<int>((window_ + 1) / 2);
   double wsum = 0;
   for (int i = 0; i < tr.ring_count; ++i) wsum += w[i];
   const float h = p_.hysteresis;
   for (size_t a = 0; a < n_attr_; ++a) {
     double s = 0;
-    for (int i = 0; i < tr.ring_count; ++i) s += static_cast<double>(w[i]) * r[static_cast<size_t>(i) * n_attr_ + a];
+    for (int i = 0; i < tr.ring_count; ++i)
+      s += static_cast<double>(w[i]) * r[static_cast<size_t>(i) * n_attr_ + a];
     const float avg = wsum > 0 ? static_cast<float>(s / wsum) : 0.0f;
     out[a] = avg;
     const float thr = thresholds_[a];
-    if (first)
-      dec[a] = avg >= thr ? 1 : 0;
-    else if (dec[a])
-      dec[a] = avg >= thr - 2.0f * h * thr ? 1 : 0;
-    else
-      dec[a] = avg >= thr + 2.0f * h * (1.0f - thr) ? 1 : 0;
+    const uint8_t plain = avg >= thr ? 1 : 0;
+    if (first || tr.ring_count == settle) {
+      dec[a] = plain;
+      opp[a] = 0;
+      continue;
+    }
+    opp[a] = plain != dec[a] ? static_cast<uint8_t>(std::min<size_t>(opp[a] + 1u, 255u)) : 0;
+    const bool beyond = dec[a] ? avg < thr - 2.0f * h * thr : avg >= thr + 2.0f * h * (1.0f - thr);
+    if (beyond || opp[a] >= std::min<size_t>(4 * window_, 255)) {
+      dec[a] = plain;
+      opp[a] = 0;
+    }
   }
 }
 
@@ -171,7 +203,7 @@ void Tracker::start(int k, const Detection& d) {
   tr.id = next_id_++;
   ++started_;
   for (OneEuro& f : tr.filters) f.reset();
-  tr.has_feature = d.feature != nullptr && n_feat_ > 0;
+  tr.has_feature = d.feature != nullptr && d.whole && n_feat_ > 0;
   if (tr.has_feature) {
     std::memcpy(feature(k), d.feature, n_feat_ * sizeof(float));
     normalise(feature(k), n_feat_);
@@ -190,8 +222,10 @@ void Tracker::observe(int k, const Detection& d, float dt_s) {
   tr.score = d.score;
   tr.face_index = d.face_index;
   const float side = std::sqrt(std::max(1e-6f, d.box.w * d.box.h));
-  const float cx = tr.filters[0].filter(d.box.x + 0.5f * d.box.w, dt_s, p_.min_cutoff, p_.beta, p_.d_cutoff, side);
-  const float cy = tr.filters[1].filter(d.box.y + 0.5f * d.box.h, dt_s, p_.min_cutoff, p_.beta, p_.d_cutoff, side);
+  const float cx =
+      tr.filters[0].filter(d.box.x + 0.5f * d.box.w, dt_s, p_.min_cutoff, p_.beta, p_.d_cutoff, side);
+  const float cy =
+      tr.filters[1].filter(d.box.y + 0.5f * d.box.h, dt_s, p_.min_cutoff, p_.beta, p_.d_cutoff, side);
   const float w = tr.filters[2].filter(d.box.w, dt_s, p_.min_cutoff, p_.beta, p_.d_cutoff, side);
   const float h = tr.filters[3].filter(d.box.h, dt_s, p_.min_cutoff, p_.beta, p_.d_cutoff, side);
   tr.smooth = image::CropBox{cx - 0.5f * w, cy - 0.5f * h, w, h};
@@ -204,12 +238,20 @@ void Tracker::observe(int k, const Detection& d, float dt_s) {
   tr.ring_count = std::min(tr.ring_count + 1, static_cast<int>(window_));
   if (!first) {
     average(k, false);
-    if (tr.has_feature && d.feature != nullptr) {
+    if (d.feature != nullptr && d.whole && n_feat_ > 0 && !tr.has_feature) {
+      std::memcpy(feature(k), d.feature, n_feat_ * sizeof(float));
+      normalise(feature(k), n_feat_);
+      tr.has_feature = true;
+    } else if (tr.has_feature && d.feature != nullptr && d.whole) {
+      // The track's look: a running mean of its faces' unit vectors.
       float* f = feature(k);
-      double dd = 0;
-      for (size_t i = 0; i < n_feat_; ++i) dd += static_cast<double>(d.feature[i]) * d.feature[i];
-      const float inv = dd > 0 ? static_cast<float>(1.0 / std::sqrt(dd)) : 0.0f;
-      for (size_t i = 0; i < n_feat_; ++i) f[i] = 0.7f * f[i] + 0.3f * d.feature[i] * inv;
+      double mean = 0, ss = 0;
+      for (size_t i = 0; i < n_feat_; ++i) mean += d.feature[i];
+      mean /= static_cast<double>(n_feat_);
+      for (size_t i = 0; i < n_feat_; ++i) ss += (d.feature[i] - mean) * (d.feature[i] - mean);
+      const double inv = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;
+      for (size_t i = 0; i < n_feat_; ++i)
+        f[i] = 0.7f * f[i] + 0.3f * static_cast<float>((d.feature[i] - mean) * inv);
       normalise(f, n_feat_);
     }
   }
@@ -243,7 +285,7 @@ void Tracker::update(const Detection* dets, int n, double t_ms) {
     Track& tr = tracks_[static_cast<size_t>(pr.track)];
     const Detection& d = dets[pr.det];
     track_used_[static_cast<size_t>(pr.track)] = 1;
-    if (p_.appearance_min > 0.0f && tr.has_feature && d.feature != nullptr &&
+    if (p_.appearance_min > 0.0f && tr.has_feature && d.feature != nullptr && d.whole &&
         cosine(pr.track, d.feature) < p_.appearance_min) {
       // In the track's place, but another face: the track ends, the face starts its own.
       tr.live = false;
@@ -270,9 +312,11 @@ void Tracker::update(const Detection* dets, int n, double t_ms) {
   // The tracks seen on this frame, oldest (smallest id) first.
   order_.clear();
   for (int k = 0; k < nt; ++k)
-    if (tracks_[static_cast<size_t>(k)].live && tracks_[static_cast<size_t>(k)].missed == 0) order_.push_back(k);
-  std::sort(order_.begin(), order_.end(),
-            [this](int a, int b) { return tracks_[static_cast<size_t>(a)].id < tracks_[static_cast<size_t>(b)].id; });
+    if (tracks_[static_cast<size_t>(k)].live && tracks_[static_cast<size_t>(k)].missed == 0)
+      order_.push_back(k);
+  std::sort(order_.begin(), order_.end(), [this](int a, int b) {
+    return tracks_[static_cast<size_t>(a)].id < tracks_[static_cast<size_t>(b)].id;
+  });
   n_seen_ = static_cast<int>(order_.size());
   for (int i = 0; i < n_seen_; ++i) {
     const int k = order_[static_cast<size_t>(i)];

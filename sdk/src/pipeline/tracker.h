@@ -20,6 +20,7 @@ struct Detection {
   float score = 0;
   const float* probs = nullptr;    // n_attributes
   const float* feature = nullptr;  // n_features, or null: no appearance test
+  bool whole = true;               // the box lies inside the frame (a cut face's feature is not compared)
   int face_index = -1;             // the session face it came from
 };
 
@@ -82,6 +83,7 @@ class Tracker {
   float* ring_weight(int k) { return ring_w_.data() + static_cast<size_t>(k) * window_; }
   float* probs(int k) { return probs_.data() + static_cast<size_t>(k) * n_attr_; }
   uint8_t* present(int k) { return present_.data() + static_cast<size_t>(k) * n_attr_; }
+  uint8_t* against(int k) { return against_.data() + static_cast<size_t>(k) * n_attr_; }
   float* feature(int k) { return features_.data() + static_cast<size_t>(k) * n_feat_; }
   float cosine(int k, const float* f) const;
   void start(int k, const Detection& d);
@@ -94,6 +96,8 @@ class Tracker {
   std::vector<Track> tracks_;
   std::vector<float> ring_, ring_w_, probs_, features_;
   std::vector<uint8_t> present_;
+  std::vector<uint8_t>
+      against_;  // per track and attribute: frames the average has disagreed with the decision
   double last_t_ms_ = -1;
   int next_id_ = 1;
   int64_t started_ = 0;

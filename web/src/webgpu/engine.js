@@ -8,6 +8,10 @@
 // buffer, the probabilities read back). Without localisation (no LNet, the session's localize option off,
 // or {crop: true}) only the ANet part runs.
 //
+// Tracked frames ({track: true}) go through the wasm session's tracker with the
+// faces the GPU found (Engine.updateTracks: ids, smoothed boxes and attributes;
+// no local search, every frame runs both networks on the GPU).
+//
 // When the device is lost, an error is raised by the GPU, or the adapter goes
 // away, the engine switches to the wasm session for this and every later frame
 // (`backend` says which one runs; `fallbackReason` why) — the session, its
@@ -87,6 +91,19 @@ export class GpuEngine {
     this.kernels = engine.kernels;
   }
 
+  /** The tracker is the wasm session's, on either backend. */
+  get trackerOptions() {
+    return this.cpu.trackerOptions;
+  }
+
+  resetTracks() {
+    this.cpu.resetTracks();
+  }
+
+  trackerStats() {
+    return this.cpu.trackerStats();
+  }
+
   /** 'webgpu' while the GPU runs the networks, else the wasm backend's name. */
   get backend() {
     return this.device ? 'webgpu' : this.cpu.backend;
@@ -123,11 +140,19 @@ export class GpuEngine {
   /** As Engine.predictFrame, but asynchronous: the networks run on the GPU while it is there. */
   async predictFrame(width, height, stride, format = 'rgba', opts = {}) {
     if (this.device) {
+      let result;
       try {
-        return await this.#predictGpu(width, height, stride, format, opts);
+        result = await this.#predictGpu(width, height, stride, format, opts);
       } catch (e) {
         if (e instanceof FaceAttrError) throw e;  // the caller's input: not the GPU's fault
         this.#fallBack(`WebGPU failed: ${e && e.message}`);
+      }
+      if (result) {
+        if (opts.track && !opts.crop) {
+          // The GPU's faces into the session's tracker: the same tracks on either backend.
+          Object.assign(result, this.cpu.updateTracks(result.faces, opts.timestamp));
+        }
+        return result;
       }
     }
     return this.#tagged(this.cpu.predictFrame(width, height, stride, format, opts));
