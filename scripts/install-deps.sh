@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libxnnpack-dev libcpuinfo-dev libpthreadpool-dev libhwy-dev
   catch2 libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libfreetype-dev fonts-dejavu-core
   libtorch-dev libgloo-dev libonnx-dev libprotobuf-dev protobuf-compiler
   emscripten binaryen chromium node-typescript clang-format-14
   clang-14 libclang-rt-14-dev libfuzzer-14-dev

@@ -21,7 +21,7 @@ void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_
   CLI::Option* lnet = app.add_option(
       "--lnet", opts.lnet,
       "LNet face localiser model; default: lnet-int8.fam next to the ANet model when it exists "
-      "(predict, bench, eval --scenes)");
+      "(predict, video, bench, eval --scenes)");
   app.add_flag("--no-localize,--no-lnet", opts.no_lnet,
                "Whole-image mode: no localiser, each image is one face (centre crop)")
       ->excludes(lnet);

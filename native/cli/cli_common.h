@@ -53,7 +53,7 @@ struct ModelFiles {
 // Resolves the ANet path (see model_path.h) and reads both files. The LNet is
 // --lnet when given; else, with `discover_lnet` and unless --no-localize,
 // kDefaultLnetFile in the ANet's folder when that file exists; else none (each
-// image is one face). Commands that run on photos in the wild (predict, bench,
+// image is one face). Commands that run on photos in the wild (predict, video, bench,
 // eval --scenes) discover it, so the shipped models localise faces by default.
 ModelFiles load_models(const CommonOptions& opts, bool discover_lnet = false);
 

@@ -1,6 +1,7 @@
-// faceattr predict [--model M] [--lnet L | --no-localize] [--json] IMAGE...
+// faceattr predict [--model M] [--lnet L | --no-localize] [--json] [--track] IMAGE...
 // Localises the faces of each image with the LNet beside the ANet (lnet-int8.fam) or --lnet;
-// --no-localize takes each image as one face crop.
+// --no-localize takes each image as one face crop. --track takes the images as consecutive
+// frames of one stream and reports the SDK tracker's tracks (ids, smoothed boxes and attributes).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -10,8 +11,10 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "faceattr/faceattr.hpp"
 #include "image_decode.h"
 #include "json_line.h"
+#include "track_json.h"
 
 namespace faceattr::cli {
 
@@ -21,6 +24,7 @@ struct PredictOptions {
   CommonOptions common;
   std::vector<std::string> images;
   bool json = false;
+  bool track = false;
 };
 
 nlohmann::ordered_json faces_to_json(const Session& s, const faceattr_face* faces, int n_faces) {
@@ -57,9 +61,51 @@ void print_table(const Session& s, const std::string& path, const RgbImage& img,
   }
 }
 
+void print_track_table(const std::vector<std::string>& names, const std::string& path, const RgbImage& img,
+                       const Tracks& tracks) {
+  std::printf("%s (%dx%d): %zu face%s\n", path.c_str(), img.width, img.height, tracks.size(),
+              tracks.size() == 1 ? "" : "s");
+  for (const faceattr_track& t : tracks) {
+    std::printf("track %d: box x=%.0f y=%.0f w=%.0f h=%.0f, score %.3f\n", t.id, t.box[0], t.box[1], t.box[2],
+                t.box[3], t.score);
+    std::printf("  %-22s %6s  %s\n", "attribute", "p", "present");
+    for (size_t a = 0; a < names.size(); ++a) {
+      std::printf("  %-22s %6.3f  %s\n", names[a].c_str(), t.probs[a], t.present[a] ? "yes" : "");
+    }
+  }
+}
+
+// --track: the images are the frames of one stream, 1 / fps apart (the tracker's default fps).
+int run_predict_tracked(const PredictOptions& o, Session& session) {
+  faceattr_tracker* raw = nullptr;
+  const faceattr_status created = faceattr_tracker_create(session.get(), nullptr, &raw);
+  if (created != FACEATTR_OK) throw_api_error("cannot create the face tracker", created);
+  faceattr::Tracker tracker(raw);
+  const std::vector<std::string> names = session.attribute_names();
+  ImageDecoder decoder;
+  for (size_t i = 0; i < o.images.size(); ++i) {
+    const std::string& path = o.images[i];
+    const RgbImage img = decoder.load(path);
+    Tracks tracks;
+    const faceattr_status st = tracker.try_track(img.view(), -1.0, &tracks);
+    if (st != FACEATTR_OK) throw_api_error("cannot track '" + path + "'", st);
+    if (o.json) {
+      nlohmann::ordered_json line = {
+          {"image", path}, {"faces", tracks_to_json(names, tracks.begin(), static_cast<int>(tracks.size()))}};
+      print_json_line(line);
+    } else {
+      if (i > 0) std::printf("\n");
+      print_track_table(names, path, img, tracks);
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int run_predict(const PredictOptions& o) {
   const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
   Session session(models, parse_backend(o.common.backend), o.common.threads);
+  if (o.track) return run_predict_tracked(o, session);
   ImageDecoder decoder;
   for (size_t i = 0; i < o.images.size(); ++i) {
     const std::string& path = o.images[i];
@@ -91,9 +137,12 @@ Command add_predict_command(CLI::App& app) {
       "--no-localize takes each image as one face (the centre crop at the model's aspect).\n"
       "Output: a table per image, or with --json one JSON object per image and line:\n"
       "  {\"image\": PATH, \"faces\": [{\"box\": [x, y, w, h], \"score\": S,\n"
-      "    \"attributes\": {\"Male\": {\"p\": 0.97, \"present\": true}, ...}}]}");
+      "    \"attributes\": {\"Male\": {\"p\": 0.97, \"present\": true}, ...}}]}\n"
+      "--track takes the images as consecutive frames of one stream (1/30 s apart): each face gains\n"
+      "\"track\": ID, its box is smoothed and its attributes are averaged over the frames.");
   add_common_options(*sub, o->common, "Kernel worker threads");
   sub->add_flag("--json", o->json, "JSON Lines output: one object per image");
+  sub->add_flag("--track", o->track, "Track faces across the images, taken as consecutive video frames");
   sub->add_option("images", o->images, "Image files: JPEG, PNG, BMP, TGA, GIF, PNM")->required();
   return {sub, [o] { return run_predict(*o); }};
 }

@@ -19,5 +19,6 @@ Command add_eval_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
 Command add_explain_command(CLI::App& app);
+Command add_video_command(CLI::App& app);
 
 }  // namespace faceattr::cli

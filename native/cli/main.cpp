@@ -32,8 +32,9 @@ int main(int argc, char** argv) {
   app.footer(
       "Run 'faceattr <command> --help' for a command's options. Models and data: non-commercial research "
       "use.");
-  std::vector<Command> commands = {add_predict_command(app), add_eval_command(app), add_bench_command(app),
-                                   add_info_command(app), add_explain_command(app)};
+  std::vector<Command> commands = {add_predict_command(app), add_eval_command(app),
+                                   add_bench_command(app),   add_info_command(app),
+                                   add_explain_command(app), add_video_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
