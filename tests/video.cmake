@@ -8,12 +8,6 @@ add_library(faceattr_clips STATIC video/clips.cpp video/clips_stb.cpp)
 target_include_directories(faceattr_clips PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/video
                            PRIVATE ${FACEATTR_STB_INCLUDE_DIR})
 target_compile_definitions(faceattr_clips PRIVATE FACEATTR_CLIPS_DATA_DIR="${FACEATTR_DATA_DIR}")
-# For the tracker's tests in the unit suite. Cross builds include no tests/*.cmake, so
-# there the unit suite has no clips.
-if(TARGET faceattr_unit_tests)
-  target_link_libraries(faceattr_unit_tests PRIVATE faceattr_clips)
-endif()
-
 if(NOT TARGET faceattr_cli_video)
   return()
 endif()
@@ -78,6 +72,14 @@ endif()
 add_executable(faceattr_clips_tests video/clips_test.cpp unit/catch_main.cpp)
 target_link_libraries(faceattr_clips_tests PRIVATE faceattr_clips Catch2::Catch2)
 catch_discover_tests(faceattr_clips_tests TEST_PREFIX "video_clips_" PROPERTIES TIMEOUT 120 LABELS "native")
+
+# The tracker's targets on every clip kind (docs/video.md): decision flips against
+# per-frame predict, lag after a swap, id switches; the shipped int8 models.
+add_executable(faceattr_tracking_targets video/tracking_targets.cpp unit/catch_main.cpp)
+target_link_libraries(faceattr_tracking_targets PRIVATE faceattr_clips faceattr_shared Catch2::Catch2)
+target_compile_definitions(faceattr_tracking_targets PRIVATE FACEATTR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+add_test(NAME video_tracking_targets COMMAND faceattr_tracking_targets)
+set_tests_properties(video_tracking_targets PROPERTIES TIMEOUT 600 LABELS "native")
 
 # --- clips (fixture video_clips) ----------------------------------------------------
 set(FACEATTR_VT_CLIPS still pan)
