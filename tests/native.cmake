@@ -108,6 +108,11 @@ faceattr_cli_test(explain_json ARGS explain -m ${M} --attrs Male,Young --json ${
                   CHECK "explain|{out}|2|Male,Young")
 faceattr_cli_test(explain_lnet_json ARGS explain -m ${M} --lnet ${F}/lnet/lnet-tiny.fam --attrs Smiling --json ${F}/lnet/red.png
                   CHECK "explain|{out}|1|Smiling")
+# The shipped ANet carries concept heads: 5 terms per attribute.
+faceattr_cli_test(explain_concepts_json ARGS explain -m ${PROJECT_SOURCE_DIR}/models/anet-int8.fam --no-localize
+                  --attrs Smiling,Eyeglasses --json ${F}/white.jpg CHECK "explain|{out}|1|Smiling,Eyeglasses|5")
+faceattr_cli_test(explain_concepts_text ARGS explain -m ${PROJECT_SOURCE_DIR}/models/anet-int8.fam --no-localize
+                  --attrs Smiling ${F}/white.jpg OUTPUT_REGEX "  Smiling +p [01]\\.[0-9]+  peak \\([^\n]*\n +[+-][0-9]+\\.[0-9][0-9]  [a-z-]+: ")
 faceattr_cli_test(explain_text ARGS explain -m ${M} --attrs Male ${F}/white.jpg
                   OUTPUT_REGEX "white.jpg \\(24x16\\): 1 face\nface 1: box x=4 y=0 w=16 h=16\n  Male +p [01]\\.[0-9]+  peak \\(")
 # Without --attrs: the attributes predicted present (white.jpg: 5_o_Clock_Shadow, not Arched_Eyebrows).

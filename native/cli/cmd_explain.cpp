@@ -56,10 +56,22 @@ nlohmann::ordered_json box_json(const float* b) {
 nlohmann::ordered_json explanation_json(const faceattr_explanation& e) {
   nlohmann::ordered_json values = nlohmann::ordered_json::array();
   for (int32_t i = 0; i < e.width * e.height; ++i) values.push_back(round_to(e.map[i], 6));
+  nlohmann::ordered_json concepts = nlohmann::ordered_json::array();
+  for (int32_t k = 0; k < e.n_concepts; ++k)
+    concepts.push_back(
+        {{"name", e.concepts[k].name}, {"contribution", round_to(e.concepts[k].contribution, 4)}});
   return {{"p", round_to(e.probability, 6)},
           {"logit", round_to(e.logit, 6)},
           {"peak", {round_to(e.peak[0], 3), round_to(e.peak[1], 3)}},
-          {"map", {{"box", box_json(e.box)}, {"width", e.width}, {"height", e.height}, {"values", values}}}};
+          {"map", {{"box", box_json(e.box)}, {"width", e.width}, {"height", e.height}, {"values", values}}},
+          {"concepts", std::move(concepts)}};
+}
+
+// One attribute's line, then its top concepts (at most 3) with their contributions.
+void print_explanation(const std::string& name, const faceattr_explanation& e) {
+  std::printf("  %-22s p %.3f  peak (%.0f, %.0f)\n", name.c_str(), e.probability, e.peak[0], e.peak[1]);
+  for (int32_t k = 0; k < e.n_concepts && k < 3; ++k)
+    std::printf("    %+7.2f  %s\n", e.concepts[k].contribution, e.concepts[k].name);
 }
 
 std::string png_name(const std::string& image, int face, const std::string& attr) {
@@ -109,8 +121,7 @@ int run_explain(const ExplainOptions& o) {
         if (o.json)
           per[name] = explanation_json(e);
         else
-          std::printf("  %-22s p %.3f  peak (%.0f, %.0f)\n", name.c_str(), e.probability, e.peak[0],
-                      e.peak[1]);
+          print_explanation(name, e);
         if (!o.out_dir.empty())
           write_heatmap_png((fs::path(o.out_dir) / png_name(path, f, name)).string(), img, e, faces[f].box);
       }
@@ -133,11 +144,11 @@ Command add_explain_command(CLI::App& app) {
   sub->footer(
       "Per face and attribute: the class-activation map of ANet's last feature map (its mean plus the\n"
       "FC bias is the logit) and its peak, in image pixels. Attributes: --attrs, else each face's\n"
-      "present ones. Output: p and peak per face and attribute, or with --json one object per image and\n"
-      "line:\n"
+      "present ones. Output: p and peak per face and attribute and the top 3 concepts behind it (the\n"
+      "model's concept heads), or with --json one object per image and line:\n"
       "  {\"image\": PATH, \"faces\": [{\"box\": [x, y, w, h], \"explain\": {\"Smiling\": {\"p\": 0.93,\n"
       "    \"logit\": 2.6, \"peak\": [x, y], \"map\": {\"box\": [x, y, w, h], \"width\": W, \"height\": H,\n"
-      "    \"values\": [...]}}}}]}\n"
+      "    \"values\": [...]}, \"concepts\": [{\"name\": \"...\", \"contribution\": 1.7}]}}}]}\n"
       "--out DIR writes DIR/<image>_face<N>_<attribute>.png: the map over the photo.\n"
       "--mtfl FILE: how often the Smiling peak is nearer the mouth than the eyes on smiling faces, and\n"
       "the Eyeglasses peak nearer the eyes than the mouth on faces with glasses (MTFL landmarks).");

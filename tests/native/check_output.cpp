@@ -5,7 +5,7 @@
 //   faceattr_native_check eval OUTPUT EXPECTED      `eval --json`
 //   faceattr_native_check bench OUTPUT              `bench --json` (structure, consistency)
 //   faceattr_native_check html REPORT EXPECTED      `eval --html`: self-contained, every attribute
-//   faceattr_native_check explain OUTPUT N ATTRS    `explain --json` on N images, attributes
+//   faceattr_native_check explain OUTPUT N ATTRS [CONCEPTS]    `explain --json` on N images, attributes
 //                                                   ATTRS (comma-separated) on every face
 //   faceattr_native_check png FILE W H              a PNG that decodes to W x H pixels
 //
@@ -187,9 +187,10 @@ void check_html(const std::string& report_path, const std::string& exp_path) {
   }
 }
 
-// Shape of `explain --json`: per face, each attribute's p, logit (sigmoid(logit) = p), peak
+// Shape of `explain --json`: per face, each attribute's p, logit (sigmoid(logit) = p), concepts, peak
 // inside the map's box, and a width x height map.
-void check_explain(const std::string& out_path, size_t n_images, const std::string& attrs) {
+// `concepts`: the concept terms each attribute must list (0 for a model without concept heads).
+void check_explain(const std::string& out_path, size_t n_images, const std::string& attrs, size_t concepts) {
   std::ifstream in(out_path);
   std::vector<std::string> names;
   std::stringstream ss(attrs);
@@ -216,6 +217,18 @@ void check_explain(const std::string& out_path, size_t n_images, const std::stri
         const double bx = m["box"][0], by = m["box"][1], bw = m["box"][2], bh = m["box"][3];
         const double px = e["peak"][0], py = e["peak"][1];
         check(px >= bx && px <= bx + bw && py >= by && py <= by + bh, tag + "peak inside the map's box");
+        // The concept head's terms, largest |contribution| first.
+        const json& c = e["concepts"];
+        check(c.is_array() && c.size() == concepts, tag + std::to_string(concepts) + " concept terms");
+        for (size_t k = 0; k < c.size(); ++k) {
+          check(c[k]["name"].is_string() && !c[k]["name"].get<std::string>().empty() &&
+                    c[k]["contribution"].is_number(),
+                tag + "concept name and contribution");
+          if (k > 0)
+            check(std::fabs(c[k]["contribution"].get<double>()) <=
+                      std::fabs(c[k - 1]["contribution"].get<double>()),
+                  tag + "concepts by |contribution|");
+        }
       }
     }
   }
@@ -246,15 +259,15 @@ int main(int argc, char** argv) {
       check_bench(argv[2]);
     } else if (mode == "html" && argc == 4) {
       check_html(argv[2], argv[3]);
-    } else if (mode == "explain" && argc == 5) {
-      check_explain(argv[2], std::stoul(argv[3]), argv[4]);
+    } else if (mode == "explain" && (argc == 5 || argc == 6)) {
+      check_explain(argv[2], std::stoul(argv[3]), argv[4], argc == 6 ? std::stoul(argv[5]) : 0);
     } else if (mode == "png" && argc == 5) {
       check_png(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
     } else {
       std::fprintf(stderr,
                    "usage: %s predict OUT EXPECTED N | eval OUT EXPECTED | bench OUT | html REPORT EXPECTED "
                    "| explain OUT N "
-                   "ATTRS | png FILE W H\n",
+                   "ATTRS [CONCEPTS] | png FILE W H\n",
                    argv[0]);
       return 2;
     }

@@ -13,6 +13,7 @@
 
 #include "faceattr/faceattr.h"
 #include "faceattr/faceattr.hpp"
+#include "graph/network.h"
 #include "pipeline/face_pipeline.h"
 #include "support/tiny_lnet.h"
 #include "support/tiny_models.h"
@@ -110,8 +111,9 @@ std::vector<faceattr_explanation> check_face(faceattr_session* s, const faceattr
     CHECK(x.map[x.peak_cell[1] * x.width + x.peak_cell[0]] == x.peak_value);
     CHECK(x.box[2] == Approx(x.cell_width * x.width));
     CHECK(x.box[3] == Approx(x.cell_height * x.height));
-    CHECK(x.n_concepts == 0);
-    CHECK(x.concepts == nullptr);
+    // Concept terms when the model has concept heads (the shipped ANets: tested below).
+    CHECK(x.n_concepts >= 0);
+    CHECK((x.n_concepts == 0) == (x.concepts == nullptr));
   }
   return e;
 }
@@ -266,4 +268,138 @@ TEST_CASE("explain: a model without the feature map -> GAP -> FC tail is unsuppo
   CHECK(faceattr_session_explain(s, 0, &attr, 1, &e) == FACEATTR_ERR_UNSUPPORTED);
   CHECK(std::string(faceattr_last_error()).find("GlobalAvgPool") != std::string::npos);
   faceattr_session_free(s);
+}
+
+namespace {
+
+// A tiny f32 ANet (16 pooled units, attributes attr_0 .. attr_4) with concept heads.
+faceattr::modelfile::ModelDef tiny_with_concepts(const std::string& units, const std::string& weights) {
+  faceattr::test::TinyModelSpec spec;
+  faceattr::modelfile::ModelDef m = faceattr::test::make_tiny_anet(spec);
+  m.metadata.push_back({"concepts.names", R"(["first three","next two","the rest"])"});
+  m.metadata.push_back({"concepts.units", units});
+  m.metadata.push_back({"concepts.weights", weights});
+  return m;
+}
+
+const char* kUnits =
+    R"({"layer":"x","activation":"mean","unit_mean":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1,1.1,1.2,1.3,1.4,1.5,1.6],)"
+    R"("unit_scale":[1,2,1,2,1,2,1,2,1,2,1,2,1,2,1,2],"concepts":[[0,1,2],[3,4],[5,6,7,8,9,10,11,12,13,14,15]]})";
+const char* kWeights =
+    R"({"attr_0":{"bias":0.5,"threshold":0,"terms":[[0,0.25],[2,-3.0]]},"attr_3":{"bias":0,"threshold":0,"terms":[[1,2.0]]}})";
+
+}  // namespace
+
+TEST_CASE("explain: concept contributions from the model's concept heads", "[explain]") {
+  const auto bytes = faceattr::modelfile::serialize(tiny_with_concepts(kUnits, kWeights));
+  faceattr_session* s = make(bytes, {});
+  const auto px = faceattr::test::random_bytes(40 * 30 * 3, 11);
+  const faceattr_image img{px.data(), 40, 30, 120, FACEATTR_PIXEL_RGB};
+  const faceattr_face* faces = nullptr;
+  int32_t n = 0;
+  REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);
+  REQUIRE(n == 1);
+
+  // The pooled vector, computed apart: ANet's input for the same crop, run up to the pool.
+  faceattr_face_crop crop{};
+  REQUIRE(faceattr_session_whole_image_crop(s, &img, &crop) == FACEATTR_OK);
+  faceattr::kernels::ExecContext ctx;
+  faceattr::Network net;
+  REQUIRE(net.load(bytes.data(), bytes.size(), faceattr::kernels::Family::Reference, ctx).is_ok());
+  REQUIRE(faceattr_session_anet_input(s, &img, crop.crop, net.input_ptr()) == FACEATTR_OK);
+  size_t gap = 0;
+  while (net.model().nodes[gap].op != faceattr::model::Op::GlobalAvgPool) ++gap;
+  REQUIRE(net.run_nodes(0, gap + 1).is_ok());
+  const float* g = static_cast<const float*>(net.tensor_data(net.model().nodes[gap].output));
+  const float mean[16] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f,
+                          0.9f, 1,    1.1f, 1.2f, 1.3f, 1.4f, 1.5f, 1.6f};
+  const auto concept_of = [&](std::vector<int> units) {
+    double c = 0;
+    for (int u : units) c += (g[u] - mean[u]) / (u % 2 ? 2.0 : 1.0);
+    return c / static_cast<double>(units.size());
+  };
+  const double c0 = concept_of({0, 1, 2}), c1 = concept_of({3, 4}),
+               c2 = concept_of({5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+
+  const int32_t attrs[3] = {0, 1, 3};
+  faceattr_explanation e[3];
+  REQUIRE(faceattr_session_explain(s, 0, attrs, 3, e) == FACEATTR_OK);
+  REQUIRE(e[0].n_concepts == 2);
+  // Largest |contribution| first.
+  const double want0[2] = {0.25 * c0, -3.0 * c2};
+  const bool c2_first = std::fabs(want0[1]) > std::fabs(want0[0]);
+  CHECK(std::string(e[0].concepts[0].name) == (c2_first ? "the rest" : "first three"));
+  CHECK(e[0].concepts[0].contribution == Approx(c2_first ? want0[1] : want0[0]).margin(1e-5));
+  CHECK(e[0].concepts[1].contribution == Approx(c2_first ? want0[0] : want0[1]).margin(1e-5));
+  CHECK(e[1].n_concepts == 0);  // attr_1 has no head
+  CHECK(e[1].concepts == nullptr);
+  REQUIRE(e[2].n_concepts == 1);
+  CHECK(std::string(e[2].concepts[0].name) == "next two");
+  CHECK(e[2].concepts[0].contribution == Approx(2.0 * c1).margin(1e-5));
+  faceattr_session_free(s);
+}
+
+TEST_CASE("explain: malformed concept metadata is ignored with a warning, the model still serves",
+          "[explain]") {
+  struct Bad {
+    std::string units, weights, message;
+  };
+  const std::string out_of_range =
+      std::string(kUnits).replace(std::string(kUnits).find("[0,1,2]"), 7, "[0,1,99]");
+  const Bad bad[] = {
+      {R"({"unit_mean":[0],"unit_scale":[1],"concepts":[[0],[1],[2]]})", kWeights,
+       "unit_mean and unit_scale"},
+      {out_of_range, kWeights, "unit index"},
+      {"not json", kWeights, "concepts.units"},
+      {kUnits, R"({"Smiling":{"terms":[[0,1]]}})", "unknown attribute 'Smiling'"},
+      {kUnits, R"({"attr_0":{"terms":[[7,1]]}})", "a term is not"},
+  };
+  for (const Bad& b : bad) {
+    INFO(b.message);
+    const std::string& message = b.message;
+    const auto bytes = faceattr::modelfile::serialize(tiny_with_concepts(b.units, b.weights));
+    std::vector<std::string> logged;
+    faceattr_session_params p = faceattr_session_default_params();
+    p.log_callback = [](faceattr_log_level, const char* msg, void* user) {
+      static_cast<std::vector<std::string>*>(user)->push_back(msg);
+    };
+    p.log_user_data = &logged;
+    faceattr_session* s = faceattr::test::pipeline::make_with(bytes, {}, p);
+    bool warned = false;
+    for (const std::string& l : logged) warned = warned || l.find(message) != std::string::npos;
+    CHECK(warned);
+    const auto px = faceattr::test::random_bytes(40 * 30 * 3, 11);
+    const faceattr_image img{px.data(), 40, 30, 120, FACEATTR_PIXEL_RGB};
+    const faceattr_face* faces = nullptr;
+    int32_t n = 0;
+    REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);
+    const int32_t attr = 0;
+    faceattr_explanation e;
+    REQUIRE(faceattr_session_explain(s, 0, &attr, 1, &e) == FACEATTR_OK);
+    CHECK(e.n_concepts == 0);
+    CHECK(e.concepts == nullptr);
+    faceattr_session_free(s);
+  }
+}
+
+TEST_CASE("explain: the shipped ANets name 5 concepts per attribute", "[explain]") {
+  for (const char* file : {"anet-int8.fam", "anet-fp32.fam"}) {
+    INFO(file);
+    std::ifstream in(std::string(FACEATTR_SOURCE_DIR) + "/models/" + file, std::ios::binary);
+    const std::vector<char> bytes{std::istreambuf_iterator<char>(in), {}};
+    faceattr::Session s = faceattr::Session::create(bytes.data(), bytes.size());
+    const auto px = faceattr::test::random_bytes(89 * 109 * 3, 3);
+    const faceattr_image img{px.data(), 89, 109, 89 * 3, FACEATTR_PIXEL_RGB};
+    REQUIRE(s.predict(img).size() == 1);
+    std::vector<int32_t> all(static_cast<size_t>(s.n_attributes()));
+    for (int32_t a = 0; a < s.n_attributes(); ++a) all[static_cast<size_t>(a)] = a;
+    for (const faceattr_explanation& e : s.explain(0, all)) {
+      REQUIRE(e.n_concepts == 5);
+      for (int k = 0; k < e.n_concepts; ++k) {
+        CHECK(std::strlen(e.concepts[k].name) > 0);
+        CHECK(std::isfinite(e.concepts[k].contribution));
+        if (k > 0) CHECK(std::fabs(e.concepts[k].contribution) <= std::fabs(e.concepts[k - 1].contribution));
+      }
+    }
+  }
 }

@@ -291,9 +291,11 @@ FACEATTR_API const char* faceattr_version(void);
  * ======================================================================== */
 
 /**
- * A concept's share of an attribute's logit, from concept weights in a model's
- * metadata. Reserved: this version reads no concepts, so every explanation has
- * n_concepts = 0 and concepts = NULL.
+ * A concept's share of an attribute's logit, from the concept heads a model
+ * may carry in its metadata (concepts.*, docs/model-format.md): concepts are
+ * groups of ANet's last-layer units, and each attribute has a sparse linear
+ * head over a few of them. A term's contribution is its weight times the
+ * concept's activation on this face (positive: evidence for the attribute).
  */
 typedef struct faceattr_concept_contribution {
   const char* name;
@@ -335,8 +337,10 @@ typedef struct faceattr_explanation {
                            it and its neighbours along each axis (within half a cell) */
   int32_t peak_cell[2]; /* column, row of the arg-max cell */
   float peak_value;     /* map value at the arg-max cell */
-  int32_t n_concepts;   /* reserved (concept contributions): 0 */
-  const faceattr_concept_contribution* concepts; /* reserved: NULL */
+  int32_t n_concepts;   /* terms of the attribute's concept head (0 for a model without concepts) */
+  const faceattr_concept_contribution* concepts; /* n_concepts entries, largest |contribution| first;
+                                                    NULL when none; session-owned, valid until the
+                                                    next predict */
 } faceattr_explanation;
 
 /**

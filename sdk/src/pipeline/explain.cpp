@@ -171,6 +171,10 @@ void Explainer::plan(const model::Model& m, int slots) {
   crops_.assign(s, image::CropBox{});
   maps_.assign(s * static_cast<size_t>(n_attr_) * cells, 0.0f);
   scratch_.assign(cells * nc, 0.0f);
+  concepts_.load(m, C, &concepts_warning_);
+  contributions_.assign(s * static_cast<size_t>(n_attr_) * static_cast<size_t>(concepts_.max_terms()),
+                        faceattr_concept_contribution{});
+  pooled_.assign(nc, 0.0f);
   supported_ = true;
 }
 
@@ -255,6 +259,13 @@ void Explainer::fill(int slot, int attribute, const float* probs, faceattr_expla
                                            : 0.0f;
   e->peak[0] = e->box[0] + (static_cast<float>(col) + 0.5f + dx) * e->cell_width;
   e->peak[1] = e->box[1] + (static_cast<float>(row) + 0.5f + dy) * e->cell_height;
+  if (concepts_.loaded()) {
+    faceattr_concept_contribution* c =
+        contributions_.data() + (static_cast<size_t>(slot) * static_cast<size_t>(n_attr_) + a) *
+                                    static_cast<size_t>(concepts_.max_terms());
+    e->n_concepts = concepts_.contributions(attribute, pooled_.data(), c);
+    e->concepts = e->n_concepts > 0 ? c : nullptr;
+  }
 }
 
 Status Explainer::explain(int face, const int32_t* attributes, int n, const float* probs,
@@ -270,6 +281,7 @@ Status Explainer::explain(int face, const int32_t* attributes, int n, const floa
       return invalid_argument("faceattr_session_explain: attribute " + std::to_string(attributes[k]) +
                               " is not in [0, " + std::to_string(n_attr_) + ")");
   dequantise_features(face);
+  pooled(face, pooled_.data());
   for (int k = 0; k < n; ++k) fill(face, attributes[k], probs, &out[k]);
   return Status::ok();
 }

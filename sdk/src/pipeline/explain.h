@@ -17,6 +17,7 @@
 #include "graph/network.h"
 #include "image/preprocess.h"
 #include "model/model.h"
+#include "pipeline/concepts.h"
 #include "util/status.h"
 
 namespace faceattr::pipeline {
@@ -27,6 +28,8 @@ class Explainer {
   // not an error: supported() is false and explain() says why.
   void plan(const model::Model& m, int slots);
   bool supported() const { return supported_; }
+  // Why the model's concepts.* metadata was not used ("" when it was, or has none).
+  const std::string& concepts_warning() const { return concepts_warning_; }
 
   // Runs `net` (its input filled) and keeps what slot `slot` needs to explain it;
   // with `slot` < 0, or an unsupported model, a plain run.
@@ -73,6 +76,12 @@ class Explainer {
   std::vector<image::CropBox> crops_;
   std::vector<float> maps_;
   std::vector<float> scratch_;  // F + r, real values, H*W*C
+
+  // Concept contributions: per slot and attribute, max_terms() entries.
+  ConceptHeads concepts_;
+  std::string concepts_warning_;
+  std::vector<faceattr_concept_contribution> contributions_;
+  std::vector<float> pooled_;  // G of the face being explained, real values
 };
 
 }  // namespace faceattr::pipeline
