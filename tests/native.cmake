@@ -40,9 +40,18 @@ add_test(NAME native_fixtures COMMAND faceattr_native_fixtures ${FACEATTR_NT_FIX
 set_tests_properties(native_fixtures PROPERTIES FIXTURES_SETUP native_fixtures)
 
 # faceattr_cli_test(<name> [ERROR] [OUTPUT_REGEX re] [ERROR_REGEX re] [CHECK "mode|{out}|..."]
+#                   [CHECKER target] [OUT_DIR dir] [FIXTURES f...] [TIMEOUT s] [LABELS l...]
 #                   [ENV VAR=value...] ARGS <faceattr arguments...>)
+# CHECK runs CHECKER (default faceattr_native_check) on the saved stdout (OUT_DIR/<name>.txt,
+# default native_out); FIXTURES default to native_fixtures, TIMEOUT to 120 s.
 function(faceattr_cli_test name)
-  cmake_parse_arguments(T "ERROR" "OUTPUT_REGEX;ERROR_REGEX;CHECK" "ENV;ARGS" ${ARGN})
+  cmake_parse_arguments(T "ERROR" "OUTPUT_REGEX;ERROR_REGEX;CHECK;CHECKER;OUT_DIR;TIMEOUT" "ENV;ARGS;FIXTURES;LABELS"
+                        ${ARGN})
+  foreach(opt CHECKER OUT_DIR TIMEOUT FIXTURES)
+    if(NOT T_${opt})
+      set(T_${opt} ${FACEATTR_CLI_TEST_DEFAULT_${opt}})
+    endif()
+  endforeach()
   set(defs)
   if(T_ERROR)
     list(APPEND defs -DEXPECT=error)
@@ -54,8 +63,7 @@ function(faceattr_cli_test name)
     list(APPEND defs "-DERROR_REGEX=${T_ERROR_REGEX}")
   endif()
   if(T_CHECK)
-    list(APPEND defs -DCHECKER=$<TARGET_FILE:faceattr_native_check> "-DCHECK_ARGS=${T_CHECK}"
-         -DOUT_FILE=${CMAKE_CURRENT_BINARY_DIR}/native_out/${name}.txt)
+    list(APPEND defs -DCHECKER=$<TARGET_FILE:${T_CHECKER}> "-DCHECK_ARGS=${T_CHECK}" -DOUT_FILE=${T_OUT_DIR}/${name}.txt)
   endif()
   add_test(NAME cli_${name}
            COMMAND ${CMAKE_COMMAND} ${defs} -P ${FACEATTR_NT_RUN} -- $<TARGET_FILE:faceattr_cli> ${T_ARGS})
@@ -64,8 +72,16 @@ function(faceattr_cli_test name)
   if(T_ENV)
     set(env ${T_ENV})
   endif()
-  set_tests_properties(cli_${name} PROPERTIES FIXTURES_REQUIRED native_fixtures ENVIRONMENT "${env}" TIMEOUT 120)
+  set_tests_properties(cli_${name} PROPERTIES FIXTURES_REQUIRED "${T_FIXTURES}" ENVIRONMENT "${env}"
+                                              TIMEOUT ${T_TIMEOUT})
+  if(T_LABELS)
+    set_tests_properties(cli_${name} PROPERTIES LABELS "${T_LABELS}")
+  endif()
 endfunction()
+set(FACEATTR_CLI_TEST_DEFAULT_CHECKER faceattr_native_check)
+set(FACEATTR_CLI_TEST_DEFAULT_OUT_DIR ${CMAKE_CURRENT_BINARY_DIR}/native_out)
+set(FACEATTR_CLI_TEST_DEFAULT_TIMEOUT 120)
+set(FACEATTR_CLI_TEST_DEFAULT_FIXTURES native_fixtures)
 file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/native_out)
 
 set(F ${FACEATTR_NT_FIX})

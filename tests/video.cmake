@@ -24,34 +24,12 @@ target_link_libraries(faceattr_video_check PRIVATE faceattr_cli_video nlohmann_j
 
 set(V ${CMAKE_CURRENT_BINARY_DIR}/video_out)
 file(MAKE_DIRECTORY ${V})
-set(FACEATTR_VT_RUN ${CMAKE_CURRENT_SOURCE_DIR}/native/run_cli.cmake)
 set(FACEATTR_VT_MODEL ${PROJECT_SOURCE_DIR}/models/anet-int8.fam)  # the LNet beside it is discovered
 
-# faceattr_video_cli_test(<name> [ERROR] [OUTPUT_REGEX re] [ERROR_REGEX re] [CHECK "mode|{out}|..."]
-#                         [FIXTURES f...] ARGS <faceattr arguments...>), as tests/native.cmake's
-# faceattr_cli_test with faceattr_video_check as the checker.
+# faceattr_video_cli_test(<name> ... ARGS <faceattr arguments...>): tests/native.cmake's
+# faceattr_cli_test with faceattr_video_check as the checker, outputs in video_out.
 function(faceattr_video_cli_test name)
-  cmake_parse_arguments(T "ERROR" "OUTPUT_REGEX;ERROR_REGEX;CHECK" "FIXTURES;ARGS" ${ARGN})
-  set(defs)
-  if(T_ERROR)
-    list(APPEND defs -DEXPECT=error)
-  endif()
-  if(T_OUTPUT_REGEX)
-    list(APPEND defs "-DOUTPUT_REGEX=${T_OUTPUT_REGEX}")
-  endif()
-  if(T_ERROR_REGEX)
-    list(APPEND defs "-DERROR_REGEX=${T_ERROR_REGEX}")
-  endif()
-  if(T_CHECK)
-    list(APPEND defs -DCHECKER=$<TARGET_FILE:faceattr_video_check> "-DCHECK_ARGS=${T_CHECK}"
-         -DOUT_FILE=${V}/${name}.txt)
-  endif()
-  add_test(NAME cli_${name}
-           COMMAND ${CMAKE_COMMAND} ${defs} -P ${FACEATTR_VT_RUN} -- $<TARGET_FILE:faceattr_cli> ${T_ARGS})
-  set_tests_properties(cli_${name} PROPERTIES ENVIRONMENT "FACEATTR_MODEL=" TIMEOUT 300 LABELS "native")
-  if(T_FIXTURES)
-    set_tests_properties(cli_${name} PROPERTIES FIXTURES_REQUIRED "${T_FIXTURES}")
-  endif()
+  faceattr_cli_test(${name} CHECKER faceattr_video_check OUT_DIR ${V} TIMEOUT 300 LABELS native ${ARGN})
 endfunction()
 
 # --- inputs that are not videos (no data needed) ---------------------------------

@@ -148,7 +148,7 @@ Status run_frame(faceattr_tracker* t, const faceattr_image& image, double t_ms, 
           image, window_of(expect, fp.local_input_width(), fp.local_input_height(), full_scale), expect, &c,
           timings));
       if (c.score < t->params.local_min_score || c.score <= 0.0f ||
-          pipeline::box_iou(c.frame, expect) < t->params.match_iou)
+          faceattr::image::box_iou(c.frame, expect) < t->params.match_iou)
         *full = true;  // not confirmed near its box: look at the whole frame
       else
         ++found;

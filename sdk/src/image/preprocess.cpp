@@ -96,6 +96,14 @@ Status validate_image(const faceattr_image& img, int64_t max_pixels) {
   return Status::ok();
 }
 
+float box_iou(const CropBox& a, const CropBox& b) {
+  const float x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
+  const float x1 = std::min(a.x + a.w, b.x + b.w), y1 = std::min(a.y + a.h, b.y + b.h);
+  const float inter = std::max(0.0f, x1 - x0) * std::max(0.0f, y1 - y0);
+  const float uni = a.w * a.h + b.w * b.h - inter;
+  return uni > 0.0f ? inter / uni : 0.0f;
+}
+
 CropBox centre_crop_box(int w, int h, float aspect) {
   CropBox b;
   if (w <= 0 || h <= 0 || !(aspect > 0.0f)) return b;

@@ -28,6 +28,9 @@ Status validate_image(const faceattr_image& img, int64_t max_pixels);
 // Largest box of aspect `aspect` (= width / height) centred in a w x h image.
 CropBox centre_crop_box(int w, int h, float aspect);
 
+// Intersection over union of two boxes (0 when both are empty).
+float box_iou(const CropBox& a, const CropBox& b);
+
 // Which implementation resamples. Simd (Highway, resample_simd.cpp) when the SDK is
 // built with it (FACEATTR_WITH_SIMD), else, and for a single output pixel wider than
 // its 1024-pixel scratch row, the scalar Reference (one output pixel at a time). Same

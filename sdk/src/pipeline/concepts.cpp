@@ -49,11 +49,13 @@ void ConceptHeads::load(const model::Model& m, int units, std::string* why) {
     names_.push_back(n.get<std::string>());
   }
   const size_t n_concepts = names_.size();
-  if (!def.is_object() || !def.contains("concepts") || !def.contains("unit_mean") || !def.contains("unit_scale"))
+  if (!def.is_object() || !def.contains("concepts") || !def.contains("unit_mean") ||
+      !def.contains("unit_scale"))
     return fail("concepts.units is not an object with unit_mean, unit_scale and concepts");
   const size_t u = static_cast<size_t>(units);
   if (!float_array(def["unit_mean"], u, &unit_mean_) || !float_array(def["unit_scale"], u, &unit_scale_))
-    return fail("concepts.units: unit_mean and unit_scale must be " + std::to_string(units) + " numbers each");
+    return fail("concepts.units: unit_mean and unit_scale must be " + std::to_string(units) +
+                " numbers each");
   for (float s : unit_scale_)
     if (!(s > 0.0f) || !std::isfinite(s)) return fail("concepts.units: a unit_scale is not positive");
   const json& members = def["concepts"];
@@ -74,7 +76,8 @@ void ConceptHeads::load(const model::Model& m, int units, std::string* why) {
   heads_.assign(m.attribute_names.size(), {});
   for (auto it = weights.begin(); it != weights.end(); ++it) {
     const auto found = attribute.find(it.key());
-    if (found == attribute.end()) return fail("concepts.weights names an unknown attribute '" + it.key() + "'");
+    if (found == attribute.end())
+      return fail("concepts.weights names an unknown attribute '" + it.key() + "'");
     const json& head = it.value();
     if (!head.is_object() || !head.contains("terms") || !head["terms"].is_array())
       return fail("concepts.weights['" + it.key() + "'] has no terms array");
@@ -91,7 +94,8 @@ void ConceptHeads::load(const model::Model& m, int units, std::string* why) {
   if (max_terms_ == 0) return fail("concepts.weights has no terms");
 }
 
-int ConceptHeads::contributions(int attribute, const float* pooled, faceattr_concept_contribution* out) const {
+int ConceptHeads::contributions(int attribute, const float* pooled,
+                                faceattr_concept_contribution* out) const {
   if (!loaded() || attribute < 0 || static_cast<size_t>(attribute) >= heads_.size()) return 0;
   const std::vector<Term>& terms = heads_[static_cast<size_t>(attribute)];
   int n = 0;

@@ -153,18 +153,6 @@ Status FacePipeline::plan_local_search(int cells) {
   return Status::ok();
 }
 
-namespace {
-
-float iou(const image::CropBox& a, const image::CropBox& b) {
-  const float x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
-  const float x1 = std::min(a.x + a.w, b.x + b.w), y1 = std::min(a.y + a.h, b.y + b.h);
-  const float inter = std::max(0.0f, x1 - x0) * std::max(0.0f, y1 - y0);
-  const float uni = a.w * a.h + b.w * b.h - inter;
-  return uni > 0.0f ? inter / uni : 0.0f;
-}
-
-}  // namespace
-
 Status FacePipeline::search_near(const faceattr_image& image, const image::CropBox& window,
                                  const image::CropBox& expect, FaceCrop* found, faceattr_timings* t) {
   *found = FaceCrop{};
@@ -195,7 +183,7 @@ Status FacePipeline::search_near(const faceattr_image& image, const image::CropB
         !std::isfinite(frame.w) || !std::isfinite(frame.h))
       continue;
     if (std::min(frame.w, frame.h) < min_face || !(std::max(frame.w, frame.h) <= max_face)) continue;
-    const float o = iou(frame, expect);
+    const float o = image::box_iou(frame, expect);
     if (o <= best) continue;
     best = o;
     found->frame = frame;

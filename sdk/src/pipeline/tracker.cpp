@@ -40,14 +40,6 @@ void normalise(float* v, size_t n) {
 
 }  // namespace
 
-float box_iou(const image::CropBox& a, const image::CropBox& b) {
-  const float x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
-  const float x1 = std::min(a.x + a.w, b.x + b.w), y1 = std::min(a.y + a.h, b.y + b.h);
-  const float inter = std::max(0.0f, x1 - x0) * std::max(0.0f, y1 - y0);
-  const float uni = a.w * a.h + b.w * b.h - inter;
-  return uni > 0.0f ? inter / uni : 0.0f;
-}
-
 float OneEuro::filter(float x, float dt_s, float min_cutoff, float beta, float d_cutoff, float speed_unit) {
   if (!init_) {
     init_ = true;
@@ -273,7 +265,7 @@ void Tracker::update(const Detection* dets, int n, double t_ms) {
     image::CropBox at = tr.raw;
     if (tr.missed == 0) expected_box(k, t_ms, &at);
     for (int j = 0; j < n; ++j) {
-      const float o = box_iou(at, dets[j].box);
+      const float o = image::box_iou(at, dets[j].box);
       if (o >= p_.match_iou) pairs_.push_back(Pair{o, k, j});
     }
   }

@@ -114,6 +114,4 @@ class Tracker {
   int n_seen_ = 0;
 };
 
-float box_iou(const image::CropBox& a, const image::CropBox& b);
-
 }  // namespace faceattr::pipeline
