@@ -10,7 +10,9 @@
 // (each frame on its own) and, ticked again, starts a new stream (ids from 1).
 // Clicking an attribute bar overlays that attribute's map on the face (explain,
 // called for the shown face and that attribute only, once per frame); clicking it
-// again hides it. The "Localiser map" box overlays LNet's response map.
+// again hides it; beside the bars it lists that attribute's top concepts on the
+// face (the explanation's concept terms: name, signed share of the logit). The
+// "Localiser map" box overlays LNet's response map.
 import { FaceAttr } from '/web/src/faceattr.js';
 import { Overlay, attributeColours, heat, trackColour } from './overlay.js';
 
@@ -24,7 +26,8 @@ const state = (window.faceattrDemo = {
   ready: false, error: null, backend: null, mode: null, frames: 0, firstResultMs: null, createMs: null,
   lastResult: null, hasLocalizer: false, marks: {},  // performance.now() of start-up steps
   explained: null,     // the attribute whose map is shown (its bar clicked), or null
-  explanation: null,   // {attribute, face, p, peak, map: {box, width, height}} drawn last
+  explanation: null,   // {attribute, face, p, peak, map: {box, width, height}, concepts} drawn last
+  concepts: [],        // [{name, contribution}] listed last (the explained attribute's top TOP_CONCEPTS)
   responseMap: false,  // the localiser-map box is ticked
   tracking: params.get('track') !== '0',  // camera frames go through the tracker ("Track faces")
   trackIds: [],        // track ids of the faces drawn last (empty when not tracked)
@@ -33,6 +36,8 @@ const state = (window.faceattrDemo = {
   explainMs: [],       // per explain() call: the round trip, ms (the last 300)
 });
 const mark = (name) => { state.marks[name] ??= performance.now(); };
+
+const TOP_CONCEPTS = 3;  // concept terms listed per explained attribute
 
 let fa = null;
 let mode = 'camera';
@@ -193,10 +198,38 @@ function drawOverlays(result, frameWidth, frameHeight, displayEl, explanation) {
   } else {
     info.textContent = state.explained ? `${state.explained.replaceAll('_', ' ')}: no face` : '';
   }
+  showConcepts(explanation ? explanation.concepts.slice(0, TOP_CONCEPTS) : []);
   state.explanation = explanation && {
     attribute: explanation.attribute, face: explanation.face, p: explanation.p, peak: explanation.peak,
     map: { box: explanation.map.box, width: explanation.map.width, height: explanation.map.height },
+    concepts: state.concepts,
   };
+}
+
+// The explained attribute's top concepts (largest |contribution| first, as explain
+// gives them) beside the bars. Rows are made once and updated in place: this runs
+// on every camera frame.
+function showConcepts(top) {
+  const ol = $('concepts');
+  while (ol.children.length < top.length) {
+    const li = document.createElement('li');
+    li.innerHTML = '<span class="name"></span><span class="bar"><i></i></span><span class="c"></span>';
+    ol.append(li);
+  }
+  const scale = Math.max(1e-6, ...top.map((c) => Math.abs(c.contribution)));
+  [...ol.children].forEach((li, k) => {
+    const c = top[k];
+    li.hidden = !c;
+    if (!c) return;
+    const [name, bar, value] = li.children;
+    if (name.textContent !== c.name) name.textContent = name.title = c.name;
+    bar.firstChild.style.width = `${(100 * Math.abs(c.contribution) / scale).toFixed(1)}%`;
+    value.textContent = `${c.contribution >= 0 ? '+' : '\u2212'}${Math.abs(c.contribution).toFixed(2)}`;
+    li.classList.toggle('pos', c.contribution >= 0);
+    li.classList.toggle('neg', c.contribution < 0);
+  });
+  ol.hidden = top.length === 0;
+  state.concepts = top.map(({ name, contribution }) => ({ name, contribution }));
 }
 
 async function cameraLoop() {

@@ -14,6 +14,11 @@
 // buffer (explainAttrsPtr), explain fills one record of kExplainRecord doubles
 // per attribute (explainResultPtr, layout at kExplainRecord); the maps stay in
 // the SDK session and JS copies them out through HEAPF32 before the next predict.
+// So do the concept terms: a record holds their count and the address of the
+// SDK's faceattr_concept_contribution array (8 bytes each in wasm32: name
+// address at +0, float contribution at +4; largest |contribution| first; count
+// 0 and address 0 for a model without concept heads). The names are the
+// session's strings, fixed while it lives: JS decodes each address once.
 // The session's tracker (faceattr_tracker_*, at most one) works the same way:
 // its options are kTrackerParams doubles at trackerParamsPtr() (trackerDefaults()
 // writes the SDK's there, JS changes some, trackerCreate() reads them; layout at
@@ -29,6 +34,7 @@
 // Nothing here throws; no C++ exception crosses into JS.
 #include <emscripten/bind.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,8 +44,16 @@
 namespace {
 
 // One explain() record: attribute, p, logit, bias, width, height, map address,
-// box x/y/w/h, cell w/h, crop x/y/w/h, peak x/y, peak column/row, peak value.
-constexpr int kExplainRecord = 23;
+// box x/y/w/h, cell w/h, crop x/y/w/h, peak x/y, peak column/row, peak value,
+// number of concept terms, their array's address (0 when none).
+constexpr int kExplainRecord = 24;
+
+// The layout JS reads the concept terms with (web/src/core.js, Engine.explain).
+static_assert(sizeof(void*) == 4, "wasm32: JS reads addresses as 32-bit");
+static_assert(sizeof(faceattr_concept_contribution) == 8 &&
+                  offsetof(faceattr_concept_contribution, name) == 0 &&
+                  offsetof(faceattr_concept_contribution, contribution) == 4,
+              "faceattr_concept_contribution: name at +0, contribution at +4 (8 bytes)");
 
 // Tracker options as doubles, in faceattr_tracker_params order: fps, min_cutoff,
 // beta, d_cutoff, window, hysteresis, match_iou, appearance_min, max_missed,
@@ -195,7 +209,8 @@ class Session {
                                           static_cast<double>(e.peak_cell[0]),
                                           static_cast<double>(e.peak_cell[1]),
                                           e.peak_value,
-                                          0.0};
+                                          static_cast<double>(e.concepts ? e.n_concepts : 0),
+                                          static_cast<double>(reinterpret_cast<uintptr_t>(e.concepts))};
       for (int j = 0; j < kExplainRecord; ++j) d[j] = rec[j];
     }
     return st;

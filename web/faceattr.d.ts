@@ -209,6 +209,19 @@ export interface Explanation {
   peak: [number, number];
   peakValue: number;
   map: AttributeMap;
+  /**
+   * The terms of the attribute's concept head on this face (models trained with
+   * concept heads: groups of ANet's last-layer units, named like
+   * 'bottom: Smiling+ High_Cheekbones+'), largest |contribution| first; empty
+   * for a model without concept heads.
+   */
+  concepts: ConceptContribution[];
+}
+
+/** One concept's share of an attribute's logit: weight x the concept's activation (positive: evidence for it). */
+export interface ConceptContribution {
+  name: string;
+  contribution: number;
 }
 
 // VideoFrame and OffscreenCanvas by lookup, so the declarations also compile with

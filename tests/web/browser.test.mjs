@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { MODELS, NATIVE_FIXTURES, OUT, DATA_DIR, benchScene, need, decodeJpeg, evenCrop, writePng, writePpm, guardOrigin, launchChromium, nativePredict, shiftFrame, startServer, testCrops, writeY4m } from './lib.mjs';
+import { MODELS, NATIVE_CLI, NATIVE_FIXTURES, OUT, DATA_DIR, benchScene, need, decodeJpeg, evenCrop, writePng, writePpm, guardOrigin, launchChromium, nativePredict, shiftFrame, startServer, testCrops, writeY4m } from './lib.mjs';
 
 const MARGIN = 0.05;
 const MAX_DIFF = 0.05;  // measured 0.025 on this photo
@@ -399,7 +399,10 @@ test('package: the localiser beside the model is found by default; lnetModel nul
 // map on the face and shows its probability, a second click hides it; the "Localiser map"
 // box overlays the response map. Per-frame time (detect + explain + drawing, the demo's
 // frameMs) is printed without and with both overlays; explain must not slow the loop
-// down by more than a few ms (natively it costs 0.02 ms).
+// down by more than a few ms (natively it costs 0.02 ms). The click also lists the
+// attribute's top 3 concepts beside the bars (name, signed contribution), kept up to
+// date frame by frame and hidden with the map; on the still image (exact pixels) they
+// are the native CLI's (`faceattr explain --json`): names in order, within 1e-3.
 test('demo: attribute maps on a bar click, the localiser map on a toggle, at webcam rate', { skip: !fs.existsSync(path.join(MODELS, 'lnet-int8.fam')) && 'no shipped LNet' }, async () => {
   const rgba = await benchScene(320, 240);
   const rgb = new Uint8Array(320 * 240 * 3);
@@ -467,6 +470,34 @@ test('demo: attribute maps on a bar click, the localiser map on a toggle, at web
     assert.ok(e.map.width > 1 && e.map.height > 1);
     assert.ok(await painted([b.x, b.y, b.width, b.height]) > 0.2, 'heat colours over the face');
     assert.equal(await painted([0, 0, 20, 20]), 0, 'nothing drawn far from the map');
+    // The top concepts beside the bars: the explanation's first 3, as listed.
+    const listed = () => page.evaluate(() => {
+      const ol = document.getElementById('concepts');
+      return { hidden: ol.hidden, visible: ol.offsetParent !== null && ol.getBoundingClientRect().height > 0,
+               rows: [...ol.children].filter((li) => !li.hidden).map((li) => ({
+                 name: li.querySelector('.name').textContent, value: li.querySelector('.c').textContent,
+                 sign: li.classList.contains('pos') ? 1 : li.classList.contains('neg') ? -1 : 0 })),
+               state: window.faceattrDemo.explanation && window.faceattrDemo.explanation.concepts };
+    });
+    const checkListed = (l, what) => {
+      assert.equal(l.hidden, false, `${what}: the concept list shows`);
+      assert.ok(l.visible, `${what}: the concept list has a box on the page`);
+      assert.equal(l.state.length, 3, `${what}: 3 concepts (the shipped ANet has 5 per attribute)`);
+      assert.deepEqual(l.rows.map((r) => r.name), l.state.map((c) => c.name), `${what}: names listed`);
+      l.state.forEach((c, k) => {
+        assert.ok(typeof c.name === 'string' && c.name.length > 0 && Number.isFinite(c.contribution), `${what}: ${JSON.stringify(c)}`);
+        if (k > 0) assert.ok(Math.abs(c.contribution) <= Math.abs(l.state[k - 1].contribution), `${what}: by |contribution|`);
+        assert.equal(l.rows[k].value, `${c.contribution >= 0 ? '+' : '\u2212'}${Math.abs(c.contribution).toFixed(2)}`, `${what}: signed value`);
+        assert.equal(l.rows[k].sign, c.contribution >= 0 ? 1 : -1, `${what}: colour by sign`);
+      });
+    };
+    let l = await listed();
+    checkListed(l, 'camera, Smiling');
+    // Frame by frame the list follows each frame's explanation (the tracker's box moves the
+    // crop a little, so terms 3 and 4 may swap on this scene: no claim on the names).
+    const firstFrames = s.frames;
+    await page.waitForFunction((n) => window.faceattrDemo.frames >= n + 5, firstFrames);
+    checkListed(await listed(), 'camera, 5 frames later');
 
     await page.check('#map-toggle');
     await page.waitForFunction(() => window.faceattrDemo.mapDrawn);
@@ -483,12 +514,28 @@ test('demo: attribute maps on a bar click, the localiser map on a toggle, at web
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
     assert.equal(await painted([0, 0, 320, 240]), 0, 'both overlays hidden again');
     assert.equal(await page.evaluate(() => document.getElementById('explain-info').textContent), '');
+    l = await listed();
+    assert.equal(l.hidden, true, 'the concept list hides with the map');
+    assert.equal(l.rows.length, 0);
     // A still image: the map comes with the click itself (no next frame).
     await page.setInputFiles('#file', writePng(path.join(OUT, 'scene.png'), { width: 320, height: 240, rgb }));
     await page.waitForFunction(() => window.faceattrDemo.mode === 'image' && window.faceattrDemo.lastResult.faces.length === 1);
     await clickBar('Male');
     await page.waitForFunction(() => window.faceattrDemo.explanation && window.faceattrDemo.explanation.attribute === 'Male');
     assert.match(await page.evaluate(() => document.getElementById('explain-info').textContent), /^Male: p 0\.\d\d/);
+    l = await listed();
+    checkListed(l, 'still image, Male');
+    const ppm = writePpm(path.join(OUT, 'scene.ppm'), { width: 320, height: 240, rgb });
+    const native = JSON.parse(execFileSync(need(NATIVE_CLI, 'build the native CLI or set FACEATTR_NATIVE_CLI'),
+      ['explain', '--json', '--attrs', 'Male', '--model', path.join(MODELS, 'anet-int8.fam'), '--backend', 'simd',
+       '--lnet', path.join(MODELS, 'lnet-int8.fam'), ppm], { encoding: 'utf8' }).trim().split('\n')[0]);
+    assert.equal(native.faces.length, 1);
+    const want = native.faces[0].explain.Male.concepts.slice(0, 3);
+    assert.deepEqual(l.state.map((c) => c.name), want.map((c) => c.name), 'still image: the CLI\'s top 3 concept names');
+    const conceptDiff = Math.max(...l.state.map((c, k) => Math.abs(c.contribution - want[k].contribution)));
+    assert.ok(conceptDiff <= 1e-3, `still image: contributions within 1e-3 of the CLI's (max |diff| ${conceptDiff})`);
+    console.log(`# demo concepts (still image, Male) vs faceattr explain --json: max |diff| ${conceptDiff.toExponential(1)}; ` +
+                l.rows.map((r) => `${r.name} ${r.value}`).join(', '));
     assert.deepEqual(errors, [], `page errors: ${errors.join('; ')}`);
     console.log(`# demo per-frame time (detect + explain + drawing), median of 30 camera frames: ` +
                 `${base.median.toFixed(2)} ms without overlays (${base.fps.toFixed(1)} FPS), ` +

@@ -15,16 +15,21 @@
 // values 5.0e-7, px 4.7e-4; fp32 p 6.6e-7, logit 8.6e-6, values 2.8e-5, px 4.4e-4:
 // the CLI's rounding, and fp32 float order. fp32 also checks mean(map) + bias =
 // logit within 1e-4.
+// Concepts (both shipped ANets carry concept heads, 5 terms per attribute): the
+// same names in the same order as the CLI's, contributions within 1e-3 (the CLI
+// rounds them to 4 decimals), sorted by |contribution|; a copy of the model
+// with its concepts.* metadata keys renamed gives [] on both sides.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import zlib from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { BUILD, MODELS, NATIVE_CLI, OUT, benchScene, decodeJpeg, loadEngineModule, need, testCrops, writePpm } from './lib.mjs';
 
 const ATTRS = ['Smiling', 'Male'];
-const TOL = { p: 1e-5, logit: 1e-4, value: 1e-4, valueRel: 1e-5, px: 2e-3 };
+const TOL = { p: 1e-5, logit: 1e-4, value: 1e-4, valueRel: 1e-5, px: 2e-3, concept: 1e-3 };
 const LNET = path.join(MODELS, 'lnet-int8.fam');
 
 const dir = path.join(OUT, 'explain');
@@ -57,7 +62,7 @@ function near(got, want, tol, what) {
 
 /** Every face and attribute of `engine` on `images` against the CLI's JSON; the worst differences. */
 function compareAll(engine, native, identityTol) {
-  const worst = { p: 0, logit: 0, value: 0, px: 0, faces: 0 };
+  const worst = { p: 0, logit: 0, value: 0, px: 0, concept: 0, terms: 0, faces: 0 };
   images.forEach((img, k) => {
     const name = path.basename(img.file);
     const r = engine.predict(img.rgb, img.width, img.height, 'rgb');
@@ -80,6 +85,15 @@ function compareAll(engine, native, identityTol) {
         e.map.values.forEach((v, i) => {
           worst.value = Math.max(worst.value, near(v, n.map.values[i], TOL.value + TOL.valueRel * Math.abs(n.map.values[i]), `${what} map[${i}]`));
         });
+        // Concept terms: the CLI's names in its order, contributions within 1e-3.
+        assert.ok(Array.isArray(n.concepts), `${what}: the CLI prints concepts`);
+        assert.deepEqual(e.concepts.map((c) => c.name), n.concepts.map((c) => c.name), `${what} concept names`);
+        e.concepts.forEach((c, j) => {
+          assert.equal(typeof c.contribution, 'number');
+          worst.concept = Math.max(worst.concept, near(c.contribution, n.concepts[j].contribution, TOL.concept, `${what} concept ${c.name}`));
+          if (j > 0) assert.ok(Math.abs(c.contribution) <= Math.abs(e.concepts[j - 1].contribution), `${what}: concepts by |contribution|`);
+        });
+        worst.terms += e.concepts.length;
         // The SDK's identity, mean(map) + bias = logit, for fp32 (int8: the requantised logit,
         // saturated at the output's range: the SDK's own tests check it).
         if (identityTol != null) {
@@ -94,7 +108,8 @@ function compareAll(engine, native, identityTol) {
 
 function report(label, w) {
   console.log(`# ${label}: ${w.faces} faces x ${ATTRS.length} attributes; max |diff| p ${w.p.toExponential(1)}, ` +
-              `logit ${w.logit.toExponential(1)}, map value ${w.value.toExponential(1)}, peak/box ${w.px.toExponential(1)} px`);
+              `logit ${w.logit.toExponential(1)}, map value ${w.value.toExponential(1)}, peak/box ${w.px.toExponential(1)} px; ` +
+              `${w.terms} concept terms, contribution ${w.concept.toExponential(1)}`);
 }
 
 test('explain (int8 ANet + shipped LNet) equals faceattr explain --json', { skip: !fs.existsSync(LNET) && 'no models/lnet-int8.fam' }, () => {
@@ -103,6 +118,7 @@ test('explain (int8 ANet + shipped LNet) equals faceattr explain --json', { skip
   try {
     const w = compareAll(engine, nativeExplain(images.map((i) => i.file), anet, LNET), null);
     assert.ok(w.faces >= images.length);
+    assert.equal(w.terms, 5 * ATTRS.length * w.faces, 'the shipped ANet: 5 concept terms per attribute');
     report('int8 + LNet', w);
   } finally {
     engine.close();
@@ -113,7 +129,38 @@ test('explain (fp32 ANet, whole image) equals faceattr explain --json', () => {
   const anet = path.join(MODELS, 'anet-fp32.fam');
   const engine = core.Engine.create(module, { model: fs.readFileSync(anet), kernels: 'simd' });
   try {
-    report('fp32, no LNet', compareAll(engine, nativeExplain(images.map((i) => i.file), anet, null), 1e-4));
+    const w = compareAll(engine, nativeExplain(images.map((i) => i.file), anet, null), 1e-4);
+    assert.equal(w.terms, 5 * ATTRS.length * w.faces, 'the shipped ANet: 5 concept terms per attribute');
+    report('fp32, no LNet', w);
+  } finally {
+    engine.close();
+  }
+});
+
+/** The model without concept heads: its concepts.* metadata keys renamed, the CRC (docs/model-format.md) rewritten. */
+function withoutConcepts(file, out) {
+  const b = Buffer.from(fs.readFileSync(file));
+  const key = Buffer.from('concepts.'), renamed = Buffer.from('concepxs.');
+  let n = 0;
+  for (let at = b.indexOf(key); at >= 0; at = b.indexOf(key, at + 1), ++n) renamed.copy(b, at);
+  assert.equal(n, 3, 'concepts.names, concepts.units, concepts.weights');
+  b.writeUInt32LE(zlib.crc32(b.subarray(64)), 48);
+  fs.writeFileSync(out, b);
+  return out;
+}
+
+test('explain of a model without concept heads: concepts [] (as the CLI)', () => {
+  const anet = withoutConcepts(path.join(MODELS, 'anet-int8.fam'), path.join(dir, 'anet-int8-no-concepts.fam'));
+  const engine = core.Engine.create(module, { model: fs.readFileSync(anet), kernels: 'simd' });
+  try {
+    const native = nativeExplain([images[0].file], anet, null);
+    engine.predict(images[0].rgb, images[0].width, images[0].height, 'rgb');
+    const got = engine.explain(0, ATTRS);
+    for (const e of got) {
+      assert.deepEqual(native[0].faces[0].explain[e.attribute].concepts, [], `CLI ${e.attribute}`);
+      assert.deepEqual(e.concepts, [], `wasm ${e.attribute}`);
+      assert.ok(e.map.values.length > 0, 'the map is still there');
+    }
   } finally {
     engine.close();
   }

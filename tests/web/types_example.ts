@@ -1,6 +1,6 @@
 // Type-checks web/faceattr.d.ts against the web/README.md usage (ctest wasm_types:
 // tsc --noEmit --strict). The @ts-expect-error lines must stay errors.
-import { FaceAttr, FaceAttrError, DetectResult, Explanation, Face } from '../../web/faceattr';
+import { FaceAttr, FaceAttrError, DetectResult, Explanation, Face, ConceptContribution } from '../../web/faceattr';
 
 export async function example(video: HTMLVideoElement, image: ImageData, bitmap: ImageBitmap): Promise<string[]> {
   const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: new Uint8Array(4), backend: 'auto' });
@@ -11,6 +11,10 @@ export async function example(video: HTMLVideoElement, image: ImageData, bitmap:
   if (withMap.responseMap) console.log(withMap.responseMap.data[0], withMap.responseMap.cellWidth);
   const [smiling]: Explanation[] = await fa.explain(0, ['Smiling', 2]);
   console.log(smiling.p, smiling.peak[0], smiling.map.box[2], smiling.map.values.length);
+  const top: ConceptContribution | undefined = smiling.concepts[0];
+  if (top) console.log(top.name.toUpperCase(), top.contribution.toFixed(2));
+  // @ts-expect-error: a contribution is a number
+  const named: string = smiling.concepts[0].contribution;
   await fa.explain(0);
   // @ts-expect-error: attributes are names or indices
   await fa.explain(0, [true]);

@@ -316,10 +316,13 @@ export class Engine {
    * Where attributes come from on face `faceIndex` of the last predict: per
    * attribute (names or indices; default all), its class-activation map.
    * Returns [{attribute, index, p, logit, bias, peak: [x, y], peakValue,
-   * map: {box: [x, y, w, h], width, height, cellWidth, cellHeight, values}}],
-   * image pixel coordinates, values a Float32Array of height rows x width
-   * (mean(values) + bias = logit). Runs no network: the SDK keeps the last
-   * predict's activations. {crop: true} predictions cannot be explained.
+   * map: {box: [x, y, w, h], width, height, cellWidth, cellHeight, values},
+   * concepts: [{name, contribution}]}], image pixel coordinates, values a
+   * Float32Array of height rows x width (mean(values) + bias = logit);
+   * concepts the terms of the attribute's concept head on this face, largest
+   * |contribution| first ([] for a model without concept heads). Runs no
+   * network: the SDK keeps the last predict's activations. {crop: true}
+   * predictions cannot be explained.
    */
   explain(faceIndex, attrs) {
     this.#alive();
@@ -350,6 +353,7 @@ export class Engine {
           box: [d[7], d[8], d[9], d[10]], width, height, cellWidth: d[11], cellHeight: d[12],
           values: this.M.HEAPF32.slice(ptr / 4, ptr / 4 + width * height),
         },
+        concepts: this.#concepts(d[22], d[23]),
       });
     }
     return out;
@@ -389,6 +393,29 @@ export class Engine {
   #cropped = false;
   #faceIndex = null;  // after a tracked frame: per face (track), its face in the session's last predict
   #lastTs = null;     // stream time of the last tracked frame, ms
+
+  #conceptNames = new Map();  // name address -> string: the session's names live as long as it does
+
+  /** `n` faceattr_concept_contribution at heap address `ptr` (name address at +0, float at +4). */
+  #concepts(n, ptr) {
+    const out = [];
+    const u32 = this.M.HEAPU32, f32 = this.M.HEAPF32;
+    for (let k = 0; k < n; ++k) {
+      const at = ptr / 4 + 2 * k;
+      const nameAt = u32[at];
+      let name = this.#conceptNames.get(nameAt);
+      if (name === undefined) {
+        const u8 = this.M.HEAPU8;
+        let end = nameAt;
+        while (u8[end] !== 0) ++end;
+        // slice: a copy, which TextDecoder accepts also when the heap is shared (threads flavour).
+        name = new TextDecoder().decode(u8.slice(nameAt, end));
+        this.#conceptNames.set(nameAt, name);
+      }
+      out.push({ name, contribution: f32[at + 1] });
+    }
+    return out;
+  }
 
   #alive() {
     if (!this.session) throw new FaceAttrError('the session is closed', 'FACEATTR_ERR_INVALID_ARGUMENT');

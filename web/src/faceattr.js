@@ -144,8 +144,9 @@ export class FaceAttr {
   /**
    * Where attributes come from on face `faceIndex` of the last detect():
    * `attrs` names or indices (one or an array; default all). Resolves to one
-   * {attribute, index, p, logit, bias, peak, peakValue, map} per attribute
-   * (see faceattr.d.ts). No network runs: the last detect's activations are
+   * {attribute, index, p, logit, bias, peak, peakValue, map, concepts} per
+   * attribute (see faceattr.d.ts; concepts: [{name, contribution}], largest
+   * |contribution| first, [] for a model without concept heads). No network runs: the last detect's activations are
    * reused. Rejects with FACEATTR_ERR_UNSUPPORTED while the WebGPU backend
    * runs the networks, FACEATTR_ERR_INVALID_ARGUMENT after a {crop: true}
    * detect or for a face or attribute the last detect does not have.
