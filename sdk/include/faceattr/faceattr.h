@@ -603,16 +603,20 @@ FACEATTR_API faceattr_status faceattr_session_anet_input(faceattr_session* sessi
  * browser module's WebGPU backend runs the networks itself): no local search,
  * no appearance test unless features are given.
  *
- * The tracker uses its session (which must outlive it) for every call, with the
- * session's one-call-at-a-time rule: a tracker call while another call runs on
- * the session returns FACEATTR_ERR_BUSY. After faceattr_tracker_track the
- * session's last predict is the tracker's frame: faceattr_session_explain takes
- * a track's face_index (and faceattr_session_last_timings has the frame's
- * stages); faceattr_session_response_map keeps the last full pass's map. A face
- * that enters the frame while every track is found by local search is found by
- * the next full pass, at most detect_interval - 1 frames later. Tracks and
- * their arrays stay valid until the next tracker call that changes them
- * (track, update, reset) or its free. Nothing is allocated after create.
+ * The tracker uses its session (which must outlive it) for every call but
+ * faceattr_tracker_get_stats, with the session's one-call-at-a-time rule: a
+ * tracker call while another call runs on the session returns
+ * FACEATTR_ERR_BUSY. faceattr_tracker_get_stats reads the tracker alone and
+ * must not overlap a call that updates it (track, update, reset) or its free.
+ *
+ * After faceattr_tracker_track the session's last predict is the tracker's
+ * frame: faceattr_session_explain takes a track's face_index (and
+ * faceattr_session_last_timings has the frame's stages);
+ * faceattr_session_response_map keeps the last full pass's map. A face that
+ * enters the frame while every track is found by local search is found by the
+ * next full pass, at most detect_interval - 1 frames later. Tracks and their
+ * arrays stay valid until the next tracker call that changes them (track,
+ * update, reset) or its free. Nothing is allocated after create.
  * ======================================================================== */
 
 typedef struct faceattr_tracker faceattr_tracker;
