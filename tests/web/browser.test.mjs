@@ -394,6 +394,13 @@ test('package: the localiser beside the model is found by default; lnetModel nul
   }
 });
 
+// An RGBA frame as packed RGB (for the fake webcam's y4m clips).
+const rgbOf = (rgba) => {
+  const rgb = new Uint8Array((rgba.length / 4) * 3);
+  for (let i = 0; i < rgba.length / 4; ++i) rgb.set(rgba.subarray(4 * i, 4 * i + 3), 3 * i);
+  return rgb;
+};
+
 // The demo's explanations with the shipped models on the benchmarks' 320x240 scene (one
 // face the shipped LNet finds) from the fake webcam: a bar click overlays that attribute's
 // map on the face and shows its probability, a second click hides it; the "Localiser map"
@@ -404,9 +411,7 @@ test('package: the localiser beside the model is found by default; lnetModel nul
 // date frame by frame and hidden with the map; on the still image (exact pixels) they
 // are the native CLI's (`faceattr explain --json`): names in order, within 1e-3.
 test('demo: attribute maps on a bar click, the localiser map on a toggle, at webcam rate', { skip: !fs.existsSync(path.join(MODELS, 'lnet-int8.fam')) && 'no shipped LNet' }, async () => {
-  const rgba = await benchScene(320, 240);
-  const rgb = new Uint8Array(320 * 240 * 3);
-  for (let i = 0; i < 320 * 240; ++i) rgb.set(rgba.subarray(4 * i, 4 * i + 3), 3 * i);
+  const rgb = rgbOf(await benchScene(320, 240));
   const y4m = writeY4m(path.join(OUT, 'scene.y4m'), { width: 320, height: 240, rgb }, 10);
   const server = await startServer();
   const { context, close } = await launchChromium([
@@ -554,11 +559,6 @@ test('demo: attribute maps on a bar click, the localiser map on a toggle, at web
 // values (those of the result); "Track faces" unticked labels faces by number and gives raw
 // results; ticked again, a new stream starts (the tracker's counters from 0, ids from 1).
 const MOVES = [[0, 0], [3, 1], [-2, 2], [4, -1], [-3, -2], [1, 3], [-4, 0], [2, -3], [0, 2], [3, 0]];
-const rgbOf = (rgba) => {
-  const rgb = new Uint8Array((rgba.length / 4) * 3);
-  for (let i = 0; i < rgba.length / 4; ++i) rgb.set(rgba.subarray(4 * i, 4 * i + 3), 3 * i);
-  return rgb;
-};
 
 test('webcam demo: track ids on the boxes, smoothed bars; the toggle turns tracking off, and on again restarts ids', { skip: !fs.existsSync(path.join(MODELS, 'lnet-int8.fam')) && 'no shipped LNet' }, async () => {
   const scene = await benchScene(320, 240);
