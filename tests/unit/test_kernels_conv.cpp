@@ -17,6 +17,8 @@
 
 #if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
 #include <hwy/targets.h>
+
+#include "unit/hwy_targets.h"
 #endif
 
 namespace faceattr::kernels::test {
@@ -434,6 +436,7 @@ TEST_CASE("conv2d simd: every compiled Highway target matches the reference", "[
     run_conv_suite(DType::I8, 1, 30, target + 1, {Family::Simd});
   }
   hwy::SetSupportedTargetsForTest(0);
+  faceattr::hwy_targets::warn_not_run();
 }
 #endif
 

@@ -11,6 +11,8 @@
 
 #if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
 #include <hwy/targets.h>
+
+#include "unit/hwy_targets.h"
 #endif
 
 namespace faceattr::kernels::test {
@@ -271,6 +273,7 @@ TEST_CASE("elementwise: simd on every compiled Highway target", "[kernels][simd]
     convert_suite();
   }
   hwy::SetSupportedTargetsForTest(0);
+  faceattr::hwy_targets::warn_not_run();
 }
 #endif
 

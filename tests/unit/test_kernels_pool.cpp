@@ -8,6 +8,8 @@
 
 #if defined(FACEATTR_HAVE_SIMD) && !defined(__EMSCRIPTEN__)
 #include <hwy/targets.h>
+
+#include "unit/hwy_targets.h"
 #endif
 
 namespace faceattr::kernels::test {
@@ -168,6 +170,7 @@ TEST_CASE("pooling: simd on every compiled Highway target", "[kernels][simd]") {
     global_avg_pool_suite();
   }
   hwy::SetSupportedTargetsForTest(0);
+  faceattr::hwy_targets::warn_not_run();
 }
 #endif
 

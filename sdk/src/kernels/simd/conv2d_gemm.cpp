@@ -403,15 +403,15 @@ class GemmConvI8 final : public BoundKernel {
 };
 
 // int8 dense conv whose weights all lie in [-64, 64] (e.g. a 7-bit export), on
-// AVX2: the input flipped to u8 (x + 128) into a padded buffer whose border is
-// zp + 128 (x - zp = 0, as the reference pads), K grouped by 4 for pmaddubsw,
+// AVX2 and later: the input flipped to u8 (x + 128) into a padded buffer whose border is
+// zp + 128 (x - zp = 0, as the reference pads), K grouped by 4 for pmaddubsw (vpdpbusd),
 // exact (gemm_u8); -(zp + 128) * sum of the channel's weights is in the bias.
 class GemmConvU8 final : public BoundKernel {
  public:
   static Panels panels(size_t n) {
     const size_t w2 = 2 * kGemmU8Lanes, w3 = 3 * kGemmU8Lanes;
     const size_t v = gemm_panel_vectors(n, w2, w3);
-    return {v, v * kGemmU8Lanes, v == 3 ? size_t{3} : size_t{6}};
+    return {v, v * kGemmU8Lanes, gemm_u8_rows(v)};
   }
 
   GemmConvU8(const Conv2dDesc& d, const ConvWeights& w)

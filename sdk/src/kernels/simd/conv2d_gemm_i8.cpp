@@ -1,8 +1,8 @@
 // int8 indirect GEMM (see simd_kernels.h): inputs pre-widened to int16
 // (x - zero_point); pairs of channels are broadcast as one 32-bit lane and
 // multiplied with interleaved int16 weight pairs by ReorderWidenMulAccumulate
-// (pmaddwd on x86, i32x4.dot_i16x8 on wasm). Exact int32 accumulation; the
-// requantisation matches the reference bit for bit.
+// (pmaddwd on x86, i32x4.dot_i16x8 on wasm; VNNI's vpdpwssd on AVX3_DL). Exact
+// int32 accumulation; the requantisation matches the reference bit for bit.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/conv2d_gemm_i8.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -12,23 +12,63 @@
 #include <cstring>
 
 #include "kernels/kernel_util.h"
+#include "kernels/simd/simd_kernels.h"
+
+// AVX3_DL (AVX-512 with VNNI): this file's code for that target is compiled
+// with avx512vnni added. Highway 1.0.3's AVX3_DL target attribute names
+// "avxvnni" (the VEX-encoded AVX-VNNI of Alder Lake and later) instead, which
+// GCC 12 does not accept for the AVX-512 VNNI intrinsics. With avxvnni on, GCC
+// also encodes a 256-bit vpdpbusd as VEX, which Ice Lake and Zen 4 (AVX512-VNNI
+// without AVX-VNNI) cannot run, so only the 512-bit forms (always EVEX) are
+// used. Highway picks AVX3_DL only on CPUs with AVX512-VNNI (CPUID 7.ECX[11]).
+// The pragma comes after the include-guarded headers, so only this target's
+// code (its namespace and the per-target -inl.h files) is affected. GCC only:
+// clang's target attributes do not add up like GCC's pragmas, so a clang
+// build runs the AVX3 code here on AVX3_DL.
+#if HWY_TARGET == HWY_AVX3_DL && HWY_COMPILER_GCC_ACTUAL
+#pragma GCC push_options
+#pragma GCC target("avx512vnni")
+#define FACEATTR_GEMM_VNNI 1
+#else
+#define FACEATTR_GEMM_VNNI 0
+#endif
+
 #include "kernels/simd/conv2d_gemm-inl.h"
 #include "kernels/simd/hwy_math-inl.h"
-#include "kernels/simd/simd_kernels.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
 
 // Rows per register tile: R x V int32 sums + V weight vectors + 1 broadcast + 1
-// product (pmaddwd does not accumulate) fit 16 registers: 6 x 2, 3 x 3. Targets
-// other than AVX2 / AVX-512 keep 4 x 2 (V8 reserves an xmm register in wasm,
-// and SSE4's pmaddwd overwrites its operand).
-#if HWY_TARGET <= HWY_AVX2
+// product (pmaddwd does not accumulate) fit 16 registers: 6 x 2, 3 x 3. AVX3_DL
+// has 32 registers and vpdpwssd accumulates in place (no product register):
+// 8 x 2 or 6 x 3 sums, at least the 10 independent sums that two 5-cycle
+// vpdpwssd per cycle need, while every shorter tail tile (instantiated and
+// unrolled) keeps the code small. Targets other than AVX2 / AVX-512 keep 4 x 2 (V8
+// reserves an xmm register in wasm, and SSE4's pmaddwd overwrites its operand).
+#if FACEATTR_GEMM_VNNI
+constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 6 : 8; }
+#elif HWY_TARGET <= HWY_AVX2
 constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 3 : 6; }
 #else
 constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 3 : 4; }
 #endif
+
+// acc + the int16 pair products of x and w summed per int32 lane, exactly (no
+// saturation): one vpdpwssd on AVX3_DL, else ReorderWidenMulAccumulate
+// (whose `odd` sums only NEON and the emulated targets use).
+template <class D32, class V32, class V16>
+HWY_INLINE V32 DotPairsAccumulate(D32 d32, V16 x, V16 w, V32 acc, V32& odd) {
+#if FACEATTR_GEMM_VNNI
+  static_assert(sizeof(acc.raw) == 64, "AVX3_DL: 512-bit vectors only (EVEX)");
+  (void)d32;
+  (void)odd;
+  return V32{_mm512_dpwssd_epi32(acc.raw, x.raw, w.raw)};
+#else
+  return hn::ReorderWidenMulAccumulate(d32, x, w, acc, odd);
+#endif
+}
 
 size_t PanelWidthI8(size_t vectors) { return vectors * hn::Lanes(hn::ScalableTag<int32_t>()); }
 size_t RowsI8(size_t vectors) { return RowsFor(vectors); }
@@ -172,7 +212,7 @@ struct TileI8 {
           std::memcpy(&pair, xr[r] + 2 * j, sizeof(pair));
           const V16 xv = hn::BitCast(d16, hn::Set(d32, pair));
           FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) acc[v][r] =
-              hn::ReorderWidenMulAccumulate(d32, xv, wv[v], acc[v][r], odd[v][r]);
+              DotPairsAccumulate(d32, xv, wv[v], acc[v][r], odd[v][r]);
         }
       }
     }
@@ -226,13 +266,25 @@ void GemvI8(const GemmI8Params& p, const int16_t* w, size_t m_begin, size_t m_en
     const size_t N16 = hn::Lanes(d16);
     auto acc = hn::Zero(d32), odd = hn::Zero(d32);
     c0 = kc2 / N16 * N16;
+#if FACEATTR_GEMM_VNNI
+    // The last channels by a masked (non-faulting) load: left to a scalar
+    // loop, GCC vectorised it into a VEX vpdpwssd (see the top of the file).
+    const auto tail = hn::FirstN(d16, kc2 - c0);
+#endif
     for (size_t t = 0; t < p.taps; ++t) {
       const int16_t* x = p.ind[m * p.taps + t] + p.x_offset;
       const int16_t* wt = w + t * kc2;
       for (size_t c = 0; c < c0; c += N16)
-        acc = hn::ReorderWidenMulAccumulate(d32, hn::LoadU(d16, x + c), hn::LoadU(d16, wt + c), acc, odd);
+        acc = DotPairsAccumulate(d32, hn::LoadU(d16, x + c), hn::LoadU(d16, wt + c), acc, odd);
+#if FACEATTR_GEMM_VNNI
+      acc = DotPairsAccumulate(d32, hn::MaskedLoad(tail, d16, x + c0), hn::MaskedLoad(tail, d16, wt + c0),
+                               acc, odd);
+#endif
     }
     sum += hn::GetLane(hn::SumOfLanes(d32, hn::RearrangeToOddPlusEven(acc, odd)));
+#if FACEATTR_GEMM_VNNI
+    c0 = kc2;
+#endif
 #endif
     for (size_t t = 0; t < p.taps; ++t) {
       const int16_t* x = p.ind[m * p.taps + t] + p.x_offset;
@@ -251,6 +303,65 @@ void GemvI8(const GemmI8Params& p, const int16_t* w, size_t m_begin, size_t m_en
 // ---- exact u8 x s8 GEMM for weights in [-64, 64] (see simd_kernels.h) ----
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
 bool U8Available() { return true; }
+
+#if FACEATTR_GEMM_VNNI
+// AVX3_DL: vpdpbusd adds the 4 u8 x s8 products of each int32 lane to its sum
+// in one instruction, exactly (no int16 step). Two 8-lane vectors of a panel
+// (16 outputs x 4 channels: 64 contiguous bytes of the packing) are one zmm
+// register; a third is the low half of another, whose upper lanes multiply
+// zeros. R x ceil(V / 2) sums + ceil(V / 2) weights + 1 broadcast of 32
+// registers: 10 x 1 (V = 2) or 6 x 2 (V = 3), at least 10 independent sums.
+constexpr size_t kRowsU8V2 = 10, kRowsU8V3 = 6;
+
+// 64 bytes at p, or 32 zero-extended where only one 8-lane vector is left.
+HWY_INLINE __m512i LoadPanelPair(const void* p, bool full) {
+  return full ? _mm512_loadu_si512(p)
+              : _mm512_zextsi256_si512(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+}
+
+template <size_t R, size_t V>
+struct TileU8 {
+  static HWY_INLINE void Run(const GemmU8Params& p, size_t m, size_t panel) {
+    const hn::Full256<int32_t> d32;
+    using V32 = hn::Vec<decltype(d32)>;
+    constexpr size_t N = 8, nr = V * N, Z = (V + 1) / 2;
+    const size_t kq = (p.kc + 3) / 4;
+    const int8_t* w = p.packed + panel * p.taps * kq * nr * 4;
+    __m512i acc[Z][R];
+    FACEATTR_UNROLL for (size_t z = 0; z < Z; ++z) {
+      const __m512i b = LoadPanelPair(p.bias + panel * nr + z * 2 * N, 2 * z + 1 < V);
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[z][r] = b;
+    }
+    const uint8_t* const* ind = p.ind + m * p.taps;
+    for (size_t t = 0; t < p.taps; ++t) {
+      const uint8_t* xr[R];
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
+      for (size_t j = 0; j < kq; ++j) {
+        __m512i wv[Z];
+        FACEATTR_UNROLL for (size_t z = 0; z < Z; ++z) wv[z] = LoadPanelPair(w + z * 8 * N, 2 * z + 1 < V);
+        w += 4 * nr;
+        FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+          int32_t quad;
+          std::memcpy(&quad, xr[r] + 4 * j, sizeof(quad));
+          const __m512i xv = _mm512_set1_epi32(quad);
+          FACEATTR_UNROLL for (size_t z = 0; z < Z; ++z) acc[z][r] =
+              _mm512_dpbusd_epi32(acc[z][r], xv, wv[z]);
+        }
+      }
+    }
+    V32 sums[V][R];
+    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+        const __m512i a = acc[v / 2][r];
+        sums[v][r] = V32{v % 2 == 0 ? _mm512_castsi512_si256(a) : _mm512_extracti64x4_epi64(a, 1)};
+      }
+    }
+    StoreTileI8<R, V>(d32, p, m, panel * nr, sums);
+  }
+};
+#else
+// R x V sums + V weights + broadcast + product: 16 ymm registers, 6 x 2 or 3 x 3.
+constexpr size_t kRowsU8V2 = 6, kRowsU8V3 = 3;
 
 // One R x V tile of 8-lane int32 sums (256-bit vectors also on AVX-512
 // targets): per group of 4 channels, each row's 4 input bytes are broadcast,
@@ -299,12 +410,15 @@ struct TileU8 {
   }
 };
 
-// R x V sums + V weights + broadcast + product: 16 ymm registers, 6 x 2 or 3 x 3.
+#endif  // FACEATTR_GEMM_VNNI
+
+size_t RowsU8(size_t vectors) { return vectors == 3 ? kRowsU8V3 : kRowsU8V2; }
 void GemmU8(const GemmU8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
-  GemmPanelsByWidth<TileU8, 6, 3>(p, m_begin, m_end, panel_begin, panel_end);
+  GemmPanelsByWidth<TileU8, kRowsU8V2, kRowsU8V3>(p, m_begin, m_end, panel_begin, panel_end);
 }
 #else
 bool U8Available() { return false; }
+size_t RowsU8(size_t vectors) { return vectors == 3 ? 3 : 6; }
 
 // Targets without pmaddubsw (scalar, SSE4 stand-in, wasm) never pick this
 // path; plain loops over the same packing keep gemm_u8 defined and exact.
@@ -352,6 +466,11 @@ void WidenSubI8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t en
 }  // namespace faceattr::kernels::simd
 HWY_AFTER_NAMESPACE();
 
+#if FACEATTR_GEMM_VNNI
+#pragma GCC pop_options
+#endif
+#undef FACEATTR_GEMM_VNNI
+
 #if HWY_ONCE
 #include "kernels/simd/hwy_dispatch.h"
 
@@ -363,6 +482,7 @@ FACEATTR_HWY_EXPORT(GemmI8);
 FACEATTR_HWY_EXPORT(GemvI8);
 FACEATTR_HWY_EXPORT(WidenSubI8);
 FACEATTR_HWY_EXPORT(U8Available);
+FACEATTR_HWY_EXPORT(RowsU8);
 FACEATTR_HWY_EXPORT(GemmU8);
 FACEATTR_HWY_EXPORT(FlipI8ToU8);
 
@@ -378,6 +498,7 @@ void widen_sub_i8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t 
   FACEATTR_HWY_CALL(WidenSubI8)(x, zp, y, begin, end);
 }
 bool gemm_u8_available() { return FACEATTR_HWY_CALL(U8Available)(); }
+size_t gemm_u8_rows(size_t vectors) { return FACEATTR_HWY_CALL(RowsU8)(vectors); }
 void gemm_u8(const GemmU8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
   FACEATTR_HWY_CALL(GemmU8)(p, m_begin, m_end, panel_begin, panel_end);
 }

@@ -131,7 +131,7 @@ void gemv_i8(const GemmI8Params& p, const int16_t* w, size_t m_begin, size_t m_e
 // y[i] = x[i] - zp as int16, i in [begin, end).
 void widen_sub_i8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t end);
 
-// ---- exact int8 GEMM on u8 inputs for weights in [-64, 64] (AVX2 pmaddubsw) ----
+// ---- exact int8 GEMM on u8 inputs for weights in [-64, 64] (AVX2 pmaddubsw, AVX3_DL vpdpbusd) ----
 // u = x + 128 (x ^ 0x80); sum (x - zp) w = sum u w - (zp + 128) sum w, the
 // second term folded into the bias at packing. pmaddubsw's int16 pair sums
 // saturate in general but not here: |u w + u' w'| <= 255 * 128 < 32767.
@@ -154,6 +154,8 @@ struct GemmU8Params {
 };
 // True on x86 targets with AVX2 or better (elsewhere gemm_u8 is a plain loop).
 bool gemm_u8_available();
+// Output rows per register tile for panels of `vectors` vectors (the task split's unit).
+size_t gemm_u8_rows(size_t vectors = 2);
 void gemm_u8(const GemmU8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
 // y[i] = x[i] + 128 as uint8 (x ^ 0x80), i in [0, n).
 void flip_i8_to_u8(const int8_t* x, uint8_t* y, size_t n);
