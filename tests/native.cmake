@@ -273,6 +273,9 @@ faceattr_cli_test(error_bench_grid ERROR ERROR_REGEX "--grid 1x1 has 1 cells for
 faceattr_cli_test(info ARGS info --model ${M}
                   OUTPUT_REGEX "kind +anet.*name +native-test-brightness.*input +16x16x3.*attributes +40.*Young +0.690")
 faceattr_cli_test(info_int8 ARGS info --model ${F}/anet-tiny-int8.fam OUTPUT_REGEX "weights:.* int8.*reference \\(ok\\)")
+# The machine: CPU, ISA extensions and each kernel family's code (bench_all_json checks the same in JSON).
+faceattr_cli_test(info_machine ARGS info --model ${F}/anet-tiny-int8.fam
+                  OUTPUT_REGEX "cpu +[^\n]+ [0-9]+ cores / [0-9]+ threads\nisa +[^\n]*lacking: [^\n]+\nkernels +reference: [^\n]+\n.*simd: Highway ([A-Z0-9_]+), (128|256|512)-bit vectors \\(compiled: [A-Z0-9_ ]+\\)\n +simd int8: [^\n]+")
 faceattr_cli_test(version ARGS --version OUTPUT_REGEX "^faceattr [0-9]+\\.[0-9]+\\.[0-9]+")
 faceattr_cli_test(help ARGS --help OUTPUT_REGEX "predict.*eval.*bench.*info")
 foreach(sub predict eval bench info)

@@ -25,6 +25,7 @@ extern "C" size_t __sanitizer_get_current_allocated_bytes();
 
 #include "cli_common.h"
 #include "commands.h"
+#include "cpu_info.h"
 #include "image_decode.h"
 #include "json_line.h"
 #include "scenes.h"
@@ -300,7 +301,8 @@ int print_tracking(const TrackResult& r, const ModelFiles& models, const std::st
                                 {"update_ms", row(r.update, r.update_mean)},
                                 {"full_passes", r.full_passes},
                                 {"local_passes", r.local_passes},
-                                {"track_vs_predict_mean", round_to(ratio, 4)}};
+                                {"track_vs_predict_mean", round_to(ratio, 4)},
+                                {"machine", machine_json(describe_cpu())}};
     print_json_line(j);
     return 0;
   }
@@ -392,12 +394,19 @@ int run_bench(const BenchOptions& o) {
       }
       rows.push_back(std::move(row));
     }
-    nlohmann::ordered_json j = {{"model", models.anet_path},   {"lnet", models.lnet_path},
-                                {"image", image_name},         {"width", img.width},
-                                {"height", img.height},        {"faces_pasted", o.paste.size()},
-                                {"model_bytes", model_bytes},  {"peak_rss_bytes", sample_memory().peak_rss},
-                                {"threads", o.common.threads}, {"runs", o.runs},
-                                {"warmup", o.warmup},          {"results", std::move(rows)}};
+    nlohmann::ordered_json j = {{"model", models.anet_path},
+                                {"lnet", models.lnet_path},
+                                {"image", image_name},
+                                {"width", img.width},
+                                {"height", img.height},
+                                {"faces_pasted", o.paste.size()},
+                                {"model_bytes", model_bytes},
+                                {"peak_rss_bytes", sample_memory().peak_rss},
+                                {"threads", o.common.threads},
+                                {"runs", o.runs},
+                                {"warmup", o.warmup},
+                                {"results", std::move(rows)},
+                                {"machine", machine_json(describe_cpu())}};
     print_json_line(j);
     return 0;
   }

@@ -8,6 +8,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "cpu_info.h"
 #include "faceattr/faceattr.hpp"
 #include "model_path.h"
 
@@ -53,6 +54,29 @@ const char* dtype_name(int d) {
   return "?";
 }
 
+std::string joined(const std::vector<std::string>& words) {
+  std::string s;
+  for (const std::string& w : words) s += (s.empty() ? "" : " ") + w;
+  return s.empty() ? "-" : s;
+}
+
+// The CPU and what each kernel family runs on it.
+void print_machine() {
+  const CpuDescription cpu = describe_cpu();
+  faceattr_simd_info simd{};
+  faceattr_get_simd_info(&simd);
+  std::printf("cpu          %s\n", cpu_summary(cpu).c_str());
+  std::printf("isa          %s; lacking: %s\n", joined(cpu.isa).c_str(), joined(cpu.lacking).c_str());
+  std::printf("kernels      reference: portable C++ (the compiler's baseline ISA)\n");
+  if (faceattr_backend_available(FACEATTR_BACKEND_XNNPACK))
+    std::printf("             xnnpack: XNNPACK's micro-kernels for this CPU (its own dispatch)\n");
+  if (faceattr_backend_available(FACEATTR_BACKEND_SIMD)) {
+    std::printf("             simd: Highway %s, %d-bit vectors (compiled: %s)\n", simd.target,
+                simd.vector_bits, simd.compiled);
+    std::printf("             simd int8: %s\n", simd.int8_path);
+  }
+}
+
 int run_info(const InfoOptions& o) {
   const std::string path = resolve_model_path(o.common.model);
   const std::vector<uint8_t> bytes = read_file(path, "model");
@@ -81,8 +105,17 @@ int run_info(const InfoOptions& o) {
     if (params[d]) std::printf(" %lld %s", static_cast<long long>(params[d]), dtype_name(d));
   }
   std::printf("\n");
-  for (int32_t i = 0; i < m.n_metadata; ++i)
-    std::printf("meta         %s: %s\n", m.metadata_keys[i], m.metadata_values[i]);
+  // Long values (the concepts' JSON: tens of kilobytes) are cut to their start and size.
+  constexpr size_t kMetaShown = 160;
+  for (int32_t i = 0; i < m.n_metadata; ++i) {
+    const std::string v = m.metadata_values[i];
+    if (v.size() <= kMetaShown) {
+      std::printf("meta         %s: %s\n", m.metadata_keys[i], v.c_str());
+    } else {
+      std::printf("meta         %s: %s... (%zu characters)\n", m.metadata_keys[i],
+                  v.substr(0, kMetaShown).c_str(), v.size());
+    }
+  }
 
   if (kind == "lnet" && m.n_outputs == 1) {
     const faceattr_tensor_info out = model.tensor(m.outputs[0]);
@@ -115,6 +148,7 @@ int run_info(const InfoOptions& o) {
       std::printf("  %-22s %.3f\n", m.attribute_names[i], m.thresholds[i]);
   }
   std::printf("sdk          faceattr %s\n", faceattr_version());
+  print_machine();
   return 0;
 }
 

@@ -10,6 +10,7 @@
 //   faceattr_native_check png FILE W H              a PNG that decodes to W x H pixels
 //
 // Prints every failed check and exits 1 if there was any.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -171,6 +172,21 @@ void check_bench(const std::string& out_path) {
     }
   }
   check(saw_reference, "reference backend benchmarked");
+  // The machine: a CPU with cores, ISA lists, and the SIMD target among those compiled.
+  check(got.contains("machine"), "bench key machine");
+  if (!got.contains("machine")) return;
+  const json& m = got["machine"];
+  check(m["cores"].get<int>() >= 1 && m["processors"].get<int>() >= m["cores"].get<int>(), "machine: cores");
+  check(m["isa"].is_array() && m["lacking"].is_array() && m["isa"].size() + m["lacking"].size() >= 4,
+        "machine: the ISA extensions checked");
+  const json& simd = m["simd"];
+  const json& compiled = simd["compiled"];
+  const std::string target = simd["target"];
+  check(!target.empty() && std::find(compiled.begin(), compiled.end(), target) != compiled.end(),
+        "machine: the SIMD target (" + target + ") is one of those compiled");
+  check(!simd["int8"].get<std::string>().empty(), "machine: the int8 path named");
+  const int bits = simd["vector_bits"];
+  check(bits == 128 || bits == 256 || bits == 512, "machine: vector bits 128, 256 or 512");
 }
 
 void check_html(const std::string& report_path, const std::string& exp_path) {

@@ -269,6 +269,23 @@ FACEATTR_API const char* faceattr_status_string(faceattr_status status);
 FACEATTR_API const char* faceattr_backend_name(faceattr_backend backend);
 /** 1 when `backend` is compiled into this build. */
 FACEATTR_API int faceattr_backend_available(faceattr_backend backend);
+
+/** What the SIMD backend runs on this CPU (faceattr_get_simd_info). The strings are static. */
+typedef struct faceattr_simd_info {
+  /** The Highway target it dispatches to here: "AVX3_DL" (AVX-512 with VNNI), "AVX3"
+   *  (AVX-512), "AVX2", "SSE4", "SSSE3", "NEON", "WASM", ...; "" without the SIMD backend. */
+  const char* target;
+  /** Every target compiled into this build, best first, space-separated. */
+  const char* compiled;
+  /** How int8 convolutions multiply on that target, e.g. "vpdpbusd (u8 x s8, weights in
+   *  [-64, 64]); vpdpwssd (int16)". */
+  const char* int8_path;
+  /** Vector register width in bits on that target (8 on SCALAR, one byte lane); 0 without the SIMD backend.
+   */
+  int vector_bits;
+} faceattr_simd_info;
+/** Fills `out`; FACEATTR_ERR_INVALID_ARGUMENT when it is NULL. */
+FACEATTR_API faceattr_status faceattr_get_simd_info(faceattr_simd_info* out);
 /** "MAJOR.MINOR.PATCH". */
 FACEATTR_API const char* faceattr_version(void);
 

@@ -1,4 +1,5 @@
 // Session-independent entry points: status/backend names, version, last error.
+#include "api/guard.h"
 #include "faceattr/faceattr.h"
 #include "kernels/kernels.h"
 #include "util/enum_value.h"
@@ -57,6 +58,21 @@ int faceattr_backend_available(faceattr_backend backend) {
       return faceattr::kernels::family_available(faceattr::kernels::Family::Simd);
   }
   return 0;
+}
+
+faceattr_status faceattr_get_simd_info(faceattr_simd_info* out) {
+  faceattr::clear_last_error();
+  if (out == nullptr)
+    return faceattr::report(
+        faceattr::Status(FACEATTR_ERR_INVALID_ARGUMENT, "faceattr_get_simd_info: out is NULL"));
+  FACEATTR_GUARD_BEGIN
+  const faceattr::kernels::SimdTargetInfo info = faceattr::kernels::simd::target_info();
+  out->target = info.target;
+  out->compiled = info.compiled;
+  out->int8_path = info.int8_path;
+  out->vector_bits = info.vector_bits;
+  return FACEATTR_OK;
+  FACEATTR_GUARD_END
 }
 
 const char* faceattr_version(void) { return FACEATTR_VERSION_STRING; }

@@ -31,6 +31,19 @@ enum class Family { Reference, Xnnpack, Simd };
 const char* family_name(Family f);
 bool family_available(Family f);
 
+// What the simd family runs on this CPU (faceattr_get_simd_info): Highway's
+// target, every target compiled in (best first, space-separated), how int8
+// convolutions multiply there, and the vector width. Empty and 0 without it.
+struct SimdTargetInfo {
+  const char* target = "";
+  const char* compiled = "";
+  const char* int8_path = "";
+  int vector_bits = 0;
+};
+namespace simd {
+SimdTargetInfo target_info();
+}
+
 enum class DType { F32, I8 };
 enum class Act { None, Relu, Relu6, LeakyRelu };
 

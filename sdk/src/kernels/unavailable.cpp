@@ -22,6 +22,7 @@ namespace faceattr::kernels {
 
 #if !defined(FACEATTR_HAVE_SIMD)
 FACEATTR_UNAVAILABLE_FAMILY(simd)
+SimdTargetInfo simd::target_info() { return {}; }
 #endif
 #if !defined(FACEATTR_HAVE_XNNPACK)
 FACEATTR_UNAVAILABLE_FAMILY(xnnpack)

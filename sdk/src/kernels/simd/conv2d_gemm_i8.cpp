@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "kernels/kernel_util.h"
 #include "kernels/simd/simd_kernels.h"
@@ -462,6 +463,28 @@ void WidenSubI8(const int8_t* x, int32_t zp, int16_t* y, size_t begin, size_t en
   for (; i < end; ++i) y[i] = static_cast<int16_t>(x[i] - zp);
 }
 
+// For faceattr_get_simd_info: this target's name, how its int8 GEMMs
+// multiply, and its vector width.
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+const char* Int8Path() {
+#if FACEATTR_GEMM_VNNI
+  return "vpdpbusd (u8 x s8, weights in [-64, 64]); vpdpwssd (int16)";
+#elif HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  return "vpmaddubsw + vpmaddwd (u8 x s8, weights in [-64, 64]); vpmaddwd (int16)";
+#elif HWY_ARCH_X86 && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR
+  return "pmaddwd (int16)";
+#elif HWY_TARGET == HWY_WASM || HWY_TARGET == HWY_WASM_EMU256
+  return "i32x4.dot_i16x8 (int16)";
+#elif HWY_TARGET == HWY_NEON
+  return "smlal + smlal2 (int16)";
+#else
+  return "scalar int16 products";
+#endif
+}
+
+int VectorBits() { return static_cast<int>(hn::Lanes(hn::ScalableTag<uint8_t>()) * 8); }
+
 }  // namespace HWY_NAMESPACE
 }  // namespace faceattr::kernels::simd
 HWY_AFTER_NAMESPACE();
@@ -485,6 +508,9 @@ FACEATTR_HWY_EXPORT(U8Available);
 FACEATTR_HWY_EXPORT(RowsU8);
 FACEATTR_HWY_EXPORT(GemmU8);
 FACEATTR_HWY_EXPORT(FlipI8ToU8);
+FACEATTR_HWY_EXPORT(TargetName);
+FACEATTR_HWY_EXPORT(Int8Path);
+FACEATTR_HWY_EXPORT(VectorBits);
 
 size_t gemm_i8_panel_width(size_t vectors) { return FACEATTR_HWY_CALL(PanelWidthI8)(vectors); }
 size_t gemm_i8_rows(size_t vectors) { return FACEATTR_HWY_CALL(RowsI8)(vectors); }
@@ -503,6 +529,24 @@ void gemm_u8(const GemmU8Params& p, size_t m_begin, size_t m_end, size_t panel_b
   FACEATTR_HWY_CALL(GemmU8)(p, m_begin, m_end, panel_begin, panel_end);
 }
 void flip_i8_to_u8(const int8_t* x, uint8_t* y, size_t n) { FACEATTR_HWY_CALL(FlipI8ToU8)(x, y, n); }
+
+SimdTargetInfo target_info() {
+  // Every simd/ file is compiled for the same targets (HWY_TARGETS), so this
+  // file's dispatch is the family's.
+  static const std::string compiled = [] {
+    std::string names;
+    for (int64_t t = HWY_TARGETS; t != 0; t &= t - 1) {
+      names += std::string(names.empty() ? "" : " ") + hwy::TargetName(t & -t);
+    }
+    return names;
+  }();
+  SimdTargetInfo info;
+  info.target = FACEATTR_HWY_CALL(TargetName)();
+  info.compiled = compiled.c_str();
+  info.int8_path = FACEATTR_HWY_CALL(Int8Path)();
+  info.vector_bits = FACEATTR_HWY_CALL(VectorBits)();
+  return info;
+}
 
 }  // namespace faceattr::kernels::simd
 #endif
