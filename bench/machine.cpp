@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
 #include <thread>
 
 #include "kernels/kernels.h"
@@ -66,14 +67,15 @@ double measure_ghz() {
 double Machine::f32_peak_gflops(int threads) const {
   return ghz() * f32_lanes * fma_pipes * 2.0 * std::min(std::max(threads, 1), cores);
 }
-double Machine::i8_peak_gops(int threads) const { return 2.0 * f32_peak_gflops(threads); }
+double Machine::i8_peak_gops(int threads) const { return i8_per_f32 * f32_peak_gflops(threads); }
 
 std::string Machine::describe() const {
   char buf[512];
   std::snprintf(buf, sizeof(buf),
                 "clock %.2f GHz measured (cpuinfo %.2f GHz), %d cores, %d fp32 lanes x %d FMA pipes: "
-                "peak per core %.1f GFLOP/s fp32, %.1f GOP/s exact int8 (int16 vpmaddwd, 2x fp32)",
-                ghz_measured, ghz_cpuinfo, cores, f32_lanes, fma_pipes, f32_peak_gflops(1), i8_peak_gops(1));
+                "peak per core %.1f GFLOP/s fp32, %.1f GOP/s exact int8 (%s, %dx fp32)",
+                ghz_measured, ghz_cpuinfo, cores, f32_lanes, fma_pipes, f32_peak_gflops(1), i8_peak_gops(1),
+                i8_per_f32 == 4 ? "u8 x s8 vpdpbusd" : "int16 vpmaddwd", i8_per_f32);
   return buf;
 }
 
@@ -85,6 +87,9 @@ const Machine& machine() {
     r.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 #if defined(FACEATTR_HAVE_SIMD)
     r.f32_lanes = static_cast<int>(kernels::simd::gemm_f32_panel_width() / 2);
+    // VNNI's vpdpbusd: 4 exact u8 x s8 products per int32 lane in one instruction.
+    if (std::string(kernels::simd::target_info().int8_path).find("vpdpbusd") != std::string::npos)
+      r.i8_per_f32 = 4;
 #else
     r.f32_lanes = 1;
 #endif

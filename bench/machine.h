@@ -10,15 +10,18 @@
 //    cycle on every x86 core), the best of several tries, so it is the clock
 //    the core actually runs at (turbo included); /proc/cpuinfo's "cpu MHz" is
 //    printed beside it (on a VM it is often the nominal clock).
-// int8 peak: without AVX-512 VNNI / AVX-VNNI the exact int8 path is
+// int8 peak: with AVX-512 VNNI (Highway's AVX3_DL) vpdpbusd sums 4 exact
+// u8 x s8 products per int32 lane in one instruction: 4x the fp32 peak.
+// Without it the exact int8 path is
 // sign-extension to int16 plus vpmaddwd (16 int16 products summed in pairs
 // into 8 int32 lanes per 256-bit instruction, two per cycle on Zen 3) and
 // vpaddd into the accumulator; so the exact int8 peak is taken as 2x the fp32
 // peak (2 x lanes multiply-adds per instruction, two instructions per cycle).
 // The vpaddd shares those pipes, so the register-only loop (peak/madd_i16)
 // reaches about 75-80% of it on Zen 3, against about 96% for fp32 FMAs.
-// vpmaddubsw would double it again but saturates its int16 pair sums, which
-// breaks exactness against the reference, so no exact kernel can use it.
+// vpmaddubsw would double it again but saturates its int16 pair sums in
+// general; the kernels use it only for weights in [-64, 64] (7-bit exports),
+// where it cannot, and the yardstick stays 2x.
 // The binaries also measure both peaks with register-only loops
 // (peak/fma_f32, peak/madd_i16) to check these assumptions on the machine.
 #pragma once
@@ -40,9 +43,10 @@ struct Machine {
   int cores = 1;            // online CPUs
   int f32_lanes = 1;        // of the SIMD family's dispatch target
   int fma_pipes = 2;
+  int i8_per_f32 = 2;  // exact int8 products per fp32 FMA lane: 2 (vpmaddwd), 4 with VNNI's vpdpbusd
   double ghz() const { return ghz_measured > 0 ? ghz_measured : ghz_cpuinfo; }
   double f32_peak_gflops(int threads) const;  // per `threads` cores (capped at cores)
-  double i8_peak_gops(int threads) const;     // exact int8 (see above): 2x fp32
+  double i8_peak_gops(int threads) const;     // exact int8 (see above): i8_per_f32 x fp32
   std::string describe() const;
 };
 const Machine& machine();  // measured once

@@ -4,8 +4,11 @@
 // scaling runs (bench/scaling.mjs), each with --json, then writes
 //   - an HTML report (tables + charts as inline SVG generated here: no library,
 //     no script, nothing fetched), default bench/report.html;
-//   - the generated section of bench/RESULTS.md (between the markers below):
-//     machine, date, load, git commit, the exact commands and the tables.
+//   - this CPU family's generated section of bench/RESULTS.md (between the
+//     markers below, which carry the CPU's name, family and model): machine,
+//     SIMD target, date, load, git commit, the exact commands and the tables.
+//     A run replaces its own CPU family's section and leaves the others; a CPU
+//     family not measured before gets a new section at the end.
 // The tools run one after another (never in parallel), so each sees only the
 // machine's own load; `uptime`'s load average is recorded before and after each.
 //
@@ -22,8 +25,10 @@ import { fileURLToPath } from 'node:url';
 import { dieWith, parseOptions } from './options.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BEGIN = '<!-- bench/report.mjs: begin (generated; edit outside these markers) -->';
-const END = '<!-- bench/report.mjs: end -->';
+// One section per CPU family: the markers carry its key (cpuKey).
+const BEGIN = (key) => `<!-- bench/report.mjs: begin ${key} (generated; edit outside these markers) -->`;
+const END = (key) => `<!-- bench/report.mjs: end ${key} -->`;
+const cpuKey = (m) => `${m.cpu}, family ${m.cpu_family} model ${m.cpu_model}`;
 
 const die = dieWith('report');
 
@@ -70,11 +75,24 @@ function buildSource(dir) {
   return /^CMAKE_HOME_DIRECTORY:INTERNAL=(.*)$/m.exec(fs.readFileSync(cache, 'utf8'))?.[1] ?? null;
 }
 
+// What the SIMD family runs here, from the native CLI (`faceattr bench --json`'s "machine").
+function simdTarget(build) {
+  try {
+    const out = execFileSync(path.join(build, 'bin', 'faceattr'),
+                             ['bench', '--no-localize', '--runs', '1', '--warmup', '0', '--json'],
+                             { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const simd = JSON.parse(out.trim().split('\n').pop()).machine?.simd;
+    return simd ? `${simd.target}, ${simd.vector_bits}-bit; int8 ${simd.int8}` : '?';
+  } catch {
+    return '?';
+  }
+}
+
 function machine() {
   const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
   const field = (k) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(cpuinfo)?.[1]?.trim();
   const flags = new Set((field('flags') || '').split(/\s+/));
-  const isa = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni'].filter((f) => flags.has(f));
+  const isa = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni', 'asimd', 'asimddp', 'sve'].filter((f) => flags.has(f));
   let commit = null;
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -325,9 +343,10 @@ ${body}</body></html>
 
 function markdown(r) {
   const m = r.machine;
-  const out = [BEGIN, `## Latest full run: \`${r.command}\``, '',
+  const out = [BEGIN(cpuKey(m)), `## ${cpuKey(m)}: \`${r.command}\``, '',
     `- Date: ${r.date}${r.quick ? ' (**--quick: figures not meaningful**)' : ''}`,
     `- Machine: ${m.cpu} (family ${m.cpu_family} model ${m.cpu_model}; ${m.isa}), ${m.cores} vCPUs, ${m.memory_gib} GiB; ${m.os}; node ${m.node}`,
+    `- SIMD family: Highway ${m.simd}`,
     `- Commit: ${m.commit ?? '?'}`, `- Builds: ${r.builds.join('; ')}`, `- Report: \`${rel(r.out)}\``, ''];
   const sect = (title, run, tables, note) => {
     out.push(`### ${title}`, '', '```sh', run.command, '```', '',
@@ -351,14 +370,15 @@ function markdown(r) {
     sect('Scaling (native)', r.scaling, [t.size, t.faces, t.memory],
          `Backend ${j.backend} -> ${j.rows[0]?.backend ?? '?'}, ${j.threads} thread(s), ${j.rounds} rounds x ${j.runs} runs.`);
   }
-  out.push(END);
+  out.push(END(cpuKey(m)));
   return out.join('\n');
 }
 
-function updateResults(file, section) {
+// Replaces the section of CPU family `key` (or appends one).
+function updateResults(file, key, section) {
   const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const a = old.indexOf(BEGIN), b = old.indexOf(END);
-  const text = a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END.length)
+  const a = old.indexOf(BEGIN(key)), b = old.indexOf(END(key));
+  const text = a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + END(key).length)
                                : `${old.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(file, text);
 }
@@ -376,7 +396,8 @@ function main() {
     const src = buildSource(d);
     return `${k} ${rel(d)} (from ${src ? (path.resolve(src) === ROOT ? 'this checkout' : src) : 'unknown source'})`;
   });
-  const r = { date: new Date().toISOString(), machine: machine(), builds, quick: o.quick, out: o.out,
+  const r = { date: new Date().toISOString(), machine: { ...machine(), simd: simdTarget(o.build) }, builds,
+              quick: o.quick, out: o.out,
               command: `node bench/report.mjs ${process.argv.slice(2).join(' ')}`.trim() };
   if (!o.skip.has('native')) {
     r.native = runTool('compare.mjs', ['--build', rel(o.build), ...tune, ...(o.quick ? [...quickModels, '--threads', '1'] : [])]);
@@ -394,7 +415,7 @@ function main() {
   const counts = ['native', 'browser', 'scaling'].filter((k) => r[k]).map((k) => `${k} ${r[k].json.rows.length} rows`);
   console.log(`report: wrote ${o.out} (${counts.join(', ')})`);
   if (o.results) {
-    updateResults(o.results, markdown(r));
+    updateResults(o.results, cpuKey(r.machine), markdown(r));
     console.log(`report: updated ${o.results}`);
   }
 }
