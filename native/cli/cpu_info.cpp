@@ -51,17 +51,22 @@ CpuDescription describe_cpu() {
     cpu.model = static_cast<int>((id >> 4) & 0xf);
     if (base_family == 0x6 || base_family == 0xf) cpu.model |= static_cast<int>((id >> 16) & 0xf) << 4;
   }
-  flags = {{"sse4.2", cpuinfo_has_x86_sse4_2()},          {"avx2", cpuinfo_has_x86_avx2()},
-           {"fma", cpuinfo_has_x86_fma3()},               {"f16c", cpuinfo_has_x86_f16c()},
-           {"avx-vnni", has_avx_vnni()},                  {"avx512f", cpuinfo_has_x86_avx512f()},
-           {"avx512bw", cpuinfo_has_x86_avx512bw()},      {"avx512vl", cpuinfo_has_x86_avx512vl()},
-           {"avx512-vnni", cpuinfo_has_x86_avx512vnni()}, {"avx512-vbmi", cpuinfo_has_x86_avx512vbmi()},
+  flags = {{"sse4.2", cpuinfo_has_x86_sse4_2()},
+           {"avx2", cpuinfo_has_x86_avx2()},
+           {"fma", cpuinfo_has_x86_fma3()},
+           {"f16c", cpuinfo_has_x86_f16c()},
+           {"avx-vnni", has_avx_vnni()},
+           {"avx512f", cpuinfo_has_x86_avx512f()},
+           {"avx512bw", cpuinfo_has_x86_avx512bw()},
+           {"avx512vl", cpuinfo_has_x86_avx512vl()},
+           {"avx512-vnni", cpuinfo_has_x86_avx512vnni()},
+           {"avx512-vbmi", cpuinfo_has_x86_avx512vbmi()},
            {"avx512-bf16", cpuinfo_has_x86_avx512bf16()}};
 #elif CPUINFO_ARCH_ARM64 || CPUINFO_ARCH_ARM
   cpu.arch = CPUINFO_ARCH_ARM64 ? "aarch64" : "arm";
-  flags = {{"neon", cpuinfo_has_arm_neon()},          {"fp16", cpuinfo_has_arm_neon_fp16_arith()},
-           {"dotprod", cpuinfo_has_arm_neon_dot()},   {"bf16", cpuinfo_has_arm_bf16()},
-           {"sve", cpuinfo_has_arm_sve()},            {"sve2", cpuinfo_has_arm_sve2()}};
+  flags = {{"neon", cpuinfo_has_arm_neon()},        {"fp16", cpuinfo_has_arm_neon_fp16_arith()},
+           {"dotprod", cpuinfo_has_arm_neon_dot()}, {"bf16", cpuinfo_has_arm_bf16()},
+           {"sve", cpuinfo_has_arm_sve()},          {"sve2", cpuinfo_has_arm_sve2()}};
 #else
   cpu.arch = "unknown";
 #endif

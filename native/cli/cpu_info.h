@@ -11,12 +11,12 @@
 namespace faceattr::cli {
 
 struct CpuDescription {
-  std::string name;     // the package name ("AMD EPYC 7B13"), or "" where libcpuinfo has none
-  std::string arch;     // "x86-64", "aarch64", ...
-  int family = -1;      // x86 CPUID display family and model; -1 elsewhere
+  std::string name;  // the package name ("AMD EPYC 7B13"), or "" where libcpuinfo has none
+  std::string arch;  // "x86-64", "aarch64", ...
+  int family = -1;   // x86 CPUID display family and model; -1 elsewhere
   int model = -1;
-  int cores = 0;        // physical cores
-  int processors = 0;   // logical processors
+  int cores = 0;                     // physical cores
+  int processors = 0;                // logical processors
   std::vector<std::string> isa;      // the extensions of a fixed list that are present ...
   std::vector<std::string> lacking;  // ... and those that are not
 };
