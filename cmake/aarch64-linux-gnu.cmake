@@ -12,5 +12,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+# Tests run under qemu-user against the arm64 multiarch runtime (libc6:arm64,
+# libstdc++6:arm64, libhwy1:arm64 in /lib/aarch64-linux-gnu), as on an arm64 Debian
+# system: "-L /" loads /lib/ld-linux-aarch64.so.1 from libc6:arm64. Not
+# "-L /usr/aarch64-linux-gnu": that loader (libc6-arm64-cross) reads /etc/ld.so.cache
+# and loads the multiarch libc.so.6, a different glibc build than its own, and
+# pthread_create then loops forever walking the loader's stack cache (its layout is
+# private to one glibc build). The cross root above is for linking only.
 # qemu's "max" CPU offers SVE and SVE2, so Highway's dispatch also runs those targets.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu)
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -cpu max -L /)

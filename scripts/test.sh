@@ -3,7 +3,8 @@
 # a release build, then the same suite under AddressSanitizer +
 # UndefinedBehaviorSanitizer, the unit suite under ThreadSanitizer, short runs of
 # every libFuzzer target (fuzz preset, clang-14 with ASan + UBSan; tests/fuzz/),
-# then the browser module (wasm preset: node and headless-Chromium tests). The
+# the unit suite cross-built for 64-bit ARM and run under qemu-user (aarch64
+# preset), then the browser module (wasm preset: node and headless-Chromium tests). The
 # release, ASan and wasm suites include short soak runs (tests/soak/); the long
 # ones (ctest label soak) are left out.
 set -euo pipefail
@@ -35,6 +36,14 @@ setarch "$(uname -m)" -R ctest --preset tsan -j "$jobs"
 cmake --preset fuzz
 cmake --build --preset fuzz -j "$jobs"
 ctest --preset fuzz -j "$jobs"
+
+# 64-bit ARM (cmake/aarch64-linux-gnu.cmake): the SDK and the unit suite (label unit:
+# kernels on NEON against the reference, the thread pool, preprocessing, the pipeline,
+# the C header) cross-built with g++-aarch64-linux-gnu and run under qemu-aarch64
+# -cpu max. The stress tests take their smaller sizes there (FACEATTR_TEST_EMULATED).
+cmake --preset aarch64
+cmake --build --preset aarch64 -j "$jobs"
+ctest --preset aarch64 -j "$jobs"
 
 # The browser module (Emscripten): node tests against build/bin/faceattr, then
 # the webcam demo in headless Chromium.

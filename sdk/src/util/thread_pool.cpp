@@ -26,6 +26,10 @@
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
 #include <immintrin.h>
 #define FACEATTR_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+// ISB waits for the pipeline to drain, a short pause without memory traffic; YIELD
+// is a no-op on most cores (Rust's spin_loop hint on aarch64 is ISB for that reason).
+#define FACEATTR_CPU_RELAX() __asm__ __volatile__("isb" ::: "memory")
 #else
 #define FACEATTR_CPU_RELAX() ((void)0)
 #endif
