@@ -353,6 +353,11 @@ TEST_CASE("explain: malformed concept metadata is ignored with a warning, the mo
       {"not json", kWeights, "concepts.units"},
       {kUnits, R"({"Smiling":{"terms":[[0,1]]}})", "unknown attribute 'Smiling'"},
       {kUnits, R"({"attr_0":{"terms":[[7,1]]}})", "a term is not"},
+      // Numbers beyond a float's range are malformed, not infinite weights.
+      {std::string(kUnits).replace(std::string(kUnits).find("0.2,"), 4, "1e39,"), kWeights,
+       "unit_mean and unit_scale"},
+      {kUnits, R"({"attr_0":{"terms":[[0,-1e39]]}})", "a term is not"},
+      {kUnits, R"({"attr_0":{"bias":1e39,"threshold":0,"terms":[[0,1]]}})", "bias is not a finite number"},
   };
   for (const Bad& b : bad) {
     INFO(b.message);

@@ -135,3 +135,82 @@ TEST_CASE("a model with concepts metadata loads and predicts bit-identically", "
   REQUIRE(torch::allclose(torch::sigmoid(logits), probs, 1e-4, 1e-5));
   for (const auto& p : paths) std::remove(p.c_str());
 }
+
+namespace {
+
+// Skewed, correlated features like concept activations (means of ReLU units): lognormal,
+// each sharing a common factor with feature 0.
+torch::Tensor skewed_features(int64_t n, int64_t k) {
+  auto g = torch::randn({n, k});
+  return torch::exp(1.2 * (g + g.select(1, 0).unsqueeze(1)) / std::sqrt(2.0));
+}
+
+}  // namespace
+
+TEST_CASE("the refit stays bounded where undamped Newton diverged", "[concepts]") {
+  // Undamped Newton from the prior overshot on a rare attribute over skewed features with
+  // weights of opposite signs: the logits saturated, the Hessian p(1 - p) underflowed, and
+  // the steps (gradient / ridge) ran to intercepts of -1e8 (the shipped Goatee, Gray_Hair,
+  // Mustache, Sideburns, Wearing_Hat and Bald heads). Attributes, fitted in one batch:
+  // 0: that case (about 2% positives); 1: perfectly separable by feature 5; 2: no positives;
+  // 3: a constant feature (6) in the support.
+  torch::manual_seed(17);
+  const int64_t N = 3000;
+  const auto w_true = torch::tensor({0.5f, 0.0f, -1.8f, 1.3f, 0.4f});
+  const auto draw = [](int64_t n) {
+    return torch::cat({skewed_features(n, 5), torch::randn({n, 1}), torch::full({n, 1}, 3.0f)}, 1);
+  };
+  auto x = draw(N);
+  const fc::Standardiser s = fc::standardiser_of(x);
+  const auto bayes_logit = [&](const torch::Tensor& xx) {
+    return ((xx.narrow(1, 0, 5) - s.mean.narrow(0, 0, 5)) / s.scale.narrow(0, 0, 5)).matmul(w_true) - 5.0;
+  };
+  auto y = torch::stack({(torch::rand({N}) < torch::sigmoid(bayes_logit(x))).to(torch::kFloat),
+                         (x.select(1, 5) > 1.5).to(torch::kFloat), torch::zeros({N}),
+                         (torch::rand({N}) < torch::sigmoid(2.0 * x.select(1, 5) - 1.0)).to(torch::kFloat)},
+                        1);
+  const double positives = y.select(1, 0).sum().item<double>();
+  REQUIRE(positives > 20);
+  REQUIRE(positives < 120);
+  const std::vector<std::vector<int>> supports = {
+      {0, 1, 2, 3, 4}, {5, 0, 1, 2, 3}, {0, 1, 2, 3, 4}, {6, 5, 0, 1, 2}};
+  const double ridge = 1e-3;
+  const fc::SparseHead h = fc::refit(x, y, supports, ridge);
+  REQUIRE(torch::isfinite(h.weight).all().item<bool>());
+  REQUIRE(torch::isfinite(h.bias).all().item<bool>());
+  REQUIRE(torch::isfinite(h.threshold).all().item<bool>());
+
+  // The documented bound: standardised weights and the standardised intercept's distance
+  // from the prior's logit at most sqrt(2 ln 2 / ridge) = 37.2.
+  const double bound = std::sqrt(2.0 * std::log(2.0) / ridge);
+  auto w_std = h.weight * s.scale;
+  auto b_std = h.bias + (h.weight * s.mean).sum(1);
+  auto prior = y.mean(0).clamp(1e-4, 1 - 1e-4);
+  auto dist = (w_std.pow(2).sum(1) + (b_std - torch::log(prior / (1 - prior))).pow(2)).sqrt();
+  for (int a = 0; a < 4; ++a) {
+    INFO("attribute " << a << ": |beta - beta0| " << dist[a].item<float>() << ", bias "
+                      << h.bias[a].item<float>());
+    REQUIRE(dist[a].item<double>() <= bound);
+    REQUIRE(std::fabs(h.bias[a].item<double>()) < 50.0);
+  }
+  // The rare attribute: ordinary weights with the true signs, and on fresh data nearly the Bayes rule's
+  // accuracy.
+  REQUIRE(w_std[0].abs().max().item<float>() < 5.0f);
+  REQUIRE(std::fabs(h.bias[0].item<float>()) < 10.0f);
+  REQUIRE(w_std[0][2].item<float>() < -0.5f);
+  REQUIRE(w_std[0][3].item<float>() > 0.5f);
+  auto x2 = draw(20000);
+  auto y2 = (torch::rand({20000}) < torch::sigmoid(bayes_logit(x2))).to(torch::kFloat);
+  const auto acc = fc::accuracy(h.decide(x2).select(1, 0).unsqueeze(1), y2.unsqueeze(1));
+  const auto bayes = fc::accuracy((bayes_logit(x2) >= 0).unsqueeze(1), y2.unsqueeze(1));
+  REQUIRE(acc.item<float>() >= bayes.item<float>() - 0.005f);
+  // Separable: bounded, and still (nearly) separating; the ridge keeps small weights off the support's other
+  // features.
+  REQUIRE(fc::accuracy(h.decide(x), y)[1].item<float>() >= 0.995f);
+  // No positives: nothing is decided present, the weights stay near 0.
+  REQUIRE(fc::accuracy(h.decide(x), y)[2].item<float>() == 1.0f);
+  REQUIRE(w_std[2].abs().max().item<float>() < 1e-3f);
+  // A constant feature gets weight 0.
+  REQUIRE(h.weight[3][6].item<float>() == 0.0f);
+  REQUIRE(w_std[3][5].item<float>() > 1.0f);
+}

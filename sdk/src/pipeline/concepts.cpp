@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -17,11 +18,19 @@ using json = nlohmann::json;
 
 json parse(const char* text) { return json::parse(text, nullptr, /*allow_exceptions=*/false); }
 
+// A number that is finite as a float: JSON has no inf or NaN, but 1e39 is beyond a float's
+// range (and converting it would be undefined behaviour).
+bool finite_number(const json& v) {
+  if (!v.is_number()) return false;
+  const double d = v.get<double>();
+  return std::isfinite(d) && std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max());
+}
+
 bool float_array(const json& j, size_t n, std::vector<float>* out) {
   if (!j.is_array() || j.size() != n) return false;
   out->clear();
   for (const json& v : j) {
-    if (!v.is_number()) return false;
+    if (!finite_number(v)) return false;
     out->push_back(v.get<float>());
   }
   return true;
@@ -81,11 +90,13 @@ void ConceptHeads::load(const model::Model& m, int units, std::string* why) {
     const json& head = it.value();
     if (!head.is_object() || !head.contains("terms") || !head["terms"].is_array())
       return fail("concepts.weights['" + it.key() + "'] has no terms array");
+    for (const char* key : {"bias", "threshold"})
+      if (head.contains(key) && !finite_number(head[key]))
+        return fail("concepts.weights['" + it.key() + "']: " + key + " is not a finite number");
     std::vector<Term>& terms = heads_[found->second];
     for (const json& t : head["terms"]) {
-      if (!t.is_array() || t.size() != 2 || !t[0].is_number_integer() || !t[1].is_number() ||
-          t[0].get<long long>() < 0 || t[0].get<long long>() >= static_cast<long long>(n_concepts) ||
-          !std::isfinite(t[1].get<float>()))
+      if (!t.is_array() || t.size() != 2 || !t[0].is_number_integer() || !finite_number(t[1]) ||
+          t[0].get<long long>() < 0 || t[0].get<long long>() >= static_cast<long long>(n_concepts))
         return fail("concepts.weights['" + it.key() + "']: a term is not [concept index, weight]");
       terms.push_back(Term{t[0].get<int>(), t[1].get<float>()});
     }

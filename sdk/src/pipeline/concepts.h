@@ -17,8 +17,9 @@ namespace faceattr::pipeline {
 class ConceptHeads {
  public:
   // Reads the concepts.* metadata of `m`, whose pooled vector has `units` entries.
-  // Without that metadata: nothing loaded, *why empty. Malformed metadata: nothing
-  // loaded, *why says what is wrong (the model still serves predictions and maps).
+  // Without that metadata: nothing loaded, *why empty. Malformed metadata (including a
+  // number that is not finite as a float): nothing loaded, *why says what is wrong (the
+  // model still serves predictions and maps).
   void load(const model::Model& m, int units, std::string* why);
   bool loaded() const { return !heads_.empty(); }
   // Most terms any attribute's head has.

@@ -157,15 +157,17 @@ torch::Tensor SparseHead::logits(const torch::Tensor& x) const {
 torch::Tensor SparseHead::decide(const torch::Tensor& x) const { return logits(x) >= threshold; }
 
 SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
-                 const std::vector<std::vector<int>>& supports) {
+                 const std::vector<std::vector<int>>& supports, double ridge) {
+  torch::NoGradGuard ng;
   auto xf = x.to(torch::kFloat);
   auto yf = y.to(torch::kFloat);
   const int64_t N = xf.size(0), K = xf.size(1), A = yf.size(1);
   if (static_cast<int64_t>(supports.size()) != A)
     throw std::invalid_argument("refit: one support per attribute");
+  if (!(ridge > 0)) throw std::invalid_argument("refit: the ridge must be positive");
   const Standardiser s = standardiser_of(xf);
-  auto xs = standardise(xf, s);
-  // Batched Newton (IRLS) per attribute on its support plus an intercept, in double.
+  // A constant feature (sd at the standardiser's floor) standardises to 0 and gets weight 0.
+  auto xs = standardise(xf, s) * (s.scale > 1e-6f).to(torch::kFloat);
   const int64_t k = static_cast<int64_t>(supports.at(0).size());
   std::vector<int64_t> flat;
   for (const auto& sup : supports) {
@@ -177,26 +179,55 @@ SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
   auto xg = xd.t().index_select(0, idx).reshape({A, k, N}).transpose(1, 2);  // [A, N, k]
   xg = torch::cat({xg, torch::ones({A, N, 1}, torch::kDouble)}, 2);          // [A, N, k + 1]
   auto yt = yf.to(torch::kDouble).t();                                       // [A, N]
+  // Batched damped Newton per attribute on its support plus an intercept, in double. The
+  // objective is the mean logistic loss plus (ridge / 2) |beta - beta0|^2, beta0 the null
+  // model (weights 0, intercept the prior's logit): strictly convex, so Newton steps with an
+  // Armijo backtracking line search converge from anywhere. Every step lowers the objective
+  // from beta0's, which is at most ln 2, so |beta - beta0| <= sqrt(2 ln 2 / ridge) at every
+  // iterate, even when the support separates the classes.
   auto prior = yt.mean(1).clamp(1e-4, 1 - 1e-4);
-  auto beta = torch::zeros({A, k + 1}, torch::kDouble);
-  beta.select(1, k).copy_(torch::log(prior / (1 - prior)));
-  auto ridge = torch::full({k + 1}, 1e-4, torch::kDouble);
-  ridge[k] = 1e-8;  // the intercept is not penalised
-  const auto eye = torch::diag(ridge).unsqueeze(0);
-  for (int it = 0; it < 30; ++it) {
+  auto beta0 = torch::zeros({A, k + 1}, torch::kDouble);
+  beta0.select(1, k).copy_(torch::log(prior / (1 - prior)));
+  const auto objective = [&](const torch::Tensor& b) {  // [A]
+    auto z = xg.bmm(b.unsqueeze(2)).squeeze(2);         // [A, N]
+    auto nll = torch::clamp_min(z, 0) + torch::log1p(torch::exp(-z.abs())) - yt * z;
+    return nll.mean(1) + 0.5 * ridge * (b - beta0).pow(2).sum(1);
+  };
+  const auto eye = torch::eye(k + 1, torch::kDouble).unsqueeze(0) * ridge;
+  auto beta = beta0.clone();
+  auto f = objective(beta);
+  auto active = torch::ones({A}, torch::kBool);
+  for (int it = 0; it < 50 && active.any().item<bool>(); ++it) {
     auto p = torch::sigmoid(xg.bmm(beta.unsqueeze(2)).squeeze(2));  // [A, N]
-    auto g = xg.transpose(1, 2).bmm((p - yt).unsqueeze(2)).squeeze(2) / static_cast<double>(N) + beta * ridge;
+    auto g = xg.transpose(1, 2).bmm((p - yt).unsqueeze(2)).squeeze(2) / static_cast<double>(N) +
+             ridge * (beta - beta0);
     auto h = (xg * (p * (1 - p)).unsqueeze(2)).transpose(1, 2).bmm(xg) / static_cast<double>(N) + eye;
     auto step = torch::linalg::solve(h, g.unsqueeze(2), true).squeeze(2);
-    beta = beta - step;
-    if (step.abs().max().item<double>() < 1e-7) break;
+    auto decrement = (g * step).sum(1);  // Newton decrement squared, >= 0 (h is positive definite)
+    active = active & (decrement > 1e-14);
+    // Backtracking: halve each attribute's step until its objective drops enough (Armijo).
+    auto t = active.to(torch::kDouble);
+    auto pending = active.clone();
+    for (int halvings = 0; halvings < 40 && pending.any().item<bool>(); ++halvings) {
+      auto f_new = objective(beta - t.unsqueeze(1) * step);
+      auto ok = f_new <= f - 1e-4 * t * decrement;
+      pending = pending & ~ok;
+      t = torch::where(pending, t * 0.5, t);
+    }
+    // A step that never decreased the objective enough: at the precision floor, stop there.
+    t = torch::where(pending, torch::zeros_like(t), t);
+    active = active & ~pending;
+    beta = beta - t.unsqueeze(1) * step;
+    f = objective(beta);
   }
+  if (!torch::isfinite(beta).all().item<bool>()) throw std::runtime_error("refit: the fit is not finite");
   auto wstd = torch::zeros({A, K}, torch::kDouble);
   wstd.scatter_(1, idx.reshape({A, k}), beta.narrow(1, 0, k));
-  auto wm = wstd.to(torch::kFloat);
+  // Back to raw units, in double: w = w_std / scale, b = b_std - sum w_std * mean / scale.
+  auto scale = s.scale.to(torch::kDouble).unsqueeze(0), mean = s.mean.to(torch::kDouble).unsqueeze(0);
   SparseHead h;
-  h.weight = wm / s.scale.unsqueeze(0);
-  h.bias = beta.select(1, k).to(torch::kFloat) - (wm * (s.mean / s.scale).unsqueeze(0)).sum(1);
+  h.weight = (wstd / scale).to(torch::kFloat);
+  h.bias = (beta.select(1, k) - (wstd * mean / scale).sum(1)).to(torch::kFloat);
   // Accuracy-maximising threshold: positives are the logits from a cut upward in sorted order.
   auto lg = h.logits(xf);
   auto sorted = lg.sort(0);

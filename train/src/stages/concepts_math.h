@@ -47,11 +47,16 @@ struct SparseHead {
   torch::Tensor decide(const torch::Tensor& x) const;  // bool [N, A]
 };
 
-// Logistic regression of y on x restricted to supports[a] (all of one size; Newton
-// steps, small L2 for stability), then the per-attribute logit threshold that maximises accuracy on
-// the same data.
+// Logistic regression of y on x restricted to supports[a] (all of one size), then the
+// per-attribute logit threshold that maximises accuracy on the same data. The fit is on
+// standardised features: mean logistic loss plus (ridge / 2) |beta - beta0|^2 over the
+// standardised weights and the intercept, beta0 the null model (weights 0, intercept the
+// prior's logit), minimised by damped Newton with a backtracking line search. So the
+// standardised weights and the intercept's distance from the prior's logit are at most
+// sqrt(2 ln 2 / ridge) (37 at the default), separable data included; constant features
+// get weight 0. Throws std::runtime_error if the fit is not finite.
 SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
-                 const std::vector<std::vector<int>>& supports);
+                 const std::vector<std::vector<int>>& supports, double ridge = 1e-3);
 
 // Per-attribute accuracy of decisions `d` (bool [N, A]) against y (0/1 [N, A]).
 torch::Tensor accuracy(const torch::Tensor& d, const torch::Tensor& y);
