@@ -339,6 +339,7 @@ TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels
       conv(5, 4, 67, 45, 1, 1, 0, 1, Act::LeakyRelu),   // channels off 4, outputs off the panel
       conv(9, 7, 5, 24, 3, 2, 1, 1, Act::Relu6),        // 3-vector panel, stride 2
       conv(6, 7, 13, 17, 3, 1, 1, 1, Act::LeakyRelu),   // 3x3 stride 1, direct (13 channels)
+      conv(10, 8, 48, 40, 3, 1, 1, 1, Act::Relu),       // 3x3 stride 1, 48 channels: direct u8, not Winograd
       conv(7, 6, 9, 13, 3, 2, 0, 1, Act::None),         // no padding
       conv(1, 1, 64, 40, 3, 1, 1, 1, Act::None),        // all but one tap in the padding
       conv(11, 9, 6, 100, 5, 2, 2, 1, Act::LeakyRelu),  // 5x5, several panels, a partial one
@@ -346,7 +347,7 @@ TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels
   };
   shapes[3].pad_right = shapes[3].pad_bottom = 0;  // asymmetric
   shapes[3] = finish_conv(shapes[3]);
-  shapes[1].batch = shapes[7].batch = 2;
+  shapes[1].batch = shapes[8].batch = 2;
   TestContext tc1(1), tc2(2);
   int idx = 0;
   for (Conv2dDesc d : shapes) {
