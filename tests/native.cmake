@@ -149,6 +149,10 @@ faceattr_cli_test(eval_plain_limit_json ARGS eval --model ${M} --images ${C}/img
                   --limit 2 --threads 1 --json CHECK "eval|{out}|${C}/expected_eval_limit2.json")
 faceattr_cli_test(eval_text ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz
                   OUTPUT_REGEX "evaluated 4 images \\(1 listed images not in .*mean accuracy +0\\.[0-9]+.*Young")
+# The summary line, the ECE and distinct-p columns, the calibration line and the slice table: the
+# brightness model's p is within 1e-4 of 0 or 1 (ECE = 1 - accuracy), one value per image colour.
+faceattr_cli_test(eval_text_calibration_slices ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz
+                  OUTPUT_REGEX "mean accuracy 0\\.5000, mean balanced accuracy 0\\.5000\n\nattribute +accuracy +balanced +positives +ECE +distinct p\n5_o_Clock_Shadow +0\\.2500 +0\\.1667 +0\\.7500 +0\\.7500 +2\n.*calibration \\(15 equal-width bins\\): mean ECE 0\\.5000; distinct probabilities per attribute: min 2, median 2\n\nslices by the labels Male x Young x Pale_Skin \\(95% bootstrap intervals, 1000 resamples\\)\n.*female, not young, not pale +0 +- .*female, young, pale +1 +0\\.5000 +\\[0\\.5000, 0\\.5000\\] .*male, young, pale +2 +0\\.5000 .*worst slice: none has 10 or more images")
 faceattr_cli_test(eval_html ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz
                   --html ${CMAKE_CURRENT_BINARY_DIR}/native_out/report.html)
 add_test(NAME cli_eval_html_report COMMAND faceattr_native_check html
@@ -172,6 +176,11 @@ faceattr_cli_test(predict_lnet_no_face ARGS predict -m ${M} --lnet ${L}/lnet-tin
 faceattr_cli_test(eval_lnet_crops ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --images ${L}/scenes/img
                   --attrs ${C}/list_attr.txt --json
                   OUTPUT_REGEX "\"n_images\":4,.*\"no_face_images\":0,\"centre_crop\":{\"n_faces\":4,")
+# With an LNet too: ECE and distinct p per attribute (the red faces: Male p = sigmoid(-10/3) on
+# all four, three labelled Male), calibration, slices.
+faceattr_cli_test(eval_lnet_calibration_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --images ${L}/scenes/img
+                  --attrs ${C}/list_attr.txt --json
+                  OUTPUT_REGEX "\"Male\":{\"accuracy\":0\\.25,\"balanced_accuracy\":0\\.5,\"centre_crop_accuracy\":0\\.25,\"ece\":0\\.71555[0-9]*,\"distinct_p\":1}.*\"calibration\":{\"bins\":15,\"mean_ece\":0\\.46555[0-9]*,\"distinct_p_min\":1,\"distinct_p_median\":1\\.0},\"slices\":{\"by\":\\[\"Male\",\"Young\",\"Pale_Skin\"\\],\"bootstrap\":{\"resamples\":1000,[^\n]*\"slice\":\"male, young, pale\",\"Male\":true,\"Young\":true,\"Pale_Skin\":true,\"n\":2,\"mean_accuracy\":0\\.5,\"mean_accuracy_ci95\":\\[0\\.5,0\\.5\\],[^\n]*\"worst_by_mean_balanced_accuracy\":null,")
 # Two touching red faces merge into one region for the tiny LNet: most, not all, are found.
 faceattr_cli_test(eval_scenes_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --images ${L}/scenes/img
                   --attrs ${C}/list_attr.txt --objects ${L}/scenes/objects --scenes 40 --seed 3 --threads 2 --json
@@ -229,12 +238,25 @@ faceattr_cli_test(error_mtfl_missing_image ERROR ERROR_REGEX "training_missing.t
 # not in the pattern. Every count and accuracy per age band and race group follows.
 faceattr_cli_test(eval_utkface_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/utkface --json --threads 2
                   OUTPUT_REGEX "^{\"images\":7,\"malformed_names\":2,\"faces_found\":6,\"found_rate\":0\\.857142[0-9]*,\"Male\":{\"all\":{\"images\":7,\"faces_found\":6,\"accuracy\":0\\.571428[0-9]*,\"balanced_accuracy\":0\\.583333[0-9]*,\"accuracy_found\":0\\.666666[0-9]*,\"balanced_accuracy_found\":0\\.666666[0-9]*,\"mean_p_label_found\":0\\.65518[0-9]*},\"adults\":{\"images\":5,\"faces_found\":4,\"accuracy\":0\\.8,\"balanced_accuracy\":0\\.833333[0-9]*,\"accuracy_found\":1\\.0,\"balanced_accuracy_found\":1\\.0,\"mean_p_label_found\":0\\.96555[0-9]*},\"by_age\":{\"0-12\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*\"mean_p_label_found\":0\\.03444[0-9]*},\"13-19\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*},\"20-39\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,[^}]*},\"40-59\":{\"images\":1,\"faces_found\":1,\"accuracy\":1\\.0,[^}]*},\"60\\+\":{\"images\":2,\"faces_found\":1,\"accuracy\":0\\.5,\"balanced_accuracy\":0\\.5,\"accuracy_found\":1\\.0,[^}]*}},\"by_race\":{\"White\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,[^}]*},\"Black\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*},\"Asian\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*},\"Indian\":{\"images\":1,\"faces_found\":1,\"accuracy\":1\\.0,[^}]*},\"Others\":{\"images\":2,\"faces_found\":1,\"accuracy\":0\\.5,[^}]*\"accuracy_found\":1\\.0,[^}]*}}},\"anet\":\"[^\"]*anet-brightness.fam\",\"lnet\":\"[^\"]*lnet-tiny.fam\",")
+# The fairness report of the same run: accuracy (no face = wrong) with bootstrap intervals by sex,
+# age band, race, race among adults and per race x age band x sex cell (50), the worst groups
+# (no cell has 10 images: none named; among adults Others, 1 of 2), and the children: the one
+# boy's face, p(Male) = sigmoid(-10/3), confidently wrong.
+faceattr_cli_test(eval_utkface_fairness_json ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/utkface --json
+                  OUTPUT_REGEX "\"split\":\"all\",\"split_images\":7,\"chips\":7,\"fairness\":{\"bootstrap\":{\"resamples\":1000,\"seed\":[0-9]+,\"level\":0\\.95},\"all\":{\"n\":7,\"correct\":4,\"accuracy\":0\\.571428[0-9]*,\"ci95\":\\[0\\.[0-9]+,0\\.[0-9]+\\]},\"by_sex\":{\"male\":{\"n\":4,\"correct\":2,\"accuracy\":0\\.5,\"ci95\":\\[0\\.0,1\\.0\\]},\"female\":{\"n\":3,\"correct\":2,[^}]*}},\"by_age\":{\"0-12\":{\"n\":1,\"correct\":0,\"accuracy\":0\\.0,\"ci95\":\\[0\\.0,0\\.0\\]},[^\n]*\"by_race_adults\":{\"White\":{\"n\":2,\"correct\":2,\"accuracy\":1\\.0,\"ci95\":\\[1\\.0,1\\.0\\]},\"Black\":{\"n\":0,\"correct\":0,\"accuracy\":null,\"ci95\":null},[^\n]*\"cells\":\\[{\"race\":\"White\",\"age\":\"0-12\",\"sex\":\"male\",\"n\":0,[^\n]*{\"race\":\"Others\",\"age\":\"60\\+\",\"sex\":\"female\",\"n\":1,\"correct\":1,\"accuracy\":1\\.0,\"ci95\":\\[1\\.0,1\\.0\\]}\\],\"worst_cells_min_images\":10,\"worst_cells\":\\[\\],\"worst_race_adults\":{\"race\":\"Others\",\"n\":2,\"correct\":1,\"accuracy\":0\\.5,\"ci95\":\\[0\\.0,1\\.0\\]}},\"children\":{\"ages\":\"0-12\",\"images\":1,\"faces_found\":1,\"boys_found\":1,\"girls_found\":0,\"mean_p_male\":0\\.03444[0-9]*,\"mean_p_male_boys\":0\\.03444[0-9]*,\"mean_p_male_girls\":null,\"mean_abs_p_minus_half\":0\\.46555[0-9]*,\"confident_margin\":0\\.3,\"confident_share\":1\\.0,\"confident_wrong_share\":1\\.0}}")
+# --split: dev holds the chips whose DATETIME ends in 0, 1 or 2 (...001 and ...002: the White man
+# and woman, both right), train the other five.
+faceattr_cli_test(eval_utkface_split_dev ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/utkface --split dev --json
+                  OUTPUT_REGEX "^{\"images\":2,\"malformed_names\":2,\"faces_found\":2,\"found_rate\":1\\.0,\"Male\":{\"all\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,[^\n]*\"split\":\"dev\",\"split_images\":2,\"chips\":7,\"fairness\":{[^\n]*\"by_race\":{\"White\":{\"n\":2,\"correct\":2,\"accuracy\":1\\.0,\"ci95\":\\[1\\.0,1\\.0\\]},\"Black\":{\"n\":0,[^\n]*\"children\":{\"ages\":\"0-12\",\"images\":0,\"faces_found\":0,")
+# The first 4 of train in name order: 15_1_2 (wrong), 45_0_3 (right), 62_1_4 (right), 70_0_4 (no face).
+faceattr_cli_test(eval_utkface_split_train_text ARGS eval -m ${L}/withlnet/anet-int8.fam --utkface ${L}/utkface --split train --limit 4
+                  OUTPUT_REGEX "utkface: 4 images \\(2 files[^\n]*\nsplit train: 5 of 7 chips \\(dev: DATETIME ending in 0, 1 or 2; train: the rest\\), the first 4 \\(--limit\\)\n.*\nall +4 +3 +0\\.5000 +\\[0\\.0000, 1\\.0000\\] .*\nage 0-12 +0 +0 +- +- .*\nmale +2 +1 +0\\.5000 .*worst race among adults: Others, 0\\.5000 \\[0\\.0000, 1\\.0000\\] \\(2 images\\)\nchildren \\(0-12\\): no face found")
 faceattr_cli_test(eval_utkface_whole_image ARGS eval -m ${L}/withlnet/anet-int8.fam --no-localize --utkface ${L}/utkface --json
                   OUTPUT_REGEX "^{\"images\":7,\"malformed_names\":2,\"faces_found\":7,\"found_rate\":1\\.0,\"Male\":{\"all\":{\"images\":7,\"faces_found\":7,\"accuracy\":0\\.714285[0-9]*,\"balanced_accuracy\":0\\.708333[0-9]*,[^}]*},\"adults\":{\"images\":5,\"faces_found\":5,\"accuracy\":1\\.0,[^\n]*\"60\\+\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,\"balanced_accuracy\":1\\.0,\"accuracy_found\":1\\.0,\"balanced_accuracy_found\":1\\.0,\"mean_p_label_found\":0\\.97962[0-9]*}[^\n]*\"lnet\":null,")
 faceattr_cli_test(eval_utkface_limit ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/utkface --limit 3 --json
                   OUTPUT_REGEX "^{\"images\":3,\"malformed_names\":2,\"faces_found\":3,[^\n]*\"all\":{\"images\":3,\"faces_found\":3,\"accuracy\":0\\.666666[0-9]*,\"balanced_accuracy\":0\\.75,[^\n]*\"by_age\":{\"0-12\":{\"images\":0,\"faces_found\":0,\"accuracy\":null,\"balanced_accuracy\":null,\"accuracy_found\":null,\"balanced_accuracy_found\":null,\"mean_p_label_found\":null},\"13-19\":{\"images\":1,\"faces_found\":1,\"accuracy\":0\\.0,[^}]*},\"20-39\":{\"images\":2,\"faces_found\":2,\"accuracy\":1\\.0,")
 faceattr_cli_test(eval_utkface_text ARGS eval -m ${L}/withlnet/anet-int8.fam --utkface ${L}/utkface
-                  OUTPUT_REGEX "utkface: 7 images \\(2 files not named age_gender_race_datetime.jpg.chip.jpg, skipped\\)\nmodels [^\n]*withlnet/anet-int8.fam \\+ [^\n]*withlnet/lnet-int8.fam, backend [a-z]+\nfaces found  6 of 7 \\(0\\.8571\\)\n.*\nall +7 +6 +0\\.5714 +0\\.5833 +0\\.6667 +0\\.6667 +0\\.6552\nadults \\(>= 20\\) +5 +4 +0\\.8000 +0\\.8333 +1\\.0000 +1\\.0000 +0\\.9656\nage 0-12 +1 +1 +0\\.0000 .*\nage 60\\+ +2 +1 +0\\.5000 .*\nOthers +2 +1 +0\\.5000 +0\\.5000 +1\\.0000 ")
+                  OUTPUT_REGEX "utkface: 7 images \\(2 files not named age_gender_race_datetime.jpg.chip.jpg, skipped\\)\nsplit all: 7 of 7 chips [^\n]*\nmodels [^\n]*withlnet/anet-int8.fam \\+ [^\n]*withlnet/lnet-int8.fam, backend [a-z]+\nfaces found  6 of 7 \\(0\\.8571\\)\n.*\nall +7 +6 +0\\.5714 +\\[0\\.[0-9]+, 0\\.[0-9]+\\] +0\\.5833 +0\\.6667 +0\\.6667 +0\\.6552\nadults \\(>= 20\\) +5 +4 +0\\.8000 +\\[0\\.[0-9]+, 1\\.0000\\] +0\\.8333 +1\\.0000 +1\\.0000 +0\\.9656\nage 0-12 +1 +1 +0\\.0000 +\\[0\\.0000, 0\\.0000\\] .*\nage 60\\+ +2 +1 +0\\.5000 .*\nOthers +2 +1 +0\\.5000 +\\[0\\.0000, 1\\.0000\\] +0\\.5000 +1\\.0000 .*\nmale +4 +3 +0\\.5000 .*\nfemale +3 +3 +0\\.6667 .*\nadults Black +0 +0 +- +- .*worst cells \\(race x age band x sex\\): none has 10 or more images\nworst race among adults: Others, 0\\.5000 \\[0\\.0000, 1\\.0000\\] \\(2 images\\)\nchildren ")
 # The files not in the pattern are named on stderr (warnings), and the run still succeeds.
 add_test(NAME cli_eval_utkface_warnings
          COMMAND faceattr_cli eval -m ${M} --no-localize --utkface ${L}/utkface --json)
@@ -244,8 +266,10 @@ faceattr_cli_test(error_utkface_missing_dir ERROR ERROR_REGEX "UTKFace folder '.
                   ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/nodir)
 faceattr_cli_test(error_utkface_empty_dir ERROR ERROR_REGEX "no UTKFace images \\(age_gender_race_datetime.jpg.chip.jpg\\) in '.*utkface_empty'"
                   ARGS eval -m ${M} --lnet ${L}/lnet-tiny.fam --utkface ${L}/utkface_empty)
-faceattr_cli_test(error_utkface_with_split ERROR ERROR_REGEX "excludes"
-                  ARGS eval -m ${M} --utkface ${L}/utkface --split dev)
+faceattr_cli_test(error_utkface_bad_split ERROR ERROR_REGEX "--split: dev-set not in {all,dev,train}"
+                  ARGS eval -m ${M} --utkface ${L}/utkface --split dev-set)
+faceattr_cli_test(error_utkface_with_mtfl ERROR ERROR_REGEX "excludes"
+                  ARGS eval -m ${M} --utkface ${L}/utkface --mtfl ${L}/mtfl/training.txt)
 faceattr_cli_test(error_eval_no_mode ERROR ERROR_REGEX "needs --images DIR and --attrs FILE" ARGS eval -m ${M})
 faceattr_cli_test(error_real_scenes_with_scenes ERROR ERROR_REGEX "excludes"
                   ARGS eval -m ${M} --real-scenes ${L}/real --scenes 5)
@@ -364,9 +388,14 @@ foreach(mode consumer_shared consumer_static pkgconfig_shared pkgconfig_static)
     FIXTURES_REQUIRED "native_prefix;native_fixtures" TIMEOUT 300)
 endforeach()
 
-# Box matching and the canonical face box of the eval modes (native/cli/eval_match.h, face_box.h).
-add_executable(faceattr_cli_unit_tests native/eval_match_test.cpp unit/catch_main.cpp
-               ${PROJECT_SOURCE_DIR}/native/cli/eval_match.cpp ${PROJECT_SOURCE_DIR}/native/cli/face_box.cpp)
-target_include_directories(faceattr_cli_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/native/cli)
-target_link_libraries(faceattr_cli_unit_tests PRIVATE Catch2::Catch2)
+# Box matching and the canonical face box of the eval modes (native/cli/eval_match.h, face_box.h);
+# the statistics of the eval reports: bootstrap intervals, calibration, the UTKFace split and
+# groups, the CelebA slices (eval_bootstrap.h, eval_calibration.h, utkface_groups.h, celeba_slices.h).
+set(FACEATTR_CLI_SRC ${PROJECT_SOURCE_DIR}/native/cli)
+add_executable(faceattr_cli_unit_tests native/eval_match_test.cpp native/eval_stats_test.cpp unit/catch_main.cpp
+               ${FACEATTR_CLI_SRC}/eval_match.cpp ${FACEATTR_CLI_SRC}/face_box.cpp ${FACEATTR_CLI_SRC}/eval_metrics.cpp
+               ${FACEATTR_CLI_SRC}/eval_bootstrap.cpp ${FACEATTR_CLI_SRC}/eval_calibration.cpp
+               ${FACEATTR_CLI_SRC}/utkface_groups.cpp ${FACEATTR_CLI_SRC}/celeba_slices.cpp)
+target_include_directories(faceattr_cli_unit_tests PRIVATE ${FACEATTR_CLI_SRC})
+target_link_libraries(faceattr_cli_unit_tests PRIVATE Catch2::Catch2 nlohmann_json::nlohmann_json)
 catch_discover_tests(faceattr_cli_unit_tests TEST_PREFIX "cli_unit_" PROPERTIES TIMEOUT 60)

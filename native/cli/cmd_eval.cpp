@@ -1,7 +1,7 @@
 // faceattr eval --images DIR --attrs FILE [--limit N] [--json] [--html REPORT]
 //               [--scenes N [--objects DIR] [--seed S] [--save-scenes DIR]]
 // faceattr eval --real-scenes DIR | --mtfl FILE [--split all|dev|train] [--limit N] [--json]
-// faceattr eval --utkface DIR [--limit N] [--json]
+// faceattr eval --utkface DIR [--split all|dev|train] [--limit N] [--json]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -18,6 +18,7 @@
 #include "celeba_attrs.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "eval_attr_reports.h"
 #include "eval_attrs.h"
 #include "eval_metrics.h"
 #include "eval_run.h"
@@ -52,22 +53,25 @@ struct EvalOptions {
   std::string utkface;
 };
 
-void print_text(const EvalSummary& s, int64_t missing, const std::string& dir, const char* backend) {
+void print_text(const EvalSummary& s, const CalibrationReport& cal, int64_t missing, const std::string& dir,
+                const char* backend) {
   std::printf("evaluated %lld images", static_cast<long long>(s.n_images));
   if (missing > 0)
     std::printf(" (%lld listed images not in %s)", static_cast<long long>(missing), dir.c_str());
   std::printf(", %zu attributes, backend %s\n", s.names.size(), backend);
-  std::printf("mean accuracy           %.4f\n", s.mean_accuracy());
-  std::printf("mean balanced accuracy  %.4f\n\n", s.mean_balanced_accuracy());
-  std::printf("%-22s %9s %9s %10s\n", "attribute", "accuracy", "balanced", "positives");
+  std::printf("mean accuracy %.4f, mean balanced accuracy %.4f\n\n", s.mean_accuracy(),
+              s.mean_balanced_accuracy());
+  std::printf("%-22s %9s %9s %10s %7s %10s\n", "attribute", "accuracy", "balanced", "positives", "ECE",
+              "distinct p");
   for (size_t i = 0; i < s.names.size(); ++i) {
     const AttrCounts& c = s.counts[i];
     const double pos = c.total() ? static_cast<double>(c.tp + c.fn) / static_cast<double>(c.total()) : 0.0;
-    std::printf("%-22s %9.4f %9.4f %10.4f\n", s.names[i].c_str(), c.accuracy(), c.balanced_accuracy(), pos);
+    std::printf("%-22s %9.4f %9.4f %10.4f %7.4f %10lld\n", s.names[i].c_str(), c.accuracy(),
+                c.balanced_accuracy(), pos, cal.ece[i], static_cast<long long>(cal.distinct[i]));
   }
 }
 
-void print_json(const EvalSummary& s) {
+void print_json(const EvalSummary& s, const AttrReports& reports) {
   nlohmann::ordered_json per = nlohmann::ordered_json::object();
   for (size_t i = 0; i < s.names.size(); ++i) {
     per[s.names[i]] = {{"accuracy", s.counts[i].accuracy()},
@@ -77,6 +81,7 @@ void print_json(const EvalSummary& s) {
                               {"mean_accuracy", s.mean_accuracy()},
                               {"mean_balanced_accuracy", s.mean_balanced_accuracy()},
                               {"per_attribute", std::move(per)}};
+  add_reports_json(j, reports);
   print_json_line(j);
 }
 
@@ -87,7 +92,7 @@ void write_html(std::ofstream& out, const std::string& path, const std::string& 
 }
 
 int run_eval(const EvalOptions& o) {
-  if (!o.utkface.empty()) return run_utkface_eval({o.common, o.utkface, o.limit, o.json});
+  if (!o.utkface.empty()) return run_utkface_eval({o.common, o.utkface, o.split, o.limit, o.json});
   if (!o.real_scenes.empty() || !o.mtfl.empty()) {
     LocaliserEvalOptions lo{o.common, !o.real_scenes.empty() ? o.real_scenes : o.mtfl, o.split, o.limit,
                             o.json};
@@ -153,9 +158,14 @@ int run_eval(const EvalOptions& o) {
   }
 
   // predicted[i * na + k]: attribute k decided present on image rows[i] (with an LNet: its
-  // strongest face, or the centre crop when it finds none); centre[...]: the centre crop.
+  // strongest face, or the centre crop when it finds none), from probability prob[i * na + k];
+  // centre[...]: the centre crop.
   const size_t na = matches.size();
   std::vector<uint8_t> predicted(rows.size() * na), centre(has_lnet ? rows.size() * na : 0);
+  std::vector<float> prob(rows.size() * na);
+  auto keep_probs = [&](const float* p, size_t i) {
+    for (size_t k = 0; k < na; ++k) prob[i * na + k] = p[matches[k].model_index];
+  };
   std::vector<uint8_t> lnet_found(has_lnet ? rows.size() : 0);
   std::vector<std::unique_ptr<ImageDecoder>> decoders;
   for (size_t w = 0; w < sessions.size(); ++w) decoders.emplace_back(new ImageDecoder());
@@ -167,17 +177,20 @@ int run_eval(const EvalOptions& o) {
     std::vector<float> probs(model_names.size());
     predict_crop(s, img.view(), probs, "'" + path + "'");
     decide(probs.data(), matches, thresholds, &predicted[i * na]);
+    keep_probs(probs.data(), i);
     if (!has_lnet) return;
     std::copy(&predicted[i * na], &predicted[i * na] + na, &centre[i * na]);
     const std::vector<FoundFace> faces = predict_faces(s, img.view(), model_names.size(), "'" + path + "'");
     if (faces.empty()) return;  // counted as no face; the centre crop stands in
     lnet_found[i] = 1;
     decide(faces[0].probs.data(), matches, thresholds, &predicted[i * na]);
+    keep_probs(faces[0].probs.data(), i);
   });
 
   EvalSummary summary = make_summary(model_names, matches);
   for (size_t i = 0; i < rows.size(); ++i)
     add_decisions(summary, &predicted[i * na], table, rows[i], matches);
+  const AttrReports reports = make_attr_reports(prob, predicted, table, rows, matches);
 
   if (has_lnet) {
     EvalSummary centre_all = make_summary(model_names, matches), lnet_sub = centre_all,
@@ -208,23 +221,28 @@ int run_eval(const EvalOptions& o) {
                                  {"balanced_accuracy", summary.counts[k].balanced_accuracy()},
                                  {"centre_crop_accuracy", centre_all.counts[k].accuracy()}};
       j["per_attribute"] = std::move(per);
+      add_reports_json(j, reports);
       print_json_line(j);
     } else {
-      print_text(summary, missing, o.images_dir, sessions[0].backend_name());
+      print_text(summary, reports.calibration, missing, o.images_dir, sessions[0].backend_name());
       std::printf(
           "\nwith LNet %s: the strongest face's crop; on %lld of %lld images it found no face and the\n"
           "centre crop stands in (counted above)\n",
           models.lnet_path.c_str(), static_cast<long long>(no_face), static_cast<long long>(rows.size()));
       std::printf("mean accuracy, fixed centre crop      %.4f (balanced %.4f)\n", centre_all.mean_accuracy(),
                   centre_all.mean_balanced_accuracy());
-      std::printf("on the %lld images with a face found: LNet crop %.4f, centre crop %.4f\n",
-                  static_cast<long long>(lnet_sub.n_images), lnet_sub.mean_accuracy(),
-                  centre_sub.mean_accuracy());
+      std::printf(
+          "on the %lld images with a face found: LNet crop %.4f (balanced %.4f), centre crop %.4f "
+          "(balanced %.4f)\n",
+          static_cast<long long>(lnet_sub.n_images), lnet_sub.mean_accuracy(),
+          lnet_sub.mean_balanced_accuracy(), centre_sub.mean_accuracy(), centre_sub.mean_balanced_accuracy());
+      print_reports(reports);
     }
   } else if (o.json) {
-    print_json(summary);
+    print_json(summary, reports);
   } else {
-    print_text(summary, missing, o.images_dir, sessions[0].backend_name());
+    print_text(summary, reports.calibration, missing, o.images_dir, sessions[0].backend_name());
+    print_reports(reports);
   }
   if (!o.html.empty()) {
     const char* name = faceattr_session_model_metadata(sessions[0].get(), 0, "name");
@@ -260,11 +278,12 @@ Command add_eval_command(CLI::App& app) {
       "Images listed in the attribute file but absent from --images are skipped. Model attributes\n"
       "are matched to the file's columns by name. --threads is the number of worker sessions.\n"
       "--json prints {\"n_images\": N, \"mean_accuracy\": A, \"mean_balanced_accuracy\": B,\n"
-      "  \"per_attribute\": {\"Male\": {\"accuracy\": ..., \"balanced_accuracy\": ...}, ...}}\n"
+      "  \"per_attribute\": {\"Male\": {\"accuracy\": ..., \"balanced_accuracy\": ..., \"ece\": ...}, ...},\n"
+      "  \"calibration\": {...}, \"slices\": {...}} (calibration; Male x Young x Pale_Skin slices)\n"
       "The LNet beside the ANet model (lnet-int8.fam) is used unless --no-localize: the strongest face's\n"
       "crop (the centre crop when none is found), with the fixed centre crop reported beside it.\n"
       "--scenes N, --real-scenes DIR and --mtfl FILE measure localisation instead; --utkface DIR\n"
-      "measures Male by age band and race group on UTKFace chips (docs/cli.md).");
+      "measures Male by age band, race group and sex on UTKFace chips (docs/cli.md).");
   add_common_options(*sub, o->common, "Worker threads (one session each)");
   CLI::Option* images =
       sub->add_option("--images", o->images_dir, "Folder with the images named in the attribute file");
@@ -299,15 +318,15 @@ Command add_eval_command(CLI::App& app) {
       "--utkface", o->utkface,
       "Instead: faces found and Male accuracy by age band and race group on UTKFace chips in DIR "
       "(age_gender_race_datetime.jpg.chip.jpg); the localiser when there is one, else whole images");
-  CLI::Option* split =
-      sub->add_option("--split", o->split,
-                      "Images for --real-scenes / --mtfl: all; dev (real scenes: even image number; MTFL: "
-                      "every tenth line from the first) or train (the rest)")
-          ->check(CLI::IsMember({"all", "dev", "train"}))
-          ->capture_default_str();
+  sub->add_option("--split", o->split,
+                  "Images for --real-scenes / --mtfl / --utkface: all; dev (real scenes: even image number; "
+                  "MTFL: every tenth line from the first; UTKFace: DATETIME ending in 0, 1 or 2) or "
+                  "train (the rest)")
+      ->check(CLI::IsMember({"all", "dev", "train"}))
+      ->capture_default_str();
   for (CLI::Option* opt : {images, attrs}) opt->excludes(real)->excludes(mtfl)->excludes(utk);
   real->excludes(mtfl);
-  utk->excludes(real)->excludes(mtfl)->excludes(split);
+  utk->excludes(real)->excludes(mtfl);
   for (const char* name : {"--scenes", "--html", "--objects", "--objects-split", "--seed", "--save-scenes"})
     sub->get_option(name)->excludes(real)->excludes(mtfl)->excludes(utk);
   return {sub, [o] { return run_eval(*o); }};

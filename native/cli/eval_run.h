@@ -118,14 +118,16 @@ int run_explain_peaks(const LocaliserEvalOptions& o);
 // Options of `faceattr eval --utkface DIR`.
 struct UtkfaceEvalOptions {
   CommonOptions common;
-  std::string dir;    // the chips, age_gender_race_datetime.jpg.chip.jpg
-  int64_t limit = 0;  // > 0: the first N chips, name order
+  std::string dir;            // the chips, age_gender_race_datetime.jpg.chip.jpg
+  std::string split = "all";  // all | dev | train (utkface_groups.h: utkface_is_dev)
+  int64_t limit = 0;          // > 0: the first N chips of the split, name order
   bool json = false;
 };
 
 // `faceattr eval --utkface DIR`: faces found and Male accuracy on UTKFace chips, overall, for
-// adults, by age band and by race group; runs with the session's defaults (the localiser when
-// there is one, else the whole image as the face).
+// adults, by age band, race group and sex, per race x age band x sex cell, with bootstrap
+// intervals, the worst groups and the children's confidence; runs with the session's defaults
+// (the localiser when there is one, else the whole image as the face).
 int run_utkface_eval(const UtkfaceEvalOptions& o);
 
 // Faces smaller than this (box height, px) are not counted by the localiser modes.

@@ -117,8 +117,8 @@ void check_close(const json& got, const json& want, const std::string& what) {
 void check_eval(const std::string& out_path, const std::string& exp_path) {
   const json got = json::parse(read_text(out_path));
   const json exp = json::parse(read_text(exp_path));
-  check(keys_of(got) ==
-            std::set<std::string>{"n_images", "mean_accuracy", "mean_balanced_accuracy", "per_attribute"},
+  check(keys_of(got) == std::set<std::string>{"n_images", "mean_accuracy", "mean_balanced_accuracy",
+                                              "per_attribute", "calibration", "slices"},
         "eval keys");
   check(got["n_images"] == exp["n_images"],
         "n_images = " + got["n_images"].dump() + ", want " + exp["n_images"].dump());
@@ -131,9 +131,47 @@ void check_eval(const std::string& out_path, const std::string& exp_path) {
       continue;
     }
     const json& g = got["per_attribute"][it.key()];
-    check(keys_of(g) == std::set<std::string>{"accuracy", "balanced_accuracy"}, it.key() + " keys");
+    check(keys_of(g) == std::set<std::string>{"accuracy", "balanced_accuracy", "ece", "distinct_p"},
+          it.key() + " keys");
     check_close(g["accuracy"], it.value()["accuracy"], it.key() + ".accuracy");
     check_close(g["balanced_accuracy"], it.value()["balanced_accuracy"], it.key() + ".balanced_accuracy");
+    // The brightness model's p is within 1e-4 of 0 or 1: ECE = 1 - accuracy to that precision.
+    check(std::fabs(g["ece"].get<double>() - it.value()["ece"].get<double>()) < 1e-3,
+          it.key() + ".ece = " + g["ece"].dump() + ", want about " + it.value()["ece"].dump());
+    check(g["distinct_p"] == it.value()["distinct_p"], it.key() + ".distinct_p = " + g["distinct_p"].dump());
+  }
+  const json& cal = got["calibration"];
+  check(cal["bins"] == 15, "calibration.bins = 15");
+  double ece_sum = 0;
+  for (const auto& [name, a] : got["per_attribute"].items()) ece_sum += a["ece"].get<double>();
+  check(std::fabs(cal["mean_ece"].get<double>() - ece_sum / double(got["per_attribute"].size())) < 1e-9,
+        "calibration.mean_ece: the mean of the attributes' ECE");
+  check(cal["distinct_p_min"].is_number_integer() && cal["distinct_p_median"].is_number(),
+        "calibration.distinct_p_min, distinct_p_median");
+  // Slices: the expected counts and means; every interval holds its estimate.
+  const json& sl = got["slices"];
+  check(sl["by"] == json::array({"Male", "Young", "Pale_Skin"}), "slices.by");
+  check(sl["bootstrap"]["resamples"] == 1000, "slices.bootstrap.resamples = 1000");
+  check(sl["slices"].size() == 8 && exp["slices"].size() == 8, "8 slices");
+  for (size_t s = 0; s < 8 && s < sl["slices"].size(); ++s) {
+    const json& g = sl["slices"][s];
+    const json& e = exp["slices"][s];
+    const std::string at = "slices[" + std::to_string(s) + "] ";
+    check(g["Male"] == ((s & 4) != 0) && g["Young"] == ((s & 2) != 0) && g["Pale_Skin"] == ((s & 1) != 0),
+          at + "labels");
+    check(g["n"] == e["n"], at + "n = " + g["n"].dump() + ", want " + e["n"].dump());
+    if (e["n"] == 0) {
+      check(g["mean_accuracy"].is_null() && g["mean_accuracy_ci95"].is_null(), at + "empty: null");
+      continue;
+    }
+    for (const char* k : {"mean_accuracy", "mean_balanced_accuracy"}) {
+      check_close(g[k], e[k], at + k);
+      const json& ci = g[std::string(k) + "_ci95"];
+      check(ci.size() == 2 && ci[0].get<double>() <= g[k].get<double>() + 1e-12 &&
+                g[k].get<double>() <= ci[1].get<double>() + 1e-12,
+            at + k + "_ci95 holds the estimate");
+      if (e["n"] == 1) check(ci[0] == g[k] && ci[1] == g[k], at + k + "_ci95: one image, no spread");
+    }
   }
 }
 

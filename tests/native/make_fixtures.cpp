@@ -231,44 +231,78 @@ struct CelebaImage {
   bool png_content;  // a PNG stored under a .jpg name: the decoder sniffs bytes
 };
 
+struct Counts {
+  long tp = 0, tn = 0, fp = 0, fn = 0;
+
+  void add(bool p, bool t) { (t ? (p ? tp : fn) : (p ? fp : tn)) += 1; }
+  double accuracy() const { return double(tp + tn) / double(tp + tn + fp + fn); }
+  double balanced() const {
+    const long pos = tp + fn, neg = tn + fp;
+    if (pos == 0) return double(tn) / double(neg);
+    if (neg == 0) return double(tp) / double(pos);
+    return 0.5 * (double(tp) / double(pos) + double(tn) / double(neg));
+  }
+};
+
+size_t attr_index(const std::string& name) {
+  for (size_t a = 0; a < kCelebaNames.size(); ++a)
+    if (kCelebaNames[a] == name) return a;
+  throw std::runtime_error("no attribute " + name);
+}
+
+// `eval --json` on the rows that exist (the first `limit` of them when > 0). The brightness
+// ANet's p is within 1e-4 of 0 or 1, so each attribute's ECE is 1 - accuracy to that precision,
+// and it gives one value per attribute and image colour ("distinct_p"). "slices": per slice of
+// the labels Male x Young x Pale_Skin (index male * 4 + young * 2 + pale), the image count and
+// the two means over attributes.
 json expected_eval(const std::vector<CelebaImage>& rows, size_t limit) {
-  struct Counts {
-    long tp = 0, tn = 0, fp = 0, fn = 0;
-  };
   std::vector<Counts> counts(kCelebaNames.size());
+  std::vector<std::vector<Counts>> slices(8, std::vector<Counts>(kCelebaNames.size()));
+  std::vector<long> slice_n(8);
+  const size_t male = attr_index("Male"), young = attr_index("Young"), pale = attr_index("Pale_Skin");
   long n = 0;
+  bool any_white = false, any_black = false;
   for (size_t r = 0; r < rows.size() && (limit == 0 || static_cast<size_t>(n) < limit); ++r) {
     if (!rows[r].exists) continue;
     ++n;
+    (rows[r].white ? any_white : any_black) = true;
+    const size_t s =
+        (label_of(r, male) > 0 ? 4 : 0) + (label_of(r, young) > 0 ? 2 : 0) + (label_of(r, pale) > 0 ? 1 : 0);
+    ++slice_n[s];
     for (size_t a = 0; a < kCelebaNames.size(); ++a) {
       const bool p = predicted_present(rows[r].white, a), t = label_of(r, a) > 0;
-      Counts& c = counts[a];
-      (t ? (p ? c.tp : c.fn) : (p ? c.fp : c.tn)) += 1;
+      counts[a].add(p, t);
+      slices[s][a].add(p, t);
     }
   }
   json per = json::object();
   double sum_acc = 0, sum_bal = 0;
   for (size_t a = 0; a < kCelebaNames.size(); ++a) {
-    const Counts& c = counts[a];
-    const double acc = double(c.tp + c.tn) / double(n);
-    const long pos = c.tp + c.fn, neg = c.tn + c.fp;
-    double bal;
-    if (pos == 0) {
-      bal = double(c.tn) / double(neg);
-    } else if (neg == 0) {
-      bal = double(c.tp) / double(pos);
-    } else {
-      bal = 0.5 * (double(c.tp) / double(pos) + double(c.tn) / double(neg));
-    }
-    per[kCelebaNames[a]] = {{"accuracy", acc}, {"balanced_accuracy", bal}};
+    const double acc = counts[a].accuracy(), bal = counts[a].balanced();
+    per[kCelebaNames[a]] = {{"accuracy", acc},
+                            {"balanced_accuracy", bal},
+                            {"ece", 1.0 - acc},
+                            {"distinct_p", int(any_white) + int(any_black)}};
     sum_acc += acc;
     sum_bal += bal;
+  }
+  json slice_list = json::array();
+  for (size_t s = 0; s < 8; ++s) {
+    json e = {{"n", slice_n[s]}};
+    if (slice_n[s] > 0) {
+      double acc = 0, bal = 0;
+      for (const Counts& c : slices[s]) acc += c.accuracy(), bal += c.balanced();
+      e["mean_accuracy"] = acc / double(kCelebaNames.size());
+      e["mean_balanced_accuracy"] = bal / double(kCelebaNames.size());
+    }
+    slice_list.push_back(e);
   }
   const double na = static_cast<double>(kCelebaNames.size());
   return {{"n_images", n},
           {"mean_accuracy", sum_acc / na},
           {"mean_balanced_accuracy", sum_bal / na},
-          {"per_attribute", per}};
+          {"per_attribute", per},
+          {"slices", slice_list}};
 }
 
 void make_celeba(const fs::path& dir) {
