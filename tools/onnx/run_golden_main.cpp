@@ -3,7 +3,10 @@
 // in the <model>.golden.json format the trainer uses, so ONNX Runtime can be
 // compared against the SDK (tests/onnx/ort_parity.mjs).
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
@@ -19,7 +22,10 @@ namespace mf = faceattr::modelfile;
 
 // One least-significant bit of the last int8 tensor, in output (probability)
 // units: the final Dequantize's scale, or scale / 4 (the sigmoid's largest
-// slope) when an f32 Sigmoid follows. 0 for an all-f32 output path.
+// slope) when an f32 Sigmoid follows. When an f32 FullyConnected reads the
+// dequantised int8 tensor (an int8 ANet's classifier), one step of one of its
+// inputs moves an output by at most scale * max |weight|. 0 for an all-f32
+// output path.
 double output_lsb(const mf::ModelDef& m) {
   auto producer = [&](int t) -> const mf::NodeDef* {
     for (const auto& n : m.nodes)
@@ -35,6 +41,18 @@ double output_lsb(const mf::ModelDef& m) {
     n = producer(t);
   }
   if (m.tensors[t].dtype == mf::DType::I8) return m.tensors[t].scales.at(0) * slope;
+  if (n && n->op == mf::Op::FullyConnected && m.tensors[t].dtype == mf::DType::F32) {
+    const mf::TensorDef& w = m.tensors[n->inputs.at(1)];
+    const mf::NodeDef* d = producer(n->inputs.at(0));
+    if (!d || d->op != mf::Op::Dequantize || w.dtype != mf::DType::F32) return 0.0;
+    float w_max = 0.0f;
+    for (size_t i = 0; i + sizeof(float) <= w.data.size(); i += sizeof(float)) {
+      float v;
+      std::memcpy(&v, w.data.data() + i, sizeof v);
+      w_max = std::max(w_max, std::fabs(v));
+    }
+    return m.tensors[d->inputs.at(0)].scales.at(0) * w_max * slope;
+  }
   if (n && n->op == mf::Op::Dequantize) return m.tensors[n->inputs.at(0)].scales.at(0) * slope;
   return 0.0;
 }

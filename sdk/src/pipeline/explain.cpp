@@ -97,7 +97,10 @@ void Explainer::plan(const model::Model& m, int slots) {
   const model::Node& fc = m.nodes[static_cast<size_t>(node)];
   if (fc.act != model::Act::None)
     return refuse("the FullyConnected node '" + fc.name + "' has an activation");
-  const int gap = producer(m, fc.inputs[0]);
+  int gap = producer(m, fc.inputs[0]);
+  // An int8 network may dequantise the pooled features for an f32 classifier.
+  const bool dequantised = gap >= 0 && m.nodes[static_cast<size_t>(gap)].op == Op::Dequantize;
+  if (dequantised) gap = producer(m, m.nodes[static_cast<size_t>(gap)].inputs[0]);
   if (gap < 0 || m.nodes[static_cast<size_t>(gap)].op != Op::GlobalAvgPool)
     return refuse("the input of FullyConnected '" + fc.name + "' is not a GlobalAvgPool output");
   const model::Node& gn = m.nodes[static_cast<size_t>(gap)];
@@ -107,9 +110,11 @@ void Explainer::plan(const model::Model& m, int slots) {
   const model::Tensor& Y = m.tensors[static_cast<size_t>(fc.output)];
   if (F.shape.size() != 4 || F.shape[0] != 1) return refuse("the pooled feature map is not [1, H, W, C]");
   const bool int8 = F.dtype == DType::I8;
+  const bool w_int8 = W.dtype == DType::I8;  // else f32 (after a Dequantize when the features are int8)
   const bool consistent =
-      int8 ? per_tensor_i8(F) && per_tensor_i8(G) && W.dtype == DType::I8 && !W.scales.empty()
-           : F.dtype == DType::F32 && G.dtype == DType::F32 && W.dtype == DType::F32;
+      int8 ? per_tensor_i8(F) && per_tensor_i8(G) &&
+                 (dequantised ? W.dtype == DType::F32 : w_int8 && !W.scales.empty())
+           : !dequantised && F.dtype == DType::F32 && G.dtype == DType::F32 && W.dtype == DType::F32;
   if (!consistent || !(Y.dtype == DType::F32 || per_tensor_i8(Y)))
     return refuse("its tensors mix f32 and int8, or an int8 one is not quantised per tensor");
   const int C = F.shape[3];
@@ -139,9 +144,9 @@ void Explainer::plan(const model::Model& m, int slots) {
   bias_.assign(static_cast<size_t>(n_attr_), 0.0f);
   const int b = fc.inputs.size() > 2 ? fc.inputs[2] : -1;
   for (size_t a = 0; a < static_cast<size_t>(n_attr_); ++a) {
-    const float ws = int8 ? W.scales[W.scales.size() == 1 ? 0 : a] : 1.0f;
-    const int32_t wz = int8 ? W.zero_points[W.scales.size() == 1 ? 0 : a] : 0;
-    for (size_t c = 0; c < nc; ++c) weights_[a * nc + c] = real_of(W.data, int8, a * nc + c, ws, wz);
+    const float ws = w_int8 ? W.scales[W.scales.size() == 1 ? 0 : a] : 1.0f;
+    const int32_t wz = w_int8 ? W.zero_points[W.scales.size() == 1 ? 0 : a] : 0;
+    for (size_t c = 0; c < nc; ++c) weights_[a * nc + c] = real_of(W.data, w_int8, a * nc + c, ws, wz);
     if (b < 0) continue;
     const model::Tensor& B = m.tensors[static_cast<size_t>(b)];
     if (B.dtype == DType::I32) {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <stdexcept>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "util/text_file.h"
 
@@ -59,25 +59,28 @@ std::unordered_map<std::string, int> read_celeba_identity(const std::string& pat
   return read_name_int(path);
 }
 
-CelebaSet load_celeba(const std::string& anno_dir, const std::string& image_dir) {
+CelebaSet load_celeba(const std::string& anno_dir, const std::vector<std::string>& image_dirs) {
   auto attrs = read_celeba_attributes(resolve_plain_or_gz(anno_dir + "/list_attr_celeba.txt"));
   auto part = read_celeba_partition(resolve_plain_or_gz(anno_dir + "/list_eval_partition.txt"));
   auto ident = read_celeba_identity(resolve_plain_or_gz(anno_dir + "/identity_CelebA.txt"));
-  if (!std::filesystem::is_directory(image_dir))
-    throw std::runtime_error("image folder not found: " + image_dir);
-  std::unordered_set<std::string> present;
-  for (const auto& e : std::filesystem::directory_iterator(image_dir))
-    if (e.is_regular_file()) present.insert(e.path().filename().string());
+  std::unordered_map<std::string, std::string> present;  // file name -> its folder
+  for (const std::string& image_dir : image_dirs) {
+    if (!std::filesystem::is_directory(image_dir))
+      throw std::runtime_error("image folder not found: " + image_dir);
+    for (const auto& e : std::filesystem::directory_iterator(image_dir))
+      if (e.is_regular_file()) present.emplace(e.path().filename().string(), image_dir);
+  }
   CelebaSet s;
   s.attribute_names = attrs.names;
   for (auto& [file, vals] : attrs.rows) {
-    if (!present.count(file)) {
+    auto where = present.find(file);
+    if (where == present.end()) {
       ++s.rows_without_image;
       continue;
     }
     CelebaImage im;
     im.file = file;
-    im.path = image_dir + "/" + file;
+    im.path = where->second + "/" + file;
     auto p = part.find(file);
     im.partition = p == part.end() ? 0 : p->second;
     auto id = ident.find(file);

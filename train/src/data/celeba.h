@@ -36,7 +36,11 @@ struct CelebaSet {
   size_t rows_without_image = 0;
 };
 
-// anno_dir holds the three annotation files (plain or .gz); image_dir the JPEGs.
-CelebaSet load_celeba(const std::string& anno_dir, const std::string& image_dir);
+// anno_dir holds the three annotation files (plain or .gz); image_dirs the JPEGs (an
+// image present in several folders is taken from the first).
+CelebaSet load_celeba(const std::string& anno_dir, const std::vector<std::string>& image_dirs);
+inline CelebaSet load_celeba(const std::string& anno_dir, const std::string& image_dir) {
+  return load_celeba(anno_dir, std::vector<std::string>{image_dir});
+}
 
 }  // namespace faceattr::train

@@ -1,9 +1,11 @@
 #include "engine/evaluate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "data/loader.h"
+#include "stages/concepts_math.h"
 
 namespace faceattr::train {
 
@@ -93,6 +95,127 @@ std::vector<double> cross_calibrated_accuracy(const torch::Tensor& probs, const 
   for (size_t i = 0; i < out.size(); ++i)
     out[i] = (a1[i] * static_cast<double>(N - h) + a2[i] * static_cast<double>(h)) / static_cast<double>(N);
   return out;
+}
+
+std::vector<double> attribute_balanced_accuracy(const torch::Tensor& probs, const torch::Tensor& targets,
+                                                const std::vector<float>& thr) {
+  const int64_t A = probs.size(1);
+  auto pred = probs.ge(torch::tensor(thr).view({1, A})).to(torch::kFloat64);
+  auto y = targets.to(torch::kFloat64);
+  auto pos = y.sum(0), neg = (1 - y).sum(0);
+  auto tp = (pred * y).sum(0), tn = ((1 - pred) * (1 - y)).sum(0);
+  std::vector<double> out(static_cast<size_t>(A));
+  for (int64_t a = 0; a < A; ++a) {
+    const double np = pos[a].item<double>(), nn = neg[a].item<double>();
+    const double tpr = np > 0 ? tp[a].item<double>() / np : -1, tnr = nn > 0 ? tn[a].item<double>() / nn : -1;
+    out[static_cast<size_t>(a)] = tpr < 0 ? tnr : tnr < 0 ? tpr : 0.5 * (tpr + tnr);
+  }
+  return out;
+}
+
+std::vector<float> balanced_thresholds(const torch::Tensor& probs, const torch::Tensor& targets) {
+  const int64_t N = probs.size(0), A = probs.size(1);
+  auto p = probs.to(torch::kFloat32).contiguous();
+  auto y = targets.to(torch::kFloat32).contiguous();
+  std::vector<float> thr(static_cast<size_t>(A), 0.5f);
+  for (int64_t a = 0; a < A; ++a) {
+    std::vector<std::pair<float, float>> v(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) v[i] = {p[i][a].item<float>(), y[i][a].item<float>()};
+    std::sort(v.begin(), v.end());
+    double pos = 0;
+    for (auto& e : v) pos += e.second > 0.5f;
+    const double neg = static_cast<double>(N) - pos;
+    if (pos == 0 || neg == 0) continue;  // no error rate to balance: keep 0.5
+    // Cut before v[k]: rows 0..k-1 decided negative. FNR = positives below / pos,
+    // FPR = negatives at or above / neg.
+    double pos_below = 0, neg_below = 0, best = 2;
+    size_t k = 0;
+    while (k <= v.size()) {
+      const double gap = std::abs(pos_below / pos - (neg - neg_below) / neg);
+      if (gap < best) {
+        best = gap;
+        thr[static_cast<size_t>(a)] = k == 0          ? v[0].first
+                                      : k == v.size() ? std::nextafter(v[k - 1].first, 2.0f)
+                                                      : 0.5f * (v[k - 1].first + v[k].first);
+      }
+      if (k == v.size()) break;
+      size_t j = k;
+      while (j < v.size() && v[j].first == v[k].first) {
+        (v[j].second > 0.5f ? pos_below : neg_below) += 1;
+        ++j;
+      }
+      k = j;
+    }
+  }
+  return thr;
+}
+
+std::vector<double> cross_balanced_accuracy(const torch::Tensor& probs, const torch::Tensor& targets) {
+  const int64_t N = probs.size(0), h = N / 2;
+  auto p1 = probs.slice(0, 0, h), p2 = probs.slice(0, h, N);
+  auto y1 = targets.slice(0, 0, h), y2 = targets.slice(0, h, N);
+  auto a1 = attribute_balanced_accuracy(p2, y2, balanced_thresholds(p1, y1));
+  auto a2 = attribute_balanced_accuracy(p1, y1, balanced_thresholds(p2, y2));
+  std::vector<double> out(a1.size());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = (a1[i] * static_cast<double>(N - h) + a2[i] * static_cast<double>(h)) / static_cast<double>(N);
+  return out;
+}
+
+std::vector<double> expected_calibration_error(const torch::Tensor& probs, const torch::Tensor& targets,
+                                               int bins) {
+  const int64_t N = probs.size(0), A = probs.size(1);
+  auto p = probs.to(torch::kFloat64).contiguous();
+  auto y = targets.to(torch::kFloat64).contiguous();
+  const double* pp = p.data_ptr<double>();
+  const double* yy = y.data_ptr<double>();
+  std::vector<double> out(static_cast<size_t>(A), 0.0);
+  for (int64_t a = 0; a < A; ++a) {
+    std::vector<double> n(static_cast<size_t>(bins)), sp(n.size()), sy(n.size());
+    for (int64_t i = 0; i < N; ++i) {
+      const double v = pp[i * A + a];
+      const size_t b = static_cast<size_t>(std::clamp(static_cast<int>(v * bins), 0, bins - 1));
+      n[b] += 1, sp[b] += v, sy[b] += yy[i * A + a];
+    }
+    double e = 0;
+    for (size_t b = 0; b < n.size(); ++b)
+      if (n[b] > 0) e += n[b] / static_cast<double>(N) * std::abs(sp[b] / n[b] - sy[b] / n[b]);
+    out[static_cast<size_t>(a)] = e;
+  }
+  return out;
+}
+
+torch::Tensor PlattScaling::apply(const torch::Tensor& logits) const {
+  const int64_t A = logits.size(1);
+  return logits * torch::tensor(scale).view({1, A}) + torch::tensor(shift).view({1, A});
+}
+
+PlattScaling fit_platt(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const int64_t A = logits.size(1);
+  std::vector<std::vector<int>> supports(static_cast<size_t>(A));
+  for (int64_t a = 0; a < A; ++a) supports[static_cast<size_t>(a)] = {static_cast<int>(a)};
+  const concepts::SparseHead h =
+      concepts::refit(logits.to(torch::kFloat32), targets.to(torch::kFloat32), supports);
+  PlattScaling ps;
+  ps.scale.assign(static_cast<size_t>(A), 1.0f);
+  ps.shift.assign(static_cast<size_t>(A), 0.0f);
+  for (int64_t a = 0; a < A; ++a) {
+    const float w = h.weight[a][a].item<float>(), b = h.bias[a].item<float>();
+    if (w > 1e-3f && std::isfinite(w) && std::isfinite(b))
+      ps.scale[static_cast<size_t>(a)] = w, ps.shift[static_cast<size_t>(a)] = b;
+  }
+  return ps;
+}
+
+double cross_platt_ece(const torch::Tensor& logits, const torch::Tensor& targets, double* before) {
+  const int64_t N = logits.size(0), h = N / 2;
+  auto z1 = logits.slice(0, 0, h), z2 = logits.slice(0, h, N);
+  auto y1 = targets.slice(0, 0, h), y2 = targets.slice(0, h, N);
+  const double w1 = static_cast<double>(h) / static_cast<double>(N);
+  const double e2 = mean_of(expected_calibration_error(torch::sigmoid(fit_platt(z1, y1).apply(z2)), y2));
+  const double e1 = mean_of(expected_calibration_error(torch::sigmoid(fit_platt(z2, y2).apply(z1)), y1));
+  if (before) *before = mean_of(expected_calibration_error(torch::sigmoid(logits), targets));
+  return w1 * e1 + (1 - w1) * e2;
 }
 
 }  // namespace faceattr::train

@@ -7,6 +7,9 @@ namespace faceattr::train {
   X(data_root)            \
   X(celeba_anno)          \
   X(celeba_images)        \
+  X(celeba_extra_images)  \
+  X(celeba_max_partition) \
+  X(utkface_dir)          \
   X(lfw_dir)              \
   X(objects_dir)          \
   X(val_identity_mod)     \
@@ -153,6 +156,8 @@ void resolve_paths(Options& o) {
   if (o.data_root.empty()) o.data_root = FACEATTR_DEFAULT_DATA_DIR;
   if (o.celeba_anno.empty()) o.celeba_anno = o.data_root + "/celeba/anno";
   if (o.celeba_images.empty()) o.celeba_images = o.data_root + "/celeba/img_align_89x109";
+  if (o.celeba_extra_images == "auto") o.celeba_extra_images = o.data_root + "/celeba/img_align_89x109_extra";
+  if (o.utkface_dir == "auto") o.utkface_dir = o.data_root + "/utkface";
   if (o.lfw_dir.empty()) o.lfw_dir = o.data_root + "/lfw";
   if (o.objects_dir.empty()) o.objects_dir = o.data_root + "/objects";
 }

@@ -17,6 +17,15 @@ struct Options {
   int val_identity_mod = 10;  // identities with id % mod == 0 form the validation split
   int max_images = 0;         // >0: use only the first N CelebA images (smoke tests)
   int lfw_min_images = 2;
+  // CelebA aligned images beyond `celeba_images`: "" none, "auto" the data's
+  // celeba/img_align_89x109_extra, else a folder. Attribute training uses official
+  // partitions 0..celeba_max_partition (0 train; 1 adds the official val split, whose
+  // people are disjoint from the test split's).
+  std::string celeba_extra_images;
+  int celeba_max_partition = 0;
+  // UTKFace chips of the train split in joint fine-tuning (Male; Young from the age),
+  // each head trained only on the labels its source has: "" off, "auto" the data's utkface/.
+  std::string utkface_dir;
 
   // Run.
   std::string run_dir = "runs/anet";

@@ -1,5 +1,6 @@
 #include "engine/splits.h"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -18,12 +19,15 @@ FaceFrame lfw_face_frame() {
 }
 
 AttributeSplits make_attribute_splits(const Options& o) {
-  CelebaSet cs = load_celeba(o.celeba_anno, o.celeba_images);
+  std::vector<std::string> folders{o.celeba_images};
+  if (!o.celeba_extra_images.empty()) folders.push_back(o.celeba_extra_images);
+  CelebaSet cs = load_celeba(o.celeba_anno, folders);
   AttributeSplits s;
   s.attribute_names = cs.attribute_names;
   int used = 0;
+  const int max_partition = std::clamp(o.celeba_max_partition, 0, 1);  // the test split's people stay unseen
   for (auto& im : cs.images) {
-    if (im.partition != 0) continue;  // train partition only: val/test people stay unseen
+    if (im.partition > max_partition) continue;
     if (o.max_images > 0 && used >= o.max_images) break;
     ++used;
     Sample smp;

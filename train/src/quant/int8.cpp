@@ -150,11 +150,10 @@ QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const Ra
                   int weight_qmax) {
   if (r.batches == 0 || r.lo.size() != f.convs.size() + 2)
     throw std::runtime_error("quantize_net: no calibration");
-  auto range = [&](size_t i) { return qparams_from_range(r.lo[i] / r.batches, r.hi[i] / r.batches); };
   QNet q = quantize_convs(f.convs, input_lo, input_hi, r, weight_qmax);
   q.pooled = q.convs.empty() ? q.input : q.convs.back().out;  // the pool keeps its input's quantisation
-  q.fc = quantize_layer(f.fc_weight, f.fc_bias, q.pooled, range(f.convs.size() + 1), weight_qmax);
-  q.fc.relu = false;
+  q.fc_weight = f.fc_weight.detach().to(torch::kFloat32).contiguous();
+  q.fc_bias = f.fc_bias.detach().to(torch::kFloat32).contiguous();
   return q;
 }
 
@@ -195,11 +194,10 @@ torch::Tensor QNet::logits(const torch::Tensor& x) const {
   auto pooled_q =
       (round_half_away(sum * full_f32(sum, mult)) + full_f32(sum, static_cast<float>(pooled.zero_point)))
           .clamp(-128, 127);
-  auto acc = torch::addmm(fc.bias_q.to(torch::kFloat64), (pooled_q - pooled.zero_point).to(torch::kFloat64),
-                          fc.wq.to(torch::kFloat64).t());
-  auto lq = requantize(acc, fc, 1);
-  // Dequantize: scale * float(q - zp).
-  return full_f32(lq, fc.out.scale) * (lq - full_f32(lq, static_cast<float>(fc.out.zero_point)));
+  // Dequantize (scale * float(q - zp)), then the f32 classifier.
+  auto feats = full_f32(pooled_q, pooled.scale) *
+               (pooled_q - full_f32(pooled_q, static_cast<float>(pooled.zero_point)));
+  return torch::addmm(fc_bias, feats, fc_weight.t());
 }
 
 }  // namespace faceattr::train

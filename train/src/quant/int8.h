@@ -34,8 +34,10 @@ struct QNet {
   QParams input;
   std::vector<QLayer> convs;
   QParams pooled;  // global average pool output (= last conv output)
-  QLayer fc;       // output: quantised logits
-  // Emulated int8 network: normalised input [N,3,H,W] -> dequantised logits.
+  // The classifier runs in f32 on the dequantised pooled features, so the logits (and
+  // the probabilities) are not rounded to int8 steps: [A, F] and [A].
+  torch::Tensor fc_weight, fc_bias;
+  // Emulated int8 network: normalised input [N,3,H,W] -> f32 logits.
   torch::Tensor logits(const torch::Tensor& x) const;
 };
 
@@ -64,7 +66,8 @@ QParams qparams_from_range(double lo, double hi);
 torch::Tensor quantize_emul(const torch::Tensor& x, const QParams& q);
 
 // Builds the int8 network. `input_lo/hi` is the range of normalised pixels;
-// `ranges` holds one entry per conv output, the pooled features and the logits.
+// `ranges` holds one entry per conv output, the pooled features and the logits (unused:
+// the classifier stays f32).
 // `weight_qmax`: the weights' largest magnitude (127 for 8 bits, 64 for 7).
 QNet quantize_net(const FoldedNet& f, double input_lo, double input_hi, const RangeObserver& ranges,
                   int weight_qmax = 127);

@@ -19,11 +19,12 @@ struct ModelInfo {
   InputSpec input;
   std::vector<std::string> attribute_names;
   std::vector<float> thresholds;
+  std::vector<float> balanced_thresholds;  // ANet: equal-error-rate thresholds (optional)
   std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 modelfile::ModelDef build_fp32_model(const FoldedNet& f, const ModelInfo& info);
-// Quantize at the input, int8 convs/pool/fc, Dequantize before the final Sigmoid.
+// Quantize at the input, int8 convs and pool, Dequantize, then the f32 classifier and Sigmoid.
 modelfile::ModelDef build_int8_model(const QNet& q, const ModelInfo& info);
 
 // Fully convolutional (LNet): convs, then a Sigmoid over the last conv's map

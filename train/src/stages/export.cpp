@@ -1,5 +1,6 @@
 // Thresholds (d), BN folding, int8 post-training quantisation, .fam export,
 // golden files and the SDK cross-check (6).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -118,11 +119,31 @@ void run_export(const Options& o) {
                  scale);
     if (fold_diff > 1e-5 * scale) throw std::runtime_error("BN folding changed the features");
   }
+  // Probabilities that mean what they say: Platt scaling per attribute, folded into the
+  // classifier (the weighted training loss shifts every head's operating point).
+  double ece_before = 0;
+  const double ece_after = cross_platt_ece(logits32, y_val, &ece_before);
+  const PlattScaling platt = fit_platt(logits32, y_val);
+  {
+    auto sc = torch::tensor(platt.scale), sh = torch::tensor(platt.shift);
+    folded.fc_weight = folded.fc_weight * sc.view({A, 1});
+    folded.fc_bias = folded.fc_bias * sc + sh;
+    logits32 = platt.apply(logits32);
+  }
+  std::fprintf(
+      stderr,
+      "[export] calibration (Platt scaling per attribute): mean ECE %.4f before, %.4f after (2-fold)\n",
+      ece_before, ece_after);
   auto probs32 = torch::sigmoid(logits32);
   auto thr32 = calibrate_thresholds(probs32, y_val);
+  auto bal_thr32 = balanced_thresholds(probs32, y_val);
   auto acc32 = cross_calibrated_accuracy(probs32, y_val);
-  std::fprintf(stderr, "[export] fp32 validation accuracy %.4f (thresholds cross-calibrated), %.4f at 0.5\n",
-               mean_of(acc32), mean_of(attribute_accuracy(probs32, y_val, std::vector<float>(A, 0.5f))));
+  auto bacc32 = cross_balanced_accuracy(probs32, y_val);
+  std::fprintf(stderr,
+               "[export] fp32 validation accuracy %.4f (thresholds cross-calibrated), %.4f at 0.5; balanced "
+               "accuracy %.4f at the accuracy thresholds, %.4f at equal-error-rate thresholds\n",
+               mean_of(acc32), mean_of(attribute_accuracy(probs32, y_val, std::vector<float>(A, 0.5f))),
+               mean_of(attribute_balanced_accuracy(probs32, y_val, thr32)), mean_of(bacc32));
 
   // int8: calibrate activation ranges on augmented training images.
   RangeObserver obs;
@@ -144,12 +165,17 @@ void run_export(const Options& o) {
                  m.min().item<double>(), m.max().item<double>());
   };
   for (size_t i = 0; i < qnet.convs.size(); ++i) print_layer("conv" + std::to_string(i), qnet.convs[i]);
-  print_layer("fc", qnet.fc);
   auto probs8 = torch::sigmoid(qnet.logits(x_val));
   auto thr8 = calibrate_thresholds(probs8, y_val);
+  auto bal_thr8 = balanced_thresholds(probs8, y_val);
   auto acc8 = cross_calibrated_accuracy(probs8, y_val);
-  std::fprintf(stderr, "[export] int8 validation accuracy %.4f (fp32 %.4f); max |p8 - p32| %.3f\n",
-               mean_of(acc8), mean_of(acc32), (probs8 - probs32).abs().max().item<double>());
+  auto bacc8 = cross_balanced_accuracy(probs8, y_val);
+  auto ece8 = expected_calibration_error(probs8, y_val), ece32 = expected_calibration_error(probs32, y_val);
+  std::fprintf(stderr,
+               "[export] int8 validation accuracy %.4f (fp32 %.4f), balanced at equal-error-rate thresholds "
+               "%.4f (fp32 %.4f); max |p8 - p32| %.3f\n",
+               mean_of(acc8), mean_of(acc32), mean_of(bacc8), mean_of(bacc32),
+               (probs8 - probs32).abs().max().item<double>());
 
   // Model files.
   auto cost = anet_cost(net, o.input.width, o.input.height);
@@ -159,14 +185,20 @@ void run_export(const Options& o) {
   // A network from anet-joint (<run>/joint) was fine-tuned on the localiser's crops of
   // CelebA and MTFL photos after the recipe's training.
   const bool joint = !from_file && std::filesystem::exists(o.run_dir + "/joint/state.json");
+  const bool utk = joint && !o.utkface_dir.empty();
+  const size_t n_celeba = splits.train.samples.size() + splits.val.samples.size();
   info.metadata = {
-      {"license", std::string("Trained on CelebA, LFW") + (joint ? ", MTFL" : "") +
+      {"license", std::string("Trained on CelebA, LFW") + (joint ? ", MTFL" : "") + (utk ? ", UTKFace" : "") +
                       " and ImageNet images: non-commercial research use only (see the datasets' terms)"},
       {"training_data",
-       std::string("CelebA 10,000 aligned train-split images (89x109) + LFW identities (1,680 people)") +
-           (joint ? "; joint fine-tuning on the localiser's crops of the CelebA images and 9,000 MTFL photos "
-                    "(Male, Smiling, Eyeglasses)"
-                  : "")},
+       "CelebA " + std::to_string(n_celeba) + " aligned images (89x109, official partitions 0-" +
+           std::to_string(std::clamp(o.celeba_max_partition, 0, 1)) + ", " +
+           std::to_string(splits.val.samples.size()) +
+           " of held-out people for validation) + LFW identities (1,680 people)" +
+           (joint ? std::string("; joint fine-tuning on the localiser's crops of the CelebA training images, "
+                                "9,000 MTFL photos (Male, Smiling, Eyeglasses)") +
+                        (utk ? " and the UTKFace train-split chips (Male, Young)" : "")
+                  : std::string())},
       {"recipe", joint ? "scripts/train_recipe.sh, then --joint (train/README.md, Joint fine-tuning)"
                        : "scripts/train_recipe.sh (train/configs/anet.json)"},
       {"architecture", "7x conv3x3-BN-ReLU (4 stride-2) + conv1x1, global avg pool, fc 40; BN folded"},
@@ -176,6 +208,8 @@ void run_export(const Options& o) {
       {"framing",
        "face crop, centre-cropped to width/height 0.8 by the SDK; with the localiser, the crop "
        "its lnet.crop_* keys derive from the face box"},
+      {"calibration", "Platt scaling per attribute on the validation split, folded into the classifier"},
+      {"thresholds", "default: maximum validation accuracy; balanced: equal error rate per attribute"},
       {"date", utc_date()}};
   const std::string stem = o.out_dir + "/" + o.model_name;
   std::filesystem::create_directories(o.out_dir);
@@ -183,12 +217,14 @@ void run_export(const Options& o) {
   info.name = o.model_name + "-fp32";
   info.description = "ANet (CelebA 40 attributes), fp32";
   info.thresholds = thr32;
+  info.balanced_thresholds = bal_thr32;
   info.metadata.push_back({"val_mean_accuracy", metadata_number(mean_of(acc32))});
   auto bytes32 = modelfile::serialize(build_fp32_model(folded, info));
   info.metadata.pop_back();
   info.name = o.model_name + "-int8";
   info.description = "ANet (CelebA 40 attributes), int8 post-training quantised";
   info.thresholds = thr8;
+  info.balanced_thresholds = bal_thr8;
   info.metadata.push_back({"val_mean_accuracy", metadata_number(mean_of(acc8))});
   info.metadata.push_back({"quantization", "int8: " + weight_bits_description(o.int8_weight_bits) +
                                                ", per-tensor activations (" + std::to_string(o.calib_images) +
@@ -208,17 +244,16 @@ void run_export(const Options& o) {
     raw.push_back(decode_jpeg_file(splits.val.samples[static_cast<size_t>(i)].path));
   // fp32: same arithmetic up to summation order. int8: the emulation is exact
   // in the quantised domain for the reference kernels (bound 1e-4, only the
-  // sigmoid differs); other families may round a requantised value one step
-  // differently. Allowing one step at each pooled feature and one at each
-  // logit: |dlogit[o]| <= in_scale * w_scale[o] * sum_i |wq[o][i]| + out_scale,
-  // and the sigmoid's slope is at most 1/4.
+  // sigmoid and the f32 classifier's summation order differ); other families may
+  // round a requantised value one step differently. Allowing one step at each
+  // pooled feature: |dlogit[o]| <= pooled_scale * sum_i |w[o][i]|, and the
+  // sigmoid's slope is at most 1/4.
   const double bound32 = 1e-4;
   const double bound8_ref = 1e-4;
-  const double fc_sens = (qnet.fc.wq.abs().sum(1) * qnet.fc.w_scale * qnet.pooled.scale).max().item<double>();
-  const double bound8 = 0.25 * (fc_sens + static_cast<double>(qnet.fc.out.scale));
-  std::fprintf(stderr,
-               "[export] int8 bound for non-reference kernels: %.3g (fc sensitivity %.3g, logit step %.3g)\n",
-               bound8, fc_sens, static_cast<double>(qnet.fc.out.scale));
+  const double fc_sens = (qnet.fc_weight.abs().sum(1) * qnet.pooled.scale).max().item<double>();
+  const double bound8 = 0.25 * fc_sens;
+  std::fprintf(stderr, "[export] int8 bound for non-reference kernels: %.3g (fc sensitivity %.3g)\n", bound8,
+               fc_sens);
   SdkCheckLog checks("[export]");
   checks.record(check_network(bytes32, x_nhwc, probs32.slice(0, 0, n_check), bound32), "fp32");
   checks.record(check_network(bytes32, g_in, g32, bound32), "fp32-golden");
@@ -233,7 +268,9 @@ void run_export(const Options& o) {
   // The model and golden files as one step: all written and fsynced, then renamed
   // (util/atomic_file.h); a kill leaves each file old or new, never torn.
   const std::string golden32 = golden_text(g32, kAnetGoldenLayout),
-                    golden8 = golden_text(g8, kAnetGoldenLayout);
+                    golden8 =
+                        golden_text(g8, kAnetGoldenLayout, "",
+                                    0.25 * qnet.pooled.scale * qnet.fc_weight.abs().max().item<double>());
   write_files_atomic({{stem + "-fp32.fam", as_bytes(bytes32)},
                       {stem + "-int8.fam", as_bytes(bytes8)},
                       {stem + "-fp32.fam.golden.json", golden32},
@@ -250,14 +287,30 @@ void run_export(const Options& o) {
   rep["int8_val_acc"] = mean_of(acc8);
   rep["fp32_val_acc_per_attribute"] = per_attribute(names, acc32);
   rep["int8_val_acc_per_attribute"] = per_attribute(names, acc8);
+  rep["fp32_val_balanced_acc"] = mean_of(bacc32);
+  rep["int8_val_balanced_acc"] = mean_of(bacc8);
+  rep["fp32_val_balanced_acc_at_accuracy_thresholds"] =
+      mean_of(attribute_balanced_accuracy(probs32, y_val, thr32));
+  rep["int8_val_balanced_acc_at_accuracy_thresholds"] =
+      mean_of(attribute_balanced_accuracy(probs8, y_val, thr8));
+  rep["int8_val_balanced_acc_per_attribute"] = per_attribute(names, bacc8);
+  rep["val_ece_uncalibrated"] = ece_before;
+  rep["val_ece_calibrated_2fold"] = ece_after;
+  rep["fp32_val_ece_per_attribute"] = per_attribute(names, ece32);
+  rep["int8_val_ece_per_attribute"] = per_attribute(names, ece8);
+  rep["platt_scale"] = platt.scale;
+  rep["platt_shift"] = platt.shift;
   rep["fp32_thresholds"] = thr32;
   rep["int8_thresholds"] = thr8;
+  rep["fp32_balanced_thresholds"] = bal_thr32;
+  rep["int8_balanced_thresholds"] = bal_thr8;
   rep["fp32_bytes"] = bytes32.size();
   rep["int8_bytes"] = bytes8.size();
   rep["sdk_checks"] = checks.json();
   rep["note"] =
       "accuracies: thresholds calibrated 2-fold on the validation split (never scored where fitted); "
-      "shipped thresholds are calibrated on the whole validation split";
+      "shipped thresholds are calibrated on the whole validation split; balanced accuracies at "
+      "equal-error-rate thresholds, 2-fold the same way; ECE with 15 bins, the calibrated one 2-fold";
   std::filesystem::create_directories(o.run_dir + "/export");
   write_text_atomic(o.run_dir + "/export/report.json", rep.dump(2) + "\n", "export");
   std::fprintf(stderr, "[export] wrote %s-fp32.fam (%zu bytes), %s-int8.fam (%zu bytes)\n", stem.c_str(),

@@ -69,6 +69,7 @@ void run_finetune(const Options& o) {
         torch::binary_cross_entropy_with_logits(pr.logits, pr.targets, {}, pos_w.cpu()).item<double>();
     m["val_acc"] = mean_of(attribute_accuracy(probs, pr.targets, std::vector<float>(probs.size(1), 0.5f)));
     m["val_acc_calibrated"] = mean_of(cross_calibrated_accuracy(probs, pr.targets));
+    m["val_balanced_acc"] = mean_of(cross_balanced_accuracy(probs, pr.targets));
     return m;
   };
   LoaderBatches batches(o, splits.train, dev, step);

@@ -2,8 +2,10 @@
 // (the paper's joint fine-tuning, train/README.md "Joint fine-tuning"). The
 // localiser runs through the SDK's public C API on every training image; ANet
 // reads the crop the LNet's framing (lnet.crop_*) derives from its box, with
-// jitter. Sources: CelebA aligned training images (all 40 attributes) and MTFL
-// training photos (Male, Smiling, Eyeglasses; the other heads are masked).
+// jitter. Sources: CelebA aligned training images (all 40 attributes), MTFL
+// training photos (Male, Smiling, Eyeglasses) and, with `utkface_dir`, UTKFace
+// chips of the train split (Male; Young from the age); the heads a source has no
+// label for are masked.
 // The result goes to <run>/finetune/anet.pt for `export --head finetuned`.
 #include <torch/torch.h>
 
@@ -17,6 +19,7 @@
 
 #include "data/jpeg.h"
 #include "data/loc_data.h"
+#include "data/utkface.h"
 #include "engine/dist.h"
 #include "engine/evaluate.h"
 #include "engine/fit.h"
@@ -209,11 +212,12 @@ void run_anet_joint(const Options& o0) {
       if (names[a] == n) return static_cast<int>(a);
     throw std::runtime_error(std::string("attribute ") + n + " missing");
   };
-  const int i_male = index_of("Male"), i_smile = index_of("Smiling"), i_glasses = index_of("Eyeglasses");
+  const int i_male = index_of("Male"), i_smile = index_of("Smiling"), i_glasses = index_of("Eyeglasses"),
+            i_young = index_of("Young");
 
   // Images and their localiser crops.
   std::vector<RgbImage> celeba_imgs;
-  std::vector<JointFace> train, val_celeba, val_mtfl;
+  std::vector<JointFace> train, val_celeba, val_mtfl, val_utk;
   int fallback = 0, total = 0;
   auto add_celeba = [&](const Dataset& ds, std::vector<JointFace>& dst, size_t cap, size_t first) {
     Progress bar("[anet-joint] localising CelebA", std::min(cap, ds.samples.size()));
@@ -266,11 +270,49 @@ void run_anet_joint(const Options& o0) {
   };
   add_mtfl(mtfl_train, train);
   add_mtfl(mtfl_val, val_mtfl);
+
+  // UTKFace chips: Male for every age; Young = age < 30, not young from 40, masked between
+  // (CelebA's annotators judged youth by eye; the band between is left unlabelled).
+  std::vector<RgbImage> utk_imgs;
+  size_t n_utk_train = 0;
+  if (!o.utkface_dir.empty()) {
+    const std::vector<UtkChip> chips = list_utk_chips(o.utkface_dir);
+    utk_imgs.resize(chips.size());
+    Progress bar("[anet-joint] localising UTKFace", chips.size());
+    for (size_t i = 0; i < chips.size(); ++i) {
+      utk_imgs[i] = decode_jpeg_file(chips[i].path);
+      const RgbImage& img = utk_imgs[i];
+      JointFace f;
+      f.img = &img;
+      f.attrs.assign(static_cast<size_t>(n_attr), 0.0f);
+      f.mask.assign(static_cast<size_t>(n_attr), 0.0f);
+      f.attrs[static_cast<size_t>(i_male)] = chips[i].male ? 1.0f : 0.0f;
+      f.mask[static_cast<size_t>(i_male)] = 1.0f;
+      if (chips[i].age < 30 || chips[i].age >= 40) {
+        f.attrs[static_cast<size_t>(i_young)] = chips[i].age < 30 ? 1.0f : 0.0f;
+        f.mask[static_cast<size_t>(i_young)] = 1.0f;
+      }
+      // The chips are aligned: the face fills about 60% of the chip around its centre.
+      const FaceSquare hint{img.width * 0.5f, img.height * 0.5f, img.width * 0.6f};
+      f.localised = loc.crop(img, &hint, &f.crop);
+      if (!f.localised) f.crop = loc.crop_of_box(hint), ++fallback;
+      ++total;
+      if (chips[i].dev) {
+        val_utk.push_back(f);
+      } else {
+        train.push_back(f);
+        ++n_utk_train;
+      }
+      if (i % 256 == 0) bar.update(i);
+    }
+    bar.finish();
+  }
   std::fprintf(stderr,
-               "[anet-joint] %zu training faces (%zu CelebA, %zu MTFL), validation %zu CelebA + %zu MTFL; "
-               "%d of %d crops from landmarks (no localiser face on the landmark box)\n",
-               train.size(), splits.train.samples.size(), mtfl_train.size(), val_celeba.size(),
-               val_mtfl.size(), fallback, total);
+               "[anet-joint] %zu training faces (%zu CelebA, %zu MTFL, %zu UTKFace), validation %zu CelebA + "
+               "%zu MTFL + %zu UTKFace; %d of %d crops from landmarks or the chip centre (no localiser face "
+               "there)\n",
+               train.size(), splits.train.samples.size(), mtfl_train.size(), n_utk_train, val_celeba.size(),
+               val_mtfl.size(), val_utk.size(), fallback, total);
 
   // Positive weights (sqrt of neg/pos over the labelled faces), as the fine-tuning stage.
   std::vector<float> pos_w(static_cast<size_t>(n_attr), 1.0f);
@@ -306,16 +348,25 @@ void run_anet_joint(const Options& o0) {
     torch::NoGradGuard ng;
     net->eval();
     std::map<std::string, double> r;
-    for (auto* set : {&val_celeba, &val_mtfl}) {
-      std::vector<torch::Tensor> ps, ts;
+    for (auto* set : {&val_celeba, &val_mtfl, &val_utk}) {
+      if (set->empty()) continue;
+      std::vector<torch::Tensor> ps, ts, ms;
       for (size_t i = 0; i < set->size(); i += 128) {
         auto [x, y, m] = batch_of(*set, i, std::min<size_t>(128, set->size() - i), nullptr);
         ps.push_back(torch::sigmoid(net->forward(x)));
         ts.push_back(y);
+        ms.push_back(m);
       }
-      auto p = torch::cat(ps), t = torch::cat(ts);
+      auto p = torch::cat(ps), t = torch::cat(ts), mk = torch::cat(ms);
       if (set == &val_celeba) {
         r["val_celeba_acc"] = mean_of(cross_calibrated_accuracy(p, t));
+        r["val_celeba_balanced_acc"] = mean_of(cross_balanced_accuracy(p, t));
+      } else if (set == &val_utk) {
+        for (auto [a, n] : {std::pair{i_male, "male"}, std::pair{i_young, "young"}}) {
+          auto keep = mk.select(1, a) > 0;
+          auto pa = p.select(1, a).index({keep}).unsqueeze(1), ta = t.select(1, a).index({keep}).unsqueeze(1);
+          r[std::string("val_utk_") + n] = mean_of(cross_calibrated_accuracy(pa, ta));
+        }
       } else {
         for (auto [a, n] :
              {std::pair{i_male, "male"}, std::pair{i_smile, "smiling"}, std::pair{i_glasses, "glasses"}}) {
@@ -329,8 +380,10 @@ void run_anet_joint(const Options& o0) {
   if (dist::is_root()) {
     auto r0 = evaluate_sets();
     std::fprintf(stderr,
-                 "[anet-joint] before: CelebA val %.4f, MTFL val Male %.4f Smiling %.4f Eyeglasses %.4f\n",
-                 r0["val_celeba_acc"], r0["val_mtfl_male"], r0["val_mtfl_smiling"], r0["val_mtfl_glasses"]);
+                 "[anet-joint] before: CelebA val %.4f, MTFL val Male %.4f Smiling %.4f Eyeglasses %.4f, "
+                 "UTKFace val Male %.4f Young %.4f\n",
+                 r0["val_celeba_acc"], r0["val_mtfl_male"], r0["val_mtfl_smiling"], r0["val_mtfl_glasses"],
+                 r0["val_utk_male"], r0["val_utk_young"]);
   }
 
   std::mt19937 shuffle_rng(static_cast<uint32_t>(o.seed + 77));
