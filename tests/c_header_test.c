@@ -20,6 +20,8 @@ int main(void) {
   CHECK(p.max_faces == 32);
   CHECK(p.localize == 1);
   CHECK(p.max_image_pixels > 0);
+  CHECK(p.threshold_policy == FACEATTR_THRESHOLDS_ACCURACY);
+  CHECK(FACEATTR_THRESHOLDS_BALANCED == 1);
 
   CHECK(strcmp(faceattr_status_string(FACEATTR_OK), "FACEATTR_OK") == 0);
   CHECK(strcmp(faceattr_status_string(FACEATTR_ERR_MODEL_FORMAT), "FACEATTR_ERR_MODEL_FORMAT") == 0);
@@ -47,6 +49,11 @@ int main(void) {
   CHECK(faceattr_session_n_attributes(NULL) == -1);
   CHECK(faceattr_session_attribute_name(NULL, 0) == NULL);
   CHECK(faceattr_session_has_localizer(NULL) == 0);
+  CHECK(faceattr_session_threshold_policy(NULL) == FACEATTR_THRESHOLDS_ACCURACY);
+  CHECK(faceattr_session_has_threshold_policy(NULL, FACEATTR_THRESHOLDS_ACCURACY) == 0);
+  CHECK(faceattr_session_set_threshold_policy(NULL, FACEATTR_THRESHOLDS_BALANCED) ==
+        FACEATTR_ERR_INVALID_ARGUMENT);
+  CHECK(faceattr_last_error()[0] != '\0');
   {
     faceattr_response_map map;
     memset(&map, 0, sizeof map);

@@ -159,6 +159,41 @@ add_test(NAME cli_eval_html_report COMMAND faceattr_native_check html
          ${CMAKE_CURRENT_BINARY_DIR}/native_out/report.html ${C}/expected_eval.json)
 set_tests_properties(cli_eval_html_report PROPERTIES DEPENDS cli_eval_html FIXTURES_REQUIRED native_fixtures)
 
+# --- decision thresholds: --thresholds accuracy|balanced, info's balanced column --------
+# anet-balanced.fam has both policies; on grey.png half its attributes lie between the two
+# thresholds (make_fixtures.cpp: policy_thresholds). anet-brightness.fam has no balanced ones.
+set(B ${F}/anet-balanced.fam)
+set(FACEATTR_NT_POLICY ${F}/expected_thresholds.json)
+faceattr_cli_test(predict_thresholds_default ARGS predict -m ${B} --json ${F}/grey.png
+                  CHECK "thresholds|{out}|${FACEATTR_NT_POLICY}|accuracy|1")
+faceattr_cli_test(predict_thresholds_accuracy ARGS predict -m ${B} --thresholds accuracy --json ${F}/grey.png
+                  CHECK "thresholds|{out}|${FACEATTR_NT_POLICY}|accuracy|1")
+faceattr_cli_test(predict_thresholds_balanced ARGS predict -m ${B} --thresholds balanced --json ${F}/grey.png
+                  CHECK "thresholds|{out}|${FACEATTR_NT_POLICY}|balanced|1")
+# Tracked frames: the tracker decides with the same thresholds.
+faceattr_cli_test(predict_track_thresholds_balanced ARGS predict -m ${B} --track --thresholds balanced --json
+                  ${F}/grey.png ${F}/grey.png ${F}/grey.png CHECK "thresholds|{out}|${FACEATTR_NT_POLICY}|balanced|3")
+# explain without --attrs explains the present attributes: Arched_Eyebrows (p 0.490) only when balanced.
+faceattr_cli_test(explain_thresholds_balanced ARGS explain -m ${B} --thresholds balanced ${F}/grey.png
+                  OUTPUT_REGEX "  Arched_Eyebrows +p 0\\.490")
+# On the CelebA fixture p is near 0 or 1, so both policies give the expected accuracies.
+faceattr_cli_test(eval_thresholds_balanced_json ARGS eval -m ${B} --thresholds balanced --images ${C}/img
+                  --attrs ${C}/list_attr.txt.gz --json CHECK "eval|{out}|${C}/expected_eval.json")
+faceattr_cli_test(eval_thresholds_balanced_text ARGS eval -m ${B} --thresholds balanced --images ${C}/img
+                  --attrs ${C}/list_attr.txt.gz OUTPUT_REGEX "evaluated 4 images [^\n]*, backend [a-z]+, balanced thresholds\n")
+faceattr_cli_test(info_thresholds_balanced ARGS info --model ${B}
+                  OUTPUT_REGEX "  name +threshold +balanced\n  5_o_Clock_Shadow +0\\.500 +0\\.400\n  Arched_Eyebrows +0\\.500 +0\\.400\n  Attractive +0\\.500 +0\\.600\n")
+faceattr_cli_test(info_thresholds_accuracy_only ARGS info --model ${M}
+                  OUTPUT_REGEX "  name +threshold\n  5_o_Clock_Shadow +0\\.300\n")
+set(FACEATTR_NT_NO_BALANCED "--thresholds balanced: model '[^']*anet-brightness.fam' has no balanced thresholds")
+faceattr_cli_test(error_predict_no_balanced_thresholds ERROR ERROR_REGEX "${FACEATTR_NT_NO_BALANCED}"
+                  ARGS predict -m ${M} --thresholds balanced ${F}/white.jpg)
+faceattr_cli_test(error_explain_no_balanced_thresholds ERROR ERROR_REGEX "${FACEATTR_NT_NO_BALANCED}"
+                  ARGS explain -m ${M} --thresholds balanced ${F}/white.jpg)
+faceattr_cli_test(error_eval_no_balanced_thresholds ERROR ERROR_REGEX "${FACEATTR_NT_NO_BALANCED}"
+                  ARGS eval -m ${M} --thresholds balanced --images ${C}/img --attrs ${C}/list_attr.txt)
+faceattr_cli_test(error_bad_thresholds ERROR ERROR_REGEX "--thresholds" ARGS predict -m ${B} --thresholds best ${F}/grey.png)
+
 # --- LNet: predict, discovery by eval --scenes, eval on crops and on composed scenes ------
 set(L ${F}/lnet)
 faceattr_cli_test(predict_lnet_json ARGS predict -m ${M} --lnet ${L}/lnet-tiny.fam --json ${L}/red.png

@@ -36,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -70,14 +71,19 @@ class Session {
   // Returns nullptr on failure: lastCreateStatus() gives the code, lastError() the reason.
   // max_faces / min_face_size <= 0: the SDK's defaults. localize: with an LNet model,
   // predict localises faces (false: each frame is one face, as without LNet).
+  // thresholds: a faceattr_threshold_policy value (FACEATTR_ERR_UNSUPPORTED when the
+  // model has no thresholds for it).
   static Session* create(uintptr_t anet, size_t anet_size, uintptr_t lnet, size_t lnet_size, int n_threads,
-                         int backend, int max_faces, int min_face_size, bool localize) {
+                         int backend, int max_faces, int min_face_size, bool localize, int thresholds) {
     faceattr_session_params p = faceattr_session_default_params();
     if (n_threads > 0) p.n_threads = n_threads;
     p.backend = static_cast<faceattr_backend>(backend);
     if (max_faces > 0) p.max_faces = max_faces;
     if (min_face_size > 0) p.min_face_size = min_face_size;
     p.localize = localize ? 1 : 0;
+    // The SDK range-checks the int it finds there (no enum-typed conversion of a bad value here).
+    static_assert(sizeof(p.threshold_policy) == sizeof(thresholds), "int-sized enum");
+    std::memcpy(&p.threshold_policy, &thresholds, sizeof thresholds);
     faceattr_session* s = nullptr;
     t_create_status =
         faceattr_session_create(reinterpret_cast<const void*>(anet), anet_size,
@@ -143,7 +149,20 @@ class Session {
     const char* n = faceattr_session_attribute_name(s_, i);
     return n ? n : "";
   }
+  // Under the session's threshold policy.
   float attributeThreshold(int i) const { return faceattr_session_attribute_threshold(s_, i); }
+  // The thresholds later predictions decide with (a faceattr_threshold_policy value). A status
+  // code: UNSUPPORTED when the model has none for it, INVALID_ARGUMENT for an unknown value.
+  int setThresholdPolicy(int policy) {
+    faceattr_threshold_policy p;
+    std::memcpy(&p, &policy, sizeof policy);  // range-checked by the SDK
+    return faceattr_session_set_threshold_policy(s_, p);
+  }
+  int thresholdPolicy() const { return faceattr_session_threshold_policy(s_); }
+  bool hasThresholdPolicy(int policy) const {
+    if (policy != FACEATTR_THRESHOLDS_ACCURACY && policy != FACEATTR_THRESHOLDS_BALANCED) return false;
+    return faceattr_session_has_threshold_policy(s_, static_cast<faceattr_threshold_policy>(policy)) != 0;
+  }
   std::string backend() const { return faceattr_backend_name(faceattr_session_backend(s_)); }
   // True when predict localises faces (an LNet model, localize on).
   bool hasLocalizer() const { return faceattr_session_has_localizer(s_) != 0; }
@@ -413,6 +432,9 @@ EMSCRIPTEN_BINDINGS(faceattr) {
       .function("nAttributes", &Session::nAttributes)
       .function("attributeName", &Session::attributeName)
       .function("attributeThreshold", &Session::attributeThreshold)
+      .function("setThresholdPolicy", &Session::setThresholdPolicy)
+      .function("thresholdPolicy", &Session::thresholdPolicy)
+      .function("hasThresholdPolicy", &Session::hasThresholdPolicy)
       .function("backend", &Session::backend)
       .function("hasLocalizer", &Session::hasLocalizer)
       .function("metadata", &Session::metadata)

@@ -11,6 +11,14 @@ export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView;
  */
 export type Backend = 'auto' | 'wasm' | 'webgpu';
 
+/**
+ * Which of the model's decision thresholds decide `present`. 'accuracy' (every model):
+ * each attribute's most accurate threshold. 'balanced' (models whose file carries
+ * balanced_thresholds): its equal-error-rate threshold, best balanced accuracy, so rare
+ * attributes are reported more often.
+ */
+export type ThresholdPolicy = 'accuracy' | 'balanced';
+
 /** What runs the networks: WebGPU, or a wasm module flavour. */
 export type BackendInUse = 'webgpu' | 'wasm-simd' | 'wasm-simd-threads';
 
@@ -61,6 +69,11 @@ export interface CreateOptions {
   track?: 'auto' | boolean;
   /** Tracker options; the SDK's defaults for those left out. */
   tracker?: TrackerOptions;
+  /**
+   * Decision thresholds (default 'accuracy'). 'balanced' rejects with FACEATTR_ERR_UNSUPPORTED
+   * for a model without them. FaceAttr.setThresholds changes it later.
+   */
+  thresholds?: ThresholdPolicy;
 }
 
 /** Options of the tracker (faceattr_tracker_params in the C API). */
@@ -102,7 +115,7 @@ export interface Attribute {
   name: string;
   /** Probability in [0, 1]. */
   probability: number;
-  /** probability >= the model's threshold for this attribute. */
+  /** probability >= the model's threshold for this attribute under the thresholds in use (FaceAttr.thresholds). */
   present: boolean;
 }
 
@@ -271,6 +284,12 @@ export class FaceAttr {
   explain(faceIndex: number, attrs?: string | number | ReadonlyArray<string | number>): Promise<Explanation[]>;
   /** Starts a new stream: forgets every track (ids start from 1 again) and the tracker's counters. */
   resetTracks(): Promise<void>;
+  /**
+   * Switches the decision thresholds for later detect() calls (present, attributes[].threshold,
+   * the tracker's decisions: a track decides afresh on its next frame). Rejects with
+   * FACEATTR_ERR_UNSUPPORTED when the model has no such thresholds (see thresholdPolicies).
+   */
+  setThresholds(policy: ThresholdPolicy): Promise<void>;
   /** Frees the session and ends the worker. */
   close(): Promise<void>;
   /** What runs the networks now; switches from 'webgpu' to wasm when the GPU is lost. */
@@ -281,7 +300,12 @@ export class FaceAttr {
   readonly gpuAdapter: GpuAdapter | null;
   /** Test/demo hook: destroys the WebGPU device (as a GPU reset would); later frames run on wasm. */
   loseGpuDevice(): Promise<void>;
+  /** Attribute names and the thresholds in use, in the model's order. */
   readonly attributes: ReadonlyArray<{ name: string; threshold: number }>;
+  /** The decision thresholds in use. */
+  readonly thresholds: ThresholdPolicy;
+  /** The policies the model has thresholds for ('accuracy' always). */
+  readonly thresholdPolicies: ReadonlyArray<ThresholdPolicy>;
   /** True when detect() localises faces (an lnetModel, localize not false). */
   readonly hasLocalizer: boolean;
   readonly inWorker: boolean;

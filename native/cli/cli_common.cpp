@@ -42,6 +42,25 @@ faceattr_backend parse_backend(const std::string& name) {
   throw Error("unknown backend '" + name + "' (auto, reference, xnnpack, simd)");
 }
 
+void add_thresholds_option(CLI::App& app, CommonOptions& opts) {
+  app.add_option(
+         "--thresholds", opts.thresholds,
+         "Decision thresholds: accuracy (each attribute's most accurate) or balanced (equal error "
+         "rates: rare attributes reported more often; needs a model that has them, see `faceattr info`)")
+      ->check(CLI::IsMember({"accuracy", "balanced"}))
+      ->capture_default_str();
+}
+
+faceattr_threshold_policy parse_thresholds(const std::string& name) {
+  if (name == "accuracy") return FACEATTR_THRESHOLDS_ACCURACY;
+  if (name == "balanced") return FACEATTR_THRESHOLDS_BALANCED;
+  throw Error("unknown --thresholds '" + name + "' (accuracy, balanced)");
+}
+
+const char* thresholds_name(faceattr_threshold_policy policy) {
+  return policy == FACEATTR_THRESHOLDS_BALANCED ? "balanced" : "accuracy";
+}
+
 std::vector<uint8_t> read_file(const std::string& path, const char* what) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -73,7 +92,8 @@ ModelFiles load_models(const CommonOptions& opts, bool discover_lnet) {
   return m;
 }
 
-Session::Session(const ModelFiles& models, faceattr_backend backend, int n_threads) {
+Session::Session(const ModelFiles& models, faceattr_backend backend, int n_threads,
+                 faceattr_threshold_policy thresholds) {
   faceattr_session_params params = faceattr_session_default_params();
   params.n_threads = n_threads;
   params.backend = backend;
@@ -86,6 +106,20 @@ Session::Session(const ModelFiles& models, faceattr_backend backend, int n_threa
     if (backend != FACEATTR_BACKEND_AUTO)
       context += std::string(" on backend ") + faceattr_backend_name(backend);
     throw_api_error(context, st);
+  }
+  if (thresholds == FACEATTR_THRESHOLDS_ACCURACY) return;
+  // Set after create: a model without the policy is told apart from other failures.
+  st = faceattr_session_set_threshold_policy(session_, thresholds);
+  if (st != FACEATTR_OK) {
+    const std::string why = faceattr_last_error();
+    faceattr_session_free(session_);
+    session_ = nullptr;
+    if (st == FACEATTR_ERR_UNSUPPORTED)
+      throw Error(std::string("--thresholds ") + thresholds_name(thresholds) + ": model '" +
+                  models.anet_path + "' has no " + thresholds_name(thresholds) +
+                  " thresholds (the file has no balanced_thresholds); use --thresholds accuracy");
+    throw Error("--thresholds " + std::string(thresholds_name(thresholds)) + ": " + why + " (" +
+                faceattr_status_string(st) + ")");
   }
 }
 

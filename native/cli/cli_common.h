@@ -1,6 +1,7 @@
 // Pieces every `faceattr` subcommand shares: the user-facing error type, the
-// common options (--model, --lnet, --no-localize, --threads, --backend), file
-// reading and an owning wrapper around faceattr_session.
+// common options (--model, --lnet, --no-localize, --threads, --backend; --thresholds
+// for the commands that decide attributes), file reading and an owning wrapper
+// around faceattr_session.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,7 @@ struct CommonOptions {
   bool no_lnet = false;  // --no-localize (alias --no-lnet): never load a localiser, whole-image mode
   int threads = 1;
   std::string backend = "auto";
+  std::string thresholds = "accuracy";  // --thresholds (predict, eval, video, explain)
 };
 
 // Adds --model, --lnet, --no-localize (--no-lnet), --threads, --backend to a subcommand. `extra_backend`
@@ -36,6 +38,12 @@ void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_
                         const char* extra_backend = nullptr);
 
 faceattr_backend parse_backend(const std::string& name);  // throws Error
+
+// Adds --thresholds accuracy|balanced (the model's decision thresholds, faceattr_threshold_policy)
+// to a subcommand that decides attributes.
+void add_thresholds_option(CLI::App& app, CommonOptions& opts);
+faceattr_threshold_policy parse_thresholds(const std::string& name);  // throws Error
+const char* thresholds_name(faceattr_threshold_policy policy);        // "accuracy", "balanced"
 
 // Whole file into memory; `what` names it in the error ("model", "image").
 std::vector<uint8_t> read_file(const std::string& path, const char* what);
@@ -57,10 +65,12 @@ struct ModelFiles {
 // eval --scenes) discover it, so the shipped models localise faces by default.
 ModelFiles load_models(const CommonOptions& opts, bool discover_lnet = false);
 
-// Owns one faceattr_session. Not copyable; movable.
+// Owns one faceattr_session. Not copyable; movable. `thresholds` other than accuracy
+// throws Error (naming --thresholds) when the model has none for that policy.
 class Session {
  public:
-  Session(const ModelFiles& models, faceattr_backend backend, int n_threads);
+  Session(const ModelFiles& models, faceattr_backend backend, int n_threads,
+          faceattr_threshold_policy thresholds = FACEATTR_THRESHOLDS_ACCURACY);
   ~Session();
   Session(Session&& other) noexcept;
   Session& operator=(Session&& other) noexcept;
@@ -70,7 +80,7 @@ class Session {
   faceattr_session* get() const { return session_; }
   int n_attributes() const;
   std::vector<std::string> attribute_names() const;
-  std::vector<float> thresholds() const;
+  std::vector<float> thresholds() const;  // under the session's threshold policy
   const char* backend_name() const;
 
  private:

@@ -54,11 +54,11 @@ struct EvalOptions {
 };
 
 void print_text(const EvalSummary& s, const CalibrationReport& cal, int64_t missing, const std::string& dir,
-                const char* backend) {
+                const char* backend, const char* thresholds) {
   std::printf("evaluated %lld images", static_cast<long long>(s.n_images));
   if (missing > 0)
     std::printf(" (%lld listed images not in %s)", static_cast<long long>(missing), dir.c_str());
-  std::printf(", %zu attributes, backend %s\n", s.names.size(), backend);
+  std::printf(", %zu attributes, backend %s, %s thresholds\n", s.names.size(), backend, thresholds);
   std::printf("mean accuracy %.4f, mean balanced accuracy %.4f\n\n", s.mean_accuracy(),
               s.mean_balanced_accuracy());
   std::printf("%-22s %9s %9s %10s %7s %10s\n", "attribute", "accuracy", "balanced", "positives", "ECE",
@@ -142,14 +142,15 @@ int run_eval(const EvalOptions& o) {
     throw Error(
         "--scenes needs an LNet model: pass --lnet FILE (or put lnet-int8.fam next to the ANet model)");
   const faceattr_backend backend = parse_backend(o.common.backend);
+  const faceattr_threshold_policy policy = parse_thresholds(o.common.thresholds);
   std::vector<Session> sessions;
-  sessions.emplace_back(models, backend, 1);
+  sessions.emplace_back(models, backend, 1, policy);
   const std::vector<std::string> model_names = sessions[0].attribute_names();
   const std::vector<float> thresholds = sessions[0].thresholds();
   const std::vector<AttrMatch> matches = match_attributes(model_names, table);
   const size_t n_items = o.scenes > 0 ? static_cast<size_t>(o.scenes) : rows.size();
   const size_t n_workers = std::min(static_cast<size_t>(o.common.threads), n_items);
-  for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1);
+  for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1, policy);
 
   if (o.scenes > 0) {
     const SceneEvalOptions so{o.images_dir,  o.scenes,        o.objects, o.seed,
@@ -224,7 +225,8 @@ int run_eval(const EvalOptions& o) {
       add_reports_json(j, reports);
       print_json_line(j);
     } else {
-      print_text(summary, reports.calibration, missing, o.images_dir, sessions[0].backend_name());
+      print_text(summary, reports.calibration, missing, o.images_dir, sessions[0].backend_name(),
+                 thresholds_name(policy));
       std::printf(
           "\nwith LNet %s: the strongest face's crop; on %lld of %lld images it found no face and the\n"
           "centre crop stands in (counted above)\n",
@@ -241,7 +243,8 @@ int run_eval(const EvalOptions& o) {
   } else if (o.json) {
     print_json(summary, reports);
   } else {
-    print_text(summary, reports.calibration, missing, o.images_dir, sessions[0].backend_name());
+    print_text(summary, reports.calibration, missing, o.images_dir, sessions[0].backend_name(),
+               thresholds_name(policy));
     print_reports(reports);
   }
   if (!o.html.empty()) {
@@ -262,10 +265,11 @@ std::vector<Session> localiser_sessions(const CommonOptions& common, size_t n_it
     throw Error(std::string(mode) +
                 " needs an LNet model: pass --lnet FILE (or put lnet-int8.fam next to the ANet model)");
   const faceattr_backend backend = parse_backend(common.backend);
+  const faceattr_threshold_policy policy = parse_thresholds(common.thresholds);
   std::vector<Session> sessions;
-  sessions.emplace_back(models, backend, 1);
+  sessions.emplace_back(models, backend, 1, policy);
   const size_t n_workers = std::max<size_t>(1, std::min(static_cast<size_t>(common.threads), n_items));
-  for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1);
+  for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1, policy);
   return sessions;
 }
 
@@ -285,6 +289,7 @@ Command add_eval_command(CLI::App& app) {
       "--scenes N, --real-scenes DIR and --mtfl FILE measure localisation instead; --utkface DIR\n"
       "measures Male by age band, race group and sex on UTKFace chips (docs/cli.md).");
   add_common_options(*sub, o->common, "Worker threads (one session each)");
+  add_thresholds_option(*sub, o->common);
   CLI::Option* images =
       sub->add_option("--images", o->images_dir, "Folder with the images named in the attribute file");
   CLI::Option* attrs =

@@ -80,7 +80,8 @@ std::string png_name(const std::string& image, int face, const std::string& attr
 
 int run_explain(const ExplainOptions& o) {
   const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
-  Session session(models, parse_backend(o.common.backend), o.common.threads);
+  Session session(models, parse_backend(o.common.backend), o.common.threads,
+                  parse_thresholds(o.common.thresholds));
   const std::vector<std::string> names = session.attribute_names();
   const std::vector<int32_t> chosen = attribute_indices(names, o.attrs);
   if (!o.out_dir.empty()) {
@@ -153,6 +154,7 @@ Command add_explain_command(CLI::App& app) {
       "--mtfl FILE: how often the Smiling peak is nearer the mouth than the eyes on smiling faces, and\n"
       "the Eyeglasses peak nearer the eyes than the mouth on faces with glasses (MTFL landmarks).");
   add_common_options(*sub, o->common, "Kernel worker threads (--mtfl: parallel sessions)");
+  add_thresholds_option(*sub, o->common);
   CLI::Option* attrs =
       sub->add_option("--attrs", o->attrs,
                       "Attributes to explain, comma-separated names (default: the present ones)")

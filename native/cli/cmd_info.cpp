@@ -142,10 +142,19 @@ int run_info(const InfoOptions& o) {
     }
     Session session(models, FACEATTR_BACKEND_AUTO, 1);
     std::printf("backends     %s; auto -> %s\n", backends.c_str(), session.backend_name());
+    // The accuracy policy's thresholds, and the balanced policy's when the model has them
+    // (`--thresholds balanced` of predict, eval, video and explain).
     std::printf("attributes   %d\n", m.n_attributes);
-    std::printf("  %-22s %s\n", "name", "threshold");
-    for (int32_t i = 0; i < m.n_attributes; ++i)
-      std::printf("  %-22s %.3f\n", m.attribute_names[i], m.thresholds[i]);
+    if (m.balanced_thresholds) {
+      std::printf("  %-22s %-9s  %s\n", "name", "threshold", "balanced");
+      for (int32_t i = 0; i < m.n_attributes; ++i)
+        std::printf("  %-22s %-9.3f  %.3f\n", m.attribute_names[i], m.thresholds[i],
+                    m.balanced_thresholds[i]);
+    } else {
+      std::printf("  %-22s %s\n", "name", "threshold");
+      for (int32_t i = 0; i < m.n_attributes; ++i)
+        std::printf("  %-22s %.3f\n", m.attribute_names[i], m.thresholds[i]);
+    }
   }
   std::printf("sdk          faceattr %s\n", faceattr_version());
   print_machine();

@@ -104,7 +104,8 @@ int run_predict_tracked(const PredictOptions& o, Session& session) {
 
 int run_predict(const PredictOptions& o) {
   const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
-  Session session(models, parse_backend(o.common.backend), o.common.threads);
+  Session session(models, parse_backend(o.common.backend), o.common.threads,
+                  parse_thresholds(o.common.thresholds));
   if (o.track) return run_predict_tracked(o, session);
   ImageDecoder decoder;
   for (size_t i = 0; i < o.images.size(); ++i) {
@@ -141,6 +142,7 @@ Command add_predict_command(CLI::App& app) {
       "--track takes the images as consecutive frames of one stream (1/30 s apart): each face gains\n"
       "\"track\": ID, its box is smoothed and its attributes are averaged over the frames.");
   add_common_options(*sub, o->common, "Kernel worker threads");
+  add_thresholds_option(*sub, o->common);
   sub->add_flag("--json", o->json, "JSON Lines output: one object per image");
   sub->add_flag("--track", o->track, "Track faces across the images, taken as consecutive video frames");
   sub->add_option("images", o->images, "Image files: JPEG, PNG, BMP, TGA, GIF, PNM")->required();

@@ -90,7 +90,8 @@ int run_video(const VideoOptions& o) {
   VideoReader reader(o.input);
   const VideoInfo& info = reader.info();
   const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
-  Session session(models, parse_backend(o.common.backend), o.common.threads);
+  Session session(models, parse_backend(o.common.backend), o.common.threads,
+                  parse_thresholds(o.common.thresholds));
   const std::vector<std::string> names = session.attribute_names();
 
   faceattr_tracker_params params = faceattr_tracker_default_params();
@@ -183,6 +184,7 @@ Command add_video_command(CLI::App& app) {
       "--out writes the frames with each track's box, id and top attributes drawn (H.264 MP4 when\n"
       "FFmpeg has libx264, else MPEG-4 part 2); the font is DejaVu Sans or $FACEATTR_FONT.");
   add_common_options(*sub, o->common, "Kernel worker threads");
+  add_thresholds_option(*sub, o->common);
   sub->add_option("input", o->input, "Video file (any container and codec FFmpeg decodes)")->required();
   sub->add_flag("--json", o->json, "JSON Lines output: one object per frame");
   sub->add_option("-o,--out", o->out, "Write the annotated frames to this video file (.mp4)");

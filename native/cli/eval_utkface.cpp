@@ -271,10 +271,11 @@ int run_utkface_eval(const UtkfaceEvalOptions& o) {
   // (and with --no-localize) the whole image as one face.
   const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
   const faceattr_backend backend = parse_backend(o.common.backend);
+  const faceattr_threshold_policy policy = parse_thresholds(o.common.thresholds);
   std::vector<Session> sessions;
-  sessions.emplace_back(models, backend, 1);
+  sessions.emplace_back(models, backend, 1, policy);
   const size_t n_workers = std::max<size_t>(1, std::min(static_cast<size_t>(o.common.threads), chips.size()));
-  for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1);
+  for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1, policy);
   const std::vector<std::string> names = sessions[0].attribute_names();
   const int male_index = attribute_index(names, "Male");
   if (male_index < 0) throw Error("the model '" + models.anet_path + "' has no attribute Male");

@@ -8,6 +8,9 @@
 //   faceattr_native_check explain OUTPUT N ATTRS [CONCEPTS]    `explain --json` on N images, attributes
 //                                                   ATTRS (comma-separated) on every face
 //   faceattr_native_check png FILE W H              a PNG that decodes to W x H pixels
+//   faceattr_native_check thresholds OUTPUT EXPECTED POLICY N   `predict --json [--track]
+//                                                   --thresholds POLICY` on N images of
+//                                                   expected_thresholds.json's grey.png
 //
 // Prints every failed check and exits 1 if there was any.
 #include <algorithm>
@@ -107,6 +110,50 @@ void check_predict(const std::string& out_path, const std::string& exp_path, siz
             at + "p = " + std::to_string(p) + " far from the threshold");
     }
   }
+}
+
+// Each face's present flags follow POLICY's thresholds, and differ from the other policy's
+// exactly where p lies between the two thresholds.
+void check_thresholds(const std::string& out_path, const std::string& exp_path, const std::string& policy,
+                      size_t n_images) {
+  const json exp = json::parse(read_text(exp_path));
+  const std::string other = policy == "balanced" ? "accuracy" : "balanced";
+  check(exp["thresholds"].contains(policy), "policy " + policy + " in " + exp_path);
+  const std::vector<std::string> names = exp["names"];
+  const std::vector<double> want_p = exp["p"];
+  const std::vector<double> thr = exp["thresholds"][policy], other_thr = exp["thresholds"][other];
+  const std::vector<bool> want = exp["present"][policy];
+  std::vector<json> lines;
+  std::istringstream in(read_text(out_path));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(json::parse(line));
+  check(lines.size() == n_images, "one JSON line per image: " + std::to_string(lines.size()));
+  size_t differ = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const json& faces = lines[i]["faces"];
+    check(faces.is_array() && faces.size() == 1, "image " + std::to_string(i) + ": one face");
+    if (!faces.is_array() || faces.empty()) continue;
+    const json& attrs = faces[0]["attributes"];
+    for (size_t a = 0; a < names.size(); ++a) {
+      const std::string at = "image " + std::to_string(i) + " " + names[a] + ": ";
+      if (!attrs.contains(names[a])) {
+        check(false, at + "missing");
+        continue;
+      }
+      const double p = attrs[names[a]]["p"].get<double>();
+      const bool present = attrs[names[a]]["present"].get<bool>();
+      check(std::fabs(p - want_p[a]) <= 1e-4,
+            at + "p = " + std::to_string(p) + ", want " + std::to_string(want_p[a]));
+      check(present == (p >= thr[a]), at + "present == (p >= the " + policy + " threshold)");
+      check(present == want[a], at + "present is " + (want[a] ? "true" : "false"));
+      const bool between = std::min(thr[a], other_thr[a]) <= p && p < std::max(thr[a], other_thr[a]);
+      const bool other_present = exp["present"][other][a].get<bool>();
+      check((present != other_present) == between,
+            at + "differs from the " + other + " policy iff p is between");
+      differ += present != other_present ? 1 : 0;
+    }
+  }
+  check(n_images == 0 || differ > 0, "some attributes decided differently by the two policies");
 }
 
 void check_close(const json& got, const json& want, const std::string& what) {
@@ -317,11 +364,13 @@ int main(int argc, char** argv) {
       check_explain(argv[2], std::stoul(argv[3]), argv[4], argc == 6 ? std::stoul(argv[5]) : 0);
     } else if (mode == "png" && argc == 5) {
       check_png(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
+    } else if (mode == "thresholds" && argc == 6) {
+      check_thresholds(argv[2], argv[3], argv[4], std::stoul(argv[5]));
     } else {
       std::fprintf(stderr,
                    "usage: %s predict OUT EXPECTED N | eval OUT EXPECTED | bench OUT | html REPORT EXPECTED "
                    "| explain OUT N "
-                   "ATTRS [CONCEPTS] | png FILE W H\n",
+                   "ATTRS [CONCEPTS] | png FILE W H | thresholds OUT EXPECTED POLICY N\n",
                    argv[0]);
       return 2;
     }

@@ -9,6 +9,11 @@
 //    ones p < 1e-4; on a black image the reverse.
 //  - anet-tiny-int8.fam: tests/support's random int8 network (every op the
 //    backends run) for bench and info.
+//  - anet-balanced.fam: the brightness network with both threshold policies
+//    (policy_thresholds below), and grey.png (20x20, value 128), on which even
+//    attributes have p = sigmoid(20 (128/255 - 0.5)) = 0.5098 and odd ones 0.4902:
+//    between the two policies' thresholds for half the attributes.
+//    expected_thresholds.json holds p and the present flags of each policy.
 //  - white/black images (JPEG, PNG), broken images and broken models.
 //  - celeba/: a CelebA-layout folder (img/ + attribute file, plain and .gz,
 //    CRLF, columns in another order than the model, one extra column, one
@@ -119,6 +124,21 @@ std::vector<float> thresholds() {
   std::vector<float> t;
   for (size_t i = 0; i < kCelebaNames.size(); ++i) t.push_back(0.3f + 0.01f * static_cast<float>(i));
   return t;
+}
+
+// anet-balanced.fam's thresholds: accuracy 0.5 for every attribute; balanced 0.4 for
+// i % 4 in {0, 1}, 0.6 for i % 4 in {2, 3}. On grey.png (p = 0.5 +- 0.0098) the policies
+// agree on i % 4 in {0, 3} and disagree on i % 4 in {1, 2}.
+std::vector<float> policy_thresholds(bool balanced) {
+  std::vector<float> t;
+  for (size_t i = 0; i < kCelebaNames.size(); ++i) t.push_back(!balanced ? 0.5f : i % 4 < 2 ? 0.4f : 0.6f);
+  return t;
+}
+
+// The brightness network's p for attribute i on a solid image of value v.
+double brightness_p(size_t i, int v) {
+  const double s = i % 2 == 0 ? 1.0 : -1.0;
+  return 1.0 / (1.0 + std::exp(-s * 20.0 * (v / 255.0 - 0.5)));
 }
 
 // Attribute i is predicted present on a white image iff i is even (black: odd).
@@ -370,6 +390,23 @@ void make_images(const fs::path& dir) {
   entry("black.png", false, {0, 0, 20, 20});
   std::ofstream(dir / "expected_predict.json") << exp.dump(2) << "\n";
 
+  // grey.png under anet-balanced.fam's two threshold policies.
+  write_bytes(dir / "grey.png", encode_png(solid_rgb(20, 20, 128), 20, 20));
+  json pol = json::object();
+  pol["names"] = kCelebaNames;
+  json p = json::array();
+  for (size_t a = 0; a < kCelebaNames.size(); ++a) p.push_back(brightness_p(a, 128));
+  pol["p"] = p;
+  for (bool balanced : {false, true}) {
+    const char* name = balanced ? "balanced" : "accuracy";
+    const std::vector<float> thr = policy_thresholds(balanced);
+    json present = json::array();
+    for (size_t a = 0; a < kCelebaNames.size(); ++a) present.push_back(p[a].get<double>() >= thr[a]);
+    pol["thresholds"][name] = thr;
+    pol["present"][name] = present;
+  }
+  std::ofstream(dir / "expected_thresholds.json") << pol.dump(2) << "\n";
+
   // Broken inputs.
   std::vector<uint8_t> garbage = {0xFF, 0xD8, 0xFF, 0xE0};
   for (int i = 0; i < 200; ++i) garbage.push_back(static_cast<uint8_t>(i * 37));
@@ -385,6 +422,11 @@ void make_images(const fs::path& dir) {
 void make_models(const fs::path& dir) {
   const std::vector<uint8_t> good = mf::serialize(brightness_anet());
   write_bytes(dir / "anet-brightness.fam", good);
+  mf::ModelDef balanced = brightness_anet();
+  balanced.name = "native-test-balanced";
+  balanced.thresholds = policy_thresholds(false);
+  balanced.balanced_thresholds = policy_thresholds(true);
+  write_bytes(dir / "anet-balanced.fam", mf::serialize(balanced));
 
   faceattr::test::TinyModelSpec spec;
   spec.int8 = true;

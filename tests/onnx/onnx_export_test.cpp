@@ -104,6 +104,15 @@ TEST_CASE("fp32 tiny model exports every op, NCHW in and probs out", "[onnx]") {
   CHECK(meta(p, "input_height") == "16");
   CHECK(meta(p, "precision") == "fp32");
   CHECK(meta(p, "fam.license") == "test");
+  CHECK(meta(p, "balanced_thresholds") == "<missing>");  // the model has none
+}
+
+TEST_CASE("balanced thresholds are exported beside the thresholds when the model has them", "[onnx]") {
+  mf::ModelDef m = faceattr::testing::make_tiny_onnx_model(false);
+  m.balanced_thresholds = {0.25f, 0.5f, 0.125f, 0.75f, 1.0f};
+  const onnx::ModelProto p = ox::export_model(m);
+  CHECK(meta(p, "thresholds") == "[0.5,0.449999988,0.5,0.550000012,0.5]");
+  CHECK(meta(p, "balanced_thresholds") == "[0.25,0.5,0.125,0.75,1]");
 }
 
 TEST_CASE("conv weights go from OHWI to OIHW", "[onnx]") {

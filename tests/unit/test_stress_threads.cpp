@@ -478,18 +478,22 @@ TEST_CASE("one session, two threads: the second call gets FACEATTR_ERR_BUSY and 
       std::vector<float> anet_in(static_cast<size_t>(ai.input_width) * ai.input_height * 3);
       const float crop[4] = {0, 0, 40, 50};
       note("anet_input", faceattr_session_anet_input(s, &vb, crop, anet_in.data()));
+      note("set_threshold_policy", faceattr_session_set_threshold_policy(s, FACEATTR_THRESHOLDS_ACCURACY));
       // The calls that read only what create fixed are served during the other call.
       faceattr_face_crop whole{};
       note("whole_image_crop (not held)", faceattr_session_whole_image_crop(s, &vb, &whole));
       note("stage_info (not held)", faceattr_session_stage_info(s, &si));
       CHECK(faceattr_session_n_attributes(s) == 40);
       CHECK(faceattr_session_has_localizer(s) == 1);
+      CHECK(faceattr_session_threshold_policy(s) == FACEATTR_THRESHOLDS_ACCURACY);
+      CHECK(faceattr_session_has_threshold_policy(s, FACEATTR_THRESHOLDS_ACCURACY) == 1);
+      CHECK(faceattr_session_attribute_threshold(s, 0) == ai.thresholds[0]);
     }
     gate.released.store(true);
     holder.join();
 
     REQUIRE(got_hold);
-    REQUIRE(seen.size() == 10);
+    REQUIRE(seen.size() == 11);
     for (size_t i = 0; i < seen.size(); ++i) {
       INFO(seen[i].first << ": " << faceattr_status_string(seen[i].second) << " " << messages[i]);
       const bool held = std::strstr(seen[i].first, "(not held)") == nullptr;

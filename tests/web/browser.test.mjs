@@ -394,6 +394,65 @@ test('package: the localiser beside the model is found by default; lnetModel nul
   }
 });
 
+// Decision thresholds through the package (worker and in-page): the native fixtures'
+// anet-balanced.fam on a grey frame gives expected_thresholds.json's flags per policy, at
+// create and after setThresholds; the shipped ANet, without balanced thresholds, refuses them.
+test('package: thresholds accuracy | balanced at create and by setThresholds; refused without them', async () => {
+  const fixtures = path.join(OUT, 'native_fixtures');
+  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
+  const exp = JSON.parse(fs.readFileSync(path.join(fixtures, 'expected_thresholds.json'), 'utf8'));
+  const models = path.join(OUT, 'models-thresholds');
+  fs.mkdirSync(models, { recursive: true });
+  fs.copyFileSync(path.join(fixtures, 'anet-balanced.fam'), path.join(models, 'anet-balanced.fam'));
+  fs.copyFileSync(path.join(MODELS, 'anet-int8.fam'), path.join(models, 'anet-int8.fam'));
+  const server = await startServer({ models });
+  const { context, close } = await launchChromium();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/demo/?source=image`);
+    const out = await page.evaluate(async () => {
+      const { FaceAttr } = await import('/web/src/faceattr.js');
+      const grey = new ImageData(new Uint8ClampedArray(20 * 20 * 4).fill(128), 20, 20);
+      const flags = async (fa) => (await fa.detect(grey, { track: false })).faces[0].attributes.map((a) => a.present);
+      const code = (p) => p.then(() => 'resolved', (e) => e.code);
+      const res = {};
+      for (const worker of [true, false]) {
+        const fa = await FaceAttr.create({ model: '/models/anet-balanced.fam', lnetModel: null, threads: 1, worker, thresholds: 'balanced' });
+        const o = { policy: fa.thresholds, policies: fa.thresholdPolicies, balanced: await flags(fa) };
+        await fa.setThresholds('accuracy');
+        o.after = fa.thresholds;
+        o.accuracy = await flags(fa);
+        o.thresholds = fa.attributes.map((a) => a.threshold);
+        o.bad = await code(fa.setThresholds('best'));
+        o.still = fa.thresholds;
+        await fa.close();
+        res[worker ? 'worker' : 'page'] = o;
+      }
+      const plain = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null, threads: 1 });
+      res.plain = { policies: plain.thresholdPolicies, set: await code(plain.setThresholds('balanced')), policy: plain.thresholds };
+      await plain.close();
+      res.plainCreate = await code(FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null, thresholds: 'balanced' }));
+      return res;
+    });
+    for (const k of ['worker', 'page']) {
+      const o = out[k];
+      assert.equal(o.policy, 'balanced', k);
+      assert.deepEqual(o.policies, ['accuracy', 'balanced'], k);
+      assert.deepEqual(o.balanced, exp.present.balanced, `${k}: balanced flags`);
+      assert.equal(o.after, 'accuracy', k);
+      assert.deepEqual(o.accuracy, exp.present.accuracy, `${k}: accuracy flags`);
+      assert.deepEqual(o.thresholds, exp.thresholds.accuracy.map(Math.fround), `${k}: attributes[].threshold`);
+      assert.equal(o.bad, 'FACEATTR_ERR_INVALID_ARGUMENT', k);
+      assert.equal(o.still, 'accuracy', k);
+    }
+    assert.deepEqual(out.plain, { policies: ['accuracy'], set: 'FACEATTR_ERR_UNSUPPORTED', policy: 'accuracy' });
+    assert.equal(out.plainCreate, 'FACEATTR_ERR_UNSUPPORTED');
+  } finally {
+    await close();
+    await server.close();
+  }
+});
+
 // An RGBA frame as packed RGB (for the fake webcam's y4m clips).
 const rgbOf = (rgba) => {
   const rgb = new Uint8Array((rgba.length / 4) * 3);

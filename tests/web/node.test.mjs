@@ -19,7 +19,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { MODELS, NATIVE_FIXTURES, OUT, decodeJpeg, loadEngineModule, need, nativePredict, testCrops, writePpm } from './lib.mjs';
+import { pathToFileURL } from 'node:url';
+import { BUILD, MODELS, NATIVE_FIXTURES, OUT, decodeJpeg, loadEngineModule, need, nativePredict, testCrops, writePpm } from './lib.mjs';
 
 const TOL = { 'anet-int8.fam': 1e-5, 'anet-fp32.fam': 1e-5 };
 
@@ -370,5 +371,80 @@ test('dense box-map LNet (5 channels): faces equal native, response map = channe
     for (let i = 0; i < map.data.length; ++i) if (i !== 10 * 40 + 20) assert.ok(Math.abs(map.data[i] - sig(-6)) < 1e-4);
   } finally {
     engine.close();
+  }
+});
+
+// Decision thresholds: the native fixtures' anet-balanced.fam (both policies) on a grey frame,
+// where half the attributes lie between the two policies' thresholds; expected_thresholds.json
+// has p and the present flags of each (make_fixtures.cpp). The shipped ANet has no balanced ones.
+test('thresholds: accuracy or balanced at create and by setThresholds; refused for a model without them', async () => {
+  const fixtures = path.join(OUT, 'native_fixtures');
+  execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
+  const model = fs.readFileSync(need(path.join(fixtures, 'anet-balanced.fam'), 'faceattr_native_fixtures writes anet-balanced.fam'));
+  const exp = JSON.parse(fs.readFileSync(path.join(fixtures, 'expected_thresholds.json'), 'utf8'));
+  const grey = new Uint8Array(20 * 20 * 3).fill(128);
+  const decided = (engine, policy, opts = {}) => {
+    const r = engine.predict(grey, 20, 20, 'rgb', opts);
+    assert.equal(r.faces.length, 1);
+    r.faces[0].attributes.forEach((a, i) => {
+      assert.ok(Math.abs(a.probability - exp.p[i]) < 1e-4, `${a.name}: p ${a.probability}, want ${exp.p[i]}`);
+      assert.equal(a.present, exp.present[policy][i], `${policy} ${a.name}${opts.crop ? ' (crop)' : ''}${opts.track ? ' (tracked)' : ''}`);
+    });
+    engine.attributes.forEach((a, i) => assert.equal(a.threshold, Math.fround(exp.thresholds[policy][i]), `${policy} ${a.name} threshold`));
+  };
+  const engine = core.Engine.create(module, { model, kernels: 'simd' });
+  try {
+    assert.deepEqual(engine.thresholdPolicies, ['accuracy', 'balanced']);
+    assert.equal(engine.thresholds, 'accuracy');
+    decided(engine, 'accuracy');
+    decided(engine, 'accuracy', { track: true });
+    engine.setThresholds('balanced');
+    assert.equal(engine.thresholds, 'balanced');
+    decided(engine, 'balanced');
+    decided(engine, 'balanced', { crop: true });
+    decided(engine, 'balanced', { track: true });  // the same track, decided afresh
+    assert.throws(() => engine.setThresholds('best'), (e) => e instanceof core.FaceAttrError && e.code === 'FACEATTR_ERR_INVALID_ARGUMENT');
+    assert.equal(engine.thresholds, 'balanced');
+    engine.setThresholds('accuracy');
+    decided(engine, 'accuracy', { track: true });
+  } finally {
+    engine.close();
+  }
+  const balanced = core.Engine.create(module, { model, thresholds: 'balanced' });
+  try {
+    assert.equal(balanced.thresholds, 'balanced');
+    decided(balanced, 'balanced');
+  } finally {
+    balanced.close();
+  }
+  // FaceAttr's side of it (the Runner, in the page or the worker): info() after a switch.
+  const { Runner } = await import(pathToFileURL(path.join(BUILD, 'web/src/runner.js')).href);
+  const runner = await Runner.create({ model, thresholds: 'balanced' },
+                                     { flavour: 'simd', distUrl: undefined, threads: undefined, promise: Promise.resolve(module) });
+  try {
+    let info = runner.info();
+    assert.equal(info.thresholds, 'balanced');
+    assert.deepEqual(info.thresholdPolicies, ['accuracy', 'balanced']);
+    info = runner.setThresholds('accuracy');
+    assert.equal(info.thresholds, 'accuracy');
+    info.attributes.forEach((a, i) => assert.equal(a.threshold, Math.fround(exp.thresholds.accuracy[i])));
+  } finally {
+    runner.close();
+  }
+
+  const plain = fs.readFileSync(path.join(MODELS, 'anet-int8.fam'));
+  const unsupported = (e) => e instanceof core.FaceAttrError && e.code === 'FACEATTR_ERR_UNSUPPORTED' && /no balanced thresholds/.test(e.message);
+  assert.throws(() => core.Engine.create(module, { model: plain, thresholds: 'balanced' }), unsupported);
+  assert.throws(() => core.Engine.create(module, { model: plain, thresholds: 'recall' }),
+                (e) => e instanceof core.FaceAttrError && e.code === 'FACEATTR_ERR_INVALID_ARGUMENT');
+  const accuracyOnly = core.Engine.create(module, { model: plain });
+  try {
+    assert.deepEqual(accuracyOnly.thresholdPolicies, ['accuracy']);
+    const before = accuracyOnly.attributes.map((a) => a.threshold);
+    assert.throws(() => accuracyOnly.setThresholds('balanced'), unsupported);
+    assert.equal(accuracyOnly.thresholds, 'accuracy');
+    assert.deepEqual(accuracyOnly.attributes.map((a) => a.threshold), before);
+  } finally {
+    accuracyOnly.close();
   }
 });

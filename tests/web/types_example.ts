@@ -1,6 +1,6 @@
 // Type-checks web/faceattr.d.ts against the web/README.md usage (ctest wasm_types:
 // tsc --noEmit --strict). The @ts-expect-error lines must stay errors.
-import { FaceAttr, FaceAttrError, DetectResult, Explanation, Face, ConceptContribution } from '../../web/faceattr';
+import { FaceAttr, FaceAttrError, DetectResult, Explanation, Face, ConceptContribution, ThresholdPolicy } from '../../web/faceattr';
 
 export async function example(video: HTMLVideoElement, image: ImageData, bitmap: ImageBitmap): Promise<string[]> {
   const fa = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: new Uint8Array(4), backend: 'auto' });
@@ -43,6 +43,14 @@ export async function example(video: HTMLVideoElement, image: ImageData, bitmap:
   const opts = tracked.trackerOptions;
   if (opts && tracked.track !== false) console.log(opts.window + opts.detectInterval);
   await tracked.resetTracks();
+  // Decision thresholds: at create, switched later, what the model has.
+  const balanced = await FaceAttr.create({ model: '/m.fam', thresholds: 'balanced' });
+  const policies: ReadonlyArray<ThresholdPolicy> = balanced.thresholdPolicies;
+  if (policies.includes('accuracy') && balanced.thresholds === 'balanced') await balanced.setThresholds('accuracy');
+  // @ts-expect-error: no such policy
+  await FaceAttr.create({ model: '/m.fam', thresholds: 'recall' });
+  // @ts-expect-error: no such policy
+  await balanced.setThresholds('best');
   // @ts-expect-error: track is 'auto' or a boolean
   await FaceAttr.create({ model: '/m.fam', track: 'video' });
   // @ts-expect-error: no such tracker option

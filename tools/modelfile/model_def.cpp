@@ -89,6 +89,9 @@ void check_model(const ModelDef& m) {
   if (m.attribute_names.size() != m.thresholds.size())
     fail<E>("attribute_names (" + std::to_string(m.attribute_names.size()) + ") and thresholds (" +
             std::to_string(m.thresholds.size()) + ") differ in count");
+  if (!m.balanced_thresholds.empty() && m.balanced_thresholds.size() != m.attribute_names.size())
+    fail<E>("attribute_names (" + std::to_string(m.attribute_names.size()) + ") and balanced_thresholds (" +
+            std::to_string(m.balanced_thresholds.size()) + ") differ in count");
   const int n_tensors = static_cast<int>(m.tensors.size());
   for (const TensorDef& t : m.tensors) {
     const size_t n = element_count<E>(t);
@@ -293,10 +296,14 @@ std::vector<uint8_t> serialize(const ModelDef& m) {
   std::vector<flatbuffers::Offset<fb::KeyValue>> kvs;
   for (const auto& kv : m.metadata)
     kvs.push_back(fb::CreateKeyValueDirect(fbb, kv.first.c_str(), kv.second.c_str()));
-  auto root = fb::CreateModel(
-      fbb, fbb.CreateString(m.kind), fbb.CreateString(m.name), fbb.CreateString(m.description), m.input_width,
-      m.input_height, m.input_channels, fbb.CreateVector(m.mean), fbb.CreateVector(m.std),
-      fbb.CreateVector(names), fbb.CreateVector(m.thresholds), network, fbb.CreateVectorOfSortedTables(&kvs));
+  // Optional: left out when empty, so that files without it stay byte for byte as before.
+  flatbuffers::Offset<flatbuffers::Vector<float>> balanced = 0;
+  if (!m.balanced_thresholds.empty()) balanced = fbb.CreateVector(m.balanced_thresholds);
+  auto root = fb::CreateModel(fbb, fbb.CreateString(m.kind), fbb.CreateString(m.name),
+                              fbb.CreateString(m.description), m.input_width, m.input_height,
+                              m.input_channels, fbb.CreateVector(m.mean), fbb.CreateVector(m.std),
+                              fbb.CreateVector(names), fbb.CreateVector(m.thresholds), network,
+                              fbb.CreateVectorOfSortedTables(&kvs), balanced);
   fb::FinishModelBuffer(fbb, root);
 
   const size_t meta_size = fbb.GetSize();
@@ -365,6 +372,7 @@ ModelDef parse(const uint8_t* data, size_t size) {
   m.mean = vec_of<float>(fm->mean());
   m.std = vec_of<float>(fm->std());
   m.thresholds = vec_of<float>(fm->thresholds());
+  m.balanced_thresholds = vec_of<float>(fm->balanced_thresholds());
   if (fm->attribute_names())
     for (const flatbuffers::String* s : *fm->attribute_names()) m.attribute_names.push_back(str_of(s));
   if (fm->metadata())

@@ -45,7 +45,9 @@ struct ModelDef {
   int input_width = 0, input_height = 0, input_channels = 3;
   std::vector<float> mean, std;
   std::vector<std::string> attribute_names;
-  std::vector<float> thresholds;
+  std::vector<float> thresholds;  // the accuracy policy's: one per attribute
+  std::vector<float>
+      balanced_thresholds;  // optional, the balanced policy's: empty (not written) or one per attribute
   std::vector<TensorDef> tensors;
   std::vector<NodeDef> nodes;
   std::vector<int> inputs, outputs;

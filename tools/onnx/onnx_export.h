@@ -11,7 +11,8 @@
 //    DequantizeLinear pairs around every int8 activation, so ONNX Runtime can
 //    fuse them into QLinearConv and friends.
 //  * metadata_props: kind, name, input size/layout, mean/std, attribute names,
-//    thresholds (JSON arrays), precision, and the .fam metadata as "fam.<key>".
+//    thresholds and, when the model has them, balanced_thresholds (JSON arrays),
+//    precision, and the .fam metadata as "fam.<key>".
 #pragma once
 
 #include <onnx/onnx_pb.h>

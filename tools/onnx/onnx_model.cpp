@@ -82,6 +82,7 @@ void add_metadata(const modelfile::ModelDef& m, onnx::ModelProto* p) {
   if (m.kind == "anet") {
     put(p, "attribute_names", json_array(m.attribute_names));
     put(p, "thresholds", json_array(m.thresholds));
+    if (!m.balanced_thresholds.empty()) put(p, "balanced_thresholds", json_array(m.balanced_thresholds));
   }
   for (const auto& [k, v] : m.metadata) put(p, "fam." + k, v);
 }

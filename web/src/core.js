@@ -16,6 +16,13 @@ const CHANNELS = [3, 4, 3, 4];
 export const KERNELS = Object.freeze({ auto: 0, reference: 1, simd: 3 });
 
 /**
+ * faceattr_threshold_policy: which of the model's decision thresholds decide `present`.
+ * 'accuracy' (every model): each attribute's most accurate threshold; 'balanced' (models
+ * whose file has balanced_thresholds): its equal-error-rate threshold.
+ */
+export const THRESHOLDS = Object.freeze({ accuracy: 0, balanced: 1 });
+
+/**
  * Tracker options (faceattr_tracker_params), in the binding's order
  * (wasm/binding.cpp, kTrackerParams). Integers where the SDK's field is one.
  */
@@ -84,16 +91,26 @@ function invalid(message) {
   return new FaceAttrError(message, 'FACEATTR_ERR_INVALID_ARGUMENT');
 }
 
+/** The THRESHOLDS value of a policy name. */
+function thresholdPolicy(name) {
+  if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(THRESHOLDS, name)) {
+    throw invalid(`unknown thresholds ${JSON.stringify(name)} (have: ${Object.keys(THRESHOLDS).join(', ')})`);
+  }
+  return THRESHOLDS[name];
+}
+
 /** One SDK session in one module instance; one call at a time (JS is single-threaded per module). */
 export class Engine {
   /**
    * @param module  a loaded module (loadModule)
    * @param opts    {model, lnetModel?, localize?, threads?, kernels?: 'auto'|'simd'|'reference',
-   *                 maxFaces?, minFaceSize?, flavour?, track?, tracker?}
+   *                 maxFaces?, minFaceSize?, flavour?, track?, tracker?, thresholds?}
    * With an lnetModel the engine localises faces unless localize is false (then,
    * as without one, each frame is one face: the centre crop). Unless track is
    * false the session gets a tracker (options `tracker`: TRACKER_OPTIONS names,
    * the SDK's defaults for the others), used by the calls given {track: true}.
+   * thresholds: a THRESHOLDS name (default 'accuracy'); one the model lacks throws
+   * FACEATTR_ERR_UNSUPPORTED.
    */
   static create(module, opts = {}) {
     const anet = toBytes(opts.model, 'model');
@@ -102,6 +119,7 @@ export class Engine {
     if (typeof localize !== 'boolean') throw invalid(`localize must be true or false, got ${localize}`);
     const kernels = KERNELS[opts.kernels ?? 'auto'];
     if (kernels === undefined) throw invalid(`unknown kernels "${opts.kernels}"`);
+    const thresholds = thresholdPolicy(opts.thresholds ?? 'accuracy');
     const threaded = module.threaded();
     let threads = threaded ? (opts.threads ?? defaultThreads()) : 1;
     if (!Number.isInteger(threads) || threads < 1) throw invalid(`threads must be a positive integer`);
@@ -115,7 +133,7 @@ export class Engine {
       M.HEAPU8.set(anet, pa);
       if (lnet) M.HEAPU8.set(lnet, pl);
       session = M.Session.create(pa, anet.length, pl, lnet ? lnet.length : 0, threads, kernels,
-                                 opts.maxFaces ?? 0, opts.minFaceSize ?? 0, localize);
+                                 opts.maxFaces ?? 0, opts.minFaceSize ?? 0, localize, thresholds);
       if (!session) {
         const code = M.statusString(M.lastCreateStatus());
         throw new FaceAttrError(M.lastError() || code, code);
@@ -146,6 +164,10 @@ export class Engine {
     for (let i = 0; i < this.nAttributes; ++i) {
       this.attributes.push({ name: session.attributeName(i), threshold: session.attributeThreshold(i) });
     }
+    /** The THRESHOLDS names the model has ('accuracy' always). */
+    this.thresholdPolicies = Object.keys(THRESHOLDS).filter((k) => session.hasThresholdPolicy(THRESHOLDS[k]));
+    /** The policy in use: attributes[].threshold are its thresholds. */
+    this.thresholds = Object.keys(THRESHOLDS).find((k) => THRESHOLDS[k] === session.thresholdPolicy());
     this.kernels = session.backend();
     this.hasLocalizer = session.hasLocalizer();
     this.stride = session.faceStride();
@@ -179,6 +201,22 @@ export class Engine {
     this.#check(s.trackerCreate());
     this.trackerOptions = resolved;
     this.#lastTs = null;
+  }
+
+  /**
+   * Switches the decision thresholds (a THRESHOLDS name) for the later frames:
+   * `present`, attributes[].threshold and the tracker's decisions (each track
+   * decides afresh on its next frame). Throws FACEATTR_ERR_UNSUPPORTED when the
+   * model has none for that policy (thresholdPolicies); nothing changes then.
+   */
+  setThresholds(policy) {
+    this.#alive();
+    const value = thresholdPolicy(policy);
+    const s = this.session;
+    this.#check(s.setThresholdPolicy(value));
+    this.thresholds = policy;
+    // In place: the WebGPU engine shares this array and decides with it.
+    this.attributes.forEach((a, i) => { a.threshold = s.attributeThreshold(i); });
   }
 
   /** Forgets every track: the next tracked frame starts a new stream (ids from 1). */

@@ -19,14 +19,17 @@ export class FaceAttr {
   /**
    * options: {model, lnetModel?, localize?: boolean (default true), backend?: 'auto'|'wasm'|'webgpu',
    *           worker?: boolean (default true), threads?: number, maxFaces? (default 32), minFaceSize?,
-   *           kernels?: 'auto'|'simd'|'reference', distUrl?, track?: 'auto'|boolean, tracker?}
+   *           kernels?: 'auto'|'simd'|'reference', distUrl?, track?: 'auto'|boolean, tracker?,
+   *           thresholds?: 'accuracy'|'balanced'}
    * model / lnetModel: a same-origin URL (string or URL) or the model bytes. detect() localises
    * every face of the frame with the localiser: lnetModel, or, when lnetModel is left out and
    * model is a URL, lnet-int8.fam in the model's folder if the server has it (as the CLI finds
    * it beside the ANet). localize: false (or lnetModel: null) takes each frame as one face crop.
    * track: which detect() calls are frames of one tracked stream: 'auto' (default) those on a
    * <video> or a VideoFrame, true all of them, false none (no tracker). tracker: its options
-   * (faceattr.d.ts TrackerOptions; the SDK's defaults for the others).
+   * (faceattr.d.ts TrackerOptions; the SDK's defaults for the others). thresholds: which of the
+   * model's decision thresholds decide `present` (default 'accuracy'; 'balanced' rejects with
+   * FACEATTR_ERR_UNSUPPORTED for a model without them; setThresholds() changes it later).
    */
   static async create(options = {}) {
     const backend = options.backend ?? 'auto';
@@ -74,7 +77,7 @@ export class FaceAttr {
     const init = {
       model, lnetModel, localize: options.localize, threads, backend,
       kernels: options.kernels, maxFaces: options.maxFaces, minFaceSize: options.minFaceSize, distUrl,
-      track: track !== false, tracker: options.tracker ?? {},
+      track: track !== false, tracker: options.tracker ?? {}, thresholds: options.thresholds ?? 'accuracy',
     };
     if (useWorker) {
       const transfer = [model.buffer];
@@ -99,8 +102,12 @@ export class FaceAttr {
   get backendReason() { return this.info.backendReason; }
   /** The WebGPU adapter in use ({vendor, architecture, description, fallback}), or null. */
   get gpuAdapter() { return this.info.gpuAdapter; }
-  /** Attribute names and thresholds, in the model's order. */
+  /** Attribute names and thresholds (those of the policy in use), in the model's order. */
   get attributes() { return this.info.attributes; }
+  /** The decision thresholds in use: 'accuracy' or 'balanced'. */
+  get thresholds() { return this.info.thresholds; }
+  /** The policies the model has thresholds for: ['accuracy'] or ['accuracy', 'balanced']. */
+  get thresholdPolicies() { return this.info.thresholdPolicies; }
   /** True when detect() localises faces (an LNet model loaded, localize not false): several faces, real boxes. */
   get hasLocalizer() { return this.info.hasLocalizer; }
   get inWorker() { return this.#worker != null; }
@@ -154,6 +161,19 @@ export class FaceAttr {
   async explain(faceIndex, attrs) {
     if (this.#runner) return this.#inPage((r) => r.explain(faceIndex, attrs));
     return this.#call({ op: 'explain', face: faceIndex, attrs });
+  }
+
+  /**
+   * Switches the decision thresholds ('accuracy' | 'balanced') for the later detect() calls:
+   * each attribute's `present`, `attributes[].threshold` and the tracker's decisions (a track
+   * decides afresh on its next frame). Rejects with FACEATTR_ERR_UNSUPPORTED when the model has
+   * no such thresholds (see thresholdPolicies), FACEATTR_ERR_INVALID_ARGUMENT for another
+   * name; the thresholds stay as they were then.
+   */
+  async setThresholds(policy) {
+    // The runner's info afterwards: the thresholds in attributes[], the policy, the backend now.
+    this.info = this.#runner ? await this.#inPage((r) => r.setThresholds(policy))
+                             : await this.#call({ op: 'setThresholds', thresholds: policy });
   }
 
   /**

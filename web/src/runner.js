@@ -7,7 +7,7 @@ import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
 export class Runner {
   /**
    * opts: {model, lnetModel?, localize?, backend?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?,
-   * track?: false for no tracker, tracker?: its options} (bytes, not URLs).
+   * track?: false for no tracker, tracker?: its options, thresholds?: 'accuracy'|'balanced'} (bytes, not URLs).
    * preloading: {flavour, distUrl, threads, promise} of a loadModule call already under way.
    * backend 'webgpu': the networks on the GPU (rejects without a usable adapter); 'auto': the
    * GPU when the adapter is a hardware one (a software adapter such as SwiftShader is far
@@ -69,8 +69,16 @@ export class Runner {
       hasLocalizer: e.hasLocalizer,
       tracker: e.trackerOptions ?? null,
       attributes: e.attributes,
+      thresholds: e.thresholds,
+      thresholdPolicies: e.thresholdPolicies,
       modelName: e.metadata('name'),
     };
+  }
+
+  /** Switches the decision thresholds ('accuracy' | 'balanced'); returns the new info(). */
+  setThresholds(policy) {
+    this.engine.setThresholds(policy);
+    return this.info();
   }
 
   /**

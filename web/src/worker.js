@@ -2,7 +2,8 @@
 // Messages in:  {op: 'load', flavour, distUrl, threads} (no reply: starts fetching and compiling the
 //               module while the page still fetches the models) | {id, op: 'init', options} |
 //               {id, op: 'detect', source, crop, responseMap, track, timestamp} | {id, op: 'explain', face, attrs} |
-//               {id, op: 'resetTracks'} | {id, op: 'loseDevice'} (test hook) | {id, op: 'close'}
+//               {id, op: 'resetTracks'} | {id, op: 'setThresholds', thresholds} | {id, op: 'loseDevice'} (test hook) |
+//               {id, op: 'close'}
 // Messages out: {id, result} | {id, error: {message, code}}; result float arrays are transferred.
 import { loadModule } from './core.js';
 import { Runner } from './runner.js';
@@ -43,6 +44,8 @@ async function handle(ev) {
     } else if (op === 'resetTracks') {
       runner.resetTracks();
       result = true;
+    } else if (op === 'setThresholds') {
+      result = runner.setThresholds(ev.data.thresholds);
     } else if (op === 'loseDevice') {
       if (runner) runner.loseDevice();
       result = runner ? runner.info() : null;

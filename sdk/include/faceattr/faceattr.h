@@ -96,6 +96,18 @@ typedef enum faceattr_backend {
   FACEATTR_BACKEND_SIMD = 3       /* Google Highway: AVX2/AVX-512/NEON natively, WASM SIMD128 */
 } faceattr_backend;
 
+/**
+ * Which of the model's decision thresholds turn probabilities into present flags
+ * (faceattr_session_set_threshold_policy). Every ANet model has the accuracy ones;
+ * the balanced ones only when its file carries them (balanced_thresholds,
+ * docs/model-format.md; faceattr_session_has_threshold_policy).
+ */
+typedef enum faceattr_threshold_policy {
+  FACEATTR_THRESHOLDS_ACCURACY = 0, /* per attribute, the threshold of best accuracy (default) */
+  FACEATTR_THRESHOLDS_BALANCED = 1  /* per attribute, the equal-error-rate threshold: best balanced
+                                       accuracy, so rare attributes are reported more often */
+} faceattr_threshold_policy;
+
 typedef enum faceattr_log_level {
   FACEATTR_LOG_DEBUG = 0,
   FACEATTR_LOG_INFO = 1,
@@ -123,6 +135,10 @@ typedef struct faceattr_session_params {
   int32_t localize;         /* 1 (default): with an LNet model, predict localises the faces of
                                the frame; 0: whole-image mode even with one (each image is one
                                face crop: the centre crop, score 1) */
+  faceattr_threshold_policy threshold_policy; /* the session's first policy (it may change it later:
+                                                 faceattr_session_set_threshold_policy); default
+                                                 ACCURACY; one the model lacks fails create with
+                                                 FACEATTR_ERR_UNSUPPORTED */
 } faceattr_session_params;
 
 /** An image: `height` rows of `width` pixels; row r starts at data + r * stride_bytes. */
@@ -138,7 +154,8 @@ typedef struct faceattr_image {
  * One face. Box in input-image pixels (x, y: top-left; may extend past the
  * image, but the localiser reports no box longer than 4 times the image's
  * longer side). `probs[i]` is the probability of attribute i, `present[i]` is 1 when
- * probs[i] >= the model's threshold for i. Both arrays have
+ * probs[i] >= the threshold for i of the session's threshold policy
+ * (faceattr_session_attribute_threshold when the face was predicted). Both arrays have
  * faceattr_session_n_attributes() entries and, like the face array itself,
  * stay valid until the next predict call on the session or its free.
  */
@@ -160,10 +177,14 @@ typedef struct faceattr_session faceattr_session;
  * first call's abort or log callback) returns FACEATTR_ERR_BUSY at once,
  * changes nothing in the session and does not wait. Results the first call
  * hands out (faces, maps) stay valid until the next call that replaces them.
- * The other session calls (n_attributes, attribute_name, _threshold, backend,
- * model_metadata, has_localizer, stage_info, whole_image_crop, faceattr_session_model)
- * read only what faceattr_session_create fixed and may be called from any thread
- * at any time. faceattr_session_free must not overlap any call on the session.
+ * faceattr_session_set_threshold_policy holds the session the same way. The
+ * other session calls (n_attributes, attribute_name, _threshold, _threshold_policy,
+ * _has_threshold_policy, backend, model_metadata, has_localizer, stage_info,
+ * whole_image_crop, faceattr_session_model) read only what faceattr_session_create
+ * fixed, or the threshold policy, which is stored atomically (a read that overlaps
+ * faceattr_session_set_threshold_policy sees the old policy or the new one), and may
+ * be called from any thread at any time. faceattr_session_free must not overlap any
+ * call on the session.
  * A session's n_threads worker threads are its own; sessions share no mutable
  * state, so separate sessions may run at once on separate threads.
  */
@@ -216,8 +237,28 @@ FACEATTR_API faceattr_status faceattr_session_predict_crop(faceattr_session* ses
 FACEATTR_API int32_t faceattr_session_n_attributes(const faceattr_session* session);
 /** Attribute name, or NULL when out of range. Owned by the session. */
 FACEATTR_API const char* faceattr_session_attribute_name(const faceattr_session* session, int32_t index);
-/** Decision threshold on the probability, or -1 when out of range. */
+/** Decision threshold on the probability under the session's threshold policy, or -1 when out of range. */
 FACEATTR_API float faceattr_session_attribute_threshold(const faceattr_session* session, int32_t index);
+
+/**
+ * Switches the thresholds that decide faceattr_face.present (and, through them,
+ * faceattr_session_attribute_threshold, the tracker's decisions and every other
+ * reader of the thresholds) for the session's later calls; faces already returned
+ * keep their flags. A tracker on the session decides each track afresh (average
+ * >= the new threshold) the next time it sees it, then goes on with its hysteresis.
+ * Errors: FACEATTR_ERR_INVALID_ARGUMENT for a null session or a value outside
+ * faceattr_threshold_policy; FACEATTR_ERR_UNSUPPORTED when the model has no
+ * thresholds for `policy` (faceattr_session_has_threshold_policy); either leaves the
+ * policy as it was. Holds the session like predict (FACEATTR_ERR_BUSY while
+ * another call runs). Allocates nothing.
+ */
+FACEATTR_API faceattr_status faceattr_session_set_threshold_policy(faceattr_session* session,
+                                                                   faceattr_threshold_policy policy);
+/** The session's threshold policy; FACEATTR_THRESHOLDS_ACCURACY for NULL. */
+FACEATTR_API faceattr_threshold_policy faceattr_session_threshold_policy(const faceattr_session* session);
+/** 1 when the ANet model has thresholds for `policy` (ACCURACY: always), else 0 (also for NULL). */
+FACEATTR_API int faceattr_session_has_threshold_policy(const faceattr_session* session,
+                                                       faceattr_threshold_policy policy);
 /** Backend actually in use (never AUTO). */
 FACEATTR_API faceattr_backend faceattr_session_backend(const faceattr_session* session);
 /** Model metadata value for `key` (e.g. "name", "license"), or NULL. `which`: 0 ANet, 1 LNet. */
@@ -435,7 +476,7 @@ typedef struct faceattr_model_info {
   float std[3];
   int32_t n_attributes; /* ANet outputs: probabilities of these attributes */
   const char* const* attribute_names;
-  const float* thresholds; /* decision threshold per attribute */
+  const float* thresholds; /* decision threshold per attribute (FACEATTR_THRESHOLDS_ACCURACY's) */
   int32_t n_metadata;      /* key/value pairs in file order */
   const char* const* metadata_keys;
   const char* const* metadata_values;
@@ -443,7 +484,9 @@ typedef struct faceattr_model_info {
   int32_t n_nodes;   /* faceattr_model_get_node(0 .. n_nodes - 1), in execution order */
   int32_t input;     /* tensor index of the network input */
   int32_t n_outputs;
-  const int32_t* outputs; /* tensor indices of the network outputs */
+  const int32_t* outputs;           /* tensor indices of the network outputs */
+  const float* balanced_thresholds; /* FACEATTR_THRESHOLDS_BALANCED's, n_attributes entries; NULL
+                                       when the model has none */
 } faceattr_model_info;
 
 /** A tensor of the graph: an activation (computed) or a constant (weights in the file). */
@@ -584,13 +627,13 @@ FACEATTR_API faceattr_status faceattr_session_anet_input(faceattr_session* sessi
  * probability is averaged over the last `window` frames, weighted by the face
  * score, and its decision has hysteresis: it turns on when the average reaches
  * thr + 2 * hysteresis * (1 - thr) and off when it falls below
- * thr - 2 * hysteresis * thr (thr: the model's threshold; thr +- hysteresis at
- * 0.5). A new track decides average >= thr on its first frame and again once
- * its window is half full (so one frame near the threshold does not decide for
- * the whole track); later the decision also follows an average that has stayed
- * on the other side of thr for 4 * window frames in a row, so a value that
- * settles inside the band is not held off for ever. A face near a threshold
- * does not flicker.
+ * thr - 2 * hysteresis * thr (thr: the session's threshold for the attribute
+ * under its threshold policy; thr +- hysteresis at 0.5). A new track decides
+ * average >= thr on its first frame and again once its window is half full (so
+ * one frame near the threshold does not decide for the whole track); later the
+ * decision also follows an average that has stayed on the other side of thr for
+ * 4 * window frames in a row, so a value that settles inside the band is not
+ * held off for ever. A face near a threshold does not flicker.
  *
  *   faceattr_tracker_params tp = faceattr_tracker_default_params();
  *   faceattr_tracker* t = NULL;

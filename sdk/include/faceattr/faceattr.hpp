@@ -4,6 +4,7 @@
 //
 //   faceattr_session_params params = faceattr_session_default_params();
 //   params.n_threads = 2;  // params.localize = 0: whole-image mode even with an LNet
+//   // params.threshold_policy = FACEATTR_THRESHOLDS_BALANCED: equal-error-rate thresholds
 //   faceattr::Session session = faceattr::Session::create(bytes.data(), bytes.size(), &params,
 //                                                         lnet.data(), lnet.size());
 //   for (const faceattr_face& face : session.predict(image))
@@ -188,7 +189,20 @@ class Session {
     const char* n = faceattr_session_attribute_name(s_, i);
     return n ? n : "";
   }
+  // Under the session's threshold policy.
   float attribute_threshold(int32_t i) const noexcept { return faceattr_session_attribute_threshold(s_, i); }
+  // Which thresholds decide present[] from the next call on (faceattr_session_set_threshold_policy):
+  // FACEATTR_ERR_UNSUPPORTED when the model has none for `policy`.
+  faceattr_status try_set_threshold_policy(faceattr_threshold_policy policy) noexcept {
+    return faceattr_session_set_threshold_policy(s_, policy);
+  }
+  void set_threshold_policy(faceattr_threshold_policy policy) { check(try_set_threshold_policy(policy)); }
+  faceattr_threshold_policy threshold_policy() const noexcept {
+    return faceattr_session_threshold_policy(s_);
+  }
+  bool has_threshold_policy(faceattr_threshold_policy policy) const noexcept {
+    return faceattr_session_has_threshold_policy(s_, policy) != 0;
+  }
   faceattr_backend backend() const noexcept { return faceattr_session_backend(s_); }
   // Empty string when the key is absent. `which`: 0 ANet, 1 LNet.
   std::string metadata(const char* key, int32_t which = 0) const {

@@ -100,6 +100,7 @@ faceattr_status faceattr_model_get_info(const faceattr_model* model, faceattr_mo
   i.input = m.input;
   i.n_outputs = static_cast<int32_t>(m.outputs.size());
   i.outputs = data_or_null(m.outputs);
+  i.balanced_thresholds = data_or_null(m.balanced_thresholds);
   return FACEATTR_OK;
 }
 

@@ -24,6 +24,18 @@ Status busy_status(const char* call) {
                                        "call at a time; use one session per thread)");
 }
 
+Status check_threshold_policy(const pipeline::FacePipeline& pl, int policy, const std::string& who) {
+  if (policy != FACEATTR_THRESHOLDS_ACCURACY && policy != FACEATTR_THRESHOLDS_BALANCED)
+    return invalid_argument(who + ": unknown threshold policy " + std::to_string(policy) +
+                            " (FACEATTR_THRESHOLDS_ACCURACY = 0, FACEATTR_THRESHOLDS_BALANCED = 1)");
+  if (pl.thresholds_of(policy) == nullptr)
+    return Status(FACEATTR_ERR_UNSUPPORTED,
+                  who + ": the model '" + pl.anet().model().name +
+                      "' has no balanced thresholds (its file carries no balanced_thresholds; only the "
+                      "accuracy policy is available)");
+  return Status::ok();
+}
+
 }  // namespace faceattr::api
 
 namespace {
@@ -38,6 +50,9 @@ Status check_params(const faceattr_session_params& p) {
   if (p.min_face_size < 1) return invalid_argument("params.min_face_size must be >= 1");
   if (p.max_image_pixels < 1) return invalid_argument("params.max_image_pixels must be >= 1");
   if (p.localize != 0 && p.localize != 1) return invalid_argument("params.localize must be 0 or 1");
+  const int policy = faceattr::enum_value(p.threshold_policy);
+  if (policy != FACEATTR_THRESHOLDS_ACCURACY && policy != FACEATTR_THRESHOLDS_BALANCED)
+    return invalid_argument("params.threshold_policy out of range");
   return Status::ok();
 }
 
@@ -80,6 +95,9 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
   FACEATTR_RETURN_IF_ERROR(s->pipeline.load(std::move(anet), lnet_model != nullptr ? &lnet : nullptr,
                                             faceattr::api::family_of(s->backend), s->ctx, &s->logger,
                                             options));
+  FACEATTR_RETURN_IF_ERROR(faceattr::api::check_threshold_policy(
+      s->pipeline, faceattr::enum_value(params.threshold_policy), "params.threshold_policy"));
+  s->pipeline.set_threshold_policy(params.threshold_policy);
   const faceattr::pipeline::FacePipeline& pl = s->pipeline;
   faceattr::api::bind_model(&pl.anet().model(), &s->models[0]);
   if (pl.has_lnet()) faceattr::api::bind_model(&pl.lnet().model(), &s->models[1]);
@@ -116,6 +134,7 @@ faceattr_session_params faceattr_session_default_params(void) {
   p.min_face_size = 24;
   p.max_image_pixels = int64_t{64} * 1000 * 1000;
   p.localize = 1;
+  p.threshold_policy = FACEATTR_THRESHOLDS_ACCURACY;
   return p;
 }
 
@@ -187,7 +206,30 @@ const char* faceattr_session_attribute_name(const faceattr_session* session, int
 float faceattr_session_attribute_threshold(const faceattr_session* session, int32_t index) {
   if (session == nullptr || index < 0 || index >= static_cast<int32_t>(session->pipeline.n_attributes()))
     return -1.0f;
-  return session->pipeline.anet().model().thresholds[static_cast<size_t>(index)];
+  return session->pipeline.thresholds()[index];
+}
+
+faceattr_status faceattr_session_set_threshold_policy(faceattr_session* session,
+                                                      faceattr_threshold_policy policy) {
+  faceattr::clear_last_error();
+  if (session == nullptr)
+    return faceattr::report(invalid_argument("faceattr_session_set_threshold_policy: session is null"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_set_threshold_policy"));
+  const Status st = faceattr::api::check_threshold_policy(session->pipeline, faceattr::enum_value(policy),
+                                                          "faceattr_session_set_threshold_policy");
+  if (!st.is_ok()) return faceattr::report(st);
+  session->pipeline.set_threshold_policy(policy);
+  return FACEATTR_OK;
+}
+
+faceattr_threshold_policy faceattr_session_threshold_policy(const faceattr_session* session) {
+  return session ? session->pipeline.threshold_policy() : FACEATTR_THRESHOLDS_ACCURACY;
+}
+
+int faceattr_session_has_threshold_policy(const faceattr_session* session, faceattr_threshold_policy policy) {
+  return session != nullptr && session->pipeline.thresholds_of(faceattr::enum_value(policy)) != nullptr ? 1
+                                                                                                        : 0;
 }
 
 faceattr_backend faceattr_session_backend(const faceattr_session* session) {

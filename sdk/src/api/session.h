@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "faceattr/faceattr.h"
@@ -83,5 +84,10 @@ class SessionCall {
 
 // FACEATTR_ERR_BUSY for `call` (the entry point's name).
 Status busy_status(const char* call);
+
+// Whether the session's ANet has thresholds for `policy` (a faceattr_threshold_policy value):
+// FACEATTR_ERR_INVALID_ARGUMENT for an unknown value, FACEATTR_ERR_UNSUPPORTED for a policy
+// the model lacks; `who` starts the message.
+Status check_threshold_policy(const pipeline::FacePipeline& pl, int policy, const std::string& who);
 
 }  // namespace faceattr::api

@@ -41,6 +41,7 @@ struct faceattr_tracker {
   std::vector<float> features;  // per detection, n_features
   int frames_since_full = 0;
   faceattr_tracker_stats stats{};
+  faceattr_threshold_policy policy = FACEATTR_THRESHOLDS_ACCURACY;  // the thresholds `core` holds
 };
 
 faceattr_tracker_params faceattr_tracker_default_params(void) {
@@ -84,9 +85,9 @@ faceattr_status faceattr_tracker_create(faceattr_session* session, const faceatt
   t->session = session;
   t->params = p;
   const int max_tracks = p.max_tracks > 0 ? p.max_tracks : fp.face_slots();
-  const faceattr::model::Model& am = fp.anet().model();
   t->n_features = fp.feature_size();
-  t->core.plan(p, max_tracks, static_cast<int>(fp.n_attributes()), am.thresholds.data(), t->n_features);
+  t->policy = fp.threshold_policy();
+  t->core.plan(p, max_tracks, static_cast<int>(fp.n_attributes()), fp.thresholds(), t->n_features);
   const size_t slots = static_cast<size_t>(std::max(max_tracks, fp.face_slots()));
   t->crops.assign(slots, pipeline::FaceCrop{});
   t->dets.assign(slots, pipeline::Detection{});
@@ -111,6 +112,15 @@ faceattr_status faceattr_tracker_reset(faceattr_tracker* tracker) {
 }
 
 namespace {
+
+// Follows the session's threshold policy (faceattr_session_set_threshold_policy) into the
+// tracker's decisions. Called while the tracker holds the session.
+void follow_threshold_policy(faceattr_tracker* t) {
+  const pipeline::FacePipeline& fp = t->session->pipeline;
+  if (fp.threshold_policy() == t->policy) return;
+  t->policy = fp.threshold_policy();
+  t->core.set_thresholds(fp.thresholds());
+}
 
 // The window around `b` that the local LNet (in_w x in_h pixels) reads, centred on `b`:
 // at the full pass's scale (`full_scale` LNet pixels per frame pixel), so that the local
@@ -204,6 +214,7 @@ faceattr_status faceattr_tracker_track(faceattr_tracker* tracker, const faceattr
   if (!call.entered()) return faceattr::report(busy_status("faceattr_tracker_track"));
   const Status valid = faceattr::image::validate_image(*image, s->params.max_image_pixels);
   if (!valid.is_ok()) return faceattr::report(valid);
+  follow_threshold_policy(tracker);
   const double t_ms = tracker->core.frame_time(timestamp_ms);
   faceattr_timings timings{};
   int n = 0;
@@ -261,6 +272,7 @@ faceattr_status faceattr_tracker_update(faceattr_tracker* tracker, const faceatt
     d.face_index = -1;
     d.whole = true;
   }
+  follow_threshold_policy(tracker);
   const double t_ms = tracker->core.frame_time(timestamp_ms);
   tracker->core.update(tracker->dets.data(), n, t_ms);
   ++tracker->stats.frames;

@@ -195,6 +195,7 @@ Status load_model(const void* data_ptr, size_t size, Model* out) {
   if (fm->attribute_names())
     for (const flatbuffers::String* s : *fm->attribute_names()) m.attribute_names.push_back(str_of(s));
   copy_vec(fm->thresholds(), &m.thresholds);
+  copy_vec(fm->balanced_thresholds(), &m.balanced_thresholds);
   if (fm->metadata())
     for (const fb::KeyValue* kv : *fm->metadata())
       m.metadata.emplace_back(str_of(kv->key()), str_of(kv->value()));

@@ -66,7 +66,8 @@ struct Model {
   float mean[3] = {0, 0, 0};
   float std[3] = {1, 1, 1};
   std::vector<std::string> attribute_names;
-  std::vector<float> thresholds;
+  std::vector<float> thresholds;           // the accuracy policy's (faceattr_threshold_policy)
+  std::vector<float> balanced_thresholds;  // the balanced policy's; empty when the file has none
   std::vector<std::pair<std::string, std::string>> metadata;
   std::vector<Tensor> tensors;
   std::vector<Node> nodes;

@@ -335,6 +335,15 @@ class Checker {
                   std::to_string(m_.thresholds.size()) + " thresholds");
     for (float t : m_.thresholds)
       if (!std::isfinite(t)) return fail("non-finite threshold");
+    // Optional (empty: absent); when present, one per attribute, each a probability.
+    const std::vector<float>& balanced = m_.balanced_thresholds;
+    if (!balanced.empty() && balanced.size() != m_.attribute_names.size())
+      return fail("balanced_thresholds has " + std::to_string(balanced.size()) + " entries for " +
+                  std::to_string(m_.attribute_names.size()) + " attributes");
+    for (size_t i = 0; i < balanced.size(); ++i)
+      if (!(balanced[i] >= 0.0f && balanced[i] <= 1.0f))
+        return fail("balanced_thresholds[" + std::to_string(i) + "] = " + std::to_string(balanced[i]) +
+                    " is not a number in [0, 1]");
     if (m_.kind == "anet") {
       const int n_attr = static_cast<int>(m_.attribute_names.size());
       if (n_attr == 0) return fail("anet model without attribute names");

@@ -119,6 +119,14 @@ Status FacePipeline::load(model::Model&& anet, model::Model* lnet, kernels::Fami
   return Status::ok();
 }
 
+const float* FacePipeline::thresholds_of(int policy) const {
+  const model::Model& m = anet_.model();
+  if (policy == FACEATTR_THRESHOLDS_ACCURACY) return m.thresholds.data();
+  if (policy == FACEATTR_THRESHOLDS_BALANCED && !m.balanced_thresholds.empty())
+    return m.balanced_thresholds.data();
+  return nullptr;
+}
+
 void FacePipeline::release() {
   anet_ = Network();
   lnet_ = Network();
@@ -302,7 +310,7 @@ Status FacePipeline::run_anet(const faceattr_image& image, const image::CropBox&
 // Copies ANet's output into face slot `slot` (probs, present) with its box and score.
 void FacePipeline::store_face(size_t slot, const image::CropBox& box, float score) {
   const float* out = anet_.output_ptr();
-  const auto& thr = anet_.model().thresholds;
+  const float* thr = thresholds();
   float* probs = probs_.data() + slot * n_attributes_;
   uint8_t* present = present_.data() + slot * n_attributes_;
   for (size_t i = 0; i < n_attributes_; ++i) {

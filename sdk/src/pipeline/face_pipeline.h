@@ -15,6 +15,7 @@
 // allocates nothing after load().
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -96,6 +97,19 @@ class FacePipeline {
   int face_slots() const { return localizes() ? options_.max_faces : 1; }
   const PipelineOptions& options() const { return options_; }
 
+  // --- Decision thresholds (faceattr_threshold_policy) ---
+  // The ANet's thresholds for `policy` (a faceattr_threshold_policy value): n_attributes()
+  // floats, or null when the model has none for it (or the value is unknown).
+  const float* thresholds_of(int policy) const;
+  // The policy present[] is decided with (ACCURACY after load), and its thresholds. `policy`
+  // must be one thresholds_of() has. Atomic: a reader on another thread sees the old policy
+  // or the new one.
+  faceattr_threshold_policy threshold_policy() const { return policy_.load(std::memory_order_relaxed); }
+  void set_threshold_policy(faceattr_threshold_policy policy) {
+    policy_.store(policy, std::memory_order_relaxed);
+  }
+  const float* thresholds() const { return thresholds_of(threshold_policy()); }
+
   // --- The whole pipeline (CPU networks) ---
   // Finds the faces of `image` and predicts their attributes into faces()[0, *n_faces);
   // adds the stage times to `t`.
@@ -172,6 +186,7 @@ class FacePipeline {
   Network lnet_;
   bool has_lnet_ = false;
   float anet_aspect_ = 1.0f;
+  std::atomic<faceattr_threshold_policy> policy_{FACEATTR_THRESHOLDS_ACCURACY};
 
   LnetGeometry geometry_;
   std::unique_ptr<Decoder> decoder_;

@@ -103,6 +103,11 @@ void Tracker::reset() {
   n_seen_ = 0;
 }
 
+void Tracker::set_thresholds(const float* thresholds) {
+  std::copy(thresholds, thresholds + n_attr_, thresholds_.begin());
+  for (Track& tr : tracks_) tr.redecide = true;
+}
+
 double Tracker::frame_time(double t_ms) const {
   if (t_ms >= 0.0 || std::isnan(t_ms)) return std::isnan(t_ms) ? std::max(0.0, last_t_ms_) : t_ms;
   return last_t_ms_ < 0.0 ? 0.0 : last_t_ms_ + 1000.0 / static_cast<double>(p_.fps);
@@ -154,9 +159,10 @@ float Tracker::cosine(int k, const float* f) const {
 // full the decision is set to mean >= thr again: a first frame near the threshold does
 // not decide for the whole track. After that the decision also follows a mean that has
 // stayed on the other side of thr for 4 windows in a row, so that a value settled
-// inside the band is not held off for ever.
+// inside the band is not held off for ever. New thresholds (set_thresholds) are applied
+// like a first decision.
 void Tracker::average(int k, bool first) {
-  const Track& tr = tracks_[static_cast<size_t>(k)];
+  Track& tr = tracks_[static_cast<size_t>(k)];
   const float* r = ring(k);
   const float* w = ring_weight(k);
   float* out = probs(k);
@@ -174,7 +180,7 @@ void Tracker::average(int k, bool first) {
     out[a] = avg;
     const float thr = thresholds_[a];
     const uint8_t plain = avg >= thr ? 1 : 0;
-    if (first || tr.ring_count == settle) {
+    if (first || tr.redecide || tr.ring_count == settle) {
       dec[a] = plain;
       opp[a] = 0;
       continue;
@@ -186,6 +192,7 @@ void Tracker::average(int k, bool first) {
       opp[a] = 0;
     }
   }
+  tr.redecide = false;
 }
 
 void Tracker::start(int k, const Detection& d) {

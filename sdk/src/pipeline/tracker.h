@@ -49,6 +49,9 @@ class Tracker {
   void plan(const faceattr_tracker_params& p, int max_tracks, int n_attributes, const float* thresholds,
             int n_features);
   void reset();
+  // New decision thresholds (n_attributes, copied; the session's policy changed): each track
+  // decides afresh, mean >= thr, the next time it is seen. Allocates nothing.
+  void set_thresholds(const float* thresholds);
 
   // The frame time in ms: `t_ms`, or the last one plus 1000 / fps when t_ms < 0.
   double frame_time(double t_ms) const;
@@ -77,6 +80,7 @@ class Tracker {
     float score = 0;
     int ring_pos = 0, ring_count = 0;
     bool has_feature = false;
+    bool redecide = false;  // set_thresholds since its last average
     int face_index = -1;
   };
   float* ring(int k) { return ring_.data() + static_cast<size_t>(k) * window_ * n_attr_; }

@@ -21,6 +21,7 @@ mf::ModelDef header(const ModelInfo& info) {
   m.std.assign(info.input.std, info.input.std + 3);
   m.attribute_names = info.attribute_names;
   m.thresholds = info.thresholds;
+  m.balanced_thresholds = info.balanced_thresholds;
   m.metadata = info.metadata;
   return m;
 }

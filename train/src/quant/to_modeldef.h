@@ -19,7 +19,7 @@ struct ModelInfo {
   InputSpec input;
   std::vector<std::string> attribute_names;
   std::vector<float> thresholds;
-  std::vector<float> balanced_thresholds;  // ANet: equal-error-rate thresholds (optional)
+  std::vector<float> balanced_thresholds;  // optional (empty: not written): equal-error-rate thresholds
   std::vector<std::pair<std::string, std::string>> metadata;
 };
 

@@ -96,6 +96,19 @@ export class GpuEngine {
     return this.cpu.trackerOptions;
   }
 
+  /** The decision thresholds are the wasm session's too: `attributes` (shared) follows them. */
+  get thresholds() {
+    return this.cpu.thresholds;
+  }
+
+  get thresholdPolicies() {
+    return this.cpu.thresholdPolicies;
+  }
+
+  setThresholds(policy) {
+    this.cpu.setThresholds(policy);
+  }
+
   resetTracks() {
     this.cpu.resetTracks();
   }
