@@ -158,6 +158,8 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
                   "anet-joint: the localiser (.fam) whose crops ANet learns from");
   app->add_option("--joint-epochs", o.joint_epochs, "anet-joint: epochs");
   app->add_option("--joint-lr", o.joint_lr, "anet-joint: peak learning rate");
+  app->add_option("--joint-utk-repeat", o.joint_utk_repeat,
+                  "anet-joint: copies of each UTKFace training chip per epoch");
   app->add_option("--loc-crop-dy", o.loc_crop_dy,
                   "loc-export: ANet crop centre below the box centre (sides)");
 }

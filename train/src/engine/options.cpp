@@ -102,6 +102,7 @@ namespace faceattr::train {
   X(loc_init)             \
   X(joint_lnet)           \
   X(joint_epochs)         \
+  X(joint_utk_repeat)     \
   X(joint_lr)
 
 #define FA_AUG(X)  \

@@ -143,6 +143,7 @@ struct Options {
   // (an LNet .fam) cuts from the training images (train/README.md "Joint fine-tuning").
   std::string joint_lnet = "models/lnet-int8.fam";
   int joint_epochs = 3;
+  int joint_utk_repeat = 1;  // anet-joint: each UTKFace training chip appears this many times per epoch
   double joint_lr = 3e-4;
 };
 

@@ -4,8 +4,8 @@
 // reads the crop the LNet's framing (lnet.crop_*) derives from its box, with
 // jitter. Sources: CelebA aligned training images (all 40 attributes), MTFL
 // training photos (Male, Smiling, Eyeglasses) and, with `utkface_dir`, UTKFace
-// chips of the train split (Male; Young from the age); the heads a source has no
-// label for are masked.
+// chips of the train split (Male; Young from the age; `joint_utk_repeat` times each);
+// the heads a source has no label for are masked.
 // The result goes to <run>/finetune/anet.pt for `export --head finetuned`.
 #include <torch/torch.h>
 
@@ -300,13 +300,16 @@ void run_anet_joint(const Options& o0) {
       if (chips[i].dev) {
         val_utk.push_back(f);
       } else {
-        train.push_back(f);
+        for (int r = 0; r < std::max(1, o.joint_utk_repeat); ++r) train.push_back(f);
         ++n_utk_train;
       }
       if (i % 256 == 0) bar.update(i);
     }
     bar.finish();
   }
+  // The chips come in name order, i.e. by age: shuffle them so that the 2-fold threshold
+  // calibration of the validation figures fits and scores halves of the same ages.
+  std::shuffle(val_utk.begin(), val_utk.end(), std::mt19937(static_cast<uint32_t>(o.seed + 5)));
   std::fprintf(stderr,
                "[anet-joint] %zu training faces (%zu CelebA, %zu MTFL, %zu UTKFace), validation %zu CelebA + "
                "%zu MTFL + %zu UTKFace; %d of %d crops from landmarks or the chip centre (no localiser face "
