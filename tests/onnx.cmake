@@ -50,6 +50,12 @@ endif()
 # property of ORT on the machine, not of the exported graph, so it is not checked here.
 set(FACEATTR_ONNX_INT8_TOL_TIE_FREE --tol-lsb 2 --min-exact 0.9 --opt-level basic)
 set(FACEATTR_ONNX_INT8_TOL --tol-lsb 2 --min-exact 0.5 --opt-level basic)
+# The int8 ANet ends int8 pool -> Dequantize -> f32 classifier, so its outputs are not
+# re-quantised: a pooled feature one step off (ORT's float convolutions on dequantised
+# values round near-ties differently) moves outputs by a fraction of output_lsb (one
+# pooled step times the largest |weight|, / 4), not by whole steps. Exactness is then
+# judged at a quarter LSB (measured on the shipped file: max 0.62 LSB, 95% within 1/4).
+set(FACEATTR_ONNX_INT8_F32_HEAD_TOL --tol-lsb 2 --exact-lsb 0.25 --min-exact 0.9 --opt-level basic)
 foreach(v fp32 int8 sdk_fp32 sdk_int8)
   set(fam ${FACEATTR_ONNX_TEST_DIR}/tiny_${v}.fam)
   add_test(NAME onnx_export_tiny_${v}
@@ -116,7 +122,9 @@ file(GLOB FACEATTR_SHIPPED_MODELS CONFIGURE_DEPENDS ${FACEATTR_ONNX_MODELS_DIR}/
 foreach(fam ${FACEATTR_SHIPPED_MODELS})
   get_filename_component(stem ${fam} NAME_WE)
   set(onnx_out ${FACEATTR_ONNX_TEST_DIR}/${stem}.onnx)
-  if(stem MATCHES "int8")
+  if(stem MATCHES "^anet.*int8")
+    set(tol ${FACEATTR_ONNX_INT8_F32_HEAD_TOL})
+  elseif(stem MATCHES "int8")
     set(tol ${FACEATTR_ONNX_INT8_TOL})
   else()
     set(tol --tol 1e-4)

@@ -123,11 +123,12 @@ set_tests_properties(cli_video_out_decodes PROPERTIES DEPENDS cli_video_summary_
                      LABELS "native")
 faceattr_video_cli_test(video_error_truncated ERROR FIXTURES video_clips ERROR_REGEX "truncated.mp4"
                         ARGS video -m ${FACEATTR_VT_MODEL} ${V}/truncated.mp4)
-# --thresholds: the shipped ANet has no balanced thresholds; the native fixtures' anet-balanced.fam
-# has (tests/native.cmake checks the decisions themselves).
-faceattr_video_cli_test(video_error_no_balanced_thresholds ERROR FIXTURES video_clips
-                        ERROR_REGEX "--thresholds balanced: model '[^']*anet-int8.fam' has no balanced thresholds"
-                        ARGS video -m ${FACEATTR_VT_MODEL} --thresholds balanced ${V}/still.mp4)
+# --thresholds: the native fixtures' anet-brightness.fam has no balanced thresholds,
+# anet-balanced.fam has (tests/native.cmake checks the decisions themselves).
+faceattr_video_cli_test(video_error_no_balanced_thresholds ERROR FIXTURES video_clips native_fixtures
+                        ERROR_REGEX "--thresholds balanced: model '[^']*anet-brightness.fam' has no balanced thresholds"
+                        ARGS video -m ${FACEATTR_NT_FIX}/anet-brightness.fam --no-localize --thresholds balanced
+                        ${V}/still.mp4)
 faceattr_video_cli_test(video_thresholds_balanced FIXTURES video_clips native_fixtures
                         OUTPUT_REGEX "still.mp4: 5 frames,.*track 1: frames 0-4 \\(seen on 5\\)"
                         ARGS video -m ${FACEATTR_NT_FIX}/anet-balanced.fam --no-localize --thresholds balanced

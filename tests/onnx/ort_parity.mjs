@@ -12,7 +12,9 @@
 //   node tests/onnx/ort_parity.mjs --onnx M.onnx --golden M.golden.json --tol-lsb 2 --min-exact 0.9
 // --tol-lsb K bounds |diff| by K * output_lsb instead; --min-exact F also needs
 // a fraction F of all outputs within --tol (int8: rounding may flip rare ties,
-// but a systematic error would move most outputs).
+// but a systematic error would move most outputs); --exact-lsb E counts an output
+// as exact within E * output_lsb instead of --tol (for an int8 network with an f32
+// classifier, whose outputs move by fractions of an LSB rather than whole steps).
 //
 // Latency: median wall time of session.run over N runs (after warm-up) at a
 // given intra-op thread count, on golden input 0. Prints one JSON line.
@@ -36,12 +38,13 @@ function parseArgs(argv) {
     tol: { kind: 'number', default: 1e-4 },
     'tol-lsb': { kind: 'number', default: null },
     'min-exact': { kind: 'number', default: 0 },
+    'exact-lsb': { kind: 'number', default: null },
     bench: { kind: 'flag', default: false },
     runs: { kind: 'int', default: 100 },
     warmup: { kind: 'int', default: 10, min: 0 },
     threads: { kind: 'int', default: 1 },
     'opt-level': { kind: 'string', default: 'all' },
-  }, 'ort_parity.mjs --onnx M.onnx (--golden G.json [--tol T] [--tol-lsb K] [--min-exact F] | --bench ' +
+  }, 'ort_parity.mjs --onnx M.onnx (--golden G.json [--tol T] [--tol-lsb K] [--min-exact F] [--exact-lsb E] | --bench ' +
      '[--runs N] [--warmup W] [--threads T]) [--opt-level disabled|basic|extended|all]', argv);
   if (!opts.onnx) die('--onnx is required');
   if (!opts.bench && !opts.golden) die('give --golden G.json (parity) or --bench (latency)');
@@ -127,10 +130,11 @@ async function parity(ort, opts) {
   if (!Number.isInteger(n) || n < 1 || !Array.isArray(golden.outputs) || golden.outputs.length !== n)
     die(`golden file needs "n" and n arrays in "outputs"`);
   let tol = opts.tol;
-  const exactTol = opts.tol;
-  if (opts.tolLsb !== null) {
-    if (!(golden.output_lsb > 0)) die('--tol-lsb needs "output_lsb" > 0 in the golden file (int8 models)');
-    tol = opts.tolLsb * golden.output_lsb;
+  let exactTol = opts.tol;
+  if (opts.tolLsb !== null || opts.exactLsb !== null) {
+    if (!(golden.output_lsb > 0)) die('--tol-lsb and --exact-lsb need "output_lsb" > 0 in the golden file (int8 models)');
+    if (opts.tolLsb !== null) tol = opts.tolLsb * golden.output_lsb;
+    if (opts.exactLsb !== null) exactTol = opts.exactLsb * golden.output_lsb;
   }
   const s = await openSession(ort, opts);
   let maxDiff = 0, where = null, exact = 0, total = 0;
