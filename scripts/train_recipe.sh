@@ -12,6 +12,8 @@
 #                                           # loc-train (train/configs/loc.json) into <run>/base, a second
 #                                           # loc-train from it (train/configs/loc-ft.json: 6 epochs, lr 1e-3)
 #                                           # into <run>, loc-export (about 40 min on 2 cores)
+#   scripts/train_recipe.sh --full          # the shipped ANet end to end: this recipe, then --joint, then
+#                                           # anet-concepts on both files (about 65 min on 2 cores)
 #   scripts/train_recipe.sh --joint         # joint fine-tuning: anet-joint of <out>/anet-fp32.fam on the
 #                                           # crops of <out>/lnet-int8.fam, then export --head finetuned
 #                                           # (run after the ANet and --loc recipes; about 5 min)
@@ -39,9 +41,14 @@ DEVICE=cpu
 STAGES=""
 LNET=0
 EXTRA=()
+FULL=0
+PASS=()  # the options --full hands on to each part
 
 while [[ $# -gt 0 ]]; do
+  [[ "$1" != --full ]] && PASS+=("$1")
+  [[ "$1" =~ ^--(data|out-dir|build|run-dir|config|stages)$ && $# -gt 1 ]] && PASS+=("$2")
   case "$1" in
+    --full) FULL=1 ;;
     --gpu) DEVICE=cuda ;;
     --resume) EXTRA+=(--resume) ;;
     --stages) STAGES="${2//,/ }"; shift ;;
@@ -54,11 +61,26 @@ while [[ $# -gt 0 ]]; do
     --loc) LNET=2 ;;
     --joint) LNET=3 ;;
     --box-supervision) EXTRA+=(--box-supervision) ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
 done
+if [[ "$FULL" == 1 ]]; then
+  if [[ " ${PASS[*]} " =~ \ --(run-dir|stages|lnet|loc|joint)\  ]]; then
+    echo "--full runs its own stages and run folders: no --run-dir, --stages, --lnet, --loc or --joint" >&2
+    exit 2
+  fi
+  "$0" "${PASS[@]}"
+  "$0" --joint "${PASS[@]}"
+  B="${FACEATTR_TRAIN_BIN:-$BUILD/bin/faceattr_train}"
+  for m in int8 fp32; do
+    echo "== anet-concepts $m ($(date +%T))"
+    "$B" anet-concepts --config "$CONFIG" --data-root "$DATA" --model "$OUT/anet-$m.fam" \
+      --out "$OUT/anet-$m.fam" --report "$BUILD/runs/concepts-$m" --limit 3000
+  done
+  exit 0
+fi
 BASE=""
 HIDE_CONFIG="$ROOT/train/configs/lnet-hide.json"
 if [[ "$LNET" == 3 ]]; then
