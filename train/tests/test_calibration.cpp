@@ -92,3 +92,17 @@ TEST_CASE("fit_platt: recovers a known scale and shift and lowers the calibratio
   REQUIRE(pn.scale[0] == 1.0f);
   REQUIRE(pn.shift[0] == 0.0f);
 }
+
+TEST_CASE("cross_balanced_accuracy and cross_calibrated_accuracy: thresholds never scored where fitted") {
+  // Each half is separable on its own, at a different cut: fitted on one half, the cut
+  // calls everything in the other half positive (or negative), so both scores fall.
+  auto p = column({0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f});
+  auto y = column({0, 0, 1, 1, 0, 0, 1, 1});
+  REQUIRE(ft::cross_balanced_accuracy(p, y)[0] == Approx(0.5));
+  REQUIRE(ft::cross_calibrated_accuracy(p, y)[0] == Approx(0.5));
+  // One cut serves both halves: perfect.
+  auto q = column({0.1f, 0.9f, 0.2f, 0.8f, 0.15f, 0.85f, 0.3f, 0.7f});
+  auto z = column({0, 1, 0, 1, 0, 1, 0, 1});
+  REQUIRE(ft::cross_balanced_accuracy(q, z)[0] == Approx(1.0));
+  REQUIRE(ft::cross_calibrated_accuracy(q, z)[0] == Approx(1.0));
+}

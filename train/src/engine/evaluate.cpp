@@ -85,16 +85,30 @@ std::vector<float> calibrate_thresholds(const torch::Tensor& probs, const torch:
   return thr;
 }
 
-std::vector<double> cross_calibrated_accuracy(const torch::Tensor& probs, const torch::Tensor& targets) {
+namespace {
+
+// 2-fold score per attribute: thresholds fitted on one half of the rows, scored on the
+// other, and vice versa, averaged with the halves' sizes as weights.
+using ThresholdFit = std::vector<float> (*)(const torch::Tensor&, const torch::Tensor&);
+using ThresholdScore = std::vector<double> (*)(const torch::Tensor&, const torch::Tensor&,
+                                               const std::vector<float>&);
+std::vector<double> two_fold(const torch::Tensor& probs, const torch::Tensor& targets, ThresholdFit fit,
+                             ThresholdScore score) {
   const int64_t N = probs.size(0), h = N / 2;
   auto p1 = probs.slice(0, 0, h), p2 = probs.slice(0, h, N);
   auto y1 = targets.slice(0, 0, h), y2 = targets.slice(0, h, N);
-  auto a1 = attribute_accuracy(p2, y2, calibrate_thresholds(p1, y1));
-  auto a2 = attribute_accuracy(p1, y1, calibrate_thresholds(p2, y2));
+  auto a1 = score(p2, y2, fit(p1, y1));
+  auto a2 = score(p1, y1, fit(p2, y2));
   std::vector<double> out(a1.size());
   for (size_t i = 0; i < out.size(); ++i)
     out[i] = (a1[i] * static_cast<double>(N - h) + a2[i] * static_cast<double>(h)) / static_cast<double>(N);
   return out;
+}
+
+}  // namespace
+
+std::vector<double> cross_calibrated_accuracy(const torch::Tensor& probs, const torch::Tensor& targets) {
+  return two_fold(probs, targets, calibrate_thresholds, attribute_accuracy);
 }
 
 std::vector<double> attribute_balanced_accuracy(const torch::Tensor& probs, const torch::Tensor& targets,
@@ -151,15 +165,7 @@ std::vector<float> balanced_thresholds(const torch::Tensor& probs, const torch::
 }
 
 std::vector<double> cross_balanced_accuracy(const torch::Tensor& probs, const torch::Tensor& targets) {
-  const int64_t N = probs.size(0), h = N / 2;
-  auto p1 = probs.slice(0, 0, h), p2 = probs.slice(0, h, N);
-  auto y1 = targets.slice(0, 0, h), y2 = targets.slice(0, h, N);
-  auto a1 = attribute_balanced_accuracy(p2, y2, balanced_thresholds(p1, y1));
-  auto a2 = attribute_balanced_accuracy(p1, y1, balanced_thresholds(p2, y2));
-  std::vector<double> out(a1.size());
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = (a1[i] * static_cast<double>(N - h) + a2[i] * static_cast<double>(h)) / static_cast<double>(N);
-  return out;
+  return two_fold(probs, targets, balanced_thresholds, attribute_balanced_accuracy);
 }
 
 std::vector<double> expected_calibration_error(const torch::Tensor& probs, const torch::Tensor& targets,
