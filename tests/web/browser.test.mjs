@@ -245,7 +245,7 @@ test('webcam demo with an LNet model: several faces, boxes as native', async () 
   execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
   const models = path.join(OUT, 'models-tiny-lnet');
   fs.mkdirSync(models, { recursive: true });
-  fs.copyFileSync(path.join(MODELS, 'anet-int8.fam'), path.join(models, 'anet-int8.fam'));
+  fs.copyFileSync(path.join(fixtures, 'anet-brightness.fam'), path.join(models, 'anet-brightness.fam'));
   fs.copyFileSync(path.join(fixtures, 'lnet', 'lnet-tiny.fam'), path.join(models, 'lnet-int8.fam'));
   const width = 320, height = 240;
   const rgb = new Uint8Array(width * height * 3).fill(128);
@@ -396,7 +396,8 @@ test('package: the localiser beside the model is found by default; lnetModel nul
 
 // Decision thresholds through the package (worker and in-page): the native fixtures'
 // anet-balanced.fam on a grey frame gives expected_thresholds.json's flags per policy, at
-// create and after setThresholds; the shipped ANet, without balanced thresholds, refuses them.
+// create and after setThresholds; the fixtures' anet-brightness.fam, without balanced thresholds,
+// refuses them.
 test('package: thresholds accuracy | balanced at create and by setThresholds; refused without them', async () => {
   const fixtures = path.join(OUT, 'native_fixtures');
   execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
@@ -404,7 +405,7 @@ test('package: thresholds accuracy | balanced at create and by setThresholds; re
   const models = path.join(OUT, 'models-thresholds');
   fs.mkdirSync(models, { recursive: true });
   fs.copyFileSync(path.join(fixtures, 'anet-balanced.fam'), path.join(models, 'anet-balanced.fam'));
-  fs.copyFileSync(path.join(MODELS, 'anet-int8.fam'), path.join(models, 'anet-int8.fam'));
+  fs.copyFileSync(path.join(fixtures, 'anet-brightness.fam'), path.join(models, 'anet-brightness.fam'));
   const server = await startServer({ models });
   const { context, close } = await launchChromium();
   try {
@@ -428,10 +429,10 @@ test('package: thresholds accuracy | balanced at create and by setThresholds; re
         await fa.close();
         res[worker ? 'worker' : 'page'] = o;
       }
-      const plain = await FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null, threads: 1 });
+      const plain = await FaceAttr.create({ model: '/models/anet-brightness.fam', lnetModel: null, threads: 1 });
       res.plain = { policies: plain.thresholdPolicies, set: await code(plain.setThresholds('balanced')), policy: plain.thresholds };
       await plain.close();
-      res.plainCreate = await code(FaceAttr.create({ model: '/models/anet-int8.fam', lnetModel: null, thresholds: 'balanced' }));
+      res.plainCreate = await code(FaceAttr.create({ model: '/models/anet-brightness.fam', lnetModel: null, thresholds: 'balanced' }));
       return res;
     });
     for (const k of ['worker', 'page']) {

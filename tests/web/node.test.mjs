@@ -376,7 +376,8 @@ test('dense box-map LNet (5 channels): faces equal native, response map = channe
 
 // Decision thresholds: the native fixtures' anet-balanced.fam (both policies) on a grey frame,
 // where half the attributes lie between the two policies' thresholds; expected_thresholds.json
-// has p and the present flags of each (make_fixtures.cpp). The shipped ANet has no balanced ones.
+// has p and the present flags of each (make_fixtures.cpp). The fixtures' anet-brightness.fam has
+// no balanced ones; the shipped ANet has both.
 test('thresholds: accuracy or balanced at create and by setThresholds; refused for a model without them', async () => {
   const fixtures = path.join(OUT, 'native_fixtures');
   execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
@@ -432,7 +433,13 @@ test('thresholds: accuracy or balanced at create and by setThresholds; refused f
     runner.close();
   }
 
-  const plain = fs.readFileSync(path.join(MODELS, 'anet-int8.fam'));
+  const shipped = core.Engine.create(module, { model: fs.readFileSync(path.join(MODELS, 'anet-int8.fam')) });
+  try {
+    assert.deepEqual(shipped.thresholdPolicies, ['accuracy', 'balanced']);
+  } finally {
+    shipped.close();
+  }
+  const plain = fs.readFileSync(need(path.join(fixtures, 'anet-brightness.fam'), 'faceattr_native_fixtures writes anet-brightness.fam'));
   const unsupported = (e) => e instanceof core.FaceAttrError && e.code === 'FACEATTR_ERR_UNSUPPORTED' && /no balanced thresholds/.test(e.message);
   assert.throws(() => core.Engine.create(module, { model: plain, thresholds: 'balanced' }), unsupported);
   assert.throws(() => core.Engine.create(module, { model: plain, thresholds: 'recall' }),
