@@ -49,15 +49,34 @@ double mean_of(const std::vector<double>& v) {
   return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
+namespace {
+
+// Column a of (probs, targets) as (probability, label) pairs sorted by probability.
+struct Columns {
+  torch::Tensor p, y;  // contiguous float32 [N, A]
+  Columns(const torch::Tensor& probs, const torch::Tensor& targets)
+      : p(probs.to(torch::kFloat32).contiguous()), y(targets.to(torch::kFloat32).contiguous()) {}
+  int64_t rows() const { return p.size(0); }
+  int64_t cols() const { return p.size(1); }
+  std::vector<std::pair<float, float>> sorted(int64_t a) const {
+    const int64_t N = rows(), A = cols();
+    const float* pp = p.data_ptr<float>();
+    const float* yy = y.data_ptr<float>();
+    std::vector<std::pair<float, float>> v(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) v[static_cast<size_t>(i)] = {pp[i * A + a], yy[i * A + a]};
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+};
+
+}  // namespace
+
 std::vector<float> calibrate_thresholds(const torch::Tensor& probs, const torch::Tensor& targets) {
-  const int64_t N = probs.size(0), A = probs.size(1);
-  auto p = probs.to(torch::kFloat32).contiguous();
-  auto y = targets.to(torch::kFloat32).contiguous();
+  const Columns cols(probs, targets);
+  const int64_t A = cols.cols();
   std::vector<float> thr(static_cast<size_t>(A), 0.5f);
   for (int64_t a = 0; a < A; ++a) {
-    std::vector<std::pair<float, float>> v(static_cast<size_t>(N));
-    for (int64_t i = 0; i < N; ++i) v[i] = {p[i][a].item<float>(), y[i][a].item<float>()};
-    std::sort(v.begin(), v.end());
+    const std::vector<std::pair<float, float>> v = cols.sorted(a);
     // Threshold just above v[k-1]: items 0..k-1 negative, k..N-1 positive.
     double pos_total = 0;
     for (auto& e : v) pos_total += e.second;
@@ -128,14 +147,11 @@ std::vector<double> attribute_balanced_accuracy(const torch::Tensor& probs, cons
 }
 
 std::vector<float> balanced_thresholds(const torch::Tensor& probs, const torch::Tensor& targets) {
-  const int64_t N = probs.size(0), A = probs.size(1);
-  auto p = probs.to(torch::kFloat32).contiguous();
-  auto y = targets.to(torch::kFloat32).contiguous();
+  const Columns cols(probs, targets);
+  const int64_t N = cols.rows(), A = cols.cols();
   std::vector<float> thr(static_cast<size_t>(A), 0.5f);
   for (int64_t a = 0; a < A; ++a) {
-    std::vector<std::pair<float, float>> v(static_cast<size_t>(N));
-    for (int64_t i = 0; i < N; ++i) v[i] = {p[i][a].item<float>(), y[i][a].item<float>()};
-    std::sort(v.begin(), v.end());
+    const std::vector<std::pair<float, float>> v = cols.sorted(a);
     double pos = 0;
     for (auto& e : v) pos += e.second > 0.5f;
     const double neg = static_cast<double>(N) - pos;
