@@ -245,7 +245,7 @@ test('webcam demo with an LNet model: several faces, boxes as native', async () 
   execFileSync(need(NATIVE_FIXTURES, 'build the native release preset (faceattr_native_fixtures)'), [fixtures]);
   const models = path.join(OUT, 'models-tiny-lnet');
   fs.mkdirSync(models, { recursive: true });
-  fs.copyFileSync(path.join(fixtures, 'anet-brightness.fam'), path.join(models, 'anet-brightness.fam'));
+  fs.copyFileSync(path.join(MODELS, 'anet-int8.fam'), path.join(models, 'anet-int8.fam'));
   fs.copyFileSync(path.join(fixtures, 'lnet', 'lnet-tiny.fam'), path.join(models, 'lnet-int8.fam'));
   const width = 320, height = 240;
   const rgb = new Uint8Array(width * height * 3).fill(128);
