@@ -1,10 +1,13 @@
 // anet-concepts (stages/concepts_*.h): the L1 path selects and the refit recovers a
-// known sparse weight vector; the clustering groups units driven by the same factor;
+// known sparse weight vector; forward stepwise selection finds a support of two
+// correlated features that only help together, and the better-fitting head is kept
+// per attribute; the clustering groups units driven by the same factor;
 // a model carrying concepts.* metadata loads and predicts bit-identically to the
 // same model without it, and the analysis copy with the feature output runs the same network.
 // (Catch REQUIRE only: LibTorch headers define their own CHECK macro.)
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -51,6 +54,52 @@ TEST_CASE("the L1 path finds and the refit recovers a sparse logistic model", "[
   const auto bayes = fc::accuracy(z.matmul(w.t()) + torch::tensor({0.3f, -0.5f}) >= 0, y);
   REQUIRE(acc[0].item<float>() >= bayes[0].item<float>() - 0.005f);
   REQUIRE(acc[1].item<float>() >= bayes[1].item<float>() - 0.005f);
+}
+
+TEST_CASE("forward stepwise selection finds the sparse model; the lower objective wins", "[concepts]") {
+  torch::manual_seed(4);
+  const int64_t N = 6000, K = 20;
+  // Features 0 and 1 are strongly correlated; y depends on their difference and on feature 9,
+  // so neither 0 nor 1 helps much alone.
+  auto x = torch::randn({N, K});
+  x.select(1, 1).copy_(0.9 * x.select(1, 0) + std::sqrt(1 - 0.81) * x.select(1, 1));
+  auto logit = 3.0 * (x.select(1, 0) - x.select(1, 1)) + 1.0 * x.select(1, 9) - 0.2;
+  auto y = (torch::rand({N}) < torch::sigmoid(logit)).to(torch::kFloat).unsqueeze(1);
+  y = torch::cat({y, (torch::rand({N, 1}) < torch::sigmoid(1.5 * x.narrow(1, 4, 1))).to(torch::kFloat)}, 1);
+  const auto sw = fc::stepwise_supports(x, y, 3);
+  REQUIRE(sw.size() == 3);
+  REQUIRE(sw[0][1] == std::vector<int>{4});
+  REQUIRE(sw[2][0] == std::vector<int>{0, 1, 9});
+  for (int64_t a = 0; a < 2; ++a)  // nested in k
+    for (size_t k = 1; k < sw.size(); ++k)
+      for (int j : sw[k - 1][static_cast<size_t>(a)])
+        REQUIRE(std::count(sw[k][static_cast<size_t>(a)].begin(), sw[k][static_cast<size_t>(a)].end(), j) ==
+                1);
+  // Its k = 3 refit fits at least as well as the L1 path's first three, and as well as the
+  // true support.
+  const auto l1 = fc::l1_supports(x, y, {3});
+  const fc::SparseHead hs = fc::refit(x, y, sw[2]), hl = fc::refit(x, y, l1[0]);
+  const fc::SparseHead truth = fc::refit(x, y, {{0, 1, 9}, {4, 5, 6}});
+  REQUIRE(hs.objective[0].item<float>() <= hl.objective[0].item<float>() + 1e-7f);
+  REQUIRE(std::fabs(hs.objective[0].item<float>() - truth.objective[0].item<float>()) < 1e-6f);
+  // The objective is the penalised mean logistic loss of the refitted head on its data.
+  auto z = hs.logits(x).select(1, 0).to(torch::kDouble), yy = y.select(1, 0).to(torch::kDouble);
+  const double nll =
+      (torch::clamp_min(z, 0) + torch::log1p(torch::exp(-z.abs())) - yy * z).mean().item<double>();
+  REQUIRE(hs.objective[0].item<double>() >= nll - 1e-6);
+  REQUIRE(hs.objective[0].item<double>() < nll + 1e-2);
+  // lower_objective takes each attribute's row from the head that fits it better.
+  torch::Tensor took;
+  const fc::SparseHead one_each = fc::refit(x, y, {{0, 1, 9}, {5, 6, 7}});
+  const fc::SparseHead other = fc::refit(x, y, {{2, 3, 5}, {4, 6, 7}});
+  const fc::SparseHead best = fc::lower_objective(one_each, other, &took);
+  REQUIRE(took[0].item<bool>() == false);
+  REQUIRE(took[1].item<bool>() == true);
+  REQUIRE(torch::equal(best.weight[0], one_each.weight[0]));
+  REQUIRE(torch::equal(best.weight[1], other.weight[1]));
+  REQUIRE(best.threshold[1].item<float>() == other.threshold[1].item<float>());
+  REQUIRE_THROWS_AS(fc::stepwise_supports(x, y, 0), std::invalid_argument);
+  REQUIRE_THROWS_AS(fc::stepwise_supports(x, y, static_cast<int>(K) + 1), std::invalid_argument);
 }
 
 TEST_CASE("units driven by the same factor form one cluster", "[concepts]") {

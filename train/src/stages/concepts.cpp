@@ -4,9 +4,10 @@
 // the mean of its units' standardised pooled activations. The number of
 // concepts is chosen on the training split alone (an identity-disjoint inner
 // hold-out scores k = 5 sparse heads for each candidate set, single units
-// included). Each attribute then gets an L1 logistic path over the concepts;
-// its k-concept head is refitted on the k concepts the path selects first and
-// scored on the validation split against the model's own decisions.
+// included). Each attribute then gets an L1 logistic path over the concepts and a
+// forward stepwise selection; its k-concept head is refitted on the k concepts the
+// path selects first or on the stepwise k, whichever fits the training split better,
+// and scored on the validation split against the model's own decisions.
 #include "stages/concepts.h"
 
 #include <algorithm>
@@ -68,14 +69,25 @@ std::vector<std::vector<int>> make_concepts(const torch::Tensor& pooled, int k,
   return units;
 }
 
-// Sparse heads for every k in kRefitKs: fitted on (x_fit, y_fit), decisions on x_eval.
+// Sparse heads for every k in ks, fitted on (x_fit, y_fit): per attribute, the refit on
+// the L1 path's first k concepts or on forward stepwise selection's k, whichever reaches
+// the lower training objective. *stepwise_taken[i] counts the attributes that took the
+// stepwise support at ks[i].
 std::vector<SparseHead> sparse_heads(const torch::Tensor& x_fit, const torch::Tensor& y_fit,
-                                     const std::vector<int>& ks) {
+                                     const std::vector<int>& ks, std::vector<int>* stepwise_taken = nullptr) {
   std::vector<int> usable;
   for (int k : ks) usable.push_back(std::min<int>(k, static_cast<int>(x_fit.size(1))));
-  const auto supports = l1_supports(x_fit, y_fit, usable);
+  const auto l1 = l1_supports(x_fit, y_fit, usable);
+  const auto stepwise = stepwise_supports(x_fit, y_fit, *std::max_element(usable.begin(), usable.end()));
   std::vector<SparseHead> heads;
-  for (const auto& s : supports) heads.push_back(refit(x_fit, y_fit, s));
+  if (stepwise_taken) stepwise_taken->clear();
+  for (size_t i = 0; i < usable.size(); ++i) {
+    torch::Tensor took;
+    heads.push_back(lower_objective(refit(x_fit, y_fit, l1[i]),
+                                    refit(x_fit, y_fit, stepwise[static_cast<size_t>(usable[i] - 1)]),
+                                    &took));
+    if (stepwise_taken) stepwise_taken->push_back(static_cast<int>(took.sum().item<int64_t>()));
+  }
   return heads;
 }
 
@@ -201,8 +213,11 @@ void run_anet_concepts(const Options& o, const ConceptsArgs& a) {
     auto c = make_concepts(ftr.pooled, k, dead);
     auto xt = concept_activations(ftr.pooled, c, st);
     auto xv = concept_activations(fva.pooled, c, st);
-    auto h = sparse_heads(xt, tr.y, kRefitKs);
+    std::vector<int> taken;
+    auto h = sparse_heads(xt, tr.y, kRefitKs, &taken);
     json row = {{"set", set_label(k)}, {"concepts", c.size()}, {"chosen", k == chosen_k}};
+    for (size_t i = 0; i < kRefitKs.size(); ++i)
+      row["stepwise_support"][std::to_string(kRefitKs[i])] = taken[i];
     std::vector<torch::Tensor> acc;
     for (size_t i = 0; i < kRefitKs.size(); ++i) acc.push_back(accuracy(h[i].decide(xv), va.y));
     for (size_t i = 0; i < kRefitKs.size(); ++i)

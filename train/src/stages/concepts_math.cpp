@@ -156,35 +156,37 @@ torch::Tensor SparseHead::logits(const torch::Tensor& x) const {
 
 torch::Tensor SparseHead::decide(const torch::Tensor& x) const { return logits(x) >= threshold; }
 
-SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
-                 const std::vector<std::vector<int>>& supports, double ridge) {
-  torch::NoGradGuard ng;
-  auto xf = x.to(torch::kFloat);
-  auto yf = y.to(torch::kFloat);
-  const int64_t N = xf.size(0), K = xf.size(1), A = yf.size(1);
-  if (static_cast<int64_t>(supports.size()) != A)
-    throw std::invalid_argument("refit: one support per attribute");
-  if (!(ridge > 0)) throw std::invalid_argument("refit: the ridge must be positive");
-  const Standardiser s = standardiser_of(xf);
-  // A constant feature (sd at the standardiser's floor) standardises to 0 and gets weight 0.
-  auto xs = standardise(xf, s) * (s.scale > 1e-6f).to(torch::kFloat);
+namespace {
+
+// The standardised design of x restricted to each attribute's support, plus an intercept
+// column: [A, N, k + 1] in double. Constant features (sd at the standardiser's floor) are 0.
+torch::Tensor support_design(const torch::Tensor& xs, const std::vector<std::vector<int>>& supports,
+                             int64_t A) {
+  const int64_t N = xs.size(0);
   const int64_t k = static_cast<int64_t>(supports.at(0).size());
   std::vector<int64_t> flat;
   for (const auto& sup : supports) {
     if (static_cast<int64_t>(sup.size()) != k) throw std::invalid_argument("refit: supports differ in size");
     flat.insert(flat.end(), sup.begin(), sup.end());
   }
-  auto xd = xs.to(torch::kDouble);
   auto idx = torch::tensor(flat, torch::kLong);
-  auto xg = xd.t().index_select(0, idx).reshape({A, k, N}).transpose(1, 2);  // [A, N, k]
-  xg = torch::cat({xg, torch::ones({A, N, 1}, torch::kDouble)}, 2);          // [A, N, k + 1]
-  auto yt = yf.to(torch::kDouble).t();                                       // [A, N]
-  // Batched damped Newton per attribute on its support plus an intercept, in double. The
-  // objective is the mean logistic loss plus (ridge / 2) |beta - beta0|^2, beta0 the null
-  // model (weights 0, intercept the prior's logit): strictly convex, so Newton steps with an
-  // Armijo backtracking line search converge from anywhere. Every step lowers the objective
-  // from beta0's, which is at most ln 2, so |beta - beta0| <= sqrt(2 ln 2 / ridge) at every
-  // iterate, even when the support separates the classes.
+  auto xg = xs.t().index_select(0, idx).reshape({A, k, N}).transpose(1, 2);  // [A, N, k]
+  return torch::cat({xg, torch::ones({A, N, 1}, torch::kDouble)}, 2);        // [A, N, k + 1]
+}
+
+struct NewtonFit {
+  torch::Tensor beta;       // [A, k + 1]: standardised weights, then the intercept
+  torch::Tensor objective;  // [A]
+};
+
+// Batched damped Newton per attribute on its support plus an intercept, in double. The
+// objective is the mean logistic loss plus (ridge / 2) |beta - beta0|^2, beta0 the null
+// model (weights 0, intercept the prior's logit): strictly convex, so Newton steps with an
+// Armijo backtracking line search converge from anywhere. Every step lowers the objective
+// from beta0's, which is at most ln 2, so |beta - beta0| <= sqrt(2 ln 2 / ridge) at every
+// iterate, even when the support separates the classes.
+NewtonFit newton_fit(const torch::Tensor& xg, const torch::Tensor& yt, double ridge, int max_iters) {
+  const int64_t A = xg.size(0), N = xg.size(1), k = xg.size(2) - 1;
   auto prior = yt.mean(1).clamp(1e-4, 1 - 1e-4);
   auto beta0 = torch::zeros({A, k + 1}, torch::kDouble);
   beta0.select(1, k).copy_(torch::log(prior / (1 - prior)));
@@ -197,7 +199,7 @@ SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
   auto beta = beta0.clone();
   auto f = objective(beta);
   auto active = torch::ones({A}, torch::kBool);
-  for (int it = 0; it < 50 && active.any().item<bool>(); ++it) {
+  for (int it = 0; it < max_iters && active.any().item<bool>(); ++it) {
     auto p = torch::sigmoid(xg.bmm(beta.unsqueeze(2)).squeeze(2));  // [A, N]
     auto g = xg.transpose(1, 2).bmm((p - yt).unsqueeze(2)).squeeze(2) / static_cast<double>(N) +
              ridge * (beta - beta0);
@@ -220,12 +222,76 @@ SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
     beta = beta - t.unsqueeze(1) * step;
     f = objective(beta);
   }
+  return {beta, f};
+}
+
+// x standardised as refit does, in double.
+torch::Tensor standardised_design(const torch::Tensor& xf, const Standardiser& s) {
+  return (standardise(xf, s) * (s.scale > 1e-6f).to(torch::kFloat)).to(torch::kDouble);
+}
+
+}  // namespace
+
+std::vector<std::vector<std::vector<int>>> stepwise_supports(const torch::Tensor& x, const torch::Tensor& y,
+                                                             int k_max, double ridge, int newton_iters) {
+  torch::NoGradGuard ng;
+  auto xf = x.to(torch::kFloat);
+  const int64_t K = xf.size(1), A = y.size(1);
+  if (k_max < 1 || k_max > K) throw std::invalid_argument("stepwise_supports: k_max must be in 1..K");
+  const auto xs = standardised_design(xf, standardiser_of(xf));
+  const auto yt = y.to(torch::kDouble).t().contiguous();
+  std::vector<std::vector<int>> cur(static_cast<size_t>(A));
+  std::vector<std::vector<std::vector<int>>> out;
+  for (int step = 0; step < k_max; ++step) {
+    auto best = torch::full({A}, std::numeric_limits<double>::infinity(), torch::kDouble);
+    auto best_j = torch::full({A}, -1, torch::kLong);
+    for (int64_t j = 0; j < K; ++j) {
+      // Attributes that already hold j try it twice (the ridge keeps that well posed) and
+      // are not scored.
+      std::vector<std::vector<int>> sup = cur;
+      auto held = torch::zeros({A}, torch::kBool);
+      for (int64_t a = 0; a < A; ++a) {
+        auto& s = sup[static_cast<size_t>(a)];
+        if (std::find(s.begin(), s.end(), static_cast<int>(j)) != s.end()) held[a] = true;
+        s.push_back(static_cast<int>(j));
+      }
+      const auto f = newton_fit(support_design(xs, sup, A), yt, ridge, newton_iters).objective;
+      const auto better = (f < best) & ~held;  // strict: ties keep the lower index
+      best = torch::where(better, f, best);
+      best_j = torch::where(better, torch::full_like(best_j, j), best_j);
+    }
+    for (int64_t a = 0; a < A; ++a)
+      cur[static_cast<size_t>(a)].push_back(static_cast<int>(best_j[a].item<int64_t>()));
+    out.push_back(cur);
+    for (auto& s : out.back()) std::sort(s.begin(), s.end());
+  }
+  return out;
+}
+
+SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
+                 const std::vector<std::vector<int>>& supports, double ridge) {
+  torch::NoGradGuard ng;
+  auto xf = x.to(torch::kFloat);
+  auto yf = y.to(torch::kFloat);
+  const int64_t N = xf.size(0), K = xf.size(1), A = yf.size(1);
+  if (static_cast<int64_t>(supports.size()) != A)
+    throw std::invalid_argument("refit: one support per attribute");
+  if (!(ridge > 0)) throw std::invalid_argument("refit: the ridge must be positive");
+  const Standardiser s = standardiser_of(xf);
+  const auto fit = newton_fit(support_design(standardised_design(xf, s), supports, A),
+                              yf.to(torch::kDouble).t(), ridge, 50);
+  const auto& beta = fit.beta;
+  const int64_t k = beta.size(1) - 1;
+  std::vector<int64_t> flat;
+  for (const auto& sup : supports) flat.insert(flat.end(), sup.begin(), sup.end());
+  const auto idx = torch::tensor(flat, torch::kLong);
   if (!torch::isfinite(beta).all().item<bool>()) throw std::runtime_error("refit: the fit is not finite");
   auto wstd = torch::zeros({A, K}, torch::kDouble);
   wstd.scatter_(1, idx.reshape({A, k}), beta.narrow(1, 0, k));
   // Back to raw units, in double: w = w_std / scale, b = b_std - sum w_std * mean / scale.
   auto scale = s.scale.to(torch::kDouble).unsqueeze(0), mean = s.mean.to(torch::kDouble).unsqueeze(0);
   SparseHead h;
+  h.objective = fit.objective.to(torch::kFloat);
   h.weight = (wstd / scale).to(torch::kFloat);
   h.bias = (beta.select(1, k) - (wstd * mean / scale).sum(1)).to(torch::kFloat);
   // Accuracy-maximising threshold: positives are the logits from a cut upward in sorted order.
@@ -248,6 +314,17 @@ SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
       t = 0.5f * (sv[i - 1][a].item<float>() + sv[i][a].item<float>());
     h.threshold[a] = t;
   }
+  return h;
+}
+
+SparseHead lower_objective(const SparseHead& a, const SparseHead& b, torch::Tensor* took_b) {
+  auto use_b = b.objective < a.objective;  // [A]; ties keep a
+  SparseHead h;
+  h.weight = torch::where(use_b.unsqueeze(1), b.weight, a.weight);
+  h.bias = torch::where(use_b, b.bias, a.bias);
+  h.threshold = torch::where(use_b, b.threshold, a.threshold);
+  h.objective = torch::where(use_b, b.objective, a.objective);
+  if (took_b) *took_b = use_b;
   return h;
 }
 

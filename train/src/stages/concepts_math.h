@@ -1,6 +1,6 @@
 // The numerical core of anet-concepts (stages/concepts.cpp): clustering units
-// into concepts, concept activations, L1-regularised logistic paths and the
-// sparse per-attribute heads refitted on their supports. Pure tensor code on
+// into concepts, concept activations, L1-regularised logistic paths, forward
+// stepwise selection and the sparse per-attribute heads refitted on their supports. Pure tensor code on
 // the CPU, tested on synthetic data (train/tests/test_concepts.cpp).
 #pragma once
 
@@ -38,11 +38,20 @@ std::vector<std::vector<std::vector<int>>> l1_supports(const torch::Tensor& x, c
                                                        const std::vector<int>& ks, int n_penalties = 25,
                                                        int iters = 25);
 
+// Forward stepwise selection: for every attribute, the feature whose addition lowers the
+// refit objective (as in refit, Newton capped at newton_iters steps) the most, k_max times.
+// Result: [k - 1][attribute] -> sorted feature indices, nested in k. Ties go to the lower
+// index. Throws std::invalid_argument unless 1 <= k_max <= K.
+std::vector<std::vector<std::vector<int>>> stepwise_supports(const torch::Tensor& x, const torch::Tensor& y,
+                                                             int k_max, double ridge = 1e-3,
+                                                             int newton_iters = 12);
+
 // A logistic head per attribute on a fixed subset of features (raw x, not standardised).
 struct SparseHead {
   torch::Tensor weight;     // [A, K], zero outside each attribute's support
   torch::Tensor bias;       // [A]
   torch::Tensor threshold;  // [A] on the logit: present when logit >= threshold
+  torch::Tensor objective;  // [A] the fit's penalised mean logistic loss on its data
   torch::Tensor logits(const torch::Tensor& x) const;
   torch::Tensor decide(const torch::Tensor& x) const;  // bool [N, A]
 };
@@ -57,6 +66,10 @@ struct SparseHead {
 // get weight 0. Throws std::runtime_error if the fit is not finite.
 SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
                  const std::vector<std::vector<int>>& supports, double ridge = 1e-3);
+
+// Per attribute, the head (weights, bias, threshold) of a or b with the lower training
+// objective; ties keep a. *took_b (if given) is the bool [A] mask of attributes taken from b.
+SparseHead lower_objective(const SparseHead& a, const SparseHead& b, torch::Tensor* took_b = nullptr);
 
 // Per-attribute accuracy of decisions `d` (bool [N, A]) against y (0/1 [N, A]).
 torch::Tensor accuracy(const torch::Tensor& d, const torch::Tensor& y);
