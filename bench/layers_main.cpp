@@ -4,6 +4,7 @@
 // and which layers lose most against native?
 //
 //   faceattr_layers models/lnet-int8.fam [--runs 300] [--threads 1] [--family simd|reference|xnnpack]
+//                   [--target AVX2]
 //   node build-wasm/bench/faceattr_layers.js models/lnet-int8.fam --runs 300
 //
 // Each run executes the whole network node by node (Network::run_nodes) with a
@@ -12,7 +13,10 @@
 // median's share of the summed medians, then the whole run's median and
 // minimum. The minimum is the steadier figure on a shared, noisy machine.
 // --threads: the kernels' thread pool (the wasm build of this tool has no
-// threads: 1 only).
+// threads: 1 only). --target (native): run the simd family on this Highway
+// target alone instead of the best one the CPU supports (one of those the usage
+// text lists), to compare targets on one machine; an AVX-512 target then keeps
+// its 512-bit fp32 panels (gemm_f32_narrow needs AVX2 beside it).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,6 +28,10 @@
 #include <string>
 #include <vector>
 
+#ifndef __EMSCRIPTEN__
+#include <hwy/targets.h>
+#endif
+
 #include "graph/network.h"
 #include "kernels/kernels.h"
 #include "util/thread_pool.h"
@@ -33,11 +41,21 @@ namespace fm = faceattr::model;
 
 namespace {
 
+#ifndef __EMSCRIPTEN__
+// The Highway targets this CPU runs and the SDK was compiled for, best first.
+std::vector<int64_t> runnable_targets() { return hwy::SupportedAndGeneratedTargets(); }
+#endif
+
 int usage(const char* msg) {
   std::fprintf(stderr,
                "error: %s\nusage: faceattr_layers MODEL.fam [--runs N (1-100000, default 300)] "
-               "[--threads T (1-16, default 1)] [--family simd|reference|xnnpack]\n",
+               "[--threads T (1-16, default 1)] [--family simd|reference|xnnpack] [--target NAME]\n",
                msg);
+#ifndef __EMSCRIPTEN__
+  std::fprintf(stderr, "--target: one of");
+  for (int64_t t : runnable_targets()) std::fprintf(stderr, " %s", hwy::TargetName(t));
+  std::fprintf(stderr, " (compiled here and supported by this CPU)\n");
+#endif
   return 2;
 }
 
@@ -72,7 +90,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string path, family = "simd";
+  std::string path, family = "simd", target;
   long runs = 300, threads = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -86,6 +104,8 @@ int main(int argc, char** argv) {
       if (*end != '\0' || threads < 1 || threads > 16) return usage("--threads must be an integer in 1..16");
     } else if (a == "--family" && i + 1 < argc) {
       family = argv[++i];
+    } else if (a == "--target" && i + 1 < argc) {
+      target = argv[++i];
     } else if (!a.empty() && a[0] == '-') {
       return usage(("unknown option " + a).c_str());
     } else if (path.empty()) {
@@ -104,6 +124,17 @@ int main(int argc, char** argv) {
     fam = fk::Family::Xnnpack;
   } else {
     return usage(("unknown family " + family).c_str());
+  }
+  if (!target.empty()) {
+#ifdef __EMSCRIPTEN__
+    return usage("--target is for native builds (wasm has one target)");
+#else
+    int64_t chosen = 0;
+    for (int64_t t : runnable_targets())
+      if (target == hwy::TargetName(t)) chosen = t;
+    if (chosen == 0) return usage(("unknown or unsupported target " + target).c_str());
+    hwy::SetSupportedTargetsForTest(chosen);  // before the kernels bind: they pack for this target
+#endif
   }
   std::ifstream f(path, std::ios::binary);
   if (!f) return usage(("cannot open " + path).c_str());
@@ -153,8 +184,9 @@ int main(int argc, char** argv) {
   double total = 0;
   for (size_t i = 0; i < nodes; ++i) total += (med[i] = median(us[i]));
   auto min_of = [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); };
-  std::printf("%s: %s family, %d thread%s, median and minimum of %ld runs per node\n", path.c_str(),
-              family.c_str(), ctx.n_threads, ctx.n_threads == 1 ? "" : "s", runs);
+  std::printf("%s: %s family%s%s, %d thread%s, median and minimum of %ld runs per node\n", path.c_str(),
+              family.c_str(), target.empty() ? "" : " on ", target.c_str(), ctx.n_threads,
+              ctx.n_threads == 1 ? "" : "s", runs);
   std::printf("%4s %10s %10s %6s  %s\n", "node", "median us", "min us", "share", "op");
   for (size_t i = 0; i < nodes; ++i)
     std::printf("%4zu %10.1f %10.1f %5.1f%%  %s\n", i, med[i], min_of(us[i]), 100.0 * med[i] / total,

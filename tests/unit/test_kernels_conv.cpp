@@ -439,6 +439,32 @@ TEST_CASE("conv2d simd: every compiled Highway target matches the reference", "[
   hwy::SetSupportedTargetsForTest(0);
   faceattr::hwy_targets::warn_not_run();
 }
+
+// fp32 on an AVX-512 target with the AVX2 target's 256-bit panels (what Zen 4 runs
+// for layers that 512-bit panels would pad), forced for every channel count: every
+// AVX-512 target this CPU runs, with AVX2 beside it.
+TEST_CASE("conv2d simd fp32: 256-bit panels on AVX-512 targets match the reference",
+          "[kernels][conv][simd]") {
+  namespace ks = faceattr::kernels::simd;
+  int checked = 0;
+  ks::set_gemm_f32_narrow(true);
+  for (uint32_t target : hwy::SupportedAndGeneratedTargets()) {
+#if HWY_ARCH_X86
+    hwy::SetSupportedTargetsForTest(target | HWY_AVX2);
+#else
+    hwy::SetSupportedTargetsForTest(target);
+#endif
+    if (ks::gemm_f32_narrow() != 2) continue;
+    INFO("Highway target " << hwy::TargetName(target) << " with 256-bit panels");
+    CHECK(ks::gemm_f32_panel_width(2, true) == 16);
+    run_conv_suite(DType::F32, 1, 40, target + 7, {Family::Simd});
+    run_conv_suite(DType::F32, 2, 10, target + 8, {Family::Simd});
+    ++checked;
+  }
+  ks::set_gemm_f32_narrow(false);
+  hwy::SetSupportedTargetsForTest(0);
+  if (checked == 0) WARN("no AVX-512 target runs on this CPU: the 256-bit panel path was not checked here");
+}
 #endif
 
 TEST_CASE("fully connected: optimised families match the reference", "[kernels][fc]") {

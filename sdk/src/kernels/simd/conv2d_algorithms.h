@@ -24,10 +24,23 @@ inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 // whichever pads fewer channels), panel width and rows per register tile.
 struct Panels {
   size_t vectors = 2, width = 0, rows = 1;
+  bool narrow = false;  // fp32 only: the 256-bit loops (gemm_f32_narrow)
 };
+inline Panels f32_panels_of(size_t n, bool narrow) {
+  const size_t v = gemm_panel_vectors(n, gemm_f32_panel_width(2, narrow), gemm_f32_panel_width(3, narrow));
+  return {v, gemm_f32_panel_width(v, narrow), gemm_f32_rows(v, narrow), narrow};
+}
+// The target's own panels, or 256-bit ones where gemm_f32_narrow() says so: cost in
+// 256-bit FMAs per output row and tap channel, a 512-bit one counting as two.
 inline Panels f32_panels(size_t n) {
-  const size_t v = gemm_panel_vectors(n, gemm_f32_panel_width(2), gemm_f32_panel_width(3));
-  return {v, gemm_f32_panel_width(v), gemm_f32_rows(v)};
+  const Panels full = f32_panels_of(n, false);
+  const int narrow = gemm_f32_narrow();
+  if (narrow == 0) return full;
+  const Panels half = f32_panels_of(n, true);
+  if (narrow == 2) return half;
+  const size_t cost_full = ceil_div(n, full.width) * full.vectors * 2,
+               cost_half = ceil_div(n, half.width) * half.vectors;
+  return cost_half < cost_full ? half : full;
 }
 inline Panels i8_panels(size_t n) {
   const size_t v = gemm_panel_vectors(n, gemm_i8_panel_width(2), gemm_i8_panel_width(3));

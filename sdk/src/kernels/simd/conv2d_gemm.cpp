@@ -108,6 +108,7 @@ size_t out_channels_per_group(const Conv2dDesc& d) { return static_cast<size_t>(
 
 struct GemmShape {
   size_t m = 0, taps = 1, icg = 0, ocg = 0, groups = 1, vectors = 2, nr = 0, panels = 0, rows = 1;
+  bool narrow = false;
   GemmShape(const Conv2dDesc& d, const Panels& pn, bool merge_kx = false)
       : m(static_cast<size_t>(d.batch) * d.out_h * d.out_w),
         taps(static_cast<size_t>(d.kernel_h) * (merge_kx ? 1 : d.kernel_w)),
@@ -117,7 +118,8 @@ struct GemmShape {
         vectors(pn.vectors),
         nr(pn.width),
         panels(ceil_div(ocg, pn.width)),
-        rows(pn.rows) {}
+        rows(pn.rows),
+        narrow(pn.narrow) {}
   size_t row_block() const { return rows * kTilesPerTask; }
   size_t tasks() const { return groups * panels * ceil_div(m, row_block()); }
   // Task order: panels fastest, then row blocks, then groups. The thread pool
@@ -258,6 +260,7 @@ class GemmConvF32 final : public BoundKernel {
       p.lo = lo_;
       p.hi = hi_;
       p.vectors = s_.vectors;
+      p.narrow = s_.narrow;
     }
     return true;
   }

@@ -1,7 +1,9 @@
 // fp32 indirect GEMM (see simd_kernels.h): register tiles of R output rows x
 // V vectors of output channels (6 x 2, or 4 x 3 for channel counts that two-
 // vector panels would pad, such as 24 with 8 lanes), broadcast-FMA over the
-// packed weights, bias/activation fused in the epilogue.
+// packed weights, bias/activation fused in the epilogue. On AVX-512 CPUs that
+// split 512-bit FMAs (Zen 4), layers that 512-bit panels would pad run the AVX2
+// target's loops (gemm_f32_narrow).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/conv2d_gemm_f32.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -138,7 +140,13 @@ void GemvF32(const GemmF32Params& p, const float* w, size_t m_begin, size_t m_en
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <atomic>
+
 #include "kernels/simd/hwy_dispatch.h"
+
+#if HWY_ARCH_X86 && !defined(__EMSCRIPTEN__)
+#include <cpuid.h>
+#endif
 
 namespace faceattr::kernels::simd {
 
@@ -147,9 +155,58 @@ FACEATTR_HWY_EXPORT(RowsF32);
 FACEATTR_HWY_EXPORT(GemmF32);
 FACEATTR_HWY_EXPORT(GemvF32);
 
-size_t gemm_f32_panel_width(size_t vectors) { return FACEATTR_HWY_CALL(PanelWidthF32)(vectors); }
-size_t gemm_f32_rows(size_t vectors) { return FACEATTR_HWY_CALL(RowsF32)(vectors); }
+namespace {
+
+#if HWY_ARCH_X86 && !defined(__EMSCRIPTEN__) && (HWY_TARGETS & HWY_AVX2)
+#define FACEATTR_F32_NARROW 1
+// AMD family 19h (Zen 3, Zen 4): those with AVX-512 (Zen 4) split each 512-bit
+// FMA into two 256-bit halves.
+bool splits_512_bit_fma() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+  const bool amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;  // "AuthenticAMD"
+  if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const unsigned family = ((a >> 8) & 0xfu) + (((a >> 8) & 0xfu) == 0xfu ? (a >> 20) & 0xffu : 0u);
+  return family == 0x19;
+}
+#endif
+
+std::atomic<bool> g_forced{false};
+
+}  // namespace
+
+int gemm_f32_narrow() {
+#ifdef FACEATTR_F32_NARROW
+  // An AVX-512 target runs (16 float lanes) and this CPU can run the AVX2 loops.
+  if (FACEATTR_HWY_CALL(PanelWidthF32)(1) < 16 || (hwy::SupportedTargets() & HWY_AVX2) == 0) return 0;
+  if (g_forced.load(std::memory_order_relaxed)) return 2;
+  static const bool splits = splits_512_bit_fma();
+  return splits ? 1 : 0;
+#else
+  return 0;
+#endif
+}
+
+void set_gemm_f32_narrow(bool forced) { g_forced.store(forced, std::memory_order_relaxed); }
+
+size_t gemm_f32_panel_width(size_t vectors, bool narrow) {
+#ifdef FACEATTR_F32_NARROW
+  if (narrow) return N_AVX2::PanelWidthF32(vectors);
+#endif
+  (void)narrow;
+  return FACEATTR_HWY_CALL(PanelWidthF32)(vectors);
+}
+size_t gemm_f32_rows(size_t vectors, bool narrow) {
+#ifdef FACEATTR_F32_NARROW
+  if (narrow) return N_AVX2::RowsF32(vectors);
+#endif
+  (void)narrow;
+  return FACEATTR_HWY_CALL(RowsF32)(vectors);
+}
 void gemm_f32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
+#ifdef FACEATTR_F32_NARROW
+  if (p.narrow) return N_AVX2::GemmF32(p, m_begin, m_end, panel_begin, panel_end);
+#endif
   FACEATTR_HWY_CALL(GemmF32)(p, m_begin, m_end, panel_begin, panel_end);
 }
 void gemv_f32(const GemmF32Params& p, const float* w, size_t m_begin, size_t m_end) {

@@ -314,6 +314,7 @@ class WinogradConvF32 final : public BoundKernel {
       p.lo = lo;
       p.hi = hi;
       p.vectors = pn_.vectors;
+      p.narrow = pn_.narrow;
     }
   }
 

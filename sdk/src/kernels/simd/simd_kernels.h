@@ -31,13 +31,26 @@ struct GemmF32Params {
   size_t y_stride = 0, y_offset = 0, n = 0;
   Act act = Act::None;
   float alpha = 0, lo = 0, hi = 0;
-  size_t vectors = 2;  // SIMD vectors per panel: 2 or 3 (the packing's panel width)
+  size_t vectors = 2;   // SIMD vectors per panel: 2 or 3 (the packing's panel width)
+  bool narrow = false;  // the 256-bit (AVX2) loops on an AVX-512 target (gemm_f32_narrow)
 };
 // Panels of `vectors` (2 or 3) SIMD vectors; 3 suits channel counts that 2 would
-// pad (gemm_panel_vectors).
-size_t gemm_f32_panel_width(size_t vectors = 2);
-size_t gemm_f32_rows(size_t vectors = 2);  // rows per register tile
+// pad (gemm_panel_vectors). narrow: of the AVX2 target's 256-bit vectors, where
+// gemm_f32_narrow() allows them.
+size_t gemm_f32_panel_width(size_t vectors = 2, bool narrow = false);
+size_t gemm_f32_rows(size_t vectors = 2, bool narrow = false);  // rows per register tile
 void gemm_f32(const GemmF32Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end);
+// 256-bit panels on an AVX-512 target (x86 only). A CPU that executes a 512-bit FMA
+// as two 256-bit halves (AMD Zen 4) does as much work per cycle with the AVX2
+// target's 256-bit loops, so there a layer whose channel count a 512-bit panel
+// pads (16 and 24 in 32, 5 in 32) runs those instead (f32_panels).
+//   gemm_f32_narrow():  0 no (not an AVX-512 target, AVX2 not compiled, or no such
+//                       CPU), 1 where it pays (by padded 256-bit FMAs per output row),
+//                       2 always (tests, set_gemm_f32_narrow(true))
+// set_gemm_f32_narrow(forced): tests force narrow panels wherever they can run;
+// false restores the CPU's choice. Affects kernels created afterwards.
+int gemm_f32_narrow();
+void set_gemm_f32_narrow(bool forced);
 // One output channel (n == 1, e.g. LNet's 1x1 conv to a single logit map): a
 // dot product per output row over the taps, vectorised along the channels,
 // instead of a panel of which one column is used. w: the channel's weights
