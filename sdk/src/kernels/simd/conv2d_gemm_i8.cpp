@@ -309,53 +309,65 @@ bool U8Available() { return true; }
 // AVX3_DL: vpdpbusd adds the 4 u8 x s8 products of each int32 lane to its sum
 // in one instruction, exactly (no int16 step). Two 8-lane vectors of a panel
 // (16 outputs x 4 channels: 64 contiguous bytes of the packing) are one zmm
-// register; a third is the low half of another, whose upper lanes multiply
-// zeros. R x ceil(V / 2) sums + ceil(V / 2) weights + 1 broadcast of 32
+// register; a third (V = 3) is one ymm register, multiplied by a 256-bit
+// vpdpbusd, which costs half a 512-bit one where the CPU splits 512-bit
+// operations (Zen 4). R x (V - 1) sums + V - 1 weights + 1 broadcast of 32
 // registers: 10 x 1 (V = 2) or 6 x 2 (V = 3), at least 10 independent sums.
 constexpr size_t kRowsU8V2 = 10, kRowsU8V3 = 6;
 
-// 64 bytes at p, or 32 zero-extended where only one 8-lane vector is left.
-HWY_INLINE __m512i LoadPanelPair(const void* p, bool full) {
-  return full ? _mm512_loadu_si512(p)
-              : _mm512_zextsi256_si512(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+// acc + the u8 x s8 quad products of x and w per int32 lane, 256-bit and EVEX-encoded:
+// with avxvnni in the target attributes (see the top of this file) GCC would emit the
+// VEX form of _mm256_dpbusd_epi32, which CPUs with AVX512-VNNI but without AVX-VNNI
+// (Ice Lake, Zen 4) cannot run; "{evex}" makes the assembler use the EVEX form.
+HWY_INLINE __m256i DotQuads256(__m256i acc, __m256i x, __m256i w) {
+  __asm__("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+  return acc;
 }
 
 template <size_t R, size_t V>
 struct TileU8 {
   static HWY_INLINE void Run(const GemmU8Params& p, size_t m, size_t panel) {
+    static_assert(V == 2 || V == 3, "panels of 2 or 3 vectors");
     const hn::Full256<int32_t> d32;
     using V32 = hn::Vec<decltype(d32)>;
-    constexpr size_t N = 8, nr = V * N, Z = (V + 1) / 2;
+    constexpr size_t N = 8, nr = V * N;
+    constexpr bool kOdd = V == 3;  // the third vector in a ymm register
     const size_t kq = (p.kc + 3) / 4;
     const int8_t* w = p.packed + panel * p.taps * kq * nr * 4;
-    __m512i acc[Z][R];
-    FACEATTR_UNROLL for (size_t z = 0; z < Z; ++z) {
-      const __m512i b = LoadPanelPair(p.bias + panel * nr + z * 2 * N, 2 * z + 1 < V);
-      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[z][r] = b;
+    __m512i acc[R];
+    __m256i acc3[kOdd ? R : 1];
+    {
+      const int32_t* b = p.bias + panel * nr;
+      const __m512i b01 = _mm512_loadu_si512(b);
+      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[r] = b01;
+      if constexpr (kOdd) {
+        const __m256i b2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2 * N));
+        FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc3[r] = b2;
+      }
     }
     const uint8_t* const* ind = p.ind + m * p.taps;
     for (size_t t = 0; t < p.taps; ++t) {
       const uint8_t* xr[R];
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
       for (size_t j = 0; j < kq; ++j) {
-        __m512i wv[Z];
-        FACEATTR_UNROLL for (size_t z = 0; z < Z; ++z) wv[z] = LoadPanelPair(w + z * 8 * N, 2 * z + 1 < V);
+        const __m512i w01 = _mm512_loadu_si512(w);
+        __m256i w2 = _mm256_setzero_si256();
+        if constexpr (kOdd) w2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 8 * N));
         w += 4 * nr;
         FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
           int32_t quad;
           std::memcpy(&quad, xr[r] + 4 * j, sizeof(quad));
           const __m512i xv = _mm512_set1_epi32(quad);
-          FACEATTR_UNROLL for (size_t z = 0; z < Z; ++z) acc[z][r] =
-              _mm512_dpbusd_epi32(acc[z][r], xv, wv[z]);
+          acc[r] = _mm512_dpbusd_epi32(acc[r], xv, w01);
+          if constexpr (kOdd) acc3[r] = DotQuads256(acc3[r], _mm512_castsi512_si256(xv), w2);
         }
       }
     }
     V32 sums[V][R];
-    FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-      FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        const __m512i a = acc[v / 2][r];
-        sums[v][r] = V32{v % 2 == 0 ? _mm512_castsi512_si256(a) : _mm512_extracti64x4_epi64(a, 1)};
-      }
+    FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
+      sums[0][r] = V32{_mm512_castsi512_si256(acc[r])};
+      sums[1][r] = V32{_mm512_extracti64x4_epi64(acc[r], 1)};
+      if constexpr (kOdd) sums[V - 1][r] = V32{acc3[r]};
     }
     StoreTileI8<R, V>(d32, p, m, panel * nr, sums);
   }
