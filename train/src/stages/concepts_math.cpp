@@ -158,20 +158,23 @@ torch::Tensor SparseHead::decide(const torch::Tensor& x) const { return logits(x
 
 namespace {
 
-// The standardised design of x restricted to each attribute's support, plus an intercept
-// column: [A, N, k + 1] in double. Constant features (sd at the standardiser's floor) are 0.
-torch::Tensor support_design(const torch::Tensor& xs, const std::vector<std::vector<int>>& supports,
-                             int64_t A) {
-  const int64_t N = xs.size(0);
+// The supports as one [A, k] index tensor (all of one size k).
+torch::Tensor support_index(const std::vector<std::vector<int>>& supports) {
   const int64_t k = static_cast<int64_t>(supports.at(0).size());
   std::vector<int64_t> flat;
   for (const auto& sup : supports) {
     if (static_cast<int64_t>(sup.size()) != k) throw std::invalid_argument("refit: supports differ in size");
     flat.insert(flat.end(), sup.begin(), sup.end());
   }
-  auto idx = torch::tensor(flat, torch::kLong);
-  auto xg = xs.t().index_select(0, idx).reshape({A, k, N}).transpose(1, 2);  // [A, N, k]
-  return torch::cat({xg, torch::ones({A, N, 1}, torch::kDouble)}, 2);        // [A, N, k + 1]
+  return torch::tensor(flat, torch::kLong).reshape({static_cast<int64_t>(supports.size()), k});
+}
+
+// The standardised design of x restricted to each attribute's support (idx [A, k]), plus an
+// intercept column: [A, N, k + 1] in double. Constant features (sd at the standardiser's floor) are 0.
+torch::Tensor support_design(const torch::Tensor& xs, const torch::Tensor& idx) {
+  const int64_t N = xs.size(0), A = idx.size(0), k = idx.size(1);
+  auto xg = xs.t().index_select(0, idx.reshape({-1})).reshape({A, k, N}).transpose(1, 2);  // [A, N, k]
+  return torch::cat({xg, torch::ones({A, N, 1}, torch::kDouble)}, 2);                      // [A, N, k + 1]
 }
 
 struct NewtonFit {
@@ -255,7 +258,7 @@ std::vector<std::vector<std::vector<int>>> stepwise_supports(const torch::Tensor
         if (std::find(s.begin(), s.end(), static_cast<int>(j)) != s.end()) held[a] = true;
         s.push_back(static_cast<int>(j));
       }
-      const auto f = newton_fit(support_design(xs, sup, A), yt, ridge, newton_iters).objective;
+      const auto f = newton_fit(support_design(xs, support_index(sup)), yt, ridge, newton_iters).objective;
       const auto better = (f < best) & ~held;  // strict: ties keep the lower index
       best = torch::where(better, f, best);
       best_j = torch::where(better, torch::full_like(best_j, j), best_j);
@@ -278,16 +281,14 @@ SparseHead refit(const torch::Tensor& x, const torch::Tensor& y,
     throw std::invalid_argument("refit: one support per attribute");
   if (!(ridge > 0)) throw std::invalid_argument("refit: the ridge must be positive");
   const Standardiser s = standardiser_of(xf);
-  const auto fit = newton_fit(support_design(standardised_design(xf, s), supports, A),
-                              yf.to(torch::kDouble).t(), ridge, 50);
+  const auto idx = support_index(supports);
+  const int64_t k = idx.size(1);
+  const auto fit =
+      newton_fit(support_design(standardised_design(xf, s), idx), yf.to(torch::kDouble).t(), ridge, 50);
   const auto& beta = fit.beta;
-  const int64_t k = beta.size(1) - 1;
-  std::vector<int64_t> flat;
-  for (const auto& sup : supports) flat.insert(flat.end(), sup.begin(), sup.end());
-  const auto idx = torch::tensor(flat, torch::kLong);
   if (!torch::isfinite(beta).all().item<bool>()) throw std::runtime_error("refit: the fit is not finite");
   auto wstd = torch::zeros({A, K}, torch::kDouble);
-  wstd.scatter_(1, idx.reshape({A, k}), beta.narrow(1, 0, k));
+  wstd.scatter_(1, idx, beta.narrow(1, 0, k));
   // Back to raw units, in double: w = w_std / scale, b = b_std - sum w_std * mean / scale.
   auto scale = s.scale.to(torch::kDouble).unsqueeze(0), mean = s.mean.to(torch::kDouble).unsqueeze(0);
   SparseHead h;
