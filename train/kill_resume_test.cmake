@@ -70,11 +70,12 @@ function(run_stage rc_out log_name stage run_dir out_dir kill_at kill_ms)
     set(extra ${ARGN})
   endif()
   execute_process(
-    COMMAND env ${env_args} timeout --foreground -s KILL ${limit} ${TRAIN_BIN} ${stage} ${COMMON}
+    COMMAND env ${env_args} timeout --foreground --preserve-status -s KILL ${limit} ${TRAIN_BIN} ${stage} ${COMMON}
             --run-dir ${run_dir} --out-dir ${out_dir} ${extra}
     RESULT_VARIABLE rc OUTPUT_FILE ${WORK_DIR}/${log_name}.out ERROR_FILE ${WORK_DIR}/${log_name}.err)
   # 137: timeout's SIGKILL; "Subprocess killed": the hook's SIGKILL (timeout dies of the
-  # signal its command died of).
+  # signal its command died of). --preserve-status: a stage that exits on its own just as
+  # the timer fires reports its own status, not timeout's 124.
   if(rc EQUAL 137 OR rc MATCHES "killed")
     set(rc killed)
   elseif(NOT rc EQUAL 0)
