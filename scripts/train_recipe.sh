@@ -13,7 +13,8 @@
 #                                           # loc-train from it (train/configs/loc-ft.json: 6 epochs, lr 1e-3)
 #                                           # into <run>, loc-export (about 40 min on 2 cores)
 #   scripts/train_recipe.sh --full          # the shipped ANet end to end: this recipe, then --joint, then
-#                                           # anet-concepts on both files (about 65 min on 2 cores)
+#                                           # anet-concepts and anet-average-maps on both files
+#                                           # (about 65 min on 2 cores)
 #   scripts/train_recipe.sh --joint         # joint fine-tuning: anet-joint of <out>/anet-fp32.fam on the
 #                                           # crops of <out>/lnet-int8.fam, then export --head finetuned
 #                                           # (run after the ANet and --loc recipes; about 5 min)
@@ -78,6 +79,9 @@ if [[ "$FULL" == 1 ]]; then
     echo "== anet-concepts $m ($(date +%T))"
     "$B" anet-concepts --config "$CONFIG" --data-root "$DATA" --model "$OUT/anet-$m.fam" \
       --out "$OUT/anet-$m.fam" --report "$BUILD/runs/concepts-$m" --limit 3000
+    echo "== anet-average-maps $m ($(date +%T))"
+    "$B" anet-average-maps --config "$CONFIG" --data-root "$DATA" --model "$OUT/anet-$m.fam" \
+      --lnet "$OUT/lnet-int8.fam" --out "$OUT/anet-$m.fam"
   done
   exit 0
 fi

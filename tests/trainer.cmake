@@ -20,7 +20,7 @@ if(TARGET faceattr_train)
     list(GET parts 2 timeout)
     add_test(NAME trainer_${name}
       COMMAND ${CMAKE_COMMAND} -DTRAIN_BIN=$<TARGET_FILE:faceattr_train>
-              -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/trainer_${name}
+              -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/trainer_${name} -DMODELS_DIR=${PROJECT_SOURCE_DIR}/models
               -P ${PROJECT_SOURCE_DIR}/train/${script}.cmake)
     set_tests_properties(trainer_${name} PROPERTIES TIMEOUT ${timeout} LABELS "train")
   endforeach()

@@ -1,5 +1,5 @@
 # Trainer smoke test script, driven by tests/trainer.cmake:
-#   cmake -DTRAIN_BIN=<faceattr_train> -DWORK_DIR=<scratch dir> -P train/smoke_test.cmake
+#   cmake -DTRAIN_BIN=<faceattr_train> -DWORK_DIR=<scratch dir> -DMODELS_DIR=<models/> -P train/smoke_test.cmake
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -35,6 +35,15 @@ file(READ ${WORK_DIR}/run/export/report.json report)
 string(JSON n_checks LENGTH "${report}" sdk_checks)
 if(n_checks LESS 4)
   message(FATAL_ERROR "expected SDK checks in export/report.json, got ${n_checks}")
+endif()
+
+# Average maps of the toy ANet, faces framed by the shipped localiser (the stage
+# itself checks that the copy predicts bit-identically).
+run_step(${TRAIN_BIN} anet-average-maps ${COMMON} --model ${WORK_DIR}/models/anet-int8.fam
+         --lnet ${MODELS_DIR}/lnet-int8.fam --out ${WORK_DIR}/models/anet-int8-average.fam)
+file(STRINGS ${WORK_DIR}/models/anet-int8-average.fam meta REGEX "\"faces_without\":")
+if(NOT meta)
+  message(FATAL_ERROR "anet-average-maps wrote no explain.average_maps metadata")
 endif()
 
 # LNet: a few steps of each stage at a small input, export, SDK check (lnet-export

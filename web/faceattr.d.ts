@@ -206,6 +206,12 @@ export interface AttributeMap {
   cellHeight: number;
   /** height rows of width values, row-major; cell (i, j) is centred at (box[0] + (j + 0.5) * cellWidth, ...). */
   values: Float32Array;
+  /**
+   * The attribute's map averaged over training faces, same layout (models with
+   * explain.average_maps metadata), or null. The peak is where values - average
+   * is largest: cells every face favours say nothing about this one.
+   */
+  average: Float32Array | null;
 }
 
 export interface Explanation {
@@ -218,7 +224,10 @@ export interface Explanation {
   logit: number;
   /** The classifier's bias. */
   bias: number;
-  /** Where the map peaks, frame pixels (the arg-max cell refined to within half a cell). */
+  /**
+   * Where the map peaks, frame pixels (the arg-max cell of values - average, or of
+   * values without an average map, refined to within half a cell).
+   */
   peak: [number, number];
   peakValue: number;
   map: AttributeMap;

@@ -56,6 +56,13 @@ nlohmann::ordered_json box_json(const float* b) {
 nlohmann::ordered_json explanation_json(const faceattr_explanation& e) {
   nlohmann::ordered_json values = nlohmann::ordered_json::array();
   for (int32_t i = 0; i < e.width * e.height; ++i) values.push_back(round_to(e.map[i], 6));
+  nlohmann::ordered_json map = {
+      {"box", box_json(e.box)}, {"width", e.width}, {"height", e.height}, {"values", values}};
+  if (e.average_map) {
+    nlohmann::ordered_json average = nlohmann::ordered_json::array();
+    for (int32_t i = 0; i < e.width * e.height; ++i) average.push_back(round_to(e.average_map[i], 6));
+    map["average"] = std::move(average);
+  }
   nlohmann::ordered_json concepts = nlohmann::ordered_json::array();
   for (int32_t k = 0; k < e.n_concepts; ++k)
     concepts.push_back(
@@ -63,7 +70,7 @@ nlohmann::ordered_json explanation_json(const faceattr_explanation& e) {
   return {{"p", round_to(e.probability, 6)},
           {"logit", round_to(e.logit, 6)},
           {"peak", {round_to(e.peak[0], 3), round_to(e.peak[1], 3)}},
-          {"map", {{"box", box_json(e.box)}, {"width", e.width}, {"height", e.height}, {"values", values}}},
+          {"map", std::move(map)},
           {"concepts", std::move(concepts)}};
 }
 

@@ -20,14 +20,14 @@ void colour(float t, float rgb[3]) {
   rgb[0] = 255.0f * r, rgb[1] = 255.0f * g, rgb[2] = 255.0f * b;
 }
 
-// The map at continuous cell coordinates (u, v) (cell centres at integers), edges clamped.
-float bilinear(const faceattr_explanation& e, float u, float v) {
+// A map of e's grid at continuous cell coordinates (u, v) (cell centres at integers),
+// edges clamped.
+float bilinear(const faceattr_explanation& e, const float* m, float u, float v) {
   u = std::clamp(u, 0.0f, static_cast<float>(e.width - 1));
   v = std::clamp(v, 0.0f, static_cast<float>(e.height - 1));
   const int j0 = static_cast<int>(u), i0 = static_cast<int>(v);
   const int j1 = std::min(j0 + 1, e.width - 1), i1 = std::min(i0 + 1, e.height - 1);
   const float fu = u - static_cast<float>(j0), fv = v - static_cast<float>(i0);
-  const float* m = e.map;
   const float top = m[i0 * e.width + j0] * (1 - fu) + m[i0 * e.width + j1] * fu;
   const float bottom = m[i1 * e.width + j0] * (1 - fu) + m[i1 * e.width + j1] * fu;
   return top * (1 - fv) + bottom * fv;
@@ -63,7 +63,12 @@ void write_heatmap_png(const std::string& path, const RgbImage& photo, const fac
   const int W = photo.width, H = photo.height;
   std::vector<uint8_t> px = photo.pixels;
   const int n = e.width * e.height;
-  const float lo = *std::min_element(e.map, e.map + n), hi = *std::max_element(e.map, e.map + n);
+  // What the peak marks: the map relative to the attribute's average map, where the model has one.
+  std::vector<float> shown(e.map, e.map + n);
+  if (e.average_map)
+    for (int i = 0; i < n; ++i) shown[static_cast<size_t>(i)] -= e.average_map[i];
+  const float lo = *std::min_element(shown.begin(), shown.end()),
+              hi = *std::max_element(shown.begin(), shown.end());
   const float range = hi > lo ? hi - lo : 1.0f;
   const int x0 = std::max(0, static_cast<int>(std::floor(e.box[0])));
   const int y0 = std::max(0, static_cast<int>(std::floor(e.box[1])));
@@ -73,7 +78,7 @@ void write_heatmap_png(const std::string& path, const RgbImage& photo, const fac
     const float v = (static_cast<float>(y) + 0.5f - e.box[1]) / e.cell_height - 0.5f;
     for (int x = x0; x < x1; ++x) {
       const float u = (static_cast<float>(x) + 0.5f - e.box[0]) / e.cell_width - 0.5f;
-      const float t = (bilinear(e, u, v) - lo) / range;
+      const float t = (bilinear(e, shown.data(), u, v) - lo) / range;
       float rgb[3];
       colour(t, rgb);
       const float alpha = 0.15f + 0.35f * t;

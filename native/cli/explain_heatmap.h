@@ -8,9 +8,10 @@
 
 namespace faceattr::cli {
 
-// Writes `photo` as a PNG at `path` with e's map upsampled bilinearly over its box
+// Writes `photo` as a PNG at `path` with e's map (less e's average map, where the
+// model has one: the values the peak is taken on) upsampled bilinearly over its box
 // (cell centres at the cells' receptive-field centres, edges clamped), its values
-// scaled from the map's minimum to its maximum, blended as a colour heat map
+// scaled from the minimum to the maximum, blended as a colour heat map
 // (blue -> red, half opacity at the maximum), the face box `face_box` (x, y, w, h)
 // outlined in white and the peak marked. Throws Error when the file cannot be written.
 void write_heatmap_png(const std::string& path, const RgbImage& photo, const faceattr_explanation& e,

@@ -107,8 +107,13 @@ std::vector<faceattr_explanation> check_face(faceattr_session* s, const faceattr
     const float cy = x.box[1] + (x.peak_cell[1] + 0.5f) * x.cell_height;
     CHECK(std::fabs(x.peak[0] - cx) <= 0.5f * x.cell_width + 1e-3f);
     CHECK(std::fabs(x.peak[1] - cy) <= 0.5f * x.cell_height + 1e-3f);
-    CHECK(x.peak_value == *std::max_element(x.map, x.map + x.width * x.height));
-    CHECK(x.map[x.peak_cell[1] * x.width + x.peak_cell[0]] == x.peak_value);
+    // The arg-max of map - average_map (the shipped ANets have average maps), else of map.
+    const int cells = x.width * x.height, at = x.peak_cell[1] * x.width + x.peak_cell[0];
+    for (int i = 0; i < cells; ++i) {
+      const float rel = x.map[i] - (x.average_map ? x.average_map[i] : 0.0f);
+      CHECK(rel <= x.map[at] - (x.average_map ? x.average_map[at] : 0.0f));
+    }
+    CHECK(x.map[at] == x.peak_value);
     CHECK(x.box[2] == Approx(x.cell_width * x.width));
     CHECK(x.box[3] == Approx(x.cell_height * x.height));
     // Concept terms when the model has concept heads (the shipped ANets: tested below).
@@ -387,7 +392,7 @@ TEST_CASE("explain: malformed concept metadata is ignored with a warning, the mo
   }
 }
 
-TEST_CASE("explain: the shipped ANets name 5 concepts per attribute", "[explain]") {
+TEST_CASE("explain: the shipped ANets name 5 concepts and have an average map per attribute", "[explain]") {
   for (const char* file : {"anet-int8.fam", "anet-fp32.fam"}) {
     INFO(file);
     std::ifstream in(std::string(FACEATTR_SOURCE_DIR) + "/models/" + file, std::ios::binary);
@@ -400,11 +405,133 @@ TEST_CASE("explain: the shipped ANets name 5 concepts per attribute", "[explain]
     for (int32_t a = 0; a < s.n_attributes(); ++a) all[static_cast<size_t>(a)] = a;
     for (const faceattr_explanation& e : s.explain(0, all)) {
       REQUIRE(e.n_concepts == 5);
+      REQUIRE(e.average_map != nullptr);  // explain.average_maps for every attribute
+      for (int k = 0; k < e.width * e.height; ++k) CHECK(std::isfinite(e.average_map[k]));
       for (int k = 0; k < e.n_concepts; ++k) {
         CHECK(std::strlen(e.concepts[k].name) > 0);
         CHECK(std::isfinite(e.concepts[k].contribution));
         if (k > 0) CHECK(std::fabs(e.concepts[k].contribution) <= std::fabs(e.concepts[k - 1].contribution));
       }
     }
+  }
+}
+
+namespace {
+
+// The tiny f32 ANet of tiny_with_concepts, with `average` as its explain.average_maps
+// metadata ("" = none), run on a fixed random frame; its explanations of attrs.
+struct AverageMapsRun {
+  std::vector<std::string> logged;
+  std::vector<faceattr_explanation> e;
+  faceattr_session* s = nullptr;
+  AverageMapsRun(const std::string& average, const std::vector<int32_t>& attrs) {
+    faceattr::test::TinyModelSpec spec;
+    faceattr::modelfile::ModelDef m = faceattr::test::make_tiny_anet(spec);
+    if (!average.empty()) m.metadata.push_back({"explain.average_maps", average});
+    const auto bytes = faceattr::modelfile::serialize(m);
+    faceattr_session_params p = faceattr_session_default_params();
+    p.log_callback = [](faceattr_log_level, const char* msg, void* user) {
+      static_cast<std::vector<std::string>*>(user)->push_back(msg);
+    };
+    p.log_user_data = &logged;
+    s = faceattr::test::pipeline::make_with(bytes, {}, p);
+    const auto px = faceattr::test::random_bytes(40 * 30 * 3, 11);
+    const faceattr_image img{px.data(), 40, 30, 120, FACEATTR_PIXEL_RGB};
+    const faceattr_face* faces = nullptr;
+    int32_t n = 0;
+    REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);
+    e.resize(attrs.size());
+    REQUIRE(faceattr_session_explain(s, 0, attrs.data(), static_cast<int32_t>(attrs.size()), e.data()) ==
+            FACEATTR_OK);
+  }
+  ~AverageMapsRun() { faceattr_session_free(s); }
+  bool warned(const std::string& what) const {
+    for (const std::string& l : logged)
+      if (l.find(what) != std::string::npos) return true;
+    return false;
+  }
+};
+
+std::string json_floats(const std::vector<double>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+TEST_CASE("explain: the peak is where the map most exceeds the model's average map", "[explain]") {
+  // The maps without average maps, to build metadata around.
+  const AverageMapsRun plain("", {0, 1});
+  const faceattr_explanation& e0 = plain.e[0];
+  const int cells = e0.width * e0.height;
+  REQUIRE(cells >= 4);
+  CHECK(e0.average_map == nullptr);
+  std::vector<float> map0(e0.map, e0.map + cells), map1(plain.e[1].map, plain.e[1].map + cells);
+  const int raw_best = static_cast<int>(std::max_element(map0.begin(), map0.end()) - map0.begin());
+  CHECK(e0.peak_cell[1] * e0.width + e0.peak_cell[0] == raw_best);
+  // An average map equal to the map plus 1 everywhere but one other cell (not the raw
+  // maximum, not on the border when there is an inner cell): that cell is the peak.
+  int want = (raw_best + cells / 2) % cells;
+  for (int i = 0; i < cells; ++i) {
+    const int r = i / e0.width, c = i % e0.width;
+    if (i != raw_best && r > 0 && r + 1 < e0.height && c > 0 && c + 1 < e0.width) want = i;
+  }
+  std::vector<double> average(static_cast<size_t>(cells));
+  for (int i = 0; i < cells; ++i)
+    average[static_cast<size_t>(i)] = map0[static_cast<size_t>(i)] + (i == want ? 0.0 : 1.0);
+  const std::string meta = "{\"width\":" + std::to_string(e0.width) +
+                           ",\"height\":" + std::to_string(e0.height) +
+                           ",\"faces\":3,\"maps\":{\"attr_0\":" + json_floats(average) + "}}";
+  const AverageMapsRun with(meta, {0, 1});
+  CHECK(with.logged.empty());
+  const faceattr_explanation& a = with.e[0];
+  REQUIRE(a.average_map != nullptr);
+  for (int i = 0; i < cells; ++i) {
+    CHECK(a.map[i] == map0[static_cast<size_t>(i)]);  // the map itself is unchanged
+    CHECK(a.average_map[i] == Approx(average[static_cast<size_t>(i)]).margin(1e-5));
+  }
+  CHECK(a.peak_cell[0] == want % a.width);
+  CHECK(a.peak_cell[1] == want / a.width);
+  CHECK(a.peak_value == map0[static_cast<size_t>(want)]);
+  // map - average is -1 around the peak and ~0 there: the parabola stays on the cell's centre.
+  CHECK(a.peak[0] ==
+        Approx(a.box[0] + (static_cast<float>(want % a.width) + 0.5f) * a.cell_width).margin(1e-2));
+  CHECK(a.peak[1] ==
+        Approx(a.box[1] + (static_cast<float>(want / a.width) + 0.5f) * a.cell_height).margin(1e-2));
+  // attr_1 has no average map: its own maximum, as before.
+  const faceattr_explanation& b = with.e[1];
+  CHECK(b.average_map == nullptr);
+  CHECK(b.peak_cell[0] == plain.e[1].peak_cell[0]);
+  CHECK(b.peak_cell[1] == plain.e[1].peak_cell[1]);
+  CHECK(b.peak[0] == plain.e[1].peak[0]);
+  CHECK(b.peak[1] == plain.e[1].peak[1]);
+}
+
+TEST_CASE("explain: malformed average maps are ignored with a warning", "[explain]") {
+  const AverageMapsRun plain("", {0});
+  const int w = plain.e[0].width, h = plain.e[0].height;
+  const std::string grid = "\"width\":" + std::to_string(w) + ",\"height\":" + std::to_string(h);
+  const std::string ok_map = json_floats(std::vector<double>(static_cast<size_t>(w * h), 0.5));
+  const std::pair<std::string, std::string> bad[] = {
+      {"not json", "not an object"},
+      {"{\"width\":" + std::to_string(w + 1) + ",\"height\":" + std::to_string(h) +
+           ",\"maps\":{\"attr_0\":" + ok_map + "}}",
+       "its grid is not"},
+      {"{" + grid + ",\"maps\":{\"Smiling\":" + ok_map + "}}", "unknown attribute 'Smiling'"},
+      {"{" + grid + ",\"maps\":{\"attr_0\":[1,2]}}", "is not " + std::to_string(w * h) + " finite numbers"},
+      {"{" + grid + ",\"maps\":{\"attr_0\":" +
+           json_floats(std::vector<double>(static_cast<size_t>(w * h), 0.5)).replace(1, 8, "1e39") + "}}",
+       "finite numbers"},
+      {"{" + grid + ",\"maps\":{}}", "maps is empty"},
+  };
+  for (const auto& [meta, message] : bad) {
+    INFO(meta);
+    const AverageMapsRun run(meta, {0});
+    CHECK(run.warned("explain.average_maps metadata ignored: "));
+    CHECK(run.warned(message));
+    CHECK(run.e[0].average_map == nullptr);
+    CHECK(run.e[0].peak_cell[0] == plain.e[0].peak_cell[0]);
+    CHECK(run.e[0].peak_cell[1] == plain.e[0].peak_cell[1]);
   }
 }

@@ -7,7 +7,8 @@
 //   localiser: loc-train (box-supervised), loc-export (the shipped lnet-*.fam)
 //   LNet:      lnet-pretrain (rotation), lnet-train (weak supervision),
 //              lnet-export (decoder tuning, int8, .fam files, SDK check)
-//   analysis:  anet-concepts (concepts of a shipped ANet, sparse heads, metadata)
+//   analysis:  anet-concepts (concepts of a shipped ANet, sparse heads, metadata),
+//              anet-average-maps (average class-activation maps, metadata)
 //   tools:     bench (training throughput), make-toy-data (smoke-test data),
 //              compare-weights (are two checkpoints the same weights?)
 // See train/README.md; scripts/train_recipe.sh runs the whole recipe.
@@ -23,6 +24,7 @@
 #include "engine/fit.h"
 #include "engine/history.h"
 #include "engine/options.h"
+#include "stages/average_maps.h"
 #include "stages/concepts.h"
 #include "stages/stages.h"
 
@@ -30,6 +32,8 @@ using namespace faceattr::train;
 
 static ConceptsArgs g_concepts;
 static void run_concepts(const Options& o) { run_anet_concepts(o, g_concepts); }
+static AverageMapsArgs g_average_maps;
+static void run_average_maps(const Options& o) { run_anet_average_maps(o, g_average_maps); }
 
 static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--config", config, "JSON config file (flags given on the command line win)");
@@ -203,12 +207,25 @@ int main(int argc, char** argv) {
       {"anet-joint", "ANet fine-tuned on the localiser's crops (then export --head finetuned)",
        run_anet_joint},
       {"anet-concepts", "concepts of an ANet's last layer, sparse heads over them, .fam metadata",
-       run_concepts}};
+       run_concepts},
+      {"anet-average-maps", "each attribute's map averaged over training faces, .fam metadata",
+       run_average_maps}};
   std::vector<std::pair<CLI::App*, const Cmd*>> subs;
   for (const auto& c : cmds) {
     auto* s = app.add_subcommand(c.name, c.help);
     add_common(s, o, config);
     subs.emplace_back(s, &c);
+    if (std::string(c.name) == "anet-average-maps") {
+      s->add_option("--model", g_average_maps.model, "the ANet .fam")->required()->check(CLI::ExistingFile);
+      s->add_option("--lnet", g_average_maps.lnet, "the localiser that frames the faces")
+          ->capture_default_str()
+          ->check(CLI::ExistingFile);
+      s->add_option("--out", g_average_maps.out,
+                    "write a copy of the model with the explain.average_maps metadata");
+      s->add_option("--limit", g_average_maps.limit, "training-split images used (0 = all)")
+          ->capture_default_str();
+      continue;
+    }
     if (std::string(c.name) != "anet-concepts") continue;
     s->add_option("--model", g_concepts.model, "the ANet .fam to analyse")
         ->required()

@@ -64,6 +64,6 @@ async function handle(ev) {
 
 /** The buffers of the maps in a result (each its own copy out of the wasm heap): moved, not cloned. */
 function floatBuffers(result) {
-  if (Array.isArray(result)) return result.map((e) => e.map.values.buffer);
+  if (Array.isArray(result)) return result.flatMap((e) => [e.map.values.buffer, ...(e.map.average ? [e.map.average.buffer] : [])]);
   return result && result.responseMap ? [result.responseMap.data.buffer] : [];
 }

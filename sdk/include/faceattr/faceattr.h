@@ -378,6 +378,13 @@ typedef struct faceattr_concept_contribution {
  * models that is the logit; for int8 ones the logit is the FC output after
  * requantisation, within half its quantisation step (more only where it
  * saturates).
+ *
+ * The peak is where this face's map most exceeds average_map, the attribute's
+ * map averaged over training faces (explain.average_maps metadata, written by
+ * `faceattr_train anet-average-maps`): every face's map is high in some cells
+ * (the network's position bias), which says nothing about this face. A model
+ * without average maps has average_map NULL and the peak is the map's own
+ * maximum.
  */
 typedef struct faceattr_explanation {
   int32_t attribute;    /* the attribute index asked for */
@@ -392,13 +399,16 @@ typedef struct faceattr_explanation {
   float cell_height;    /* box[3] / height */
   float crop[4];        /* the face's ANet crop (x, y, w, h in image pixels) */
   float peak[2];        /* image pixels: the arg-max cell's centre, refined by a parabola through
-                           it and its neighbours along each axis (within half a cell) */
+                           it and its neighbours along each axis (within half a cell); the arg-max
+                           of map - average_map, or of map when average_map is NULL */
   int32_t peak_cell[2]; /* column, row of the arg-max cell */
   float peak_value;     /* map value at the arg-max cell */
   int32_t n_concepts;   /* terms of the attribute's concept head (0 for a model without concepts) */
   const faceattr_concept_contribution* concepts; /* n_concepts entries, largest |contribution| first;
                                                     NULL when none; session-owned, valid until the
                                                     next predict */
+  const float* average_map; /* height x width floats: the attribute's average map over training
+                               faces, or NULL (see above); owned by the session, valid until its free */
 } faceattr_explanation;
 
 /**

@@ -176,6 +176,8 @@ void Explainer::plan(const model::Model& m, int slots) {
   crops_.assign(s, image::CropBox{});
   maps_.assign(s * static_cast<size_t>(n_attr_) * cells, 0.0f);
   scratch_.assign(cells * nc, 0.0f);
+  relative_.assign(cells, 0.0f);
+  average_maps_.load(m, h_, w_, &average_maps_warning_);
   concepts_.load(m, C, &concepts_warning_);
   contributions_.assign(s * static_cast<size_t>(n_attr_) * static_cast<size_t>(concepts_.max_terms()),
                         faceattr_concept_contribution{});
@@ -225,14 +227,24 @@ void Explainer::fill(int slot, int attribute, const float* probs, faceattr_expla
   const size_t cells = static_cast<size_t>(h_) * static_cast<size_t>(w_);
   float* map = maps_.data() + (static_cast<size_t>(slot) * static_cast<size_t>(n_attr_) + a) * cells;
   const float* wr = weights_.data() + a * nc;
-  size_t best = 0;
   for (size_t p = 0; p < cells; ++p) {
     const float* x = scratch_.data() + p * nc;
     double v = 0.0;
     for (size_t c = 0; c < nc; ++c) v += static_cast<double>(wr[c]) * x[c];
     map[p] = static_cast<float>(v);
-    if (map[p] > map[best]) best = p;
   }
+  // The peak: where this face's map most exceeds the attribute's average map, when the
+  // model has one (a position every face favours says nothing about this face); else
+  // the map's own maximum.
+  const float* avg = average_maps_.map(attribute);
+  const float* rel = map;
+  if (avg) {
+    for (size_t p = 0; p < cells; ++p) relative_[p] = map[p] - avg[p];
+    rel = relative_.data();
+  }
+  size_t best = 0;
+  for (size_t p = 1; p < cells; ++p)
+    if (rel[p] > rel[best]) best = p;
   std::memset(e, 0, sizeof *e);
   e->attribute = attribute;
   e->probability = probs[a];
@@ -242,6 +254,7 @@ void Explainer::fill(int slot, int attribute, const float* probs, faceattr_expla
   e->width = w_;
   e->height = h_;
   e->map = map;
+  e->average_map = avg;
   const image::CropBox& crop = crops_[static_cast<size_t>(slot)];
   const float sx = crop.w / input_w_, sy = crop.h / input_h_;
   e->cell_width = rf_ax_ * sx;
@@ -258,9 +271,9 @@ void Explainer::fill(int slot, int attribute, const float* probs, faceattr_expla
   e->peak_cell[0] = col;
   e->peak_cell[1] = row;
   e->peak_value = map[best];
-  const float dx = col > 0 && col + 1 < w_ ? parabola_offset(map[best - 1], map[best], map[best + 1]) : 0.0f;
-  const float dy = row > 0 && row + 1 < h_ ? parabola_offset(map[best - static_cast<size_t>(w_)], map[best],
-                                                             map[best + static_cast<size_t>(w_)])
+  const float dx = col > 0 && col + 1 < w_ ? parabola_offset(rel[best - 1], rel[best], rel[best + 1]) : 0.0f;
+  const float dy = row > 0 && row + 1 < h_ ? parabola_offset(rel[best - static_cast<size_t>(w_)], rel[best],
+                                                             rel[best + static_cast<size_t>(w_)])
                                            : 0.0f;
   e->peak[0] = e->box[0] + (static_cast<float>(col) + 0.5f + dx) * e->cell_width;
   e->peak[1] = e->box[1] + (static_cast<float>(row) + 0.5f + dy) * e->cell_height;

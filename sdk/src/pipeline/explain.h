@@ -30,6 +30,8 @@ class Explainer {
   bool supported() const { return supported_; }
   // Why the model's concepts.* metadata was not used ("" when it was, or has none).
   const std::string& concepts_warning() const { return concepts_warning_; }
+  // Why the model's explain.average_maps metadata was not used ("" when it was, or has none).
+  const std::string& average_maps_warning() const { return average_maps_warning_; }
 
   // Runs `net` (its input filled) and keeps what slot `slot` needs to explain it;
   // with `slot` < 0, or an unsupported model, a plain run.
@@ -75,7 +77,12 @@ class Explainer {
   std::vector<uint8_t> feat_, gap_, fc_;
   std::vector<image::CropBox> crops_;
   std::vector<float> maps_;
-  std::vector<float> scratch_;  // F + r, real values, H*W*C
+  std::vector<float> scratch_;   // F + r, real values, H*W*C
+  std::vector<float> relative_;  // map - average map of the attribute being filled, H*W
+
+  // The model's average maps (the peak is taken on the map minus its attribute's).
+  AverageMaps average_maps_;
+  std::string average_maps_warning_;
 
   // Concept contributions: per slot and attribute, max_terms() entries.
   ConceptHeads concepts_;

@@ -108,6 +108,8 @@ Status FacePipeline::load(model::Model&& anet, model::Model* lnet, kernels::Fami
   explainer_.plan(am, face_slots());
   if (logger && !explainer_.concepts_warning().empty())
     logger->log(FACEATTR_LOG_WARN, "%s", explainer_.concepts_warning().c_str());
+  if (logger && !explainer_.average_maps_warning().empty())
+    logger->log(FACEATTR_LOG_WARN, "%s", explainer_.average_maps_warning().c_str());
   const size_t slots = static_cast<size_t>(face_slots());
   probs_.assign(slots * n_attributes_, 0.0f);
   present_.assign(slots * n_attributes_, 0);
