@@ -207,7 +207,7 @@ export interface AttributeMap {
   /** height rows of width values, row-major; cell (i, j) is centred at (box[0] + (j + 0.5) * cellWidth, ...). */
   values: Float32Array;
   /**
-   * The attribute's map averaged over training faces, same layout (models with
+   * The attribute's map averaged over training faces without it, same layout (models with
    * explain.average_maps metadata), or null. The peak is where values - average
    * is largest: cells every face favours say nothing about this one.
    */

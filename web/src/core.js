@@ -357,7 +357,7 @@ export class Engine {
    * map: {box: [x, y, w, h], width, height, cellWidth, cellHeight, values, average},
    * concepts: [{name, contribution}]}], image pixel coordinates, values a
    * Float32Array of height rows x width (mean(values) + bias = logit), average
-   * the attribute's average map over training faces (null for a model without
+   * the attribute's average map over training faces without it (null for a model without
    * one; the peak is where values - average is largest, else where values is);
    * concepts the terms of the attribute's concept head on this face, largest
    * |contribution| first ([] for a model without concept heads). Runs no

@@ -380,11 +380,11 @@ typedef struct faceattr_concept_contribution {
  * saturates).
  *
  * The peak is where this face's map most exceeds average_map, the attribute's
- * map averaged over training faces (explain.average_maps metadata, written by
- * `faceattr_train anet-average-maps`): every face's map is high in some cells
- * (the network's position bias), which says nothing about this face. A model
- * without average maps has average_map NULL and the peak is the map's own
- * maximum.
+ * map averaged over the training faces labelled without the attribute
+ * (explain.average_maps metadata, written by `faceattr_train
+ * anet-average-maps`): every face's map is high in some cells (the network's
+ * position bias), which says nothing about this face. A model without average
+ * maps has average_map NULL and the peak is the map's own maximum.
  */
 typedef struct faceattr_explanation {
   int32_t attribute;    /* the attribute index asked for */
@@ -408,7 +408,8 @@ typedef struct faceattr_explanation {
                                                     NULL when none; session-owned, valid until the
                                                     next predict */
   const float* average_map; /* height x width floats: the attribute's average map over training
-                               faces, or NULL (see above); owned by the session, valid until its free */
+                               faces without it, or NULL (see above); owned by the session, valid
+                               until its free */
 } faceattr_explanation;
 
 /**

@@ -41,7 +41,8 @@ class ConceptHeads {
 };
 
 // Average maps (faceattr_explanation.average_map): the explain.average_maps metadata,
-// each attribute's class-activation map averaged over training faces, on ANet's
+// each attribute's class-activation map averaged over the training faces without
+// that attribute, on ANet's
 // H x W feature grid.
 class AverageMaps {
  public:

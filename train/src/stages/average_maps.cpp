@@ -125,8 +125,8 @@ void run_anet_average_maps(const Options& o, const AverageMapsArgs& a) {
   for (int32_t k = 0; k < A; ++k) {
     const std::string& name = def.attribute_names[static_cast<size_t>(k)];
     if (count[static_cast<size_t>(k)] == 0)
-      throw std::runtime_error("anet-average-maps: every face with a face box has " + name +
-                               "; no average without it");
+      throw std::runtime_error("anet-average-maps: every training face found is labelled " + name +
+                               ": no face to average without it");
     without[name] = count[static_cast<size_t>(k)];
     std::vector<double> v(cells);
     for (size_t c = 0; c < cells; ++c)
