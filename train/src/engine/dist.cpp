@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -118,6 +119,10 @@ void init(const Config& c, torch::Device device) {
                              std::to_string(c.world_size - 1));
   if (c.world_size == 1) return;
   if (!(c.timeout_s > 0)) throw std::runtime_error("--dist-timeout must be positive");
+  // A peer that dies leaves its sockets closed: a write to one must come back as an
+  // error (EPIPE, which Gloo raises and the stage reports as "a rank left"), not as
+  // SIGPIPE, whose default action ends this rank silently with status 141.
+  std::signal(SIGPIPE, SIG_IGN);
   const auto colon = c.master.rfind(':');
   if (colon == std::string::npos || colon == 0)
     throw std::runtime_error("--master " + c.master + ": expected HOST:PORT");
