@@ -1,42 +1,17 @@
-// Concept contributions and average maps (see concepts.h). The metadata is JSON, read with
-// nlohmann::json without exceptions (the wasm build has none): every value's type
-// is checked before it is read.
+// Concept contributions (see concepts.h), read from the model's JSON metadata
+// (metadata_json.h).
 #include "pipeline/concepts.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <limits>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
+
+#include "pipeline/metadata_json.h"
 
 namespace faceattr::pipeline {
 
-namespace {
-
-using json = nlohmann::json;
-
-json parse(const char* text) { return json::parse(text, nullptr, /*allow_exceptions=*/false); }
-
-// A number that is finite as a float: JSON has no inf or NaN, but 1e39 is beyond a float's
-// range (and converting it would be undefined behaviour).
-bool finite_number(const json& v) {
-  if (!v.is_number()) return false;
-  const double d = v.get<double>();
-  return std::isfinite(d) && std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max());
-}
-
-bool float_array(const json& j, size_t n, std::vector<float>* out) {
-  if (!j.is_array() || j.size() != n) return false;
-  out->clear();
-  for (const json& v : j) {
-    if (!finite_number(v)) return false;
-    out->push_back(v.get<float>());
-  }
-  return true;
-}
-
-}  // namespace
+using namespace metadata_json;
 
 void ConceptHeads::load(const model::Model& m, int units, std::string* why) {
   why->clear();
@@ -127,49 +102,6 @@ int ConceptHeads::contributions(int attribute, const float* pooled,
     out[k] = item;
   }
   return n;
-}
-
-void AverageMaps::load(const model::Model& m, int h, int w, std::string* why) {
-  why->clear();
-  *this = AverageMaps();
-  const char* text = m.find_metadata("explain.average_maps");
-  if (!text) return;
-  const auto fail = [&](const std::string& what) {
-    *this = AverageMaps();
-    *why = "explain.average_maps metadata ignored: " + what;
-  };
-  const json j = parse(text);
-  if (!j.is_object() || !j.contains("width") || !j.contains("height") || !j.contains("maps") ||
-      !j["maps"].is_object())
-    return fail("not an object with width, height and maps");
-  if (!j["width"].is_number_integer() || !j["height"].is_number_integer() ||
-      j["width"].get<long long>() != w || j["height"].get<long long>() != h)
-    return fail("its grid is not the model's feature map (" + std::to_string(w) + " x " + std::to_string(h) +
-                ")");
-  std::unordered_map<std::string, size_t> attribute;
-  for (size_t a = 0; a < m.attribute_names.size(); ++a) attribute[m.attribute_names[a]] = a;
-  const size_t cells = static_cast<size_t>(h) * static_cast<size_t>(w);
-  std::vector<float> maps(m.attribute_names.size() * cells, 0.0f), one;
-  std::vector<uint8_t> present(m.attribute_names.size(), 0);
-  const json& all = j["maps"];
-  for (auto it = all.begin(); it != all.end(); ++it) {
-    const auto found = attribute.find(it.key());
-    if (found == attribute.end()) return fail("maps names an unknown attribute '" + it.key() + "'");
-    if (!float_array(it.value(), cells, &one))
-      return fail("maps['" + it.key() + "'] is not " + std::to_string(cells) + " finite numbers");
-    std::copy(one.begin(), one.end(), maps.begin() + static_cast<std::ptrdiff_t>(found->second * cells));
-    present[found->second] = 1;
-  }
-  if (all.empty()) return fail("maps is empty");
-  cells_ = cells;
-  maps_ = std::move(maps);
-  present_ = std::move(present);
-}
-
-const float* AverageMaps::map(int attribute) const {
-  if (attribute < 0 || static_cast<size_t>(attribute) >= present_.size() || !present_[attribute])
-    return nullptr;
-  return maps_.data() + static_cast<size_t>(attribute) * cells_;
 }
 
 }  // namespace faceattr::pipeline

@@ -1,7 +1,7 @@
-// The explanation metadata of an ANet (docs/model-format.md), read once at load.
-//
-// Concept contributions (faceattr_explanation.concepts): the concepts.* metadata. A concept's activation is
-// the mean over its units u of (pooled[u] - unit_mean[u]) / unit_scale[u], pooled = ANet's GlobalAvgPool
+// Concept contributions of an explanation (faceattr_explanation.concepts): the
+// concepts.* metadata of an ANet (docs/model-format.md, "Concepts"), read once
+// at load. A concept's activation is the mean over its units u of
+// (pooled[u] - unit_mean[u]) / unit_scale[u], pooled = ANet's GlobalAvgPool
 // output; an attribute's sparse head has terms (concept j, weight w), and a
 // term's contribution to that attribute is w * c_j.
 #pragma once
@@ -38,25 +38,6 @@ class ConceptHeads {
   std::vector<std::vector<int>> members_;
   std::vector<std::vector<Term>> heads_;  // per attribute, in the model's order
   int max_terms_ = 0;
-};
-
-// Average maps (faceattr_explanation.average_map): the explain.average_maps metadata,
-// each attribute's class-activation map averaged over the training faces without
-// that attribute, on ANet's
-// H x W feature grid.
-class AverageMaps {
- public:
-  // Reads the metadata of `m` for a grid of h rows and w columns. Without it: nothing
-  // loaded, *why empty. Malformed (another grid, an unknown attribute, a map of the
-  // wrong length, a number not finite as a float): nothing loaded, *why says why.
-  void load(const model::Model& m, int h, int w, std::string* why);
-  // Attribute `attribute`'s average map (h * w floats, row-major), or nullptr.
-  const float* map(int attribute) const;
-
- private:
-  size_t cells_ = 0;
-  std::vector<float> maps_;       // [n_attributes][cells]
-  std::vector<uint8_t> present_;  // per attribute
 };
 
 }  // namespace faceattr::pipeline

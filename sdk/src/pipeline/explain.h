@@ -17,6 +17,7 @@
 #include "graph/network.h"
 #include "image/preprocess.h"
 #include "model/model.h"
+#include "pipeline/average_maps.h"
 #include "pipeline/concepts.h"
 #include "util/status.h"
 
