@@ -28,6 +28,24 @@ constexpr float kEps = std::numeric_limits<float>::epsilon();
 
 Act random_act(std::mt19937& rng) { return static_cast<Act>(rand_int(rng, 0, 3)); }
 
+// Leaky slopes: mostly trained-like ones in [0.01, 0.3]; also 0, 1 and slopes
+// outside [0, 1], which the int8 epilogues apply by a select where they use
+// max(s, alpha s) inside it.
+float random_slope(std::mt19937& rng) {
+  switch (rand_int(rng, 0, 7)) {
+    case 0:
+      return 0.0f;
+    case 1:
+      return 1.0f;
+    case 2:
+      return rand_float(rng, 1.1f, 2.0f);
+    case 3:
+      return rand_float(rng, -0.5f, -0.01f);
+    default:
+      return rand_float(rng, 0.01f, 0.3f);
+  }
+}
+
 Conv2dDesc finish_conv(Conv2dDesc d) {
   d.out_h = (d.in_h + d.pad_top + d.pad_bottom - d.kernel_h) / d.stride_h + 1;
   d.out_w = (d.in_w + d.pad_left + d.pad_right - d.kernel_w) / d.stride_w + 1;
@@ -56,7 +74,7 @@ Conv2dDesc random_conv(std::mt19937& rng) {
     }
     random_window(rng, 5, &d);
     d.act = random_act(rng);
-    d.leaky_alpha = rand_float(rng, 0.01f, 0.3f);
+    d.leaky_alpha = random_slope(rng);
     if (d.in_h + d.pad_top + d.pad_bottom < d.kernel_h || d.in_w + d.pad_left + d.pad_right < d.kernel_w)
       continue;
     return finish_conv(d);
@@ -327,8 +345,8 @@ TEST_CASE("conv2d int8 3x3: extreme weights and inputs stay exact", "[kernels][c
 // AVX2 (simd::conv2d_i8_takes_u8; other targets keep the int16 path): every
 // shape bit-identical to the reference, including input channels off 4 (K
 // padded), outputs off the panel width, padding (u = zp + 128), strides, zero
-// points -128 / 127, weights exactly +-64 with inputs at the extremes. One
-// weight of 65 falls back to the int16 path, also exact.
+// points -128 / 127, weights exactly +-64 with inputs at the extremes, outputs
+// far out of range. One weight of 65 falls back to the int16 path, also exact.
 TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels][conv][simd]") {
   if (!family_available(Family::Simd)) return;
   const bool u8 = simd::gemm_u8_available();
@@ -351,7 +369,7 @@ TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels
   TestContext tc1(1), tc2(2);
   int idx = 0;
   for (Conv2dDesc d : shapes) {
-    for (int variant = 0; variant < 4; ++variant, ++idx) {
+    for (int variant = 0; variant < 5; ++variant, ++idx) {
       d.dtype = DType::I8;
       ConvData w = random_weights(rng, d, variant != 1);
       random_quant(rng, &d, w.ws);
@@ -367,8 +385,15 @@ TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels
         for (auto& v : x) v = rand_int(rng, 0, 3) ? -128 : 127;
         d.out_q.scale *= 4;
       }
+      // Multipliers so large that sums x multiplier pass 2^31 (most outputs
+      // saturate): the epilogue must clamp before converting to int32.
+      if (variant == 4) d.out_q.scale = 1e-12f;
       if (variant == 1) w.wq[w.wq.size() / 2] = 65;  // one weight out of range: the int16 path
-      INFO(describe(d) << " variant " << variant << " in zp " << d.in_q.zero_point);
+      // Leaky slopes inside [0, 1] (max(s, alpha s)), at its ends and outside it (a select).
+      constexpr float kSlopes[] = {0.1f, 1.0f, -0.3f, 1.7f, 0.0f};
+      d.leaky_alpha = kSlopes[idx % 5];
+      INFO(describe(d) << " variant " << variant << " in zp " << d.in_q.zero_point << " slope "
+                       << d.leaky_alpha);
       CHECK(simd::conv2d_i8_takes_u8(d, view(w)) == (u8 && variant != 1));
       auto ref = reference::make_conv2d(d, view(w));
       auto opt = simd::make_conv2d(d, view(w));

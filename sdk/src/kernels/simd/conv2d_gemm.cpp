@@ -442,6 +442,13 @@ class GemmConvU8 final : public BoundKernel {
       const int64_t b = (bq ? bq[oc] : 0) - u_zp * sum_w;
       bias_[panel * s_.nr + j] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(b)));
       mult_[panel * s_.nr + j] = mult[oc];
+      // |sum| <= |b| + 255 * sum |w| (u8 inputs), scaled as the epilogue does.
+      int64_t sum_abs_w = 0;
+      for (size_t k = 0; k < s_.taps * s_.icg; ++k)
+        sum_abs_w += std::abs(static_cast<int>(wq[oc * s_.taps * s_.icg + k]));
+      max_scaled_ =
+          std::max(max_scaled_, (std::fabs(static_cast<double>(b)) + 255.0 * static_cast<double>(sum_abs_w)) *
+                                    std::fabs(static_cast<double>(mult[oc])));
     }
     act_qrange(d.act, d.out_q, &qmin_, &qmax_);
   }
@@ -466,6 +473,8 @@ class GemmConvU8 final : public BoundKernel {
     p_.packed = packed_.data();
     p_.bias = bias_.data();
     p_.mult = mult_.data();
+    p_.floor_saturate = d_.act != Act::LeakyRelu && qmin_ >= d_.out_q.zero_point && qmax_ == 127 &&
+                        max_scaled_ < 1073741824.0;
     return true;
   }
 
@@ -473,6 +482,7 @@ class GemmConvU8 final : public BoundKernel {
   Conv2dDesc d_;
   GemmShape s_;
   PaddedInput pi_;
+  double max_scaled_ = 0.0;  // the largest |sum x mult| the weights allow
   std::vector<int8_t> packed_;
   std::vector<uint8_t> flipped_;
   std::vector<int32_t> bias_;

@@ -164,6 +164,11 @@ struct GemmU8Params {
   float alpha = 0;
   int32_t zp = 0, qmin = -128, qmax = 127;
   size_t vectors = 2;
+  // Set by the planner when the activation is not leaky, qmin - zp >= 0, qmax =
+  // 127 and every output's |sum x mult| < 2^30 (from the weights, bias and the
+  // u8 range): the epilogue may then clamp from below before rounding (no
+  // sign-dependent rounding term) and from above by a saturating store.
+  bool floor_saturate = false;
 };
 // True on x86 targets with AVX2 or better (elsewhere gemm_u8 is a plain loop).
 bool gemm_u8_available();
