@@ -191,8 +191,8 @@ function drawOverlays(result, frameWidth, frameHeight, displayEl, explanation) {
   const info = $('explain-info');
   if (explanation) {
     const { map, peak } = explanation;
-    // What the peak marks: the map relative to the attribute's average map, where the model has one.
-    const shown = map.average ? map.values.map((v, i) => v - map.average[i]) : map.values;
+    // What the peak marks: the map against the attribute's average map (contrast: its sign), where the model has one.
+    const shown = map.average ? map.values.map((v, i) => map.contrast * (v - map.average[i])) : map.values;
     overlay.drawGrid(shown, map.width, map.height, map.box, attributeColours(shown), [0, 0, frameWidth, frameHeight]);
     overlay.marker(peak[0], peak[1]);
     info.textContent = `${explanation.attribute.replaceAll('_', ' ')}: p ${explanation.p.toFixed(2)}` +

@@ -47,8 +47,8 @@ namespace {
 // One explain() record: attribute, p, logit, bias, width, height, map address,
 // box x/y/w/h, cell w/h, crop x/y/w/h, peak x/y, peak column/row, peak value,
 // number of concept terms, their array's address (0 when none), the average map's
-// address (0 when none).
-constexpr int kExplainRecord = 25;
+// address (0 when none), the contrast (1, -1, 0).
+constexpr int kExplainRecord = 26;
 
 // The layout JS reads the concept terms with (web/src/core.js, Engine.explain).
 static_assert(sizeof(void*) == 4, "wasm32: JS reads addresses as 32-bit");
@@ -231,7 +231,8 @@ class Session {
                                           e.peak_value,
                                           static_cast<double>(e.concepts ? e.n_concepts : 0),
                                           static_cast<double>(reinterpret_cast<uintptr_t>(e.concepts)),
-                                          static_cast<double>(reinterpret_cast<uintptr_t>(e.average_map))};
+                                          static_cast<double>(reinterpret_cast<uintptr_t>(e.average_map)),
+                                          static_cast<double>(e.contrast)};
       for (int j = 0; j < kExplainRecord; ++j) d[j] = rec[j];
     }
     return st;

@@ -207,11 +207,15 @@ export interface AttributeMap {
   /** height rows of width values, row-major; cell (i, j) is centred at (box[0] + (j + 0.5) * cellWidth, ...). */
   values: Float32Array;
   /**
-   * The attribute's map averaged over training faces without it, same layout (models with
-   * explain.average_maps metadata), or null. The peak is where values - average
-   * is largest: cells every face favours say nothing about this one.
+   * The attribute's map averaged over training faces of the other kind, same layout
+   * (models with explain.average_maps metadata), or null: over faces without it
+   * when this face is judged to have it (contrast 1), over faces with it when judged
+   * not to (contrast -1). The peak is where contrast * (values - average) is
+   * largest: cells every face favours say nothing about this one.
    */
   average: Float32Array | null;
+  /** 1 or -1 (see average); 0 when average is null. */
+  contrast: number;
 }
 
 export interface Explanation {
@@ -225,8 +229,8 @@ export interface Explanation {
   /** The classifier's bias. */
   bias: number;
   /**
-   * Where the map peaks, frame pixels (the arg-max cell of values - average, or of
-   * values without an average map, refined to within half a cell).
+   * Where the map peaks, frame pixels (the arg-max cell of contrast * (values -
+   * average), or of values without an average map, refined to within half a cell).
    */
   peak: [number, number];
   peakValue: number;

@@ -62,6 +62,7 @@ nlohmann::ordered_json explanation_json(const faceattr_explanation& e) {
     nlohmann::ordered_json average = nlohmann::ordered_json::array();
     for (int32_t i = 0; i < e.width * e.height; ++i) average.push_back(round_to(e.average_map[i], 6));
     map["average"] = std::move(average);
+    map["contrast"] = e.contrast;
   }
   nlohmann::ordered_json concepts = nlohmann::ordered_json::array();
   for (int32_t k = 0; k < e.n_concepts; ++k)

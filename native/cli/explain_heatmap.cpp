@@ -63,10 +63,12 @@ void write_heatmap_png(const std::string& path, const RgbImage& photo, const fac
   const int W = photo.width, H = photo.height;
   std::vector<uint8_t> px = photo.pixels;
   const int n = e.width * e.height;
-  // What the peak marks: the map relative to the attribute's average map, where the model has one.
+  // What the peak marks: the map against the attribute's average map (contrast: its
+  // sign), where the model has one.
   std::vector<float> shown(e.map, e.map + n);
   if (e.average_map)
-    for (int i = 0; i < n; ++i) shown[static_cast<size_t>(i)] -= e.average_map[i];
+    for (int i = 0; i < n; ++i)
+      shown[static_cast<size_t>(i)] = static_cast<float>(e.contrast) * (e.map[i] - e.average_map[i]);
   const float lo = *std::min_element(shown.begin(), shown.end()),
               hi = *std::max_element(shown.begin(), shown.end());
   const float range = hi > lo ? hi - lo : 1.0f;

@@ -8,8 +8,8 @@
 
 namespace faceattr::cli {
 
-// Writes `photo` as a PNG at `path` with e's map (less e's average map, where the
-// model has one: the values the peak is taken on) upsampled bilinearly over its box
+// Writes `photo` as a PNG at `path` with e's map (contrast * (map - average map), where
+// the model has one: the values the peak is taken on) upsampled bilinearly over its box
 // (cell centres at the cells' receptive-field centres, edges clamped), its values
 // scaled from the minimum to the maximum, blended as a colour heat map
 // (blue -> red, half opacity at the maximum), the face box `face_box` (x, y, w, h)

@@ -7,8 +7,8 @@
 // glasses, an Eyeglasses peak nearer E than M. Four peaks are scored:
 //   cell      the arg-max cell's centre (cells centred on their receptive fields)
 //   refined   the SDK's peak (faceattr_explanation.peak: cell + parabola)
-//   centroid  the centroid of the positive part of the map (less the average map,
-//             where the model has one), weighted by value
+//   centroid  the centroid of the positive part of contrast * (map - average map)
+//             (the map where the model has no average map), weighted by value
 //   tiled     the arg-max cell's centre with the crop tiled evenly by the cells
 //             (no receptive-field offset), for comparison
 #include <cmath>
@@ -45,7 +45,7 @@ void peaks_of(const faceattr_explanation& e, Point out[kMethods]) {
   for (int i = 0; i < e.height; ++i)
     for (int j = 0; j < e.width; ++j) {
       const int k = i * e.width + j;
-      const double v = e.map[k] - (e.average_map ? e.average_map[k] : 0.0f);
+      const double v = e.average_map ? e.contrast * (e.map[k] - e.average_map[k]) : e.map[k];
       if (v <= 0) continue;
       sw += v, sx += v * (j + 0.5), sy += v * (i + 0.5);
     }

@@ -107,12 +107,20 @@ std::vector<faceattr_explanation> check_face(faceattr_session* s, const faceattr
     const float cy = x.box[1] + (x.peak_cell[1] + 0.5f) * x.cell_height;
     CHECK(std::fabs(x.peak[0] - cx) <= 0.5f * x.cell_width + 1e-3f);
     CHECK(std::fabs(x.peak[1] - cy) <= 0.5f * x.cell_height + 1e-3f);
-    // The arg-max of map - average_map (the shipped ANets have average maps), else of map.
-    const int cells = x.width * x.height, at = x.peak_cell[1] * x.width + x.peak_cell[0];
-    for (int i = 0; i < cells; ++i) {
-      const float rel = x.map[i] - (x.average_map ? x.average_map[i] : 0.0f);
-      CHECK(rel <= x.map[at] - (x.average_map ? x.average_map[at] : 0.0f));
+    // The arg-max of contrast * (map - average_map) (the shipped ANets have average maps
+    // with and without each attribute: contrast -1 exactly for the attributes judged
+    // absent), else of map.
+    if (x.average_map) {
+      CHECK((x.contrast == 1 || x.contrast == -1));
+      if (x.contrast == -1) CHECK(face.present[a] == 0);
+    } else {
+      CHECK(x.contrast == 0);
     }
+    const int cells = x.width * x.height, at = x.peak_cell[1] * x.width + x.peak_cell[0];
+    const auto rel = [&](int i) {
+      return x.average_map ? static_cast<float>(x.contrast) * (x.map[i] - x.average_map[i]) : x.map[i];
+    };
+    for (int i = 0; i < cells; ++i) CHECK(rel(i) <= rel(at));
     CHECK(x.map[at] == x.peak_value);
     CHECK(x.box[2] == Approx(x.cell_width * x.width));
     CHECK(x.box[3] == Approx(x.cell_height * x.height));
@@ -400,12 +408,15 @@ TEST_CASE("explain: the shipped ANets name 5 concepts and have an average map pe
     faceattr::Session s = faceattr::Session::create(bytes.data(), bytes.size());
     const auto px = faceattr::test::random_bytes(89 * 109 * 3, 3);
     const faceattr_image img{px.data(), 89, 109, 89 * 3, FACEATTR_PIXEL_RGB};
-    REQUIRE(s.predict(img).size() == 1);
+    const auto faces = s.predict(img);
+    REQUIRE(faces.size() == 1);
     std::vector<int32_t> all(static_cast<size_t>(s.n_attributes()));
     for (int32_t a = 0; a < s.n_attributes(); ++a) all[static_cast<size_t>(a)] = a;
     for (const faceattr_explanation& e : s.explain(0, all)) {
       REQUIRE(e.n_concepts == 5);
-      REQUIRE(e.average_map != nullptr);  // explain.average_maps for every attribute
+      // explain.average_maps without and with every attribute: the one for the other kind.
+      REQUIRE(e.average_map != nullptr);
+      CHECK(e.contrast == (faces[0].present[e.attribute] ? 1 : -1));
       for (int k = 0; k < e.width * e.height; ++k) CHECK(std::isfinite(e.average_map[k]));
       for (int k = 0; k < e.n_concepts; ++k) {
         CHECK(std::strlen(e.concepts[k].name) > 0);
@@ -423,6 +434,7 @@ namespace {
 struct AverageMapsRun {
   std::vector<std::string> logged;
   std::vector<faceattr_explanation> e;
+  std::vector<uint8_t> present;  // the face's decisions, per attribute
   faceattr_session* s = nullptr;
   AverageMapsRun(const std::string& average, const std::vector<int32_t>& attrs) {
     faceattr::test::TinyModelSpec spec;
@@ -440,6 +452,8 @@ struct AverageMapsRun {
     const faceattr_face* faces = nullptr;
     int32_t n = 0;
     REQUIRE(faceattr_session_predict(s, &img, &faces, &n) == FACEATTR_OK);
+    REQUIRE(n == 1);
+    present.assign(faces[0].present, faces[0].present + faceattr_session_n_attributes(s));
     e.resize(attrs.size());
     REQUIRE(faceattr_session_explain(s, 0, attrs.data(), static_cast<int32_t>(attrs.size()), e.data()) ==
             FACEATTR_OK);
@@ -508,6 +522,58 @@ TEST_CASE("explain: the peak is where the map most exceeds the model's average m
   CHECK(b.peak[1] == plain.e[1].peak[1]);
 }
 
+TEST_CASE("explain: an attribute judged absent peaks where its map falls furthest below the average with it",
+          "[explain]") {
+  const std::vector<int32_t> attrs = {0, 1, 2, 3, 4};
+  const AverageMapsRun plain("", attrs);
+  const int w = plain.e[0].width, h = plain.e[0].height, cells = w * h;
+  REQUIRE(cells >= 4);
+  int n_present = 0;
+  for (uint8_t p : plain.present) n_present += p;
+  // The fixed frame gives both decisions, so both rules are checked.
+  REQUIRE(n_present > 0);
+  REQUIRE(n_present < static_cast<int>(attrs.size()));
+  // Per attribute: `maps` = map + 1 but at cell `over` (map - maps peaks there);
+  // `maps_with` = map - 1 but at cell `under` (maps_with - map peaks there).
+  const auto over = [&](int a) { return (a + 1) % cells; };
+  const auto under = [&](int a) { return (a + 3) % cells; };
+  std::string without = "{", with = "{";
+  std::vector<std::vector<double>> avg_without, avg_with;
+  for (int a : attrs) {
+    const float* m = plain.e[static_cast<size_t>(a)].map;
+    std::vector<double> o(static_cast<size_t>(cells)), u(static_cast<size_t>(cells));
+    for (int i = 0; i < cells; ++i) {
+      o[static_cast<size_t>(i)] = m[i] + (i == over(a) ? 0.0 : 1.0);
+      u[static_cast<size_t>(i)] = m[i] - (i == under(a) ? 0.0 : 1.0);
+    }
+    const std::string name = "\"attr_" + std::to_string(a) + "\":";
+    without += (a ? "," : "") + name + json_floats(o);
+    // attr_4 has no average with it: judged absent, it is measured against `maps`.
+    if (a < 4) with += (a ? "," : "") + name + json_floats(u);
+    avg_without.push_back(o);
+    avg_with.push_back(u);
+  }
+  const std::string meta = "{\"width\":" + std::to_string(w) + ",\"height\":" + std::to_string(h) +
+                           ",\"faces\":3,\"maps\":" + without + "},\"maps_with\":" + with + "}}";
+  const AverageMapsRun run(meta, attrs);
+  CHECK(run.logged.empty());
+  for (int a : attrs) {
+    INFO("attribute " << a << " present " << int(plain.present[static_cast<size_t>(a)]));
+    const faceattr_explanation& x = run.e[static_cast<size_t>(a)];
+    REQUIRE(x.average_map != nullptr);
+    const bool against_with = !plain.present[static_cast<size_t>(a)] && a < 4;
+    CHECK(x.contrast == (against_with ? -1 : 1));
+    const std::vector<double>& avg =
+        against_with ? avg_with[static_cast<size_t>(a)] : avg_without[static_cast<size_t>(a)];
+    for (int i = 0; i < cells; ++i)
+      CHECK(x.average_map[i] == Approx(avg[static_cast<size_t>(i)]).margin(1e-5));
+    const int want = against_with ? under(a) : over(a);
+    CHECK(x.peak_cell[0] == want % w);
+    CHECK(x.peak_cell[1] == want / w);
+    CHECK(x.peak_value == plain.e[static_cast<size_t>(a)].map[want]);
+  }
+}
+
 TEST_CASE("explain: malformed average maps are ignored with a warning", "[explain]") {
   const AverageMapsRun plain("", {0});
   const int w = plain.e[0].width, h = plain.e[0].height;
@@ -524,6 +590,9 @@ TEST_CASE("explain: malformed average maps are ignored with a warning", "[explai
            json_floats(std::vector<double>(static_cast<size_t>(w * h), 0.5)).replace(1, 8, "1e39") + "}}",
        "finite numbers"},
       {"{" + grid + ",\"maps\":{}}", "maps is empty"},
+      {"{" + grid + ",\"maps\":{\"attr_0\":" + ok_map + "},\"maps_with\":3}", "maps_with is not an object"},
+      {"{" + grid + ",\"maps\":{\"attr_0\":" + ok_map + "},\"maps_with\":{\"attr_0\":[1]}}",
+       "maps_with['attr_0'] is not " + std::to_string(w * h) + " finite numbers"},
   };
   for (const auto& [meta, message] : bad) {
     INFO(meta);

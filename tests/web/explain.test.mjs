@@ -85,6 +85,14 @@ function compareAll(engine, native, identityTol) {
         e.map.values.forEach((v, i) => {
           worst.value = Math.max(worst.value, near(v, n.map.values[i], TOL.value + TOL.valueRel * Math.abs(n.map.values[i]), `${what} map[${i}]`));
         });
+        // The average map the peak is measured against: the CLI's, with the same contrast.
+        assert.equal(e.map.contrast, n.map.contrast ?? 0, `${what} contrast`);
+        assert.equal(e.map.average === null, n.map.average === undefined, `${what}: an average map on both or neither`);
+        if (e.map.average) {
+          e.map.average.forEach((v, i) => {
+            worst.value = Math.max(worst.value, near(v, n.map.average[i], TOL.value + TOL.valueRel * Math.abs(n.map.average[i]), `${what} average[${i}]`));
+          });
+        }
         // Concept terms: the CLI's names in its order, contributions within 1e-3.
         assert.ok(Array.isArray(n.concepts), `${what}: the CLI prints concepts`);
         assert.deepEqual(e.concepts.map((c) => c.name), n.concepts.map((c) => c.name), `${what} concept names`);

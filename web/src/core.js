@@ -354,11 +354,14 @@ export class Engine {
    * Where attributes come from on face `faceIndex` of the last predict: per
    * attribute (names or indices; default all), its class-activation map.
    * Returns [{attribute, index, p, logit, bias, peak: [x, y], peakValue,
-   * map: {box: [x, y, w, h], width, height, cellWidth, cellHeight, values, average},
+   * map: {box: [x, y, w, h], width, height, cellWidth, cellHeight, values, average, contrast},
    * concepts: [{name, contribution}]}], image pixel coordinates, values a
    * Float32Array of height rows x width (mean(values) + bias = logit), average
-   * the attribute's average map over training faces without it (null for a model without
-   * one; the peak is where values - average is largest, else where values is);
+   * the attribute's average map over training faces of the other kind: without it
+   * (contrast 1) when the face is judged to have it, with it (contrast -1) when judged
+   * not to and the model has that average (null and contrast 0 for a model without
+   * average maps). The peak is where contrast * (values - average) is largest, else
+   * where values is;
    * concepts the terms of the attribute's concept head on this face, largest
    * |contribution| first ([] for a model without concept heads). Runs no
    * network: the SDK keeps the last predict's activations. {crop: true}
@@ -393,6 +396,7 @@ export class Engine {
           box: [d[7], d[8], d[9], d[10]], width, height, cellWidth: d[11], cellHeight: d[12],
           values: this.M.HEAPF32.slice(ptr / 4, ptr / 4 + width * height),
           average: d[24] ? this.M.HEAPF32.slice(d[24] / 4, d[24] / 4 + width * height) : null,
+          contrast: d[25],
         },
         concepts: this.#concepts(d[22], d[23]),
       });

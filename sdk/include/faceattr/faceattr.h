@@ -379,12 +379,19 @@ typedef struct faceattr_concept_contribution {
  * requantisation, within half its quantisation step (more only where it
  * saturates).
  *
- * The peak is where this face's map most exceeds average_map, the attribute's
- * map averaged over the training faces labelled without the attribute
- * (explain.average_maps metadata, written by `faceattr_train
- * anet-average-maps`): every face's map is high in some cells (the network's
- * position bias), which says nothing about this face. A model without average
- * maps has average_map NULL and the peak is the map's own maximum.
+ * The peak is where this face differs most, for its decision, from training
+ * faces of the other kind (explain.average_maps metadata, written by
+ * `faceattr_train anet-average-maps`). Every face's map is high in some cells
+ * (the network's position bias), which says nothing about this face; so:
+ *   - the face judged to have the attribute (faceattr_face.present): the peak
+ *     is where its map most exceeds average_map, the map averaged over training
+ *     faces labelled without the attribute (contrast = 1);
+ *   - judged without it: where its map falls furthest below average_map, the
+ *     map averaged over training faces labelled with the attribute (contrast =
+ *     -1), when the model has that average; else as above (contrast = 1).
+ * A model without average maps has average_map NULL, contrast 0, and the peak
+ * is the map's own maximum. contrast * (map - average_map) is what the peak
+ * maximises: the CLI's heat maps and the demo draw it.
  */
 typedef struct faceattr_explanation {
   int32_t attribute;    /* the attribute index asked for */
@@ -400,7 +407,7 @@ typedef struct faceattr_explanation {
   float crop[4];        /* the face's ANet crop (x, y, w, h in image pixels) */
   float peak[2];        /* image pixels: the arg-max cell's centre, refined by a parabola through
                            it and its neighbours along each axis (within half a cell); the arg-max
-                           of map - average_map, or of map when average_map is NULL */
+                           of contrast * (map - average_map), or of map when average_map is NULL */
   int32_t peak_cell[2]; /* column, row of the arg-max cell */
   float peak_value;     /* map value at the arg-max cell */
   int32_t n_concepts;   /* terms of the attribute's concept head (0 for a model without concepts) */
@@ -408,8 +415,9 @@ typedef struct faceattr_explanation {
                                                     NULL when none; session-owned, valid until the
                                                     next predict */
   const float* average_map; /* height x width floats: the attribute's average map over training
-                               faces without it, or NULL (see above); owned by the session, valid
-                               until its free */
+                               faces without it (contrast 1) or with it (contrast -1), or NULL (see
+                               above); owned by the session, valid until its free */
+  int32_t contrast;         /* 1, -1 or 0 (no average map): see above */
 } faceattr_explanation;
 
 /**

@@ -31,27 +31,39 @@ void AverageMaps::load(const model::Model& m, int h, int w, std::string* why) {
   std::unordered_map<std::string, size_t> attribute;
   for (size_t a = 0; a < m.attribute_names.size(); ++a) attribute[m.attribute_names[a]] = a;
   const size_t cells = static_cast<size_t>(h) * static_cast<size_t>(w);
-  std::vector<float> maps(m.attribute_names.size() * cells, 0.0f), one;
-  std::vector<uint8_t> present(m.attribute_names.size(), 0);
-  const json& all = j["maps"];
-  for (auto it = all.begin(); it != all.end(); ++it) {
-    const auto found = attribute.find(it.key());
-    if (found == attribute.end()) return fail("maps names an unknown attribute '" + it.key() + "'");
-    if (!float_array(it.value(), cells, &one))
-      return fail("maps['" + it.key() + "'] is not " + std::to_string(cells) + " finite numbers");
-    std::copy(one.begin(), one.end(), maps.begin() + static_cast<std::ptrdiff_t>(found->second * cells));
-    present[found->second] = 1;
+  std::vector<float> maps[2], one;
+  std::vector<uint8_t> present[2];
+  const char* const keys[2] = {"maps", "maps_with"};
+  for (int with = 0; with < 2; ++with) {
+    const std::string key = keys[with];
+    maps[with].assign(m.attribute_names.size() * cells, 0.0f);
+    present[with].assign(m.attribute_names.size(), 0);
+    if (with == 1 && !j.contains(key)) break;  // optional: peaks are then all against `maps`
+    if (!j[key].is_object()) return fail(key + " is not an object");
+    const json& all = j[key];
+    for (auto it = all.begin(); it != all.end(); ++it) {
+      const auto found = attribute.find(it.key());
+      if (found == attribute.end()) return fail(key + " names an unknown attribute '" + it.key() + "'");
+      if (!float_array(it.value(), cells, &one))
+        return fail(key + "['" + it.key() + "'] is not " + std::to_string(cells) + " finite numbers");
+      std::copy(one.begin(), one.end(),
+                maps[with].begin() + static_cast<std::ptrdiff_t>(found->second * cells));
+      present[with][found->second] = 1;
+    }
+    if (with == 0 && all.empty()) return fail("maps is empty");
   }
-  if (all.empty()) return fail("maps is empty");
   cells_ = cells;
-  maps_ = std::move(maps);
-  present_ = std::move(present);
+  for (int with = 0; with < 2; ++with) {
+    maps_[with] = std::move(maps[with]);
+    present_[with] = std::move(present[with]);
+  }
 }
 
-const float* AverageMaps::map(int attribute) const {
-  if (attribute < 0 || static_cast<size_t>(attribute) >= present_.size() || !present_[attribute])
+const float* AverageMaps::map(int attribute, bool with) const {
+  const std::vector<uint8_t>& present = present_[with ? 1 : 0];
+  if (attribute < 0 || static_cast<size_t>(attribute) >= present.size() || !present[attribute])
     return nullptr;
-  return maps_.data() + static_cast<size_t>(attribute) * cells_;
+  return maps_[with ? 1 : 0].data() + static_cast<size_t>(attribute) * cells_;
 }
 
 }  // namespace faceattr::pipeline

@@ -222,7 +222,8 @@ void Explainer::dequantise_features(int slot) {
   }
 }
 
-void Explainer::fill(int slot, int attribute, const float* probs, faceattr_explanation* e) {
+void Explainer::fill(int slot, int attribute, const float* probs, const uint8_t* present,
+                     faceattr_explanation* e) {
   const size_t nc = static_cast<size_t>(c_), a = static_cast<size_t>(attribute);
   const size_t cells = static_cast<size_t>(h_) * static_cast<size_t>(w_);
   float* map = maps_.data() + (static_cast<size_t>(slot) * static_cast<size_t>(n_attr_) + a) * cells;
@@ -233,13 +234,16 @@ void Explainer::fill(int slot, int attribute, const float* probs, faceattr_expla
     for (size_t c = 0; c < nc; ++c) v += static_cast<double>(wr[c]) * x[c];
     map[p] = static_cast<float>(v);
   }
-  // The peak: where this face's map most exceeds the attribute's average map, when the
-  // model has one (a position every face favours says nothing about this face); else
-  // the map's own maximum.
-  const float* avg = average_maps_.map(attribute);
+  // The peak (a position every face favours says nothing about this face): judged to
+  // have the attribute, where the map most exceeds the average over faces without it;
+  // judged not to, where it falls furthest below the average over faces with it (when
+  // the model has that average). Without average maps, the map's own maximum.
+  const float* avg = present[a] ? nullptr : average_maps_.map(attribute, true);
+  const float contrast = avg ? -1.0f : 1.0f;
+  if (!avg) avg = average_maps_.map(attribute);
   const float* rel = map;
   if (avg) {
-    for (size_t p = 0; p < cells; ++p) relative_[p] = map[p] - avg[p];
+    for (size_t p = 0; p < cells; ++p) relative_[p] = contrast * (map[p] - avg[p]);
     rel = relative_.data();
   }
   size_t best = 0;
@@ -255,6 +259,7 @@ void Explainer::fill(int slot, int attribute, const float* probs, faceattr_expla
   e->height = h_;
   e->map = map;
   e->average_map = avg;
+  e->contrast = avg ? static_cast<int32_t>(contrast) : 0;
   const image::CropBox& crop = crops_[static_cast<size_t>(slot)];
   const float sx = crop.w / input_w_, sy = crop.h / input_h_;
   e->cell_width = rf_ax_ * sx;
@@ -287,7 +292,7 @@ void Explainer::fill(int slot, int attribute, const float* probs, faceattr_expla
 }
 
 Status Explainer::explain(int face, const int32_t* attributes, int n, const float* probs,
-                          faceattr_explanation* out) {
+                          const uint8_t* present, faceattr_explanation* out) {
   if (!supported_) return Status(FACEATTR_ERR_UNSUPPORTED, reason_);
   if (n_faces_ < 0)
     return invalid_argument("faceattr_session_explain: no successful faceattr_session_predict call yet");
@@ -300,7 +305,7 @@ Status Explainer::explain(int face, const int32_t* attributes, int n, const floa
                               " is not in [0, " + std::to_string(n_attr_) + ")");
   dequantise_features(face);
   pooled(face, pooled_.data());
-  for (int k = 0; k < n; ++k) fill(face, attributes[k], probs, &out[k]);
+  for (int k = 0; k < n; ++k) fill(face, attributes[k], probs, present, &out[k]);
   return Status::ok();
 }
 

@@ -47,12 +47,14 @@ class Explainer {
   int feature_size() const { return supported_ ? c_ : 0; }
   void pooled(int slot, float* out) const;
 
-  // Fills out[k] for attributes[k] of face `face`; `probs` is the face's probabilities.
-  Status explain(int face, const int32_t* attributes, int n, const float* probs, faceattr_explanation* out);
+  // Fills out[k] for attributes[k] of face `face`; `probs` and `present` are the face's
+  // probabilities and decisions (faceattr_face).
+  Status explain(int face, const int32_t* attributes, int n, const float* probs, const uint8_t* present,
+                 faceattr_explanation* out);
 
  private:
   void dequantise_features(int slot);
-  void fill(int slot, int attribute, const float* probs, faceattr_explanation* e);
+  void fill(int slot, int attribute, const float* probs, const uint8_t* present, faceattr_explanation* e);
 
   bool supported_ = false;
   std::string reason_;
@@ -79,7 +81,7 @@ class Explainer {
   std::vector<image::CropBox> crops_;
   std::vector<float> maps_;
   std::vector<float> scratch_;   // F + r, real values, H*W*C
-  std::vector<float> relative_;  // map - average map of the attribute being filled, H*W
+  std::vector<float> relative_;  // contrast * (map - average map) of the attribute being filled, H*W
 
   // The model's average maps (the peak is taken on the map minus its attribute's).
   AverageMaps average_maps_;

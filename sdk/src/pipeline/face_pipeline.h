@@ -121,7 +121,8 @@ class FacePipeline {
   // Class-activation maps of face `face` of the last successful predict (faceattr_session_explain).
   Status explain(int face, const int32_t* attributes, int n, faceattr_explanation* out) {
     const size_t f = face >= 0 && face < face_slots() ? static_cast<size_t>(face) : 0;
-    return explainer_.explain(face, attributes, n, probs_.data() + f * n_attributes_, out);
+    return explainer_.explain(face, attributes, n, probs_.data() + f * n_attributes_,
+                              present_.data() + f * n_attributes_, out);
   }
   // LNet's face score map (channel 0) of the last successful localising predict, or null.
   const faceattr_response_map* response_map() const { return response_valid_ ? &response_map_ : nullptr; }

@@ -1,7 +1,7 @@
 // anet-average-maps (see average_maps.h). Each training image goes through the SDK's
 // public pipeline (ANet + the localiser, default session parameters, as the CLI runs
 // it); the strongest face is explained for every attribute, and each attribute's maps
-// are averaged over the faces labelled without it.
+// are averaged over the faces labelled without it and over those labelled with it.
 // Images are taken in the training split's order, so the result does not depend on
 // the thread count.
 #include "stages/average_maps.h"
@@ -106,8 +106,11 @@ void run_anet_average_maps(const Options& o, const AverageMapsArgs& a) {
   if (error) std::rethrow_exception(error);
 
   const size_t cells = static_cast<size_t>(grid_w) * static_cast<size_t>(grid_h);
-  std::vector<double> sum(static_cast<size_t>(A) * cells, 0.0);
-  std::vector<size_t> count(static_cast<size_t>(A), 0);
+  // [0]: faces labelled without the attribute, [1]: with it.
+  std::vector<double> sum[2] = {std::vector<double>(static_cast<size_t>(A) * cells, 0.0),
+                                std::vector<double>(static_cast<size_t>(A) * cells, 0.0)};
+  std::vector<size_t> count[2] = {std::vector<size_t>(static_cast<size_t>(A), 0),
+                                  std::vector<size_t>(static_cast<size_t>(A), 0)};
   size_t faces = 0;
   for (size_t i = 0; i < n_img; ++i) {
     const auto& m = maps[i];
@@ -115,24 +118,30 @@ void run_anet_average_maps(const Options& o, const AverageMapsArgs& a) {
     ++faces;
     const auto& y = splits.train.samples[i].attrs;
     for (size_t a = 0; a < static_cast<size_t>(A); ++a) {
-      if (y[a] > 0.5f) continue;  // the average over faces without the attribute
-      ++count[a];
-      for (size_t c = 0; c < cells; ++c) sum[a * cells + c] += m[a * cells + c];
+      const int with = y[a] > 0.5f ? 1 : 0;
+      ++count[with][a];
+      for (size_t c = 0; c < cells; ++c) sum[with][a * cells + c] += m[a * cells + c];
     }
   }
   if (faces == 0) throw std::runtime_error("anet-average-maps: the localiser found no face in any image");
-  json per = json::object(), without = json::object();
-  for (int32_t k = 0; k < A; ++k) {
-    const std::string& name = def.attribute_names[static_cast<size_t>(k)];
-    if (count[static_cast<size_t>(k)] == 0)
-      throw std::runtime_error("anet-average-maps: every training face found is labelled " + name +
-                               ": no face to average without it");
-    without[name] = count[static_cast<size_t>(k)];
+  const auto average = [&](int with, size_t k) {
     std::vector<double> v(cells);
     for (size_t c = 0; c < cells; ++c)
-      v[c] = four_decimals(sum[static_cast<size_t>(k) * cells + c] /
-                           static_cast<double>(count[static_cast<size_t>(k)]));
-    per[name] = v;
+      v[c] = four_decimals(sum[with][k * cells + c] / static_cast<double>(count[with][k]));
+    return v;
+  };
+  json per = json::object(), without = json::object(), per_with = json::object(), with = json::object();
+  for (int32_t k = 0; k < A; ++k) {
+    const size_t a = static_cast<size_t>(k);
+    const std::string& name = def.attribute_names[a];
+    if (count[0][a] == 0)
+      throw std::runtime_error("anet-average-maps: every training face found is labelled " + name +
+                               ": no face to average without it");
+    without[name] = count[0][a];
+    per[name] = average(0, a);
+    if (count[1][a] == 0) continue;  // no face with it: the SDK measures every peak against `maps`
+    with[name] = count[1][a];
+    per_with[name] = average(1, a);
   }
   std::fprintf(stderr, "[average-maps] %s: %zu of %zu training images had a face; grid %d x %d\n",
                a.model.c_str(), faces, n_img, grid_w, grid_h);
@@ -142,9 +151,11 @@ void run_anet_average_maps(const Options& o, const AverageMapsArgs& a) {
                      {"height", grid_h},
                      {"faces", faces},
                      {"faces_without", without},
+                     {"faces_with", with},
                      {"source", "CelebA training split, faces framed by " +
                                     std::filesystem::path(a.lnet).filename().string()},
-                     {"maps", per}};
+                     {"maps", per},
+                     {"maps_with", per_with}};
   mf::ModelDef out = def;
   out.metadata.erase(std::remove_if(out.metadata.begin(), out.metadata.end(),
                                     [](const auto& kv) { return kv.first == "explain.average_maps"; }),
