@@ -437,6 +437,85 @@ TEST_CASE("conv2d int8 with 7-bit weights: the u8 x s8 path is exact", "[kernels
 }
 #endif
 
+#if defined(FACEATTR_HAVE_SIMD)
+// ReLU (and no activation with output zero point -128) requantises by the
+// floor_saturate epilogue (the lower clamp before rounding, the upper one by the
+// saturating narrow) where |sum x multiplier| < 2^30 for every input: the int16
+// path (8-bit weights) on the direct GEMM and on Winograd (48 channels; on wasm
+// also its 4-vector panels), bit-identical to the reference with multipliers just
+// inside that bound (extreme inputs and weights: sums x multiplier near 2^30,
+// most outputs saturated), far outside it (past 2^31, where the usual epilogue
+// must run), and typical. Output channels in whole panels of every target (32,
+// 48: the epilogue runs on full panels only) and not (40). Natively on every
+// compiled Highway target (SSE4 stands in for wasm's 128-bit panels).
+namespace {
+void check_floor_saturate(uint32_t seed) {
+  std::mt19937 rng(seed);
+  const std::vector<Conv2dDesc> shapes = {
+      conv(40, 32, 3, 32, 3, 2, 1, 1, Act::Relu),   // first layer: 9 merged channels
+      conv(10, 8, 48, 48, 3, 1, 1, 1, Act::Relu),   // Winograd
+      conv(12, 10, 32, 40, 3, 1, 1, 1, Act::None),  // output zero point -128; a partial panel
+      conv(9, 7, 16, 48, 1, 1, 0, 1, Act::Relu),    // pointwise
+  };
+  TestContext tc(1);
+  for (Conv2dDesc d : shapes) {
+    for (int variant = 0; variant < 3; ++variant) {
+      d.dtype = DType::I8;
+      ConvData w = random_weights(rng, d, true);
+      w.wq[0] = 127;  // 8-bit weights: the int16 path, never the u8 one
+      const size_t n_in = static_cast<size_t>(d.batch) * d.in_h * d.in_w * d.in_c;
+      std::vector<int8_t> x = random_i8(rng, n_in + kInputSlackBytes);
+      random_quant(rng, &d, w.ws);
+      if (d.act == Act::None) d.out_q.zero_point = -128;
+      if (variant < 2) {        // extremes, multipliers 0.99 or 64 x 2^30 / max |sum|
+        d.in_q = {0.02f, 127};  // x - zero point in {-255, 0}
+        for (auto& v : x) v = rand_int(rng, 0, 3) ? -128 : 127;
+        for (size_t i = 0; i < w.wq.size(); ++i) w.wq[i] = (i / 3 + i / 7) % 2 ? 127 : -127;
+        const double k = static_cast<double>(w.wq.size() / static_cast<size_t>(d.out_c));
+        double worst = 0;
+        for (int oc = 0; oc < d.out_c; ++oc) {
+          worst = std::max(worst, std::fabs(static_cast<double>(w.bq[oc])) + 255.0 * 127.0 * k);
+          w.ws[oc] = 0.01f;
+        }
+        const double mult = (variant == 0 ? 0.99 : 64.0) * 1073741824.0 / worst;
+        d.out_q.scale = static_cast<float>(0.02 * 0.01 / mult);
+        // A zero point >= 0: on x86 an overflowed truncation (INT_MIN) plus a
+        // negative one would wrap to a large positive value and store 127.
+        if (d.act == Act::Relu) d.out_q.zero_point = 5;
+      }
+      INFO(describe(d) << " variant " << variant);
+      CHECK_FALSE(simd::conv2d_i8_takes_u8(d, view(w)));
+      auto ref = reference::make_conv2d(d, view(w));
+      auto opt = simd::make_conv2d(d, view(w));
+      REQUIRE(ref);
+      REQUIRE(opt);
+      const size_t n_out = static_cast<size_t>(d.batch) * d.out_h * d.out_w * d.out_c;
+      std::vector<int8_t> want(n_out), got(n_out, 99);
+      REQUIRE(bind_and_run(*ref, {x.data()}, want.data(), tc.ctx()));
+      REQUIRE(bind_and_run(*opt, {x.data()}, got.data(), tc.ctx()));
+      std::string report;
+      CHECK(count_mismatches_i8(want, got, 0, &report) == 0);
+      INFO(report);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("conv2d int8 ReLU: the floor_saturate epilogue is exact up to its bound", "[kernels][conv][simd]") {
+  if (!family_available(Family::Simd)) return;
+#if defined(__EMSCRIPTEN__)
+  check_floor_saturate(4242);
+#else
+  for (uint32_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    INFO("Highway target " << hwy::TargetName(target));
+    check_floor_saturate(4242);
+  }
+  hwy::SetSupportedTargetsForTest(0);
+#endif
+}
+#endif
+
 // Three threads: the pool's per-thread ranges and stealing split work unevenly.
 // Four: Winograd layers with a few register tiles of rows split their panels.
 // Eight (more threads than most test machines' cores, often more than the rows

@@ -347,6 +347,10 @@ class GemmConvI8 final : public BoundKernel {
         }
       }
     }
+    act_qrange(d.act, d.out_q, &qmin_, &qmax_);
+    floor_saturate_ =
+        int8_floor_saturate(d.act, d.out_q.zero_point, qmin_, qmax_,
+                            int8_max_scaled(wq, bq, mult.data(), s_.groups * s_.ocg, s_.taps * s_.icg));
     // One output channel: its weights [taps][icg rounded up to even] as int16, for gemv_i8.
     if (s_.groups == 1 && s_.ocg == 1) {
       const size_t kc2 = 2 * kp;
@@ -354,7 +358,6 @@ class GemmConvI8 final : public BoundKernel {
       for (size_t t = 0; t < s_.taps; ++t)
         for (size_t c = 0; c < s_.icg; ++c) wvec_[t * kc2 + c] = wq[t * s_.icg + c];
     }
-    act_qrange(d.act, d.out_q, &qmin_, &qmax_);
   }
 
   void run(const ExecContext& ctx) override {
@@ -388,6 +391,7 @@ class GemmConvI8 final : public BoundKernel {
       p.bias = bias_.data() + g * s_.panels * s_.nr;
       p.mult = mult_.data() + g * s_.panels * s_.nr;
       p.y_offset = g * s_.ocg;
+      p.floor_saturate = floor_saturate_;
     }
     return true;
   }
@@ -397,6 +401,7 @@ class GemmConvI8 final : public BoundKernel {
   bool merge_;
   GemmShape s_;
   PaddedInput pi_;
+  bool floor_saturate_ = false;
   std::vector<int16_t> packed_, widened_, wvec_;
   std::vector<int32_t> bias_;
   std::vector<float> mult_;
@@ -473,8 +478,7 @@ class GemmConvU8 final : public BoundKernel {
     p_.packed = packed_.data();
     p_.bias = bias_.data();
     p_.mult = mult_.data();
-    p_.floor_saturate = d_.act != Act::LeakyRelu && qmin_ >= d_.out_q.zero_point && qmax_ == 127 &&
-                        max_scaled_ < 1073741824.0;
+    p_.floor_saturate = int8_floor_saturate(d_.act, d_.out_q.zero_point, qmin_, qmax_, max_scaled_);
     return true;
   }
 

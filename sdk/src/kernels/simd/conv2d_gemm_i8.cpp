@@ -52,6 +52,9 @@ namespace HWY_NAMESPACE {
 constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 6 : 8; }
 #elif HWY_TARGET <= HWY_AVX2
 constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 3 : 6; }
+#elif HWY_TARGET == HWY_WASM
+#define FACEATTR_GEMM_I8_WIDE 1
+constexpr size_t RowsFor(size_t vectors) { return vectors == 4 ? 2 : vectors == 3 ? 3 : 4; }
 #else
 constexpr size_t RowsFor(size_t vectors) { return vectors == 3 ? 3 : 4; }
 #endif
@@ -71,8 +74,12 @@ HWY_INLINE V32 DotPairsAccumulate(D32 d32, V16 x, V16 w, V32 acc, V32& odd) {
 #endif
 }
 
+#ifndef FACEATTR_GEMM_I8_WIDE
+#define FACEATTR_GEMM_I8_WIDE 0
+#endif
+
 size_t PanelWidthI8(size_t vectors) { return vectors * hn::Lanes(hn::ScalableTag<int32_t>()); }
-size_t RowsI8(size_t vectors) { return RowsFor(vectors); }
+size_t RowsI8(size_t vectors) { return vectors == 4 && !FACEATTR_GEMM_I8_WIDE ? 0 : RowsFor(vectors); }
 
 #if HWY_TARGET == HWY_SCALAR
 // The scalar target has no 16-bit lane pairs: plain loops over the same packing.
@@ -104,9 +111,11 @@ struct TileI8 {
   }
 };
 #else
-// Two vectors of int32 lanes (already in [-128, 127]) stored as 2N int8 in order.
-// AVX2: one pack to int16, one to int8 and one lane permute for both vectors
-// (DemoteTo takes three operations and a store per vector).
+// Two vectors of int32 lanes stored as 2N int8 in order, saturating (the upper
+// clamp of the floor_saturate epilogue). AVX2: one pack to int16, one to int8
+// and one lane permute for both vectors (DemoteTo takes three operations and a
+// store per vector); wasm: two narrows and one 8-byte store for both (DemoteTo:
+// two narrows and a store per vector).
 template <class D32, class V32>
 HWY_INLINE void StorePairI8(D32 d32, V32 a, V32 b, int8_t* dst) {
 #if HWY_TARGET == HWY_AVX2
@@ -115,33 +124,15 @@ HWY_INLINE void StorePairI8(D32 d32, V32 a, V32 b, int8_t* dst) {
   const __m256i i8 = _mm256_packs_epi16(i16, i16);       // dwords: a0-3 b0-3 a0-3 b0-3 | a4-7 b4-7 ...
   const __m256i order = _mm256_permutevar8x32_epi32(i8, _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_castsi256_si128(order));
+#elif HWY_TARGET == HWY_WASM
+  (void)d32;
+  const v128_t i16 = wasm_i16x8_narrow_i32x4(a.raw, b.raw);
+  wasm_v128_store64_lane(dst, wasm_i8x16_narrow_i16x8(i16, i16), 0);
 #else
   const hn::Rebind<int8_t, D32> d8;
   hn::StoreU(hn::DemoteTo(d8, a), d8, dst);
   hn::StoreU(hn::DemoteTo(d8, b), d8, dst + hn::Lanes(d32));
 #endif
-}
-
-// How a requantising epilogue applies the fused activation, chosen once per
-// tile: none (the clamp to [qmin, qmax] is all), leaky as max(s, alpha s) (the
-// same value as the select for 0 <= alpha <= 1, in 2 operations instead of 3),
-// or leaky as the select (any other alpha).
-enum class EpilogueAct { kNone, kLeakyMax, kLeakySelect, kFloorSaturate };
-
-inline EpilogueAct EpilogueActFor(Act act, float alpha) {
-  if (act != Act::LeakyRelu) return EpilogueAct::kNone;
-  return alpha >= 0.0f && alpha <= 1.0f ? EpilogueAct::kLeakyMax : EpilogueAct::kLeakySelect;
-}
-
-// Output steps (sums x multipliers) to int32 lanes in [qmin, qmax], as
-// requantize_scaled: the leaky slope per kAct, then RequantizeF32's rounding,
-// zero point and clamp.
-template <EpilogueAct kAct, class DF, class VF>
-HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> RequantizeTile(DF df, VF scaled, float alpha, int32_t zp,
-                                                          int32_t qmin, int32_t qmax) {
-  if constexpr (kAct == EpilogueAct::kLeakyMax) scaled = hn::Max(scaled, hn::Mul(scaled, hn::Set(df, alpha)));
-  constexpr Act act = kAct == EpilogueAct::kLeakySelect ? Act::LeakyRelu : Act::None;
-  return RequantizeF32(df, scaled, act, alpha, zp, qmin, qmax);
 }
 
 // Requantises and stores an R x V tile whose V vectors are all valid outputs.
@@ -181,7 +172,7 @@ HWY_INLINE void StoreTileI8(D32 d32, const P& p, size_t m, size_t n0, const hn::
   hn::Vec<decltype(df)> mult[V];
   FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) mult[v] = hn::LoadU(df, p.mult + n0 + v * N);
   if (valid == nr) {  // a full panel: no partial stores, the activation chosen once per tile
-    switch (EpilogueActFor(act, alpha)) {
+    switch (EpilogueActFor(act, alpha, p.floor_saturate)) {
       case EpilogueAct::kNone:
         StoreFullTileI8<EpilogueAct::kNone, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin, qmax);
         break;
@@ -193,11 +184,15 @@ HWY_INLINE void StoreTileI8(D32 d32, const P& p, size_t m, size_t n0, const hn::
         StoreFullTileI8<EpilogueAct::kLeakySelect, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin,
                                                          qmax);
         break;
+      case EpilogueAct::kFloorSaturate:
+        StoreFullTileI8<EpilogueAct::kFloorSaturate, R, V>(d32, df, sums, mult, y, y_stride, alpha, zp, qmin,
+                                                           qmax);
+        break;
     }
     return;
   }
   FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-    HWY_ALIGN int8_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
+    HWY_ALIGN int8_t tmp[4 * HWY_MAX_BYTES / sizeof(int32_t)];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       const auto q =
           RequantizeF32(df, hn::Mul(hn::ConvertTo(df, sums[v][r]), mult[v]), act, alpha, zp, qmin, qmax);
@@ -218,13 +213,18 @@ struct TileI8 {
     const size_t nr = V * N;
     const size_t kp = (p.kc + 1) / 2;
     const int16_t* w = p.packed + panel * p.taps * kp * nr * 2;
-    // The sums start at zero and the bias is added after RearrangeToOddPlusEven: on
-    // NEON that is a pairwise add of the two partial sums (vpaddq), which would mix
-    // neighbouring lanes of a bias put in `acc` (on x86 `odd` stays zero and it adds).
+    // Where `odd` stays unused (x86, wasm: RearrangeToOddPlusEven returns `acc`) the
+    // sums start at the bias, which the epilogue then need not hold in registers (the
+    // wide wasm tile's 4 bias vectors made V8 spill). Elsewhere they start at zero and
+    // the bias is added after RearrangeToOddPlusEven: on NEON that is a pairwise add
+    // of the two partial sums (vpaddq), which would mix neighbouring lanes of a bias
+    // put in `acc`.
+    constexpr bool kBiasInSums = HWY_ARCH_X86 || HWY_TARGET == HWY_WASM;
     V32 acc[V][R], odd[V][R];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
+      const V32 start = kBiasInSums ? hn::LoadU(d32, p.bias + panel * nr + v * N) : hn::Zero(d32);
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        acc[v][r] = hn::Zero(d32);
+        acc[v][r] = start;
         odd[v][r] = hn::Zero(d32);
       }
     }
@@ -253,10 +253,10 @@ struct TileI8 {
       const size_t y32_stride = p.y_stride;
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
         int32_t* yr = y32 + r * y32_stride;
-        HWY_ALIGN int32_t tmp[3 * HWY_MAX_BYTES / sizeof(int32_t)];
+        HWY_ALIGN int32_t tmp[4 * HWY_MAX_BYTES / sizeof(int32_t)];
         FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
-          const V32 s =
-              hn::Add(hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]), hn::LoadU(d32, p.bias + n0 + v * N));
+          V32 s = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+          if constexpr (!kBiasInSums) s = hn::Add(s, hn::LoadU(d32, p.bias + n0 + v * N));
           if (valid == nr) {
             hn::StoreU(s, d32, yr + v * N);
           } else {
@@ -270,8 +270,8 @@ struct TileI8 {
     V32 sums[V][R];
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
-        sums[v][r] =
-            hn::Add(hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]), hn::LoadU(d32, p.bias + n0 + v * N));
+        sums[v][r] = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
+        if constexpr (!kBiasInSums) sums[v][r] = hn::Add(sums[v][r], hn::LoadU(d32, p.bias + n0 + v * N));
       }
     }
     StoreTileI8<R, V>(d32, p, m, n0, sums);
@@ -281,6 +281,12 @@ struct TileI8 {
 #endif  // HWY_TARGET == HWY_SCALAR
 
 void GemmI8(const GemmI8Params& p, size_t m_begin, size_t m_end, size_t panel_begin, size_t panel_end) {
+#if FACEATTR_GEMM_I8_WIDE
+  if (p.vectors == 4) {
+    GemmPanels<TileI8, 4, RowsFor(4)>(p, m_begin, m_end, panel_begin, panel_end);
+    return;
+  }
+#endif
   GemmPanelsByWidth<TileI8, RowsFor(2), RowsFor(3)>(p, m_begin, m_end, panel_begin, panel_end);
 }
 
@@ -352,31 +358,6 @@ HWY_INLINE __m256i DotQuads256(__m256i acc, __m256i x, __m256i w) {
   return acc;
 }
 
-// p.floor_saturate's requantisation: with s clamped below to L = qmin - zp >= 0
-// first, s + (0.5 - 2^-25) >= 0 truncates to s rounded half away (as
-// RoundHalfAway), at least L; |s| < 2^30 keeps the truncation and the zero
-// point in range, and the store's signed saturation (vpmovsdb) is the clamp
-// to qmax = 127. 5 operations instead of 7.
-template <class DF, class VF>
-HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> RequantizeFloorSaturate(DF df, VF scaled, int32_t zp,
-                                                                   int32_t qmin) {
-  const hn::RebindToSigned<DF> di;
-  const VF s = hn::Max(scaled, hn::Set(df, static_cast<float>(qmin - zp)));
-  return hn::Add(TruncInRange(di, hn::Add(s, hn::Set(df, 0.49999997f))), hn::Set(di, zp));
-}
-
-template <EpilogueAct kAct, class DF, class VF>
-HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> RequantizeU8Tile(DF df, VF scaled, float alpha, int32_t zp,
-                                                            int32_t qmin, int32_t qmax) {
-  if constexpr (kAct == EpilogueAct::kFloorSaturate) {
-    (void)alpha;
-    (void)qmax;
-    return RequantizeFloorSaturate(df, scaled, zp, qmin);
-  } else {
-    return RequantizeTile<kAct>(df, scaled, alpha, zp, qmin, qmax);
-  }
-}
-
 // Requantises and stores a full panel's R rows from the tile's registers: the
 // first 16 outputs of each row in one zmm, the third vector (kOdd) in one ymm,
 // each by one saturating vpmovsdb. Half the instructions of requantising 8
@@ -395,11 +376,11 @@ HWY_INLINE void StoreFullTileU8(const GemmU8Params& p, size_t m, size_t n0, cons
   const auto mult2 = kOdd ? hn::LoadU(df8, p.mult + n0 + 16) : hn::Zero(df8);
   FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
     int8_t* yr = y + r * y_stride;
-    const auto q = RequantizeU8Tile<kAct>(df, hn::Mul(hn::ConvertTo(df, hn::Vec512<int32_t>{acc[r]}), mult01),
-                                          alpha, zp, qmin, qmax);
+    const auto q = RequantizeTile<kAct>(df, hn::Mul(hn::ConvertTo(df, hn::Vec512<int32_t>{acc[r]}), mult01),
+                                        alpha, zp, qmin, qmax);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(yr), _mm512_cvtsepi32_epi8(q.raw));
     if constexpr (kOdd) {
-      const auto q2 = RequantizeU8Tile<kAct>(
+      const auto q2 = RequantizeTile<kAct>(
           df8, hn::Mul(hn::ConvertTo(df8, hn::Vec256<int32_t>{acc3[r]}), mult2), alpha, zp, qmin, qmax);
       _mm_storel_epi64(reinterpret_cast<__m128i*>(yr + 16), _mm256_cvtsepi32_epi8(q2.raw));
     }
@@ -447,7 +428,7 @@ struct TileU8 {
     }
     const size_t n0 = panel * nr;
     if (n0 + nr <= p.n) {  // a full panel
-      switch (p.floor_saturate ? EpilogueAct::kFloorSaturate : EpilogueActFor(p.act, p.alpha)) {
+      switch (EpilogueActFor(p.act, p.alpha, p.floor_saturate)) {
         case EpilogueAct::kFloorSaturate:
           StoreFullTileU8<EpilogueAct::kFloorSaturate, R, kOdd>(p, m, n0, acc, acc3);
           break;
@@ -605,6 +586,7 @@ HWY_AFTER_NAMESPACE();
 #pragma GCC pop_options
 #endif
 #undef FACEATTR_GEMM_VNNI
+#undef FACEATTR_GEMM_I8_WIDE
 
 #if HWY_ONCE
 #include "kernels/simd/hwy_dispatch.h"

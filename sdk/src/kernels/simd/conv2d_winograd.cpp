@@ -335,7 +335,11 @@ class WinogradConvF32 final : public BoundKernel {
 class WinogradConvI8 final : public BoundKernel {
  public:
   WinogradConvI8(const Conv2dDesc& d, const ConvWeights& w)
-      : BoundKernel(1), d_(d), pn_(i8_panels(static_cast<size_t>(d.out_c))), nr_(pn_.width), rows_(pn_.rows) {
+      : BoundKernel(1),
+        d_(d),
+        pn_(i8_panels(static_cast<size_t>(d.out_c), true)),
+        nr_(pn_.width),
+        rows_(pn_.rows) {
     const size_t C = static_cast<size_t>(d.in_c), K = static_cast<size_t>(d.out_c);
     panels_ = ceil_div(K, nr_);
     kp_ = (C + 1) / 2;
@@ -382,6 +386,9 @@ class WinogradConvI8 final : public BoundKernel {
     wp_.mult = mult_.data();
     wp_.zp = d.out_q.zero_point;
     act_qrange(d.act, d.out_q, &wp_.qmin, &wp_.qmax);
+    // The output transform's sums are the direct convolution's.
+    wp_.floor_saturate = int8_floor_saturate(d.act, wp_.zp, wp_.qmin, wp_.qmax,
+                                             int8_max_scaled(wq, bias_.data(), mult_.data(), K, 9 * C));
   }
 
   bool fits() const { return fits_; }

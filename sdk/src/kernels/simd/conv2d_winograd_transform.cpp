@@ -318,31 +318,32 @@ void WinogradInputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_e
   }
 }
 
-void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
+#if HWY_TARGET != HWY_SCALAR
+// Tiles [tile_begin, tile_end), the whole vectors of channels [k_begin, k_end)
+// from k_begin: output transform, bias, requantisation per kAct (chosen once per
+// call). Returns the first channel left.
+template <EpilogueAct kAct>
+HWY_INLINE size_t OutputVectorsI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
+  const hn::ScalableTag<int32_t> d32;
+  const hn::Rebind<float, decltype(d32)> df;
+  const hn::Rebind<int8_t, decltype(d32)> d8;
+  using V = hn::Vec<decltype(d32)>;
+  const size_t N = hn::Lanes(d32);
   const size_t K = static_cast<size_t>(p.out_c), k_end = p.k_end ? p.k_end : K;
   const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * K;
   // Parameters in locals: the int8 stores may alias p, which made the compiler
   // reload them (and re-broadcast the requantisation constants) after every store.
   const int32_t* const bias = p.bias;
   const float* const mult = p.mult;
-  const Act act = p.act;
   const float alpha = p.alpha;
   const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
-#if HWY_TARGET != HWY_SCALAR
-  const hn::ScalableTag<int32_t> d32;
-  const hn::Rebind<float, decltype(d32)> df;
-  const hn::Rebind<int8_t, decltype(d32)> d8;
-  using V = hn::Vec<decltype(d32)>;
-  const size_t N = hn::Lanes(d32);
-#endif
+  const size_t k_begin = p.k_begin, k_stop = k_begin + (k_end - k_begin) / N * N;
   for (size_t tile = tile_begin; tile < tile_end; ++tile) {
     const TilePos tp = TileAt<2>(p, tile);
     const int32_t* src = p.m + (tile - p.buf_tile0) * K;
     int8_t* dst[4];
     TileOutputs<2>(p, tp, K, dst);
-    size_t k = p.k_begin;
-#if HWY_TARGET != HWY_SCALAR
-    for (; k + N <= k_end; k += N) {
+    for (size_t k = k_begin; k < k_stop; k += N) {
       V m[16], y[4];
       for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(d32, src + e * plane + k);
       OutputTransform(m, y);
@@ -351,12 +352,48 @@ void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_
       for (int e = 0; e < 4; ++e) {
         if (!dst[e]) continue;
         const V acc = hn::Add(hn::ShiftRight<2>(y[e]), vbias);  // y is exactly 4x the sum
-        const auto q = RequantizeF32(df, hn::Mul(hn::ConvertTo(df, acc), vmult), act, alpha, zp, qmin, qmax);
+        const auto q =
+            RequantizeTile<kAct>(df, hn::Mul(hn::ConvertTo(df, acc), vmult), alpha, zp, qmin, qmax);
         hn::StoreU(hn::DemoteTo(d8, q), d8, dst[e] + k);
       }
     }
+  }
+  return k_stop;
+}
 #endif
-    for (; k < k_end; ++k) {
+
+void WinogradOutputI8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end) {
+  const size_t K = static_cast<size_t>(p.out_c), k_end = p.k_end ? p.k_end : K;
+  const size_t plane = (p.buf_tiles ? p.buf_tiles : p.tiles) * K;
+  size_t k0 = p.k_begin;  // channels [k0, k_end) left to the scalar loop
+#if HWY_TARGET != HWY_SCALAR
+  switch (EpilogueActFor(p.act, p.alpha, p.floor_saturate)) {
+    case EpilogueAct::kNone:
+      k0 = OutputVectorsI8<EpilogueAct::kNone>(p, tile_begin, tile_end);
+      break;
+    case EpilogueAct::kLeakyMax:
+      k0 = OutputVectorsI8<EpilogueAct::kLeakyMax>(p, tile_begin, tile_end);
+      break;
+    case EpilogueAct::kLeakySelect:
+      k0 = OutputVectorsI8<EpilogueAct::kLeakySelect>(p, tile_begin, tile_end);
+      break;
+    case EpilogueAct::kFloorSaturate:
+      k0 = OutputVectorsI8<EpilogueAct::kFloorSaturate>(p, tile_begin, tile_end);
+      break;
+  }
+#endif
+  if (k0 == k_end) return;
+  const int32_t* const bias = p.bias;
+  const float* const mult = p.mult;
+  const Act act = p.act;
+  const float alpha = p.alpha;
+  const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
+  for (size_t tile = tile_begin; tile < tile_end; ++tile) {
+    const TilePos tp = TileAt<2>(p, tile);
+    const int32_t* src = p.m + (tile - p.buf_tile0) * K;
+    int8_t* dst[4];
+    TileOutputs<2>(p, tp, K, dst);
+    for (size_t k = k0; k < k_end; ++k) {
       int32_t m[16], y[4];
       for (int e = 0; e < 16; ++e) m[e] = src[e * plane + k];
       OutputTransform(m, y);

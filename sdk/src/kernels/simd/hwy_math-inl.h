@@ -76,6 +76,54 @@ HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> RequantizeF32(DF df, VF scaled, Act a
   return hn::Add(TruncInRange(di, c), hn::Set(di, zp));
 }
 
+// How an int8 requantising epilogue applies the fused activation, chosen once
+// per tile (or loop): none (the clamp to [qmin, qmax] is all), leaky as
+// max(s, alpha s) (the same value as the select for 0 <= alpha <= 1, in 2
+// operations instead of 3), leaky as the select (any other alpha), or
+// floor_saturate (see RequantizeFloorSaturate), which the planner allows per
+// layer.
+enum class EpilogueAct { kNone, kLeakyMax, kLeakySelect, kFloorSaturate };
+
+inline EpilogueAct EpilogueActFor(Act act, float alpha, bool floor_saturate) {
+  if (floor_saturate) return EpilogueAct::kFloorSaturate;
+  if (act != Act::LeakyRelu) return EpilogueAct::kNone;
+  return alpha >= 0.0f && alpha <= 1.0f ? EpilogueAct::kLeakyMax : EpilogueAct::kLeakySelect;
+}
+
+// The floor_saturate requantisation, for a layer whose activation is not leaky,
+// with L = qmin - zp >= 0, qmax = 127 and every |s| < 2^30 (the planner's
+// bound from the weights, bias and input range): with s clamped below to L
+// first, s + (0.5 - 2^-25) >= 0 truncates to s rounded half away (as
+// RoundHalfAway), at least L; |s| < 2^30 keeps the truncation and the zero
+// point in range, and the caller's signed saturating narrow to int8 (DemoteTo,
+// packsswb, vpmovsdb) is the clamp to qmax = 127. 4 operations and the narrow
+// instead of 7: no sign-dependent rounding term, no upper clamp.
+template <class DF, class VF>
+HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> RequantizeFloorSaturate(DF df, VF scaled, int32_t zp,
+                                                                   int32_t qmin) {
+  const hn::RebindToSigned<DF> di;
+  const VF s = hn::Max(scaled, hn::Set(df, static_cast<float>(qmin - zp)));
+  return hn::Add(TruncInRange(di, hn::Add(s, hn::Set(df, 0.49999997f))), hn::Set(di, zp));
+}
+
+// Output steps (sums x multipliers) to int32 lanes, as requantize_scaled: the
+// leaky slope per kAct, then RequantizeF32's rounding, zero point and clamp; for
+// kFloorSaturate lanes that only a saturating narrow clamps to [qmin, 127].
+template <EpilogueAct kAct, class DF, class VF>
+HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> RequantizeTile(DF df, VF scaled, float alpha, int32_t zp,
+                                                          int32_t qmin, int32_t qmax) {
+  if constexpr (kAct == EpilogueAct::kFloorSaturate) {
+    (void)alpha;
+    (void)qmax;
+    return RequantizeFloorSaturate(df, scaled, zp, qmin);
+  } else {
+    if constexpr (kAct == EpilogueAct::kLeakyMax)
+      scaled = hn::Max(scaled, hn::Mul(scaled, hn::Set(df, alpha)));
+    constexpr Act act = kAct == EpilogueAct::kLeakySelect ? Act::LeakyRelu : Act::None;
+    return RequantizeF32(df, scaled, act, alpha, zp, qmin, qmax);
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace faceattr::kernels::simd
 HWY_AFTER_NAMESPACE();

@@ -113,6 +113,7 @@ struct WinogradI8Params {
   float alpha = 0;
   int32_t zp = 0, qmin = -128, qmax = 127;
   size_t buf_tile0 = 0, buf_tiles = 0, k_begin = 0, k_end = 0;  // as in WinogradF32Params
+  bool floor_saturate = false;  // as GemmI8Params::floor_saturate (the sums are the direct conv's)
 };
 void winograd_input_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end);
 void winograd_output_i8(const WinogradI8Params& p, size_t tile_begin, size_t tile_end);
@@ -134,6 +135,8 @@ struct GemmI8Params {
   float alpha = 0;
   int32_t zp = 0, qmin = -128, qmax = 127;
   size_t vectors = 2;  // SIMD vectors per panel: 2 or 3 (the packing's panel width)
+  // As GemmU8Params::floor_saturate, the bound from int16 inputs in [-255, 255].
+  bool floor_saturate = false;
 };
 size_t gemm_i8_panel_width(size_t vectors = 2);
 size_t gemm_i8_rows(size_t vectors = 2);
