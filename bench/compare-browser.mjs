@@ -13,11 +13,11 @@
 // medians, so both see the same machine load.
 //
 // Timer: performance.now() around the network call on both sides.
-// - faceattr: the engine call (web/src/core.js Engine.predictFrame, in-page): for
-//   an ANet, predictCrop on an RGB input of exactly ANet's size (64x80), so the
-//   SDK's preprocessing is a copy + normalise; for an LNet, predict on a face-free
-//   frame of exactly LNet's size (160x120): letterbox (copy + normalise), LNet and
-//   its decode, no ANet (the faces column says 0). Preprocessing is thus included
+// - faceattr: the engine call (web/src/core.js Engine.predictFrame, in-page) on
+//   an RGB input of exactly the network's size (the ONNX model's input: ANet
+//   64x80, LNet 256x192), so the SDK's preprocessing is a copy + normalise: for
+//   an ANet, predictCrop; for an LNet, predict on a face-free frame: letterbox
+//   (copy + normalise), LNet and its decode, no ANet (the faces column says 0). Preprocessing is thus included
 //   on faceattr's side (it takes uint8 pixels); "net" is the SDK's own stage timer
 //   (lastTimings: anet_ms / lnet_ms), network only.
 // - onnxruntime-web: `await session.run(feeds)` on a float32 NCHW tensor holding
