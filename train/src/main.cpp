@@ -74,6 +74,12 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--input-height", o.input.height, "network input height");
   app->add_option("--pretrain-epochs", o.pretrain_epochs);
   app->add_option("--pretrain-lr", o.pretrain_lr);
+  app->add_option("--pretrain-loss", o.pretrain_loss, "identity pre-training: softmax | cosface")
+      ->check(CLI::IsMember({"softmax", "cosface"}));
+  app->add_option("--pretrain-margin", o.pretrain_margin, "cosface: margin m on the true identity's cosine")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--pretrain-scale", o.pretrain_scale, "cosface: logit scale s")
+      ->check(CLI::Range(1.0, 128.0));
   app->add_option("--finetune-epochs", o.finetune_epochs);
   app->add_option("--finetune-lr", o.finetune_lr);
   app->add_option("--weight-decay", o.weight_decay);

@@ -34,6 +34,9 @@ namespace faceattr::train {
   X(batch_size)           \
   X(pretrain_epochs)      \
   X(pretrain_lr)          \
+  X(pretrain_loss)        \
+  X(pretrain_margin)      \
+  X(pretrain_scale)       \
   X(finetune_epochs)      \
   X(finetune_lr)          \
   X(weight_decay)         \

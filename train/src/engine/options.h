@@ -55,6 +55,11 @@ struct Options {
   int batch_size = 64;
   int pretrain_epochs = 8;
   double pretrain_lr = 3e-3;
+  // Identity pre-training's loss: softmax (cross-entropy with label_smoothing) or
+  // cosface (large-margin cosine: s * (cos(theta) - m) for the true identity, on
+  // normalised features and class weights).
+  std::string pretrain_loss = "softmax";
+  double pretrain_margin = 0.35, pretrain_scale = 30.0;
   int finetune_epochs = 14;
   double finetune_lr = 2e-3;
   double weight_decay = 5e-4;

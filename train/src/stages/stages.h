@@ -1,14 +1,23 @@
 // The trainer's stages; each is a subcommand of faceattr_train.
 #pragma once
 
+#include <torch/types.h>
+
 #include <string>
 
 #include "engine/options.h"
 
 namespace faceattr::train {
 
-// (a) identity pre-training: softmax over LFW + CelebA-train identities.
+// (a) identity pre-training over LFW + CelebA-train identities: softmax, or a
+// large-margin cosine loss (Options::pretrain_loss).
 void run_pretrain(const Options& o);
+// Cosines between the rows of `features` ([N, D]) and of `weight` ([C, D]): [N, C].
+torch::Tensor row_cosines(const torch::Tensor& features, const torch::Tensor& weight);
+// CosFace logits from those cosines: scale * (cos - margin) for each row's label,
+// scale * cos elsewhere.
+torch::Tensor cosface_logits(const torch::Tensor& cos, const torch::Tensor& labels, double scale,
+                             double margin);
 // (b) attribute fine-tuning (multi-label BCE with positive weighting).
 void run_finetune(const Options& o);
 // (c) fine-tuned heads vs per-attribute linear classifiers on frozen features.
