@@ -46,6 +46,37 @@ if(NOT meta)
   message(FATAL_ERROR "anet-average-maps wrote no explain.average_maps metadata with both averages")
 endif()
 
+# Joint fine-tuning on the shipped localiser's crops of the toy CelebA, MTFL and LFW faces,
+# taught by a teacher (here the toy model itself): soft distillation, then pseudo-labels.
+set(JOINT anet-joint --data-root ${WORK_DIR}/data --out-dir ${WORK_DIR}/models --device cpu --threads 1
+    --batch 8 --input-width 32 --input-height 40 --width-mult 0.5 --max-steps 3 --joint-epochs 1
+    --from-model ${WORK_DIR}/models/anet-fp32.fam --joint-lnet ${MODELS_DIR}/lnet-int8.fam --joint-lfw auto)
+set(TEACHER --joint-teacher ${WORK_DIR}/models/anet-fp32.fam)
+run_step(${TRAIN_BIN} ${JOINT} ${TEACHER} --run-dir ${WORK_DIR}/joint-soft)
+run_step(${TRAIN_BIN} ${JOINT} ${TEACHER} --run-dir ${WORK_DIR}/joint-pseudo --joint-pseudo 0.55)
+foreach(run soft pseudo)
+  if(NOT EXISTS ${WORK_DIR}/joint-${run}/finetune/anet.pt)
+    message(FATAL_ERROR "anet-joint (${run}) wrote no finetune/anet.pt")
+  endif()
+endforeach()
+file(READ ${WORK_DIR}/joint-soft/joint/metrics.json jsoft)
+if(NOT jsoft MATCHES "\"distill_loss\": [0-9]*\\.[0-9]*[1-9]")
+  message(FATAL_ERROR "soft distillation logged no positive distill_loss:\n${jsoft}")
+endif()
+file(READ ${WORK_DIR}/joint-pseudo/joint/metrics.json jpseudo)
+if(NOT jpseudo MATCHES "\"pseudo_labelled\": 0\\.[0-9]*[1-9]" OR jpseudo MATCHES "distill_loss")
+  message(FATAL_ERROR "pseudo-labelling logged no pseudo-labels (or a soft loss):\n${jpseudo}")
+endif()
+# Bad teacher settings are refused with a message, before any work.
+foreach(bad "${TEACHER};--joint-pseudo;0.3" "--joint-teacher;${WORK_DIR}/data/celeba/anno/list_attr_celeba.txt"
+            "--joint-pseudo;0.9")
+  execute_process(COMMAND ${TRAIN_BIN} ${JOINT} --run-dir ${WORK_DIR}/joint-bad ${bad}
+                  RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  if(rc EQUAL 0 OR NOT err MATCHES "joint-pseudo must be|list_attr_celeba|need --joint-teacher")
+    message(FATAL_ERROR "anet-joint ${bad}: expected a clear error, got rc ${rc}:\n${err}")
+  endif()
+endforeach()
+
 # LNet: a few steps of each stage at a small input, export, SDK check (lnet-export
 # refuses to write files when the SDK's Network disagrees with LibTorch).
 set(LNET --data-root ${WORK_DIR}/data --run-dir ${WORK_DIR}/run --out-dir ${WORK_DIR}/models --device cpu

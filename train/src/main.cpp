@@ -170,6 +170,15 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--joint-lr", o.joint_lr, "anet-joint: peak learning rate");
   app->add_option("--joint-utk-repeat", o.joint_utk_repeat,
                   "anet-joint: copies of each UTKFace training chip per epoch");
+  app->add_option(
+      "--joint-teacher", o.joint_teacher,
+      "anet-joint: a teacher ANet (fp32 .fam) whose probabilities on each view the student learns");
+  app->add_option("--joint-distill", o.joint_distill, "anet-joint: weight of the soft teacher loss");
+  app->add_option(
+      "--joint-pseudo", o.joint_pseudo,
+      "anet-joint: 0 = soft distillation; c in (0.5, 1) = pseudo-labels where q >= c or q <= 1 - c");
+  app->add_option("--joint-lfw", o.joint_lfw,
+                  "anet-joint: unlabelled LFW faces taught by the teacher (\"auto\" = <data>/lfw)");
   app->add_option("--loc-crop-dy", o.loc_crop_dy,
                   "loc-export: ANet crop centre below the box centre (sides)");
 }

@@ -106,7 +106,11 @@ namespace faceattr::train {
   X(joint_lnet)           \
   X(joint_epochs)         \
   X(joint_utk_repeat)     \
-  X(joint_lr)
+  X(joint_lr)             \
+  X(joint_teacher)        \
+  X(joint_distill)        \
+  X(joint_pseudo)         \
+  X(joint_lfw)
 
 #define FA_AUG(X)  \
   X(scale_min)     \
@@ -162,6 +166,7 @@ void resolve_paths(Options& o) {
   if (o.celeba_images.empty()) o.celeba_images = o.data_root + "/celeba/img_align_89x109";
   if (o.celeba_extra_images == "auto") o.celeba_extra_images = o.data_root + "/celeba/img_align_89x109_extra";
   if (o.utkface_dir == "auto") o.utkface_dir = o.data_root + "/utkface";
+  if (o.joint_lfw == "auto") o.joint_lfw = o.data_root + "/lfw";
   if (o.lfw_dir.empty()) o.lfw_dir = o.data_root + "/lfw";
   if (o.objects_dir.empty()) o.objects_dir = o.data_root + "/objects";
 }

@@ -150,6 +150,18 @@ struct Options {
   int joint_epochs = 3;
   int joint_utk_repeat = 1;  // anet-joint: each UTKFace training chip appears this many times per epoch
   double joint_lr = 3e-4;
+  // anet-joint with a teacher (an fp32 ANet .fam, any width, the same input size): every
+  // training view also gets the teacher's probabilities q on that same view. Soft
+  // distillation (joint_pseudo == 0): loss = masked labelled BCE + joint_distill x BCE(student
+  // logits, q) over all 40 attributes of every face. Pseudo-labels (joint_pseudo = c in
+  // (0.5, 1)): an attribute a face's source does not label gets the label q >= 0.5 where the
+  // teacher is confident (q >= c or q <= 1 - c), else stays masked.
+  std::string joint_teacher;
+  double joint_distill = 1.0;
+  double joint_pseudo = 0.0;
+  // Unlabelled faces for anet-joint (they learn only from the teacher): "" none, "auto" the
+  // data's lfw/ (every image; LFW is not used for validation).
+  std::string joint_lfw;
 };
 
 void to_json(nlohmann::json& j, const Options& o);

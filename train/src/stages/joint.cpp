@@ -5,7 +5,10 @@
 // jitter. Sources: CelebA aligned training images (all 40 attributes), MTFL
 // training photos (Male, Smiling, Eyeglasses) and, with `utkface_dir`, UTKFace
 // chips of the train split (Male; Young from the age; `joint_utk_repeat` times each);
-// the heads a source has no label for are masked.
+// the heads a source has no label for are masked. With a teacher (`joint_teacher`, a
+// larger ANet's fp32 file), the student also learns the teacher's probabilities on
+// each training view (soft distillation), or takes its confident answers as labels
+// where its source has none (pseudo-labels); `joint_lfw` adds the unlabelled LFW faces.
 // The result goes to <run>/finetune/anet.pt for `export --head finetuned`.
 #include <torch/torch.h>
 
@@ -14,9 +17,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
+#include "data/folders.h"
 #include "data/jpeg.h"
 #include "data/loc_data.h"
 #include "data/utkface.h"
@@ -204,6 +210,29 @@ void run_anet_joint(const Options& o0) {
     if (d > 1e-3) throw std::runtime_error("ANet rebuilt from " + anet_path + " differs from the file");
   }
 
+  // The teacher: a fixed fp32 ANet file of any width with the student's input size.
+  std::optional<FoldedNet> teacher;
+  if (!o.joint_teacher.empty()) {
+    if (!(o.joint_pseudo == 0 || (o.joint_pseudo > 0.5 && o.joint_pseudo < 1)))
+      throw std::runtime_error("--joint-pseudo must be 0 (soft distillation) or in (0.5, 1)");
+    if (!(o.joint_distill >= 0)) throw std::runtime_error("--joint-distill must be >= 0");
+    std::string th;
+    teacher = folded_from_model_file(o.joint_teacher, &th);
+    if (teacher->fc_weight.size(0) != n_attr)
+      throw std::runtime_error(o.joint_teacher + ": the teacher has " +
+                               std::to_string(teacher->fc_weight.size(0)) + " outputs, the student " +
+                               std::to_string(n_attr));
+    const auto tb = read_bytes(o.joint_teacher), sb = read_bytes(anet_path);
+    model::Model tm, sm;
+    if (!model::load_model(tb.data(), tb.size(), &tm).is_ok() ||
+        !model::load_model(sb.data(), sb.size(), &sm).is_ok())
+      throw std::runtime_error("cannot read " + o.joint_teacher);
+    if (tm.input_width != sm.input_width || tm.input_height != sm.input_height)
+      throw std::runtime_error(o.joint_teacher + ": the teacher's input size differs from the student's");
+  } else if (o.joint_pseudo != 0 || !o.joint_lfw.empty()) {
+    throw std::runtime_error("--joint-pseudo and --joint-lfw need --joint-teacher");
+  }
+
   Localiser loc(anet_path, o.joint_lnet, o.threads);
   AttributeSplits splits = make_attribute_splits(o);
   const auto names = splits.attribute_names;
@@ -307,15 +336,42 @@ void run_anet_joint(const Options& o0) {
     }
     bar.finish();
   }
+  // LFW faces (112x112 deep-funneled, the face about 45% of the width around (0.5, 0.47)):
+  // no labels, only the teacher's answers.
+  std::vector<RgbImage> lfw_imgs;
+  size_t n_lfw = 0;
+  if (!o.joint_lfw.empty()) {
+    const LfwSet lfw = load_lfw(o.joint_lfw, 1);
+    if (lfw.images.empty()) throw std::runtime_error("no LFW images in " + o.joint_lfw);
+    lfw_imgs.resize(lfw.images.size());
+    Progress bar("[anet-joint] localising LFW", lfw.images.size());
+    for (size_t i = 0; i < lfw.images.size(); ++i) {
+      lfw_imgs[i] = decode_jpeg_file(lfw.images[i].path);
+      const RgbImage& img = lfw_imgs[i];
+      JointFace f;
+      f.img = &img;
+      f.attrs.assign(static_cast<size_t>(n_attr), 0.0f);
+      f.mask.assign(static_cast<size_t>(n_attr), 0.0f);
+      const FaceSquare hint{img.width * 0.5f, img.height * 0.47f, img.width * 0.45f};
+      f.localised = loc.crop(img, &hint, &f.crop);
+      if (!f.localised) f.crop = loc.crop_of_box(hint), ++fallback;
+      ++total;
+      train.push_back(f);
+      ++n_lfw;
+      if (i % 256 == 0) bar.update(i);
+    }
+    bar.finish();
+  }
   // The chips come in name order, i.e. by age: shuffle them so that the 2-fold threshold
   // calibration of the validation figures fits and scores halves of the same ages.
   std::shuffle(val_utk.begin(), val_utk.end(), std::mt19937(static_cast<uint32_t>(o.seed + 5)));
-  std::fprintf(stderr,
-               "[anet-joint] %zu training faces (%zu CelebA, %zu MTFL, %zu UTKFace), validation %zu CelebA + "
-               "%zu MTFL + %zu UTKFace; %d of %d crops from landmarks or the chip centre (no localiser face "
-               "there)\n",
-               train.size(), splits.train.samples.size(), mtfl_train.size(), n_utk_train, val_celeba.size(),
-               val_mtfl.size(), val_utk.size(), fallback, total);
+  std::fprintf(
+      stderr,
+      "[anet-joint] %zu training faces (%zu CelebA, %zu MTFL, %zu UTKFace, %zu LFW), validation %zu CelebA + "
+      "%zu MTFL + %zu UTKFace; %d of %d crops from landmarks or the chip centre (no localiser face "
+      "there)\n",
+      train.size(), splits.train.samples.size(), mtfl_train.size(), n_utk_train, n_lfw, val_celeba.size(),
+      val_mtfl.size(), val_utk.size(), fallback, total);
 
   // Positive weights (sqrt of neg/pos over the labelled faces), as the fine-tuning stage.
   std::vector<float> pos_w(static_cast<size_t>(n_attr), 1.0f);
@@ -347,16 +403,15 @@ void run_anet_joint(const Options& o0) {
     return std::make_tuple(x, y, m);
   };
   // Validation: CelebA (40 attributes, 2-fold calibrated thresholds) and MTFL's three.
-  auto evaluate_sets = [&]() {
+  auto evaluate_with = [&](const std::function<torch::Tensor(const torch::Tensor&)>& logits_of) {
     torch::NoGradGuard ng;
-    net->eval();
     std::map<std::string, double> r;
     for (auto* set : {&val_celeba, &val_mtfl, &val_utk}) {
       if (set->empty()) continue;
       std::vector<torch::Tensor> ps, ts, ms;
       for (size_t i = 0; i < set->size(); i += 128) {
         auto [x, y, m] = batch_of(*set, i, std::min<size_t>(128, set->size() - i), nullptr);
-        ps.push_back(torch::sigmoid(net->forward(x)));
+        ps.push_back(torch::sigmoid(logits_of(x)));
         ts.push_back(y);
         ms.push_back(m);
       }
@@ -380,13 +435,20 @@ void run_anet_joint(const Options& o0) {
     }
     return r;
   };
+  auto evaluate_sets = [&]() {
+    net->eval();
+    return evaluate_with([&](const torch::Tensor& x) { return net->forward(x); });
+  };
   if (dist::is_root()) {
-    auto r0 = evaluate_sets();
-    std::fprintf(stderr,
-                 "[anet-joint] before: CelebA val %.4f, MTFL val Male %.4f Smiling %.4f Eyeglasses %.4f, "
-                 "UTKFace val Male %.4f Young %.4f\n",
-                 r0["val_celeba_acc"], r0["val_mtfl_male"], r0["val_mtfl_smiling"], r0["val_mtfl_glasses"],
-                 r0["val_utk_male"], r0["val_utk_young"]);
+    auto report = [&](const char* who, std::map<std::string, double> r0) {
+      std::fprintf(stderr,
+                   "[anet-joint] %s: CelebA val %.4f, MTFL val Male %.4f Smiling %.4f Eyeglasses %.4f, "
+                   "UTKFace val Male %.4f Young %.4f\n",
+                   who, r0["val_celeba_acc"], r0["val_mtfl_male"], r0["val_mtfl_smiling"],
+                   r0["val_mtfl_glasses"], r0["val_utk_male"], r0["val_utk_young"]);
+    };
+    report("before", evaluate_sets());
+    if (teacher) report("teacher", evaluate_with([&](const torch::Tensor& x) { return teacher->logits(x); }));
   }
 
   std::mt19937 shuffle_rng(static_cast<uint32_t>(o.seed + 77));
@@ -397,7 +459,7 @@ void run_anet_joint(const Options& o0) {
   const int steps = static_cast<int>(train.size() / static_cast<size_t>(batch));
   const int share = dist::local_batch(batch, "--batch");  // this rank's part of each batch
   int shuffled_epoch = 0;
-  GenerateFn step = [&](int epoch, int s, std::map<std::string, double>&) {
+  GenerateFn step = [&](int epoch, int s, std::map<std::string, double>& stats) {
     if (shuffled_epoch != epoch) {
       std::mt19937 er(static_cast<uint32_t>(o.seed * 31 + static_cast<uint64_t>(epoch)));
       std::shuffle(order.begin(), order.end(), er);
@@ -413,8 +475,30 @@ void run_anet_joint(const Options& o0) {
                               static_cast<size_t>(s) * static_cast<size_t>(batch) +
                                   static_cast<size_t>(dist::rank()) * static_cast<size_t>(share),
                               static_cast<size_t>(share), &rng);
-    auto l = torch::binary_cross_entropy_with_logits(net->forward(x), y, {}, pos_t, torch::Reduction::None);
-    return (l * m).sum() / m.sum().clamp_min(1.0);
+    const auto logits = net->forward(x);
+    if (!teacher) {
+      auto l = torch::binary_cross_entropy_with_logits(logits, y, {}, pos_t, torch::Reduction::None);
+      return (l * m).sum() / m.sum().clamp_min(1.0);
+    }
+    torch::Tensor q;
+    {
+      torch::NoGradGuard ng;
+      q = torch::sigmoid(teacher->logits(x));
+    }
+    if (o.joint_pseudo > 0) {
+      const auto add = ((q >= o.joint_pseudo) | (q <= 1.0 - o.joint_pseudo)) & (m == 0);
+      y = torch::where(add, (q >= 0.5).to(torch::kFloat32), y);
+      m = torch::where(add, torch::ones_like(m), m);
+      stats["pseudo_labelled"] += add.to(torch::kFloat32).mean().item<double>();
+    }
+    auto l = torch::binary_cross_entropy_with_logits(logits, y, {}, pos_t, torch::Reduction::None);
+    auto loss = (l * m).sum() / m.sum().clamp_min(1.0);
+    if (o.joint_pseudo == 0) {
+      const auto soft = torch::binary_cross_entropy_with_logits(logits, q);
+      stats["distill_loss"] += soft.item<double>();
+      loss = loss + o.joint_distill * soft;
+    }
+    return loss;
   };
   GeneratedBatches batches(steps, share, step);
   fit(o, generated_fit_config(o, "joint", o.joint_epochs, o.joint_lr, "anet", net.ptr()), batches,

@@ -1,4 +1,4 @@
-// A tiny CelebA/LFW-layout dataset of generated JPEGs, for the smoke test:
+// A tiny CelebA/LFW/MTFL-layout dataset of generated JPEGs, for the smoke test:
 // the attribute file is plain text with CRLF lines and rows without images
 // (like the 10,000-image subset), the other annotation files are gzip'd.
 #include <zlib.h>
@@ -57,7 +57,48 @@ void make_toy_data(const std::string& root, int n_images) {
   std::mt19937 rng(7);
   const int n_rows = n_images + 5;  // the last rows have no image file
   std::string attr = std::to_string(n_rows) + "\r\n", part, ident;
-  for (int a = 0; a < 40; ++a) attr += "Attr_" + std::to_string(a) + (a < 39 ? " " : "\r\n");
+  // CelebA's attribute names (anet-joint looks up Male, Smiling, Eyeglasses and Young).
+  static const char* kNames[40] = {"5_o_Clock_Shadow",
+                                   "Arched_Eyebrows",
+                                   "Attractive",
+                                   "Bags_Under_Eyes",
+                                   "Bald",
+                                   "Bangs",
+                                   "Big_Lips",
+                                   "Big_Nose",
+                                   "Black_Hair",
+                                   "Blond_Hair",
+                                   "Blurry",
+                                   "Brown_Hair",
+                                   "Bushy_Eyebrows",
+                                   "Chubby",
+                                   "Double_Chin",
+                                   "Eyeglasses",
+                                   "Goatee",
+                                   "Gray_Hair",
+                                   "Heavy_Makeup",
+                                   "High_Cheekbones",
+                                   "Male",
+                                   "Mouth_Slightly_Open",
+                                   "Mustache",
+                                   "Narrow_Eyes",
+                                   "No_Beard",
+                                   "Oval_Face",
+                                   "Pale_Skin",
+                                   "Pointy_Nose",
+                                   "Receding_Hairline",
+                                   "Rosy_Cheeks",
+                                   "Sideburns",
+                                   "Smiling",
+                                   "Straight_Hair",
+                                   "Wavy_Hair",
+                                   "Wearing_Earrings",
+                                   "Wearing_Hat",
+                                   "Wearing_Lipstick",
+                                   "Wearing_Necklace",
+                                   "Wearing_Necktie",
+                                   "Young"};
+  for (int a = 0; a < 40; ++a) attr += std::string(kNames[a]) + (a < 39 ? " " : "\r\n");
   for (int i = 1; i <= n_rows; ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "%06d.jpg", i);
@@ -82,6 +123,23 @@ void make_toy_data(const std::string& root, int n_images) {
                   encode_jpeg(toy_face(112, 112, p % 2, p / 2, rng), 90));
     }
   }
+  // MTFL layout: a list of "path x1..x5 y1..y5 gender smile glasses pose" (1 = yes/male,
+  // 2 = no/female), every 10th line held out; 20 photos with the landmarks on the blob.
+  fs::create_directories(root + "/mtfl/toy");
+  std::string mtfl;
+  for (int i = 0; i < 20; ++i) {
+    const int w = 150, h = 150;
+    const bool male = i % 2, smile = i % 3 == 0, glasses = i % 5 == 0;
+    char name[32];
+    std::snprintf(name, sizeof name, "toy/%04d.jpg", i);
+    write_bytes(root + "/mtfl/" + name, encode_jpeg(toy_face(w, h, male, smile, rng), 90));
+    char line[256];
+    std::snprintf(line, sizeof line, "%s %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %d %d %d 3\n",
+                  name, 0.40 * w, 0.60 * w, 0.50 * w, 0.42 * w, 0.58 * w, 0.45 * h, 0.45 * h, 0.55 * h,
+                  0.65 * h, 0.65 * h, male ? 1 : 2, smile ? 1 : 2, glasses ? 1 : 2);
+    mtfl += line;
+  }
+  std::ofstream(root + "/mtfl/training.txt", std::ios::binary) << mtfl;
   fs::create_directories(root + "/objects");
   write_bytes(root + "/objects/n00000001.jpg", encode_jpeg(toy_face(64, 48, true, true, rng), 90));
   // Plain noisy backgrounds: LNet's scenes hold out every 10th object photo for validation.
