@@ -51,7 +51,7 @@ endif()
 set(JOINT anet-joint --data-root ${WORK_DIR}/data --out-dir ${WORK_DIR}/models --device cpu --threads 1
     --batch 8 --input-width 32 --input-height 40 --width-mult 0.5 --max-steps 3 --joint-epochs 1
     --from-model ${WORK_DIR}/models/anet-fp32.fam --joint-lnet ${MODELS_DIR}/lnet-int8.fam --joint-lfw auto)
-set(TEACHER --joint-teacher ${WORK_DIR}/models/anet-fp32.fam)
+set(TEACHER --joint-teacher ${WORK_DIR}/models/anet-fp32.fam,${WORK_DIR}/models/anet-fp32.fam)
 run_step(${TRAIN_BIN} ${JOINT} ${TEACHER} --run-dir ${WORK_DIR}/joint-soft)
 run_step(${TRAIN_BIN} ${JOINT} ${TEACHER} --run-dir ${WORK_DIR}/joint-pseudo --joint-pseudo 0.55)
 foreach(run soft pseudo)

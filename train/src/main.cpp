@@ -170,9 +170,9 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--joint-lr", o.joint_lr, "anet-joint: peak learning rate");
   app->add_option("--joint-utk-repeat", o.joint_utk_repeat,
                   "anet-joint: copies of each UTKFace training chip per epoch");
-  app->add_option(
-      "--joint-teacher", o.joint_teacher,
-      "anet-joint: a teacher ANet (fp32 .fam) whose probabilities on each view the student learns");
+  app->add_option("--joint-teacher", o.joint_teacher,
+                  "anet-joint: teacher ANet fp32 .fam files (comma-separated: their mean probability) that "
+                  "the student learns from");
   app->add_option("--joint-distill", o.joint_distill, "anet-joint: weight of the soft teacher loss");
   app->add_option(
       "--joint-pseudo", o.joint_pseudo,

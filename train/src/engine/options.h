@@ -150,7 +150,8 @@ struct Options {
   int joint_epochs = 3;
   int joint_utk_repeat = 1;  // anet-joint: each UTKFace training chip appears this many times per epoch
   double joint_lr = 3e-4;
-  // anet-joint with a teacher (an fp32 ANet .fam, any width, the same input size): every
+  // anet-joint with a teacher (an fp32 ANet .fam, any width, the same input size; several,
+  // comma-separated, form an ensemble whose probability is the mean of theirs): every
   // training view also gets the teacher's probabilities q on that same view. Soft
   // distillation (joint_pseudo == 0): loss = masked labelled BCE + joint_distill x BCE(student
   // logits, q) over all 40 attributes of every face. Pseudo-labels (joint_pseudo = c in

@@ -6,7 +6,7 @@
 // training photos (Male, Smiling, Eyeglasses) and, with `utkface_dir`, UTKFace
 // chips of the train split (Male; Young from the age; `joint_utk_repeat` times each);
 // the heads a source has no label for are masked. With a teacher (`joint_teacher`, a
-// larger ANet's fp32 file), the student also learns the teacher's probabilities on
+// larger ANet's fp32 file, or several averaged), the student also learns the teacher's probabilities on
 // each training view (soft distillation), or takes its confident answers as labels
 // where its source has none (pseudo-labels); `joint_lfw` adds the unlabelled LFW faces.
 // The result goes to <run>/finetune/anet.pt for `export --head finetuned`.
@@ -18,8 +18,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <optional>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 #include "data/folders.h"
@@ -210,28 +210,42 @@ void run_anet_joint(const Options& o0) {
     if (d > 1e-3) throw std::runtime_error("ANet rebuilt from " + anet_path + " differs from the file");
   }
 
-  // The teacher: a fixed fp32 ANet file of any width with the student's input size.
-  std::optional<FoldedNet> teacher;
+  // The teacher: fixed fp32 ANet files of any width with the student's input size; several
+  // (comma-separated) form an ensemble whose probability is the mean of theirs.
+  std::vector<FoldedNet> teachers;
   if (!o.joint_teacher.empty()) {
     if (!(o.joint_pseudo == 0 || (o.joint_pseudo > 0.5 && o.joint_pseudo < 1)))
       throw std::runtime_error("--joint-pseudo must be 0 (soft distillation) or in (0.5, 1)");
     if (!(o.joint_distill >= 0)) throw std::runtime_error("--joint-distill must be >= 0");
-    std::string th;
-    teacher = folded_from_model_file(o.joint_teacher, &th);
-    if (teacher->fc_weight.size(0) != n_attr)
-      throw std::runtime_error(o.joint_teacher + ": the teacher has " +
-                               std::to_string(teacher->fc_weight.size(0)) + " outputs, the student " +
-                               std::to_string(n_attr));
-    const auto tb = read_bytes(o.joint_teacher), sb = read_bytes(anet_path);
-    model::Model tm, sm;
-    if (!model::load_model(tb.data(), tb.size(), &tm).is_ok() ||
-        !model::load_model(sb.data(), sb.size(), &sm).is_ok())
-      throw std::runtime_error("cannot read " + o.joint_teacher);
-    if (tm.input_width != sm.input_width || tm.input_height != sm.input_height)
-      throw std::runtime_error(o.joint_teacher + ": the teacher's input size differs from the student's");
+    const auto sb = read_bytes(anet_path);
+    model::Model sm;
+    if (!model::load_model(sb.data(), sb.size(), &sm).is_ok())
+      throw std::runtime_error("cannot read " + anet_path);
+    std::stringstream list(o.joint_teacher);
+    for (std::string path; std::getline(list, path, ',');) {
+      std::string th;
+      teachers.push_back(folded_from_model_file(path, &th));
+      if (teachers.back().fc_weight.size(0) != n_attr)
+        throw std::runtime_error(path + ": the teacher has " +
+                                 std::to_string(teachers.back().fc_weight.size(0)) +
+                                 " outputs, the student " + std::to_string(n_attr));
+      const auto tb = read_bytes(path);
+      model::Model tm;
+      if (!model::load_model(tb.data(), tb.size(), &tm).is_ok())
+        throw std::runtime_error("cannot read " + path);
+      if (tm.input_width != sm.input_width || tm.input_height != sm.input_height)
+        throw std::runtime_error(path + ": the teacher's input size differs from the student's");
+    }
   } else if (o.joint_pseudo != 0 || !o.joint_lfw.empty()) {
     throw std::runtime_error("--joint-pseudo and --joint-lfw need --joint-teacher");
   }
+  // The teacher's probabilities for a batch (no gradient).
+  auto teacher_probs = [&](const torch::Tensor& x) {
+    torch::NoGradGuard ng;
+    torch::Tensor q = torch::sigmoid(teachers[0].logits(x));
+    for (size_t k = 1; k < teachers.size(); ++k) q = q + torch::sigmoid(teachers[k].logits(x));
+    return q / static_cast<double>(teachers.size());
+  };
 
   Localiser loc(anet_path, o.joint_lnet, o.threads);
   AttributeSplits splits = make_attribute_splits(o);
@@ -448,7 +462,9 @@ void run_anet_joint(const Options& o0) {
                    r0["val_mtfl_glasses"], r0["val_utk_male"], r0["val_utk_young"]);
     };
     report("before", evaluate_sets());
-    if (teacher) report("teacher", evaluate_with([&](const torch::Tensor& x) { return teacher->logits(x); }));
+    if (!teachers.empty())
+      report("teacher",
+             evaluate_with([&](const torch::Tensor& x) { return torch::logit(teacher_probs(x), 1e-7); }));
   }
 
   std::mt19937 shuffle_rng(static_cast<uint32_t>(o.seed + 77));
@@ -476,15 +492,11 @@ void run_anet_joint(const Options& o0) {
                                   static_cast<size_t>(dist::rank()) * static_cast<size_t>(share),
                               static_cast<size_t>(share), &rng);
     const auto logits = net->forward(x);
-    if (!teacher) {
+    if (teachers.empty()) {
       auto l = torch::binary_cross_entropy_with_logits(logits, y, {}, pos_t, torch::Reduction::None);
       return (l * m).sum() / m.sum().clamp_min(1.0);
     }
-    torch::Tensor q;
-    {
-      torch::NoGradGuard ng;
-      q = torch::sigmoid(teacher->logits(x));
-    }
+    const torch::Tensor q = teacher_probs(x);
     if (o.joint_pseudo > 0) {
       const auto add = ((q >= o.joint_pseudo) | (q <= 1.0 - o.joint_pseudo)) & (m == 0);
       y = torch::where(add, (q >= 0.5).to(torch::kFloat32), y);
