@@ -77,6 +77,23 @@ foreach(bad "${TEACHER};--joint-pseudo;0.3" "--joint-teacher;${WORK_DIR}/data/ce
   endif()
 endforeach()
 
+# The accuracy policy at 0.5 on the calibrated probability: every accuracy threshold is 0.5.
+run_step(${TRAIN_BIN} export ${COMMON} --accuracy-thresholds half)
+file(READ ${WORK_DIR}/run/export/report.json hreport)
+string(JSON policy GET "${hreport}" accuracy_thresholds)
+string(JSON n_thr LENGTH "${hreport}" int8_thresholds)
+math(EXPR last "${n_thr} - 1")
+foreach(i RANGE ${last})
+  string(JSON t32 GET "${hreport}" fp32_thresholds ${i})
+  string(JSON t8 GET "${hreport}" int8_thresholds ${i})
+  if(NOT t32 STREQUAL "0.5" OR NOT t8 STREQUAL "0.5")
+    message(FATAL_ERROR "--accuracy-thresholds half: threshold ${i} is ${t32} (fp32), ${t8} (int8)")
+  endif()
+endforeach()
+if(NOT policy STREQUAL "half" OR n_thr LESS 40)
+  message(FATAL_ERROR "--accuracy-thresholds half: report says ${policy}, ${n_thr} thresholds")
+endif()
+
 # LNet: a few steps of each stage at a small input, export, SDK check (lnet-export
 # refuses to write files when the SDK's Network disagrees with LibTorch).
 set(LNET --data-root ${WORK_DIR}/data --run-dir ${WORK_DIR}/run --out-dir ${WORK_DIR}/models --device cpu

@@ -98,6 +98,10 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
       ->check(CLI::ExistingFile);
   app->add_option("--head", o.head, "export: auto | finetuned | linear")
       ->check(CLI::IsMember({"auto", "finetuned", "linear"}));
+  app->add_option(
+         "--accuracy-thresholds", o.accuracy_thresholds,
+         "export: accuracy-policy thresholds: auto | fitted | half (0.5 on the calibrated probability)")
+      ->check(CLI::IsMember({"auto", "fitted", "half"}));
   app->add_option("--lnet-input-width", o.lnet_input_width, "LNet input width");
   app->add_option("--lnet-input-height", o.lnet_input_height, "LNet input height");
   app->add_option("--lnet-train-width", o.lnet_train_width,

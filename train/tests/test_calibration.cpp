@@ -106,3 +106,21 @@ TEST_CASE("cross_balanced_accuracy and cross_calibrated_accuracy: thresholds nev
   REQUIRE(ft::cross_balanced_accuracy(q, z)[0] == Approx(1.0));
   REQUIRE(ft::cross_calibrated_accuracy(q, z)[0] == Approx(1.0));
 }
+
+TEST_CASE("cross_platt_accuracy: deciding at 0.5 after out-of-sample Platt scaling finds the Bayes cut") {
+  torch::manual_seed(5);
+  const int64_t N = 20000;
+  auto z = torch::randn({N, 1}) * 2.0;
+  // True logit 2 z - 1.5: the Bayes decision is z >= 0.75, not the raw z >= 0.
+  auto y = (torch::rand({N, 1}) < torch::sigmoid(2.0 * z - 1.5)).to(torch::kFloat32);
+  const double bayes = ft::attribute_accuracy((z >= 0.75).to(torch::kFloat32), y, {0.5f})[0];
+  const double raw = ft::attribute_accuracy(torch::sigmoid(z), y, {0.5f})[0];
+  const double platt = ft::cross_platt_accuracy(z, y)[0];
+  REQUIRE(platt == Approx(bayes).margin(0.003));
+  REQUIRE(platt > raw + 0.02);
+  // Each half is scored with the other half's fit: the halves' cuts differ (between 1 and 2,
+  // between -2 and -1), so each half gets two of four right where its own fit gets all four.
+  auto s = column({-2.f, -1.f, 1.f, 2.f, -2.f, -1.f, 1.f, 2.f});
+  auto t = column({0, 0, 0, 1, 0, 1, 1, 1});
+  REQUIRE(ft::cross_platt_accuracy(s, t)[0] == Approx(0.5));
+}

@@ -240,4 +240,17 @@ double cross_platt_ece(const torch::Tensor& logits, const torch::Tensor& targets
   return w1 * e1 + (1 - w1) * e2;
 }
 
+std::vector<double> cross_platt_accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const int64_t N = logits.size(0), h = N / 2, A = logits.size(1);
+  auto z1 = logits.slice(0, 0, h), z2 = logits.slice(0, h, N);
+  auto y1 = targets.slice(0, 0, h), y2 = targets.slice(0, h, N);
+  const std::vector<float> half(static_cast<size_t>(A), 0.5f);
+  const auto a2 = attribute_accuracy(torch::sigmoid(fit_platt(z1, y1).apply(z2)), y2, half);
+  const auto a1 = attribute_accuracy(torch::sigmoid(fit_platt(z2, y2).apply(z1)), y1, half);
+  std::vector<double> out(a1.size());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = (a1[i] * static_cast<double>(h) + a2[i] * static_cast<double>(N - h)) / static_cast<double>(N);
+  return out;
+}
+
 }  // namespace faceattr::train

@@ -64,6 +64,9 @@ PlattScaling fit_platt(const torch::Tensor& logits, const torch::Tensor& targets
 
 // ECE (mean over attributes) of Platt scaling fitted on one half and scored on the
 // other, both ways, weighted by the halves' sizes; `before` gets the same without scaling.
+// Per-attribute accuracy at p = 0.5 after Platt scaling fitted on the other half (2-fold):
+// out-of-sample accuracy of deciding by the calibrated probability alone.
+std::vector<double> cross_platt_accuracy(const torch::Tensor& logits, const torch::Tensor& targets);
 double cross_platt_ece(const torch::Tensor& logits, const torch::Tensor& targets, double* before = nullptr);
 
 }  // namespace faceattr::train

@@ -50,6 +50,7 @@ namespace faceattr::train {
   X(int8_weight_bits)     \
   X(from_model)           \
   X(head)                 \
+  X(accuracy_thresholds)  \
   X(lnet_input_width)     \
   X(lnet_input_height)    \
   X(lnet_train_width)     \

@@ -78,6 +78,10 @@ struct Options {
   int int8_weight_bits = 8;
   std::string from_model;     // export: re-export this fp32 .fam's network instead of run_dir's checkpoint
   std::string head = "auto";  // auto (better on validation) | finetuned | linear
+  // export: the accuracy policy's thresholds: "fitted" (per attribute, maximising validation
+  // accuracy), "half" (0.5 on the Platt-calibrated probability) or "auto" (whichever scores
+  // higher on validation out of sample, 2-fold).
+  std::string accuracy_thresholds = "auto";
 
   // LNet (lnet-* stages; train/README.md "LNet").
   int lnet_input_width = 160, lnet_input_height = 120;
