@@ -18,6 +18,12 @@
 #   scripts/train_recipe.sh --joint         # joint fine-tuning: anet-joint of <out>/anet-fp32.fam on the
 #                                           # crops of <out>/lnet-int8.fam, then export --head finetuned
 #                                           # (run after the ANet and --loc recipes; about 5 min)
+#   scripts/train_recipe.sh --teacher       # the teacher and the distillation comparisons (models/MODEL_CARD.md,
+#                                           # "Teacher"): a width-2 ANet (train/configs/teacher.json) fine-tuned
+#                                           # and jointly fine-tuned into <run>/models, then anet-joint of
+#                                           # <out>/anet-fp32.fam taught by the teacher + itself with LFW, soft
+#                                           # (<run>/distill) and pseudo-labels at 0.9 (<run>/pseudo); nothing
+#                                           # goes to <out> (about 60 min on 2 cores)
 #   scripts/train_recipe.sh --lnet          # the paper's weakly supervised LNet (comparison; its
 #                                           # models go to <run>/models unless --out-dir): lnet-pretrain and
 #                                           # lnet-train (train/configs/lnet.json) into <run>/base, then
@@ -61,15 +67,16 @@ while [[ $# -gt 0 ]]; do
     --lnet) LNET=1 ;;
     --loc) LNET=2 ;;
     --joint) LNET=3 ;;
+    --teacher) LNET=4 ;;
     --box-supervision) EXTRA+=(--box-supervision) ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
 done
 if [[ "$FULL" == 1 ]]; then
-  if [[ " ${PASS[*]} " =~ \ --(run-dir|stages|lnet|loc|joint)\  ]]; then
-    echo "--full runs its own stages and run folders: no --run-dir, --stages, --lnet, --loc or --joint" >&2
+  if [[ " ${PASS[*]} " =~ \ --(run-dir|stages|lnet|loc|joint|teacher)\  ]]; then
+    echo "--full runs its own stages and run folders: no --run-dir, --stages, --lnet, --loc, --joint or --teacher" >&2
     exit 2
   fi
   "$0" "${PASS[@]}"
@@ -85,9 +92,17 @@ if [[ "$FULL" == 1 ]]; then
   done
   exit 0
 fi
+if [[ "$LNET" == 4 && -n "$STAGES" ]]; then
+  echo "--teacher runs its own stages: no --stages" >&2
+  exit 2
+fi
 BASE=""
 HIDE_CONFIG="$ROOT/train/configs/lnet-hide.json"
-if [[ "$LNET" == 3 ]]; then
+if [[ "$LNET" == 4 ]]; then
+  [[ "$CONFIG" == "$ROOT/train/configs/anet.json" ]] && CONFIG="$ROOT/train/configs/teacher.json"
+  RUN="${RUN:-$BUILD/runs/teacher}"
+  STAGES="teacher"
+elif [[ "$LNET" == 3 ]]; then
   RUN="${RUN:-$BUILD/runs/joint}"
   STAGES="${STAGES:-anet-joint export}"
 elif [[ "$LNET" == 2 ]]; then
@@ -129,6 +144,29 @@ fi
 
 mkdir -p "$RUN" "$OUT"
 start=$(date +%s)
+if [[ "$STAGES" == teacher ]]; then
+  common=(--data-root "$DATA" --device "$DEVICE" "${EXTRA[@]}")
+  echo "== teacher: finetune, export ($(date +%T))"
+  "$BIN" finetune --config "$CONFIG" --run-dir "$RUN/base" "${common[@]}"
+  "$BIN" export --config "$CONFIG" --run-dir "$RUN/base" --head finetuned --out-dir "$RUN/base/models" "${common[@]}"
+  echo "== teacher: anet-joint, export ($(date +%T))"
+  "$BIN" anet-joint --config "$CONFIG" --run-dir "$RUN" --from-model "$RUN/base/models/anet-fp32.fam" \
+    --joint-lnet "$OUT/lnet-int8.fam" "${common[@]}"
+  "$BIN" export --config "$CONFIG" --run-dir "$RUN" --head finetuned --out-dir "$RUN/models" "${common[@]}"
+  # The student (the shipped ANet config) taught by the teacher and itself, with LFW.
+  S=(--config "$ROOT/train/configs/anet.json" --from-model "$OUT/anet-fp32.fam" --joint-lnet "$OUT/lnet-int8.fam"
+     --joint-teacher "$RUN/models/anet-fp32.fam,$OUT/anet-fp32.fam" --joint-lfw auto)
+  for kind in distill pseudo; do
+    echo "== student: anet-joint ($kind), export ($(date +%T))"
+    extra=()
+    [[ "$kind" == pseudo ]] && extra=(--joint-pseudo 0.9)
+    "$BIN" anet-joint "${S[@]}" --run-dir "$RUN/$kind" "${extra[@]}" "${common[@]}"
+    "$BIN" export --config "$ROOT/train/configs/anet.json" --run-dir "$RUN/$kind" --head finetuned \
+      --out-dir "$RUN/$kind/models" "${common[@]}"
+  done
+  echo "== done in $(( ($(date +%s) - start) / 60 )) min; run folder: $RUN"
+  exit 0
+fi
 for stage in $STAGES; do
   echo "== $stage ($(date +%T))"
   cmd=("$stage" --config "$CONFIG" --run-dir "$RUN")
