@@ -54,7 +54,18 @@ set(JOINT anet-joint --data-root ${WORK_DIR}/data --out-dir ${WORK_DIR}/models -
 set(TEACHER --joint-teacher ${WORK_DIR}/models/anet-fp32.fam,${WORK_DIR}/models/anet-fp32.fam)
 run_step(${TRAIN_BIN} ${JOINT} ${TEACHER} --run-dir ${WORK_DIR}/joint-soft)
 run_step(${TRAIN_BIN} ${JOINT} ${TEACHER} --run-dir ${WORK_DIR}/joint-pseudo --joint-pseudo 0.55)
-foreach(run soft pseudo)
+# A teacher of another input size (48x60, the student's aspect) reads the same views at its size.
+set(BIG --data-root ${WORK_DIR}/data --run-dir ${WORK_DIR}/big --out-dir ${WORK_DIR}/big-models --device cpu
+    --threads 1 --workers 2 --batch 8 --input-width 48 --input-height 60 --width-mult 0.5 --finetune-epochs 1
+    --max-steps 3 --calib-images 16)
+run_step(${TRAIN_BIN} finetune ${BIG})
+run_step(${TRAIN_BIN} export ${BIG} --head finetuned)
+execute_process(COMMAND ${TRAIN_BIN} ${JOINT} --joint-teacher ${WORK_DIR}/big-models/anet-fp32.fam
+                --run-dir ${WORK_DIR}/joint-big RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(NOT rc EQUAL 0 OR NOT err MATCHES "\\[anet-joint\\] teacher: CelebA val")
+  message(FATAL_ERROR "anet-joint with a 48x60 teacher failed (${rc}):\n${err}")
+endif()
+foreach(run soft pseudo big)
   if(NOT EXISTS ${WORK_DIR}/joint-${run}/finetune/anet.pt)
     message(FATAL_ERROR "anet-joint (${run}) wrote no finetune/anet.pt")
   endif()
@@ -69,10 +80,11 @@ if(NOT jpseudo MATCHES "\"pseudo_labelled\": 0\\.[0-9]*[1-9]" OR jpseudo MATCHES
 endif()
 # Bad teacher settings are refused with a message, before any work.
 foreach(bad "${TEACHER};--joint-pseudo;0.3" "--joint-teacher;${WORK_DIR}/data/celeba/anno/list_attr_celeba.txt"
-            "--joint-pseudo;0.9")
+            "--joint-pseudo;0.9"
+            "--joint-teacher;${WORK_DIR}/models/anet-fp32.fam,${WORK_DIR}/big-models/anet-fp32.fam")
   execute_process(COMMAND ${TRAIN_BIN} ${JOINT} --run-dir ${WORK_DIR}/joint-bad ${bad}
                   RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
-  if(rc EQUAL 0 OR NOT err MATCHES "joint-pseudo must be|list_attr_celeba|need --joint-teacher")
+  if(rc EQUAL 0 OR NOT err MATCHES "joint-pseudo must be|list_attr_celeba|need --joint-teacher|input sizes differ")
     message(FATAL_ERROR "anet-joint ${bad}: expected a clear error, got rc ${rc}:\n${err}")
   endif()
 endforeach()

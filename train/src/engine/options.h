@@ -154,9 +154,10 @@ struct Options {
   int joint_epochs = 3;
   int joint_utk_repeat = 1;  // anet-joint: each UTKFace training chip appears this many times per epoch
   double joint_lr = 3e-4;
-  // anet-joint with a teacher (an fp32 ANet .fam, any width, the same input size; several,
-  // comma-separated, form an ensemble whose probability is the mean of theirs): every
-  // training view also gets the teacher's probabilities q on that same view. Soft
+  // anet-joint with a teacher (an fp32 ANet .fam of any width and input size with the
+  // student's aspect; several, comma-separated and of one input size, form an ensemble whose
+  // probability is the mean of theirs): every training view also gets the teacher's
+  // probabilities q on that same view (rendered at the teacher's size). Soft
   // distillation (joint_pseudo == 0): loss = masked labelled BCE + joint_distill x BCE(student
   // logits, q) over all 40 attributes of every face. Pseudo-labels (joint_pseudo = c in
   // (0.5, 1)): an attribute a face's source does not label gets the label q >= 0.5 where the

@@ -6,10 +6,10 @@
 // training photos (Male, Smiling, Eyeglasses) and, with `utkface_dir`, UTKFace
 // chips of the train split (Male; Young from the age; `joint_utk_repeat` times each);
 // the heads a source has no label for are masked. With a teacher (`joint_teacher`, a
-// larger ANet's fp32 file, or several averaged), the student also learns the teacher's probabilities on
-// each training view (soft distillation), or takes its confident answers as labels
-// where its source has none (pseudo-labels); `joint_lfw` adds the unlabelled LFW faces.
-// The result goes to <run>/finetune/anet.pt for `export --head finetuned`.
+// larger ANet's fp32 file of any input size, or several averaged), the student also learns the teacher's
+// probabilities on each training view (soft distillation), or takes its confident answers as labels where its
+// source has none (pseudo-labels); `joint_lfw` adds the unlabelled LFW faces. The result goes to
+// <run>/finetune/anet.pt for `export --head finetuned`.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -210,9 +210,11 @@ void run_anet_joint(const Options& o0) {
     if (d > 1e-3) throw std::runtime_error("ANet rebuilt from " + anet_path + " differs from the file");
   }
 
-  // The teacher: fixed fp32 ANet files of any width with the student's input size; several
-  // (comma-separated) form an ensemble whose probability is the mean of theirs.
+  // The teacher: fixed fp32 ANet files of any width and input size (the student's aspect);
+  // several (comma-separated, one input spec) form an ensemble whose probability is the mean
+  // of theirs. A teacher with another input size reads the same view rendered at its size.
   std::vector<FoldedNet> teachers;
+  InputSpec tin = in;
   if (!o.joint_teacher.empty()) {
     if (!(o.joint_pseudo == 0 || (o.joint_pseudo > 0.5 && o.joint_pseudo < 1)))
       throw std::runtime_error("--joint-pseudo must be 0 (soft distillation) or in (0.5, 1)");
@@ -233,8 +235,17 @@ void run_anet_joint(const Options& o0) {
       model::Model tm;
       if (!model::load_model(tb.data(), tb.size(), &tm).is_ok())
         throw std::runtime_error("cannot read " + path);
-      if (tm.input_width != sm.input_width || tm.input_height != sm.input_height)
-        throw std::runtime_error(path + ": the teacher's input size differs from the student's");
+      InputSpec t;
+      t.width = tm.input_width, t.height = tm.input_height;
+      for (int c = 0; c < 3; ++c) t.mean[c] = tm.mean[c], t.std[c] = tm.std[c];
+      if (teachers.size() == 1) {
+        tin = t;
+      } else if (t.width != tin.width || t.height != tin.height) {
+        throw std::runtime_error(path + ": the teachers' input sizes differ");
+      }
+      if (std::abs(t.aspect() / static_cast<float>(sm.input_width) * static_cast<float>(sm.input_height) -
+                   1.0f) > 0.01f)
+        throw std::runtime_error(path + ": the teacher's input aspect differs from the student's");
     }
   } else if (o.joint_pseudo != 0 || !o.joint_lfw.empty()) {
     throw std::runtime_error("--joint-pseudo and --joint-lfw need --joint-teacher");
@@ -398,34 +409,47 @@ void run_anet_joint(const Options& o0) {
   }
   const auto pos_t = torch::tensor(pos_w);
 
-  auto batch_of = [&](const std::vector<JointFace>& set, size_t first, size_t count, std::mt19937* rng) {
+  // A batch of views; with `xt`, the same views at the teacher's input size too (the same
+  // random draws, so the same crop, mirror and colour).
+  const bool teacher_size = tin.width != in.width || tin.height != in.height;
+  auto batch_of = [&](const std::vector<JointFace>& set, size_t first, size_t count, std::mt19937* rng,
+                      torch::Tensor* xt = nullptr) {
     auto x = torch::empty({static_cast<int64_t>(count), 3, in.height, in.width});
+    if (xt && teacher_size) *xt = torch::empty({static_cast<int64_t>(count), 3, tin.height, tin.width});
     auto y = torch::empty({static_cast<int64_t>(count), n_attr}),
          m = torch::empty({static_cast<int64_t>(count), n_attr});
     for (size_t k = 0; k < count; ++k) {
       const JointFace& f = set[(first + k) % set.size()];
       float* dst = x[static_cast<int64_t>(k)].data_ptr<float>();
+      float* dst_t = xt && teacher_size ? (*xt)[static_cast<int64_t>(k)].data_ptr<float>() : nullptr;
       if (rng) {
+        std::mt19937 same = *rng;
         training_view(f, in, *rng, dst);
+        if (dst_t) training_view(f, tin, same, dst_t);
       } else {
         const image::CropBox all{0, 0, static_cast<float>(f.img->width), static_cast<float>(f.img->height)};
         render(*f.img, f.crop, all, in, false, dst);
+        if (dst_t) render(*f.img, f.crop, all, tin, false, dst_t);
       }
       std::memcpy(y[static_cast<int64_t>(k)].data_ptr<float>(), f.attrs.data(), sizeof(float) * n_attr);
       std::memcpy(m[static_cast<int64_t>(k)].data_ptr<float>(), f.mask.data(), sizeof(float) * n_attr);
     }
+    if (xt && !teacher_size) *xt = x;
     return std::make_tuple(x, y, m);
   };
   // Validation: CelebA (40 attributes, 2-fold calibrated thresholds) and MTFL's three.
-  auto evaluate_with = [&](const std::function<torch::Tensor(const torch::Tensor&)>& logits_of) {
+  auto evaluate_with = [&](const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                           bool teacher_view) {
     torch::NoGradGuard ng;
     std::map<std::string, double> r;
     for (auto* set : {&val_celeba, &val_mtfl, &val_utk}) {
       if (set->empty()) continue;
       std::vector<torch::Tensor> ps, ts, ms;
       for (size_t i = 0; i < set->size(); i += 128) {
-        auto [x, y, m] = batch_of(*set, i, std::min<size_t>(128, set->size() - i), nullptr);
-        ps.push_back(torch::sigmoid(logits_of(x)));
+        torch::Tensor xt;
+        auto [x, y, m] =
+            batch_of(*set, i, std::min<size_t>(128, set->size() - i), nullptr, teacher_view ? &xt : nullptr);
+        ps.push_back(torch::sigmoid(logits_of(teacher_view ? xt : x)));
         ts.push_back(y);
         ms.push_back(m);
       }
@@ -451,7 +475,7 @@ void run_anet_joint(const Options& o0) {
   };
   auto evaluate_sets = [&]() {
     net->eval();
-    return evaluate_with([&](const torch::Tensor& x) { return net->forward(x); });
+    return evaluate_with([&](const torch::Tensor& x) { return net->forward(x); }, false);
   };
   if (dist::is_root()) {
     auto report = [&](const char* who, std::map<std::string, double> r0) {
@@ -463,8 +487,9 @@ void run_anet_joint(const Options& o0) {
     };
     report("before", evaluate_sets());
     if (!teachers.empty())
-      report("teacher",
-             evaluate_with([&](const torch::Tensor& x) { return torch::logit(teacher_probs(x), 1e-7); }));
+      report(
+          "teacher",
+          evaluate_with([&](const torch::Tensor& x) { return torch::logit(teacher_probs(x), 1e-7); }, true));
   }
 
   std::mt19937 shuffle_rng(static_cast<uint32_t>(o.seed + 77));
@@ -487,16 +512,17 @@ void run_anet_joint(const Options& o0) {
     for (auto& l : net->layers) l->bn->eval();  // folded statistics stay fixed
     std::mt19937 rng(static_cast<uint32_t>(
         dist::rank_seed(o.seed * 7919 + static_cast<uint64_t>(epoch) * 100003 + static_cast<uint64_t>(s))));
+    torch::Tensor xt;
     auto [x, y, m] = batch_of(shuffled,
                               static_cast<size_t>(s) * static_cast<size_t>(batch) +
                                   static_cast<size_t>(dist::rank()) * static_cast<size_t>(share),
-                              static_cast<size_t>(share), &rng);
+                              static_cast<size_t>(share), &rng, teachers.empty() ? nullptr : &xt);
     const auto logits = net->forward(x);
     if (teachers.empty()) {
       auto l = torch::binary_cross_entropy_with_logits(logits, y, {}, pos_t, torch::Reduction::None);
       return (l * m).sum() / m.sum().clamp_min(1.0);
     }
-    const torch::Tensor q = teacher_probs(x);
+    const torch::Tensor q = teacher_probs(xt);
     if (o.joint_pseudo > 0) {
       const auto add = ((q >= o.joint_pseudo) | (q <= 1.0 - o.joint_pseudo)) & (m == 0);
       y = torch::where(add, (q >= 0.5).to(torch::kFloat32), y);
