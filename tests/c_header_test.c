@@ -21,6 +21,8 @@ int main(void) {
   CHECK(p.localize == 1);
   CHECK(p.max_image_pixels > 0);
   CHECK(p.threshold_policy == FACEATTR_THRESHOLDS_ACCURACY);
+  CHECK(p.anet_views == 1);
+  CHECK(FACEATTR_SECOND_VIEW_SCALE > 0.0f && FACEATTR_SECOND_VIEW_SCALE < 1.0f);
   CHECK(FACEATTR_THRESHOLDS_BALANCED == 1);
 
   CHECK(strcmp(faceattr_status_string(FACEATTR_OK), "FACEATTR_OK") == 0);
@@ -83,6 +85,14 @@ int main(void) {
     CHECK(n == 0);
     CHECK(faceattr_session_whole_image_crop(NULL, NULL, &crop) == FACEATTR_ERR_INVALID_ARGUMENT);
     CHECK(faceattr_session_anet_input(NULL, NULL, crop.crop, input) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(faceattr_session_anet_view_input(NULL, NULL, crop.crop, 1, input) == FACEATTR_ERR_INVALID_ARGUMENT);
+    {
+      const float a[2] = {0.8f, 0.5f}, b[2] = {0.2f, 0.5f};
+      float c[2] = {0, 0};
+      CHECK(faceattr_combine_views(a, b, 2, c) == FACEATTR_OK);
+      CHECK(c[0] > 0.4999f && c[0] < 0.5001f && c[1] > 0.4999f && c[1] < 0.5001f);
+      CHECK(faceattr_combine_views(NULL, b, 2, c) == FACEATTR_ERR_INVALID_ARGUMENT);
+    }
     CHECK(faceattr_last_error()[0] != '\0');
     CHECK(FACEATTR_MAX_LNET_PASSES >= 1);
     CHECK(FACEATTR_DTYPE_I8 == 1);

@@ -118,6 +118,15 @@ faceattr_cli_test(predict_webp ARGS predict --model ${M} ${D}/white.webp
                   OUTPUT_REGEX "white.webp \\(24x16\\): ${FACEATTR_NT_WHITE}")
 faceattr_cli_test(error_truncated_webp ERROR ERROR_REGEX "truncated.webp" ARGS predict -m ${M} ${D}/truncated.webp)
 
+# --views 2: a second, mirrored view per face. The brightness model reads the mean of a uniform
+# frame, which neither view changes; the shipped ANet on a real photo gives other probabilities.
+faceattr_cli_test(predict_views_2 ARGS predict --model ${M} --views 2 --json ${F}/white.jpg
+                  CHECK "predict|{out}|${F}/expected_predict.json|1")
+faceattr_cli_test(error_views_3 ERROR ERROR_REGEX "--views: Value 3 not in range 1 to 2"
+                  ARGS predict --model ${M} --views 3 ${F}/white.jpg)
+faceattr_cli_test(bench_views_2_json ARGS bench -m ${F}/anet-tiny-int8.fam --lnet ${F}/lnet/lnet-tiny.fam
+                  --image ${F}/lnet/red.png --views 2 --runs 2 --warmup 0 --json OUTPUT_REGEX "\"views\":2,")
+
 # --- explain ----------------------------------------------------------------
 set(XO ${CMAKE_CURRENT_BINARY_DIR}/native_out)
 faceattr_cli_test(explain_json ARGS explain -m ${M} --attrs Male,Young --json ${F}/white.jpg ${F}/black.png

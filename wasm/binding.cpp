@@ -73,9 +73,11 @@ class Session {
   // max_faces / min_face_size <= 0: the SDK's defaults. localize: with an LNet model,
   // predict localises faces (false: each frame is one face, as without LNet).
   // thresholds: a faceattr_threshold_policy value (FACEATTR_ERR_UNSUPPORTED when the
-  // model has no thresholds for it).
+  // model has no thresholds for it). views: ANet views per face (params.anet_views; the SDK
+  // refuses values other than 1 and 2).
   static Session* create(uintptr_t anet, size_t anet_size, uintptr_t lnet, size_t lnet_size, int n_threads,
-                         int backend, int max_faces, int min_face_size, bool localize, int thresholds) {
+                         int backend, int max_faces, int min_face_size, bool localize, int thresholds,
+                         int views) {
     faceattr_session_params p = faceattr_session_default_params();
     if (n_threads > 0) p.n_threads = n_threads;
     p.backend = static_cast<faceattr_backend>(backend);
@@ -85,6 +87,7 @@ class Session {
     // The SDK range-checks the int it finds there (no enum-typed conversion of a bad value here).
     static_assert(sizeof(p.threshold_policy) == sizeof(thresholds), "int-sized enum");
     std::memcpy(&p.threshold_policy, &thresholds, sizeof thresholds);
+    p.anet_views = views;
     faceattr_session* s = nullptr;
     t_create_status =
         faceattr_session_create(reinterpret_cast<const void*>(anet), anet_size,

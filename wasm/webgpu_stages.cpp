@@ -8,9 +8,8 @@
 //   whole frame -> one ANet crop              cropWhole()     (not localising, or crop mode)
 // The networks run on the GPU in between. The stages are the C API's staged
 // pipeline (faceattr.h: faceattr_session_lnet_input, _decode_faces,
-// _whole_image_crop, _anet_input), the steps faceattr_session_predict runs on the
-// CPU, so both backends see the same pixels, decode maps the same way and frame
-// faces the same way.
+// _whole_image_crop, _anet_view_input, faceattr_combine_views), the steps faceattr_session_predict runs on
+// the CPU, so both backends see the same pixels, decode maps the same way and frame faces the same way.
 //
 // Fallible calls return a faceattr_status code (lastError() has the message);
 // nothing throws.
@@ -110,8 +109,9 @@ faceattr_image image_at(uintptr_t data, int width, int height, int stride, int f
 }
 
 // Per-session buffers of the stages: LNet input and maps (one per pass), the score map
-// (channel 0 of pass 0), ANet input batch (face_slots slots), faces [x, y, w, h, score]
-// per slot. Sized once.
+// (channel 0 of pass 0), ANet input batch (face_slots x anet_views slots: with two views,
+// the n faces' first views in slots [0, n), their second views in [n, 2n)), ANet's output
+// for combineViews, faces [x, y, w, h, score] per slot. Sized once.
 class WebGpuStages {
  public:
   // `session`: Session.handle() of the binding (a faceattr_session*); it must outlive this.
@@ -120,8 +120,12 @@ class WebGpuStages {
     faceattr_model_info am{};
     faceattr_model_get_info(faceattr_session_model(s_, 0), &am);
     slots_ = info_.face_slots;
+    views_ = std::max(1, info_.anet_views);
+    n_attrs_ = am.n_attributes;
     anet_elems_ = static_cast<size_t>(am.input_width) * am.input_height * 3;
-    anet_in_.assign(anet_elems_ * static_cast<size_t>(slots_), 0.0f);
+    anet_in_.assign(anet_elems_ * static_cast<size_t>(slots_) * static_cast<size_t>(views_), 0.0f);
+    probs_.assign(static_cast<size_t>(n_attrs_) * static_cast<size_t>(slots_) * static_cast<size_t>(views_),
+                  0.0f);
     faces_.assign(static_cast<size_t>(slots_) * 5, 0.0f);
     crops_.resize(static_cast<size_t>(slots_));
     if (info_.lnet_passes > 0) {
@@ -142,6 +146,8 @@ class WebGpuStages {
   }
 
   int slots() const { return slots_; }
+  // ANet inputs per face (the session's anet_views): the batch holds count() x views() inputs.
+  int views() const { return views_; }
   // Whether frames go through LNet (an LNet loaded and the session's localize param on).
   bool localizes() const { return info_.lnet_passes > 0; }
   // LNet runs per frame: 2 when the decoder also reads a coarse (half-size) pass, one per
@@ -157,6 +163,18 @@ class WebGpuStages {
   uintptr_t scoresPtr() const { return reinterpret_cast<uintptr_t>(scores_.data()); }
   uintptr_t anetInputPtr() const { return reinterpret_cast<uintptr_t>(anet_in_.data()); }
   uintptr_t facesPtr() const { return reinterpret_cast<uintptr_t>(faces_.data()); }
+  // Where ANet's batch output goes for combineViews (slots() x views() x attributes floats).
+  uintptr_t probsPtr() const { return reinterpret_cast<uintptr_t>(probs_.data()); }
+
+  // With two views: combines the 2 n outputs in probsPtr() (first views, then second views)
+  // into the first n x attributes floats, as predict does (faceattr_combine_views).
+  int combineViews(int n) {
+    if (views_ != 2 || n < 0 || n > slots_) return FACEATTR_ERR_INVALID_ARGUMENT;
+    const size_t na = static_cast<size_t>(n_attrs_);
+    float* first = probs_.data();
+    const float* second = probs_.data() + na * static_cast<size_t>(n);
+    return faceattr_combine_views(first, second, n * n_attrs_, first);
+  }
   // A response-map cell in frame pixels, for the frame of the last successful lnetInput() (as
   // faceattr_session_response_map reports it).
   float cellWidth() const { return info_.cell_width / lb_[0].scale_x; }
@@ -190,8 +208,7 @@ class WebGpuStages {
     if (st != FACEATTR_OK) return st;
     for (int32_t k = 0; k < n; ++k) {
       const faceattr_face_crop& c = crops_[static_cast<size_t>(k)];
-      st = faceattr_session_anet_input(s_, &img, c.crop,
-                                       anet_in_.data() + anet_elems_ * static_cast<size_t>(k));
+      st = anet_views_input(img, c.crop, k, n);
       if (st != FACEATTR_OK) return st;
       set_face(k, c);
     }
@@ -212,7 +229,7 @@ class WebGpuStages {
     faceattr_status st = faceattr_session_whole_image_crop(s_, &img, &c);
     if (st != FACEATTR_OK) return st;
     if (as_face && std::min(width, height) < FACEATTR_MIN_WHOLE_IMAGE_SIDE) return FACEATTR_OK;
-    st = faceattr_session_anet_input(s_, &img, c.crop, anet_in_.data());
+    st = anet_views_input(img, c.crop, 0, 1);
     if (st != FACEATTR_OK) return st;
     set_face(0, c);
     count_ = 1;
@@ -222,6 +239,17 @@ class WebGpuStages {
   int count() const { return count_; }
 
  private:
+  // Face k of n: view v into batch slot v * n + k.
+  faceattr_status anet_views_input(const faceattr_image& img, const float crop[4], int32_t k, int32_t n) {
+    for (int32_t v = 0; v < views_; ++v) {
+      const size_t slot = static_cast<size_t>(v) * static_cast<size_t>(n) + static_cast<size_t>(k);
+      const faceattr_status st =
+          faceattr_session_anet_view_input(s_, &img, crop, v, anet_in_.data() + anet_elems_ * slot);
+      if (st != FACEATTR_OK) return st;
+    }
+    return FACEATTR_OK;
+  }
+
   size_t map_cells() const {
     return static_cast<size_t>(info_.map_width) * static_cast<size_t>(info_.map_height);
   }
@@ -233,9 +261,9 @@ class WebGpuStages {
 
   faceattr_session* s_;
   faceattr_stage_info info_{};
-  int slots_ = 1;
+  int slots_ = 1, views_ = 1, n_attrs_ = 0;
   size_t anet_elems_ = 0;
-  std::vector<float> lnet_in_, map_, scores_, anet_in_, faces_;
+  std::vector<float> lnet_in_, map_, scores_, anet_in_, probs_, faces_;
   std::vector<faceattr_face_crop> crops_;
   int passes_ = 0;
   size_t lnet_elems_ = 0;
@@ -251,6 +279,9 @@ EMSCRIPTEN_BINDINGS(faceattr_webgpu) {
       .constructor<uintptr_t>()
       .function("graph", &WebGpuStages::graph)
       .function("slots", &WebGpuStages::slots)
+      .function("views", &WebGpuStages::views)
+      .function("probsPtr", &WebGpuStages::probsPtr)
+      .function("combineViews", &WebGpuStages::combineViews)
       .function("localizes", &WebGpuStages::localizes)
       .function("lnetPasses", &WebGpuStages::lnetPasses)
       .function("mapWidth", &WebGpuStages::mapWidth)

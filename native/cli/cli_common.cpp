@@ -32,6 +32,11 @@ void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_
   if (extra_backend) backends.emplace_back(extra_backend);
   std::string help = "Kernel family: " + CLI::detail::join(backends, "|");
   app.add_option("-b,--backend", opts.backend, help)->check(CLI::IsMember(backends))->capture_default_str();
+  app.add_option("--views", opts.views,
+                 "ANet views per face: 1, or 2 (also the crop at 0.9 of its size, mirrored; the two "
+                 "views' log-odds averaged; twice ANet's time)")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
 }
 
 faceattr_backend parse_backend(const std::string& name) {
@@ -89,6 +94,7 @@ ModelFiles load_models(const CommonOptions& opts, bool discover_lnet) {
     m.lnet_path = default_lnet_path(m.anet_path);
   }
   if (!m.lnet_path.empty()) m.lnet = read_file(m.lnet_path, "LNet model");
+  m.anet_views = opts.views;
   return m;
 }
 
@@ -97,6 +103,7 @@ Session::Session(const ModelFiles& models, faceattr_backend backend, int n_threa
   faceattr_session_params params = faceattr_session_default_params();
   params.n_threads = n_threads;
   params.backend = backend;
+  params.anet_views = models.anet_views;
   faceattr_status st = faceattr_session_create(models.anet.data(), models.anet.size(),
                                                models.lnet.empty() ? nullptr : models.lnet.data(),
                                                models.lnet.size(), &params, &session_);

@@ -30,10 +30,11 @@ struct CommonOptions {
   int threads = 1;
   std::string backend = "auto";
   std::string thresholds = "accuracy";  // --thresholds (predict, eval, video, explain)
+  int views = 1;                        // --views: ANet views per face (faceattr_session_params.anet_views)
 };
 
-// Adds --model, --lnet, --no-localize (--no-lnet), --threads, --backend to a subcommand. `extra_backend`
-// (e.g. "all" for bench) is accepted besides auto|reference|xnnpack|simd.
+// Adds --model, --lnet, --no-localize (--no-lnet), --threads, --backend, --views to a subcommand.
+// `extra_backend` (e.g. "all" for bench) is accepted besides auto|reference|xnnpack|simd.
 void add_common_options(CLI::App& app, CommonOptions& opts, const char* threads_help,
                         const char* extra_backend = nullptr);
 
@@ -56,6 +57,7 @@ struct ModelFiles {
   std::vector<uint8_t> anet;
   std::string lnet_path;  // empty when none
   std::vector<uint8_t> lnet;
+  int anet_views = 1;  // --views, for the sessions made from these files
 };
 
 // Resolves the ANet path (see model_path.h) and reads both files. The LNet is

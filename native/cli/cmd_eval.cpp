@@ -212,6 +212,7 @@ int run_eval(const EvalOptions& o) {
           {"mean_accuracy", summary.mean_accuracy()},
           {"mean_balanced_accuracy", summary.mean_balanced_accuracy()},
           {"lnet", models.lnet_path},
+          {"views", models.anet_views},
           {"no_face_images", no_face},
           {"centre_crop", summary_json(centre_all)},
           {"lnet_found_subset",

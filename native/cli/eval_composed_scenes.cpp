@@ -223,7 +223,8 @@ int run_scene_eval(const SceneEvalOptions& o, const AttrTable& table, const std:
                                   {"original_all", summary_json(crop_all)}}},
                                 {"anet", models.anet_path},
                                 {"lnet", models.lnet_path},
-                                {"backend", sessions[0].backend_name()}};
+                                {"backend", sessions[0].backend_name()},
+                                {"views", models.anet_views}};
     print_json_line(j);
     return 0;
   }

@@ -140,6 +140,7 @@ int run_mtfl_eval(const LocaliserEvalOptions& o) {
     j["anet"] = models.anet_path;
     j["lnet"] = models.lnet_path;
     j["backend"] = sessions[0].backend_name();
+    j["views"] = models.anet_views;
     print_json_line(j);
     return 0;
   }

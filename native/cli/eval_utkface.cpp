@@ -338,6 +338,7 @@ int run_utkface_eval(const UtkfaceEvalOptions& o) {
               {"anet", models.anet_path},
               {"lnet", models.lnet_path.empty() ? json(nullptr) : json(models.lnet_path)},
               {"backend", sessions[0].backend_name()},
+              {"views", models.anet_views},
               {"split", o.split},
               {"split_images", list.in_split},
               {"chips", list.named},

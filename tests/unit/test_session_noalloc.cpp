@@ -109,11 +109,13 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
       for (faceattr_backend b :
            {FACEATTR_BACKEND_REFERENCE, FACEATTR_BACKEND_XNNPACK, FACEATTR_BACKEND_SIMD}) {
         if (!faceattr_backend_available(b)) continue;
-        for (int threads : {1, 2}) {
+        for (int run = 0; run < 4; ++run) {
+          const int threads = 1 + run % 2, views = 1 + run / 2;  // anet_views 2: a second ANet run per face
           faceattr_session_params p = faceattr_session_default_params();
           p.backend = b;
           p.n_threads = threads;
           p.min_face_size = 8;
+          p.anet_views = views;
           faceattr_session* s = nullptr;
           REQUIRE(faceattr_session_create(anet.data(), anet.size(), lnet.data(), lnet.size(), &p, &s) ==
                   FACEATTR_OK);
@@ -164,8 +166,11 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
                            FACEATTR_OK;
             faces_decoded += found;
             for (int32_t f = 0; f < found; ++f)
-              ok = ok && faceattr_session_anet_input(s, &img, crops[static_cast<size_t>(f)].crop,
-                                                     anet_in.data()) == FACEATTR_OK;
+              ok = ok &&
+                   faceattr_session_anet_input(s, &img, crops[static_cast<size_t>(f)].crop, anet_in.data()) ==
+                       FACEATTR_OK &&
+                   faceattr_session_anet_view_input(s, &img, crops[static_cast<size_t>(f)].crop, views - 1,
+                                                    anet_in.data()) == FACEATTR_OK;
             ok = ok && faceattr_session_whole_image_crop(s, &img, &crops[0]) == FACEATTR_OK;
             faceattr_tensor_info ti{};
             faceattr_node_info ni{};
@@ -174,8 +179,9 @@ TEST_CASE("predict with LNet allocates nothing after create", "[session][pipelin
             ok = ok && faceattr_model_get_node(faceattr_session_model(s, 1), 0, &ni) == FACEATTR_OK;
           }
           t_counting = false;
-          INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, int8 " << int8
-                          << ", coarse pass " << coarse << ", pyramid " << (mode == 2));
+          INFO("backend " << faceattr_backend_name(b) << ", " << threads << " threads, " << views
+                          << " views, int8 " << int8 << ", coarse pass " << coarse << ", pyramid "
+                          << (mode == 2));
           CHECK(ok);
           CHECK(t_news == 0);
           if (mode == 0) CHECK(faces_decoded == 5);

@@ -3,6 +3,7 @@
 // the description matches the model as written, and the stages, with the networks
 // run outside the session, reproduce faceattr_session_predict bit for bit.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -152,10 +153,18 @@ std::vector<StagedFace> run_stages(faceattr_session* s, const faceattr_image& im
   }
   std::vector<StagedFace> out;
   std::vector<float> input(anet.net.input_elements());
+  REQUIRE((si.anet_views == 1 || si.anet_views == 2));
   for (int32_t f = 0; f < n; ++f) {
-    REQUIRE(faceattr_session_anet_input(s, &img, faces[static_cast<size_t>(f)].crop, input.data()) ==
-            FACEATTR_OK);
-    out.push_back({faces[static_cast<size_t>(f)], anet.run(input.data())});
+    const float* crop = faces[static_cast<size_t>(f)].crop;
+    REQUIRE(faceattr_session_anet_input(s, &img, crop, input.data()) == FACEATTR_OK);
+    std::vector<float> probs = anet.run(input.data());
+    if (si.anet_views == 2) {
+      REQUIRE(faceattr_session_anet_view_input(s, &img, crop, 1, input.data()) == FACEATTR_OK);
+      const std::vector<float> second = anet.run(input.data());
+      REQUIRE(faceattr_combine_views(probs.data(), second.data(), static_cast<int32_t>(probs.size()),
+                                     probs.data()) == FACEATTR_OK);
+    }
+    out.push_back({faces[static_cast<size_t>(f)], probs});
   }
   return out;
 }
@@ -186,9 +195,10 @@ void check_stages_equal_predict(faceattr_session* s, const faceattr_image& img, 
 }
 
 faceattr_session* make(const std::vector<uint8_t>& anet, const std::vector<uint8_t>& lnet, faceattr_backend b,
-                       int localize = 1) {
+                       int localize = 1, int views = 1) {
   faceattr_session_params p = faceattr_session_default_params();
   p.backend = b;
+  p.anet_views = views;
   p.max_faces = 8;
   p.min_face_size = 8;
   p.localize = localize;
@@ -324,6 +334,14 @@ TEST_CASE("staged pipeline: the stages plus the networks reproduce predict exact
         check_stages_equal_predict(s, img_bgra, anet, &lnet, l.faces);
         faceattr_session_free(s);
 
+        // Two ANet views per face.
+        s = make(anet_bytes, l.bytes, b, 1, 2);
+        REQUIRE(faceattr_session_stage_info(s, &si) == FACEATTR_OK);
+        CHECK(si.anet_views == 2);
+        check_stages_equal_predict(s, img_two, anet, &lnet, l.faces);
+        check_stages_equal_predict(s, img_bgra, anet, &lnet, l.faces);
+        faceattr_session_free(s);
+
         // localize = 0 with the LNet: whole-image mode, no LNet stages.
         s = make(anet_bytes, l.bytes, b, 0);
         REQUIRE(faceattr_session_stage_info(s, &si) == FACEATTR_OK);
@@ -334,6 +352,9 @@ TEST_CASE("staged pipeline: the stages plus the networks reproduce predict exact
       }
       // No LNet at all.
       faceattr_session* s = make(anet_bytes, {}, b);
+      check_stages_equal_predict(s, img_bgra, anet, nullptr, 1);
+      faceattr_session_free(s);
+      s = make(anet_bytes, {}, b, 1, 2);
       check_stages_equal_predict(s, img_bgra, anet, nullptr, 1);
       faceattr_session_free(s);
     }
@@ -445,4 +466,118 @@ TEST_CASE("staged pipeline: geometry, whole-image crop and errors", "[session][p
     CHECK(!cs.model(2));
   }
   faceattr_session_free(s);
+}
+
+TEST_CASE("two ANet views: the second is the shrunk crop mirrored, combined in log-odds",
+          "[session][pipeline]") {
+  const auto anet = tiny_anet(false);
+  const auto lnet = faceattr::test::tiny_lnet_bytes(faceattr::test::TinyLnetSpec{});
+  // A frame that is not left-right symmetric: a red square and a gradient.
+  const int w = 128, h = 96;
+  std::vector<uint8_t> px = faceattr::test::red_boxes_frame(w, h, {{16, 16, 24, 24}});
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) px[(static_cast<size_t>(y) * w + x) * 3 + 1] = static_cast<uint8_t>(2 * x);
+  const faceattr_image img{px.data(), w, h, w * 3, FACEATTR_PIXEL_RGB};
+
+  SECTION("params.anet_views other than 1 or 2 is refused") {
+    for (int bad : {0, 3, -1}) {
+      faceattr_session_params p = faceattr_session_default_params();
+      p.anet_views = bad;
+      faceattr_session* s = nullptr;
+      CHECK(faceattr_session_create(anet.data(), anet.size(), nullptr, 0, &p, &s) ==
+            FACEATTR_ERR_INVALID_ARGUMENT);
+      CHECK(s == nullptr);
+      CHECK(std::string(faceattr_last_error()).find("anet_views") != std::string::npos);
+    }
+  }
+
+  faceattr_session* one = make(anet, lnet, FACEATTR_BACKEND_REFERENCE, 1, 1);
+  faceattr_session* two = make(anet, lnet, FACEATTR_BACKEND_REFERENCE, 1, 2);
+  const float crop[4] = {10.5f, 6.0f, 40.0f, 48.0f};
+  const size_t elems = 20 * 24 * 3;
+  std::vector<float> v0(elems), v1(elems), want(elems);
+
+  SECTION("view 1 is anet_input of the crop shrunk about its centre, mirrored") {
+    REQUIRE(faceattr_session_anet_view_input(two, &img, crop, 0, v0.data()) == FACEATTR_OK);
+    REQUIRE(faceattr_session_anet_input(two, &img, crop, want.data()) == FACEATTR_OK);
+    CHECK(v0 == want);
+    REQUIRE(faceattr_session_anet_view_input(two, &img, crop, 1, v1.data()) == FACEATTR_OK);
+    const float k = FACEATTR_SECOND_VIEW_SCALE;
+    const float inner[4] = {crop[0] + crop[2] * (1 - k) / 2, crop[1] + crop[3] * (1 - k) / 2, crop[2] * k,
+                            crop[3] * k};
+    REQUIRE(faceattr_session_anet_input(two, &img, inner, want.data()) == FACEATTR_OK);
+    for (int y = 0; y < 24; ++y)
+      for (int x = 0; x < 20; ++x)
+        for (int c = 0; c < 3; ++c) {
+          INFO("y " << y << " x " << x << " c " << c);
+          REQUIRE(v1[static_cast<size_t>((y * 20 + x) * 3 + c)] ==
+                  want[static_cast<size_t>((y * 20 + 19 - x) * 3 + c)]);
+        }
+    CHECK(v1 != v0);
+  }
+  SECTION("a view outside [0, anet_views) is refused") {
+    CHECK(faceattr_session_anet_view_input(one, &img, crop, 1, v1.data()) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(faceattr_last_error()).find("anet_views") != std::string::npos);
+    CHECK(faceattr_session_anet_view_input(two, &img, crop, 2, v1.data()) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(faceattr_session_anet_view_input(two, &img, crop, -1, v1.data()) == FACEATTR_ERR_INVALID_ARGUMENT);
+    CHECK(faceattr_session_anet_view_input(two, nullptr, crop, 0, v1.data()) ==
+          FACEATTR_ERR_INVALID_ARGUMENT);
+    REQUIRE(faceattr_session_anet_view_input(one, &img, crop, 0, v0.data()) == FACEATTR_OK);
+  }
+  SECTION("faceattr_combine_views is the sigmoid of the mean log-odds") {
+    const float a[5] = {0.9f, 0.1f, 0.5f, 0.0f, 1.0f}, b[5] = {0.6f, 0.3f, 0.5f, 0.0f, 0.0f};
+    float out[5];
+    REQUIRE(faceattr_combine_views(a, b, 5, out) == FACEATTR_OK);
+    for (int i = 0; i < 3; ++i) {
+      const double la = std::log(a[i] / (1.0 - a[i])), lb = std::log(b[i] / (1.0 - b[i]));
+      CHECK(out[i] == Approx(1.0 / (1.0 + std::exp(-(la + lb) / 2))).margin(1e-6));
+    }
+    CHECK(out[3] == Approx(std::ldexp(1.0, -20)).margin(1e-9));  // clamped, never NaN
+    CHECK(out[4] == 0.5f);                                       // certain and certainly not: undecided
+    // out may alias an input.
+    float c[5] = {0.9f, 0.1f, 0.5f, 0.0f, 1.0f};
+    REQUIRE(faceattr_combine_views(c, b, 5, c) == FACEATTR_OK);
+    for (int i = 0; i < 5; ++i) CHECK(c[i] == out[i]);
+    CHECK(faceattr_combine_views(a, b, -1, out) == FACEATTR_ERR_INVALID_ARGUMENT);
+  }
+  SECTION("predict and predict_crop report the combined views; explain describes the first") {
+    Net net(anet, FACEATTR_BACKEND_REFERENCE);
+    faceattr_face_crop whole{};
+    REQUIRE(faceattr_session_whole_image_crop(two, &img, &whole) == FACEATTR_OK);
+    REQUIRE(faceattr_session_anet_view_input(two, &img, whole.crop, 0, v0.data()) == FACEATTR_OK);
+    REQUIRE(faceattr_session_anet_view_input(two, &img, whole.crop, 1, v1.data()) == FACEATTR_OK);
+    const std::vector<float> p0 = net.run(v0.data()), p1 = net.run(v1.data());
+    std::vector<float> both(p0.size());
+    REQUIRE(faceattr_combine_views(p0.data(), p1.data(), static_cast<int32_t>(p0.size()), both.data()) ==
+            FACEATTR_OK);
+    CHECK(both != p0);
+    std::vector<float> got(p0.size()), got_one(p0.size());
+    REQUIRE(faceattr_session_predict_crop(two, &img, got.data()) == FACEATTR_OK);
+    CHECK(got == both);
+    REQUIRE(faceattr_session_predict_crop(one, &img, got_one.data()) == FACEATTR_OK);
+    CHECK(got_one == p0);
+
+    faceattr_session* whole_two = make(anet, {}, FACEATTR_BACKEND_REFERENCE, 1, 2);
+    const faceattr_face* faces = nullptr;
+    int32_t n = 0;
+    REQUIRE(faceattr_session_predict(whole_two, &img, &faces, &n) == FACEATTR_OK);
+    REQUIRE(n == 1);
+    for (size_t a = 0; a < both.size(); ++a) CHECK(faces[0].probs[a] == both[a]);
+    const int32_t attrs[1] = {0};
+    faceattr_explanation e{};
+    REQUIRE(faceattr_session_explain(whole_two, 0, attrs, 1, &e) == FACEATTR_OK);
+    CHECK(e.probability == both[0]);
+    // The map, bias and logit are the first view's: its logit, not the combined one.
+    CHECK(1.0 / (1.0 + std::exp(-static_cast<double>(e.logit))) == Approx(p0[0]).margin(1e-5));
+    faceattr_session_free(whole_two);
+  }
+  SECTION("the C++ wrapper") {
+    faceattr::Session cs(two);
+    two = nullptr;
+    REQUIRE(cs.try_anet_view_input(img, crop, 1, v1.data()) == FACEATTR_OK);
+    REQUIRE(faceattr_session_anet_view_input(cs.get(), &img, crop, 1, v0.data()) == FACEATTR_OK);
+    CHECK(v0 == v1);
+  }
+  faceattr_session_free(one);
+  faceattr_session_free(two);
 }

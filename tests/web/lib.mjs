@@ -198,9 +198,9 @@ function clamp(v) {
 }
 
 /** `faceattr predict --json` on files: one parsed object per file. */
-export function nativePredict(files, { model = path.join(MODELS, 'anet-int8.fam'), backend = 'simd', lnet } = {}) {
+export function nativePredict(files, { model = path.join(MODELS, 'anet-int8.fam'), backend = 'simd', lnet, views = 1 } = {}) {
   need(NATIVE_CLI, 'build the native CLI (cmake --preset release && cmake --build --preset release) or set FACEATTR_NATIVE_CLI');
-  const args = ['predict', '--json', '--model', model, '--backend', backend];
+  const args = ['predict', '--json', '--model', model, '--backend', backend, '--views', String(views)];
   args.push(...(lnet ? ['--lnet', lnet] : ['--no-lnet']));  // never an LNet the CLI finds by itself
   const out = execFileSync(NATIVE_CLI, [...args, ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
   return out.trim().split('\n').map((l) => JSON.parse(l));

@@ -231,6 +231,37 @@ test('shipped LNet + ANet: faces, boxes and attributes equal native', { skip: !f
   }
 });
 
+test('views: 2 (a second, mirrored view per face) equals native --views 2 and differs from one view', { skip: !fs.existsSync(LNET) && 'models/lnet-int8.fam not shipped yet' }, () => {
+  const anetFile = path.join(MODELS, 'anet-int8.fam');
+  const opts = { model: fs.readFileSync(anetFile), lnetModel: fs.readFileSync(LNET), kernels: 'simd' };
+  assert.throws(() => core.Engine.create(module, { ...opts, views: 3 }),
+                (e) => e instanceof core.FaceAttrError && e.code === 'FACEATTR_ERR_INVALID_ARGUMENT' && /views/.test(e.message));
+  const one = core.Engine.create(module, opts);
+  const two = core.Engine.create(module, { ...opts, views: 2 });
+  try {
+    const inputs = [...images, ...scenes()];
+    const native = nativePredict(inputs.map((i) => i.file), { model: anetFile, backend: 'simd', lnet: LNET, views: 2 });
+    const thresholds = two.attributes.map((a) => a.threshold);
+    let faces = 0, moved = 0;
+    inputs.forEach((img, k) => {
+      const r = two.predict(img.rgb, img.width, img.height, 'rgb');
+      compare(path.basename(img.file), r, native[k], TOL['anet-int8.fam'], thresholds);
+      const r1 = one.predict(img.rgb, img.width, img.height, 'rgb');
+      assert.equal(r1.faces.length, r.faces.length);
+      r.faces.forEach((f, i) => {
+        faces++;
+        f.attributes.forEach((a, j) => { if (Math.abs(a.probability - r1.faces[i].attributes[j].probability) > 1e-3) moved++; });
+      });
+    });
+    assert.ok(faces >= 6, `${faces} faces`);
+    assert.ok(moved >= faces * 10, `only ${moved} of ${faces * 40} probabilities move with the second view`);
+    console.log(`# views 2: ${faces} faces equal to native; ${moved} of ${faces * 40} probabilities differ from one view by > 1e-3`);
+  } finally {
+    one.close();
+    two.close();
+  }
+});
+
 // 320x240 noise backgrounds with test crops pasted at 0.45 to 1x (nearest neighbour).
 function scenes() {
   const W = 320, H = 240;

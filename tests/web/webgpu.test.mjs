@@ -21,7 +21,8 @@
 //     wherever the CPU probability is at least that far from its threshold; the
 //     same faces (count, boxes within 1 px, scores within the map tolerance).
 //     Several faces of a frame go through ANet as one batch (asserted: a frame
-//     with two faces, from the native fixtures' hand-weighted tiny LNet).
+//     with two faces, from the native fixtures' hand-weighted tiny LNet), and
+//     with views: 2 both views of every face do.
 //  3. Tracking: the GPU's faces go through the session's tracker (updateTracks):
 //     one id over a moving face, no local search, ids, smoothed boxes and
 //     averaged attributes as the wasm backend's tracker with a full pass every
@@ -260,6 +261,14 @@ function tinyRun(tinyBytes, frame) {
     return res;
   }, { tinyBytes, frame });
 }
+
+test('views: 2 on WebGPU: both views of every face in one ANet batch, combined as wasm combines them', async () => {
+  const out = await bothBackends({ model: '/models/anet-int8.fam', lnetModel: '/models/lnet-int8.fam', views: 2 },
+                                 [...FRAMES.scenes, FRAMES.crops[0]], false);
+  const faces = compareRuns('lnet-int8 + anet-int8, views 2', out, TOL_INT8);
+  assert.ok(faces >= 1, 'the shipped LNet finds faces in these frames');
+  for (const { gpu } of out.frames) if (gpu.faces.length) assert.equal(gpu.timings.gpuSubmits, 2, 'one command buffer for LNet, one for every view of every face');
+});
 
 test('several faces of a frame: one ANet batch on the GPU, equal to wasm per face', async () => {
   const out = await tinyRun(tinyLnet('lnet-tiny.fam'), FRAMES.red[0]);

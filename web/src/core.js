@@ -104,13 +104,14 @@ export class Engine {
   /**
    * @param module  a loaded module (loadModule)
    * @param opts    {model, lnetModel?, localize?, threads?, kernels?: 'auto'|'simd'|'reference',
-   *                 maxFaces?, minFaceSize?, flavour?, track?, tracker?, thresholds?}
+   *                 maxFaces?, minFaceSize?, flavour?, track?, tracker?, thresholds?, views?}
    * With an lnetModel the engine localises faces unless localize is false (then,
    * as without one, each frame is one face: the centre crop). Unless track is
    * false the session gets a tracker (options `tracker`: TRACKER_OPTIONS names,
    * the SDK's defaults for the others), used by the calls given {track: true}.
    * thresholds: a THRESHOLDS name (default 'accuracy'); one the model lacks throws
-   * FACEATTR_ERR_UNSUPPORTED.
+   * FACEATTR_ERR_UNSUPPORTED. views: ANet runs per face, 1 (default) or 2 (also the crop
+   * shrunk to 0.9 and mirrored; the two views' log-odds averaged).
    */
   static create(module, opts = {}) {
     const anet = toBytes(opts.model, 'model');
@@ -120,6 +121,8 @@ export class Engine {
     const kernels = KERNELS[opts.kernels ?? 'auto'];
     if (kernels === undefined) throw invalid(`unknown kernels "${opts.kernels}"`);
     const thresholds = thresholdPolicy(opts.thresholds ?? 'accuracy');
+    const views = opts.views ?? 1;
+    if (views !== 1 && views !== 2) throw invalid(`views must be 1 or 2, got ${views}`);
     const threaded = module.threaded();
     let threads = threaded ? (opts.threads ?? defaultThreads()) : 1;
     if (!Number.isInteger(threads) || threads < 1) throw invalid(`threads must be a positive integer`);
@@ -133,7 +136,7 @@ export class Engine {
       M.HEAPU8.set(anet, pa);
       if (lnet) M.HEAPU8.set(lnet, pl);
       session = M.Session.create(pa, anet.length, pl, lnet ? lnet.length : 0, threads, kernels,
-                                 opts.maxFaces ?? 0, opts.minFaceSize ?? 0, localize, thresholds);
+                                 opts.maxFaces ?? 0, opts.minFaceSize ?? 0, localize, thresholds, views);
       if (!session) {
         const code = M.statusString(M.lastCreateStatus());
         throw new FaceAttrError(M.lastError() || code, code);

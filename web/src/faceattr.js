@@ -20,7 +20,7 @@ export class FaceAttr {
    * options: {model, lnetModel?, localize?: boolean (default true), backend?: 'auto'|'wasm'|'webgpu',
    *           worker?: boolean (default true), threads?: number, maxFaces? (default 32), minFaceSize?,
    *           kernels?: 'auto'|'simd'|'reference', distUrl?, track?: 'auto'|boolean, tracker?,
-   *           thresholds?: 'accuracy'|'balanced'}
+   *           thresholds?: 'accuracy'|'balanced', views?: 1|2}
    * model / lnetModel: a same-origin URL (string or URL) or the model bytes. detect() localises
    * every face of the frame with the localiser: lnetModel, or, when lnetModel is left out and
    * model is a URL, lnet-int8.fam in the model's folder if the server has it (as the CLI finds
@@ -30,6 +30,8 @@ export class FaceAttr {
    * (faceattr.d.ts TrackerOptions; the SDK's defaults for the others). thresholds: which of the
    * model's decision thresholds decide `present` (default 'accuracy'; 'balanced' rejects with
    * FACEATTR_ERR_UNSUPPORTED for a model without them; setThresholds() changes it later).
+   * views: ANet runs per face: 1 (default), or 2: also the face's crop shrunk to 0.9 of its
+   * size and mirrored, the two views' log-odds averaged (twice ANet's time).
    */
   static async create(options = {}) {
     const backend = options.backend ?? 'auto';
@@ -78,6 +80,7 @@ export class FaceAttr {
       model, lnetModel, localize: options.localize, threads, backend,
       kernels: options.kernels, maxFaces: options.maxFaces, minFaceSize: options.minFaceSize, distUrl,
       track: track !== false, tracker: options.tracker ?? {}, thresholds: options.thresholds ?? 'accuracy',
+      views: options.views ?? 1,
     };
     if (useWorker) {
       const transfer = [model.buffer];

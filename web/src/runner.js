@@ -7,7 +7,8 @@ import { Engine, FaceAttrError, loadModule, pickFlavour } from './core.js';
 export class Runner {
   /**
    * opts: {model, lnetModel?, localize?, backend?, threads?, kernels?, maxFaces?, minFaceSize?, distUrl?,
-   * track?: false for no tracker, tracker?: its options, thresholds?: 'accuracy'|'balanced'} (bytes, not URLs).
+   * track?: false for no tracker, tracker?: its options, thresholds?: 'accuracy'|'balanced', views?: 1|2}
+   * (bytes, not URLs).
    * preloading: {flavour, distUrl, threads, promise} of a loadModule call already under way.
    * backend 'webgpu': the networks on the GPU (rejects without a usable adapter); 'auto': the
    * GPU when the adapter is a hardware one (a software adapter such as SwiftShader is far

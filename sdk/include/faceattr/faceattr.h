@@ -139,7 +139,15 @@ typedef struct faceattr_session_params {
                                                  faceattr_session_set_threshold_policy); default
                                                  ACCURACY; one the model lacks fails create with
                                                  FACEATTR_ERR_UNSUPPORTED */
+  int32_t anet_views; /* ANet runs per face: 1 (default): the face's crop; 2: also a second view,
+                         the crop shrunk to FACEATTR_SECOND_VIEW_SCALE of its size about its
+                         centre and mirrored left to right; each probability is then the
+                         sigmoid of the mean of the two views' log-odds. Twice ANet's time
+                         per face. Other values fail create with FACEATTR_ERR_INVALID_ARGUMENT */
 } faceattr_session_params;
+
+/** Side of the second ANet view (faceattr_session_params.anet_views = 2), as a fraction of the crop's. */
+#define FACEATTR_SECOND_VIEW_SCALE 0.9f
 
 /** An image: `height` rows of `width` pixels; row r starts at data + r * stride_bytes. */
 typedef struct faceattr_image {
@@ -172,7 +180,7 @@ typedef struct faceattr_session faceattr_session;
  * Threads. A session serves one call at a time. The calls that run work on the
  * session or read what such work wrote -- faceattr_session_predict,
  * _predict_crop, _explain, _response_map, _last_timings, _lnet_input,
- * _decode_faces and _anet_input -- each hold the session for their duration: a
+ * _decode_faces, _anet_input and _anet_view_input -- each hold the session for their duration: a
  * second of them entering while one runs (from another thread, or from the
  * first call's abort or log callback) returns FACEATTR_ERR_BUSY at once,
  * changes nothing in the session and does not wait. Results the first call
@@ -392,6 +400,9 @@ typedef struct faceattr_concept_contribution {
  * A model without average maps has average_map NULL, contrast 0, and the peak
  * is the map's own maximum. contrast * (map - average_map) is what the peak
  * maximises: the CLI's heat maps and the demo draw it.
+ *
+ * With params.anet_views = 2 the map, bias, logit and peak describe the first
+ * view (the face's crop as it is); probability is the face's, both views combined.
  */
 typedef struct faceattr_explanation {
   int32_t attribute;    /* the attribute index asked for */
@@ -463,6 +474,8 @@ FACEATTR_API faceattr_status faceattr_session_explain(faceattr_session* session,
  *   }
  *   for (int32_t f = 0; f < n; ++f) faceattr_session_anet_input(s, &img, faces[f].crop, anet_in[f]);
  *   ... run ANet on each anet_in[f]: the attribute probabilities of face f ...
+ *   (with stage_info.anet_views = 2, also faceattr_session_anet_view_input(..., 1, ...)
+ *   per face, ANet on that, and faceattr_combine_views of the two)
  *
  * Network inputs are f32 NHWC [1, input_height, input_width, 3], RGB,
  * (pixel / 255 - mean[c]) / std[c] (faceattr_model_info). The staged calls
@@ -575,6 +588,7 @@ typedef struct faceattr_stage_info {
   int32_t map_channels;
   float cell_width;
   float cell_height;
+  int32_t anet_views; /* params.anet_views: ANet inputs per face (faceattr_session_anet_view_input) */
 } faceattr_stage_info;
 FACEATTR_API faceattr_status faceattr_session_stage_info(const faceattr_session* session,
                                                          faceattr_stage_info* out);
@@ -636,6 +650,27 @@ FACEATTR_API faceattr_status faceattr_session_whole_image_crop(const faceattr_se
 FACEATTR_API faceattr_status faceattr_session_anet_input(faceattr_session* session,
                                                          const faceattr_image* image, const float crop[4],
                                                          float* input);
+
+/**
+ * ANet view `view` of a face crop, for a session with params.anet_views = 2:
+ * view 0 is faceattr_session_anet_input's; view 1 is the crop shrunk to
+ * FACEATTR_SECOND_VIEW_SCALE about its centre, resampled the same way and then
+ * mirrored left to right. Run ANet on both and pass their probabilities to
+ * faceattr_combine_views: that is what predict reports.
+ * FACEATTR_ERR_INVALID_ARGUMENT for a view outside [0, anet_views).
+ */
+FACEATTR_API faceattr_status faceattr_session_anet_view_input(faceattr_session* session,
+                                                              const faceattr_image* image,
+                                                              const float crop[4], int32_t view,
+                                                              float* input);
+
+/**
+ * Two views' probabilities (n each) combined as predict combines them:
+ * out[i] = sigmoid((logit(first[i]) + logit(second[i])) / 2), each p clamped to
+ * [2^-20, 1 - 2^-20]. `out` may be `first` or `second`.
+ */
+FACEATTR_API faceattr_status faceattr_combine_views(const float* first, const float* second, int32_t n,
+                                                    float* out);
 
 /* ========================================================================
  * Video: face tracks with steady boxes and attributes.

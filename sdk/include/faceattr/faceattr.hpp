@@ -5,6 +5,7 @@
 //   faceattr_session_params params = faceattr_session_default_params();
 //   params.n_threads = 2;  // params.localize = 0: whole-image mode even with an LNet
 //   // params.threshold_policy = FACEATTR_THRESHOLDS_BALANCED: equal-error-rate thresholds
+//   // params.anet_views = 2: a second, mirrored view of each face (twice ANet's time)
 //   faceattr::Session session = faceattr::Session::create(bytes.data(), bytes.size(), &params,
 //                                                         lnet.data(), lnet.size());
 //   for (const faceattr_face& face : session.predict(image))
@@ -251,6 +252,10 @@ class Session {
   }
   faceattr_status try_anet_input(const faceattr_image& image, const float crop[4], float* input) noexcept {
     return faceattr_session_anet_input(s_, &image, crop, input);
+  }
+  faceattr_status try_anet_view_input(const faceattr_image& image, const float crop[4], int32_t view,
+                                      float* input) noexcept {
+    return faceattr_session_anet_view_input(s_, &image, crop, view, input);
   }
 
   faceattr_timings last_timings() const noexcept {

@@ -53,6 +53,8 @@ Status check_params(const faceattr_session_params& p) {
   const int policy = faceattr::enum_value(p.threshold_policy);
   if (policy != FACEATTR_THRESHOLDS_ACCURACY && policy != FACEATTR_THRESHOLDS_BALANCED)
     return invalid_argument("params.threshold_policy out of range");
+  if (p.anet_views != 1 && p.anet_views != 2)
+    return invalid_argument("params.anet_views must be 1 or 2, got " + std::to_string(p.anet_views));
   return Status::ok();
 }
 
@@ -89,6 +91,7 @@ Status create_session(const void* anet_model, size_t anet_size, const void* lnet
   options.max_faces = params.max_faces;
   options.min_face_size = params.min_face_size;
   options.localize = params.localize != 0;
+  options.anet_views = params.anet_views;
   options.abort_callback = params.abort_callback;
   options.abort_user_data = params.abort_user_data;
   const std::string lnet_name = lnet.name;
@@ -135,6 +138,7 @@ faceattr_session_params faceattr_session_default_params(void) {
   p.max_image_pixels = int64_t{64} * 1000 * 1000;
   p.localize = 1;
   p.threshold_policy = FACEATTR_THRESHOLDS_ACCURACY;
+  p.anet_views = 1;
   return p;
 }
 

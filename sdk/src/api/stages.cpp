@@ -49,6 +49,7 @@ faceattr_status faceattr_session_stage_info(const faceattr_session* session, fac
   *out = faceattr_stage_info{};
   out->face_slots = pl.face_slots();
   out->lnet_passes = passes_of(pl);
+  out->anet_views = pl.anet_views();
   if (out->lnet_passes > 0) {
     const faceattr::pipeline::LnetGeometry& g = pl.lnet_geometry();
     out->map_width = g.map_w;
@@ -147,6 +148,31 @@ faceattr_status faceattr_session_anet_input(faceattr_session* session, const fac
   if (!valid.is_ok()) return faceattr::report(valid);
   return faceattr::report(session->pipeline.anet_input(
       *image, faceattr::image::CropBox{crop[0], crop[1], crop[2], crop[3]}, input));
+}
+
+faceattr_status faceattr_session_anet_view_input(faceattr_session* session, const faceattr_image* image,
+                                                 const float crop[4], int32_t view, float* input) {
+  faceattr::clear_last_error();
+  if (session == nullptr || image == nullptr || crop == nullptr || input == nullptr)
+    return faceattr::report(invalid_argument("faceattr_session_anet_view_input: null argument"));
+  if (view < 0 || view >= session->pipeline.anet_views())
+    return faceattr::report(
+        invalid_argument("faceattr_session_anet_view_input: view " + std::to_string(view) + " outside [0, " +
+                         std::to_string(session->pipeline.anet_views()) + ") (params.anet_views)"));
+  const SessionCall call(session);
+  if (!call.entered()) return faceattr::report(busy_status("faceattr_session_anet_view_input"));
+  const Status valid = faceattr::image::validate_image(*image, session->params.max_image_pixels);
+  if (!valid.is_ok()) return faceattr::report(valid);
+  return faceattr::report(session->pipeline.anet_view_input(
+      *image, faceattr::image::CropBox{crop[0], crop[1], crop[2], crop[3]}, view, input));
+}
+
+faceattr_status faceattr_combine_views(const float* first, const float* second, int32_t n, float* out) {
+  faceattr::clear_last_error();
+  if (first == nullptr || second == nullptr || out == nullptr || n < 0)
+    return faceattr::report(invalid_argument("faceattr_combine_views: null argument or negative count"));
+  faceattr::pipeline::combine_views(first, second, static_cast<size_t>(n), out);
+  return FACEATTR_OK;
 }
 
 }  // extern "C"

@@ -36,6 +36,31 @@ image::CropBox centre_crop_of(const image::CropBox& b, float aspect) {
   return c;
 }
 
+image::CropBox second_view_of(const image::CropBox& crop) {
+  const float k = FACEATTR_SECOND_VIEW_SCALE;
+  return image::CropBox{crop.x + crop.w * (1.0f - k) * 0.5f, crop.y + crop.h * (1.0f - k) * 0.5f, crop.w * k,
+                        crop.h * k};
+}
+
+void mirror_input(float* input, int width, int height) {
+  const size_t w = static_cast<size_t>(width);
+  for (size_t y = 0; y < static_cast<size_t>(height); ++y) {
+    float* row = input + y * w * 3;
+    for (size_t x = 0; x < w / 2; ++x)
+      for (size_t c = 0; c < 3; ++c) std::swap(row[x * 3 + c], row[(w - 1 - x) * 3 + c]);
+  }
+}
+
+void combine_views(const float* a, const float* b, size_t n, float* out) {
+  // 2^-20 and 1 - 2^-20 are both exact floats: certain and certainly-not views cancel.
+  constexpr float lo = 1.0f / 1048576.0f, hi = 1.0f - lo;
+  for (size_t i = 0; i < n; ++i) {
+    const float pa = std::min(hi, std::max(lo, a[i])), pb = std::min(hi, std::max(lo, b[i]));
+    const float l = 0.5f * (std::log(pa / (1.0f - pa)) + std::log(pb / (1.0f - pb)));
+    out[i] = 1.0f / (1.0f + std::exp(-l));
+  }
+}
+
 image::CropBox anet_crop_of(const image::CropBox& face, const DecodeParams& p, float anet_aspect) {
   if (!(p.crop_w > 0.0f) || !(p.crop_h > 0.0f)) return centre_crop_of(face, anet_aspect);
   const float side = std::sqrt(face.w * face.h);
@@ -112,6 +137,7 @@ Status FacePipeline::load(model::Model&& anet, model::Model* lnet, kernels::Fami
     logger->log(FACEATTR_LOG_WARN, "%s", explainer_.average_maps_warning().c_str());
   const size_t slots = static_cast<size_t>(face_slots());
   probs_.assign(slots * n_attributes_, 0.0f);
+  views_.assign(options.anet_views == 2 ? n_attributes_ : 0, 0.0f);
   present_.assign(slots * n_attributes_, 0);
   faces_.assign(slots, faceattr_face{});
   for (size_t f = 0; f < slots; ++f) {
@@ -296,6 +322,15 @@ Status FacePipeline::anet_input(const faceattr_image& image, const image::CropBo
                                       image::Resampler::Simd, ctx_.pool);
 }
 
+Status FacePipeline::anet_view_input(const faceattr_image& image, const image::CropBox& box, int view,
+                                     float* dst) const {
+  if (view == 0) return anet_input(image, box, dst);
+  if (view != 1) return Status(FACEATTR_ERR_INVALID_ARGUMENT, "ANet view must be 0 or 1");
+  FACEATTR_RETURN_IF_ERROR(anet_input(image, second_view_of(box), dst));
+  mirror_input(dst, anet_.model().input_width, anet_.model().input_height);
+  return Status::ok();
+}
+
 // Resamples `box` of `image` into ANet's input and runs ANet; adds to the timings.
 Status FacePipeline::run_anet(const faceattr_image& image, const image::CropBox& box, int slot,
                               faceattr_timings* t) {
@@ -306,12 +341,21 @@ Status FacePipeline::run_anet(const faceattr_image& image, const image::CropBox&
   FACEATTR_RETURN_IF_ERROR(
       explainer_.run(anet_, slot, box, options_.abort_callback, options_.abort_user_data));
   t->anet_ms += ms_since(t1);
+  if (options_.anet_views != 2) return Status::ok();
+  std::copy(anet_.output_ptr(), anet_.output_ptr() + n_attributes_, views_.data());
+  const auto t2 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(anet_view_input(image, box, 1, anet_.input_ptr()));
+  t->preprocess_ms += ms_since(t2);
+  const auto t3 = std::chrono::steady_clock::now();
+  FACEATTR_RETURN_IF_ERROR(anet_.run(options_.abort_callback, options_.abort_user_data));
+  combine_views(views_.data(), anet_.output_ptr(), n_attributes_, views_.data());
+  t->anet_ms += ms_since(t3);
   return Status::ok();
 }
 
 // Copies ANet's output into face slot `slot` (probs, present) with its box and score.
 void FacePipeline::store_face(size_t slot, const image::CropBox& box, float score) {
-  const float* out = anet_.output_ptr();
+  const float* out = anet_probs();
   const float* thr = thresholds();
   float* probs = probs_.data() + slot * n_attributes_;
   uint8_t* present = present_.data() + slot * n_attributes_;
@@ -345,7 +389,7 @@ Status FacePipeline::predict(const faceattr_image& image, int32_t* n_faces, face
 
 Status FacePipeline::predict_crop(const faceattr_image& image, float* probs, faceattr_timings* t) {
   FACEATTR_RETURN_IF_ERROR(run_anet(image, whole_image_box(image.width, image.height), -1, t));
-  std::memcpy(probs, anet_.output_ptr(), n_attributes_ * sizeof(float));
+  std::memcpy(probs, anet_probs(), n_attributes_ * sizeof(float));
   return Status::ok();
 }
 

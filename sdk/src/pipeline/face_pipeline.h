@@ -49,6 +49,17 @@ image::CropBox centre_crop_of(const image::CropBox& b, float aspect);
 // Either is then centre-cropped to ANet's aspect (centre_crop_of).
 image::CropBox anet_crop_of(const image::CropBox& face, const DecodeParams& p, float anet_aspect);
 
+// The second ANet view's box (before its mirroring): `crop` shrunk to
+// FACEATTR_SECOND_VIEW_SCALE of its size about its centre.
+image::CropBox second_view_of(const image::CropBox& crop);
+
+// Mirrors ANet's f32 [1, height, width, 3] input left to right in place.
+void mirror_input(float* input, int width, int height);
+
+// The probabilities of two views combined: the sigmoid of the mean of their log-odds
+// (each p clamped to [2^-20, 1 - 2^-20] first). `out` may alias `a`.
+void combine_views(const float* a, const float* b, size_t n, float* out);
+
 // Geometry of an LNet's output map: map_h x map_w cells of `channels` floats (HWC), each
 // cell cell_w x cell_h LNet-input pixels.
 struct LnetGeometry {
@@ -71,6 +82,7 @@ struct PipelineOptions {
   int max_faces = 32;      // faces per frame when localising
   int min_face_size = 24;  // frame pixels, shorter box side
   bool localize = true;    // with an LNet: localise (else whole-image mode)
+  int anet_views = 1;      // 1, or 2: also second_view_of(crop), mirrored (faceattr_session_params)
   faceattr_abort_callback abort_callback = nullptr;
   void* abort_user_data = nullptr;
 };
@@ -174,10 +186,16 @@ class FacePipeline {
   image::CropBox whole_image_box(int w, int h) const;
   // Resamples `box` of `image` into an ANet input ([1, H, W, 3] f32) at `dst`.
   Status anet_input(const faceattr_image& image, const image::CropBox& box, float* dst) const;
+  // ANet view `view` of the face crop `box`: 0 is anet_input(box); 1 (the second view of
+  // anet_views = 2) is anet_input(second_view_of(box)) mirrored.
+  Status anet_view_input(const faceattr_image& image, const image::CropBox& box, int view, float* dst) const;
+  int anet_views() const { return options_.anet_views; }
 
  private:
-  // Runs ANet on `box` of `image`; keeps what explain needs in face slot `slot` (-1: none).
+  // Runs ANet on `box` of `image` (each of its views); keeps what explain needs in face slot
+  // `slot` (-1: none), from the first view. The probabilities are then at anet_probs().
   Status run_anet(const faceattr_image& image, const image::CropBox& box, int slot, faceattr_timings* t);
+  const float* anet_probs() const { return options_.anet_views == 2 ? views_.data() : anet_.output_ptr(); }
   void store_face(size_t slot, const image::CropBox& box, float score);
   Status localise(const faceattr_image& image, int32_t* n_faces, faceattr_timings* t);
 
@@ -204,6 +222,7 @@ class FacePipeline {
   // Results, sized at load: face_slots() faces of n_attributes values each.
   size_t n_attributes_ = 0;
   std::vector<float> probs_;
+  std::vector<float> views_;  // anet_views 2: the first view's probabilities, then the combined ones
   std::vector<uint8_t> present_;
   std::vector<faceattr_face> faces_;
   std::vector<float> response_;  // channel 0 of pass 0's map

@@ -4,7 +4,7 @@
 //
 // Per frame: wasm letterboxes the frame -> GPU LNet (one command buffer, the
 // output map read back: mapChannels floats per cell) -> wasm decodes faces and
-// resamples every face crop into one batch -> GPU ANet on the batch (one command
+// resamples every face crop (and its second view, with views: 2) into one batch -> GPU ANet on the batch (one command
 // buffer, the probabilities read back). Without localisation (no LNet, the session's localize option off,
 // or {crop: true}) only the ANet part runs.
 //
@@ -126,7 +126,8 @@ export class GpuEngine {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const anetGraph = this.stages.graph(0);
-    this.anet = new GpuNetwork(device, anetGraph, { maxBatch: this.stages.slots(), label: 'anet' });
+    // ANet: one batch item per face and view (the session's views option: 1 or 2).
+    this.anet = new GpuNetwork(device, anetGraph, { maxBatch: this.stages.slots() * this.stages.views(), label: 'anet' });
     // LNet: one batch item per pass (a coarse half-size pass rides in the same command buffer).
     if (this.stages.localizes()) this.lnet = new GpuNetwork(device, this.stages.graph(1), { maxBatch: this.stages.lnetPasses(), label: 'lnet' });
     // One run of each network inside the error scopes: shader, pipeline and binding
@@ -301,8 +302,16 @@ export class GpuEngine {
     if (n > 0) {
       const p = st.anetInputPtr() / 4;
       const t3 = now();
-      probs = await this.anet.run(M.HEAPF32.subarray(p, p + n * this.anet.inputElements), n);
+      const views = st.views();
+      probs = await this.anet.run(M.HEAPF32.subarray(p, p + views * n * this.anet.inputElements), views * n);
       anetMs = now() - t3;
+      if (views === 2) {
+        // The faces' first views, then their second: combined in wasm as predict combines them.
+        const q = st.probsPtr() / 4, na = this.attributes.length;
+        M.HEAPF32.set(probs, q);
+        this.#check(st.combineViews(n));
+        probs = M.HEAPF32.slice(q, q + n * na);
+      }
     }
     const boxes = M.HEAPF32.slice(st.facesPtr() / 4, st.facesPtr() / 4 + 5 * n);
     const na = this.attributes.length;
