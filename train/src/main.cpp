@@ -174,6 +174,9 @@ static void add_common(CLI::App* app, Options& o, std::string& config) {
   app->add_option("--joint-lr", o.joint_lr, "anet-joint: peak learning rate");
   app->add_option("--joint-utk-repeat", o.joint_utk_repeat,
                   "anet-joint: copies of each UTKFace training chip per epoch");
+  app->add_option("--joint-child-age", o.joint_child_age,
+                  "anet-joint: UTKFace training chips younger than this teach Male = 0.5 (0: off)")
+      ->check(CLI::Range(0, 120));
   app->add_option("--joint-teacher", o.joint_teacher,
                   "anet-joint: teacher ANet fp32 .fam files (comma-separated: their mean probability) that "
                   "the student learns from");

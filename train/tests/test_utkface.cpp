@@ -59,3 +59,25 @@ TEST_CASE("list_utk_chips: sorted chips, other files skipped, an empty folder re
   fs::remove_all(dir);
   CHECK_THROWS(ft::list_utk_chips(dir.string()));
 }
+
+TEST_CASE("utk_labels: Male from the name, 0.5 under child_age; Young from the age band") {
+  auto chip = [](int age, bool male) {
+    ft::UtkChip c;
+    c.age = age;
+    c.male = male;
+    return c;
+  };
+  CHECK(ft::utk_labels(chip(5, true), 0).male == 1.0f);
+  CHECK(ft::utk_labels(chip(5, false), 0).male == 0.0f);
+  CHECK(ft::utk_labels(chip(5, true), 13).male == 0.5f);
+  CHECK(ft::utk_labels(chip(12, false), 13).male == 0.5f);
+  CHECK(ft::utk_labels(chip(13, false), 13).male == 0.0f);  // the bound itself keeps its sex
+  CHECK(ft::utk_labels(chip(40, true), 13).male == 1.0f);
+  const ft::UtkLabels y = ft::utk_labels(chip(29, true), 0), band = ft::utk_labels(chip(35, true), 0),
+                      old = ft::utk_labels(chip(40, true), 0);
+  CHECK(y.young_known);
+  CHECK(y.young == 1.0f);
+  CHECK_FALSE(band.young_known);
+  CHECK(old.young_known);
+  CHECK(old.young == 0.0f);
+}

@@ -30,6 +30,14 @@ std::optional<UtkChip> parse_utk_name(const std::string& name) {
   return c;
 }
 
+UtkLabels utk_labels(const UtkChip& chip, int child_age) {
+  UtkLabels l;
+  l.male = chip.age < child_age ? 0.5f : (chip.male ? 1.0f : 0.0f);
+  l.young_known = chip.age < 30 || chip.age >= 40;
+  l.young = chip.age < 30 ? 1.0f : 0.0f;
+  return l;
+}
+
 std::vector<UtkChip> list_utk_chips(const std::string& dir, size_t* skipped) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw std::runtime_error("UTKFace folder not found: " + dir);

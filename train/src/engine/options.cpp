@@ -107,6 +107,7 @@ namespace faceattr::train {
   X(joint_lnet)           \
   X(joint_epochs)         \
   X(joint_utk_repeat)     \
+  X(joint_child_age)      \
   X(joint_lr)             \
   X(joint_teacher)        \
   X(joint_distill)        \

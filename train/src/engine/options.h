@@ -153,6 +153,9 @@ struct Options {
   std::string joint_lnet = "models/lnet-int8.fam";
   int joint_epochs = 3;
   int joint_utk_repeat = 1;  // anet-joint: each UTKFace training chip appears this many times per epoch
+  // anet-joint: UTKFace training chips younger than this teach Male = 0.5 (a young child's
+  // face rarely shows its sex: the model should be unsure there); 0: every chip its own sex.
+  int joint_child_age = 0;
   double joint_lr = 3e-4;
   // anet-joint with a teacher (an fp32 ANet .fam of any width and input size with the
   // student's aspect; several, comma-separated and of one input size, form an ensemble whose

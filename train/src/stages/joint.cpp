@@ -325,8 +325,8 @@ void run_anet_joint(const Options& o0) {
   add_mtfl(mtfl_train, train);
   add_mtfl(mtfl_val, val_mtfl);
 
-  // UTKFace chips: Male for every age; Young = age < 30, not young from 40, masked between
-  // (CelebA's annotators judged youth by eye; the band between is left unlabelled).
+  // UTKFace chips: Male for every age (0.5 under joint_child_age); Young = age < 30, not young
+  // from 40, masked between (utk_labels).
   std::vector<RgbImage> utk_imgs;
   size_t n_utk_train = 0;
   if (!o.utkface_dir.empty()) {
@@ -340,10 +340,12 @@ void run_anet_joint(const Options& o0) {
       f.img = &img;
       f.attrs.assign(static_cast<size_t>(n_attr), 0.0f);
       f.mask.assign(static_cast<size_t>(n_attr), 0.0f);
-      f.attrs[static_cast<size_t>(i_male)] = chips[i].male ? 1.0f : 0.0f;
+      // Validation keeps every chip's own sex: it measures accuracy, children included.
+      const UtkLabels l = utk_labels(chips[i], chips[i].dev ? 0 : o.joint_child_age);
+      f.attrs[static_cast<size_t>(i_male)] = l.male;
       f.mask[static_cast<size_t>(i_male)] = 1.0f;
-      if (chips[i].age < 30 || chips[i].age >= 40) {
-        f.attrs[static_cast<size_t>(i_young)] = chips[i].age < 30 ? 1.0f : 0.0f;
+      if (l.young_known) {
+        f.attrs[static_cast<size_t>(i_young)] = l.young;
         f.mask[static_cast<size_t>(i_young)] = 1.0f;
       }
       // The chips are aligned: the face fills about 60% of the chip around its centre.
