@@ -37,7 +37,20 @@ TEST_CASE("simd info: the target Highway dispatches to, on every target this CPU
   // The best target first: the default dispatch picks the first compiled one the CPU runs.
   const std::vector<int64_t> runs = hwy::SupportedAndGeneratedTargets();
   REQUIRE(!runs.empty());
-  CHECK(std::string(info.target) == hwy::TargetName(runs.front()));
+  int64_t best = runs.front();
+#if HWY_ARCH_ARM_A64
+  // Except on ARM: Highway 1.0.3 dispatches to SVE2 (or SVE) even where the CPU
+  // also runs the fixed-width SVE2_128 or SVE_256 target (under qemu with 128-
+  // and 256-bit vectors, whose SupportedTargets() lists them). Those two are
+  // checked below, where the loop selects each target on its own.
+  for (int64_t target : runs) {
+    if (target != HWY_SVE2_128 && target != HWY_SVE_256) {
+      best = target;
+      break;
+    }
+  }
+#endif
+  CHECK(std::string(info.target) == hwy::TargetName(best));
   for (int64_t target : runs) {
     hwy::SetSupportedTargetsForTest(target);
     INFO("Highway target " << hwy::TargetName(target));

@@ -36,8 +36,8 @@ float box_iou(const CropBox& a, const CropBox& b);
 // its 1024-pixel scratch row, the scalar Reference (one output pixel at a time). Same
 // taps and float weights; only the order of the float sums differs (separable:
 // vertical taps first, then horizontal), so the two agree to float rounding
-// (tests/unit/test_preprocess_simd.cpp). Simd gives the same bits on every x86 target
-// and in wasm. Sessions use Simd whatever their kernel backend, so backends differ
+// (tests/unit/test_preprocess_simd.cpp). Simd gives the same bits on every x86 and ARM
+// target and in wasm. Sessions use Simd whatever their kernel backend, so backends differ
 // only in their network kernels (int8 outputs of the WebGPU and wasm backends are
 // compared with the reference backend's exactly, where one input rounding step shows).
 enum class Resampler { Simd, Reference };

@@ -11,7 +11,7 @@
 // Rows are independent, so a job's rows may be split over threads.
 // Only the order of the float sums differs from the reference; every target gives
 // the same bits (no fused multiply-add, see MulThenAdd). Natively every
-// x86 target is compiled and picked at run time; under Emscripten the WASM
+// x86 or ARM target is compiled and one picked at run time; under Emscripten the WASM
 // SIMD128 target (kernels/simd/hwy_dispatch.h). Without FACEATTR_WITH_SIMD the
 // file only says "not compiled in" and the reference runs.
 #if defined(FACEATTR_HAVE_SIMD)
@@ -27,6 +27,7 @@
 #include <type_traits>
 
 #include "image/resample.h"
+#include "kernels/simd/vec_array-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace faceattr::image::detail {
@@ -50,8 +51,8 @@ struct ColTap {
 };
 
 // a * b + c, rounded after the product as in scalar code: no fused multiply-add
-// (and this file is compiled with -ffp-contract=off), so every x86 target and
-// WASM SIMD128 give the same bits, and the wasm module equals native builds.
+// (and this file is compiled with -ffp-contract=off), so every x86 and ARM target
+// and WASM SIMD128 give the same bits, and the wasm module equals native builds.
 template <class V>
 HWY_INLINE V MulThenAdd(V a, V b, V c) {
   return hn::Add(hn::Mul(a, b), c);
@@ -104,11 +105,12 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
     *lo = hn::PromoteTo(d16, hn::LowerHalf(d8h, b));
     *hi = hn::PromoteTo(d16, hn::UpperHalf(d8h, b));
   };
-  auto to_f = [&](V16 w, VF* f) {
+  // f: VF* or, on SVE, a VecRefs / VecPtr (FACEATTR_VEC_ARRAY).
+  auto to_f = [&](V16 w, auto f) {
     f[0] = SmallToFloat(df, hn::PromoteTo(di, hn::LowerHalf(d16h, w)));
     f[1] = SmallToFloat(df, hn::PromoteTo(di, hn::UpperHalf(d16h, w)));
   };
-  auto load4 = [&](const uint8_t* p, VF* f) {
+  auto load4 = [&](const uint8_t* p, auto f) {
     V16 lo, hi;
     widen(p, &lo, &hi);
     to_f(lo, f);
@@ -118,7 +120,7 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
   if (ty.n == 1) {  // w_first == 1
     size_t i = 0;
     for (; i + 4 * N <= bytes; i += 4 * N) {
-      VF f[4];
+      FACEATTR_VEC_ARRAY(VF, f, 4);
       load4(r0 + i, f);
       for (size_t q = 0; q < 4; ++q) hn::StoreU(f[q], df, v + i + q * N);
     }
@@ -149,7 +151,9 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
         s_lo = hn::Add(s_lo, lo);
         s_hi = hn::Add(s_hi, hi);
       }
-      VF a[4], sm[4], b[4];
+      FACEATTR_VEC_ARRAY(VF, a, 4);
+      FACEATTR_VEC_ARRAY(VF, sm, 4);
+      FACEATTR_VEC_ARRAY(VF, b, 4);
       load4(r0 + i, a);
       to_f(s_lo, sm);
       to_f(s_hi, sm + 2);
@@ -159,7 +163,8 @@ void VerticalPass(const faceattr_image& src, const Taps& ty, size_t byte0, size_
     }
   } else {
     for (; i + 4 * N <= bytes; i += 4 * N) {
-      VF a[4], b[4];
+      FACEATTR_VEC_ARRAY(VF, a, 4);
+      FACEATTR_VEC_ARRAY(VF, b, 4);
       load4(r0 + i, a);
       load4(rl + i, b);
       for (size_t q = 0; q < 4; ++q) hn::StoreU(MulThenAdd(b[q], wl, hn::Mul(a[q], wf)), df, v + i + q * N);
@@ -363,6 +368,7 @@ bool resample_simd(const ResampleJob& job, int row_begin, int row_end) {
 #else  // !FACEATTR_HAVE_SIMD
 
 #include "image/resample.h"
+#include "kernels/simd/vec_array-inl.h"
 
 namespace faceattr::image::detail {
 bool resample_simd(const ResampleJob&, int, int) { return false; }

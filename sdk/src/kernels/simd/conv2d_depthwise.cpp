@@ -14,6 +14,7 @@
 #include "kernels/kernel_util.h"
 #include "kernels/simd/hwy_math-inl.h"
 #include "kernels/simd/simd_kernels.h"
+#include "kernels/simd/vec_array-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
@@ -39,7 +40,7 @@ HWY_INLINE void DepthwiseBlock(const DepthwiseParams& p, const float* x, size_t 
   using V = hn::Vec<decltype(df)>;
   const size_t N = hn::Lanes(df);
   const size_t C = static_cast<size_t>(p.channels);
-  V acc[NV];
+  FACEATTR_VEC_ARRAY(V, acc, NV);
   for (size_t v = 0; v < NV; ++v) acc[v] = kInt8 ? hn::Zero(df) : hn::LoadU(df, p.bias + c + v * N);
   for (int ky = sy.begin; ky < sy.end; ++ky) {
     const float* xrow = x + in_base + (static_cast<size_t>(sy.first + ky) * p.in_w + sx.first) * C + c;

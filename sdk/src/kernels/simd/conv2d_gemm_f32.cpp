@@ -15,6 +15,7 @@
 #include "kernels/simd/conv2d_gemm-inl.h"
 #include "kernels/simd/hwy_math-inl.h"
 #include "kernels/simd/simd_kernels.h"
+#include "kernels/simd/vec_array-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
@@ -35,16 +36,17 @@ size_t RowsF32(size_t vectors) { return RowsFor(vectors); }
 // Activation of a full R x V tile, chosen at compile time: none (the Winograd
 // GEMMs), clamp to [lo, hi] (ReLU, ReLU6) or the leaky slope.
 constexpr int kActNone = 0, kActClamp = 1, kActLeaky = 2;
-template <int kAct, size_t R, size_t V, class D, class Vec>
-HWY_INLINE void StoreFullTileF32(D d, const Vec (&acc)[V][R], float* y, size_t y_stride, float alpha,
-                                 float lo, float hi) {
+template <int kAct, size_t R, size_t V, class D, class Tile>
+HWY_INLINE void StoreFullTileF32(D d, const Tile& acc, float* y, size_t y_stride, float alpha, float lo,
+                                 float hi) {
+  using Vec = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   const Vec vlo = hn::Set(d, lo), vhi = hn::Set(d, hi), valpha = hn::Set(d, alpha);
   FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       Vec a = acc[v][r];
       if (kAct == kActClamp) a = hn::Min(hn::Max(a, vlo), vhi);
-      if (kAct == kActLeaky) a = hn::IfThenElse(a < hn::Zero(d), hn::Mul(a, valpha), a);
+      if (kAct == kActLeaky) a = hn::IfThenElse(hn::Lt(a, hn::Zero(d)), hn::Mul(a, valpha), a);
       hn::StoreU(a, d, y + r * y_stride + v * N);
     }
   }
@@ -60,7 +62,7 @@ struct TileF32 {
     const size_t nr = V * N;
     const float* w = p.packed + panel * p.taps * p.kc * nr;
     const float* bias = p.bias + panel * nr;
-    Vec acc[V][R];
+    FACEATTR_VEC_ARRAY2(Vec, acc, V, R);
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       const Vec b = hn::LoadU(d, bias + v * N);
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) acc[v][r] = b;
@@ -70,7 +72,7 @@ struct TileF32 {
       const float* xr[R];
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
       for (size_t c = 0; c < p.kc; ++c) {
-        Vec wv[V];
+        FACEATTR_VEC_ARRAY(Vec, wv, V);
         FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d, w + v * N);
         w += nr;
         FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {

@@ -36,6 +36,7 @@
 
 #include "kernels/simd/conv2d_gemm-inl.h"
 #include "kernels/simd/hwy_math-inl.h"
+#include "kernels/simd/vec_array-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
@@ -136,14 +137,15 @@ HWY_INLINE void StorePairI8(D32 d32, V32 a, V32 b, int8_t* dst) {
 }
 
 // Requantises and stores an R x V tile whose V vectors are all valid outputs.
-template <EpilogueAct kAct, size_t R, size_t V, class D32, class DF, class V32, class VF>
-HWY_INLINE void StoreFullTileI8(D32 d32, DF df, const V32 (&acc)[V][R], const VF (&mult)[V], int8_t* y,
-                                size_t y_stride, float alpha, int32_t zp, int32_t qmin, int32_t qmax) {
+template <EpilogueAct kAct, size_t R, size_t V, class D32, class DF, class Tile, class Mult>
+HWY_INLINE void StoreFullTileI8(D32 d32, DF df, const Tile& acc, const Mult& mult, int8_t* y, size_t y_stride,
+                                float alpha, int32_t zp, int32_t qmin, int32_t qmax) {
   const hn::Rebind<int8_t, D32> d8;
+  using V32 = hn::Vec<D32>;
   const size_t N = hn::Lanes(d32);
   FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
     int8_t* yr = y + r * y_stride;
-    V32 q[V];
+    FACEATTR_VEC_ARRAY(V32, q, V);
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       q[v] = RequantizeTile<kAct>(df, hn::Mul(hn::ConvertTo(df, acc[v][r]), mult[v]), alpha, zp, qmin, qmax);
     }
@@ -156,8 +158,8 @@ HWY_INLINE void StoreFullTileI8(D32 d32, DF df, const V32 (&acc)[V][R], const VF
 // Requantises and stores an R x V tile of int32 sums to output rows m.. and
 // channels n0.. of p (GemmI8Params or GemmU8Params): whole vectors for a full
 // panel, else through a scratch row (the last, partial panel).
-template <size_t R, size_t V, class D32, class P>
-HWY_INLINE void StoreTileI8(D32 d32, const P& p, size_t m, size_t n0, const hn::Vec<D32> (&sums)[V][R]) {
+template <size_t R, size_t V, class D32, class P, class Tile>
+HWY_INLINE void StoreTileI8(D32 d32, const P& p, size_t m, size_t n0, const Tile& sums) {
   const hn::Rebind<float, D32> df;
   const hn::Rebind<int8_t, D32> d8;
   const size_t N = hn::Lanes(d32), nr = V * N;
@@ -169,7 +171,8 @@ HWY_INLINE void StoreTileI8(D32 d32, const P& p, size_t m, size_t n0, const hn::
   const int32_t zp = p.zp, qmin = p.qmin, qmax = p.qmax;
   const size_t y_stride = p.y_stride;
   int8_t* const y = p.y + m * y_stride + p.y_offset + n0;
-  hn::Vec<decltype(df)> mult[V];
+  using VF = hn::Vec<decltype(df)>;
+  FACEATTR_VEC_ARRAY(VF, mult, V);
   FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) mult[v] = hn::LoadU(df, p.mult + n0 + v * N);
   if (valid == nr) {  // a full panel: no partial stores, the activation chosen once per tile
     switch (EpilogueActFor(act, alpha, p.floor_saturate)) {
@@ -219,8 +222,10 @@ struct TileI8 {
     // the bias is added after RearrangeToOddPlusEven: on NEON that is a pairwise add
     // of the two partial sums (vpaddq), which would mix neighbouring lanes of a bias
     // put in `acc`.
-    constexpr bool kBiasInSums = HWY_ARCH_X86 || HWY_TARGET == HWY_WASM;
-    V32 acc[V][R], odd[V][R];
+    // SVE's RearrangeToOddPlusEven is a plain Add, so the bias can start the sums there too.
+    constexpr bool kBiasInSums = HWY_ARCH_X86 || HWY_TARGET == HWY_WASM || HWY_HAVE_SCALABLE;
+    FACEATTR_VEC_ARRAY2(V32, acc, V, R);
+    FACEATTR_VEC_ARRAY2(V32, odd, V, R);
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       const V32 start = kBiasInSums ? hn::LoadU(d32, p.bias + panel * nr + v * N) : hn::Zero(d32);
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
@@ -233,7 +238,7 @@ struct TileI8 {
       const int16_t* xr[R];
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) xr[r] = ind[r * p.taps + t] + p.x_offset;
       for (size_t j = 0; j < kp; ++j) {
-        V16 wv[V];
+        FACEATTR_VEC_ARRAY(V16, wv, V);
         FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d16, w + 2 * v * N);
         w += 2 * nr;
         FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
@@ -267,7 +272,7 @@ struct TileI8 {
       }
       return;
     }
-    V32 sums[V][R];
+    FACEATTR_VEC_ARRAY2(V32, sums, V, R);
     FACEATTR_UNROLL for (size_t v = 0; v < V; ++v) {
       FACEATTR_UNROLL for (size_t r = 0; r < R; ++r) {
         sums[v][r] = hn::RearrangeToOddPlusEven(acc[v][r], odd[v][r]);
@@ -571,6 +576,10 @@ const char* Int8Path() {
   return "i32x4.dot_i16x8 (int16)";
 #elif HWY_TARGET == HWY_NEON
   return "smlal + smlal2 (int16)";
+#elif HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE2_128
+  return "smlalb + smlalt (int16)";
+#elif HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE_256
+  return "sxth + mla (int16)";
 #else
   return "scalar int16 products";
 #endif

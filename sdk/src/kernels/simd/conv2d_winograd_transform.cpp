@@ -11,44 +11,67 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/kernel_util.h"
 #include "kernels/simd/hwy_math-inl.h"
 #include "kernels/simd/simd_kernels.h"
+#include "kernels/simd/vec_array-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace faceattr::kernels::simd {
 namespace HWY_NAMESPACE {
 
-// B^T d B on 16 values (vectors or scalars), row-major 4x4.
+// a + b and a - b of scalars or vectors (SVE's vector types have no operators).
 template <class V>
-HWY_INLINE void InputTransform(const V* d, V* v) {
-  V t[16];
+HWY_INLINE V Plus(V a, V b) {
+  if constexpr (std::is_arithmetic_v<V>) {
+    return a + b;
+  } else {
+    return hn::Add(a, b);
+  }
+}
+template <class V>
+HWY_INLINE V Minus(V a, V b) {
+  if constexpr (std::is_arithmetic_v<V>) {
+    return a - b;
+  } else {
+    return hn::Sub(a, b);
+  }
+}
+
+// B^T d B on 16 values (vectors or scalars), row-major 4x4: d and v are arrays
+// of 16 (FACEATTR_VEC_ARRAY on SVE).
+template <class In, class Out>
+HWY_INLINE void InputTransform(const In& d, Out&& v) {
+  using V = std::remove_cv_t<std::remove_reference_t<decltype(d[0])>>;
+  FACEATTR_VEC_ARRAY(V, t, 16);
   for (int j = 0; j < 4; ++j) {
-    t[0 * 4 + j] = d[0 * 4 + j] - d[2 * 4 + j];
-    t[1 * 4 + j] = d[1 * 4 + j] + d[2 * 4 + j];
-    t[2 * 4 + j] = d[2 * 4 + j] - d[1 * 4 + j];
-    t[3 * 4 + j] = d[1 * 4 + j] - d[3 * 4 + j];
+    t[0 * 4 + j] = Minus(d[0 * 4 + j], d[2 * 4 + j]);
+    t[1 * 4 + j] = Plus(d[1 * 4 + j], d[2 * 4 + j]);
+    t[2 * 4 + j] = Minus(d[2 * 4 + j], d[1 * 4 + j]);
+    t[3 * 4 + j] = Minus(d[1 * 4 + j], d[3 * 4 + j]);
   }
   for (int i = 0; i < 4; ++i) {
-    v[i * 4 + 0] = t[i * 4 + 0] - t[i * 4 + 2];
-    v[i * 4 + 1] = t[i * 4 + 1] + t[i * 4 + 2];
-    v[i * 4 + 2] = t[i * 4 + 2] - t[i * 4 + 1];
-    v[i * 4 + 3] = t[i * 4 + 1] - t[i * 4 + 3];
+    v[i * 4 + 0] = Minus(t[i * 4 + 0], t[i * 4 + 2]);
+    v[i * 4 + 1] = Plus(t[i * 4 + 1], t[i * 4 + 2]);
+    v[i * 4 + 2] = Minus(t[i * 4 + 2], t[i * 4 + 1]);
+    v[i * 4 + 3] = Minus(t[i * 4 + 1], t[i * 4 + 3]);
   }
 }
 
 // A^T m A: 4x4 -> 2x2, row-major.
-template <class V>
-HWY_INLINE void OutputTransform(const V* m, V* y) {
-  V s[8];
+template <class In, class Out>
+HWY_INLINE void OutputTransform(const In& m, Out&& y) {
+  using V = std::remove_cv_t<std::remove_reference_t<decltype(m[0])>>;
+  FACEATTR_VEC_ARRAY(V, s, 8);
   for (int j = 0; j < 4; ++j) {
-    s[0 * 4 + j] = m[0 * 4 + j] + m[1 * 4 + j] + m[2 * 4 + j];
-    s[1 * 4 + j] = m[1 * 4 + j] - m[2 * 4 + j] - m[3 * 4 + j];
+    s[0 * 4 + j] = Plus(Plus(m[0 * 4 + j], m[1 * 4 + j]), m[2 * 4 + j]);
+    s[1 * 4 + j] = Minus(Minus(m[1 * 4 + j], m[2 * 4 + j]), m[3 * 4 + j]);
   }
   for (int i = 0; i < 2; ++i) {
-    y[i * 2 + 0] = s[i * 4 + 0] + s[i * 4 + 1] + s[i * 4 + 2];
-    y[i * 2 + 1] = s[i * 4 + 1] - s[i * 4 + 2] - s[i * 4 + 3];
+    y[i * 2 + 0] = Plus(Plus(s[i * 4 + 0], s[i * 4 + 1]), s[i * 4 + 2]);
+    y[i * 2 + 1] = Minus(Minus(s[i * 4 + 1], s[i * 4 + 2]), s[i * 4 + 3]);
   }
 }
 
@@ -116,7 +139,8 @@ void WinogradInputF32(const WinogradF32Params& p, size_t tile_begin, size_t tile
     float* dst = p.v + (tile - p.buf_tile0) * C;
     size_t c = 0;
     for (; c + N <= C; c += N) {
-      V d[16], v[16];
+      FACEATTR_VEC_ARRAY(V, d, 16);
+      FACEATTR_VEC_ARRAY(V, v, 16);
       for (int k = 0; k < 16; ++k) d[k] = src[k] ? hn::LoadU(df, src[k] + c) : hn::Zero(df);
       InputTransform(d, v);
       for (int k = 0; k < 16; ++k) hn::StoreU(v[k], df, dst + k * plane + c);
@@ -147,7 +171,8 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
     TileOutputs<2>(p, tp, K, dst);
     size_t k = p.k_begin;
     for (; k + N <= k_end; k += N) {
-      V m[16], y[4];
+      FACEATTR_VEC_ARRAY(V, m, 16);
+      FACEATTR_VEC_ARRAY(V, y, 4);
       for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(df, src + e * plane + k);
       OutputTransform(m, y);
       const V vbias = hn::LoadU(df, bias + k);
@@ -173,8 +198,8 @@ void WinogradOutputF32(const WinogradF32Params& p, size_t tile_begin, size_t til
 // A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] (Lavin and Gray);
 // G (applied to the weights at packing) in conv2d_winograd.cpp. 4x fewer
 // multiplications than the direct convolution (F(2x2, 3x3): 2.25x).
-template <class D, class V>
-HWY_INLINE void InputTransform6x1(D d, V d0, V d1, V d2, V d3, V d4, V d5, V* v, size_t stride) {
+template <class D, class V, class Out>
+HWY_INLINE void InputTransform6x1(D d, V d0, V d1, V d2, V d3, V d4, V d5, Out v, size_t stride) {
   const V four = hn::Set(d, 4.0f), five = hn::Set(d, 5.0f), two = hn::Set(d, 2.0f);
   const V a = hn::NegMulAdd(four, d2, d4), b = hn::NegMulAdd(four, d1, d3);
   const V c = hn::Sub(d4, d2), e = hn::Mul(two, hn::Sub(d3, d1));
@@ -186,8 +211,8 @@ HWY_INLINE void InputTransform6x1(D d, V d0, V d1, V d2, V d3, V d4, V d5, V* v,
   v[5 * stride] = hn::MulAdd(four, d1, hn::NegMulAdd(five, d3, d5));
 }
 
-template <class D, class V>
-HWY_INLINE void OutputTransform6x1(D d, V m0, V m1, V m2, V m3, V m4, V m5, V* y, size_t stride) {
+template <class D, class V, class Out>
+HWY_INLINE void OutputTransform6x1(D d, V m0, V m1, V m2, V m3, V m4, V m5, Out y, size_t stride) {
   const V two = hn::Set(d, 2.0f), four = hn::Set(d, 4.0f), eight = hn::Set(d, 8.0f);
   const V s12 = hn::Add(m1, m2), d12 = hn::Sub(m1, m2), s34 = hn::Add(m3, m4), d34 = hn::Sub(m3, m4);
   y[0 * stride] = hn::Add(hn::Add(m0, s12), s34);
@@ -200,7 +225,9 @@ HWY_INLINE void OutputTransform6x1(D d, V m0, V m1, V m2, V m3, V m4, V m5, V* y
 template <class D>
 HWY_INLINE void Input4Channels(D d, const float* const* src, size_t c, float* dst, size_t plane) {
   using V = hn::Vec<D>;
-  V x[36], t[36], v[36];
+  FACEATTR_VEC_ARRAY(V, x, 36);
+  FACEATTR_VEC_ARRAY(V, t, 36);
+  FACEATTR_VEC_ARRAY(V, v, 36);
   for (int k = 0; k < 36; ++k) x[k] = src[k] ? hn::LoadU(d, src[k] + c) : hn::Zero(d);
   for (int j = 0; j < 6; ++j)  // columns: t = B^T x
     InputTransform6x1(d, x[j], x[6 + j], x[12 + j], x[18 + j], x[24 + j], x[30 + j], t + j, 6);
@@ -243,7 +270,9 @@ template <class D>
 HWY_INLINE void Output4Channels(D d, const float* src, size_t plane, size_t k, float* const* dst,
                                 const float* bias, Act act, float alpha, float lo, float hi) {
   using V = hn::Vec<D>;
-  V m[36], t[24], y[16];
+  FACEATTR_VEC_ARRAY(V, m, 36);
+  FACEATTR_VEC_ARRAY(V, t, 24);
+  FACEATTR_VEC_ARRAY(V, y, 16);
   for (int e = 0; e < 36; ++e) m[e] = hn::LoadU(d, src + e * plane + k);
   for (int j = 0; j < 6; ++j)  // columns: t = A^T m (4 x 6)
     OutputTransform6x1(d, m[j], m[6 + j], m[12 + j], m[18 + j], m[24 + j], m[30 + j], t + j, 6);
@@ -284,7 +313,8 @@ HWY_INLINE void InputChannelsI8(D16 d16, const int8_t* const* src, int32_t zp, s
   const hn::Rebind<int8_t, D16> d8;
   using V = hn::Vec<D16>;
   const V vzp = hn::Set(d16, static_cast<int16_t>(zp));
-  V d[16], v[16];
+  FACEATTR_VEC_ARRAY(V, d, 16);
+  FACEATTR_VEC_ARRAY(V, v, 16);
   for (int k = 0; k < 16; ++k)
     d[k] = src[k] ? hn::Sub(hn::PromoteTo(d16, hn::LoadU(d8, src[k] + c)), vzp) : hn::Zero(d16);
   InputTransform(d, v);
@@ -344,7 +374,8 @@ HWY_INLINE size_t OutputVectorsI8(const WinogradI8Params& p, size_t tile_begin, 
     int8_t* dst[4];
     TileOutputs<2>(p, tp, K, dst);
     for (size_t k = k_begin; k < k_stop; k += N) {
-      V m[16], y[4];
+      FACEATTR_VEC_ARRAY(V, m, 16);
+      FACEATTR_VEC_ARRAY(V, y, 4);
       for (int e = 0; e < 16; ++e) m[e] = hn::LoadU(d32, src + e * plane + k);
       OutputTransform(m, y);
       const V vbias = hn::LoadU(d32, bias + k);

@@ -14,6 +14,7 @@
 #include "kernels/kernel_util.h"
 #include "kernels/simd/hwy_math-inl.h"
 #include "kernels/simd/simd_kernels.h"
+#include "kernels/simd/vec_array-inl.h"
 #include "util/thread_pool.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -48,7 +49,8 @@ void Elementwise(const EwRun& r, size_t begin, size_t end) {
     // so the divisions (exact like the reference, no reciprocal) overlap.
     const auto vs = hn::Set(df, r.scale);
     for (; begin + 4 * N <= end; begin += 4 * N) {
-      hn::Vec<decltype(di)> q[4];
+      using VI = hn::Vec<decltype(di)>;
+      FACEATTR_VEC_ARRAY(VI, q, 4);
       for (size_t k = 0; k < 4; ++k) {
         q[k] = RequantizeF32(df, hn::Div(hn::LoadU(df, af + begin + k * N), vs), Act::None, 0.0f, r.zp, -128,
                              127);

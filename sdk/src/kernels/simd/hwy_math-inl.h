@@ -28,7 +28,7 @@ HWY_INLINE V RoundHalfAway(D d, V v) {
 // Fused activation on fp32 values: clamp to [lo, hi] or leaky slope.
 template <class D, class V>
 HWY_INLINE V ApplyActF32(D d, V v, Act act, float alpha, float lo, float hi) {
-  if (act == Act::LeakyRelu) return hn::IfThenElse(v < hn::Zero(d), hn::Mul(v, hn::Set(d, alpha)), v);
+  if (act == Act::LeakyRelu) return hn::IfThenElse(hn::Lt(v, hn::Zero(d)), hn::Mul(v, hn::Set(d, alpha)), v);
   return hn::Min(hn::Max(v, hn::Set(d, lo)), hn::Set(d, hi));
 }
 
@@ -67,7 +67,7 @@ template <class DF, class VF>
 HWY_INLINE hn::Vec<hn::RebindToSigned<DF>> RequantizeF32(DF df, VF scaled, Act act, float alpha, int32_t zp,
                                                          int32_t qmin, int32_t qmax) {
   if (act == Act::LeakyRelu) {
-    scaled = hn::IfThenElse(scaled < hn::Zero(df), hn::Mul(scaled, hn::Set(df, alpha)), scaled);
+    scaled = hn::IfThenElse(hn::Lt(scaled, hn::Zero(df)), hn::Mul(scaled, hn::Set(df, alpha)), scaled);
   }
   const hn::RebindToSigned<DF> di;
   const VF a = hn::Add(scaled, hn::CopySignToAbs(hn::Set(df, 0.49999997f), scaled));
