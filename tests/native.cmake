@@ -162,6 +162,31 @@ faceattr_cli_test(eval_text ARGS eval --model ${M} --images ${C}/img --attrs ${C
 # brightness model's p is within 1e-4 of 0 or 1 (ECE = 1 - accuracy), one value per image colour.
 faceattr_cli_test(eval_text_calibration_slices ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz
                   OUTPUT_REGEX "mean accuracy 0\\.5000, mean balanced accuracy 0\\.5000\n\nattribute +accuracy +balanced +positives +ECE +distinct p\n5_o_Clock_Shadow +0\\.2500 +0\\.1667 +0\\.7500 +0\\.7500 +2\n.*calibration \\(15 equal-width bins\\): mean ECE 0\\.5000; distinct probabilities per attribute: min 2, median 2\n\nslices by the labels Male x Young x Pale_Skin \\(95% bootstrap intervals, 1000 resamples\\)\n.*female, not young, not pale +0 +- .*female, young, pale +1 +0\\.5000 +\\[0\\.5000, 0\\.5000\\] .*male, young, pale +2 +0\\.5000 .*worst slice: none has 10 or more images")
+# --split with --images: CelebA people (make_fixtures.cpp: identities 10, 3, 20, 7, 30; dev = divisible
+# by 10), from identity_CelebA.txt beside the attribute file or --identities (here gzip'd).
+faceattr_cli_test(eval_split_dev_json ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz
+                  --split dev --json CHECK "eval|{out}|${C}/expected_eval_dev.json")
+faceattr_cli_test(eval_split_train_json ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt
+                  --split train --identities ${C}/identity.txt.gz --json CHECK "eval|{out}|${C}/expected_eval_train.json")
+faceattr_cli_test(eval_split_dev_text ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt
+                  --split dev OUTPUT_REGEX "evaluated 3 images, [^\n]*\nsplit dev: 3 listed images of people whose CelebA identity is divisible by 10 \\([^\n]*identity_CelebA.txt\\)\n")
+# Several folders, searched in order: the fixture's images split over two folders give the full result.
+faceattr_cli_test(eval_two_folders_json ARGS eval --model ${M} --images ${C}/img_a --images ${C}/img_b
+                  --attrs ${C}/list_attr.txt.gz --json CHECK "eval|{out}|${C}/expected_eval.json")
+faceattr_cli_test(error_eval_split_partial_identities ERROR
+                  ERROR_REGEX "image '000004.jpg' of '[^']*list_attr.txt' has no identity in '[^']*identity_partial.txt'"
+                  ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt --split train
+                  --identities ${C}/identity_partial.txt)
+faceattr_cli_test(error_eval_split_bad_identities ERROR
+                  ERROR_REGEX "identity file '[^']*identity_bad.txt' line 2: identity 'x3' is not a non-negative integer"
+                  ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt --split dev
+                  --identities ${C}/identity_bad.txt)
+faceattr_cli_test(error_eval_split_no_identities ERROR
+                  ERROR_REGEX "--split dev needs the CelebA identity file: pass --identities FILE"
+                  ARGS eval --model ${M} --images ${C}/img --attrs ${C}/noid/list_attr.txt --split dev)
+faceattr_cli_test(error_eval_scenes_two_folders ERROR ERROR_REGEX "--scenes takes one --images folder"
+                  ARGS eval --model ${M} --lnet ${F}/lnet/lnet-tiny.fam --images ${C}/img_a --images ${C}/img_b
+                  --attrs ${C}/list_attr.txt --scenes 4)
 faceattr_cli_test(eval_html ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt.gz
                   --html ${CMAKE_CURRENT_BINARY_DIR}/native_out/report.html)
 add_test(NAME cli_eval_html_report COMMAND faceattr_native_check html

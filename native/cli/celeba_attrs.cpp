@@ -2,9 +2,12 @@
 
 #include <zlib.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "cli_common.h"
 
@@ -12,15 +15,15 @@ namespace faceattr::cli {
 
 namespace {
 
-std::string read_maybe_gzip(const std::string& path) {
+std::string read_maybe_gzip(const std::string& path, const char* what) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    throw Error("cannot open attribute file '" + path + "': " +
+    throw Error(std::string("cannot open ") + what + " '" + path + "': " +
                 (std::filesystem::exists(path, ec) ? "not a regular file" : "No such file or directory"));
   }
   // gzread passes plain files through unchanged, so one path reads both.
   gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw Error("cannot open attribute file '" + path + "': " + std::strerror(errno));
+  if (!f) throw Error(std::string("cannot open ") + what + " '" + path + "': " + std::strerror(errno));
   std::string text;
   char buf[1 << 16];
   for (;;) {
@@ -29,7 +32,7 @@ std::string read_maybe_gzip(const std::string& path) {
       int code = 0;
       std::string msg = gzerror(f, &code);
       gzclose(f);
-      throw Error("cannot read attribute file '" + path + "': " + msg);
+      throw Error(std::string("cannot read ") + what + " '" + path + "': " + msg);
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
@@ -39,7 +42,7 @@ std::string read_maybe_gzip(const std::string& path) {
   if (code != Z_OK && code != Z_STREAM_END) {
     std::string m = msg;
     gzclose(f);
-    throw Error("cannot read attribute file '" + path + "': " + m);
+    throw Error(std::string("cannot read ") + what + " '" + path + "': " + m);
   }
   gzclose(f);
   return text;
@@ -111,7 +114,46 @@ AttrTable parse_celeba_attrs(const std::string& text, const std::string& name) {
 }
 
 AttrTable read_celeba_attrs(const std::string& path) {
-  return parse_celeba_attrs(read_maybe_gzip(path), path);
+  return parse_celeba_attrs(read_maybe_gzip(path, "attribute file"), path);
+}
+
+std::unordered_map<std::string, int> parse_celeba_identities(const std::string& text,
+                                                             const std::string& name) {
+  std::unordered_map<std::string, int> ids;
+  size_t line_no = 0;
+  size_t pos = 0;
+  auto fail = [&](const std::string& why) -> Error {
+    return Error("identity file '" + name + "' line " + std::to_string(line_no) + ": " + why);
+  };
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::vector<std::string> tok = split_ws(line);
+    if (tok.empty()) continue;
+    if (tok.size() != 2) {
+      throw fail("expected an image name and an identity, found " + std::to_string(tok.size()) + " fields");
+    }
+    const std::string& id = tok[1];
+    errno = 0;
+    char* rest = nullptr;
+    const long long v = std::strtoll(id.c_str(), &rest, 10);
+    if (id.empty() || !std::isdigit(static_cast<unsigned char>(id[0])) || *rest != '\0' || errno == ERANGE ||
+        v > std::numeric_limits<int>::max()) {
+      throw fail("identity '" + id + "' is not a non-negative integer");
+    }
+    if (!ids.emplace(tok[0], static_cast<int>(v)).second)
+      throw fail("image '" + tok[0] + "' is listed twice");
+  }
+  if (ids.empty()) throw Error("identity file '" + name + "' lists no images");
+  return ids;
+}
+
+std::unordered_map<std::string, int> read_celeba_identities(const std::string& path) {
+  return parse_celeba_identities(read_maybe_gzip(path, "identity file"), path);
 }
 
 }  // namespace faceattr::cli

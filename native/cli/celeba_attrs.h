@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace faceattr::cli {
@@ -24,5 +25,15 @@ AttrTable read_celeba_attrs(const std::string& path);
 
 // Same, from the file's (decompressed) text; `name` is used in messages.
 AttrTable parse_celeba_attrs(const std::string& text, const std::string& name);
+
+// The CelebA identity file (identity_CelebA.txt, plain or gzip'd): one line per
+// image, its file name and the person's identity number (a non-negative
+// integer). Returns name -> identity. Throws Error with the file name and line
+// number on a line without exactly two fields, an identity that is not a
+// non-negative integer, an image listed twice, a file that lists no image or
+// an unreadable or corrupt gzip stream.
+std::unordered_map<std::string, int> read_celeba_identities(const std::string& path);
+std::unordered_map<std::string, int> parse_celeba_identities(const std::string& text,
+                                                             const std::string& name);
 
 }  // namespace faceattr::cli

@@ -1,4 +1,5 @@
-// faceattr eval --images DIR --attrs FILE [--limit N] [--json] [--html REPORT]
+// faceattr eval --images DIR [--images DIR2 ...] --attrs FILE [--split all|dev|train [--identities FILE]]
+//               [--limit N] [--json] [--html REPORT]
 //               [--scenes N [--objects DIR] [--seed S] [--save-scenes DIR]]
 // faceattr eval --real-scenes DIR | --mtfl FILE [--split all|dev|train] [--limit N] [--json]
 // faceattr eval --utkface DIR [--split all|dev|train] [--limit N] [--json]
@@ -34,8 +35,9 @@ namespace fs = std::filesystem;
 
 struct EvalOptions {
   CommonOptions common;
-  std::string images_dir;
+  std::vector<std::string> images_dirs;  // --images, searched in order for each listed image
   std::string attrs;
+  std::string identities;  // --identities: CelebA identity file for --split with --images
   std::string html;
   int64_t limit = 0;
   bool json = false;
@@ -53,12 +55,41 @@ struct EvalOptions {
   std::string utkface;
 };
 
+// The --images folders as one string: "A" or "A or B".
+std::string joined_dirs(const std::vector<std::string>& dirs) {
+  std::string out;
+  for (const std::string& d : dirs) out += (out.empty() ? "" : " or ") + d;
+  return out;
+}
+
+// CelebA people for --split with --images: dev is every image of an identity
+// divisible by 10, the trainer's validation people (val_identity_mod 10 in
+// train/configs); train is the rest.
+constexpr int kValIdentityMod = 10;
+
+// --identities, or identity_CelebA.txt (plain or .gz) beside the attribute file.
+std::string identity_file(const EvalOptions& o) {
+  if (!o.identities.empty()) return o.identities;
+  const fs::path dir = fs::path(o.attrs).parent_path();
+  std::error_code ec;
+  for (const char* name : {"identity_CelebA.txt", "identity_CelebA.txt.gz"}) {
+    const fs::path p = dir / name;
+    if (fs::is_regular_file(p, ec)) return p.string();
+  }
+  throw Error("--split " + o.split +
+              " needs the CelebA identity file: pass --identities FILE (identity_CelebA.txt, plain or .gz); "
+              "there is none beside '" +
+              o.attrs + "'");
+}
+
+// split_note: empty, or the line that says which people --split kept.
 void print_text(const EvalSummary& s, const CalibrationReport& cal, int64_t missing, const std::string& dir,
-                const char* backend, const char* thresholds) {
+                const char* backend, const char* thresholds, const std::string& split_note) {
   std::printf("evaluated %lld images", static_cast<long long>(s.n_images));
   if (missing > 0)
     std::printf(" (%lld listed images not in %s)", static_cast<long long>(missing), dir.c_str());
   std::printf(", %zu attributes, backend %s, %s thresholds\n", s.names.size(), backend, thresholds);
+  if (!split_note.empty()) std::printf("%s\n", split_note.c_str());
   std::printf("mean accuracy %.4f, mean balanced accuracy %.4f\n\n", s.mean_accuracy(),
               s.mean_balanced_accuracy());
   std::printf("%-22s %9s %9s %10s %7s %10s\n", "attribute", "accuracy", "balanced", "positives", "ECE",
@@ -71,13 +102,14 @@ void print_text(const EvalSummary& s, const CalibrationReport& cal, int64_t miss
   }
 }
 
-void print_json(const EvalSummary& s, const AttrReports& reports) {
+void print_json(const EvalSummary& s, const AttrReports& reports, const std::string& split) {
   nlohmann::ordered_json per = nlohmann::ordered_json::object();
   for (size_t i = 0; i < s.names.size(); ++i) {
     per[s.names[i]] = {{"accuracy", s.counts[i].accuracy()},
                        {"balanced_accuracy", s.counts[i].balanced_accuracy()}};
   }
   nlohmann::ordered_json j = {{"n_images", s.n_images},
+                              {"split", split},
                               {"mean_accuracy", s.mean_accuracy()},
                               {"mean_balanced_accuracy", s.mean_balanced_accuracy()},
                               {"per_attribute", std::move(per)}};
@@ -98,7 +130,7 @@ int run_eval(const EvalOptions& o) {
                             o.json};
     return !o.real_scenes.empty() ? run_real_scenes_eval(lo) : run_mtfl_eval(lo);
   }
-  if (o.images_dir.empty() || o.attrs.empty())
+  if (o.images_dirs.empty() || o.attrs.empty())
     throw Error(
         "eval needs --images DIR and --attrs FILE (or --real-scenes DIR, --mtfl FILE, or --utkface DIR)");
   // Opened first: an unwritable report path fails before a long evaluation.
@@ -117,23 +149,59 @@ int run_eval(const EvalOptions& o) {
     if (!html_out) throw Error("cannot write report '" + o.html + "': " + std::strerror(errno));
     html_guard.path = o.html;
   }
+  if (o.scenes > 0 && o.images_dirs.size() > 1) throw Error("--scenes takes one --images folder");
   const AttrTable table = read_celeba_attrs(o.attrs);
   std::error_code ec;
-  if (!fs::is_directory(o.images_dir, ec)) throw Error("image folder '" + o.images_dir + "' does not exist");
+  for (const std::string& dir : o.images_dirs)
+    if (!fs::is_directory(dir, ec)) throw Error("image folder '" + dir + "' does not exist");
+  const std::string dirs = joined_dirs(o.images_dirs);
+  std::unordered_map<std::string, int> identity;
+  std::string identity_path;
+  if (o.split != "all") {
+    identity_path = identity_file(o);
+    identity = read_celeba_identities(identity_path);
+  }
 
-  std::vector<size_t> rows;  // rows of `table` whose image exists, file order
-  int64_t missing = 0;
+  // Rows of `table` in the split whose image exists in one of the folders, file order,
+  // and each one's path (the first folder that has it).
+  std::vector<size_t> rows;
+  std::vector<std::string> paths;
+  int64_t missing = 0, in_split = 0;
   for (size_t r = 0; r < table.images.size(); ++r) {
     if (o.limit > 0 && static_cast<int64_t>(rows.size()) >= o.limit) break;
-    if (fs::is_regular_file(fs::path(o.images_dir) / table.images[r], ec)) {
-      rows.push_back(r);
-    } else {
-      ++missing;
+    if (o.split != "all") {
+      const auto id = identity.find(table.images[r]);
+      if (id == identity.end())
+        throw Error("image '" + table.images[r] + "' of '" + o.attrs + "' has no identity in '" +
+                    identity_path + "'");
+      if ((id->second % kValIdentityMod == 0) != (o.split == "dev")) continue;
     }
+    ++in_split;
+    bool found = false;
+    for (const std::string& dir : o.images_dirs) {
+      const fs::path p = fs::path(dir) / table.images[r];
+      if (fs::is_regular_file(p, ec)) {
+        rows.push_back(r);
+        paths.push_back(p.string());
+        found = true;
+        break;
+      }
+    }
+    if (!found) ++missing;
   }
+  const std::string split_note = o.split == "all"
+                                     ? ""
+                                     : "split " + o.split + ": " + std::to_string(in_split) +
+                                           " listed images of people whose " + "CelebA identity is " +
+                                           (o.split == "dev" ? "" : "not ") + "divisible by " +
+                                           std::to_string(kValIdentityMod) + " (" + identity_path + ")";
   if (rows.empty()) {
+    if (o.split != "all") {
+      throw Error("none of the " + std::to_string(in_split) + " images of split " + o.split + " listed in '" +
+                  o.attrs + "' is in '" + dirs + "'");
+    }
     throw Error("none of the " + std::to_string(table.images.size()) + " images listed in '" + o.attrs +
-                "' is in '" + o.images_dir + "'");
+                "' is in '" + dirs + "'");
   }
 
   const ModelFiles models = load_models(o.common, /*discover_lnet=*/true);
@@ -153,8 +221,8 @@ int run_eval(const EvalOptions& o) {
   for (size_t w = 1; w < n_workers; ++w) sessions.emplace_back(models, backend, 1, policy);
 
   if (o.scenes > 0) {
-    const SceneEvalOptions so{o.images_dir,  o.scenes,        o.objects, o.seed,
-                              o.save_scenes, o.objects_split, o.json};
+    const SceneEvalOptions so{o.images_dirs.front(), o.scenes,        o.objects, o.seed,
+                              o.save_scenes,         o.objects_split, o.json};
     return run_scene_eval(so, table, rows, models, sessions, model_names, thresholds, matches);
   }
 
@@ -172,7 +240,7 @@ int run_eval(const EvalOptions& o) {
   for (size_t w = 0; w < sessions.size(); ++w) decoders.emplace_back(new ImageDecoder());
 
   run_parallel(rows.size(), sessions, "eval", [&](size_t w, size_t i) {
-    const std::string path = (fs::path(o.images_dir) / table.images[rows[i]]).string();
+    const std::string& path = paths[i];
     const RgbImage img = decoders[w]->load(path);
     faceattr_session* s = sessions[w].get();
     std::vector<float> probs(model_names.size());
@@ -209,6 +277,7 @@ int run_eval(const EvalOptions& o) {
     if (o.json) {
       nlohmann::ordered_json j = {
           {"n_images", summary.n_images},
+          {"split", o.split},
           {"mean_accuracy", summary.mean_accuracy()},
           {"mean_balanced_accuracy", summary.mean_balanced_accuracy()},
           {"lnet", models.lnet_path},
@@ -226,8 +295,8 @@ int run_eval(const EvalOptions& o) {
       add_reports_json(j, reports);
       print_json_line(j);
     } else {
-      print_text(summary, reports.calibration, missing, o.images_dir, sessions[0].backend_name(),
-                 thresholds_name(policy));
+      print_text(summary, reports.calibration, missing, dirs, sessions[0].backend_name(),
+                 thresholds_name(policy), split_note);
       std::printf(
           "\nwith LNet %s: the strongest face's crop; on %lld of %lld images it found no face and the\n"
           "centre crop stands in (counted above)\n",
@@ -242,15 +311,15 @@ int run_eval(const EvalOptions& o) {
       print_reports(reports);
     }
   } else if (o.json) {
-    print_json(summary, reports);
+    print_json(summary, reports, o.split);
   } else {
-    print_text(summary, reports.calibration, missing, o.images_dir, sessions[0].backend_name(),
-               thresholds_name(policy));
+    print_text(summary, reports.calibration, missing, dirs, sessions[0].backend_name(),
+               thresholds_name(policy), split_note);
     print_reports(reports);
   }
   if (!o.html.empty()) {
     const char* name = faceattr_session_model_metadata(sessions[0].get(), 0, "name");
-    ReportContext ctx{models.anet_path, name ? name : "", o.images_dir, o.attrs, sessions[0].backend_name()};
+    ReportContext ctx{models.anet_path, name ? name : "", dirs, o.attrs, sessions[0].backend_name()};
     write_html(html_out, o.html, render_html_report(summary, ctx));
     html_guard.keep = true;
   }
@@ -291,8 +360,9 @@ Command add_eval_command(CLI::App& app) {
       "measures Male by age band, race group and sex on UTKFace chips (docs/cli.md).");
   add_common_options(*sub, o->common, "Worker threads (one session each)");
   add_thresholds_option(*sub, o->common);
-  CLI::Option* images =
-      sub->add_option("--images", o->images_dir, "Folder with the images named in the attribute file");
+  CLI::Option* images = sub->add_option("--images", o->images_dirs,
+                                        "Folder with the images named in the attribute file; repeat it for "
+                                        "more folders, searched in order (--scenes takes one)");
   CLI::Option* attrs =
       sub->add_option("--attrs", o->attrs, "CelebA attribute file, plain or .gz (list_attr_celeba.txt)");
   sub->add_option("--limit", o->limit, "Evaluate at most N images (the first found, file order)")
@@ -324,13 +394,18 @@ Command add_eval_command(CLI::App& app) {
       "--utkface", o->utkface,
       "Instead: faces found and Male accuracy by age band and race group on UTKFace chips in DIR "
       "(age_gender_race_datetime.jpg.chip.jpg); the localiser when there is one, else whole images");
-  sub->add_option("--split", o->split,
-                  "Images for --real-scenes / --mtfl / --utkface: all; dev (real scenes: even image number; "
-                  "MTFL: every tenth line from the first; UTKFace: DATETIME ending in 0, 1 or 2) or "
-                  "train (the rest)")
+  sub->add_option(
+         "--split", o->split,
+         "Images: all; dev (--images: people whose CelebA identity is divisible by 10, the trainer's "
+         "validation people; real scenes: even image number; MTFL: every tenth line from the "
+         "first; UTKFace: DATETIME ending in 0, 1 or 2) or train (the rest)")
       ->check(CLI::IsMember({"all", "dev", "train"}))
       ->capture_default_str();
-  for (CLI::Option* opt : {images, attrs}) opt->excludes(real)->excludes(mtfl)->excludes(utk);
+  CLI::Option* identities = sub->add_option(
+      "--identities", o->identities,
+      "CelebA identity file for --split with --images, plain or .gz; default: identity_CelebA.txt(.gz) "
+      "beside --attrs");
+  for (CLI::Option* opt : {images, attrs, identities}) opt->excludes(real)->excludes(mtfl)->excludes(utk);
   real->excludes(mtfl);
   utk->excludes(real)->excludes(mtfl);
   for (const char* name : {"--scenes", "--html", "--objects", "--objects-split", "--seed", "--save-scenes"})

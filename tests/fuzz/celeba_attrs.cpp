@@ -1,5 +1,5 @@
-// libFuzzer target: the CLI's CelebA attribute file reader (native/cli/celeba_attrs.*):
-// the text parser on every input, and the file reader (zlib's gzread, plain or
+// libFuzzer target: the CLI's CelebA attribute and identity file readers
+// (native/cli/celeba_attrs.*): the text parsers on every input, and the file reader (zlib's gzread, plain or
 // gzip) on inputs that start like a gzip stream and on every 16th other one.
 #include "celeba_attrs.h"
 
@@ -30,6 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(faceattr::cli::parse_celeba_attrs(text, "fuzz"));
   } catch (const faceattr::cli::Error&) {
   }
+  try {
+    for (const auto& [name, id] : faceattr::cli::parse_celeba_identities(text, "fuzz"))
+      if (name.empty() || id < 0) std::abort();
+  } catch (const faceattr::cli::Error&) {
+  }
   const bool gzip = size >= 2 && data[0] == 0x1F && data[1] == 0x8B;
   if (!gzip && (size == 0 || data[size - 1] % 16 != 0)) return 0;
   if (FILE* f = std::fopen(path.c_str(), "wb")) {
@@ -38,6 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (ok) {
       try {
         check(faceattr::cli::read_celeba_attrs(path));
+      } catch (const faceattr::cli::Error&) {
+      }
+      try {
+        faceattr::cli::read_celeba_identities(path);
       } catch (const faceattr::cli::Error&) {
       }
     }

@@ -164,11 +164,12 @@ void check_close(const json& got, const json& want, const std::string& what) {
 void check_eval(const std::string& out_path, const std::string& exp_path) {
   const json got = json::parse(read_text(out_path));
   const json exp = json::parse(read_text(exp_path));
-  check(keys_of(got) == std::set<std::string>{"n_images", "mean_accuracy", "mean_balanced_accuracy",
+  check(keys_of(got) == std::set<std::string>{"n_images", "split", "mean_accuracy", "mean_balanced_accuracy",
                                               "per_attribute", "calibration", "slices"},
         "eval keys");
   check(got["n_images"] == exp["n_images"],
         "n_images = " + got["n_images"].dump() + ", want " + exp["n_images"].dump());
+  check(got["split"] == exp["split"], "split = " + got["split"].dump() + ", want " + exp["split"].dump());
   check_close(got["mean_accuracy"], exp["mean_accuracy"], "mean_accuracy");
   check_close(got["mean_balanced_accuracy"], exp["mean_balanced_accuracy"], "mean_balanced_accuracy");
   check(got["per_attribute"].size() == exp["per_attribute"].size(), "per_attribute size");

@@ -270,12 +270,14 @@ size_t attr_index(const std::string& name) {
   throw std::runtime_error("no attribute " + name);
 }
 
-// `eval --json` on the rows that exist (the first `limit` of them when > 0). The brightness
+// `eval --json` on the rows that exist (the first `limit` of them when > 0; only those
+// with keep[r] when keep is given, as --split selects them). The brightness
 // ANet's p is within 1e-4 of 0 or 1, so each attribute's ECE is 1 - accuracy to that precision,
 // and it gives one value per attribute and image colour ("distinct_p"). "slices": per slice of
 // the labels Male x Young x Pale_Skin (index male * 4 + young * 2 + pale), the image count and
 // the two means over attributes.
-json expected_eval(const std::vector<CelebaImage>& rows, size_t limit) {
+json expected_eval(const std::vector<CelebaImage>& rows, size_t limit, const std::vector<bool>& keep = {},
+                   const std::string& split = "all") {
   std::vector<Counts> counts(kCelebaNames.size());
   std::vector<std::vector<Counts>> slices(8, std::vector<Counts>(kCelebaNames.size()));
   std::vector<long> slice_n(8);
@@ -283,7 +285,7 @@ json expected_eval(const std::vector<CelebaImage>& rows, size_t limit) {
   long n = 0;
   bool any_white = false, any_black = false;
   for (size_t r = 0; r < rows.size() && (limit == 0 || static_cast<size_t>(n) < limit); ++r) {
-    if (!rows[r].exists) continue;
+    if (!rows[r].exists || (!keep.empty() && !keep[r])) continue;
     ++n;
     (rows[r].white ? any_white : any_black) = true;
     const size_t s =
@@ -319,6 +321,7 @@ json expected_eval(const std::vector<CelebaImage>& rows, size_t limit) {
   }
   const double na = static_cast<double>(kCelebaNames.size());
   return {{"n_images", n},
+          {"split", split},
           {"mean_accuracy", sum_acc / na},
           {"mean_balanced_accuracy", sum_bal / na},
           {"per_attribute", per},
@@ -340,6 +343,17 @@ void make_celeba(const fs::path& dir) {
     write_bytes(img / r.name, r.png_content ? encode_png(px, w, h) : encode_jpeg(px, w, h));
   }
   write_bytes(img / "999999.jpg", encode_jpeg(solid_rgb(8, 8, 128), 8, 8));  // present, not listed
+  // The same images over two folders (eval --images A --images B): 000001-000002 in img_a,
+  // 000003-000004 in img_b, and in img_b a black 000001.jpg that the first folder hides.
+  fs::create_directories(dir / "img_a");
+  fs::create_directories(dir / "img_b");
+  for (const CelebaImage& r : rows) {
+    if (!r.exists) continue;
+    const bool first = r.name < std::string("000003.jpg");
+    fs::copy_file(img / r.name, dir / (first ? "img_a" : "img_b") / r.name,
+                  fs::copy_options::overwrite_existing);
+  }
+  write_bytes(dir / "img_b" / "000001.jpg", encode_jpeg(solid_rgb(30, 36, 0), 30, 36));
 
   // The same listing over a folder whose first image is corrupt.
   const fs::path badset = dir.parent_path() / "badset";
@@ -370,6 +384,25 @@ void make_celeba(const fs::path& dir) {
 
   std::ofstream(dir / "expected_eval.json") << expected_eval(rows, 0).dump(2) << "\n";
   std::ofstream(dir / "expected_eval_limit2.json") << expected_eval(rows, 2).dump(2) << "\n";
+
+  // identity_CelebA.txt beside the attribute file (found by eval --split without --identities):
+  // people 10, 20 and 30 are dev (divisible by 10), 3 and 7 train. 000004.jpg (train) is missing.
+  const std::vector<int> ids = {10, 3, 20, 7, 30};
+  std::string id_text;
+  for (size_t r = 0; r < rows.size(); ++r) id_text += rows[r].name + " " + std::to_string(ids[r]) + "\n";
+  write_text(dir / "identity_CelebA.txt", id_text);
+  write_text(dir / "identity.txt.gz", gzip(id_text));
+  write_text(dir / "identity_partial.txt",
+             id_text.substr(0, id_text.find("000004.jpg")));  // no 000004, 000005
+  write_text(dir / "identity_bad.txt", "000001.jpg 10\n000002.jpg x3\n");
+  fs::create_directories(dir / "noid");
+  write_text(dir / "noid" / "list_attr.txt", text);  // no identity file beside it
+  std::vector<bool> dev(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) dev[r] = ids[r] % 10 == 0;
+  std::vector<bool> train(dev.size());
+  for (size_t r = 0; r < dev.size(); ++r) train[r] = !dev[r];
+  std::ofstream(dir / "expected_eval_dev.json") << expected_eval(rows, 0, dev, "dev").dump(2) << "\n";
+  std::ofstream(dir / "expected_eval_train.json") << expected_eval(rows, 0, train, "train").dump(2) << "\n";
 }
 
 void make_images(const fs::path& dir) {
