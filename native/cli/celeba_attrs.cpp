@@ -60,16 +60,11 @@ std::vector<std::string> split_ws(const std::string& line) {
   return out;
 }
 
-}  // namespace
-
-AttrTable parse_celeba_attrs(const std::string& text, const std::string& name) {
-  AttrTable t;
-  long long declared = -1;
-  size_t line_no = 0;
-  size_t pos = 0;
-  auto fail = [&](const std::string& why) -> Error {
-    return Error("attribute file '" + name + "' line " + std::to_string(line_no) + ": " + why);
-  };
+// Calls fn(line_number, fields) for each line of `text` with a field (1-based line
+// numbers; LF or CRLF; fields split on spaces and tabs).
+template <class Fn>
+void for_each_line(const std::string& text, Fn fn) {
+  size_t line_no = 0, pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
@@ -77,17 +72,29 @@ AttrTable parse_celeba_attrs(const std::string& text, const std::string& name) {
     pos = end + 1;
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> tok = split_ws(line);
-    if (tok.empty()) continue;
+    const std::vector<std::string> tok = split_ws(line);
+    if (!tok.empty()) fn(line_no, tok);
+  }
+}
+
+}  // namespace
+
+AttrTable parse_celeba_attrs(const std::string& text, const std::string& name) {
+  AttrTable t;
+  long long declared = -1;
+  for_each_line(text, [&](size_t line_no, const std::vector<std::string>& tok) {
+    auto fail = [&](const std::string& why) -> Error {
+      return Error("attribute file '" + name + "' line " + std::to_string(line_no) + ": " + why);
+    };
     if (declared < 0) {
       char* rest = nullptr;
       declared = std::strtoll(tok[0].c_str(), &rest, 10);
       if (tok.size() != 1 || *rest != '\0' || declared < 0) throw fail("expected the image count");
-      continue;
+      return;
     }
     if (t.names.empty()) {
       t.names = tok;
-      continue;
+      return;
     }
     if (tok.size() != t.names.size() + 1) {
       throw fail("expected an image name and " + std::to_string(t.names.size()) + " values, found " +
@@ -103,7 +110,7 @@ AttrTable parse_celeba_attrs(const std::string& text, const std::string& name) {
         throw fail("value '" + tok[i] + "' for " + t.names[i - 1] + " is not 1 or -1");
       }
     }
-  }
+  });
   if (declared < 0) throw Error("attribute file '" + name + "' is empty");
   if (t.names.empty()) throw Error("attribute file '" + name + "' has no attribute names line");
   if (static_cast<long long>(t.images.size()) != declared) {
@@ -120,20 +127,10 @@ AttrTable read_celeba_attrs(const std::string& path) {
 std::unordered_map<std::string, int> parse_celeba_identities(const std::string& text,
                                                              const std::string& name) {
   std::unordered_map<std::string, int> ids;
-  size_t line_no = 0;
-  size_t pos = 0;
-  auto fail = [&](const std::string& why) -> Error {
-    return Error("identity file '" + name + "' line " + std::to_string(line_no) + ": " + why);
-  };
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::vector<std::string> tok = split_ws(line);
-    if (tok.empty()) continue;
+  for_each_line(text, [&](size_t line_no, const std::vector<std::string>& tok) {
+    auto fail = [&](const std::string& why) -> Error {
+      return Error("identity file '" + name + "' line " + std::to_string(line_no) + ": " + why);
+    };
     if (tok.size() != 2) {
       throw fail("expected an image name and an identity, found " + std::to_string(tok.size()) + " fields");
     }
@@ -147,7 +144,7 @@ std::unordered_map<std::string, int> parse_celeba_identities(const std::string& 
     }
     if (!ids.emplace(tok[0], static_cast<int>(v)).second)
       throw fail("image '" + tok[0] + "' is listed twice");
-  }
+  });
   if (ids.empty()) throw Error("identity file '" + name + "' lists no images");
   return ids;
 }
