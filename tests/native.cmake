@@ -170,6 +170,9 @@ faceattr_cli_test(eval_split_train_json ARGS eval --model ${M} --images ${C}/img
                   --split train --identities ${C}/identity.txt.gz --json CHECK "eval|{out}|${C}/expected_eval_train.json")
 faceattr_cli_test(eval_split_dev_text ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt
                   --split dev OUTPUT_REGEX "evaluated 3 images, [^\n]*\nsplit dev: 3 listed images of people whose CelebA identity is divisible by 10 \\([^\n]*identity_CelebA.txt\\)\n")
+# --limit stops the evaluation, not the count of the split's images.
+faceattr_cli_test(eval_split_dev_limit_text ARGS eval --model ${M} --images ${C}/img --attrs ${C}/list_attr.txt
+                  --split dev --limit 1 OUTPUT_REGEX "evaluated 1 images, [^\n]*\nsplit dev: 3 listed images of people")
 # Several folders, searched in order: the fixture's images split over two folders give the full result.
 faceattr_cli_test(eval_two_folders_json ARGS eval --model ${M} --images ${C}/img_a --images ${C}/img_b
                   --attrs ${C}/list_attr.txt.gz --json CHECK "eval|{out}|${C}/expected_eval.json")

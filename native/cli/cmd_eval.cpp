@@ -168,7 +168,7 @@ int run_eval(const EvalOptions& o) {
   std::vector<std::string> paths;
   int64_t missing = 0, in_split = 0;
   for (size_t r = 0; r < table.images.size(); ++r) {
-    if (o.limit > 0 && static_cast<int64_t>(rows.size()) >= o.limit) break;
+    if (o.limit > 0 && static_cast<int64_t>(rows.size()) >= o.limit && o.split == "all") break;
     if (o.split != "all") {
       const auto id = identity.find(table.images[r]);
       if (id == identity.end())
@@ -176,7 +176,8 @@ int run_eval(const EvalOptions& o) {
                     identity_path + "'");
       if ((id->second % kValIdentityMod == 0) != (o.split == "dev")) continue;
     }
-    ++in_split;
+    ++in_split;  // counted to the end of the file: the split's size, whatever --limit says
+    if (o.limit > 0 && static_cast<int64_t>(rows.size()) >= o.limit) continue;
     bool found = false;
     for (const std::string& dir : o.images_dirs) {
       const fs::path p = fs::path(dir) / table.images[r];
