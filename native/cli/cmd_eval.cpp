@@ -193,7 +193,7 @@ int run_eval(const EvalOptions& o) {
   const std::string split_note = o.split == "all"
                                      ? ""
                                      : "split " + o.split + ": " + std::to_string(in_split) +
-                                           " listed images of people whose " + "CelebA identity is " +
+                                           " listed images of people whose CelebA identity is " +
                                            (o.split == "dev" ? "" : "not ") + "divisible by " +
                                            std::to_string(kValIdentityMod) + " (" + identity_path + ")";
   if (rows.empty()) {

@@ -397,10 +397,8 @@ void make_celeba(const fs::path& dir) {
   write_text(dir / "identity_bad.txt", "000001.jpg 10\n000002.jpg x3\n");
   fs::create_directories(dir / "noid");
   write_text(dir / "noid" / "list_attr.txt", text);  // no identity file beside it
-  std::vector<bool> dev(rows.size());
-  for (size_t r = 0; r < rows.size(); ++r) dev[r] = ids[r] % 10 == 0;
-  std::vector<bool> train(dev.size());
-  for (size_t r = 0; r < dev.size(); ++r) train[r] = !dev[r];
+  std::vector<bool> dev(rows.size()), train(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) train[r] = !(dev[r] = ids[r] % 10 == 0);
   std::ofstream(dir / "expected_eval_dev.json") << expected_eval(rows, 0, dev, "dev").dump(2) << "\n";
   std::ofstream(dir / "expected_eval_train.json") << expected_eval(rows, 0, train, "train").dump(2) << "\n";
 }

@@ -41,7 +41,6 @@ class VecPtr {
  public:
   explicit VecPtr(T* const* p) : p_(p) {}
   HWY_INLINE T& operator[](size_t i) const { return *p_[i]; }
-  HWY_INLINE T& operator*() const { return *p_[0]; }
   HWY_INLINE VecPtr operator+(size_t i) const { return VecPtr(p_ + i); }
 
  private:
@@ -58,7 +57,6 @@ class VecRefs {
   }
   HWY_INLINE T& operator[](size_t i) const { return *p_[i]; }
   HWY_INLINE VecPtr<T> operator+(size_t i) const { return VecPtr<T>(p_ + i); }
-  HWY_INLINE operator VecPtr<T>() const { return VecPtr<T>(p_); }  // NOLINT: as an array decays
 
  private:
   T* p_[N];
